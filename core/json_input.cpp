@@ -1,0 +1,294 @@
+#include "core/json_input.hpp"
+
+namespace sy::core::json {
+
+void fail_400(std::string field, std::string message, long index) {
+  throw codec_failure{bad_request(std::move(field), std::move(message), index)};
+}
+
+void fail_422(std::string field, std::string message, long index) {
+  throw codec_failure{unprocessable(std::move(field), std::move(message), index)};
+}
+
+bool key_is(std::string_view key, std::string_view lower_name) {
+  if (key.size() != lower_name.size())
+    return false;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_name[i])
+      return false;
+  }
+  return true;
+}
+
+const char* type_name(od::json_type t) {
+  switch (t) {
+    case od::json_type::array: return "an array";
+    case od::json_type::object: return "an object";
+    case od::json_type::number: return "a number";
+    case od::json_type::string: return "a string";
+    case od::json_type::boolean: return "a boolean";
+    case od::json_type::null: return "null";
+  }
+  return "an unknown value";
+}
+
+std::string member(std::string_view path, std::string_view name) {
+  if (path.empty())
+    return std::string(name);
+  std::string out;
+  out.reserve(path.size() + 1 + name.size());
+  out.append(path).append(".").append(name);
+  return out;
+}
+
+std::string element(std::string_view path, std::size_t i) {
+  std::string out(path);
+  out.append("[").append(std::to_string(i)).append("]");
+  return out;
+}
+
+namespace {
+
+// Returns true when `tok` (trailing whitespace allowed) follows JSON's number
+// grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view tok) {
+  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
+                          tok.back() == '\t'))
+    tok.remove_suffix(1);
+  std::size_t i = 0, n = tok.size();
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < n && tok[i] >= '0' && tok[i] <= '9')
+      ++i;
+    return i - start;
+  };
+  if (i < n && tok[i] == '-')
+    ++i;
+  if (i < n && tok[i] == '0')
+    ++i;
+  else if (digits() == 0)
+    return false;
+  if (i < n && tok[i] == '.') {
+    ++i;
+    if (digits() == 0)
+      return false;
+  }
+  if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
+    ++i;
+    if (i < n && (tok[i] == '+' || tok[i] == '-'))
+      ++i;
+    if (digits() == 0)
+      return false;
+  }
+  return i == n;
+}
+
+od::json_type type_of(od::value& v, std::string_view field, long index) {
+  od::json_type t;
+  if (auto err = v.type().get(t))
+    fail_400(std::string(field), std::string("malformed JSON value: ") + simdjson::error_message(err),
+             index);
+  return t;
+}
+
+[[noreturn]] void wrong_type(od::json_type got, std::string_view field, const char* want,
+                             long index) {
+  fail_400(std::string(field), std::string("must be ") + want + ", got " + type_name(got), index);
+}
+
+[[noreturn]] void malformed_value(simdjson::error_code err, std::string_view field, long index) {
+  fail_400(std::string(field), std::string("malformed JSON value: ") + simdjson::error_message(err),
+           index);
+}
+
+// Touches every token below `v` so that On Demand validates it.
+void walk(od::value v, int depth, std::string_view field, long index) {
+  if (depth > max_depth)
+    fail_400(std::string(field), "nests deeper than " + std::to_string(max_depth) + " levels",
+             index);
+  auto t = type_of(v, field, index);
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto err = v.get_object().get(o))
+        malformed_value(err, field, index);
+      for (auto f : o) {
+        std::string_view k;
+        if (auto err = f.unescaped_key().get(k))
+          malformed_value(err, field, index);
+        od::value child;
+        if (auto err = f.value().get(child))
+          malformed_value(err, field, index);
+        walk(child, depth + 1, field, index);
+      }
+      break;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto err = v.get_array().get(a))
+        malformed_value(err, field, index);
+      for (auto e : a) {
+        od::value child;
+        if (auto err = e.get(child))
+          malformed_value(err, field, index);
+        walk(child, depth + 1, field, index);
+      }
+      break;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (auto err = v.get_string().get(s))
+        malformed_value(err, field, index);
+      break;
+    }
+    case od::json_type::number: {
+      // Any well-formed number passes, however large: it is passed through.
+      if (!is_json_number(v.raw_json_token()))
+        malformed_value(simdjson::NUMBER_ERROR, field, index);
+      double ignored;
+      // Advances past the token; a number beyond double's range is not an error here.
+      [[maybe_unused]] auto err = v.get_double().get(ignored);
+      break;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      if (auto err = v.get_bool().get(b))
+        malformed_value(err, field, index);
+      break;
+    }
+    case od::json_type::null: {
+      bool n;
+      if (auto err = v.is_null().get(n); err || !n)
+        malformed_value(err ? err : simdjson::N_ATOM_ERROR, field, index);
+      break;
+    }
+  }
+}
+
+} // namespace
+
+bool is_null(od::value& v) {
+  bool n = false;
+  return v.is_null().get(n) == simdjson::SUCCESS && n;
+}
+
+std::string_view get_string(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::string)
+    wrong_type(t, field, "a string", index);
+  std::string_view s;
+  if (auto err = v.get_string().get(s))
+    malformed_value(err, field, index);
+  return s;
+}
+
+bool get_bool(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::boolean)
+    wrong_type(t, field, "a boolean", index);
+  bool b;
+  if (auto err = v.get_bool().get(b))
+    malformed_value(err, field, index);
+  return b;
+}
+
+int64_t get_integer(od::value& v, std::string_view field, int64_t min, int64_t max, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::number)
+    wrong_type(t, field, "an integer", index);
+  bool syntax_ok = is_json_number(v.raw_json_token());
+  od::number n;
+  auto err = v.get_number().get(n);
+  auto range = [&] {
+    fail_422(std::string(field),
+             "must be an integer between " + std::to_string(min) + " and " + std::to_string(max),
+             index);
+  };
+  if (err && syntax_ok)
+    range(); // well-formed, but too large for any machine number
+  if (err)
+    malformed_value(err, field, index);
+  if (n.is_int64()) {
+    int64_t x = n.get_int64();
+    if (x < min || x > max)
+      range();
+    return x;
+  }
+  if (n.is_uint64())
+    range(); // above INT64_MAX
+  fail_422(std::string(field), "must be an integer, got a fraction or exponent", index);
+}
+
+double get_double(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::number)
+    wrong_type(t, field, "a number", index);
+  double d;
+  if (v.get_double().get(d) != simdjson::SUCCESS)
+    fail_422(std::string(field), "is not a representable number", index);
+  return d;
+}
+
+od::object get_object(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::object)
+    wrong_type(t, field, "an object", index);
+  od::object o;
+  if (auto err = v.get_object().get(o))
+    malformed_value(err, field, index);
+  return o;
+}
+
+od::array get_array(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::array)
+    wrong_type(t, field, "an array", index);
+  od::array a;
+  if (auto err = v.get_array().get(a))
+    malformed_value(err, field, index);
+  return a;
+}
+
+std::string_view get_raw_object(od::value& v, std::string_view field, long index) {
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::object)
+    wrong_type(t, field, "an object", index);
+  // raw_json() only counts brackets; walk the value first so that every
+  // token inside is checked, then take its bytes.
+  const char* begin = nullptr;
+  begin = v.raw_json_token().data();
+  walk(v, 1, field, index);
+  // After the walk the shared iterator sits on the token that follows the
+  // object (a ',' or the parent's closing bracket; `v` is never the root).
+  const char* end = nullptr;
+  if (auto err = v.current_location().get(end))
+    malformed_value(err, field, index);
+  while (end > begin && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\r' || end[-1] == '\t'))
+    --end;
+  return std::string_view(begin, static_cast<std::size_t>(end - begin));
+}
+
+input_error malformed(simdjson::error_code code) {
+  switch (code) {
+    case simdjson::UTF8_ERROR:
+      return bad_request("", "malformed JSON: the body is not valid UTF-8");
+    case simdjson::DEPTH_ERROR:
+      return bad_request("", "malformed JSON: nested too deeply");
+    case simdjson::EMPTY:
+      return bad_request("", "malformed JSON: the body is empty");
+    case simdjson::CAPACITY:
+      return {413, "", "the body is too large to parse", -1};
+    default:
+      return bad_request("", std::string("malformed JSON: ") + simdjson::error_message(code));
+  }
+}
+
+od::parser& thread_parser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+} // namespace sy::core::json

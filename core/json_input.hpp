@@ -1,0 +1,109 @@
+#pragma once
+// Reading request bodies with simdjson On Demand: the helpers every codec
+// shares. Included by codec .cpp files only (simdjson.h is large).
+//
+// Codecs throw codec_failure (or let simdjson_error escape) while reading;
+// decode() catches both at the codec's boundary and returns an input_error,
+// so no exception leaves core.
+
+#include <simdjson.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace sy::core::json {
+
+namespace od = simdjson::ondemand;
+
+/// Thrown inside a codec to refuse the input with `error`.
+struct codec_failure {
+  input_error error;
+};
+
+/// Refuses the input with a 400 naming `field`.
+[[noreturn]] void fail_400(std::string field, std::string message, long index = -1);
+
+/// Refuses the input with a 422 naming `field`.
+[[noreturn]] void fail_422(std::string field, std::string message, long index = -1);
+
+/// Deepest nesting accepted inside a pass-through JSON value (`data`).
+inline constexpr int max_depth = 128;
+
+/// Returns true when `key` equals `lower_name` ignoring ASCII case.
+/// `lower_name` must be lowercase.
+bool key_is(std::string_view key, std::string_view lower_name);
+
+/// Returns "a string", "a number", … for messages.
+const char* type_name(od::json_type t);
+
+/// Joins a path and a member name: "events[2]" + "code" → "events[2].code".
+std::string member(std::string_view path, std::string_view name);
+
+/// Returns "path[i]".
+std::string element(std::string_view path, std::size_t i);
+
+/// Returns true when the value is JSON null (and consumes it).
+bool is_null(od::value& v);
+
+/// Returns the string value or refuses with 400 "must be a string".
+std::string_view get_string(od::value& v, std::string_view field, long index = -1);
+
+/// Returns the boolean or refuses with 400.
+bool get_bool(od::value& v, std::string_view field, long index = -1);
+
+/// Returns the integer; 400 when not a number, 422 when not an integer or
+/// outside [min, max].
+int64_t get_integer(od::value& v, std::string_view field, int64_t min, int64_t max,
+                    long index = -1);
+
+/// Returns the number as a double; 400 when not a number.
+double get_double(od::value& v, std::string_view field, long index = -1);
+
+/// Returns the object or refuses with 400 "must be an object".
+od::object get_object(od::value& v, std::string_view field, long index = -1);
+
+/// Returns the array or refuses with 400 "must be an array".
+od::array get_array(od::value& v, std::string_view field, long index = -1);
+
+/// Walks the whole object (validating every token, depth ≤ max_depth) and
+/// returns its exact bytes. 400 when not an object or not valid JSON.
+std::string_view get_raw_object(od::value& v, std::string_view field, long index = -1);
+
+/// Parses `body` (made padded in place: capacity grows by SIMDJSON_PADDING
+/// if needed, before any view is taken) and calls `read(doc)`, which returns
+/// T. Translates every failure into an input_error; refuses trailing content.
+template <class T, class Read>
+result<T> decode(std::string& body, Read&& read);
+
+// -- implementation of decode -------------------------------------------------
+
+/// Returns the input_error for a simdjson error met outside a named field.
+input_error malformed(simdjson::error_code code);
+
+/// Returns the thread's parser (one per thread; On Demand reuses its buffers).
+od::parser& thread_parser();
+
+template <class T, class Read>
+result<T> decode(std::string& body, Read&& read) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::padded_string_view input(body.data(), body.size(), body.capacity());
+  try {
+    od::document doc;
+    if (auto err = thread_parser().iterate(input).get(doc))
+      return malformed(err);
+    T out = read(doc);
+    const char* rest = nullptr;
+    if (doc.current_location().get(rest) == simdjson::SUCCESS)
+      return bad_request("", "malformed JSON: unexpected content after the document");
+    return out;
+  } catch (const codec_failure& f) {
+    return f.error;
+  } catch (const simdjson::simdjson_error& e) {
+    return malformed(e.error());
+  }
+}
+
+} // namespace sy::core::json

@@ -1,0 +1,110 @@
+// POST /v1/events: the native (Notificare Live API) event shape.
+
+#include "core/codecs.hpp"
+#include "core/country.hpp"
+#include "core/json_input.hpp"
+#include "core/type_pattern.hpp"
+
+namespace sy::core {
+
+namespace {
+
+using namespace json;
+
+constexpr std::size_t max_client_id_bytes = 128;
+constexpr std::string_view empty_object = "{}";
+
+// Field names carry the batch index separately (input_error::index), so that
+// a single event and element 3 of a batch name the same field.
+event_view read_event(od::value& v, long index) {
+  auto obj = get_object(v, "event", index);
+  event_view e;
+  e.data = empty_object;
+  e.timestamp_ms = -1;
+  bool seen_type = false, seen_data = false, seen_ts = false, seen_country = false, seen_id = false;
+  auto once = [&](bool& seen, const char* name) {
+    if (seen)
+      fail_400(name, "appears more than once", index);
+    seen = true;
+  };
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key))
+      fail_400("event", std::string("malformed JSON: ") + simdjson::error_message(err), index);
+    od::value val;
+    if (auto err = field.value().get(val))
+      fail_400("event", std::string("malformed JSON: ") + simdjson::error_message(err), index);
+    if (key_is(key, "type")) {
+      once(seen_type, "type");
+      e.type = get_string(val, "type", index);
+      if (auto why = validate_event_type(e.type))
+        fail_422("type", *why, index);
+    } else if (key_is(key, "data")) {
+      once(seen_data, "data");
+      if (!is_null(val))
+        e.data = get_raw_object(val, "data", index);
+    } else if (key_is(key, "timestamp")) {
+      once(seen_ts, "timestamp");
+      if (!is_null(val))
+        e.timestamp_ms = get_integer(val, "timestamp", 0, INT64_MAX / 1000, index);
+    } else if (key_is(key, "country")) {
+      once(seen_country, "country");
+      if (!is_null(val)) {
+        e.country = get_string(val, "country", index);
+        if (!is_iso_country(e.country))
+          fail_422("country",
+                   "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB", index);
+      }
+    } else if (key_is(key, "id")) {
+      once(seen_id, "id");
+      if (!is_null(val)) {
+        e.client_id = get_string(val, "id", index);
+        if (e.client_id.empty() || e.client_id.size() > max_client_id_bytes)
+          fail_422("id", "must be 1 to 128 bytes", index);
+      }
+    }
+    // Other members (such as "service") are ignored, as Live API receivers do.
+  }
+  if (!seen_type)
+    fail_422("type", "is required", index);
+  return e;
+}
+
+} // namespace
+
+result<event_batch> decode_native_events(std::string& body, int64_t now_ms) {
+  return json::decode<event_batch>(body, [&](od::document& doc) {
+    event_batch batch;
+    od::json_type t;
+    if (auto err = doc.type().get(t))
+      throw codec_failure{malformed(err)};
+    if (t == od::json_type::array) {
+      od::array arr;
+      if (auto err = doc.get_array().get(arr))
+        throw codec_failure{malformed(err)};
+      long i = 0;
+      for (auto elem : arr) {
+        od::value v;
+        if (auto err = elem.get(v))
+          throw codec_failure{malformed(err)};
+        batch.events.push_back(read_event(v, i++));
+      }
+      if (batch.events.empty())
+        fail_422("", "the batch holds no event: send at least one");
+    } else if (t == od::json_type::object) {
+      od::value v;
+      if (auto err = doc.get_value().get(v))
+        throw codec_failure{malformed(err)};
+      batch.events.push_back(read_event(v, -1));
+    } else {
+      fail_400("", std::string("the body must be an event object or an array of events, got ") +
+                     type_name(t));
+    }
+    for (auto& e : batch.events)
+      if (e.timestamp_ms < 0)
+        e.timestamp_ms = now_ms;
+    return batch;
+  });
+}
+
+} // namespace sy::core

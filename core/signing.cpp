@@ -1,0 +1,122 @@
+#include "core/signing.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace sy::core {
+
+namespace {
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  // A failing RNG is not recoverable: no key may be made from bad randomness.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("OpenSSL RAND_bytes failed");
+  return out;
+}
+
+constexpr std::string_view whsec_prefix = "whsec_";
+
+} // namespace
+
+std::string random_hex(std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto bytes = random_bytes(n);
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string random_digits(std::size_t n) {
+  auto bytes = random_bytes(n);
+  std::string out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    // 250 = 25 * 10: reject the top of the byte range to keep digits uniform.
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    while (c >= 250)
+      c = static_cast<unsigned char>(random_bytes(1)[0]);
+    char d = static_cast<char>('0' + c % 10);
+    if (i == 0 && d == '0')
+      d = static_cast<char>('1' + c % 9);
+    out.push_back(d);
+  }
+  return out;
+}
+
+key_pair generate_keys() {
+  return key_pair{random_hex(16), std::string(whsec_prefix) + base64_encode(random_bytes(32))};
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len) == nullptr)
+    throw std::runtime_error("OpenSSL HMAC failed");
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0)
+    return std::nullopt;
+  for (char c : text)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
+      return std::nullopt;
+  std::string out(3 * text.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0)
+    return std::nullopt;
+  // EVP_DecodeBlock counts padding as zero bytes; drop them.
+  std::size_t pad = 0;
+  if (!text.empty() && text.back() == '=')
+    pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+std::string notificare_signature(std::string_view private_key, std::string_view body) {
+  return base64_encode(hmac_sha256(private_key, body));
+}
+
+std::string standard_webhooks_signature(std::string_view private_key, std::string_view msg_id,
+                                        int64_t timestamp_s, std::string_view body) {
+  auto encoded = private_key.substr(0, whsec_prefix.size()) == whsec_prefix
+                   ? private_key.substr(whsec_prefix.size())
+                   : private_key;
+  auto secret = base64_decode(encoded).value_or(std::string(encoded));
+  std::string content;
+  content.reserve(msg_id.size() + body.size() + 24);
+  content.append(msg_id).append(".").append(std::to_string(timestamp_s)).append(".").append(body);
+  return "v1," + base64_encode(hmac_sha256(secret, content));
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  unsigned char acc = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    acc |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return acc == 0;
+}
+
+} // namespace sy::core

@@ -1,0 +1,130 @@
+#include "core/codecs.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sy::core;
+
+namespace {
+
+result<event_batch> decode(std::string& body) { return decode_native_events(body, 1000); }
+
+input_error error_of(std::string body) {
+  auto r = decode(body);
+  EXPECT_FALSE(r) << body;
+  return r ? input_error{} : r.error();
+}
+
+} // namespace
+
+TEST(native_codec, single_event_keeps_data_bytes) {
+  std::string body = R"({"type":"re.notifica.event.custom.Purchase","data":{ "a" : [1, 2.5e3, "x\"y"], "b":{} } ,"country":"NO","timestamp":1421656451382,"id":"c-1"})";
+  auto r = decode(body);
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_EQ(r->events.size(), 1u);
+  auto& e = r->events[0];
+  EXPECT_EQ(e.type, "re.notifica.event.custom.Purchase");
+  EXPECT_EQ(e.data, R"({ "a" : [1, 2.5e3, "x\"y"], "b":{} })");
+  EXPECT_EQ(e.country, "NO");
+  EXPECT_EQ(e.timestamp_ms, 1421656451382);
+  EXPECT_EQ(e.client_id, "c-1");
+}
+
+TEST(native_codec, defaults_data_and_timestamp) {
+  std::string body = R"({"type":"a.b"})";
+  auto r = decode(body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->events[0].data, "{}");
+  EXPECT_EQ(r->events[0].timestamp_ms, 1000);
+  EXPECT_TRUE(r->events[0].country.empty());
+}
+
+TEST(native_codec, field_names_are_case_insensitive) {
+  std::string body = R"({"TYPE":"a.b","Data":{"x":1},"Country":"GB"})";
+  auto r = decode(body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->events[0].type, "a.b");
+  EXPECT_EQ(r->events[0].data, R"({"x":1})");
+  EXPECT_EQ(r->events[0].country, "GB");
+}
+
+TEST(native_codec, batch_of_events) {
+  std::string body = R"([{"type":"a"},{"type":"b.c","data":{"k":"v"}}])";
+  auto r = decode(body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->events.size(), 2u);
+  EXPECT_EQ(r->events[1].data, R"({"k":"v"})");
+}
+
+TEST(native_codec, batch_error_names_index) {
+  auto e = error_of(R"([{"type":"a"},{"type":"a"},{"type":"a.*"}])");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.index, 2);
+  EXPECT_EQ(e.field, "type");
+}
+
+TEST(native_codec, missing_type_is_422) {
+  auto e = error_of(R"({"data":{}})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "type");
+}
+
+TEST(native_codec, wrong_types_are_400) {
+  EXPECT_EQ(error_of(R"({"type":5})").field, "type");
+  EXPECT_EQ(error_of(R"({"type":5})").status, 400);
+  EXPECT_EQ(error_of(R"({"type":"a","data":[1]})").field, "data");
+  EXPECT_EQ(error_of(R"({"type":"a","data":"x"})").status, 400);
+  EXPECT_EQ(error_of(R"({"type":"a","timestamp":"now"})").field, "timestamp");
+  EXPECT_EQ(error_of(R"({"type":"a","country":1})").status, 400);
+  EXPECT_EQ(error_of(R"({"type":"a","id":{}})").field, "id");
+  EXPECT_EQ(error_of(R"("text")").status, 400);
+  EXPECT_EQ(error_of(R"([1])").index, 0);
+}
+
+TEST(native_codec, invalid_values_are_422) {
+  EXPECT_EQ(error_of(R"({"type":"a..b"})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":""})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":")" + std::string(256, 'a') + R"("})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","country":"no"})").field, "country");
+  EXPECT_EQ(error_of(R"({"type":"a","country":"NOR"})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","country":"QQ"})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","timestamp":-1})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","timestamp":1.5})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","timestamp":99999999999999999999999})").status, 422);
+  EXPECT_EQ(error_of(R"({"type":"a","id":""})").field, "id");
+  EXPECT_EQ(error_of(R"({"type":"a","id":")" + std::string(129, 'x') + R"("})").status, 422);
+  EXPECT_EQ(error_of("[]").status, 422);
+}
+
+TEST(native_codec, duplicate_field_is_400) {
+  auto e = error_of(R"({"type":"a","Type":"b"})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "type");
+}
+
+TEST(native_codec, malformed_json_is_400) {
+  for (std::string bad : {"", "{", R"({"type":"a",})", R"({"type":"a"} x)", R"({"type":"a","data":{"x":tru}})",
+                          R"({"type":"a","data":{"x":1,}})", R"({"type":"a","data":{"x":01}})",
+                          "{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", R"({"type":"a\q"})",
+                          R"({"type":"a","data":{"x":"\ud800"}})"}) {
+    auto e = error_of(bad);
+    EXPECT_EQ(e.status, 400) << bad << " → " << e.what();
+  }
+}
+
+TEST(native_codec, huge_numbers_in_data_pass_through) {
+  std::string body = R"({"type":"a","data":{"n":123456789012345678901234567890,"f":1e300}})";
+  auto r = decode(body);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->events[0].data, R"({"n":123456789012345678901234567890,"f":1e300})");
+}
+
+TEST(native_codec, deep_nesting_is_400_not_a_crash) {
+  std::string deep = R"({"type":"a","data":)";
+  for (int i = 0; i < 5000; ++i) deep += R"({"a":)";
+  deep += "1";
+  for (int i = 0; i < 5000; ++i) deep += "}";
+  deep += "}";
+  EXPECT_EQ(error_of(deep).status, 400);
+  std::string arrays(100000, '[');
+  EXPECT_EQ(error_of(arrays).status, 400);
+}
