@@ -1,0 +1,251 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace sy::app {
+
+namespace {
+
+using setter = std::function<std::optional<std::string>(const toml::node&, config&)>;
+
+std::optional<std::string> want(const char* what) { return std::string("must be ") + what; }
+
+setter int_key(int64_t config::*field, int64_t min, int64_t max) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto v = n.value_exact<int64_t>();
+    if (!v)
+      return want("an integer");
+    if (*v < min || *v > max)
+      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    c.*field = *v;
+    return std::nullopt;
+  };
+}
+
+setter small_int_key(int config::*field, int min, int max) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto v = n.value_exact<int64_t>();
+    if (!v)
+      return want("an integer");
+    if (*v < min || *v > max)
+      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    c.*field = static_cast<int>(*v);
+    return std::nullopt;
+  };
+}
+
+setter bool_key(bool config::*field) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto v = n.value_exact<bool>();
+    if (!v)
+      return want("true or false");
+    c.*field = *v;
+    return std::nullopt;
+  };
+}
+
+setter string_key(std::string config::*field) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto v = n.value_exact<std::string>();
+    if (!v)
+      return want("a string");
+    c.*field = *v;
+    return std::nullopt;
+  };
+}
+
+setter string_list_key(std::vector<std::string> config::*field) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto arr = n.as_array();
+    if (!arr)
+      return want("an array of strings");
+    std::vector<std::string> out;
+    for (auto& e : *arr) {
+      auto v = e.value_exact<std::string>();
+      if (!v || v->empty())
+        return want("an array of non-empty strings");
+      out.push_back(*v);
+    }
+    c.*field = std::move(out);
+    return std::nullopt;
+  };
+}
+
+// Parses "72h", "30m", "10s", "500ms" or a plain integer of milliseconds.
+std::optional<int64_t> parse_duration_ms(const toml::node& n) {
+  if (auto i = n.value_exact<int64_t>())
+    return *i >= 0 ? std::optional<int64_t>(*i) : std::nullopt;
+  auto s = n.value_exact<std::string>();
+  if (!s || s->empty())
+    return std::nullopt;
+  std::size_t pos = 0;
+  while (pos < s->size() && std::isdigit(static_cast<unsigned char>((*s)[pos])))
+    ++pos;
+  if (pos == 0 || pos > 12)
+    return std::nullopt;
+  int64_t num = std::stoll(s->substr(0, pos));
+  auto unit = s->substr(pos);
+  static const std::map<std::string, int64_t> units = {
+    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  auto it = units.find(unit);
+  if (it == units.end())
+    return std::nullopt;
+  return num * it->second;
+}
+
+const std::map<std::string, std::map<std::string, setter>>& schema() {
+  static const std::map<std::string, std::map<std::string, setter>> s = {
+    {"server",
+     {{"listen", string_key(&config::listen)},
+      {"io_threads", small_int_key(&config::io_threads, 0, 256)},
+      {"actor_threads", small_int_key(&config::actor_threads, 0, 256)}}},
+    {"storage",
+     {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
+    {"http",
+     {{"max_body_bytes", int_key(&config::max_body_bytes, 1024, 1LL << 30)},
+      {"max_header_bytes", int_key(&config::max_header_bytes, 1024, 1 << 20)},
+      {"read_timeout_ms", int_key(&config::read_timeout_ms, 100, 3600000)},
+      {"idle_timeout_ms", int_key(&config::idle_timeout_ms, 100, 3600000)}}},
+    {"delivery", {{"timeout_ms", int_key(&config::timeout_ms, 10, 3600000)}}},
+    {"retry",
+     {{"initial_ms", int_key(&config::initial_ms, 1, 86400000)},
+      {"multiplier",
+       [](const toml::node& n, config& c) -> std::optional<std::string> {
+         auto v = n.value<double>(); // accepts 2 as well as 2.0
+         if (!v || !(n.is_floating_point() || n.is_integer()))
+           return want("a number");
+         if (*v < 1.0 || *v > 100.0)
+           return "must be between 1 and 100";
+         c.multiplier = *v;
+         return std::nullopt;
+       }},
+      {"max_ms", int_key(&config::max_ms, 1, 7LL * 86400000)},
+      {"max_age",
+       [](const toml::node& n, config& c) -> std::optional<std::string> {
+         auto v = parse_duration_ms(n);
+         if (!v || *v < 1000)
+           return want("a duration of at least 1s, such as \"72h\", \"30m\" or an integer of ms");
+         c.max_age_ms = *v;
+         return std::nullopt;
+       }}}},
+    {"egress",
+     {{"allow_private", bool_key(&config::allow_private)},
+      {"ca_file", string_key(&config::ca_file)}}},
+    {"auth",
+     {{"admin_tokens", string_list_key(&config::admin_tokens)},
+      {"publish_tokens", string_list_key(&config::publish_tokens)}}},
+    {"pull",
+     {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
+      {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
+    {"push", {{"gateway_url", string_key(&config::gateway_url)}}},
+    {"log",
+     {{"level",
+       [](const toml::node& n, config& c) -> std::optional<std::string> {
+         auto v = n.value_exact<std::string>();
+         static const std::vector<std::string> levels = {"trace", "debug", "info",
+                                                         "warn",  "error", "off"};
+         if (!v || std::find(levels.begin(), levels.end(), *v) == levels.end())
+           return want("one of trace, debug, info, warn, error, off");
+         c.log_level = *v;
+         return std::nullopt;
+       }}}},
+  };
+  return s;
+}
+
+std::optional<config_error> apply(const toml::table& root, const std::string& source, config& out) {
+  for (auto&& [section_key, section_node] : root) {
+    std::string section(section_key.str());
+    auto sit = schema().find(section);
+    if (sit == schema().end())
+      return config_error{source + ": unknown table [" + section + "]"};
+    auto table = section_node.as_table();
+    if (!table)
+      return config_error{source + ": " + section + " must be a table ([" + section + "])"};
+    for (auto&& [key, node] : *table) {
+      std::string name = section + "." + std::string(key.str());
+      auto kit = sit->second.find(std::string(key.str()));
+      if (kit == sit->second.end())
+        return config_error{source + ": unknown key " + name};
+      if (auto why = kit->second(node, out))
+        return config_error{source + ": " + name + " " + *why};
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<config_error> load_config_text(const std::string& text, const std::string& source,
+                                             config& out) {
+  try {
+    auto root = toml::parse(text, source);
+    return apply(root, source, out);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return config_error{msg.str()};
+  }
+}
+
+std::optional<config_error> load_config_file(const std::string& path, config& out) {
+  try {
+    auto root = toml::parse_file(path);
+    return apply(root, path, out);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return config_error{msg.str()};
+  }
+}
+
+std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::string& s) {
+  std::string host;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return std::nullopt;
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos)
+      return std::nullopt;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5)
+    return std::nullopt;
+  for (char c : port)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return std::nullopt;
+  int p = std::stoi(port);
+  if (p > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<uint16_t>(p));
+}
+
+std::optional<config_error> validate_config(const config& c) {
+  auto hp = split_host_port(c.listen);
+  if (!hp)
+    return config_error{"server.listen must be HOST:PORT, such as 127.0.0.1:8080, got \"" +
+                        c.listen + "\""};
+  bool loopback = hp->first == "localhost" || hp->first == "::1" ||
+                  hp->first.rfind("127.", 0) == 0;
+  if (!loopback && c.admin_tokens.empty() && c.publish_tokens.empty())
+    return config_error{"refusing to listen on " + c.listen +
+                        " without auth: set auth.admin_tokens (and auth.publish_tokens) or "
+                        "listen on a loopback address"};
+  if (c.data_dir.empty())
+    return config_error{"storage.data_dir must not be empty"};
+  return std::nullopt;
+}
+
+} // namespace sy::app

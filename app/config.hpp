@@ -1,0 +1,67 @@
+#pragma once
+// switchyard's configuration: conf/switchyard.toml, overridden by flags.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sy::app {
+
+/// Every setting of API.md §7, with the built-in defaults.
+struct config {
+  // [server]
+  std::string listen = "127.0.0.1:8080";
+  int io_threads = 0;    ///< 0 = one per core
+  int actor_threads = 0; ///< 0 = one per core
+  // [storage]
+  std::string data_dir = "./data";
+  bool sync = true;
+  // [http]
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 16 << 10;
+  int64_t read_timeout_ms = 30000;
+  int64_t idle_timeout_ms = 60000;
+  // [delivery]
+  int64_t timeout_ms = 10000;
+  // [retry]
+  int64_t initial_ms = 1000;
+  double multiplier = 2.0;
+  int64_t max_ms = 600000;
+  int64_t max_age_ms = 72LL * 3600 * 1000;
+  // [egress]
+  bool allow_private = true; ///< the embedded default serves loopback sinks
+  std::string ca_file;
+  // [auth]
+  std::vector<std::string> admin_tokens;
+  std::vector<std::string> publish_tokens;
+  // [pull]
+  int64_t file_max_events = 10000;
+  int64_t file_max_age_ms = 60000;
+  // [push]
+  std::string gateway_url;
+  // [log]
+  std::string log_level = "info";
+};
+
+/// Says what is wrong with a configuration, naming the key.
+struct config_error {
+  std::string message;
+};
+
+/// Reads the TOML file at `path` over the defaults. An unknown key, a wrong
+/// type or an out-of-range value is an error naming the key.
+std::optional<config_error> load_config_file(const std::string& path, config& out);
+
+/// Reads TOML text (as load_config_file does for a file); `source` names it in errors.
+std::optional<config_error> load_config_text(const std::string& text, const std::string& source,
+                                             config& out);
+
+/// Checks cross-key rules (a listen address that parses, no open server on a
+/// non-loopback address without tokens).
+std::optional<config_error> validate_config(const config& c);
+
+/// Splits "host:port" ("[::1]:80" for IPv6); nullopt when malformed.
+std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::string& s);
+
+} // namespace sy::app

@@ -1,0 +1,104 @@
+#pragma once
+// Subscription request bodies (API.md §2): the native create and PATCH
+// bodies, egress auth (§3) and the dashboard facade. Decoded values own
+// their strings, so they outlive the body.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json_writer.hpp"
+#include "core/result.hpp"
+
+namespace sy::core {
+
+/// Longest `service` name accepted, in bytes.
+inline constexpr std::size_t max_service_bytes = 256;
+/// Most type patterns one subscription may hold.
+inline constexpr std::size_t max_type_patterns = 64;
+/// `max_in_flight` when the body gives none.
+inline constexpr int64_t default_max_in_flight = 16;
+/// Largest `max_in_flight` accepted.
+inline constexpr int64_t max_max_in_flight = 1000;
+/// Largest `rate_limit` (deliveries per second) accepted; 0 = unlimited.
+inline constexpr int64_t max_rate_limit = 100000;
+
+/// How a subscription receives its events.
+enum class delivery_mode { push, pull };
+
+/// Where a subscription is in its life cycle.
+enum class subscription_state { pending_verification, active, paused };
+
+/// Returns "push" or "pull".
+const char* to_string(delivery_mode m);
+
+/// Returns "pending_verification", "active" or "paused".
+const char* to_string(subscription_state s);
+
+/// Returns the state spelled exactly as to_string spells it, or nullopt.
+std::optional<subscription_state> parse_state(std::string_view s);
+
+/// Returns the delivery mode spelled exactly as to_string spells it, or nullopt.
+std::optional<delivery_mode> parse_delivery_mode(std::string_view s);
+
+/// How switchyard authenticates to a subscriber (API.md §3). Only the members
+/// of `type` are set; the others stay empty.
+struct egress_auth {
+  /// "APIKey", "Basic", "OAuth", "OAuthRefreshTokenOnly"; "" = none (cleared).
+  std::string type;
+  std::string api_key;       ///< APIKey
+  std::string user_id;       ///< Basic
+  std::string password;      ///< Basic
+  std::string auth_url;      ///< OAuth, OAuthRefreshTokenOnly
+  std::string client_id;     ///< OAuth
+  std::string client_secret; ///< OAuth
+  std::string refresh_token; ///< OAuth, OAuthRefreshTokenOnly
+  std::string supplier_key;  ///< OAuthRefreshTokenOnly
+};
+
+/// A decoded create or PATCH body; an unset member was not given.
+struct subscription_spec {
+  std::optional<std::string> service;
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> types;
+  /// ISO alpha-2 code; "" = cleared (JSON null in a PATCH).
+  std::optional<std::string> country;
+  std::optional<delivery_mode> delivery;
+  /// "required" → true, "skip" → false.
+  std::optional<bool> verification_required;
+  std::optional<int64_t> max_in_flight;
+  std::optional<int64_t> rate_limit;
+  /// Egress auth; type "" = cleared (JSON null in a PATCH).
+  std::optional<egress_auth> auth;
+};
+
+/// Decodes POST /v1/subscriptions and fills in the defaults: every member is
+/// set except `url` (pull without one), `country` and `auth` (none given).
+result<subscription_spec> decode_subscription_create(std::string& body);
+
+/// Decodes PATCH /v1/subscriptions/{id}: only the members given are set; a
+/// null `country` or `auth` clears it, `delivery` and `verification` are refused.
+result<subscription_spec> decode_subscription_patch(std::string& body);
+
+/// Decodes a body that is one egress auth object; error fields are prefixed
+/// with `path` ("authentication" → "authentication.clientSecret").
+result<egress_auth> decode_egress_auth_body(std::string& body, std::string_view path = {});
+
+/// Writes `auth` as its JSON object (null when its type is ""), showing the
+/// secrets (API key, password, client secret, refresh token, supplier key)
+/// as "***" when `redact_secrets`.
+void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secrets);
+
+/// A decoded dashboard facade subscription (/dashboard/v1/notifications).
+struct dashboard_spec {
+  std::string url;
+  std::string country; ///< 2 or 3 uppercase letters
+  std::string event;   ///< REGISTER, CHANGE, DELETE or INVOKE
+};
+
+/// Decodes POST /dashboard/v1/notifications; one 422 names every missing field.
+result<dashboard_spec> decode_dashboard_subscription(std::string& body);
+
+} // namespace sy::core

@@ -1,0 +1,137 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+
+using namespace sy::app;
+
+namespace {
+
+std::optional<config_error> load(const std::string& text, config& c) {
+  return load_config_text(text, "test.toml", c);
+}
+
+} // namespace
+
+TEST(config, shipped_default_file_equals_built_in_defaults) {
+  config from_file;
+  auto err = load_config_file(SWITCHYARD_SOURCE_DIR "/conf/switchyard.toml", from_file);
+  ASSERT_FALSE(err) << err->message;
+  config d;
+  EXPECT_EQ(from_file.listen, d.listen);
+  EXPECT_EQ(from_file.data_dir, d.data_dir);
+  EXPECT_EQ(from_file.sync, d.sync);
+  EXPECT_EQ(from_file.max_body_bytes, d.max_body_bytes);
+  EXPECT_EQ(from_file.timeout_ms, d.timeout_ms);
+  EXPECT_EQ(from_file.initial_ms, d.initial_ms);
+  EXPECT_EQ(from_file.multiplier, d.multiplier);
+  EXPECT_EQ(from_file.max_ms, d.max_ms);
+  EXPECT_EQ(from_file.max_age_ms, d.max_age_ms);
+  EXPECT_EQ(from_file.allow_private, d.allow_private);
+  EXPECT_EQ(from_file.file_max_events, d.file_max_events);
+  EXPECT_EQ(from_file.file_max_age_ms, d.file_max_age_ms);
+  EXPECT_FALSE(validate_config(from_file));
+}
+
+TEST(config, production_file_loads_and_validates) {
+  config c;
+  auto err = load_config_file(SWITCHYARD_SOURCE_DIR "/conf/production.toml", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_FALSE(c.allow_private);
+  EXPECT_FALSE(validate_config(c));
+}
+
+TEST(config, every_api_key_is_read) {
+  config c;
+  auto err = load(R"(
+[http]
+max_body_bytes = 2048
+[delivery]
+timeout_ms = 500
+[retry]
+initial_ms = 10
+multiplier = 3
+max_ms = 1000
+max_age = "30m"
+[storage]
+sync = false
+[egress]
+allow_private = false
+ca_file = "/tmp/ca.pem"
+[auth]
+admin_tokens = ["a"]
+publish_tokens = ["p", "q"]
+[pull]
+file_max_events = 5
+file_max_age_ms = 100
+[push]
+gateway_url = "http://127.0.0.1:9/push"
+)", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.max_body_bytes, 2048);
+  EXPECT_EQ(c.timeout_ms, 500);
+  EXPECT_EQ(c.initial_ms, 10);
+  EXPECT_EQ(c.multiplier, 3.0);
+  EXPECT_EQ(c.max_ms, 1000);
+  EXPECT_EQ(c.max_age_ms, 30 * 60 * 1000);
+  EXPECT_FALSE(c.sync);
+  EXPECT_FALSE(c.allow_private);
+  EXPECT_EQ(c.ca_file, "/tmp/ca.pem");
+  EXPECT_EQ(c.admin_tokens, std::vector<std::string>{"a"});
+  EXPECT_EQ(c.publish_tokens, (std::vector<std::string>{"p", "q"}));
+  EXPECT_EQ(c.file_max_events, 5);
+  EXPECT_EQ(c.file_max_age_ms, 100);
+  EXPECT_EQ(c.gateway_url, "http://127.0.0.1:9/push");
+}
+
+TEST(config, unknown_key_is_named) {
+  config c;
+  auto err = load("[retry]\ninitial_msec = 5\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("unknown key retry.initial_msec"), std::string::npos) << err->message;
+}
+
+TEST(config, unknown_table_is_named) {
+  config c;
+  auto err = load("[retries]\ninitial_ms = 5\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("[retries]"), std::string::npos) << err->message;
+}
+
+TEST(config, wrong_type_is_named) {
+  config c;
+  auto err = load("[storage]\nsync = \"yes\"\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("storage.sync"), std::string::npos) << err->message;
+  err = load("[http]\nmax_body_bytes = 1.5\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("http.max_body_bytes"), std::string::npos) << err->message;
+  err = load("[auth]\nadmin_tokens = \"t\"\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("auth.admin_tokens"), std::string::npos) << err->message;
+}
+
+TEST(config, syntax_error_gives_position) {
+  config c;
+  auto err = load("[http\nmax_body_bytes = 5\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("test.toml:1"), std::string::npos) << err->message;
+}
+
+TEST(config, open_listener_without_tokens_is_refused) {
+  config c;
+  c.listen = "0.0.0.0:8080";
+  auto err = validate_config(c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("auth.admin_tokens"), std::string::npos);
+  c.admin_tokens = {"t"};
+  EXPECT_FALSE(validate_config(c));
+}
+
+TEST(config, listen_address_forms) {
+  EXPECT_EQ(split_host_port("127.0.0.1:8080")->second, 8080);
+  EXPECT_EQ(split_host_port("[::1]:0")->first, "::1");
+  EXPECT_FALSE(split_host_port("127.0.0.1"));
+  EXPECT_FALSE(split_host_port("127.0.0.1:99999"));
+  EXPECT_FALSE(split_host_port(":80"));
+}
