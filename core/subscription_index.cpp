@@ -39,14 +39,19 @@ struct terminal {
       by_country.emplace_back(country_key(country), ordinal);
   }
 
-  void collect(uint32_t country, bool has_country, std::vector<uint32_t>& out) const {
+  // Appends the matching ordinals; returns how many ascending runs it added.
+  int collect(uint32_t country, bool has_country, std::vector<uint32_t>& out) const {
+    int runs = any_country.empty() ? 0 : 1;
     out.insert(out.end(), any_country.begin(), any_country.end());
     if (!has_country || by_country.empty())
-      return;
+      return runs;
     auto lo = std::lower_bound(by_country.begin(), by_country.end(),
                                std::pair<uint32_t, uint32_t>{country, 0});
+    if (lo != by_country.end() && lo->first == country)
+      ++runs;
     for (; lo != by_country.end() && lo->first == country; ++lo)
       out.push_back(lo->second);
+    return runs;
   }
 };
 
@@ -63,7 +68,10 @@ subscription_index::subscription_index(std::vector<index_entry> entries)
   : entries_(std::move(entries)), nodes_(std::make_unique<std::vector<node>>(1)) {
   auto& nodes = *nodes_;
   for (uint32_t ord = 0; ord < entries_.size(); ++ord) {
-    const auto& e = entries_[ord];
+    auto& e = entries_[ord];
+    // A pattern listed twice must not make the subscription match twice.
+    std::sort(e.patterns.begin(), e.patterns.end());
+    e.patterns.erase(std::unique(e.patterns.begin(), e.patterns.end()), e.patterns.end());
     for (const auto& pattern : e.patterns) {
       uint32_t cur = 0;
       bool rest = false;
@@ -146,6 +154,9 @@ void subscription_index::match(std::string_view type, std::string_view country,
       stack_heap.emplace_back(nd, depth);
     }
   };
+  // Each terminal's lists are ascending and duplicate-free (ordinals are
+  // added in order), so one contributing run needs no sort.
+  int runs = 0;
   push(0, 0);
   while (top > 0 || !stack_heap.empty()) {
     std::pair<uint32_t, uint32_t> f;
@@ -157,10 +168,10 @@ void subscription_index::match(std::string_view type, std::string_view country,
     }
     const node& nd = nodes[f.first];
     if (f.second == n) {
-      nd.end.collect(ckey, has_country, out);
+      runs += nd.end.collect(ckey, has_country, out);
       continue;
     }
-    nd.rest.collect(ckey, has_country, out);
+    runs += nd.rest.collect(ckey, has_country, out);
     if (nd.star != no_node)
       push(nd.star, f.second + 1);
     if (!nd.literal.empty()) {
@@ -169,7 +180,7 @@ void subscription_index::match(std::string_view type, std::string_view country,
         push(it->second, f.second + 1);
     }
   }
-  if (out.size() > 1) {
+  if (runs > 1) {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
   }

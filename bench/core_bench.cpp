@@ -1,0 +1,108 @@
+// The domain core's hot paths: parsing, matching, signing.
+// Figures, not pass/fail: see docs/performance.md for how to read them.
+
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "core/codecs.hpp"
+#include "core/signing.hpp"
+#include "core/subscription_index.hpp"
+
+using namespace sy::core;
+
+namespace {
+
+std::string native_event(int i) {
+  return R"({"type":"re.notifica.event.custom.Purchase","country":"NO","timestamp":1421656451382,"id":"order-)" +
+         std::to_string(i) +
+         R"(","data":{"id":"54ac46e8b2e39ca0","deviceID":"09260d8b1de06948c516a","userID":"support@notifica.re","total":125.53,"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}]}})";
+}
+
+void parse(benchmark::State& state, const std::string& body) {
+  std::string buf;
+  std::size_t events = 0;
+  for (auto _ : state) {
+    buf = body; // the codec pads in place; a fresh copy per iteration, as a request would be
+    auto r = decode_native_events(buf, 0);
+    if (!r)
+      state.SkipWithError(r.error().what().c_str());
+    events += r->events.size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+}
+
+void BM_parse_native_single(benchmark::State& state) { parse(state, native_event(1)); }
+BENCHMARK(BM_parse_native_single);
+
+void BM_parse_native_batch_100(benchmark::State& state) {
+  std::string body = "[";
+  for (int i = 0; i < 100; ++i)
+    body += (i ? "," : "") + native_event(i);
+  body += "]";
+  parse(state, body);
+}
+BENCHMARK(BM_parse_native_batch_100);
+
+// Mixed patterns as a multi-tenant deployment has them: each tenant's
+// subscriptions name its own namespace (70 % exact types, 20 % one-segment
+// wildcards, 9 % tenant-wide '**'), 1 % watch a shared namespace; a quarter
+// filter on a country.
+std::vector<index_entry> mixed_subscriptions(std::size_t n) {
+  std::mt19937 rng(7);
+  const char* areas[] = {"order", "cart", "user", "device", "region", "beacon", "pass"};
+  const std::size_t tenants = std::max<std::size_t>(1, n / 10);
+  std::vector<index_entry> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    index_entry e;
+    e.id = "sub" + std::to_string(i);
+    std::string tenant = "t" + std::to_string(rng() % tenants);
+    std::string area = areas[rng() % 7];
+    auto r = rng() % 100;
+    if (r < 70)
+      e.patterns = {tenant + "." + area + ".E" + std::to_string(rng() % 10)};
+    else if (r < 90)
+      e.patterns = {tenant + "." + area + ".*"};
+    else if (r < 99)
+      e.patterns = {tenant + ".**"};
+    else
+      e.patterns = {"re.notifica.event.custom.*"};
+    if (rng() % 4 == 0)
+      e.country = rng() % 2 ? "NO" : "GB";
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void BM_match(benchmark::State& state) {
+  subscription_index idx(mixed_subscriptions(static_cast<std::size_t>(state.range(0))));
+  std::vector<uint32_t> out;
+  const std::string types[] = {"t3.order.E1", "re.notifica.event.custom.Purchase", "t7.device.E4",
+                               "t1.region.E9"};
+  std::size_t i = 0, matched = 0;
+  for (auto _ : state) {
+    idx.match(types[i++ & 3], "NO", out);
+    matched += out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["matches/event"] =
+    static_cast<double>(matched) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_match)->Arg(10)->Arg(1000)->Arg(100000);
+
+void BM_sign_300_bytes(benchmark::State& state) {
+  auto keys = generate_keys();
+  std::string body(300, 'x');
+  for (auto _ : state) {
+    auto a = notificare_signature(keys.private_key, body);
+    auto b = standard_webhooks_signature(keys.private_key, "msg_1", 1700000000, body);
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(BM_sign_300_bytes);
+
+} // namespace
