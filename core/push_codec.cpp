@@ -10,6 +10,11 @@
 
 namespace sy::core {
 
+namespace json {
+/// Refuses with 400 any malformed body (defined in subscription_codec.cpp).
+void check_well_formed(od::document& doc);
+} // namespace json
+
 namespace {
 
 using namespace json;
@@ -82,6 +87,7 @@ od::object root_object(od::document& doc) {
     throw codec_failure{malformed(err)};
   if (t != od::json_type::object)
     fail_400("", std::string("the body must be a JSON object, got ") + type_name(t));
+  check_well_formed(doc);
   od::object obj;
   if (auto err = doc.get_object().get(obj))
     throw codec_failure{malformed(err)};
