@@ -107,7 +107,7 @@ od::json_type type_of(od::value& v, std::string_view field, long index) {
 // Touches every token below `v` so that On Demand validates it.
 void walk(od::value v, int depth, std::string_view field, long index) {
   if (depth > max_depth)
-    fail_400(std::string(field), "nests deeper than " + std::to_string(max_depth) + " levels",
+    fail_400(std::string(field), "JSON nests deeper than " + std::to_string(max_depth) + " levels",
              index);
   auto t = type_of(v, field, index);
   switch (t) {
@@ -269,6 +269,21 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
   while (end > begin && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\r' || end[-1] == '\t'))
     --end;
   return std::string_view(begin, static_cast<std::size_t>(end - begin));
+}
+
+void check_well_formed(od::document& doc) {
+  od::value root;
+  if (doc.get_value().get(root) != simdjson::SUCCESS) {
+    // A scalar document: the reader refuses it with a message naming the
+    // shape it wanted.
+    doc.rewind();
+    return;
+  }
+  walk(root, 1, "", -1);
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS)
+    fail_400("", "malformed JSON: unexpected content after the document");
+  doc.rewind();
 }
 
 input_error malformed(simdjson::error_code code) {

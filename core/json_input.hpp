@@ -71,6 +71,13 @@ od::array get_array(od::value& v, std::string_view field, long index = -1);
 /// returns its exact bytes. 400 when not an object or not valid JSON.
 std::string_view get_raw_object(od::value& v, std::string_view field, long index = -1);
 
+/// Refuses any malformed document with 400, then rewinds `doc` for the
+/// reader. On Demand finds syntax errors only where it reads, so a reader
+/// that refuses a missing field with 422 could hide a malformed body; small
+/// control-plane bodies are checked whole first, so that every malformed
+/// body is a 400. (The hot ingest path validates as it reads instead.)
+void check_well_formed(od::document& doc);
+
 /// Parses `body` (made padded in place: capacity grows by SIMDJSON_PADDING
 /// if needed, before any view is taken) and calls `read(doc)`, which returns
 /// T. Translates every failure into an input_error; refuses trailing content.

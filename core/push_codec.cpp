@@ -10,11 +10,6 @@
 
 namespace sy::core {
 
-namespace json {
-/// Refuses with 400 any malformed body (defined in subscription_codec.cpp).
-void check_well_formed(od::document& doc);
-} // namespace json
-
 namespace {
 
 using namespace json;
