@@ -1,0 +1,627 @@
+#include "transport/http_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/json_writer.hpp"
+
+namespace sy::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = beast::error_code;
+
+namespace {
+
+using filter_fn = std::function<std::optional<http_response>(const http_request&)>;
+using observer_fn = std::function<void(const std::string&, const std::string&, int, double)>;
+
+// simdjson reads up to this many bytes past the end of its input.
+constexpr std::size_t body_padding = 64;
+// Bytes asked of the socket while waiting for the first byte of a request.
+constexpr std::size_t first_read_bytes = 4096;
+// Longest wait for a client to stop sending after an error response.
+constexpr std::chrono::milliseconds max_linger{5000};
+// Pause before accepting again after an accept error such as EMFILE, so
+// that the loop does not spin while the process is out of descriptors.
+constexpr std::chrono::milliseconds accept_retry_delay{50};
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+struct route_entry {
+  std::string method;
+  std::string pattern;
+  std::vector<std::string> segments; // the pattern split on '/'
+  handler on_request;
+};
+
+// Returns the segments of an origin-form path ("/a/b" → {"a", "b"}, "/" →
+// {""}); empty for any other form, which then matches no route.
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path.front() != '/')
+    return out;
+  path.remove_prefix(1);
+  while (true) {
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool is_placeholder(std::string_view segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Matches `path` against a route's segments, appending placeholder values
+// to `params`; returns false (params then unspecified) when it does not.
+bool match(const route_entry& route, const std::vector<std::string_view>& path,
+           std::vector<std::string>& params) {
+  if (route.segments.size() != path.size())
+    return false;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto& want = route.segments[i];
+    if (is_placeholder(want)) {
+      if (path[i].empty())
+        return false;
+      params.emplace_back(path[i]);
+    } else if (want != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+http_response error_response(int status, std::string_view message) {
+  http_response r;
+  r.status = status;
+  r.body = core::error_body(message);
+  return r;
+}
+
+// What every session reads: written before listen(), read-only after,
+// except `stopped`.
+struct server_core {
+  server_limits limits;
+  std::vector<route_entry> routes;
+  filter_fn filter;
+  observer_fn observer;
+  std::atomic<bool> stopped{false};
+};
+
+// One accepted connection, from its first byte to its close. All steps run
+// on the connection's strand; responders reach it from any thread through
+// post_response(). Owned by its pending operations and pending responders.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<const server_core> core)
+      : stream_(std::move(socket)), core_(std::move(core)) {}
+
+  /// Starts reading the first request.
+  void run() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+  /// Closes the connection if it is waiting for a request; callable from any thread.
+  void stop() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->on_stop(); });
+  }
+
+  /// Hands `r` to the strand to be written; callable from any thread.
+  void post_response(http_response r) noexcept {
+    try {
+      asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+        self->send_response(std::move(r));
+      });
+    } catch (...) {
+      // Out of memory: the session dies with its last reference and the
+      // socket closes, which is all that is left to do.
+    }
+  }
+
+private:
+  enum class phase { waiting, reading, handling, writing, closing };
+
+  // Waits for the first byte of the next request: the idle limit applies
+  // until it arrives, the read limit after.
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(core_->limits.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(core_->limits.max_body_bytes);
+    if (core_->stopped)
+      return do_close();
+    if (buffer_.size() > 0) {
+      // A pipelined request is already here.
+      phase_ = phase::reading;
+      stream_.expires_after(core_->limits.read_timeout);
+      return do_read_header();
+    }
+    phase_ = phase::waiting;
+    // A new client gets read_timeout for its whole first request, counted
+    // from the accept; a keep-alive client may idle before its next one.
+    stream_.expires_after(first_request_ ? core_->limits.read_timeout : core_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                            beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(error_code ec, std::size_t n) {
+    if (ec)
+      return fail(ec, "wait");
+    buffer_.commit(n);
+    phase_ = phase::reading;
+    if (!first_request_)
+      stream_.expires_after(core_->limits.read_timeout);
+    do_read_header();
+  }
+
+  void do_read_header() {
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+  }
+
+  void on_read_header(error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    const auto& msg = parser_->get();
+    // A client that asks before sending its body (curl does for large
+    // ones) would otherwise wait a second for a 100 that never comes.
+    if (!parser_->is_done() && msg.version() >= 11 && equal_nocase(msg[http::field::expect], "100-continue"))
+      return do_continue();
+    do_read_body();
+  }
+
+  void do_continue() {
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
+                      beast::bind_front_handler(&session::on_continue, shared_from_this()));
+  }
+
+  void on_continue(error_code ec, std::size_t) {
+    if (ec)
+      return fail(ec, "write");
+    do_read_body();
+  }
+
+  void do_read_body() {
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    first_request_ = false;
+    // The handler may take its time (a journal group commit); the write
+    // arms its own limit.
+    stream_.expires_never();
+    phase_ = phase::handling;
+    handle_request();
+  }
+
+  // Answers a request the parser refused; I/O errors and a peer that went
+  // away just close.
+  void on_read_error(error_code ec) {
+    if (parser_->is_header_done())
+      method_ = std::string(parser_->get().method_string());
+    if (ec == http::error::body_limit)
+      return reply_and_close(error_response(
+          413, "body exceeds http.max_body_bytes (" + std::to_string(core_->limits.max_body_bytes) + " bytes)"));
+    if (ec == http::error::header_limit)
+      return reply_and_close(error_response(
+          431, "request headers exceed " + std::to_string(core_->limits.max_header_bytes) + " bytes"));
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message)
+      return reply_and_close(error_response(400, "malformed HTTP request: " + ec.message()));
+    fail(ec, "read");
+  }
+
+  void reply_and_close(http_response r) {
+    close_after_ = true;
+    // The request line may not have been read: answer as HTTP/1.1.
+    version_ = 11;
+    keep_alive_ = false;
+    received_ = std::chrono::steady_clock::now();
+    phase_ = phase::handling;
+    send_response(std::move(r));
+  }
+
+  void handle_request() {
+    auto& msg = parser_->get();
+    http_request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos)
+      req.query = req.target.substr(q + 1);
+    req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
+    for (const auto& field : msg)
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    req.body = std::move(msg.body());
+    req.body.reserve(req.body.size() + body_padding);
+    req.received = std::chrono::steady_clock::now();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    method_ = req.method;
+    received_ = req.received;
+    parser_.reset();
+
+    if (core_->filter) {
+      try {
+        if (auto r = core_->filter(req))
+          return send_response(std::move(*r));
+      } catch (...) {
+        return send_response(error_response(500, "internal: request filter failed"));
+      }
+    }
+
+    auto segments = split_path(req.path);
+    const route_entry* found = nullptr;
+    std::vector<std::string_view> allowed;
+    for (const auto& route : core_->routes) {
+      req.params.clear();
+      if (!match(route, segments, req.params))
+        continue;
+      if (route.method == req.method) {
+        found = &route;
+        break;
+      }
+      if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end())
+        allowed.push_back(route.method);
+    }
+    if (!found) {
+      req.params.clear();
+      if (allowed.empty())
+        return send_response(error_response(404, "no route for " + req.path));
+      std::string allow;
+      for (auto m : allowed)
+        allow.append(allow.empty() ? "" : ", ").append(m);
+      auto r = error_response(405, "method " + req.method + " not allowed on " + req.path + "; allowed: " + allow);
+      r.headers.emplace_back("Allow", std::move(allow));
+      return send_response(std::move(r));
+    }
+
+    route_pattern_ = found->pattern;
+    responder reply = make_responder();
+    try {
+      found->on_request(std::move(req), reply);
+    } catch (...) {
+      // Ignored by the responder if the handler answered before throwing.
+      try {
+        reply(error_response(500, "internal: request handler failed"));
+      } catch (...) {
+      }
+    }
+  }
+
+  // The state behind one responder: answers once, and answers 500 when the
+  // last copy goes away unanswered so that the client is not left hanging.
+  class pending_reply {
+  public:
+    explicit pending_reply(std::shared_ptr<session> s) : session_(std::move(s)) {}
+    pending_reply(const pending_reply&) = delete;
+    pending_reply& operator=(const pending_reply&) = delete;
+    ~pending_reply() {
+      if (!session_)
+        return;
+      try {
+        session_->post_response(error_response(500, "internal: request dropped"));
+      } catch (...) {
+        // Out of memory: the session closes when session_ goes.
+      }
+    }
+
+    void answer(http_response r) {
+      if (answered_.exchange(true))
+        return;
+      auto s = std::move(session_);
+      s->post_response(std::move(r));
+    }
+
+  private:
+    std::shared_ptr<session> session_;
+    std::atomic<bool> answered_{false};
+  };
+
+  responder make_responder() {
+    auto state = std::make_shared<pending_reply>(shared_from_this());
+    return [state](http_response r) { state->answer(std::move(r)); };
+  }
+
+  void send_response(http_response r) {
+    if (phase_ != phase::handling)
+      return;
+    phase_ = phase::writing;
+    if (r.status < 100 || r.status > 999)
+      r = error_response(500, "internal: invalid status " + std::to_string(r.status));
+    res_ = {};
+    res_.version(version_);
+    res_.result(static_cast<unsigned>(r.status));
+    res_.set(http::field::server, "switchyard");
+    if (!r.content_type.empty())
+      res_.set(http::field::content_type, r.content_type);
+    bool handler_close = false;
+    for (auto& [name, value] : r.headers) {
+      // Framing is the server's; a line break would split the response.
+      if (name.empty() || has_line_break(name) || has_line_break(value) ||
+          equal_nocase(name, "content-length") || equal_nocase(name, "transfer-encoding"))
+        continue;
+      if (equal_nocase(name, "connection")) {
+        handler_close = handler_close || equal_nocase(value, "close");
+        continue;
+      }
+      res_.insert(name, value);
+    }
+    status_ = r.status;
+    bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) {
+      res_.content_length(r.body.size());
+      // A response to HEAD declares the length but carries no body.
+      if (method_ != "HEAD")
+        res_.body() = std::move(r.body);
+    }
+    res_.keep_alive(keep_alive_ && !close_after_ && !handler_close && !core_->stopped);
+    close_after_ = !res_.keep_alive() || res_.need_eof();
+    stream_.expires_after(core_->limits.read_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    if (core_->observer) {
+      try {
+        std::chrono::duration<double> took = std::chrono::steady_clock::now() - received_;
+        core_->observer(method_, route_pattern_, status_, took.count());
+      } catch (...) {
+      }
+    }
+    method_.clear();
+    route_pattern_.clear();
+    res_ = {};
+    if (ec)
+      return fail(ec, "write");
+    if (close_after_)
+      return do_close();
+    do_read();
+  }
+
+  // Half-closes, then reads and discards until the client closes: closing
+  // with its unread bytes pending would send a reset that can destroy the
+  // response (a 413) before the client reads it.
+  void do_close() {
+    phase_ = phase::closing;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                            beast::bind_front_handler(&session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(error_code ec, std::size_t) {
+    if (ec)
+      return fail(ec, "drain");
+    do_drain();
+  }
+
+  void on_stop() {
+    if (phase_ == phase::waiting || phase_ == phase::closing)
+      stream_.close();
+  }
+
+  // Ends the connection after a failed step. There is no one to tell: the
+  // cause (a timeout, a reset, the peer's eof) is the client's business and
+  // transport has no logger.
+  void fail(error_code, const char* /*what*/) { stream_.close(); }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<const server_core> core_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  phase phase_ = phase::waiting;
+  bool first_request_ = true;
+  bool keep_alive_ = false;
+  bool close_after_ = false;
+  unsigned version_ = 11;
+  int status_ = 0;
+  std::string method_;
+  std::string route_pattern_;
+  std::chrono::steady_clock::time_point received_;
+};
+
+} // namespace
+
+// The acceptor and the registry of sessions. The acceptor, its retry timer
+// and the registry are touched by accept completions (on the acceptor's
+// strand) and by listen()/stop() (any thread), so all of them sit behind
+// mutex_.
+struct http_server::impl : std::enable_shared_from_this<impl> {
+  impl(asio::io_context& ioc, server_limits limits)
+      : ioc_(ioc), core_(std::make_shared<server_core>()), acceptor_(asio::make_strand(ioc)),
+        retry_timer_(acceptor_.get_executor()) {
+    core_->limits = limits;
+  }
+
+  // Starts one accept; mutex_ must be held.
+  void do_accept_locked() {
+    if (stopped_)
+      return;
+    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+  }
+
+  void do_accept() {
+    std::lock_guard lock(mutex_);
+    do_accept_locked();
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted)
+        return;
+      if (ec == asio::error::connection_aborted)
+        return do_accept();
+      std::lock_guard lock(mutex_);
+      if (stopped_)
+        return;
+      retry_timer_.expires_after(accept_retry_delay);
+      retry_timer_.async_wait([self = shared_from_this()](error_code timer_ec) {
+        if (!timer_ec)
+          self->do_accept();
+      });
+      return;
+    }
+    auto s = std::make_shared<session>(std::move(socket), core_);
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_)
+        return;
+      // Pruning when the list has doubled keeps registration O(1) amortized.
+      if (sessions_.size() >= prune_at_) {
+        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+        prune_at_ = std::max<std::size_t>(64, 2 * sessions_.size());
+      }
+      sessions_.push_back(s);
+      ++accepted_;
+      do_accept_locked();
+    }
+    s->run();
+  }
+
+  std::optional<uint16_t> listen(const std::string& host, uint16_t port, std::string& error) {
+    std::lock_guard lock(mutex_);
+    auto where = host + ":" + std::to_string(port);
+    if (listening_ || stopped_) {
+      error = "cannot listen on " + where + ": the server is already listening or stopped";
+      return std::nullopt;
+    }
+    error_code ec;
+    tcp::endpoint endpoint;
+    auto address = asio::ip::make_address(host, ec);
+    if (!ec) {
+      endpoint = tcp::endpoint(address, port);
+    } else {
+      // A name such as "localhost": resolved once, here, before serving.
+      tcp::resolver resolver(ioc_);
+      auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+      if (ec || results.empty()) {
+        error = "cannot resolve " + host + ": " + (ec ? ec.message() : "no address");
+        return std::nullopt;
+      }
+      endpoint = *results.begin();
+    }
+    auto failed = [&](const char* step) {
+      error = "cannot listen on " + where + ": " + step + ": " + ec.message();
+      error_code ignored;
+      acceptor_.close(ignored);
+      return std::nullopt;
+    };
+    if (acceptor_.open(endpoint.protocol(), ec))
+      return failed("open");
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec))
+      return failed("set SO_REUSEADDR");
+    if (acceptor_.bind(endpoint, ec))
+      return failed("bind");
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec))
+      return failed("listen");
+    auto bound = acceptor_.local_endpoint(ec);
+    if (ec)
+      return failed("local address");
+    listening_ = true;
+    do_accept_locked();
+    return bound.port();
+  }
+
+  void stop() {
+    std::vector<std::shared_ptr<session>> live;
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+      core_->stopped = true;
+      error_code ignored;
+      acceptor_.close(ignored);
+      retry_timer_.cancel();
+      for (auto& w : sessions_)
+        if (auto s = w.lock())
+          live.push_back(std::move(s));
+      sessions_.clear();
+    }
+    for (auto& s : live)
+      s->stop();
+  }
+
+  asio::io_context& ioc_;
+  std::shared_ptr<server_core> core_;
+
+  std::mutex mutex_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::vector<std::weak_ptr<session>> sessions_;
+  std::size_t prune_at_ = 64;
+  bool listening_ = false;
+  bool stopped_ = false;
+  uint64_t accepted_ = 0;
+};
+
+http_server::http_server(asio::io_context& ioc, server_limits limits)
+    : impl_(std::make_shared<impl>(ioc, limits)) {}
+
+http_server::~http_server() { impl_->stop(); }
+
+void http_server::route(std::string method, std::string pattern, handler h) {
+  route_entry r;
+  for (auto segment : split_path(pattern))
+    r.segments.emplace_back(segment);
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.on_request = std::move(h);
+  impl_->core_->routes.push_back(std::move(r));
+}
+
+void http_server::set_filter(std::function<std::optional<http_response>(const http_request&)> filter) {
+  impl_->core_->filter = std::move(filter);
+}
+
+void http_server::set_observer(std::function<void(const std::string&, const std::string&, int, double)> obs) {
+  impl_->core_->observer = std::move(obs);
+}
+
+std::optional<uint16_t> http_server::listen(const std::string& host, uint16_t port, std::string& error) {
+  return impl_->listen(host, port, error);
+}
+
+void http_server::stop() { impl_->stop(); }
+
+uint64_t http_server::accepted_connections() const {
+  std::lock_guard lock(impl_->mutex_);
+  return impl_->accepted_;
+}
+
+} // namespace sy::transport
