@@ -1,0 +1,779 @@
+#include "storage/journal.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <system_error>
+
+namespace sy::storage {
+
+namespace {
+
+constexpr uint8_t format_version = 1;
+constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
+// Fixed part of an encoded event: version, seq, ingest_ms, timestamp_ms and
+// the five u32 length prefixes.
+constexpr std::size_t fixed_event_size = 1 + 3 * 8 + 5 * 4;
+
+constexpr std::string_view meta_seq = "seq";
+constexpr std::string_view meta_sub_seq = "sub_seq";
+
+// Deleting this many keys per WriteBatch bounds memory in O(n) sweeps.
+constexpr std::size_t sweep_batch_keys = 1024;
+
+// Column family slots; the order is the order handed to DB::Open.
+enum cf_slot : std::size_t { cf_default, cf_events, cf_queues, cf_dead, cf_subs, cf_meta, cf_dedupe, cf_count };
+constexpr std::array<const char*, cf_count> cf_names = {
+    "default", "events", "queues", "dead", "subs", "meta", "dedupe"};
+
+// -- big-endian encoding -----------------------------------------------------
+
+void put_be64(char* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+uint64_t get_be64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+void append_be64(std::string& out, uint64_t v) {
+  char b[8];
+  put_be64(b, v);
+  out.append(b, sizeof b);
+}
+
+void append_be32(std::string& out, uint32_t v) {
+  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                     static_cast<char>(v >> 8), static_cast<char>(v)};
+  out.append(b, sizeof b);
+}
+
+void append_bytes(std::string& out, std::string_view s) {
+  // Request bodies are capped far below 4 GiB before an event exists.
+  assert(s.size() <= std::numeric_limits<uint32_t>::max());
+  append_be32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+/// Key of the events column family: seq(8).
+struct seq_key {
+  std::array<char, 8> b;
+  explicit seq_key(uint64_t seq) { put_be64(b.data(), seq); }
+  rocksdb::Slice slice() const { return {b.data(), b.size()}; }
+};
+
+/// Key of the queues and dead column families: sub(8) seq(8).
+struct pair_key {
+  std::array<char, 16> b;
+  pair_key(uint64_t sub, uint64_t seq) {
+    put_be64(b.data(), sub);
+    put_be64(b.data() + 8, seq);
+  }
+  rocksdb::Slice slice() const { return {b.data(), b.size()}; }
+};
+
+std::string be64_string(uint64_t v) {
+  std::string s;
+  append_be64(s, v);
+  return s;
+}
+
+/// Reads a byte string front to back; every read checks the bytes left.
+class reader {
+public:
+  explicit reader(std::string_view in) : in_(in) {}
+
+  bool u8(uint8_t& v) {
+    if (in_.empty())
+      return false;
+    v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool u32(uint32_t& v) {
+    if (in_.size() < 4)
+      return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i)
+      v = (v << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(4);
+    return true;
+  }
+  bool u64(uint64_t& v) {
+    if (in_.size() < 8)
+      return false;
+    v = get_be64(in_.data());
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool i64(int64_t& v) {
+    uint64_t u = 0;
+    if (!u64(u))
+      return false;
+    v = static_cast<int64_t>(u);
+    return true;
+  }
+  bool bytes(std::string_view& v) {
+    uint32_t n = 0;
+    if (!u32(n) || in_.size() < n)
+      return false;
+    v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool bytes(std::string& v) {
+    std::string_view view;
+    if (!bytes(view))
+      return false;
+    v.assign(view);
+    return true;
+  }
+  bool done() const { return in_.empty(); }
+
+private:
+  std::string_view in_;
+};
+
+void encode_into(std::string& out, const stored_event& e) {
+  const auto& ev = e.ev;
+  out.reserve(out.size() + fixed_event_size + ev.id.size() + ev.type.size() + ev.country.size() +
+              ev.client_id.size() + ev.data.size());
+  out.push_back(static_cast<char>(format_version));
+  append_be64(out, e.seq);
+  append_be64(out, static_cast<uint64_t>(e.ingest_ms));
+  append_be64(out, static_cast<uint64_t>(ev.timestamp_ms));
+  append_bytes(out, ev.id);
+  append_bytes(out, ev.type);
+  append_bytes(out, ev.country);
+  append_bytes(out, ev.client_id);
+  append_bytes(out, ev.data);
+}
+
+std::string encode_dead(const stored_event& e, std::string_view reason) {
+  std::string out;
+  append_bytes(out, encode_event(e));
+  append_bytes(out, reason);
+  return out;
+}
+
+std::optional<dead_letter> decode_dead(std::string_view bytes) {
+  reader r(bytes);
+  std::string_view event_bytes;
+  dead_letter d;
+  if (!r.bytes(event_bytes) || !r.bytes(d.reason) || !r.done())
+    return std::nullopt;
+  auto e = decode_event(event_bytes);
+  if (!e)
+    return std::nullopt;
+  d.event = std::make_shared<const stored_event>(std::move(*e));
+  return d;
+}
+
+bool has_prefix(const rocksdb::Slice& key, const char* prefix, std::size_t n) {
+  return key.size() >= n && std::equal(prefix, prefix + n, key.data());
+}
+
+/// Raises `a` to at least `v` (never lowers it).
+void raise_to(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load();
+  while (cur < v && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
+// Every key of one subscription in a sub(8) seq(8) family: a range delete
+// cannot name an end past sub|UINT64_MAX when sub is UINT64_MAX, so the last
+// possible key is deleted on its own.
+void delete_sub_keys(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, uint64_t sub) {
+  const pair_key first(sub, 0);
+  const pair_key last(sub, max_u64);
+  batch.DeleteRange(cf, first.slice(), last.slice());
+  batch.Delete(cf, last.slice());
+}
+
+std::string message(std::string_view what, const rocksdb::Status& s) {
+  std::string m(what);
+  m += ": ";
+  m += s.ToString();
+  return m;
+}
+
+} // namespace
+
+std::string encode_event(const stored_event& e) {
+  std::string out;
+  encode_into(out, e);
+  return out;
+}
+
+std::optional<stored_event> decode_event(std::string_view bytes) {
+  reader r(bytes);
+  uint8_t version = 0;
+  stored_event e;
+  auto& ev = e.ev;
+  if (!r.u8(version) || version != format_version)
+    return std::nullopt;
+  if (!r.u64(e.seq) || !r.i64(e.ingest_ms) || !r.i64(ev.timestamp_ms))
+    return std::nullopt;
+  if (!r.bytes(ev.id) || !r.bytes(ev.type) || !r.bytes(ev.country) || !r.bytes(ev.client_id) ||
+      !r.bytes(ev.data))
+    return std::nullopt;
+  // Trailing bytes mean the record is not what this version wrote.
+  if (!r.done())
+    return std::nullopt;
+  return e;
+}
+
+// -- journal::impl ------------------------------------------------------------
+
+struct journal::impl {
+  rocksdb::DB* db_ = nullptr;
+  std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf_{};
+  bool sync_ = false;
+
+  std::atomic<uint64_t> next_seq_{1};
+  std::atomic<uint64_t> next_sub_{1};
+  // Lowest bound handed to the last successful events range delete; a call
+  // with no higher bound would only add a redundant range tombstone.
+  std::atomic<uint64_t> gc_low_water_{0};
+
+  // Serialises append() so that meta "seq" only ever grows on disk.
+  std::mutex append_mu_;
+  uint64_t persisted_seq_ = 0; // guarded by append_mu_
+  // Orders the persisted sub_seq writes the same way as the numbers.
+  std::mutex sub_mu_;
+  // Keeps replay_dead from writing below a low-water mark being collected.
+  std::mutex gc_mu_;
+
+  ~impl() {
+    if (!db_)
+      return;
+    for (auto* h : cf_)
+      if (h)
+        db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+    delete db_;
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(cf_slot s) const { return cf_[s]; }
+
+  rocksdb::WriteOptions write_options(bool sync) const {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    wo.disableWAL = false;
+    return wo;
+  }
+
+  /// Writes `batch`, synced when `sync`; returns the error text on failure.
+  std::optional<storage_error> write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) {
+    auto s = db_->Write(write_options(sync), &batch);
+    if (!s.ok())
+      return storage_error{message(what, s)};
+    return std::nullopt;
+  }
+
+  /// Raises `next_seq` past every seq in a sub(8) seq(8) family; seeks once
+  /// per subscription, not once per key. Returns false on a read error.
+  bool raise_past_pairs(cf_slot slot, uint64_t& next_seq, std::string& error) const {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(slot)));
+    it->SeekToLast();
+    while (it->Valid()) {
+      auto key = it->key();
+      if (key.size() != 16) {
+        error = std::string("malformed key in ") + cf_names[slot];
+        return false;
+      }
+      const uint64_t sub = get_be64(key.data());
+      next_seq = std::max(next_seq, get_be64(key.data() + 8) + 1);
+      if (sub == 0)
+        break;
+      it->SeekForPrev(pair_key(sub - 1, max_u64).slice());
+    }
+    if (!it->status().ok()) {
+      error = message(std::string("scan ") + cf_names[slot], it->status());
+      return false;
+    }
+    return true;
+  }
+
+  /// Recovers the sequence and subscription counters; false on a read error.
+  bool recover(std::string& error) {
+    uint64_t next_seq = 1;
+    uint64_t next_sub = 1;
+
+    auto counter = [&](std::string_view name, uint64_t& into) {
+      std::string v;
+      auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), name, &v);
+      if (s.IsNotFound())
+        return true;
+      if (!s.ok()) {
+        error = message("read meta " + std::string(name), s);
+        return false;
+      }
+      if (v.size() != 8) {
+        error = "corrupt meta " + std::string(name);
+        return false;
+      }
+      into = std::max(into, get_be64(v.data()));
+      return true;
+    };
+    auto last_key = [&](cf_slot slot, uint64_t& into) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(slot)));
+      it->SeekToLast();
+      if (it->Valid()) {
+        if (it->key().size() != 8) {
+          error = std::string("malformed key in ") + cf_names[slot];
+          return false;
+        }
+        into = std::max(into, get_be64(it->key().data()) + 1);
+      }
+      if (!it->status().ok()) {
+        error = message(std::string("scan ") + cf_names[slot], it->status());
+        return false;
+      }
+      return true;
+    };
+
+    if (!counter(meta_seq, next_seq) || !last_key(cf_events, next_seq))
+      return false;
+    if (!raise_past_pairs(cf_queues, next_seq, error) || !raise_past_pairs(cf_dead, next_seq, error))
+      return false;
+    if (!counter(meta_sub_seq, next_sub) || !last_key(cf_subs, next_sub))
+      return false;
+
+    next_seq_ = next_seq;
+    persisted_seq_ = next_seq;
+    next_sub_ = next_sub;
+    return true;
+  }
+};
+
+// -- journal --------------------------------------------------------------------
+
+journal::journal(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+journal::~journal() = default;
+
+std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = "create " + dir + ": " + ec.message();
+    return nullptr;
+  }
+
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  // Durability rests on the WAL: every write reaches it before returning.
+  db_opts.manual_wal_flush = false;
+  // Six families share one memory budget instead of 64 MB x 6 each.
+  db_opts.db_write_buffer_size = 256u << 20;
+  // A rarely written family (meta, subs) would otherwise pin old WAL files
+  // until it flushes on its own; past this size RocksDB flushes it.
+  db_opts.max_total_wal_size = 512u << 20;
+  db_opts.keep_log_file_num = 5;
+
+  rocksdb::ColumnFamilyOptions base;
+  // A 256 MB budget gives each family a 64 MB write buffer.
+  base.OptimizeLevelStyleCompaction(256u << 20);
+  base.write_buffer_size = 64u << 20;
+
+  rocksdb::ColumnFamilyOptions queues = base;
+  // Queue keys are deleted soon after they are written; compact files full of
+  // tombstones early so that paging a queue does not wade through them.
+  queues.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(64 * 1024, 16 * 1024));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::size_t i = 0; i < cf_count; ++i)
+    descriptors.emplace_back(cf_names[i], i == cf_queues ? queues : base);
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(db_opts, dir, descriptors, &handles, &db);
+  if (!s.ok()) {
+    error = message("open " + dir, s);
+    return nullptr;
+  }
+
+  auto p = std::make_unique<impl>();
+  p->db_ = db;
+  p->sync_ = sync;
+  for (std::size_t i = 0; i < cf_count; ++i)
+    p->cf_[i] = handles[i];
+  if (!p->recover(error))
+    return nullptr;
+  return std::unique_ptr<journal>(new journal(std::move(p)));
+}
+
+// -- sequence numbers ------------------------------------------------------------
+
+uint64_t journal::next_seq() const {
+  return impl_->next_seq_.load();
+}
+
+uint64_t journal::reserve_seqs(uint64_t n) {
+  return impl_->next_seq_.fetch_add(n);
+}
+
+uint64_t journal::next_sub_number() {
+  std::lock_guard lock(impl_->sub_mu_);
+  const uint64_t n = impl_->next_sub_.fetch_add(1);
+  // A failed write only matters if the number is stored elsewhere, and a
+  // stored subscription is itself recovered from the subs family.
+  impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_meta), meta_sub_seq, be64_string(n + 1));
+  return n;
+}
+
+// -- events and queues ------------------------------------------------------------
+
+std::optional<storage_error> journal::append(const std::vector<append_item>& items) {
+  if (items.empty())
+    return std::nullopt;
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  std::string value;
+  uint64_t high = 0;
+  for (const auto& item : items) {
+    assert(item.event);
+    if (!item.event)
+      continue;
+    const auto& e = *item.event;
+    const seq_key key(e.seq);
+    value.clear();
+    encode_into(value, e);
+    batch.Put(d.cf(cf_events), key.slice(), value);
+    for (uint64_t sub : item.subs)
+      batch.Put(d.cf(cf_queues), pair_key(sub, e.seq).slice(), rocksdb::Slice());
+    if (!e.ev.client_id.empty()) {
+      char v[16];
+      put_be64(v, e.seq);
+      put_be64(v + 8, static_cast<uint64_t>(e.ingest_ms));
+      batch.Put(d.cf(cf_dedupe), e.ev.client_id, rocksdb::Slice(v, sizeof v));
+    }
+    high = std::max(high, e.seq + 1);
+  }
+
+  std::lock_guard lock(d.append_mu_);
+  const uint64_t persisted = std::max(d.persisted_seq_, high);
+  if (persisted != d.persisted_seq_)
+    batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
+  if (auto err = d.write(batch, d.sync_, "append"))
+    return err;
+  d.persisted_seq_ = persisted;
+  // Seqs the caller did not reserve must still never be handed out again.
+  raise_to(d.next_seq_, high);
+  return std::nullopt;
+}
+
+std::optional<uint64_t> journal::find_client_id(std::string_view client_id, int64_t now_ms,
+                                                int64_t window_ms) const {
+  rocksdb::PinnableSlice v;
+  auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_dedupe), client_id, &v);
+  if (!s.ok() || v.size() != 16)
+    return std::nullopt;
+  const uint64_t seq = get_be64(v.data());
+  const auto ingest_ms = static_cast<int64_t>(get_be64(v.data() + 8));
+  if (ingest_ms < now_ms - window_ms)
+    return std::nullopt;
+  return seq;
+}
+
+void journal::ack(uint64_t sub, uint64_t seq) {
+  impl_->db_->Delete(impl_->write_options(false), impl_->cf(cf_queues), pair_key(sub, seq).slice());
+}
+
+void journal::ack_many(uint64_t sub, const std::vector<uint64_t>& seqs) {
+  if (seqs.empty())
+    return;
+  rocksdb::WriteBatch batch;
+  for (uint64_t seq : seqs)
+    batch.Delete(impl_->cf(cf_queues), pair_key(sub, seq).slice());
+  impl_->write(batch, false, "ack");
+}
+
+std::vector<event_ptr> journal::read_queue(uint64_t sub, uint64_t after, std::size_t limit) const {
+  std::vector<event_ptr> out;
+  if (limit == 0 || after == max_u64)
+    return out;
+  auto& d = *impl_;
+  const seq_key prefix(sub);
+
+  std::vector<uint64_t> seqs;
+  {
+    rocksdb::ReadOptions ro;
+    // sub + 1 overflows for the last subscription; the prefix check stops there.
+    const pair_key bound(sub == max_u64 ? sub : sub + 1, 0);
+    const rocksdb::Slice bound_slice = bound.slice();
+    if (sub != max_u64)
+      ro.iterate_upper_bound = &bound_slice;
+    std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(ro, d.cf(cf_queues)));
+    for (it->Seek(pair_key(sub, after + 1).slice()); it->Valid() && seqs.size() < limit; it->Next()) {
+      auto key = it->key();
+      if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
+        break;
+      seqs.push_back(get_be64(key.data() + 8));
+    }
+    if (!it->status().ok())
+      return out;
+  }
+  if (seqs.empty())
+    return out;
+
+  std::vector<seq_key> keys;
+  keys.reserve(seqs.size());
+  for (uint64_t seq : seqs)
+    keys.emplace_back(seq);
+  std::vector<rocksdb::Slice> key_slices;
+  key_slices.reserve(keys.size());
+  for (const auto& k : keys)
+    key_slices.push_back(k.slice());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  d.db_->MultiGet(rocksdb::ReadOptions(), d.cf(cf_events), keys.size(), key_slices.data(),
+                  values.data(), statuses.data(), true);
+
+  rocksdb::WriteBatch stale;
+  out.reserve(seqs.size());
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    if (statuses[i].ok()) {
+      auto e = decode_event(std::string_view(values[i].data(), values[i].size()));
+      if (e) {
+        out.push_back(std::make_shared<const stored_event>(std::move(*e)));
+        continue;
+      }
+      // An undecodable record can never be delivered; like a missing one, it
+      // would otherwise pin the queue's low-water mark forever.
+    } else if (!statuses[i].IsNotFound()) {
+      // An I/O error: stop here so that the caller resumes at this seq.
+      break;
+    }
+    stale.Delete(d.cf(cf_queues), pair_key(sub, seqs[i]).slice());
+  }
+  if (stale.Count() > 0)
+    d.write(stale, false, "read_queue cleanup");
+  return out;
+}
+
+uint64_t journal::count_queue(uint64_t sub) const {
+  auto& d = *impl_;
+  const seq_key prefix(sub);
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  uint64_t n = 0;
+  for (it->Seek(pair_key(sub, 0).slice()); it->Valid(); it->Next()) {
+    if (!has_prefix(it->key(), prefix.b.data(), 8))
+      break;
+    ++n;
+  }
+  return n;
+}
+
+uint64_t journal::purge(uint64_t sub) {
+  const uint64_t n = count_queue(sub);
+  rocksdb::WriteBatch batch;
+  delete_sub_keys(batch, impl_->cf(cf_queues), sub);
+  if (impl_->write(batch, impl_->sync_, "purge"))
+    return 0;
+  return n;
+}
+
+void journal::kill(uint64_t sub, const stored_event& e, const std::string& reason) {
+  const pair_key key(sub, e.seq);
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason));
+  batch.Delete(impl_->cf(cf_queues), key.slice());
+  impl_->write(batch, impl_->sync_, "kill");
+}
+
+std::vector<dead_letter> journal::dead_letters(uint64_t sub, std::size_t limit) const {
+  auto& d = *impl_;
+  const seq_key prefix(sub);
+  std::vector<dead_letter> out;
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
+  for (it->Seek(pair_key(sub, 0).slice()); it->Valid() && out.size() < limit; it->Next()) {
+    if (!has_prefix(it->key(), prefix.b.data(), 8))
+      break;
+    if (auto dl = decode_dead(std::string_view(it->value().data(), it->value().size())))
+      out.push_back(std::move(*dl));
+  }
+  return out;
+}
+
+std::vector<event_ptr> journal::replay_dead(uint64_t sub, int64_t now_ms) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> gc_guard(d.gc_mu_);
+  const seq_key prefix(sub);
+  std::vector<event_ptr> out;
+  rocksdb::WriteBatch batch;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
+    for (it->Seek(pair_key(sub, 0).slice()); it->Valid(); it->Next()) {
+      auto key = it->key();
+      if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
+        break;
+      auto dl = decode_dead(std::string_view(it->value().data(), it->value().size()));
+      if (!dl)
+        continue; // left in place for an operator to inspect
+      auto replayed = std::make_shared<stored_event>(*dl->event);
+      replayed->ingest_ms = now_ms;
+      dl->event = replayed;
+      const auto& e = *dl->event;
+      // The record is rewritten even when present: a check-then-write would
+      // race with a concurrent collect_garbage, and the bytes are identical.
+      batch.Put(d.cf(cf_events), seq_key(e.seq).slice(), encode_event(e));
+      batch.Put(d.cf(cf_queues), pair_key(sub, e.seq).slice(), rocksdb::Slice());
+      batch.Delete(d.cf(cf_dead), key);
+      out.push_back(std::move(dl->event));
+    }
+    if (!it->status().ok())
+      return {};
+  }
+  if (out.empty())
+    return out;
+  if (d.write(batch, d.sync_, "replay_dead"))
+    return {};
+  // Records below the last low-water mark exist again: let the next
+  // collect_garbage delete them once they are delivered.
+  d.gc_low_water_ = 0;
+  return out;
+}
+
+uint64_t journal::min_queued_seq() const {
+  auto& d = *impl_;
+  // Captured first: anything appended during the scan has a seq at least this.
+  uint64_t low = d.next_seq_.load();
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  it->SeekToFirst();
+  while (it->Valid()) {
+    auto key = it->key();
+    if (key.size() != 16)
+      return 0; // unexpected layout: collect nothing
+    const uint64_t sub = get_be64(key.data());
+    low = std::min(low, get_be64(key.data() + 8));
+    if (sub == UINT64_MAX)
+      break;
+    it->Seek(pair_key(sub + 1, 0).slice());
+  }
+  if (!it->status().ok())
+    return 0;
+  return low;
+}
+
+void journal::collect_unreferenced(int64_t dedupe_before_ms) {
+  std::lock_guard<std::mutex> gc_guard(impl_->gc_mu_);
+  collect_garbage(min_queued_seq(), dedupe_before_ms);
+}
+
+void journal::collect_garbage(uint64_t low_water, int64_t dedupe_before_ms) {
+  auto& d = *impl_;
+  if (low_water > d.gc_low_water_.load()) {
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(d.cf(cf_events), seq_key(0).slice(), seq_key(low_water).slice());
+    if (!d.write(batch, false, "collect_garbage"))
+      raise_to(d.gc_low_water_, low_water);
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dedupe)));
+  rocksdb::WriteBatch batch;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto v = it->value();
+    const bool expired =
+        v.size() != 16 || static_cast<int64_t>(get_be64(v.data() + 8)) < dedupe_before_ms;
+    if (!expired)
+      continue;
+    batch.Delete(d.cf(cf_dedupe), it->key());
+    if (batch.Count() >= sweep_batch_keys) {
+      d.write(batch, false, "collect_garbage");
+      batch.Clear();
+    }
+  }
+  if (batch.Count() > 0)
+    d.write(batch, false, "collect_garbage");
+}
+
+// -- subscriptions and metadata -----------------------------------------------------
+
+std::optional<storage_error> journal::put_subscription(uint64_t sub, std::string_view record) {
+  auto s = impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_subs), seq_key(sub).slice(),
+                           record);
+  if (!s.ok())
+    return storage_error{message("put subscription", s)};
+  // A number chosen by the caller must not be handed out again.
+  if (sub != max_u64)
+    raise_to(impl_->next_sub_, sub + 1);
+  return std::nullopt;
+}
+
+std::optional<storage_error> journal::delete_subscription(uint64_t sub) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(cf_subs), seq_key(sub).slice());
+  delete_sub_keys(batch, impl_->cf(cf_queues), sub);
+  delete_sub_keys(batch, impl_->cf(cf_dead), sub);
+  return impl_->write(batch, true, "delete subscription");
+}
+
+std::vector<std::pair<uint64_t, std::string>> journal::load_subscriptions() const {
+  auto& d = *impl_;
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_subs)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8)
+      continue;
+    out.emplace_back(get_be64(it->key().data()), it->value().ToString());
+  }
+  return out;
+}
+
+std::optional<storage_error> journal::put_meta(std::string_view name, std::string_view value) {
+  auto s = impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_meta), name, value);
+  if (!s.ok())
+    return storage_error{message("put meta", s)};
+  return std::nullopt;
+}
+
+std::optional<storage_error> journal::delete_meta(std::string_view name) {
+  auto s = impl_->db_->Delete(impl_->write_options(true), impl_->cf(cf_meta), name);
+  if (!s.ok())
+    return storage_error{message("delete meta", s)};
+  return std::nullopt;
+}
+
+std::optional<std::string> journal::get_meta(std::string_view name) const {
+  std::string v;
+  auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), name, &v);
+  if (!s.ok())
+    return std::nullopt;
+  return v;
+}
+
+std::vector<std::pair<std::string, std::string>> journal::scan_meta(std::string_view prefix) const {
+  auto& d = *impl_;
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_meta)));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    if (!it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size())))
+      break;
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  return out;
+}
+
+} // namespace sy::storage

@@ -1,0 +1,157 @@
+#pragma once
+// The durable journal on RocksDB: events, per-subscription queues, dead
+// letters, subscription records, metadata and client-id deduplication.
+//
+// Column families (keys big-endian, so iteration is sequence order):
+//   events  seq(8)                 → encoded stored_event
+//   queues  sub(8) seq(8)          → "" (the event waits for that subscription)
+//   dead    sub(8) seq(8)          → encoded stored_event + reason
+//   subs    sub(8)                 → subscription record (opaque bytes)
+//   meta    name                   → value (counters, registries)
+//   dedupe  client id              → seq(8) ingest_ms(8)
+//
+// meta names "seq" and "sub_seq" are the journal's own counters; callers
+// keep theirs under other names.
+//
+// Thread-safety: every method may be called from any thread (RocksDB is
+// thread-safe); append() is meant to be called by one group-commit thread
+// (concurrent calls are safe but serialised).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.hpp"
+
+namespace sy::storage {
+
+/// An event as journaled: the owned event plus its sequence number and the
+/// time switchyard received it. Shared immutable once built.
+struct stored_event {
+  uint64_t seq = 0;
+  int64_t ingest_ms = 0;
+  core::event ev;
+};
+using event_ptr = std::shared_ptr<const stored_event>;
+
+/// Returns the bytes the journal stores for `e`.
+std::string encode_event(const stored_event& e);
+/// Returns the event encoded in `bytes`, or nullopt when they are corrupt.
+std::optional<stored_event> decode_event(std::string_view bytes);
+
+/// One event of a group commit and the subscriptions (by number) it is queued for.
+struct append_item {
+  event_ptr event;
+  std::vector<uint64_t> subs;
+};
+
+/// A dead letter: the event and why it was given up.
+struct dead_letter {
+  event_ptr event;
+  std::string reason;
+};
+
+/// Error text of a failed storage operation (RocksDB's status, translated).
+struct storage_error {
+  std::string message;
+};
+
+/// Owns the RocksDB instance. Created once at start-up by app/.
+class journal {
+public:
+  /// Opens (creating if needed) the journal in `dir`. `sync` makes append()
+  /// and subscription writes fsync before returning.
+  static std::unique_ptr<journal> open(const std::string& dir, bool sync, std::string& error);
+  ~journal();
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  // -- sequence numbers ------------------------------------------------------
+
+  /// Returns the next unused event sequence number (recovered on open).
+  /// Numbers start at 1, so read_queue(sub, 0, n) reads a queue from its start.
+  uint64_t next_seq() const;
+  /// Reserves `n` consecutive sequence numbers and returns the first.
+  /// Thread-safe; numbers never repeat, also across restarts.
+  uint64_t reserve_seqs(uint64_t n);
+  /// Returns a fresh subscription number, starting at 1; the counter is
+  /// persisted (synced) before it returns, so numbers never repeat.
+  uint64_t next_sub_number();
+
+  // -- events and queues -----------------------------------------------------
+
+  /// Writes every event and its queue keys, plus the dedupe keys of events
+  /// carrying a client id, in one WriteBatch (synced when the journal is).
+  std::optional<storage_error> append(const std::vector<append_item>& items);
+
+  /// Returns the seq recorded for `client_id` if it was seen within
+  /// `window_ms` of `now_ms`, else nullopt.
+  std::optional<uint64_t> find_client_id(std::string_view client_id, int64_t now_ms,
+                                         int64_t window_ms) const;
+
+  /// Removes the queue key of (sub, seq): the event was delivered. Unsynced:
+  /// a crash may redeliver, never lose.
+  void ack(uint64_t sub, uint64_t seq);
+  /// Removes several queue keys of one subscription in one unsynced write.
+  void ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
+
+  /// Returns up to `limit` queued events of `sub` with seq > `after`, in
+  /// sequence order. A queue key whose event is missing is skipped and removed.
+  std::vector<event_ptr> read_queue(uint64_t sub, uint64_t after, std::size_t limit) const;
+
+  /// Returns how many events are queued for `sub` (a scan; for purge and recovery).
+  uint64_t count_queue(uint64_t sub) const;
+
+  /// Drops every queued event of `sub`; returns how many there were.
+  uint64_t purge(uint64_t sub);
+
+  /// Moves (sub, seq) from the queue to the dead letters with `reason`.
+  void kill(uint64_t sub, const stored_event& e, const std::string& reason);
+  /// Returns up to `limit` dead letters of `sub`, oldest first.
+  std::vector<dead_letter> dead_letters(uint64_t sub, std::size_t limit) const;
+  /// Moves every dead letter of `sub` back into its queue, rewriting its
+  /// event record with `now_ms` as the ingest time (a replayed event gets a
+  /// whole retry.max_age again); returns the requeued events in order.
+  std::vector<event_ptr> replay_dead(uint64_t sub, int64_t now_ms);
+
+  /// Returns the lowest seq any queue still holds, or the next_seq() of
+  /// before the scan when no queue holds one (one seek per subscription).
+  uint64_t min_queued_seq() const;
+
+  /// Deletes every event record no queue refers to (below min_queued_seq())
+  /// and dedupe keys older than `dedupe_before_ms`. Serialised with
+  /// replay_dead, which writes records below the low-water mark again.
+  void collect_unreferenced(int64_t dedupe_before_ms);
+
+  /// Deletes event records with seq < `low_water` (no queue refers to them)
+  /// and dedupe keys older than `dedupe_before_ms`.
+  void collect_garbage(uint64_t low_water, int64_t dedupe_before_ms);
+
+  // -- subscriptions and metadata -------------------------------------------
+
+  /// Stores the record of subscription `sub` (synced).
+  std::optional<storage_error> put_subscription(uint64_t sub, std::string_view record);
+  /// Deletes the record, queue and dead letters of `sub` (synced).
+  std::optional<storage_error> delete_subscription(uint64_t sub);
+  /// Returns every stored (number, record), in number order.
+  std::vector<std::pair<uint64_t, std::string>> load_subscriptions() const;
+
+  /// Stores `value` under `name` in meta (synced).
+  std::optional<storage_error> put_meta(std::string_view name, std::string_view value);
+  /// Deletes `name` from meta (synced).
+  std::optional<storage_error> delete_meta(std::string_view name);
+  /// Returns the meta value under `name`.
+  std::optional<std::string> get_meta(std::string_view name) const;
+  /// Returns every (name, value) in meta whose name starts with `prefix`.
+  std::vector<std::pair<std::string, std::string>> scan_meta(std::string_view prefix) const;
+
+private:
+  struct impl;
+  explicit journal(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sy::storage

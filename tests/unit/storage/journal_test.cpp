@@ -1,0 +1,654 @@
+#include "storage/journal.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+using namespace sy::storage;
+
+namespace {
+
+constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
+
+/// Owns a fresh directory under the system temp dir; removes it on destruction.
+class temp_dir {
+public:
+  temp_dir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "switchyard-journal-XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data()))
+      throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    path_ = buf.data();
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  /// Returns the directory's path.
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+std::unique_ptr<journal> open_journal(const std::string& dir, bool sync = false) {
+  std::string error;
+  auto j = journal::open(dir, sync, error);
+  EXPECT_TRUE(j) << error;
+  return j;
+}
+
+event_ptr make_event(uint64_t seq, std::string client_id = {}, int64_t ingest_ms = 1000) {
+  auto e = std::make_shared<stored_event>();
+  e->seq = seq;
+  e->ingest_ms = ingest_ms;
+  e->ev.id = "id-" + std::to_string(seq);
+  e->ev.type = "re.notifica.event.custom.Purchase";
+  e->ev.country = "PT";
+  e->ev.client_id = std::move(client_id);
+  e->ev.data = R"({"n":)" + std::to_string(seq) + "}";
+  e->ev.timestamp_ms = 1700000000000 + static_cast<int64_t>(seq);
+  return e;
+}
+
+/// Appends one event per seq in [first, first + n), each queued for `subs`.
+void append_range(journal& j, uint64_t first, uint64_t n, const std::vector<uint64_t>& subs) {
+  std::vector<append_item> items;
+  for (uint64_t s = first; s < first + n; ++s)
+    items.push_back({make_event(s), subs});
+  auto err = j.append(items);
+  ASSERT_FALSE(err) << err->message;
+}
+
+std::vector<uint64_t> seqs_of(const std::vector<event_ptr>& events) {
+  std::vector<uint64_t> out;
+  for (const auto& e : events)
+    out.push_back(e->seq);
+  return out;
+}
+
+std::vector<uint64_t> iota(uint64_t first, uint64_t n) {
+  std::vector<uint64_t> out;
+  for (uint64_t s = first; s < first + n; ++s)
+    out.push_back(s);
+  return out;
+}
+
+void expect_same_event(const stored_event& a, const stored_event& b) {
+  EXPECT_EQ(a.seq, b.seq);
+  EXPECT_EQ(a.ingest_ms, b.ingest_ms);
+  EXPECT_EQ(a.ev.id, b.ev.id);
+  EXPECT_EQ(a.ev.type, b.ev.type);
+  EXPECT_EQ(a.ev.country, b.ev.country);
+  EXPECT_EQ(a.ev.client_id, b.ev.client_id);
+  EXPECT_EQ(a.ev.data, b.ev.data);
+  EXPECT_EQ(a.ev.timestamp_ms, b.ev.timestamp_ms);
+}
+
+// -- the child of acknowledged_appends_survive_sigkill -------------------------
+
+constexpr const char* child_env = "SWITCHYARD_JOURNAL_CHILD";
+constexpr uint64_t child_subs[] = {1, 2};
+constexpr uint64_t child_batch = 4;
+
+// Appends batches forever, writing each acknowledged seq to the pipe, until
+// the parent kills it. `spec` is "<fd> <sync 0|1> <dir>". It runs in a freshly exec'd copy of
+// this binary: a bare fork() of a process whose earlier tests started RocksDB
+// threads would inherit thread pools whose threads do not exist.
+[[noreturn]] void run_durability_child(const char* spec) {
+  const std::string s(spec);
+  const auto space = s.find(' ');
+  const int fd = std::atoi(s.substr(0, space).c_str());
+  const bool sync = s.substr(space + 1, 1) == "1";
+  const std::string dir = s.substr(space + 3);
+  std::string error;
+  auto j = journal::open(dir, sync, error);
+  if (!j)
+    _exit(3);
+  for (;;) {
+    const uint64_t first = j->reserve_seqs(child_batch);
+    std::vector<append_item> items;
+    for (uint64_t seq = first; seq < first + child_batch; ++seq)
+      items.push_back({make_event(seq, "client-" + std::to_string(seq)),
+                       std::vector<uint64_t>(std::begin(child_subs), std::end(child_subs))});
+    if (j->append(items))
+      _exit(4);
+    for (uint64_t seq = first; seq < first + child_batch; ++seq)
+      if (write(fd, &seq, sizeof seq) != static_cast<ssize_t>(sizeof seq))
+        _exit(5);
+  }
+}
+
+// Turns this process into the durability child when asked to. It runs from
+// RUN_ALL_TESTS, not from a static initializer: with RocksDB linked
+// statically, its own globals may not be constructed yet at that point.
+class durability_child_environment : public ::testing::Environment {
+public:
+  void SetUp() override {
+    if (const char* spec = std::getenv(child_env))
+      run_durability_child(spec);
+  }
+};
+[[maybe_unused]] const auto* const durability_child =
+    ::testing::AddGlobalTestEnvironment(new durability_child_environment);
+
+} // namespace
+
+// -- codec ------------------------------------------------------------------------
+
+TEST(journal_codec, round_trips_every_field) {
+  auto e = make_event(42, "client-42", -5);
+  auto decoded = decode_event(encode_event(*e));
+  ASSERT_TRUE(decoded);
+  expect_same_event(*decoded, *e);
+}
+
+TEST(journal_codec, round_trips_empty_strings_and_binary_data) {
+  stored_event empty;
+  auto d1 = decode_event(encode_event(empty));
+  ASSERT_TRUE(d1);
+  expect_same_event(*d1, empty);
+
+  stored_event bin;
+  bin.seq = max_u64;
+  bin.ingest_ms = std::numeric_limits<int64_t>::min();
+  bin.ev.timestamp_ms = std::numeric_limits<int64_t>::max();
+  bin.ev.id = std::string("\0\xff\x01", 3);
+  bin.ev.data = std::string(70000, '\0') + "\xfe\xff";
+  bin.ev.client_id = std::string(1, '\0');
+  auto d2 = decode_event(encode_event(bin));
+  ASSERT_TRUE(d2);
+  expect_same_event(*d2, bin);
+}
+
+TEST(journal_codec, rejects_every_truncation) {
+  const auto bytes = encode_event(*make_event(7, "c"));
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_event(std::string_view(bytes).substr(0, n))) << "length " << n;
+}
+
+TEST(journal_codec, rejects_unknown_version_trailing_bytes_and_huge_lengths) {
+  auto bytes = encode_event(*make_event(7));
+  EXPECT_FALSE(decode_event(bytes + "x"));
+  auto v2 = bytes;
+  v2[0] = 2;
+  EXPECT_FALSE(decode_event(v2));
+  // The id's length prefix (after version and three u64) claims 4 GiB - 1.
+  auto huge = bytes;
+  for (std::size_t i = 25; i < 29; ++i)
+    huge[i] = '\xff';
+  EXPECT_FALSE(decode_event(huge));
+}
+
+// -- journal ------------------------------------------------------------------------
+
+TEST(journal, starts_at_seq_one_and_reports_open_errors) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->next_seq(), 1u);
+  EXPECT_EQ(j->reserve_seqs(3), 1u);
+  EXPECT_EQ(j->next_seq(), 4u);
+
+  // A regular file where the directory should be.
+  const auto file = dir.path() + "/file";
+  { std::ofstream(file) << "x"; }
+  std::string error;
+  EXPECT_FALSE(journal::open(file, false, error));
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(journal, reads_queues_in_sequence_order_per_subscription) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  std::vector<append_item> items;
+  for (uint64_t s = 1; s <= 6; ++s) {
+    // Odd seqs go to subs 1 and 2, even ones to 2 and 3.
+    items.push_back({make_event(s), s % 2 ? std::vector<uint64_t>{1, 2} : std::vector<uint64_t>{2, 3}});
+  }
+  ASSERT_FALSE(j->append(items));
+
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{1, 3, 5}));
+  EXPECT_EQ(seqs_of(j->read_queue(2, 0, 100)), iota(1, 6));
+  EXPECT_EQ(seqs_of(j->read_queue(3, 0, 100)), (std::vector<uint64_t>{2, 4, 6}));
+  EXPECT_TRUE(j->read_queue(4, 0, 100).empty());
+  EXPECT_EQ(j->count_queue(2), 6u);
+  auto first = j->read_queue(1, 0, 1);
+  ASSERT_EQ(first.size(), 1u);
+  expect_same_event(*first[0], *items[0].event);
+  EXPECT_EQ(j->next_seq(), 7u);
+}
+
+TEST(journal, reopens_with_everything_in_place) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    j->reserve_seqs(5);
+    append_range(*j, 1, 5, {1});
+    j->kill(1, *make_event(2), "410 Gone");
+    ASSERT_FALSE(j->put_subscription(1, "record-1"));
+    ASSERT_FALSE(j->put_meta("types/a", "A"));
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{1, 3, 4, 5}));
+  auto dead = j->dead_letters(1, 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].event->seq, 2u);
+  EXPECT_EQ(dead[0].reason, "410 Gone");
+  EXPECT_EQ(j->load_subscriptions(), (std::vector<std::pair<uint64_t, std::string>>{{1, "record-1"}}));
+  EXPECT_EQ(j->get_meta("types/a"), "A");
+  EXPECT_EQ(j->next_seq(), 6u);
+}
+
+TEST(journal, next_seq_survives_collection_of_every_event) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    append_range(*j, j->reserve_seqs(10), 10, {1});
+    j->ack_many(1, iota(1, 10));
+    j->collect_garbage(j->next_seq(), 0);
+    EXPECT_EQ(j->count_queue(1), 0u);
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->next_seq(), 11u);
+  EXPECT_EQ(j->reserve_seqs(1), 11u);
+}
+
+TEST(journal, next_seq_never_goes_back_when_batches_land_out_of_order) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    const uint64_t a = j->reserve_seqs(5);
+    const uint64_t b = j->reserve_seqs(5);
+    append_range(*j, b, 5, {1});
+    append_range(*j, a, 5, {1});
+    j->ack_many(1, iota(1, 10));
+    j->collect_garbage(11, 0);
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->next_seq(), 11u);
+}
+
+TEST(journal, ack_and_ack_many_remove_queue_keys) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 5, {1, 2});
+  j->ack(1, 1);
+  j->ack_many(1, {3, 5});
+  j->ack(1, 99); // unknown keys are harmless
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{2, 4}));
+  EXPECT_EQ(seqs_of(j->read_queue(2, 0, 100)), iota(1, 5));
+}
+
+TEST(journal, read_queue_pages_with_after) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 10, {7});
+  append_range(*j, 11, 2, {8}); // the next subscription must not leak in
+  std::vector<uint64_t> seen;
+  uint64_t after = 0;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = j->read_queue(7, after, 3);
+    if (page.empty())
+      break;
+    EXPECT_LE(page.size(), 3u);
+    for (const auto& e : page)
+      seen.push_back(e->seq);
+    after = page.back()->seq;
+  }
+  EXPECT_EQ(seen, iota(1, 10));
+  EXPECT_EQ(seqs_of(j->read_queue(7, 4, 2)), (std::vector<uint64_t>{5, 6}));
+  EXPECT_TRUE(j->read_queue(7, 10, 5).empty());
+  EXPECT_TRUE(j->read_queue(7, max_u64, 5).empty());
+  EXPECT_TRUE(j->read_queue(7, 0, 0).empty());
+}
+
+TEST(journal, read_queue_drops_keys_whose_event_is_gone) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 6, {1});
+  j->collect_garbage(4, 0); // events 1..3 go, their queue keys stay
+  EXPECT_EQ(j->count_queue(1), 6u);
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{4, 5, 6}));
+  EXPECT_EQ(j->count_queue(1), 3u);
+}
+
+TEST(journal, purge_counts_and_empties_only_that_subscription) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 4, {5, 6, max_u64});
+  append_range(*j, 5, 3, {5});
+  EXPECT_EQ(j->purge(5), 7u);
+  EXPECT_EQ(j->count_queue(5), 0u);
+  EXPECT_EQ(j->count_queue(6), 4u);
+  EXPECT_EQ(j->count_queue(max_u64), 4u);
+  EXPECT_EQ(j->purge(5), 0u);
+
+  // The last possible subscription number, including its last possible seq.
+  ASSERT_FALSE(j->append({{make_event(max_u64 - 1), {max_u64}}}));
+  EXPECT_EQ(seqs_of(j->read_queue(max_u64, 0, 100)), (std::vector<uint64_t>{1, 2, 3, 4, max_u64 - 1}));
+  EXPECT_EQ(j->purge(max_u64), 5u);
+  EXPECT_EQ(j->count_queue(max_u64), 0u);
+  EXPECT_EQ(j->count_queue(6), 4u);
+}
+
+TEST(journal, kill_and_replay_dead_letters) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 5, {1, 2});
+  auto queued = j->read_queue(1, 0, 100);
+  ASSERT_EQ(queued.size(), 5u);
+  j->kill(1, *queued[3], "timeout");
+  j->kill(1, *queued[1], "HTTP 500");
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{1, 3, 5}));
+  EXPECT_EQ(j->count_queue(2), 5u);
+
+  auto dead = j->dead_letters(1, 10);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].event->seq, 2u);
+  EXPECT_EQ(dead[0].reason, "HTTP 500");
+  EXPECT_EQ(dead[1].event->seq, 4u);
+  EXPECT_EQ(dead[1].reason, "timeout");
+  expect_same_event(*dead[1].event, *queued[3]);
+  EXPECT_EQ(j->dead_letters(1, 1).size(), 1u);
+  EXPECT_TRUE(j->dead_letters(2, 10).empty());
+
+  auto replayed = j->replay_dead(1, 777);
+  EXPECT_EQ(seqs_of(replayed), (std::vector<uint64_t>{2, 4}));
+  // A replayed event starts a new retry.max_age from the replay.
+  EXPECT_EQ(replayed[0]->ingest_ms, 777);
+  EXPECT_EQ(j->read_queue(1, 1, 1)[0]->ingest_ms, 777);
+  EXPECT_TRUE(j->dead_letters(1, 10).empty());
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), iota(1, 5));
+  EXPECT_TRUE(j->replay_dead(1, 778).empty());
+}
+
+TEST(journal, replay_rewrites_collected_event_records) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 3, {1});
+  auto queued = j->read_queue(1, 0, 100);
+  ASSERT_EQ(queued.size(), 3u);
+  for (const auto& e : queued)
+    j->kill(1, *e, "gone");
+  j->collect_garbage(4, 0); // no queue refers to 1..3 any more
+  ASSERT_EQ(j->count_queue(1), 0u);
+
+  auto replayed = j->replay_dead(1, 999);
+  EXPECT_EQ(seqs_of(replayed), iota(1, 3));
+  auto again = j->read_queue(1, 0, 100);
+  ASSERT_EQ(again.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto want = *queued[i];
+    want.ingest_ms = 999;
+    expect_same_event(*again[i], want);
+  }
+
+  // The same low-water mark as before reaches the rewritten records again
+  // (here while still queued, which only a buggy caller would do).
+  j->collect_garbage(4, 0);
+  EXPECT_TRUE(j->read_queue(1, 0, 100).empty());
+}
+
+TEST(journal, collect_unreferenced_keeps_every_queued_event) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 10, {1, 2});
+  EXPECT_EQ(j->min_queued_seq(), 1u);
+  // Sub 1 delivered 1..6, sub 2 delivered 1..3: events 4.. are still needed.
+  for (uint64_t s = 1; s <= 6; ++s)
+    j->ack(1, s);
+  for (uint64_t s = 1; s <= 3; ++s)
+    j->ack(2, s);
+  EXPECT_EQ(j->min_queued_seq(), 4u);
+  j->collect_unreferenced(0);
+  EXPECT_EQ(seqs_of(j->read_queue(2, 0, 100)), iota(4, 7));
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), iota(7, 4));
+  // Nothing queued: everything below next_seq is garbage.
+  for (uint64_t s = 4; s <= 10; ++s) {
+    j->ack(1, s);
+    j->ack(2, s);
+  }
+  EXPECT_EQ(j->min_queued_seq(), j->next_seq());
+}
+
+TEST(journal, dedupe_window_and_expiry) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  ASSERT_FALSE(j->append({{make_event(1, "abc", 10'000), {1}}, {make_event(2, "", 10'000), {1}},
+                          {make_event(3, "old", 1'000), {1}}}));
+  EXPECT_EQ(j->find_client_id("abc", 10'500, 1'000), 1u);
+  EXPECT_EQ(j->find_client_id("abc", 11'000, 1'000), 1u); // the edge is inside
+  EXPECT_FALSE(j->find_client_id("abc", 11'001, 1'000));
+  EXPECT_FALSE(j->find_client_id("", 10'000, 1'000));
+  EXPECT_FALSE(j->find_client_id("nope", 10'000, 1'000));
+  EXPECT_EQ(j->find_client_id("old", 1'000, 1'000), 3u);
+
+  j->collect_garbage(0, 5'000); // only "old" is older than 5 s
+  EXPECT_FALSE(j->find_client_id("old", 1'000, 1'000'000));
+  EXPECT_EQ(j->find_client_id("abc", 10'000, 1'000), 1u);
+}
+
+TEST(journal, delete_subscription_removes_only_its_keys) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  ASSERT_FALSE(j->put_subscription(1, "one"));
+  ASSERT_FALSE(j->put_subscription(2, "two"));
+  append_range(*j, 1, 4, {1, 2});
+  j->kill(1, *make_event(1), "x");
+  j->kill(2, *make_event(1), "y");
+
+  ASSERT_FALSE(j->delete_subscription(1));
+  EXPECT_EQ(j->load_subscriptions(), (std::vector<std::pair<uint64_t, std::string>>{{2, "two"}}));
+  EXPECT_EQ(j->count_queue(1), 0u);
+  EXPECT_TRUE(j->dead_letters(1, 10).empty());
+  EXPECT_EQ(seqs_of(j->read_queue(2, 0, 10)), (std::vector<uint64_t>{2, 3, 4}));
+  ASSERT_EQ(j->dead_letters(2, 10).size(), 1u);
+  EXPECT_EQ(j->dead_letters(2, 10)[0].reason, "y");
+}
+
+TEST(journal, subscription_numbers_never_repeat) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->next_sub_number(), 1u);
+    EXPECT_EQ(j->next_sub_number(), 2u);
+    ASSERT_FALSE(j->put_subscription(10, "ten")); // chosen by the caller
+    EXPECT_EQ(j->next_sub_number(), 11u);
+  }
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->next_sub_number(), 12u); // from meta, although 11 and 12 were never stored
+    ASSERT_FALSE(j->delete_subscription(10));
+    ASSERT_FALSE(j->put_subscription(20, "twenty"));
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->next_sub_number(), 21u); // from the subs family
+}
+
+TEST(journal, meta_get_put_delete_scan) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  ASSERT_FALSE(j->put_meta("type/b", "2"));
+  ASSERT_FALSE(j->put_meta("type/a", "1"));
+  ASSERT_FALSE(j->put_meta("typo", "x"));
+  ASSERT_FALSE(j->put_meta("watch/a", std::string("\0w", 2)));
+  EXPECT_EQ(j->get_meta("type/a"), "1");
+  EXPECT_FALSE(j->get_meta("type/c"));
+  EXPECT_EQ(j->scan_meta("type/"),
+            (std::vector<std::pair<std::string, std::string>>{{"type/a", "1"}, {"type/b", "2"}}));
+  EXPECT_EQ(j->scan_meta("watch/"),
+            (std::vector<std::pair<std::string, std::string>>{{"watch/a", std::string("\0w", 2)}}));
+  EXPECT_TRUE(j->scan_meta("zzz").empty());
+  ASSERT_FALSE(j->delete_meta("type/a"));
+  EXPECT_FALSE(j->get_meta("type/a"));
+  EXPECT_EQ(j->scan_meta("type/").size(), 1u);
+}
+
+TEST(journal, reserve_seqs_from_two_threads_is_disjoint) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  constexpr int rounds = 20000;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges[2];
+  auto work = [&](int t) {
+    for (int i = 0; i < rounds; ++i) {
+      const uint64_t n = 1 + static_cast<uint64_t>(i % 7);
+      ranges[t].emplace_back(j->reserve_seqs(n), n);
+    }
+  };
+  std::thread a(work, 0);
+  std::thread b(work, 1);
+  a.join();
+  b.join();
+  auto all = ranges[0];
+  all.insert(all.end(), ranges[1].begin(), ranges[1].end());
+  std::sort(all.begin(), all.end());
+  uint64_t expect = 1;
+  for (const auto& [first, n] : all) {
+    ASSERT_EQ(first, expect);
+    expect += n;
+  }
+  EXPECT_EQ(j->next_seq(), expect);
+}
+
+namespace {
+
+// Runs the durability child on a journal opened with `sync`, SIGKILLs it
+// after 200 acknowledged events and checks that none of them was lost.
+void check_acknowledged_appends_survive_sigkill(bool sync) {
+  temp_dir dir;
+  const std::string db = dir.path() + "/db";
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+
+  // Everything the child needs is built before fork(): only exec follows it.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    env_strings.emplace_back(*e);
+  env_strings.push_back(std::string(child_env) + "=" + std::to_string(fds[1]) + (sync ? " 1 " : " 0 ") + db);
+  std::vector<char*> envp;
+  for (auto& s : env_strings)
+    envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string arg0 = "storage_tests";
+  char* argv[] = {arg0.data(), nullptr};
+
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    // gtest's banner in the child would only clutter this test's output.
+    const int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0)
+      dup2(null_fd, STDOUT_FILENO);
+    execve("/proc/self/exe", argv, envp.data());
+    _exit(127);
+  }
+  close(fds[1]);
+
+  // Reads acknowledged seqs until `want` arrived or the pipe closed.
+  std::vector<uint64_t> acked;
+  std::string pending;
+  auto read_acks = [&](std::size_t want) {
+    char buf[4096];
+    while (acked.size() < want) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 60'000) <= 0)
+        return false;
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0)
+        return n == 0;
+      pending.append(buf, static_cast<std::size_t>(n));
+      std::size_t used = 0;
+      for (; pending.size() - used >= 8; used += 8) {
+        uint64_t seq = 0;
+        std::memcpy(&seq, pending.data() + used, 8);
+        acked.push_back(seq);
+      }
+      pending.erase(0, used);
+    }
+    return true;
+  };
+
+  const bool got = read_acks(200);
+  kill(pid, SIGKILL);
+  // What the child wrote before it died was acknowledged too.
+  read_acks(std::numeric_limits<std::size_t>::max());
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(got) << "child stalled or exited early";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  ASSERT_GE(acked.size(), 200u);
+
+  auto j = open_journal(db);
+  ASSERT_TRUE(j);
+  for (uint64_t sub : child_subs) {
+    std::set<uint64_t> present;
+    for (const auto& e : j->read_queue(sub, 0, 1'000'000))
+      present.insert(e->seq);
+    for (uint64_t seq : acked)
+      ASSERT_TRUE(present.count(seq)) << "acknowledged seq " << seq << " lost for sub " << sub;
+  }
+  for (uint64_t seq : acked)
+    ASSERT_EQ(j->find_client_id("client-" + std::to_string(seq), 1000, 0), seq);
+  EXPECT_GT(j->next_seq(), *std::max_element(acked.begin(), acked.end()));
+}
+
+} // namespace
+
+TEST(journal, acknowledged_appends_survive_sigkill) {
+  check_acknowledged_appends_survive_sigkill(true);
+}
+
+// Without fsync an OS crash may lose the tail, but a process crash must not:
+// append() returns only once the batch is in the WAL file, not in a buffer.
+TEST(journal, unsynced_appends_survive_sigkill) {
+  check_acknowledged_appends_survive_sigkill(false);
+}
