@@ -271,12 +271,52 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
   return std::string_view(begin, static_cast<std::size_t>(end - begin));
 }
 
+void check_scalar_document(od::document& doc) {
+  od::json_type t;
+  if (auto err = doc.type().get(t))
+    throw codec_failure{malformed(err)};
+  simdjson::error_code err = simdjson::SUCCESS;
+  switch (t) {
+    case od::json_type::null: {
+      bool n = false;
+      err = doc.is_null().get(n);
+      if (!err && !n)
+        err = simdjson::N_ATOM_ERROR;
+      break;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      err = doc.get_bool().get(b);
+      break;
+    }
+    case od::json_type::number: {
+      std::string_view tok;
+      err = doc.raw_json_token().get(tok);
+      if (!err && !is_json_number(tok))
+        err = simdjson::NUMBER_ERROR;
+      break;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      err = doc.get_string().get(s);
+      break;
+    }
+    default:
+      break;
+  }
+  if (err)
+    throw codec_failure{malformed(err)};
+  doc.rewind();
+}
+
 void check_well_formed(od::document& doc) {
   od::value root;
-  if (doc.get_value().get(root) != simdjson::SUCCESS) {
-    // A scalar document: the reader refuses it with a message naming the
-    // shape it wanted.
+  if (auto err = doc.get_value().get(root)) {
+    if (err != simdjson::SCALAR_DOCUMENT_AS_VALUE)
+      throw codec_failure{malformed(err)};
+    // A well-formed scalar: the reader refuses it naming the shape it wanted.
     doc.rewind();
+    check_scalar_document(doc);
     return;
   }
   walk(root, 1, "", -1);
@@ -284,6 +324,19 @@ void check_well_formed(od::document& doc) {
   if (doc.current_location().get(rest) == simdjson::SUCCESS)
     fail_400("", "malformed JSON: unexpected content after the document");
   doc.rewind();
+}
+
+od::object get_root_object(od::document& doc) {
+  check_well_formed(doc);
+  od::json_type t;
+  if (auto err = doc.type().get(t))
+    throw codec_failure{malformed(err)};
+  if (t != od::json_type::object)
+    fail_400("", std::string("the body must be a JSON object, got ") + type_name(t));
+  od::object obj;
+  if (auto err = doc.get_object().get(obj))
+    throw codec_failure{malformed(err)};
+  return obj;
 }
 
 input_error malformed(simdjson::error_code code) {

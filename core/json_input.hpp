@@ -78,6 +78,14 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
 /// body is a 400. (The hot ingest path validates as it reads instead.)
 void check_well_formed(od::document& doc);
 
+/// Returns the document's root object after check_well_formed; any other
+/// JSON type, or a malformed body, is refused with 400.
+od::object get_root_object(od::document& doc);
+
+/// Refuses with 400 a scalar document (a root that is no object or array)
+/// that is not valid JSON, then rewinds `doc`.
+void check_scalar_document(od::document& doc);
+
 /// Parses `body` (made padded in place: capacity grows by SIMDJSON_PADDING
 /// if needed, before any view is taken) and calls `read(doc)`, which returns
 /// T. Translates every failure into an input_error; refuses trailing content.

@@ -97,6 +97,7 @@ result<event_batch> decode_native_events(std::string& body, int64_t now_ms) {
         throw codec_failure{malformed(err)};
       batch.events.push_back(read_event(v, -1));
     } else {
+      check_scalar_document(doc);
       fail_400("", std::string("the body must be an event object or an array of events, got ") +
                      type_name(t));
     }

@@ -76,18 +76,6 @@ void for_each_element(od::array arr, std::string_view path, F&& f) {
   }
 }
 
-od::object root_object(od::document& doc) {
-  od::json_type t;
-  if (auto err = doc.type().get(t))
-    throw codec_failure{malformed(err)};
-  if (t != od::json_type::object)
-    fail_400("", std::string("the body must be a JSON object, got ") + type_name(t));
-  check_well_formed(doc);
-  od::object obj;
-  if (auto err = doc.get_object().get(obj))
-    throw codec_failure{malformed(err)};
-  return obj;
-}
 
 // Returns an optional string member: null and "" both mean "not given".
 std::string optional_string(od::value& v, std::string_view field) {
@@ -366,12 +354,12 @@ std::string_view canonical_device_type(std::string_view s) {
 
 result<association_spec> decode_association(std::string& body) {
   return as_bad_request(json::decode<association_spec>(
-      body, [](od::document& doc) { return read_association(root_object(doc)); }));
+      body, [](od::document& doc) { return read_association(get_root_object(doc)); }));
 }
 
 result<send_to_list_spec> decode_send_to_list(std::string& body) {
   return as_bad_request(json::decode<send_to_list_spec>(
-      body, [](od::document& doc) { return read_send_to_list(root_object(doc)); }));
+      body, [](od::document& doc) { return read_send_to_list(get_root_object(doc)); }));
 }
 
 } // namespace sy::core

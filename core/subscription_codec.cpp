@@ -79,20 +79,6 @@ void for_each_member(od::object obj, std::string_view path, F&& f) {
   }
 }
 
-// Returns the document's root object, or refuses any other JSON type or a
-// malformed body with 400.
-od::object root_object(od::document& doc) {
-  od::json_type t;
-  if (auto err = doc.type().get(t))
-    throw codec_failure{malformed(err)};
-  if (t != od::json_type::object)
-    fail_400("", std::string("the body must be a JSON object, got ") + type_name(t));
-  check_well_formed(doc);
-  od::object obj;
-  if (auto err = doc.get_object().get(obj))
-    throw codec_failure{malformed(err)};
-  return obj;
-}
 
 bool equals_nocase(std::string_view a, std::string_view lower_b) { return key_is(a, lower_b); }
 
@@ -396,12 +382,12 @@ dashboard_spec read_dashboard(od::object obj) {
 
 result<subscription_spec> decode_subscription_create(std::string& body) {
   return json::decode<subscription_spec>(
-      body, [](od::document& doc) { return read_subscription(root_object(doc), body_kind::create); });
+      body, [](od::document& doc) { return read_subscription(get_root_object(doc), body_kind::create); });
 }
 
 result<subscription_spec> decode_subscription_patch(std::string& body) {
   return json::decode<subscription_spec>(
-      body, [](od::document& doc) { return read_subscription(root_object(doc), body_kind::patch); });
+      body, [](od::document& doc) { return read_subscription(get_root_object(doc), body_kind::patch); });
 }
 
 result<egress_auth> decode_egress_auth_body(std::string& body, std::string_view path) {
@@ -439,7 +425,7 @@ void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secr
 
 result<dashboard_spec> decode_dashboard_subscription(std::string& body) {
   return json::decode<dashboard_spec>(
-      body, [](od::document& doc) { return read_dashboard(root_object(doc)); });
+      body, [](od::document& doc) { return read_dashboard(get_root_object(doc)); });
 }
 
 } // namespace sy::core

@@ -1,0 +1,156 @@
+#include "actors/ingest.hpp"
+
+#include <chrono>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+std::string event_id(uint64_t seq) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "evt_0000000000000000";
+  for (int i = 0; i < 16; ++i)
+    id[4 + 15 - i] = hex[(seq >> (4 * i)) & 15];
+  return id;
+}
+
+ingest_pipeline::ingest_pipeline(storage::journal& journal, int64_t dedupe_window_ms,
+                                 std::size_t max_pending_events)
+  : journal_(journal),
+    dedupe_window_ms_(dedupe_window_ms),
+    max_pending_events_(max_pending_events),
+    thread_([this] { run(); }) {}
+
+ingest_pipeline::~ingest_pipeline() { stop(); }
+
+void ingest_pipeline::submit(ingest_submission s) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (!stopping_ && queued_events_ + s.events.size() <= max_pending_events_) {
+      queued_events_ += s.events.size();
+      queue_.push_back(std::move(s));
+      wake_.notify_one();
+      return;
+    }
+  }
+  ingest_outcome out;
+  out.status = 503;
+  out.error = "the journal is saturated; retry shortly";
+  s.done(std::move(out));
+}
+
+void ingest_pipeline::stop() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void ingest_pipeline::run() {
+  std::vector<ingest_submission> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return; // stopping, and everything submitted has been committed
+      group.swap(queue_);
+      queued_events_ = 0;
+    }
+    commit(group);
+    group.clear();
+  }
+}
+
+void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
+  std::size_t total = 0;
+  for (auto& s : group)
+    total += s.events.size();
+  uint64_t seq = journal_.reserve_seqs(total);
+  const int64_t now = now_ms();
+
+  std::vector<storage::append_item> items;
+  items.reserve(total);
+  std::vector<ingest_outcome> outcomes(group.size());
+  // Per subscriber, in commit order; keyed by actor address for grouping.
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, event_list>> deliveries;
+  std::unordered_map<std::string, uint64_t> ids_in_group;
+  uint64_t routed = 0, deduped = 0;
+
+  for (std::size_t g = 0; g < group.size(); ++g) {
+    auto& s = group[g];
+    auto& out = outcomes[g];
+    out.ids.reserve(s.events.size());
+    for (std::size_t i = 0; i < s.events.size(); ++i, ++seq) {
+      auto& e = s.events[i];
+      const auto& cid = e->ev.client_id;
+      if (!cid.empty()) {
+        // A repeated client id is acknowledged with its first id, routed once.
+        auto seen = ids_in_group.find(cid);
+        std::optional<uint64_t> prior;
+        if (seen != ids_in_group.end())
+          prior = seen->second;
+        else
+          prior = journal_.find_client_id(cid, now, dedupe_window_ms_);
+        if (prior) {
+          out.ids.push_back(event_id(*prior));
+          ++deduped;
+          continue;
+        }
+        ids_in_group.emplace(cid, seq);
+      }
+      e->seq = seq;
+      e->ev.id = event_id(seq);
+      storage::append_item item;
+      item.event = e;
+      for (uint32_t ord : s.matches[i]) {
+        const auto& target = s.routes->targets[ord];
+        item.subs.push_back(target.number);
+        auto& d = deliveries[target.actor.address()];
+        if (!d.first)
+          d.first = target.actor;
+        d.second.events.push_back(e);
+      }
+      routed += item.subs.size();
+      out.ids.push_back(e->ev.id);
+      items.push_back(std::move(item));
+    }
+  }
+
+  auto err = items.empty() ? std::nullopt : journal_.append(items);
+  if (err) {
+    for (auto& s : group) {
+      ingest_outcome out;
+      out.status = 503;
+      out.error = "the journal could not write: " + err->message + "; retry shortly";
+      s.done(std::move(out));
+    }
+    return;
+  }
+  counters_.ingested.fetch_add(items.size(), std::memory_order_relaxed);
+  counters_.routed.fetch_add(routed, std::memory_order_relaxed);
+  counters_.deduplicated.fetch_add(deduped, std::memory_order_relaxed);
+  counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  // Subscribers hear of the events before producers hear 202: a client that
+  // publishes and then pauses or purges finds its events already queued.
+  for (auto& [addr, d] : deliveries)
+    caf::anon_send(d.first, enqueue_atom::value, std::move(d.second));
+  for (std::size_t g = 0; g < group.size(); ++g)
+    group[g].done(std::move(outcomes[g]));
+}
+
+} // namespace sy::actors

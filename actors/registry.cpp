@@ -1,0 +1,444 @@
+#include "actors/registry.hpp"
+
+#include <chrono>
+
+#include "core/json_writer.hpp"
+#include "core/signing.hpp"
+#include "storage/journal.hpp"
+#include "transport/http_client.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+constexpr auto gc_period = std::chrono::seconds(30);
+constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void reply_error(const reply_fn& reply, int status, const std::string& message) {
+  reply(status, core::error_body(message));
+}
+
+void not_found(const reply_fn& reply, const std::string& id) {
+  reply_error(reply, 404, "no subscription with id " + id);
+}
+
+// Returns `url` with ?challenge=… (or &challenge=…) appended, fragment dropped.
+std::string challenge_url(std::string url, const std::string& challenge) {
+  if (auto hash = url.find('#'); hash != std::string::npos)
+    url.resize(hash);
+  url += (url.find('?') == std::string::npos ? '?' : '&');
+  url += "challenge=" + challenge;
+  return url;
+}
+
+std::string trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!s.empty() && ws(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && ws(s.back()))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+} // namespace
+
+void registry_state::start(caf::event_based_actor* self, env_t env) {
+  self_ = self;
+  env_ = std::move(env);
+  for (auto& [number, record] : env_.journal->load_subscriptions()) {
+    auto sub = decode_subscription(record);
+    if (!sub) {
+      // A corrupt record must not stop the node; its queue stays on disk.
+      std::fprintf(stderr, "switchyard: subscription record %llu is corrupt; skipped\n",
+                   static_cast<unsigned long long>(number));
+      continue;
+    }
+    sub->number = number;
+    entry e{std::move(*sub), std::make_shared<subscription_stats>(), caf::actor{}};
+    auto queued = env_.journal->count_queue(number);
+    auto id = e.sub.id;
+    auto& placed = subs_.emplace(id, std::move(e)).first->second;
+    spawn(placed, true, queued);
+  }
+  publish_routes();
+  env_.ready->store(true);
+}
+
+void registry_state::stop() {
+  for (auto& [id, e] : subs_)
+    if (e.actor)
+      caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+}
+
+void registry_state::spawn(entry& e, bool recovered, uint64_t queued) {
+  {
+    std::lock_guard<std::mutex> guard(e.stats->mutex);
+    e.stats->queued = queued;
+  }
+  e.actor = spawn_subscriber(*env_.system, e.sub, e.stats, env_.subscriber_env, recovered, queued);
+}
+
+registry_state::entry* registry_state::find(const std::string& id, subscription_kind kind) {
+  auto it = subs_.find(id);
+  return it == subs_.end() || it->second.sub.kind != kind ? nullptr : &it->second;
+}
+
+const registry_state::entry* registry_state::find(const std::string& id,
+                                                  subscription_kind kind) const {
+  auto it = subs_.find(id);
+  return it == subs_.end() || it->second.sub.kind != kind ? nullptr : &it->second;
+}
+
+std::string registry_state::render(const entry& e, bool show_private_key) const {
+  core::json_writer w;
+  write_subscription(w, e.sub, e.stats.get(), show_private_key);
+  return std::move(w).str();
+}
+
+bool registry_state::persist(const entry& e, const reply_fn& reply) {
+  if (auto err = env_.journal->put_subscription(e.sub.number, encode_subscription(e.sub))) {
+    reply_error(reply, 503, "could not store the subscription: " + err->message + "; retry");
+    return false;
+  }
+  return true;
+}
+
+void registry_state::publish_routes() {
+  std::vector<core::index_entry> entries;
+  std::vector<route_target> targets;
+  for (const auto& [id, e] : subs_) {
+    if (!e.sub.receives_events())
+      continue;
+    entries.push_back(core::index_entry{e.sub.id, e.sub.types, e.sub.country});
+    targets.push_back(route_target{e.sub.number, e.actor});
+  }
+  auto table = std::make_shared<route_table>(std::move(entries));
+  table->targets = std::move(targets);
+  env_.routes->publish(std::move(table));
+}
+
+void registry_state::create_native(core::subscription_spec spec, const reply_fn& reply) {
+  if (spec.delivery.value_or(core::delivery_mode::push) == core::delivery_mode::pull) {
+    reply_error(reply, 422, "delivery: \"pull\" is not available yet; use \"push\"");
+    return;
+  }
+  subscription s;
+  s.number = env_.journal->next_sub_number();
+  do {
+    s.id = "sub_" + core::random_hex(12);
+  } while (subs_.count(s.id));
+  s.kind = subscription_kind::native;
+  s.service = spec.service.value_or("");
+  s.url = spec.url.value_or("");
+  s.types = spec.types.value_or(std::vector<std::string>{"**"});
+  s.country = spec.country.value_or("");
+  s.delivery = spec.delivery.value_or(core::delivery_mode::push);
+  s.verification_required = spec.verification_required.value_or(true);
+  s.state = s.verification_required ? core::subscription_state::pending_verification
+                                    : core::subscription_state::active;
+  auto keys = core::generate_keys();
+  s.public_key = keys.public_key;
+  s.private_key = keys.private_key;
+  s.created_at = now_ms();
+  s.max_in_flight = spec.max_in_flight.value_or(core::default_max_in_flight);
+  s.rate_limit = spec.rate_limit.value_or(0);
+  if (spec.auth)
+    s.auth = *spec.auth;
+  entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
+  if (!persist(e, reply))
+    return;
+  auto id = e.sub.id;
+  auto& placed = subs_.emplace(id, std::move(e)).first->second;
+  spawn(placed, false, 0);
+  publish_routes();
+  reply(201, render(placed, true));
+}
+
+void registry_state::create_dashboard(core::dashboard_spec spec, const reply_fn& reply) {
+  subscription s;
+  s.number = env_.journal->next_sub_number();
+  do {
+    s.id = core::random_digits(17);
+  } while (subs_.count(s.id));
+  s.kind = subscription_kind::dashboard;
+  s.service = "dashboard";
+  s.url = spec.url;
+  s.types = {spec.event};
+  s.country = spec.country;
+  s.verification_required = false;
+  s.state = core::subscription_state::active; // the facade has no verification step
+  auto keys = core::generate_keys();
+  s.public_key = keys.public_key;
+  s.private_key = keys.private_key;
+  s.created_at = now_ms();
+  s.dashboard_event = spec.event;
+  entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
+  if (!persist(e, reply))
+    return;
+  auto id = e.sub.id;
+  auto& placed = subs_.emplace(id, std::move(e)).first->second;
+  spawn(placed, false, 0);
+  publish_routes();
+  core::json_writer w;
+  w.begin_object().key("id").value(id).end_object();
+  reply(201, std::move(w).str());
+}
+
+void registry_state::list(subscription_kind kind, const reply_fn& reply) const {
+  core::json_writer w;
+  w.begin_array();
+  for (const auto& [id, e] : subs_)
+    if (e.sub.kind == kind)
+      write_subscription(w, e.sub, e.stats.get(), false);
+  w.end_array();
+  reply(200, std::move(w).str());
+}
+
+void registry_state::get(subscription_kind kind, const std::string& id, const reply_fn& reply) const {
+  auto* e = find(id, kind);
+  if (!e)
+    return not_found(reply, id);
+  reply(200, render(*e, false));
+}
+
+void registry_state::patch(const std::string& id, core::subscription_spec spec,
+                           const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  subscription s = e->sub;
+  bool rotated = false;
+  if (spec.service)
+    s.service = *spec.service;
+  if (spec.types)
+    s.types = *spec.types;
+  if (spec.country)
+    s.country = *spec.country;
+  if (spec.max_in_flight)
+    s.max_in_flight = *spec.max_in_flight;
+  if (spec.rate_limit)
+    s.rate_limit = *spec.rate_limit;
+  if (spec.auth)
+    s.auth = *spec.auth;
+  if (spec.url && *spec.url != s.url) {
+    // A new endpoint must prove again that it holds the (new) private key.
+    s.url = *spec.url;
+    auto keys = core::generate_keys();
+    s.public_key = keys.public_key;
+    s.private_key = keys.private_key;
+    rotated = true;
+    if (s.verification_required)
+      s.state = core::subscription_state::pending_verification;
+  }
+  entry updated{std::move(s), e->stats, e->actor};
+  if (!persist(updated, reply))
+    return;
+  e->sub = std::move(updated.sub);
+  caf::anon_send(e->actor, config_atom::value, e->sub);
+  publish_routes();
+  reply(200, render(*e, rotated));
+}
+
+void registry_state::remove(subscription_kind kind, const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, kind);
+  if (!e) {
+    reply(204, ""); // idempotent
+    return;
+  }
+  if (auto err = env_.journal->delete_subscription(e->sub.number)) {
+    reply_error(reply, 503, "could not delete the subscription: " + err->message + "; retry");
+    return;
+  }
+  caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
+  subs_.erase(id);
+  publish_routes();
+  reply(204, "");
+}
+
+void registry_state::verify(const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  if (e->sub.url.empty()) {
+    reply_error(reply, 409, "subscription " + id + " has no url to verify");
+    return;
+  }
+  auto challenge = core::random_hex(16);
+  transport::client_request req;
+  req.method = "GET";
+  req.url = challenge_url(e->sub.url, challenge);
+  req.timeout = std::chrono::milliseconds(env_.subscriber_env->settings.timeout_ms);
+  req.headers = {{"x-notificare-public-key", e->sub.public_key}};
+  caf::actor registry = caf::actor_cast<caf::actor>(self_);
+  auto public_key = e->sub.public_key;
+  env_.client->send(std::move(req), [registry, id, public_key, challenge,
+                                     reply](transport::client_response r) {
+    run_in_registry(registry, [=](registry_state& st) {
+      st.finish_verify(id, public_key, challenge, r, reply);
+    });
+  });
+}
+
+void registry_state::finish_verify(const std::string& id, const std::string& public_key,
+                                   const std::string& challenge,
+                                   const transport::client_response& r, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  if (e->sub.public_key != public_key) {
+    reply_error(reply, 409, "subscription " + id + " changed during verification; verify again");
+    return;
+  }
+  const auto& url = e->sub.url;
+  if (r.status == 0) {
+    reply_error(reply, 422, "verification failed: could not reach " + url + ": " + r.error);
+    return;
+  }
+  if (r.status != 200) {
+    reply_error(reply, 422, "verification failed: " + url + " answered HTTP " +
+                              std::to_string(r.status) + " to the challenge; it must answer 200");
+    return;
+  }
+  auto expected = core::notificare_signature(e->sub.private_key, challenge);
+  if (!core::constant_time_equal(trim(r.body), expected)) {
+    reply_error(reply, 422,
+                "verification failed: " + url +
+                  " answered 200 but its body is not base64(HMAC-SHA256(privateKey, challenge))");
+    return;
+  }
+  if (e->sub.state == core::subscription_state::pending_verification) {
+    auto sub = e->sub;
+    sub.state = core::subscription_state::active;
+    entry updated{std::move(sub), e->stats, e->actor};
+    if (!persist(updated, reply))
+      return;
+    e->sub = std::move(updated.sub);
+    caf::anon_send(e->actor, config_atom::value, e->sub);
+    publish_routes();
+  }
+  reply(200, render(*e, false));
+}
+
+void registry_state::pause(const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  if (e->sub.state == core::subscription_state::pending_verification) {
+    reply_error(reply, 409, "subscription " + id + " is not verified; verify it first");
+    return;
+  }
+  if (e->sub.state != core::subscription_state::paused) {
+    auto sub = e->sub;
+    sub.state = core::subscription_state::paused;
+    entry updated{std::move(sub), e->stats, e->actor};
+    if (!persist(updated, reply))
+      return;
+    e->sub = std::move(updated.sub);
+    caf::anon_send(e->actor, config_atom::value, e->sub);
+  }
+  reply(200, render(*e, false));
+}
+
+void registry_state::activate(const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  if (e->sub.state == core::subscription_state::pending_verification) {
+    reply_error(reply, 409, "subscription " + id + " is not verified; verify it first");
+    return;
+  }
+  if (e->sub.state != core::subscription_state::active) {
+    auto sub = e->sub;
+    sub.state = core::subscription_state::active;
+    entry updated{std::move(sub), e->stats, e->actor};
+    if (!persist(updated, reply))
+      return;
+    e->sub = std::move(updated.sub);
+    caf::anon_send(e->actor, config_atom::value, e->sub);
+  }
+  reply(200, render(*e, false));
+}
+
+void registry_state::purge(const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  caf::anon_send(e->actor, purge_atom::value, count_fn{[reply](uint64_t n) {
+                   core::json_writer w;
+                   w.begin_object().key("purged").value(n).end_object();
+                   reply(200, std::move(w).str());
+                 }});
+}
+
+void registry_state::dead_letters(const std::string& id, const reply_fn& reply) const {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  core::json_writer w;
+  w.begin_array();
+  for (const auto& d : env_.journal->dead_letters(e->sub.number, 1000)) {
+    w.begin_object()
+      .key("id").value(d.event->ev.id)
+      .key("type").value(d.event->ev.type);
+    if (!d.event->ev.country.empty())
+      w.key("country").value(d.event->ev.country);
+    w.key("data").raw(d.event->ev.data)
+      .key("timestamp").value(d.event->ev.timestamp_ms)
+      .key("reason").value(d.reason)
+      .end_object();
+  }
+  w.end_array();
+  reply(200, std::move(w).str());
+}
+
+void registry_state::replay(const std::string& id, const reply_fn& reply) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(reply, id);
+  caf::anon_send(e->actor, replay_atom::value, count_fn{[reply](uint64_t n) {
+                   core::json_writer w;
+                   w.begin_object().key("replayed").value(n).end_object();
+                   reply(200, std::move(w).str());
+                 }});
+}
+
+void registry_state::for_each(
+  const std::function<void(const subscription&, const subscription_stats&)>& f) const {
+  for (const auto& [id, e] : subs_)
+    f(e.sub, *e.stats);
+}
+
+namespace {
+
+caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, registry_state::env_t env) {
+  self->state.start(self, std::move(env));
+  self->delayed_send(self, gc_period, gc_atom::value);
+  self->attach_functor([self](const caf::error&) { self->state.stop(); });
+  return {
+    [=](task_atom, const registry_task& task) { task(self->state); },
+    [=](gc_atom) {
+      // Events below every queue's first key are referenced by nobody.
+      self->state.journal()->collect_unreferenced(now_ms() - dedupe_window_ms);
+      self->delayed_send(self, gc_period, gc_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_state::env_t env) {
+  // Detached: it writes subscription records with fsync.
+  return sys.spawn<caf::detached>(registry_actor, std::move(env));
+}
+
+void run_in_registry(const caf::actor& registry, registry_task task) {
+  caf::anon_send(registry, task_atom::value, std::move(task));
+}
+
+} // namespace sy::actors

@@ -1,0 +1,96 @@
+#pragma once
+// The registry actor: owns every subscription, persists them, spawns their
+// subscriber actors and publishes the routing table.
+
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "actors/messages.hpp"
+#include "actors/routes.hpp"
+#include "actors/subscriber.hpp"
+#include "core/subscription.hpp"
+
+namespace sy::actors {
+
+/// The registry's state. Only the registry actor touches it: API handlers
+/// reach it with `run_in_registry`, which queues a task into the actor.
+class registry_state {
+public:
+  /// Everything the registry needs; it outlives the actor.
+  struct env_t {
+    storage::journal* journal = nullptr;
+    transport::http_client* client = nullptr;
+    route_publisher* routes = nullptr;
+    std::shared_ptr<const actors::subscriber_env> subscriber_env;
+    caf::actor_system* system = nullptr;
+    std::atomic<bool>* ready = nullptr;
+  };
+
+  registry_state() = default;
+
+  /// Loads every stored subscription and spawns its subscriber; sets ready.
+  void start(caf::event_based_actor* self, env_t env);
+  /// Stops every subscriber actor.
+  void stop();
+
+  void create_native(core::subscription_spec spec, const reply_fn& reply);
+  void create_dashboard(core::dashboard_spec spec, const reply_fn& reply);
+  void list(subscription_kind kind, const reply_fn& reply) const;
+  void get(subscription_kind kind, const std::string& id, const reply_fn& reply) const;
+  void patch(const std::string& id, core::subscription_spec spec, const reply_fn& reply);
+  void remove(subscription_kind kind, const std::string& id, const reply_fn& reply);
+  void verify(const std::string& id, const reply_fn& reply);
+  void pause(const std::string& id, const reply_fn& reply);
+  void activate(const std::string& id, const reply_fn& reply);
+  void purge(const std::string& id, const reply_fn& reply);
+  void dead_letters(const std::string& id, const reply_fn& reply) const;
+  void replay(const std::string& id, const reply_fn& reply);
+
+  /// Returns the journal (for garbage collection).
+  storage::journal* journal() const { return env_.journal; }
+
+  /// Calls `f` with each subscription and its stats (for /metrics).
+  void for_each(const std::function<void(const subscription&, const subscription_stats&)>& f) const;
+
+  static inline const char* name = "registry";
+
+private:
+  struct entry {
+    subscription sub;
+    stats_ptr stats;
+    caf::actor actor;
+  };
+
+  entry* find(const std::string& id, subscription_kind kind);
+  const entry* find(const std::string& id, subscription_kind kind) const;
+  std::string render(const entry& e, bool show_private_key) const;
+  bool persist(const entry& e, const reply_fn& reply);
+  void publish_routes();
+  void spawn(entry& e, bool recovered, uint64_t queued);
+  void finish_verify(const std::string& id, const std::string& public_key,
+                     const std::string& challenge, const transport::client_response& r,
+                     const reply_fn& reply);
+
+  caf::event_based_actor* self_ = nullptr;
+  env_t env_;
+  std::map<std::string, entry> subs_;
+};
+
+/// A task run inside the registry actor.
+using registry_task = std::function<void(registry_state&)>;
+
+/// Spawns the registry actor; it loads the journal's subscriptions first.
+caf::actor spawn_registry(caf::actor_system& sys, registry_state::env_t env);
+
+/// Queues `task` to run inside the registry actor.
+void run_in_registry(const caf::actor& registry, registry_task task);
+
+
+} // namespace sy::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::registry_task)

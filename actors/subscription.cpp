@@ -1,0 +1,198 @@
+#include "actors/subscription.hpp"
+
+#include <algorithm>
+
+#include "core/json_input.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+const char* kind_name(subscription_kind k) {
+  return k == subscription_kind::dashboard ? "dashboard" : "native";
+}
+
+std::string iso_time(int64_t ms) {
+  if (ms <= 0)
+    return {};
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+void write_time(core::json_writer& w, int64_t ms) {
+  if (ms <= 0)
+    w.null();
+  else
+    w.value(iso_time(ms));
+}
+
+} // namespace
+
+std::string encode_subscription(const subscription& s) {
+  core::json_writer w;
+  w.begin_object()
+    .key("v").value(1)
+    .key("number").value(s.number)
+    .key("id").value(s.id)
+    .key("kind").value(kind_name(s.kind))
+    .key("service").value(s.service)
+    .key("url").value(s.url)
+    .key("types").begin_array();
+  for (const auto& t : s.types)
+    w.value(t);
+  w.end_array()
+    .key("country").value(s.country)
+    .key("delivery").value(core::to_string(s.delivery))
+    .key("verification_required").value(s.verification_required)
+    .key("state").value(core::to_string(s.state))
+    .key("public_key").value(s.public_key)
+    .key("private_key").value(s.private_key)
+    .key("created_at").value(s.created_at)
+    .key("max_in_flight").value(s.max_in_flight)
+    .key("rate_limit").value(s.rate_limit)
+    .key("auth");
+  core::write_egress_auth(w, s.auth, false);
+  w.key("access_key").value(s.access_key)
+    .key("dashboard_event").value(s.dashboard_event)
+    .end_object();
+  return std::move(w).str();
+}
+
+std::optional<subscription> decode_subscription(std::string bytes) {
+  using namespace core::json;
+  // The record was written by encode_subscription; any surprise is corruption.
+  auto r = decode<subscription>(bytes, [](od::document& doc) {
+    subscription s;
+    od::object obj = doc.get_object();
+    for (auto field : obj) {
+      std::string_view key = field.unescaped_key();
+      od::value v = field.value();
+      if (key == "number") s.number = v.get_uint64();
+      else if (key == "id") s.id = std::string(std::string_view(v.get_string()));
+      else if (key == "kind") s.kind = std::string_view(v.get_string()) == "dashboard" ? subscription_kind::dashboard : subscription_kind::native;
+      else if (key == "service") s.service = std::string(std::string_view(v.get_string()));
+      else if (key == "url") s.url = std::string(std::string_view(v.get_string()));
+      else if (key == "types") {
+        for (auto t : v.get_array())
+          s.types.emplace_back(std::string_view(t.get_string()));
+      }
+      else if (key == "country") s.country = std::string(std::string_view(v.get_string()));
+      else if (key == "delivery") s.delivery = core::parse_delivery_mode(std::string_view(v.get_string())).value_or(core::delivery_mode::push);
+      else if (key == "verification_required") s.verification_required = v.get_bool();
+      else if (key == "state") s.state = core::parse_state(std::string_view(v.get_string())).value_or(core::subscription_state::paused);
+      else if (key == "public_key") s.public_key = std::string(std::string_view(v.get_string()));
+      else if (key == "private_key") s.private_key = std::string(std::string_view(v.get_string()));
+      else if (key == "created_at") s.created_at = v.get_int64();
+      else if (key == "max_in_flight") s.max_in_flight = v.get_int64();
+      else if (key == "rate_limit") s.rate_limit = v.get_int64();
+      else if (key == "auth") {
+        if (!is_null(v)) {
+          od::object auth_obj = v.get_object();
+          std::string raw(std::string_view(auth_obj.raw_json()));
+          auto a = core::decode_egress_auth_body(raw);
+          if (a)
+            s.auth = *a;
+        }
+      }
+      else if (key == "access_key") s.access_key = std::string(std::string_view(v.get_string()));
+      else if (key == "dashboard_event") s.dashboard_event = std::string(std::string_view(v.get_string()));
+    }
+    return s;
+  });
+  if (!r)
+    return std::nullopt;
+  return std::move(r).value();
+}
+
+void subscription_stats::add_latency(int64_t ms) {
+  latencies_ms.push_back(ms);
+  if (latencies_ms.size() > 1024)
+    latencies_ms.pop_front();
+}
+
+void write_stats(core::json_writer& w, const subscription_stats& st) {
+  std::lock_guard<std::mutex> guard(st.mutex);
+  w.begin_object()
+    .key("queued").value(st.queued)
+    .key("in_flight").value(st.in_flight)
+    .key("delivered").value(st.delivered)
+    .key("failed_attempts").value(st.failed_attempts)
+    .key("dead_lettered").value(st.dead_lettered)
+    .key("last_success_at");
+  write_time(w, st.last_success_at);
+  w.key("last_failure_at");
+  write_time(w, st.last_failure_at);
+  w.key("last_error");
+  if (st.last_error.empty())
+    w.null();
+  else
+    w.value(st.last_error);
+  w.key("latency_ms").begin_object();
+  if (st.latencies_ms.empty()) {
+    w.key("p50").null().key("p99").null();
+  } else {
+    std::vector<int64_t> sorted(st.latencies_ms.begin(), st.latencies_ms.end());
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) {
+      auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+      return sorted[std::min(i, sorted.size() - 1)];
+    };
+    w.key("p50").value(at(0.50)).key("p99").value(at(0.99));
+  }
+  w.end_object().end_object();
+}
+
+void write_subscription(core::json_writer& w, const subscription& s, const subscription_stats* stats,
+                        bool show_private_key) {
+  if (s.kind == subscription_kind::dashboard) {
+    w.begin_object()
+      .key("id").value(s.id)
+      .key("url").value(s.url)
+      .key("country").value(s.country)
+      .key("event").value(s.dashboard_event)
+      .end_object();
+    return;
+  }
+  w.begin_object()
+    .key("id").value(s.id)
+    .key("service").value(s.service)
+    .key("url");
+  if (s.url.empty())
+    w.null();
+  else
+    w.value(s.url);
+  w.key("types").begin_array();
+  for (const auto& t : s.types)
+    w.value(t);
+  w.end_array().key("country");
+  if (s.country.empty())
+    w.null();
+  else
+    w.value(s.country);
+  w.key("delivery").value(core::to_string(s.delivery))
+    .key("verification").value(s.verification_required ? "required" : "skip")
+    .key("state").value(core::to_string(s.state))
+    .key("publicKey").value(s.public_key);
+  if (show_private_key)
+    w.key("privateKey").value(s.private_key);
+  if (s.delivery == core::delivery_mode::pull && show_private_key)
+    w.key("accessKey").value(s.access_key);
+  w.key("max_in_flight").value(s.max_in_flight)
+    .key("rate_limit").value(s.rate_limit)
+    .key("auth");
+  core::write_egress_auth(w, s.auth, true);
+  w.key("createdAt").value(iso_time(s.created_at));
+  if (stats) {
+    w.key("stats");
+    write_stats(w, *stats);
+  }
+  w.end_object();
+}
+
+} // namespace sy::actors

@@ -1,0 +1,83 @@
+#pragma once
+// A subscription as switchyard stores and serves it, and its live stats.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json_writer.hpp"
+#include "core/subscription.hpp"
+
+namespace sy::actors {
+
+/// Which API created a subscription; it decides how it is shown.
+enum class subscription_kind { native, dashboard };
+
+/// The stored record of one subscription. Owned by the registry actor; the
+/// subscriber actor holds a copy of the delivery-relevant part.
+struct subscription {
+  uint64_t number = 0; ///< journal key; never reused
+  std::string id;      ///< public id
+  subscription_kind kind = subscription_kind::native;
+  std::string service;
+  std::string url;
+  std::vector<std::string> types;
+  std::string country; ///< "" = every country
+  core::delivery_mode delivery = core::delivery_mode::push;
+  bool verification_required = true;
+  core::subscription_state state = core::subscription_state::pending_verification;
+  std::string public_key;
+  std::string private_key;
+  int64_t created_at = 0; ///< ms since epoch
+  int64_t max_in_flight = core::default_max_in_flight;
+  int64_t rate_limit = 0;
+  core::egress_auth auth;
+  std::string access_key;      ///< pull subscriptions
+  std::string dashboard_event; ///< dashboard facade: REGISTER, CHANGE, …
+
+  /// Returns true when events are queued for it (active or paused).
+  bool receives_events() const { return state != core::subscription_state::pending_verification; }
+};
+
+/// Returns the record as stored in the journal (JSON, with the private key).
+std::string encode_subscription(const subscription& s);
+
+/// Returns the record stored in `bytes`, or nullopt when they are corrupt.
+std::optional<subscription> decode_subscription(std::string bytes);
+
+/// Live delivery statistics of one subscription: written by its subscriber
+/// actor, read by the registry and /metrics, under `mutex`.
+struct subscription_stats {
+  mutable std::mutex mutex;
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;
+  uint64_t delivered = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t dead_lettered = 0;
+  int64_t last_success_at = 0; ///< ms; 0 = never
+  int64_t last_failure_at = 0; ///< ms; 0 = never
+  std::string last_error;
+  std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
+  /// Lowest seq this subscription may still need (for garbage collection).
+  uint64_t low_water = UINT64_MAX;
+
+  /// Records one delivery latency, keeping the newest 1024.
+  void add_latency(int64_t ms);
+};
+
+using stats_ptr = std::shared_ptr<subscription_stats>;
+
+/// Writes the subscription as the API shows it. The native shape carries
+/// keys (the private key only when `show_private_key`) and stats; the
+/// dashboard shape is {id, url, country, event}.
+void write_subscription(core::json_writer& w, const subscription& s, const subscription_stats* stats,
+                        bool show_private_key);
+
+/// Writes the stats object of API.md §2.
+void write_stats(core::json_writer& w, const subscription_stats& st);
+
+} // namespace sy::actors

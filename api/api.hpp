@@ -1,0 +1,38 @@
+#pragma once
+// The HTTP API: installs every handler group on the server.
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sy::transport {
+class http_server;
+}
+namespace sy::actors {
+class route_publisher;
+class ingest_pipeline;
+}
+
+namespace sy::api {
+
+class http_metrics;
+
+/// What the handlers reach; everything outlives the server.
+struct api_context {
+  actors::route_publisher* routes = nullptr;
+  actors::ingest_pipeline* pipeline = nullptr;
+  caf::actor registry;
+  std::atomic<bool>* ready = nullptr;
+  std::vector<std::string> admin_tokens;
+  std::vector<std::string> publish_tokens;
+  std::shared_ptr<http_metrics> metrics;
+};
+
+/// Adds every route of API.md, the auth and content-type filter and the
+/// metrics observer to `server`.
+void install(transport::http_server& server, const api_context& ctx);
+
+} // namespace sy::api

@@ -1,0 +1,115 @@
+#include "api/common.hpp"
+
+#include <chrono>
+
+#include "api/metrics.hpp"
+#include "core/json_writer.hpp"
+
+namespace sy::api {
+
+transport::http_response json_response(int status, std::string body) {
+  transport::http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  if (status == 204)
+    r.content_type.clear();
+  return r;
+}
+
+transport::http_response error_response(int status, std::string_view message) {
+  return json_response(status, core::error_body(message));
+}
+
+transport::http_response input_error_response(const core::input_error& e) {
+  core::json_writer w;
+  w.begin_object();
+  std::string message = e.what();
+  if (e.index >= 0)
+    message = "event " + std::to_string(e.index) + ": " + message;
+  w.key("error").value(message);
+  if (!e.field.empty())
+    w.key("field").value(e.field);
+  if (e.index >= 0)
+    w.key("index").value(static_cast<int64_t>(e.index));
+  w.end_object();
+  return json_response(e.status, std::move(w).str());
+}
+
+transport::http_response not_ready_response() {
+  auto r = error_response(503, "switchyard is recovering its journal; retry shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+actors::reply_fn reply_with(transport::responder respond) {
+  return [respond = std::move(respond)](int status, std::string body) {
+    respond(json_response(status, std::move(body)));
+  };
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+namespace {
+
+bool listed(const std::vector<std::string>& tokens, std::string_view t) {
+  for (const auto& x : tokens)
+    if (x.size() == t.size() && x == t)
+      return true;
+  return false;
+}
+
+bool is_ingest(const transport::http_request& r) {
+  return r.method == "POST" && (r.path == "/v1/events" || r.path == "/v1/event");
+}
+
+} // namespace
+
+void install(transport::http_server& server, const api_context& ctx) {
+  const bool auth = !ctx.admin_tokens.empty() || !ctx.publish_tokens.empty();
+  server.set_filter([ctx, auth](const transport::http_request& r)
+                      -> std::optional<transport::http_response> {
+    if (r.path == "/healthz" || r.path == "/readyz")
+      return std::nullopt;
+    if (auth) {
+      auto h = r.header("authorization");
+      std::string_view token;
+      if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
+        token = h.substr(7);
+      if (token.empty() || !(listed(ctx.admin_tokens, token) || listed(ctx.publish_tokens, token))) {
+        auto resp = error_response(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
+        resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return resp;
+      }
+      if (!listed(ctx.admin_tokens, token) && !is_ingest(r))
+        return error_response(401, "this is a publish token: it may only POST /v1/events and /v1/event");
+    }
+    auto ct = r.header("content-type");
+    if (!ct.empty()) {
+      auto semi = ct.find(';');
+      auto media = ct.substr(0, semi);
+      while (!media.empty() && media.back() == ' ')
+        media.remove_suffix(1);
+      std::string lower(media);
+      for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower != "application/json" && !(r.body.empty() && r.method == "GET"))
+        return error_response(415, "Content-Type must be application/json, got " + std::string(ct));
+    }
+    return std::nullopt;
+  });
+  if (ctx.metrics)
+    server.set_observer([m = ctx.metrics](const std::string& method, const std::string& route,
+                                          int status, double seconds) {
+      m->observe(method, route, status, seconds);
+    });
+  install_ingest(server, ctx);
+  install_subscriptions(server, ctx);
+  install_dashboard(server, ctx);
+  install_ops(server, ctx);
+}
+
+} // namespace sy::api

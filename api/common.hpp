@@ -1,0 +1,37 @@
+#pragma once
+// Helpers every handler group shares: responses, errors, time.
+
+#include <cstdint>
+#include <string>
+
+#include "actors/messages.hpp"
+#include "api/api.hpp"
+#include "core/result.hpp"
+#include "transport/http_server.hpp"
+
+namespace sy::api {
+
+/// Returns a JSON response.
+transport::http_response json_response(int status, std::string body);
+
+/// Returns {"error": message} with `status`.
+transport::http_response error_response(int status, std::string_view message);
+
+/// Returns the response for a codec's input_error: {"error", "field"?, "index"?}.
+transport::http_response input_error_response(const core::input_error& e);
+
+/// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
+transport::http_response not_ready_response();
+
+/// Returns a reply_fn (status, JSON body) that answers through `respond`.
+actors::reply_fn reply_with(transport::responder respond);
+
+/// Returns milliseconds since the Unix epoch.
+int64_t now_ms();
+
+void install_ingest(transport::http_server& server, const api_context& ctx);
+void install_subscriptions(transport::http_server& server, const api_context& ctx);
+void install_dashboard(transport::http_server& server, const api_context& ctx);
+void install_ops(transport::http_server& server, const api_context& ctx);
+
+} // namespace sy::api

@@ -1,0 +1,67 @@
+// POST /v1/events: the native ingest path (API.md §1).
+
+#include "actors/ingest.hpp"
+#include "api/common.hpp"
+#include "core/codecs.hpp"
+#include "core/json_writer.hpp"
+
+namespace sy::api {
+
+namespace {
+
+// Copies the parsed views into journal records and matches each event
+// against the current routing table, on the I/O thread that read it.
+actors::ingest_submission route_batch(const core::event_batch& batch, actors::route_ptr routes,
+                                      int64_t received_ms) {
+  actors::ingest_submission s;
+  s.events.reserve(batch.events.size());
+  s.matches.resize(batch.events.size());
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    const auto& v = batch.events[i];
+    auto e = std::make_shared<storage::stored_event>();
+    e->ingest_ms = received_ms;
+    e->ev.type = v.type;
+    e->ev.country = v.country;
+    e->ev.client_id = v.client_id;
+    e->ev.data = v.data;
+    e->ev.timestamp_ms = v.timestamp_ms;
+    routes->index.match(v.type, v.country, s.matches[i]);
+    s.events.push_back(std::move(e));
+  }
+  s.routes = std::move(routes);
+  return s;
+}
+
+void answer(const transport::responder& respond, actors::ingest_outcome out) {
+  if (out.status != 202) {
+    auto r = error_response(out.status, out.error);
+    r.headers.emplace_back("Retry-After", "1");
+    respond(std::move(r));
+    return;
+  }
+  core::json_writer w;
+  w.begin_object().key("ids").begin_array();
+  for (const auto& id : out.ids)
+    w.value(id);
+  w.end_array().end_object();
+  respond(json_response(202, std::move(w).str()));
+}
+
+} // namespace
+
+void install_ingest(transport::http_server& server, const api_context& ctx) {
+  server.route("POST", "/v1/events", [ctx](transport::http_request&& req,
+                                           transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    const int64_t now = now_ms();
+    auto batch = core::decode_native_events(req.body, now);
+    if (!batch)
+      return respond(input_error_response(batch.error()));
+    auto s = route_batch(*batch, ctx.routes->current(), now);
+    s.done = [respond](actors::ingest_outcome out) { answer(respond, std::move(out)); };
+    ctx.pipeline->submit(std::move(s));
+  });
+}
+
+} // namespace sy::api
