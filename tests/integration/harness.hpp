@@ -1,0 +1,151 @@
+#pragma once
+// Integration-test harness: the real switchyard binary on loopback with a
+// temporary data directory, a scripted webhook sink, and a blocking client.
+// Independent of switchyard's own transport code on purpose: the sink and
+// the client are written straight on Boost.Beast's synchronous API.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sy::test {
+
+using headers_t = std::vector<std::pair<std::string, std::string>>;
+
+/// One HTTP exchange as the client saw it.
+struct http_result {
+  int status = 0; ///< 0: no response (connection failed)
+  std::string body;
+  headers_t headers;
+  std::string header(const std::string& name) const;
+};
+
+/// Sends one request on a new connection and waits for the answer.
+http_result http_call(uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& body = "", const headers_t& headers = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// Sends raw bytes and returns whatever comes back until the peer closes
+/// or `timeout` passes.
+std::string raw_call(uint16_t port, const std::string& bytes,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// A temporary directory, removed with the object.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+/// The switchyard binary, started on 127.0.0.1 port 0 with its own data dir.
+class server_process {
+public:
+  /// `extra_toml` is appended to the generated config file.
+  explicit server_process(std::string data_dir, std::string extra_toml = "");
+  ~server_process();
+
+  /// Starts the binary and waits until it logs its port and /readyz is 200.
+  void start();
+  /// Sends SIGTERM and waits; returns the exit status (or -signal).
+  int terminate();
+  /// Sends SIGKILL and reaps the process.
+  void kill9();
+  bool running() const { return pid_ > 0; }
+  uint16_t port() const { return port_; }
+  /// Returns the log so far.
+  std::string log() const;
+
+  http_result call(const std::string& method, const std::string& target,
+                   const std::string& body = "", const headers_t& headers = {}) const {
+    return http_call(port_, method, target, body, headers);
+  }
+
+private:
+  std::string data_dir_, config_path_, log_path_;
+  int pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+/// One request the sink received.
+struct sink_request {
+  std::string method;
+  std::string target;
+  headers_t headers;
+  std::string body;
+  std::string header(const std::string& name) const;
+};
+
+/// A webhook receiver on 127.0.0.1 port 0, one thread per connection. Each
+/// path is scripted independently: fail the next N requests with a status,
+/// answer with Retry-After, hang, or answer verification challenges.
+class sink {
+public:
+  sink();
+  ~sink();
+  uint16_t port() const { return port_; }
+  /// Returns "http://127.0.0.1:<port><path>".
+  std::string url(const std::string& path) const;
+
+  /// Makes the next `n` POSTs to `path` answer `status` (with Retry-After
+  /// `retry_after_s` seconds when > 0).
+  void fail_next(const std::string& path, int n, int status = 503, int retry_after_s = 0);
+  /// Makes every POST to `path` answer `status` until told otherwise (0 = normal).
+  void fail_all(const std::string& path, int status);
+  /// Makes POSTs to `path` hang (no answer) until released.
+  void hang(const std::string& path, bool on);
+  /// Answers GET ?challenge= on `path` with base64(HMAC-SHA256(key, challenge)).
+  void set_key(const std::string& path, const std::string& private_key);
+
+  /// Returns the POSTs received on `path` that were answered 2xx.
+  std::vector<sink_request> delivered(const std::string& path) const;
+  /// Returns every request received on `path` (any method, any answer).
+  std::vector<sink_request> received(const std::string& path) const;
+  /// Waits until `path` has at least `n` 2xx-answered POSTs; false on timeout.
+  bool wait_delivered(const std::string& path, std::size_t n,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+
+private:
+  struct script {
+    int fail_n = 0;
+    int fail_status = 503;
+    int retry_after_s = 0;
+    int fail_all_status = 0;
+    bool hang = false;
+    std::string key;
+    std::vector<sink_request> received, delivered;
+  };
+  void accept_loop();
+  void serve(int fd);
+
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::map<std::string, script> scripts_;
+  std::vector<std::thread> workers_;
+  std::vector<int> fds_;
+};
+
+/// Returns the value of a top-level string field in a JSON object (test use).
+std::string json_string(const std::string& json, const std::string& key);
+
+/// Returns base64(HMAC-SHA256(key, data)) computed with OpenSSL directly.
+std::string hmac_b64(const std::string& key, const std::string& data);
+
+/// Returns the bytes of base64 `text`.
+std::string unbase64(const std::string& text);
+
+} // namespace sy::test
