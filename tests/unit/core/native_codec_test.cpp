@@ -102,7 +102,7 @@ TEST(native_codec, duplicate_field_is_400) {
 }
 
 TEST(native_codec, malformed_json_is_400) {
-  for (std::string bad : {"", "{", R"({"type":"a",})", R"({"type":"a"} x)", R"({"type":"a","data":{"x":tru}})",
+  for (std::string bad : {"", "{", "[", "[1,", "not json", "nul", "tru", "-", "\"unterminated", R"({"type":"a",})", R"({"type":"a"} x)", R"({"type":"a","data":{"x":tru}})",
                           R"({"type":"a","data":{"x":1,}})", R"({"type":"a","data":{"x":01}})",
                           "{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", R"({"type":"a\q"})",
                           R"({"type":"a","data":{"x":"\ud800"}})"}) {
