@@ -4,6 +4,7 @@
 
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
+#include "core/url.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
@@ -44,6 +45,16 @@ std::string trim(std::string_view s) {
   while (!s.empty() && ws(s.back()))
     s.remove_suffix(1);
   return std::string(s);
+}
+
+// Returns why this version cannot serve `url` / `auth` yet, or "".
+std::string unsupported(const std::optional<std::string>& url,
+                        const std::optional<core::egress_auth>& auth) {
+  if (url && !url->empty() && core::parse_url(*url) && core::parse_url(*url)->scheme == "https")
+    return "url: https:// delivery is not available in this version; use http://";
+  if (auth && (auth->type == "OAuth" || auth->type == "OAuthRefreshTokenOnly"))
+    return "auth: " + auth->type + " is not available in this version; use APIKey or Basic";
+  return {};
 }
 
 } // namespace
@@ -128,6 +139,8 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
     reply_error(reply, 422, "delivery: \"pull\" is not available yet; use \"push\"");
     return;
   }
+  if (auto why = unsupported(spec.url, spec.auth); !why.empty())
+    return reply_error(reply, 422, why);
   subscription s;
   s.number = env_.journal->next_sub_number();
   do {
@@ -161,6 +174,8 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
 }
 
 void registry_state::create_dashboard(core::dashboard_spec spec, const reply_fn& reply) {
+  if (auto why = unsupported(spec.url, std::nullopt); !why.empty())
+    return reply_error(reply, 422, why);
   subscription s;
   s.number = env_.journal->next_sub_number();
   do {
@@ -212,6 +227,8 @@ void registry_state::patch(const std::string& id, core::subscription_spec spec,
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(reply, id);
+  if (auto why = unsupported(spec.url, spec.auth); !why.empty())
+    return reply_error(reply, 422, why);
   subscription s = e->sub;
   bool rotated = false;
   if (spec.service)
@@ -433,8 +450,10 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, registry
 } // namespace
 
 caf::actor spawn_registry(caf::actor_system& sys, registry_state::env_t env) {
-  // Detached: it writes subscription records with fsync.
-  return sys.spawn<caf::detached>(registry_actor, std::move(env));
+  // Scheduled, not detached: its fsync'd writes are rare (subscription
+  // changes), and a detached actor's thread would make ~actor_system wait for
+  // every last handle to it, including those in pending timers.
+  return sys.spawn(registry_actor, std::move(env));
 }
 
 void run_in_registry(const caf::actor& registry, registry_task task) {

@@ -59,82 +59,87 @@ int serve(const config& cfg) {
     return exit_failure;
   }
 
-  boost::asio::io_context ioc;
-  auto work = boost::asio::make_work_guard(ioc);
-  std::vector<std::thread> io_threads;
-  const int n_io = threads_or_cores(cfg.io_threads);
-  for (int i = 0; i < n_io; ++i)
-    io_threads.emplace_back([&ioc] { ioc.run(); });
-  transport::http_client client(ioc, transport::client_options{});
-
   caf::actor_system_config caf_cfg;
   // CAF's default is max(cores, 4) workers, which oversubscribes small machines.
   caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads_or_cores(cfg.actor_threads)));
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Declared before everything the actors use, so destroyed after it: by
+  // then every actor has terminated and the Asio handlers holding actor
+  // handles are gone.
   caf::actor_system system{caf_cfg};
-
-  actors::route_publisher routes;
-  routes.publish(std::make_shared<actors::route_table>(std::vector<core::index_entry>{}));
-  actors::ingest_pipeline pipeline(*journal, dedupe_window_ms, max_pending_events);
-  std::atomic<bool> ready{false};
-
-  auto sub_env = std::make_shared<actors::subscriber_env>();
-  sub_env->journal = journal.get();
-  sub_env->client = &client;
-  sub_env->settings.timeout_ms = cfg.timeout_ms;
-  sub_env->settings.initial_ms = cfg.initial_ms;
-  sub_env->settings.multiplier = cfg.multiplier;
-  sub_env->settings.max_ms = cfg.max_ms;
-  sub_env->settings.max_age_ms = cfg.max_age_ms;
-
-  actors::registry_state::env_t reg_env;
-  reg_env.journal = journal.get();
-  reg_env.client = &client;
-  reg_env.routes = &routes;
-  reg_env.subscriber_env = sub_env;
-  reg_env.system = &system;
-  reg_env.ready = &ready;
-  auto registry = actors::spawn_registry(system, reg_env);
-
-  transport::server_limits limits;
-  limits.max_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);
-  limits.max_header_bytes = static_cast<std::size_t>(cfg.max_header_bytes);
-  limits.read_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
-  limits.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
-  transport::http_server server(ioc, limits);
-  api::api_context ctx;
-  ctx.routes = &routes;
-  ctx.pipeline = &pipeline;
-  ctx.registry = registry;
-  ctx.ready = &ready;
-  ctx.admin_tokens = cfg.admin_tokens;
-  ctx.publish_tokens = cfg.publish_tokens;
-  ctx.metrics = std::make_shared<api::http_metrics>();
-  api::install(server, ctx);
-
-  auto host_port = split_host_port(cfg.listen);
   int status = 0;
-  auto port = server.listen(host_port->first, host_port->second, error);
-  if (!port) {
-    spdlog::error("cannot listen on {}: {}; pick another server.listen or --listen", cfg.listen,
-                  error);
-    status = exit_failure;
-  } else {
-    spdlog::info("listening on {}:{}", host_port->first, *port);
-    int sig = wait_for_stop_signal();
-    spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  }
+  {
+    boost::asio::io_context ioc;
+    auto work = boost::asio::make_work_guard(ioc);
+    std::vector<std::thread> io_threads;
+    const int n_io = threads_or_cores(cfg.io_threads);
+    for (int i = 0; i < n_io; ++i)
+      io_threads.emplace_back([&ioc] { ioc.run(); });
+    transport::http_client client(ioc, transport::client_options{});
 
-  // Stop taking requests, journal what was accepted, then stop delivering:
-  // anything not yet delivered stays in the journal for the next start.
-  server.stop();
-  pipeline.stop();
-  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-  client.shutdown();
-  work.reset();
-  ioc.stop();
-  for (auto& t : io_threads)
-    t.join();
+    actors::route_publisher routes;
+    routes.publish(std::make_shared<actors::route_table>(std::vector<core::index_entry>{}));
+    actors::ingest_pipeline pipeline(*journal, dedupe_window_ms, max_pending_events);
+    std::atomic<bool> ready{false};
+
+    auto sub_env = std::make_shared<actors::subscriber_env>();
+    sub_env->journal = journal.get();
+    sub_env->client = &client;
+    sub_env->settings.timeout_ms = cfg.timeout_ms;
+    sub_env->settings.initial_ms = cfg.initial_ms;
+    sub_env->settings.multiplier = cfg.multiplier;
+    sub_env->settings.max_ms = cfg.max_ms;
+    sub_env->settings.max_age_ms = cfg.max_age_ms;
+
+    actors::registry_state::env_t reg_env;
+    reg_env.journal = journal.get();
+    reg_env.client = &client;
+    reg_env.routes = &routes;
+    reg_env.subscriber_env = sub_env;
+    reg_env.system = &system;
+    reg_env.ready = &ready;
+    auto registry = actors::spawn_registry(system, reg_env);
+
+    transport::server_limits limits;
+    limits.max_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);
+    limits.max_header_bytes = static_cast<std::size_t>(cfg.max_header_bytes);
+    limits.read_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
+    limits.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+    transport::http_server server(ioc, limits);
+    api::api_context ctx;
+    ctx.routes = &routes;
+    ctx.pipeline = &pipeline;
+    ctx.registry = registry;
+    ctx.ready = &ready;
+    ctx.admin_tokens = cfg.admin_tokens;
+    ctx.publish_tokens = cfg.publish_tokens;
+    ctx.metrics = std::make_shared<api::http_metrics>();
+    api::install(server, ctx);
+
+    auto host_port = split_host_port(cfg.listen);
+    auto port = server.listen(host_port->first, host_port->second, error);
+    if (!port) {
+      spdlog::error("cannot listen on {}: {}; pick another server.listen or --listen", cfg.listen,
+                    error);
+      status = exit_failure;
+    } else {
+      spdlog::info("listening on {}:{}", host_port->first, *port);
+      int sig = wait_for_stop_signal();
+      spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+
+    // Stop taking requests, journal what was accepted, then stop delivering:
+    // anything not yet delivered stays in the journal for the next start.
+    server.stop();
+    pipeline.stop();
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    system.await_all_actors_done();
+    client.shutdown();
+    work.reset();
+    ioc.stop();
+    for (auto& t : io_threads)
+      t.join();
+  } // the io_context and its pending handlers go here, before the actor system
   spdlog::info("stopped");
   return status;
 }

@@ -28,6 +28,11 @@ out=$("$bin" serve --listen 0.0.0.0:0 --data "$tmp/d" 2>&1); rc=$?
 pid=$!
 for _ in $(seq 1 100); do grep -q 'starting' "$tmp/log" && break; sleep 0.1; done
 kill -TERM $pid
+for _ in $(seq 1 200); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+  kill -9 $pid
+  fail "still running 20 s after SIGTERM: $(cat "$tmp/log")"
+fi
 wait $pid; rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM exits $rc, want 0: $(cat "$tmp/log")"
 echo "cli: all checks passed"

@@ -100,6 +100,8 @@ TEST_F(bad_input, subscriptions) {
     {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","max_in_flight":0})", 422, "max_in_flight"},
     {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","verification":"maybe"})", 422, "verification"},
     {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth"}})", 422, "auth"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"https://x.test"})", 422, "https"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth","authURL":"http://a.test","clientID":"c","clientSecret":"s","refreshToken":"r"}})", 422, "OAuth"},
     {"GET", "/v1/subscriptions/sub_nope", "", 404, "sub_nope"},
     {"PATCH", "/v1/subscriptions/sub_nope", "{}", 404, "sub_nope"},
     {"POST", "/v1/subscriptions/sub_nope/verify", "", 404, "sub_nope"},
