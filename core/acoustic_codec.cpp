@@ -86,43 +86,13 @@ const char* type_word(value_type t) {
   return "string";
 }
 
-// Returns true when `s` follows JSON's number grammar, which is what a
-// subscriber converting the string will most likely parse it with.
-bool is_number_text(std::string_view s) {
-  std::size_t i = 0, n = s.size();
-  auto digits = [&] {
-    std::size_t start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-      ++i;
-    return i - start;
-  };
-  if (i < n && s[i] == '-')
-    ++i;
-  if (i < n && s[i] == '0')
-    ++i;
-  else if (digits() == 0)
-    return false;
-  if (i < n && s[i] == '.') {
-    ++i;
-    if (digits() == 0)
-      return false;
-  }
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-      ++i;
-    if (digits() == 0)
-      return false;
-  }
-  return i == n;
-}
 
 // Returns why `value` does not hold a `t`, or nullptr when it does.
 const char* value_mismatch(value_type t, std::string_view value) {
   switch (t) {
     case value_type::string: return nullptr;
     case value_type::number:
-      return is_number_text(value) ? nullptr
+      return is_json_number(value) ? nullptr
                                    : "must hold a number (type number), such as \"125.53\"";
     case value_type::boolean:
       return key_is(value, "true") || key_is(value, "false")

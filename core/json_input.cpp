@@ -50,14 +50,7 @@ std::string element(std::string_view path, std::size_t i) {
   return out;
 }
 
-namespace {
-
-// Returns true when `tok` (trailing whitespace allowed) follows JSON's number
-// grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 bool is_json_number(std::string_view tok) {
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
-                          tok.back() == '\t'))
-    tok.remove_suffix(1);
   std::size_t i = 0, n = tok.size();
   auto digits = [&] {
     std::size_t start = i;
@@ -84,6 +77,16 @@ bool is_json_number(std::string_view tok) {
       return false;
   }
   return i == n;
+}
+
+namespace {
+
+// Returns a raw token without the whitespace On Demand leaves after it.
+std::string_view token_text(std::string_view tok) {
+  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
+                          tok.back() == '\t'))
+    tok.remove_suffix(1);
+  return tok;
 }
 
 od::json_type type_of(od::value& v, std::string_view field, long index) {
@@ -146,7 +149,7 @@ void walk(od::value v, int depth, std::string_view field, long index) {
     }
     case od::json_type::number: {
       // Any well-formed number passes, however large: it is passed through.
-      if (!is_json_number(v.raw_json_token()))
+      if (!is_json_number(token_text(v.raw_json_token())))
         malformed_value(simdjson::NUMBER_ERROR, field, index);
       double ignored;
       // Advances past the token; a number beyond double's range is not an error here.
@@ -199,7 +202,7 @@ int64_t get_integer(od::value& v, std::string_view field, int64_t min, int64_t m
   auto t = type_of(v, field, index);
   if (t != od::json_type::number)
     wrong_type(t, field, "an integer", index);
-  bool syntax_ok = is_json_number(v.raw_json_token());
+  bool syntax_ok = is_json_number(token_text(v.raw_json_token()));
   od::number n;
   auto err = v.get_number().get(n);
   auto range = [&] {
@@ -292,7 +295,7 @@ void check_scalar_document(od::document& doc) {
     case od::json_type::number: {
       std::string_view tok;
       err = doc.raw_json_token().get(tok);
-      if (!err && !is_json_number(tok))
+      if (!err && !is_json_number(token_text(tok)))
         err = simdjson::NUMBER_ERROR;
       break;
     }

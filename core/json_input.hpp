@@ -86,6 +86,37 @@ od::object get_root_object(od::document& doc);
 /// that is not valid JSON, then rewinds `doc`.
 void check_scalar_document(od::document& doc);
 
+/// Refuses a repeated member of one object (bit = the member's slot) with
+/// 400, instead of letting the last one win silently.
+class seen_members {
+public:
+  void once(unsigned bit, std::string_view field) {
+    if (bits_ & (1u << bit))
+      fail_400(std::string(field), "appears more than once");
+    bits_ |= 1u << bit;
+  }
+
+private:
+  uint32_t bits_ = 0;
+};
+
+/// Calls f(key, value) for every member of `obj`, an object at `path`.
+template <class F>
+void for_each_member(od::object obj, std::string_view path, F&& f) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key))
+      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
+    od::value val;
+    if (auto err = field.value().get(val))
+      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
+    f(key, val);
+  }
+}
+
+/// Returns true when `tok` is exactly a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view tok);
+
 /// Parses `body` (made padded in place: capacity grows by SIMDJSON_PADDING
 /// if needed, before any view is taken) and calls `read(doc)`, which returns
 /// T. Translates every failure into an input_error; refuses trailing content.

@@ -38,31 +38,6 @@ bool name_is(std::string_view key, std::string_view lower_name) {
   return key_is(key, lower_name);
 }
 
-// Refuses a repeated member instead of letting the last one win silently.
-class seen_members {
-public:
-  void once(unsigned bit, std::string_view field) {
-    if (bits_ & (1u << bit))
-      fail_400(std::string(field), "appears more than once");
-    bits_ |= 1u << bit;
-  }
-
-private:
-  uint32_t bits_ = 0;
-};
-
-template <class F>
-void for_each_member(od::object obj, std::string_view path, F&& f) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key))
-      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
-    od::value val;
-    if (auto err = field.value().get(val))
-      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
-    f(key, val);
-  }
-}
 
 template <class F>
 void for_each_element(od::array arr, std::string_view path, F&& f) {

@@ -51,33 +51,6 @@ namespace {
 
 using namespace json;
 
-// Remembers which members of one object were met, so that a repeated member
-// is refused instead of silently overriding the first.
-class seen_members {
-public:
-  void once(unsigned bit, std::string_view field) {
-    if (bits_ & (1u << bit))
-      fail_400(std::string(field), "appears more than once");
-    bits_ |= 1u << bit;
-  }
-
-private:
-  uint32_t bits_ = 0;
-};
-
-// Calls f(key, value) for every member of `obj`, an object at `path`.
-template <class F>
-void for_each_member(od::object obj, std::string_view path, F&& f) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key))
-      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
-    od::value val;
-    if (auto err = field.value().get(val))
-      fail_400(std::string(path), std::string("malformed JSON: ") + simdjson::error_message(err));
-    f(key, val);
-  }
-}
 
 
 bool equals_nocase(std::string_view a, std::string_view lower_b) { return key_is(a, lower_b); }

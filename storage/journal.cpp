@@ -722,6 +722,21 @@ std::optional<storage_error> journal::put_subscription(uint64_t sub, std::string
   return std::nullopt;
 }
 
+std::optional<storage_error> journal::put_subscriptions(
+  const std::vector<std::pair<uint64_t, std::string>>& records) {
+  rocksdb::WriteBatch batch;
+  uint64_t highest = 0;
+  for (const auto& [sub, record] : records) {
+    batch.Put(impl_->cf(cf_subs), seq_key(sub).slice(), record);
+    highest = std::max(highest, sub);
+  }
+  if (auto err = impl_->write(batch, true, "put subscriptions"))
+    return err;
+  if (!records.empty() && highest != max_u64)
+    raise_to(impl_->next_sub_, highest + 1);
+  return std::nullopt;
+}
+
 std::optional<storage_error> journal::delete_subscription(uint64_t sub) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(cf_subs), seq_key(sub).slice());

@@ -134,6 +134,9 @@ public:
 
   /// Stores the record of subscription `sub` (synced).
   std::optional<storage_error> put_subscription(uint64_t sub, std::string_view record);
+  /// Stores many subscription records in one synced write (bulk seeding).
+  std::optional<storage_error> put_subscriptions(
+    const std::vector<std::pair<uint64_t, std::string>>& records);
   /// Deletes the record, queue and dead letters of `sub` (synced).
   std::optional<storage_error> delete_subscription(uint64_t sub);
   /// Returns every stored (number, record), in number order.
