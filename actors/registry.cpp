@@ -1,9 +1,11 @@
 #include "actors/registry.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
+#include "core/type_pattern.hpp"
 #include "core/url.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
@@ -14,6 +16,14 @@ namespace {
 
 constexpr auto gc_period = std::chrono::seconds(30);
 constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
+// Meta names of the event-type catalog: "eventtype/<code>" → write_event_type JSON.
+constexpr std::string_view event_type_prefix = "eventtype/";
+
+std::string event_type_key(std::string_view code) {
+  std::string key(event_type_prefix);
+  key += code;
+  return key;
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -77,9 +87,29 @@ void registry_state::start(caf::event_based_actor* self, env_t env) {
     auto& placed = subs_.emplace(id, std::move(e)).first->second;
     spawn(placed, true, queued);
   }
+  load_event_types();
   publish_routes();
   env_.ready->store(true);
 }
+
+void registry_state::load_event_types() {
+  auto catalog = std::make_shared<event_type_map>();
+  for (auto& [name, record] : env_.journal->scan_meta(event_type_prefix)) {
+    auto type = core::decode_event_type(record);
+    if (!type) {
+      // As with subscriptions: one corrupt record must not stop the node.
+      std::fprintf(stderr, "switchyard: event type record %s is corrupt (%s); skipped\n",
+                   name.c_str(), type.error().what().c_str());
+      continue;
+    }
+    auto code = type->code;
+    catalog->insert_or_assign(std::move(code), std::move(*type));
+  }
+  event_types_ = std::move(catalog);
+  env_.event_types->publish(event_types_);
+}
+
+registry_state::~registry_state() { stop(); }
 
 void registry_state::stop() {
   for (auto& [id, e] : subs_)
@@ -425,6 +455,61 @@ void registry_state::replay(const std::string& id, const reply_fn& reply) {
                  }});
 }
 
+void registry_state::register_event_type(core::event_type_def type, const reply_fn& reply) {
+  core::json_writer w;
+  core::write_event_type(w, type);
+  auto json = std::move(w).str();
+  if (auto err = env_.journal->put_meta(event_type_key(type.code), json))
+    return reply_error(reply, 503, "could not store the event type: " + err->message + "; retry");
+  auto next = std::make_shared<event_type_map>(*event_types_);
+  auto code = type.code;
+  const bool added = next->insert_or_assign(std::move(code), std::move(type)).second;
+  event_types_ = std::move(next);
+  // Published before the reply, so a client that registers and then
+  // publishes finds its code.
+  env_.event_types->publish(event_types_);
+  reply(added ? 201 : 200, std::move(json));
+}
+
+void registry_state::remove_event_type(const std::string& code, const reply_fn& reply) {
+  if (event_types_->find(code) == event_types_->end())
+    return reply(200, "false");
+  if (auto err = env_.journal->delete_meta(event_type_key(code)))
+    return reply_error(reply, 503, "could not delete the event type: " + err->message + "; retry");
+  auto next = std::make_shared<event_type_map>(*event_types_);
+  next->erase(code);
+  event_types_ = std::move(next);
+  env_.event_types->publish(event_types_);
+  reply(200, "true");
+}
+
+void registry_state::subscribed_event_types(bool full, const reply_fn& reply) const {
+  // The country filter is ignored: a subscription on "acme.*" for NO still
+  // consumes acme events. Control-plane sizes keep the full scan cheap.
+  auto subscribed = [this](const std::string& type) {
+    for (const auto& [id, e] : subs_) {
+      if (!e.sub.receives_events())
+        continue;
+      for (const auto& pattern : e.sub.types)
+        if (core::pattern_matches(pattern, type))
+          return true;
+    }
+    return false;
+  };
+  core::json_writer w;
+  w.begin_array();
+  for (const auto& [code, type] : *event_types_) {
+    if (!subscribed(type.routed_type()))
+      continue;
+    if (full)
+      core::write_event_type(w, type);
+    else
+      w.value(code);
+  }
+  w.end_array();
+  reply(200, std::move(w).str());
+}
+
 void registry_state::for_each(
   const std::function<void(const subscription&, const subscription_stats&)>& f) const {
   for (const auto& [id, e] : subs_)
@@ -436,7 +521,6 @@ namespace {
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, registry_state::env_t env) {
   self->state.start(self, std::move(env));
   self->delayed_send(self, gc_period, gc_atom::value);
-  self->attach_functor([self](const caf::error&) { self->state.stop(); });
   return {
     [=](task_atom, const registry_task& task) { task(self->state); },
     [=](gc_atom) {

@@ -1,6 +1,7 @@
 #pragma once
-// The registry actor: owns every subscription, persists them, spawns their
-// subscriber actors and publishes the routing table.
+// The registry actor: owns every subscription and the Acoustic event-type
+// catalog, persists them, spawns the subscriber actors and publishes the
+// routing table and the catalog.
 
 #include <caf/fwd.hpp>
 
@@ -26,14 +27,22 @@ public:
     storage::journal* journal = nullptr;
     transport::http_client* client = nullptr;
     route_publisher* routes = nullptr;
+    event_type_publisher* event_types = nullptr;
     std::shared_ptr<const actors::subscriber_env> subscriber_env;
     caf::actor_system* system = nullptr;
     std::atomic<bool>* ready = nullptr;
   };
 
   registry_state() = default;
+  /// Stops every subscriber actor. CAF destroys an actor's state when it
+  /// quits, before its attached functors run, so this is the one place
+  /// that still sees the subscriptions, whichever way the registry ends.
+  ~registry_state();
+  registry_state(const registry_state&) = delete;
+  registry_state& operator=(const registry_state&) = delete;
 
-  /// Loads every stored subscription and spawns its subscriber; sets ready.
+  /// Loads every stored subscription and event type, spawns the
+  /// subscribers and publishes both tables; then sets ready.
   void start(caf::event_based_actor* self, env_t env);
   /// Stops every subscriber actor.
   void stop();
@@ -50,6 +59,15 @@ public:
   void purge(const std::string& id, const reply_fn& reply);
   void dead_letters(const std::string& id, const reply_fn& reply) const;
   void replay(const std::string& id, const reply_fn& reply);
+
+  /// Registers (or replaces, by code) an Acoustic event type: 201 when new,
+  /// 200 when it replaced one, with the event type as JSON.
+  void register_event_type(core::event_type_def type, const reply_fn& reply);
+  /// Deletes the event type `code`: 200 `true` if it was registered, else `false`.
+  void remove_event_type(const std::string& code, const reply_fn& reply);
+  /// Answers the registered event types that at least one event-receiving
+  /// subscription matches: their codes, or (`full`) the whole event types.
+  void subscribed_event_types(bool full, const reply_fn& reply) const;
 
   /// Returns the journal (for garbage collection).
   storage::journal* journal() const { return env_.journal; }
@@ -71,6 +89,7 @@ private:
   std::string render(const entry& e, bool show_private_key) const;
   bool persist(const entry& e, const reply_fn& reply);
   void publish_routes();
+  void load_event_types();
   void spawn(entry& e, bool recovered, uint64_t queued);
   void finish_verify(const std::string& id, const std::string& public_key,
                      const std::string& challenge, const transport::client_response& r,
@@ -79,6 +98,9 @@ private:
   caf::event_based_actor* self_ = nullptr;
   env_t env_;
   std::map<std::string, entry> subs_;
+  // The catalog as last published: replaced, never changed in place, since
+  // ingest threads may still read the previous one.
+  event_types_ptr event_types_;
 };
 
 /// A task run inside the registry actor.

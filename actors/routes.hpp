@@ -1,12 +1,17 @@
 #pragma once
 // The routing table: the subscription index plus, for each entry, where
-// matching events go. Immutable once published.
+// matching events go; and the Acoustic event-type catalog. Both immutable
+// once published.
 
 #include <caf/actor.hpp>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
+#include "core/acoustic.hpp"
 #include "core/subscription_index.hpp"
 
 namespace sy::actors {
@@ -37,6 +42,27 @@ public:
 
 private:
   std::atomic<route_ptr> current_;
+};
+
+/// The registered Acoustic event types by code (heterogeneous lookup, so a
+/// code read as a string_view from a request needs no copy).
+using event_type_map = std::map<std::string, core::event_type_def, std::less<>>;
+
+using event_types_ptr = std::shared_ptr<const event_type_map>;
+
+/// Publishes event-type catalogs from the registry to the ingest threads, so
+/// POST /v1/event looks codes up without an actor hop.
+class event_type_publisher {
+public:
+  /// Replaces the current catalog.
+  void publish(event_types_ptr catalog) {
+    current_.store(std::move(catalog), std::memory_order_release);
+  }
+  /// Returns the current catalog (never null once the registry has started).
+  event_types_ptr current() const { return current_.load(std::memory_order_acquire); }
+
+private:
+  std::atomic<event_types_ptr> current_;
 };
 
 } // namespace sy::actors

@@ -13,6 +13,7 @@ class http_server;
 }
 namespace sy::actors {
 class route_publisher;
+class event_type_publisher;
 class ingest_pipeline;
 }
 
@@ -23,6 +24,7 @@ class http_metrics;
 /// What the handlers reach; everything outlives the server.
 struct api_context {
   actors::route_publisher* routes = nullptr;
+  actors::event_type_publisher* event_types = nullptr;
   actors::ingest_pipeline* pipeline = nullptr;
   caf::actor registry;
   std::atomic<bool>* ready = nullptr;

@@ -43,7 +43,11 @@ transport::http_response not_ready_response() {
 
 actors::reply_fn reply_with(transport::responder respond) {
   return [respond = std::move(respond)](int status, std::string body) {
-    respond(json_response(status, std::move(body)));
+    auto r = json_response(status, std::move(body));
+    // API.md: a 503 (a failed journal write) always says when to retry.
+    if (status == 503)
+      r.headers.emplace_back("Retry-After", "1");
+    respond(std::move(r));
   };
 }
 
@@ -107,6 +111,7 @@ void install(transport::http_server& server, const api_context& ctx) {
       m->observe(method, route, status, seconds);
     });
   install_ingest(server, ctx);
+  install_acoustic(server, ctx);
   install_subscriptions(server, ctx);
   install_dashboard(server, ctx);
   install_ops(server, ctx);

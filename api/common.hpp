@@ -23,15 +23,18 @@ transport::http_response input_error_response(const core::input_error& e);
 /// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 transport::http_response not_ready_response();
 
-/// Returns a reply_fn (status, JSON body) that answers through `respond`.
+/// Returns a reply_fn (status, JSON body) that answers through `respond`,
+/// adding Retry-After: 1 to a 503.
 actors::reply_fn reply_with(transport::responder respond);
 
 /// Returns milliseconds since the Unix epoch.
 int64_t now_ms();
 
+// Each adds the routes of one handler group (one .cpp file each) to `server`.
 void install_ingest(transport::http_server& server, const api_context& ctx);
 void install_subscriptions(transport::http_server& server, const api_context& ctx);
 void install_dashboard(transport::http_server& server, const api_context& ctx);
 void install_ops(transport::http_server& server, const api_context& ctx);
+void install_acoustic(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

@@ -1,4 +1,7 @@
-// POST /v1/events: the native ingest path (API.md §1).
+// POST /v1/events: the native ingest path (API.md §1), and the hand-over
+// to the pipeline that POST /v1/event shares.
+
+#include "api/ingest.hpp"
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
@@ -49,6 +52,15 @@ void answer(const transport::responder& respond, actors::ingest_outcome out) {
 
 } // namespace
 
+void submit_batch(const api_context& ctx, const core::event_batch& batch, int64_t received_ms,
+                  transport::responder respond) {
+  auto s = route_batch(batch, ctx.routes->current(), received_ms);
+  s.done = [respond = std::move(respond)](actors::ingest_outcome out) {
+    answer(respond, std::move(out));
+  };
+  ctx.pipeline->submit(std::move(s));
+}
+
 void install_ingest(transport::http_server& server, const api_context& ctx) {
   server.route("POST", "/v1/events", [ctx](transport::http_request&& req,
                                            transport::responder respond) {
@@ -58,9 +70,7 @@ void install_ingest(transport::http_server& server, const api_context& ctx) {
     auto batch = core::decode_native_events(req.body, now);
     if (!batch)
       return respond(input_error_response(batch.error()));
-    auto s = route_batch(*batch, ctx.routes->current(), now);
-    s.done = [respond](actors::ingest_outcome out) { answer(respond, std::move(out)); };
-    ctx.pipeline->submit(std::move(s));
+    submit_batch(ctx, *batch, now, std::move(respond));
   });
 }
 

@@ -79,6 +79,8 @@ int serve(const config& cfg) {
 
     actors::route_publisher routes;
     routes.publish(std::make_shared<actors::route_table>(std::vector<core::index_entry>{}));
+    actors::event_type_publisher event_types;
+    event_types.publish(std::make_shared<const actors::event_type_map>());
     actors::ingest_pipeline pipeline(*journal, dedupe_window_ms, max_pending_events);
     std::atomic<bool> ready{false};
 
@@ -95,6 +97,7 @@ int serve(const config& cfg) {
     reg_env.journal = journal.get();
     reg_env.client = &client;
     reg_env.routes = &routes;
+    reg_env.event_types = &event_types;
     reg_env.subscriber_env = sub_env;
     reg_env.system = &system;
     reg_env.ready = &ready;
@@ -108,6 +111,7 @@ int serve(const config& cfg) {
     transport::http_server server(ioc, limits);
     api::api_context ctx;
     ctx.routes = &routes;
+    ctx.event_types = &event_types;
     ctx.pipeline = &pipeline;
     ctx.registry = registry;
     ctx.ready = &ready;

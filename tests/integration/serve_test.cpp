@@ -396,6 +396,15 @@ TEST_F(serve, dead_letters_and_replay) {
 
 TEST_F(serve, sigterm_exits_zero) { EXPECT_EQ(server->terminate(), 0); }
 
+TEST_F(serve, sigterm_with_subscriptions_exits_zero) {
+  // The registry stops its subscribers as it quits; that once read freed state.
+  subscribe("/t1");
+  subscribe("/t2", R"("max_in_flight":1)");
+  ASSERT_EQ(publish(event("a.b")).status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/t1", 1));
+  EXPECT_EQ(server->terminate(), 0);
+}
+
 TEST_F(serve, ops_endpoints) {
   auto h = server->call("GET", "/healthz");
   EXPECT_EQ(h.status, 200);
@@ -417,4 +426,24 @@ TEST_F(serve, ops_endpoints) {
                            "switchyard_queue_depth{subscription=",
                            "switchyard_http_request_duration_seconds_bucket"})
     EXPECT_NE(m.body.find(name), std::string::npos) << name << "\n" << m.body;
+}
+
+TEST_F(serve, rate_limit_spaces_deliveries_without_slowing_others) {
+  subscribe("/slow", R"("rate_limit":20)");
+  subscribe("/fast");
+  std::string batch = "[";
+  for (int i = 0; i < 100; ++i)
+    batch += (i ? "," : "") + event("rl.e" + std::to_string(i));
+  batch += "]";
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(publish(batch).status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/fast", 100, 10s));
+  // The unlimited subscription does not wait for the limited one.
+  auto slow_when_fast_done = hook.delivered("/slow").size();
+  EXPECT_LT(slow_when_fast_done, 100u);
+  ASSERT_TRUE(hook.wait_delivered("/slow", 100, 30s));
+  auto slow_done = std::chrono::steady_clock::now() - start;
+  // 100 events at 20/s take ~5 s (a burst of 2 may go at once); none is dropped.
+  EXPECT_GE(slow_done, 4500ms);
+  EXPECT_FALSE(hook.wait_delivered("/slow", 101, 200ms));
 }
