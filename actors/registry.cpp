@@ -19,6 +19,10 @@ constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
 // Meta names of the event-type catalog: "eventtype/<code>" → write_event_type JSON.
 constexpr std::string_view event_type_prefix = "eventtype/";
 
+// The push gateway's public id: neither "sub_…" nor digits, so no API-made
+// subscription can take it.
+constexpr std::string_view push_gateway_id = "push_gateway";
+
 std::string event_type_key(std::string_view code) {
   std::string key(event_type_prefix);
   key += code;
@@ -88,8 +92,82 @@ void registry_state::start(caf::event_based_actor* self, env_t env) {
     spawn(placed, true, queued);
   }
   load_event_types();
+  load_associations();
+  configure_push_gateway();
   publish_routes();
   env_.ready->store(true);
+}
+
+void registry_state::load_associations() {
+  for (auto& [name, record] : env_.journal->scan_meta(association_prefix)) {
+    auto a = decode_association_record(record);
+    if (!a) {
+      // As with subscriptions: one corrupt record must not stop the node.
+      std::fprintf(stderr, "switchyard: association record %s is corrupt; skipped\n",
+                   name.c_str());
+      continue;
+    }
+    associations_.put(std::move(*a));
+  }
+}
+
+void registry_state::configure_push_gateway() {
+  const auto& url = env_.push_gateway_url;
+  auto it = subs_.find(std::string(push_gateway_id));
+  if (it == subs_.end()) {
+    if (url.empty())
+      return;
+    subscription s;
+    s.number = env_.journal->next_sub_number();
+    s.id = push_gateway_id;
+    s.kind = subscription_kind::push_gateway;
+    s.service = "push-gateway";
+    s.url = url;
+    s.verification_required = false; // configured by the operator, not claimed by a client
+    s.state = core::subscription_state::active;
+    auto keys = core::generate_keys();
+    s.public_key = keys.public_key;
+    s.private_key = keys.private_key;
+    s.created_at = now_ms();
+    // Stored like any subscription, so that its queue number survives a
+    // restart and what it had not delivered is delivered after it.
+    if (auto err = env_.journal->put_subscription(s.number, encode_subscription(s))) {
+      std::fprintf(stderr,
+                   "switchyard: could not store the push gateway subscription: %s; "
+                   "sendToList answers 503\n",
+                   err->message.c_str());
+      return;
+    }
+    entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
+    auto& placed = subs_.emplace(std::string(push_gateway_id), std::move(e)).first->second;
+    spawn(placed, false, 0);
+    return;
+  }
+  auto& e = it->second;
+  subscription s = e.sub;
+  if (url.empty()) {
+    // Paused, not deleted: its queue waits for a gateway to be configured again.
+    s.state = core::subscription_state::paused;
+  } else {
+    s.url = url;
+    s.state = core::subscription_state::active;
+  }
+  if (s.url == e.sub.url && s.state == e.sub.state)
+    return;
+  if (auto err = env_.journal->put_subscription(s.number, encode_subscription(s))) {
+    // The configuration is applied anyway; the next start applies it again.
+    std::fprintf(stderr, "switchyard: could not store the push gateway subscription: %s\n",
+                 err->message.c_str());
+  }
+  e.sub = std::move(s);
+  caf::anon_send(e.actor, config_atom::value, e.sub);
+}
+
+std::optional<std::string> registry_state::put_association(core::association_spec a) {
+  if (auto err = env_.journal->put_meta(association_key(a.token), encode_association(a)))
+    return err->message;
+  associations_.put(std::move(a));
+  return std::nullopt;
 }
 
 void registry_state::load_event_types() {
@@ -153,13 +231,24 @@ bool registry_state::persist(const entry& e, const reply_fn& reply) {
 void registry_state::publish_routes() {
   std::vector<core::index_entry> entries;
   std::vector<route_target> targets;
+  const entry* gateway = nullptr;
   for (const auto& [id, e] : subs_) {
     if (!e.sub.receives_events())
       continue;
+    if (e.sub.kind == subscription_kind::push_gateway) {
+      // Kept out of the index: ordinary events never reach the gateway.
+      if (e.sub.state == core::subscription_state::active)
+        gateway = &e;
+      continue;
+    }
     entries.push_back(core::index_entry{e.sub.id, e.sub.types, e.sub.country});
     targets.push_back(route_target{e.sub.number, e.actor});
   }
   auto table = std::make_shared<route_table>(std::move(entries));
+  if (gateway) {
+    table->push_gateway = static_cast<uint32_t>(targets.size());
+    targets.push_back(route_target{gateway->sub.number, gateway->actor});
+  }
   table->targets = std::move(targets);
   env_.routes->publish(std::move(table));
 }

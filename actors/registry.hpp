@@ -9,8 +9,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "actors/associations.hpp"
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
@@ -31,6 +33,8 @@ public:
     std::shared_ptr<const actors::subscriber_env> subscriber_env;
     caf::actor_system* system = nullptr;
     std::atomic<bool>* ready = nullptr;
+    /// push.gateway_url; "" = push delivery is not configured.
+    std::string push_gateway_url;
   };
 
   registry_state() = default;
@@ -69,6 +73,12 @@ public:
   /// subscription matches: their codes, or (`full`) the whole event types.
   void subscribed_event_types(bool full, const reply_fn& reply) const;
 
+  /// Stores `a` (replacing its token's previous association) and keeps it
+  /// for look-ups; returns the storage error, if any, leaving both unchanged.
+  std::optional<std::string> put_association(core::association_spec a);
+  /// Returns the associations, for resolving a sendToList.
+  const association_store& associations() const { return associations_; }
+
   /// Returns the journal (for garbage collection).
   storage::journal* journal() const { return env_.journal; }
 
@@ -90,6 +100,8 @@ private:
   bool persist(const entry& e, const reply_fn& reply);
   void publish_routes();
   void load_event_types();
+  void load_associations();
+  void configure_push_gateway();
   void spawn(entry& e, bool recovered, uint64_t queued);
   void finish_verify(const std::string& id, const std::string& public_key,
                      const std::string& challenge, const transport::client_response& r,
@@ -101,6 +113,11 @@ private:
   // The catalog as last published: replaced, never changed in place, since
   // ingest threads may still read the previous one.
   event_types_ptr event_types_;
+  // Owned here rather than published as a snapshot: associations are written
+  // often (every app install) and may be many, so copying them on every
+  // write would cost O(n); a sendToList by association pays one actor hop
+  // instead, which its group commit dwarfs.
+  association_store associations_;
 };
 
 /// A task run inside the registry actor.

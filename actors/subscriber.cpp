@@ -137,6 +137,26 @@ bool take_token(self_ptr self) {
   return false;
 }
 
+// Sets the envelope body and its signatures and egress auth (API.md §3).
+void sign_envelope(transport::client_request& req, const subscription& sub,
+                   const storage::stored_event& e) {
+  req.body = delivery_body(sub, e);
+  const int64_t ts = now_ms() / 1000;
+  req.headers = {
+    {"Content-Type", "application/json"},
+    {"x-notificare-public-key", sub.public_key},
+    {"x-notificare-signature", core::notificare_signature(sub.private_key, req.body)},
+    {"webhook-id", e.ev.id},
+    {"webhook-timestamp", std::to_string(ts)},
+    {"webhook-signature", core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
+  };
+  if (sub.auth.type == "APIKey")
+    req.headers.emplace_back("X-API-Key", sub.auth.api_key);
+  else if (sub.auth.type == "Basic")
+    req.headers.emplace_back("Authorization",
+                             "Basic " + core::base64_encode(sub.auth.user_id + ":" + sub.auth.password));
+}
+
 void send_one(self_ptr self, storage::event_ptr e) {
   auto& st = self->state;
   const auto& sub = st.sub;
@@ -144,21 +164,16 @@ void send_one(self_ptr self, storage::event_ptr e) {
   req.method = "POST";
   req.url = sub.url;
   req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
-  req.body = delivery_body(sub, *e);
-  const int64_t ts = now_ms() / 1000;
-  req.headers = {
-    {"Content-Type", "application/json"},
-    {"x-notificare-public-key", sub.public_key},
-    {"x-notificare-signature", core::notificare_signature(sub.private_key, req.body)},
-    {"webhook-id", e->ev.id},
-    {"webhook-timestamp", std::to_string(ts)},
-    {"webhook-signature", core::standard_webhooks_signature(sub.private_key, e->ev.id, ts, req.body)},
-  };
-  if (sub.auth.type == "APIKey")
-    req.headers.emplace_back("X-API-Key", sub.auth.api_key);
-  else if (sub.auth.type == "Basic")
-    req.headers.emplace_back("Authorization",
-                             "Basic " + core::base64_encode(sub.auth.user_id + ":" + sub.auth.password));
+  if (sub.kind == subscription_kind::push_gateway) {
+    // The gateway speaks the push contract, not the webhook one: its body is
+    // the event's data ({token, notification, data}) and no signature is
+    // sent, since nobody outside holds this internal subscription's key. The
+    // event id lets the gateway recognise a redelivery.
+    req.body = e->ev.data;
+    req.headers = {{"Content-Type", "application/json"}, {"webhook-id", e->ev.id}};
+  } else {
+    sign_envelope(req, sub, *e);
+  }
   st.in_flight.emplace(e->seq, e);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;

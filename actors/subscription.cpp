@@ -9,7 +9,23 @@ namespace sy::actors {
 namespace {
 
 const char* kind_name(subscription_kind k) {
-  return k == subscription_kind::dashboard ? "dashboard" : "native";
+  switch (k) {
+  case subscription_kind::dashboard:
+    return "dashboard";
+  case subscription_kind::push_gateway:
+    return "push_gateway";
+  case subscription_kind::native:
+    break;
+  }
+  return "native";
+}
+
+subscription_kind parse_kind(std::string_view name) {
+  if (name == "dashboard")
+    return subscription_kind::dashboard;
+  if (name == "push_gateway")
+    return subscription_kind::push_gateway;
+  return subscription_kind::native;
 }
 
 std::string iso_time(int64_t ms) {
@@ -76,7 +92,7 @@ std::optional<subscription> decode_subscription(std::string bytes) {
       od::value v = field.value();
       if (key == "number") s.number = v.get_uint64();
       else if (key == "id") s.id = std::string(std::string_view(v.get_string()));
-      else if (key == "kind") s.kind = std::string_view(v.get_string()) == "dashboard" ? subscription_kind::dashboard : subscription_kind::native;
+      else if (key == "kind") s.kind = parse_kind(std::string_view(v.get_string()));
       else if (key == "service") s.service = std::string(std::string_view(v.get_string()));
       else if (key == "url") s.url = std::string(std::string_view(v.get_string()));
       else if (key == "types") {

@@ -15,7 +15,10 @@
 namespace sy::actors {
 
 /// Which API created a subscription; it decides how it is shown.
-enum class subscription_kind { native, dashboard };
+/// `push_gateway` is switchyard's own (API.md §5): created from
+/// push.gateway_url, never listed, never matched by ordinary routing, and
+/// delivered the event's `data` itself rather than the envelope.
+enum class subscription_kind { native, dashboard, push_gateway };
 
 /// The stored record of one subscription. Owned by the registry actor; the
 /// subscriber actor holds a copy of the delivery-relevant part.

@@ -1,6 +1,8 @@
 #include "api/common.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 
 #include "api/metrics.hpp"
 #include "core/json_writer.hpp"
@@ -41,6 +43,57 @@ transport::http_response not_ready_response() {
   return r;
 }
 
+namespace {
+
+const char* reason_phrase(int status) {
+  switch (status) {
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 413: return "Payload Too Large";
+  case 415: return "Unsupported Media Type";
+  case 503: return "Service Unavailable";
+  default: return "Error";
+  }
+}
+
+// Returns the time as the contract's example writes it: 2020-07-16T00:00:56.522+00:00.
+std::string iso_now() {
+  const int64_t ms = now_ms();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  // Room for any int in every field, so that -Wformat-truncation cannot fire.
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+} // namespace
+
+transport::http_response push_error_response(int status, std::string_view message,
+                                             std::string_view path) {
+  core::json_writer w;
+  w.begin_object()
+    .key("timestamp").value(iso_now())
+    .key("status").value(status)
+    .key("error").value(reason_phrase(status))
+    .key("message").value(message)
+    .key("path").value(path)
+    .end_object();
+  auto r = json_response(status, std::move(w).str());
+  if (status == 503)
+    r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+bool is_push_path(std::string_view path) {
+  return path == "/v1/association/create" || path == "/v1/notification/sendToList";
+}
+
 actors::reply_fn reply_with(transport::responder respond) {
   return [respond = std::move(respond)](int status, std::string body) {
     auto r = json_response(status, std::move(body));
@@ -66,8 +119,11 @@ bool listed(const std::vector<std::string>& tokens, std::string_view t) {
   return false;
 }
 
+// sendToList journals events like the two ingest paths, so a publish token
+// may call it; registering associations stays with admin tokens.
 bool is_ingest(const transport::http_request& r) {
-  return r.method == "POST" && (r.path == "/v1/events" || r.path == "/v1/event");
+  return r.method == "POST" && (r.path == "/v1/events" || r.path == "/v1/event" ||
+                                r.path == "/v1/notification/sendToList");
 }
 
 } // namespace
@@ -78,18 +134,24 @@ void install(transport::http_server& server, const api_context& ctx) {
                       -> std::optional<transport::http_response> {
     if (r.path == "/healthz" || r.path == "/readyz")
       return std::nullopt;
+    // The push contract's paths answer every error in that contract's shape.
+    auto refuse = [&r](int status, std::string_view message) {
+      return is_push_path(r.path) ? push_error_response(status, message, r.path)
+                                  : error_response(status, message);
+    };
     if (auth) {
       auto h = r.header("authorization");
       std::string_view token;
       if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
         token = h.substr(7);
       if (token.empty() || !(listed(ctx.admin_tokens, token) || listed(ctx.publish_tokens, token))) {
-        auto resp = error_response(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
+        auto resp = refuse(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");
         return resp;
       }
       if (!listed(ctx.admin_tokens, token) && !is_ingest(r))
-        return error_response(401, "this is a publish token: it may only POST /v1/events and /v1/event");
+        return refuse(401, "this is a publish token: it may only POST /v1/events, /v1/event and "
+                           "/v1/notification/sendToList");
     }
     auto ct = r.header("content-type");
     if (!ct.empty()) {
@@ -101,7 +163,7 @@ void install(transport::http_server& server, const api_context& ctx) {
       for (auto& c : lower)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (lower != "application/json" && !(r.body.empty() && r.method == "GET"))
-        return error_response(415, "Content-Type must be application/json, got " + std::string(ct));
+        return refuse(415, "Content-Type must be application/json, got " + std::string(ct));
     }
     return std::nullopt;
   });
@@ -112,6 +174,7 @@ void install(transport::http_server& server, const api_context& ctx) {
     });
   install_ingest(server, ctx);
   install_acoustic(server, ctx);
+  install_push(server, ctx);
   install_subscriptions(server, ctx);
   install_dashboard(server, ctx);
   install_ops(server, ctx);

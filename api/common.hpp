@@ -23,6 +23,16 @@ transport::http_response input_error_response(const core::input_error& e);
 /// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 transport::http_response not_ready_response();
 
+/// Returns an error in the shape of the Masiv push contract (API.md §5):
+/// {"timestamp", "status", "error" (the reason phrase), "message", "path"};
+/// a 503 carries Retry-After: 1.
+transport::http_response push_error_response(int status, std::string_view message,
+                                             std::string_view path);
+
+/// Returns true for the paths of the Masiv push contract, whose errors take
+/// that contract's shape.
+bool is_push_path(std::string_view path);
+
 /// Returns a reply_fn (status, JSON body) that answers through `respond`,
 /// adding Retry-After: 1 to a 503.
 actors::reply_fn reply_with(transport::responder respond);
@@ -36,5 +46,6 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
 void install_dashboard(transport::http_server& server, const api_context& ctx);
 void install_ops(transport::http_server& server, const api_context& ctx);
 void install_acoustic(transport::http_server& server, const api_context& ctx);
+void install_push(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/url.hpp"
+
 #include <functional>
 #include <map>
 #include <sstream>
@@ -245,6 +247,14 @@ std::optional<config_error> validate_config(const config& c) {
                         "listen on a loopback address"};
   if (c.data_dir.empty())
     return config_error{"storage.data_dir must not be empty"};
+  if (!c.gateway_url.empty()) {
+    // Refused at start-up rather than retried forever at delivery.
+    if (auto why = core::validate_url(c.gateway_url))
+      return config_error{"push.gateway_url: " + *why};
+    if (core::parse_url(c.gateway_url)->scheme == "https")
+      return config_error{"push.gateway_url: https:// delivery is not available in this version; "
+                          "use http://"};
+  }
   return std::nullopt;
 }
 

@@ -101,6 +101,7 @@ int serve(const config& cfg) {
     reg_env.subscriber_env = sub_env;
     reg_env.system = &system;
     reg_env.ready = &ready;
+    reg_env.push_gateway_url = cfg.gateway_url;
     auto registry = actors::spawn_registry(system, reg_env);
 
     transport::server_limits limits;

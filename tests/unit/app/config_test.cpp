@@ -135,3 +135,18 @@ TEST(config, listen_address_forms) {
   EXPECT_FALSE(split_host_port("127.0.0.1:99999"));
   EXPECT_FALSE(split_host_port(":80"));
 }
+
+TEST(config, push_gateway_url_must_be_an_http_url) {
+  config c;
+  EXPECT_FALSE(validate_config(c)); // "" = push not configured
+  c.gateway_url = "http://127.0.0.1:9/push";
+  EXPECT_FALSE(validate_config(c));
+  c.gateway_url = "not a url";
+  auto err = validate_config(c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("push.gateway_url"), std::string::npos) << err->message;
+  c.gateway_url = "https://push.example.com/send";
+  err = validate_config(c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("push.gateway_url"), std::string::npos) << err->message;
+}

@@ -1,0 +1,142 @@
+// Push notifications, Masiv's contract (API.md §5): POST /v1/association/create
+// and POST /v1/notification/sendToList. Every error on these paths takes that
+// contract's shape ({timestamp, status, error, message, path}).
+
+#include <memory>
+
+#include "actors/associations.hpp"
+#include "actors/ingest.hpp"
+#include "actors/registry.hpp"
+#include "api/common.hpp"
+#include "core/json_writer.hpp"
+#include "core/push.hpp"
+
+namespace sy::api {
+
+namespace {
+
+using actors::registry_state;
+
+constexpr std::string_view association_path = "/v1/association/create";
+constexpr std::string_view send_to_list_path = "/v1/notification/sendToList";
+// The type of the events sendToList journals: seen in the journal and in
+// logs only, since no pattern routes them (they go to the gateway by name).
+constexpr std::string_view push_event_type = "switchyard.push";
+
+constexpr const char* association_ok =
+  R"({"status":"OK","data":"Successful association","error":null})";
+constexpr const char* send_ok = R"({"status":"OK","data":"Notification has been sent","error":null})";
+
+transport::http_response bad_request(const core::input_error& e, std::string_view path) {
+  return push_error_response(400, e.what(), path);
+}
+
+transport::http_response push_not_ready(std::string_view path) {
+  return push_error_response(503, "switchyard is recovering its journal; retry shortly", path);
+}
+
+transport::http_response gateway_missing() {
+  return push_error_response(
+    503, "push.gateway_url is not configured: set it in the [push] table to send notifications",
+    send_to_list_path);
+}
+
+// Returns the data of the event for `token`, which the gateway receives as
+// its body: {"token", "notification": {title, message, imageUrl?}, "data"}.
+std::string push_event_data(const core::send_to_list_spec& spec, const std::string& token) {
+  core::json_writer w;
+  w.begin_object().key("token").value(token).key("notification").begin_object()
+    .key("title").value(spec.title)
+    .key("message").value(spec.message);
+  if (!spec.image_url.empty())
+    w.key("imageUrl").value(spec.image_url);
+  w.end_object().key("data").begin_object();
+  for (const auto& [key, value] : spec.data)
+    w.key(key).value(value);
+  w.end_object().end_object();
+  return std::move(w).str();
+}
+
+// Journals one event per token, routed to the push gateway only, and answers
+// once the group commit holds them. Safe on any thread (the registry's too).
+void submit_push(const actors::route_publisher& publisher, actors::ingest_pipeline& pipeline,
+                 const core::send_to_list_spec& spec, const std::vector<std::string>& tokens,
+                 const transport::responder& respond) {
+  auto routes = publisher.current();
+  if (!routes->push_gateway)
+    return respond(gateway_missing());
+  if (tokens.empty()) {
+    // No association matched: nothing to journal. A list whose members have
+    // no device yet is not a bad request, so this is still a 200.
+    return respond(json_response(200, send_ok));
+  }
+  const int64_t now = now_ms();
+  actors::ingest_submission s;
+  s.events.reserve(tokens.size());
+  s.matches.assign(tokens.size(), std::vector<uint32_t>{*routes->push_gateway});
+  for (const auto& token : tokens) {
+    auto e = std::make_shared<storage::stored_event>();
+    e->ingest_ms = now;
+    e->ev.type = push_event_type;
+    e->ev.data = push_event_data(spec, token);
+    e->ev.timestamp_ms = now;
+    s.events.push_back(std::move(e));
+  }
+  s.routes = std::move(routes);
+  s.done = [respond](actors::ingest_outcome out) {
+    if (out.status != 202)
+      return respond(push_error_response(out.status, out.error, send_to_list_path));
+    respond(json_response(200, send_ok));
+  };
+  pipeline.submit(std::move(s));
+}
+
+} // namespace
+
+void install_push(transport::http_server& server, const api_context& ctx) {
+  server.route("POST", std::string(association_path), [ctx](transport::http_request&& req,
+                                                             transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(push_not_ready(association_path));
+    auto decoded = core::decode_association(req.body);
+    if (!decoded)
+      return respond(bad_request(decoded.error(), association_path));
+    // The registry stores it (synced) and keeps it for look-ups, serialised
+    // with every other association write and every look-up.
+    actors::run_in_registry(ctx.registry, [a = std::move(decoded).value(),
+                                           respond = std::move(respond)](
+                                            registry_state& st) mutable {
+      if (auto err = st.put_association(std::move(a)))
+        return respond(push_error_response(
+          503, "could not store the association: " + *err + "; retry", association_path));
+      respond(json_response(200, association_ok));
+    });
+  });
+
+  server.route("POST", std::string(send_to_list_path), [ctx](transport::http_request&& req,
+                                                             transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(push_not_ready(send_to_list_path));
+    auto decoded = core::decode_send_to_list(req.body);
+    if (!decoded)
+      return respond(bad_request(decoded.error(), send_to_list_path));
+    // Checked before any look-up: without a gateway nothing can be sent.
+    if (!ctx.routes->current()->push_gateway)
+      return respond(gateway_missing());
+    auto spec = std::make_shared<const core::send_to_list_spec>(std::move(decoded).value());
+    if (!spec->by_association) {
+      // Explicit tokens need no associations: no actor hop.
+      return submit_push(*ctx.routes, *ctx.pipeline, *spec, actors::resolve_tokens(*spec, nullptr),
+                         respond);
+    }
+    actors::run_in_registry(ctx.registry, [routes = ctx.routes, pipeline = ctx.pipeline, spec,
+                                           respond = std::move(respond)](registry_state& st) {
+      // Resolved in the registry, which owns the associations; the pipeline
+      // accepts submissions from any thread.
+      submit_push(*routes, *pipeline, *spec, actors::resolve_tokens(*spec, &st.associations()),
+                  respond);
+    });
+  });
+}
+
+} // namespace sy::api
