@@ -462,26 +462,15 @@ void registry_state::finish_verify(const std::string& id, const std::string& pub
 }
 
 void registry_state::pause(const std::string& id, const reply_fn& reply) {
-  auto* e = find(id, subscription_kind::native);
-  if (!e)
-    return not_found(reply, id);
-  if (e->sub.state == core::subscription_state::pending_verification) {
-    reply_error(reply, 409, "subscription " + id + " is not verified; verify it first");
-    return;
-  }
-  if (e->sub.state != core::subscription_state::paused) {
-    auto sub = e->sub;
-    sub.state = core::subscription_state::paused;
-    entry updated{std::move(sub), e->stats, e->actor};
-    if (!persist(updated, reply))
-      return;
-    e->sub = std::move(updated.sub);
-    caf::anon_send(e->actor, config_atom::value, e->sub);
-  }
-  reply(200, render(*e, false));
+  change_state(id, core::subscription_state::paused, reply);
 }
 
 void registry_state::activate(const std::string& id, const reply_fn& reply) {
+  change_state(id, core::subscription_state::active, reply);
+}
+
+void registry_state::change_state(const std::string& id, core::subscription_state to,
+                                  const reply_fn& reply) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(reply, id);
@@ -489,9 +478,9 @@ void registry_state::activate(const std::string& id, const reply_fn& reply) {
     reply_error(reply, 409, "subscription " + id + " is not verified; verify it first");
     return;
   }
-  if (e->sub.state != core::subscription_state::active) {
+  if (e->sub.state != to) {
     auto sub = e->sub;
-    sub.state = core::subscription_state::active;
+    sub.state = to;
     entry updated{std::move(sub), e->stats, e->actor};
     if (!persist(updated, reply))
       return;

@@ -97,6 +97,7 @@ private:
   entry* find(const std::string& id, subscription_kind kind);
   const entry* find(const std::string& id, subscription_kind kind) const;
   std::string render(const entry& e, bool show_private_key) const;
+  void change_state(const std::string& id, core::subscription_state to, const reply_fn& reply);
   bool persist(const entry& e, const reply_fn& reply);
   void publish_routes();
   void load_event_types();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json_input.hpp"
+#include "core/time_format.hpp"
 
 namespace sy::actors {
 
@@ -29,17 +30,7 @@ subscription_kind parse_kind(std::string_view name) {
 }
 
 std::string iso_time(int64_t ms) {
-  if (ms <= 0)
-    return {};
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  // Room for any int in every field, so that -Wformat-truncation cannot fire.
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return ms <= 0 ? std::string() : core::format_iso8601_ms(ms);
 }
 
 void write_time(core::json_writer& w, int64_t ms) {

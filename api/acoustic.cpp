@@ -13,36 +13,6 @@ namespace {
 
 using actors::registry_state;
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Returns the percent-decoded path segment; a '%' not followed by two hex
-// digits stays as it is. Codes may hold any printable byte, '/' included,
-// which a client can only send escaped.
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 // Registers GET `path`, answered by the registry with its subscribed event types.
 void subscribed_route(transport::http_server& server, const api_context& ctx,
                       const std::string& path, bool full) {
@@ -110,7 +80,9 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
                                                  transport::responder respond) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
-    actors::run_in_registry(ctx.registry, [code = percent_decode(req.params.at(0)),
+    // Codes may hold any printable byte, '/' included, which a client can
+    // only send escaped; the server does not decode path parameters.
+    actors::run_in_registry(ctx.registry, [code = transport::percent_decode(req.params.at(0), false),
                                            reply = reply_with(std::move(respond))](
                                             registry_state& st) {
       st.remove_event_type(code, reply);

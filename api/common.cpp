@@ -6,6 +6,7 @@
 
 #include "api/metrics.hpp"
 #include "core/json_writer.hpp"
+#include "core/time_format.hpp"
 
 namespace sy::api {
 
@@ -59,18 +60,7 @@ const char* reason_phrase(int status) {
 }
 
 // Returns the time as the contract's example writes it: 2020-07-16T00:00:56.522+00:00.
-std::string iso_now() {
-  const int64_t ms = now_ms();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  // Room for any int in every field, so that -Wformat-truncation cannot fire.
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string iso_now() { return core::format_iso8601_ms(now_ms(), "+00:00"); }
 
 } // namespace
 

@@ -708,14 +708,7 @@ std::vector<attribute_def> read_attribute_defs(od::value& v) {
 }
 
 event_type_def read_event_type(od::document& doc) {
-  od::json_type t;
-  if (auto err = doc.type().get(t))
-    throw codec_failure{malformed(err)};
-  if (t != od::json_type::object)
-    fail_400("", std::string("the body must be an event type object, got ") + type_name(t));
-  od::object obj;
-  if (auto err = doc.get_object().get(obj))
-    throw codec_failure{malformed(err)};
+  od::object obj = get_root_object(doc);
   event_type_def d;
   bool seen_code = false, seen_name = false, seen_desc = false, seen_ns = false,
        seen_version = false, seen_reg = false, seen_attrs = false;

@@ -25,14 +25,14 @@ int hex_value(char c) {
   return -1;
 }
 
-// Decodes application/x-www-form-urlencoded text; a '%' without two hex
-// digits after it is kept as is, as browsers do.
-std::string form_decode(std::string_view s) {
+} // namespace
+
+std::string percent_decode(std::string_view s, bool plus_as_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '+') {
+    if (c == '+' && plus_as_space) {
       out.push_back(' ');
     } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
                hex_value(s[i + 2]) >= 0) {
@@ -44,8 +44,6 @@ std::string form_decode(std::string_view s) {
   }
   return out;
 }
-
-} // namespace
 
 std::string_view find_header(const header_list& headers, std::string_view name) {
   for (const auto& [key, value] : headers)
@@ -64,9 +62,9 @@ std::string http_request::query_param(std::string_view key) const {
       continue;
     auto eq = pair.find('=');
     auto name = pair.substr(0, eq);
-    if (form_decode(name) != key)
+    if (percent_decode(name, true) != key)
       continue;
-    return eq == std::string_view::npos ? std::string{} : form_decode(pair.substr(eq + 1));
+    return eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
   }
   return {};
 }

@@ -15,6 +15,11 @@ namespace sy::transport {
 /// A header list; names compared case-insensitively by lookups.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+/// Returns `s` with %XX escapes decoded ('+' as a space when
+/// `plus_as_space`, as in query strings); a '%' without two hex digits after
+/// it is kept as is, as browsers do.
+std::string percent_decode(std::string_view s, bool plus_as_space);
+
 /// Returns the value of header `name` (case-insensitive), or "" when absent.
 std::string_view find_header(const header_list& headers, std::string_view name);
 
