@@ -220,11 +220,19 @@ std::string registry_state::render(const entry& e, bool show_private_key) const 
   return std::move(w).str();
 }
 
-bool registry_state::persist(const entry& e, const reply_fn& reply) {
-  if (auto err = env_.journal->put_subscription(e.sub.number, encode_subscription(e.sub))) {
+bool registry_state::persist(const subscription& sub, const reply_fn& reply) {
+  if (auto err = env_.journal->put_subscription(sub.number, encode_subscription(sub))) {
     reply_error(reply, 503, "could not store the subscription: " + err->message + "; retry");
     return false;
   }
+  return true;
+}
+
+bool registry_state::update(entry& e, subscription next, const reply_fn& reply) {
+  if (!persist(next, reply))
+    return false;
+  e.sub = std::move(next);
+  caf::anon_send(e.actor, config_atom::value, e.sub);
   return true;
 }
 
@@ -283,7 +291,7 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
   if (spec.auth)
     s.auth = *spec.auth;
   entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
-  if (!persist(e, reply))
+  if (!persist(e.sub, reply))
     return;
   auto id = e.sub.id;
   auto& placed = subs_.emplace(id, std::move(e)).first->second;
@@ -313,7 +321,7 @@ void registry_state::create_dashboard(core::dashboard_spec spec, const reply_fn&
   s.created_at = now_ms();
   s.dashboard_event = spec.event;
   entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
-  if (!persist(e, reply))
+  if (!persist(e.sub, reply))
     return;
   auto id = e.sub.id;
   auto& placed = subs_.emplace(id, std::move(e)).first->second;
@@ -372,11 +380,8 @@ void registry_state::patch(const std::string& id, core::subscription_spec spec,
     if (s.verification_required)
       s.state = core::subscription_state::pending_verification;
   }
-  entry updated{std::move(s), e->stats, e->actor};
-  if (!persist(updated, reply))
+  if (!update(*e, std::move(s), reply))
     return;
-  e->sub = std::move(updated.sub);
-  caf::anon_send(e->actor, config_atom::value, e->sub);
   publish_routes();
   reply(200, render(*e, rotated));
 }
@@ -451,11 +456,8 @@ void registry_state::finish_verify(const std::string& id, const std::string& pub
   if (e->sub.state == core::subscription_state::pending_verification) {
     auto sub = e->sub;
     sub.state = core::subscription_state::active;
-    entry updated{std::move(sub), e->stats, e->actor};
-    if (!persist(updated, reply))
+    if (!update(*e, std::move(sub), reply))
       return;
-    e->sub = std::move(updated.sub);
-    caf::anon_send(e->actor, config_atom::value, e->sub);
     publish_routes();
   }
   reply(200, render(*e, false));
@@ -481,11 +483,8 @@ void registry_state::change_state(const std::string& id, core::subscription_stat
   if (e->sub.state != to) {
     auto sub = e->sub;
     sub.state = to;
-    entry updated{std::move(sub), e->stats, e->actor};
-    if (!persist(updated, reply))
+    if (!update(*e, std::move(sub), reply))
       return;
-    e->sub = std::move(updated.sub);
-    caf::anon_send(e->actor, config_atom::value, e->sub);
   }
   reply(200, render(*e, false));
 }

@@ -98,7 +98,10 @@ private:
   const entry* find(const std::string& id, subscription_kind kind) const;
   std::string render(const entry& e, bool show_private_key) const;
   void change_state(const std::string& id, core::subscription_state to, const reply_fn& reply);
-  bool persist(const entry& e, const reply_fn& reply);
+  bool persist(const subscription& sub, const reply_fn& reply);
+  /// Persists `next` as `e`'s record, adopts it and tells its subscriber;
+  /// on a storage error answers `reply` and leaves `e` unchanged.
+  bool update(entry& e, subscription next, const reply_fn& reply);
   void publish_routes();
   void load_event_types();
   void load_associations();

@@ -2,9 +2,11 @@
 // Helpers every handler group shares: responses, errors, time.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "actors/messages.hpp"
+#include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "core/result.hpp"
 #include "transport/http_server.hpp"
@@ -41,6 +43,23 @@ actors::reply_fn reply_with(transport::responder respond);
 int64_t now_ms();
 
 // Each adds the routes of one handler group (one .cpp file each) to `server`.
+/// Registers `method path` (whose first placeholder is an id) to run
+/// `op(registry_state&, id, reply)` inside the registry actor, answering 503
+/// until the node is ready.
+template <class Op>
+void id_route(transport::http_server& server, const api_context& ctx, const char* method,
+              const std::string& path, Op op) {
+  server.route(method, path, [ctx, op](transport::http_request&& req, transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    auto id = req.params.at(0);
+    actors::run_in_registry(ctx.registry, [op, id, reply = reply_with(std::move(respond))](
+                                            actors::registry_state& st) {
+      std::invoke(op, st, id, reply);
+    });
+  });
+}
+
 void install_ingest(transport::http_server& server, const api_context& ctx);
 void install_subscriptions(transport::http_server& server, const api_context& ctx);
 void install_dashboard(transport::http_server& server, const api_context& ctx);

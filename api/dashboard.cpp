@@ -31,26 +31,14 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
       st.list(subscription_kind::dashboard, reply);
     });
   });
-  server.route("GET", base + "/{id}", [ctx](transport::http_request&& req,
-                                            transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    actors::run_in_registry(ctx.registry, [id = req.params.at(0),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) {
-      st.get(subscription_kind::dashboard, id, reply);
-    });
-  });
-  server.route("DELETE", base + "/{id}", [ctx](transport::http_request&& req,
-                                               transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    actors::run_in_registry(ctx.registry, [id = req.params.at(0),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) {
-      st.remove(subscription_kind::dashboard, id, reply);
-    });
-  });
+  id_route(server, ctx, "GET", base + "/{id}",
+           [](registry_state& st, const std::string& id, const actors::reply_fn& reply) {
+             st.get(subscription_kind::dashboard, id, reply);
+           });
+  id_route(server, ctx, "DELETE", base + "/{id}",
+           [](registry_state& st, const std::string& id, const actors::reply_fn& reply) {
+             st.remove(subscription_kind::dashboard, id, reply);
+           });
 }
 
 } // namespace sy::api

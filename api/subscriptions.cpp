@@ -1,7 +1,5 @@
 // /v1/subscriptions: the native subscription API (API.md §2).
 
-#include <functional>
-
 #include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "core/subscription.hpp"
@@ -12,19 +10,6 @@ namespace {
 
 using actors::registry_state;
 using actors::subscription_kind;
-
-// Registers `method path` to run `op(state, id, reply)` inside the registry.
-template <class Op>
-void id_route(transport::http_server& server, const api_context& ctx, const char* method,
-              const std::string& path, Op op) {
-  server.route(method, path, [ctx, op](transport::http_request&& req, transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    auto id = req.params.at(0);
-    actors::run_in_registry(ctx.registry, [op, id, reply = reply_with(std::move(respond))](
-                                            registry_state& st) { std::invoke(op, st, id, reply); });
-  });
-}
 
 } // namespace
 

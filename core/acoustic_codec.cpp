@@ -291,14 +291,7 @@ public:
   reader(const event_type_lookup& lookup, int64_t now_ms) : lookup_(lookup), now_ms_(now_ms) {}
 
   event_batch read(od::document& doc) {
-    od::json_type t;
-    if (auto err = doc.type().get(t))
-      throw codec_failure{malformed(err)};
-    if (t != od::json_type::object)
-      fail_400("", std::string("the body must be a JSON object, got ") + type_name(t));
-    od::object obj;
-    if (auto err = doc.get_object().get(obj))
-      throw codec_failure{malformed(err)};
+    od::object obj = root_object(doc);
     read_body(obj);
     settle();
     return std::move(batch_);

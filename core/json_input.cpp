@@ -331,6 +331,10 @@ void check_well_formed(od::document& doc) {
 
 od::object get_root_object(od::document& doc) {
   check_well_formed(doc);
+  return root_object(doc);
+}
+
+od::object root_object(od::document& doc) {
   od::json_type t;
   if (auto err = doc.type().get(t))
     throw codec_failure{malformed(err)};

@@ -82,6 +82,10 @@ void check_well_formed(od::document& doc);
 /// JSON type, or a malformed body, is refused with 400.
 od::object get_root_object(od::document& doc);
 
+/// Returns the document's root object, refusing any other JSON type with 400;
+/// for readers that validate as they read (no check_well_formed pass).
+od::object root_object(od::document& doc);
+
 /// Refuses with 400 a scalar document (a root that is no object or array)
 /// that is not valid JSON, then rewinds `doc`.
 void check_scalar_document(od::document& doc);
