@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "actors/ingest.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/type_pattern.hpp"
@@ -22,6 +23,8 @@ constexpr std::string_view event_type_prefix = "eventtype/";
 // The push gateway's public id: neither "sub_…" nor digits, so no API-made
 // subscription can take it.
 constexpr std::string_view push_gateway_id = "push_gateway";
+// The change-notification watcher's public id, likewise out of the API's reach.
+constexpr std::string_view watcher_id = "subscription_watcher";
 
 std::string event_type_key(std::string_view code) {
   std::string key(event_type_prefix);
@@ -233,7 +236,45 @@ bool registry_state::update(entry& e, subscription next, const reply_fn& reply) 
     return false;
   e.sub = std::move(next);
   caf::anon_send(e.actor, config_atom::value, e.sub);
+  notify_watcher("CHANGE", e.sub);
   return true;
+}
+
+void registry_state::notify_watcher(std::string_view change, const subscription& sub) {
+  if (!sub.is_client_kind())
+    return;
+  auto it = subs_.find(std::string(watcher_id));
+  if (it == subs_.end())
+    return;
+  const auto& watcher = it->second;
+  core::json_writer w;
+  w.begin_object().key("notificationKey");
+  if (watcher.sub.notification_key.empty())
+    w.null();
+  else
+    w.value(watcher.sub.notification_key);
+  w.key("change").value(change).key("subscription");
+  write_subscription(w, sub, nullptr, false);
+  w.end_object();
+
+  auto ev = std::make_shared<storage::stored_event>();
+  ev->seq = env_.journal->reserve_seqs(1);
+  ev->ingest_ms = now_ms();
+  ev->ev.id = event_id(ev->seq);
+  ev->ev.type = "switchyard.subscription." + std::string(change);
+  ev->ev.data = std::move(w).str();
+  ev->ev.timestamp_ms = ev->ingest_ms;
+  storage::event_ptr stored = ev;
+  if (auto err = env_.journal->append({storage::append_item{stored, {watcher.sub.number}}})) {
+    // The change itself is stored; only its notification is lost.
+    std::fprintf(stderr,
+                 "switchyard: could not journal the %s notification of subscription %s: %s\n",
+                 std::string(change).c_str(), sub.id.c_str(), err->message.c_str());
+    return;
+  }
+  actors::event_list list;
+  list.events.push_back(std::move(stored));
+  caf::anon_send(watcher.actor, enqueue_atom::value, std::move(list));
 }
 
 void registry_state::publish_routes() {
@@ -243,9 +284,11 @@ void registry_state::publish_routes() {
   for (const auto& [id, e] : subs_) {
     if (!e.sub.receives_events())
       continue;
-    if (e.sub.kind == subscription_kind::push_gateway) {
-      // Kept out of the index: ordinary events never reach the gateway.
-      if (e.sub.state == core::subscription_state::active)
+    if (!e.sub.is_client_kind()) {
+      // Kept out of the index: ordinary events never reach the gateway or
+      // the watcher.
+      if (e.sub.kind == subscription_kind::push_gateway &&
+          e.sub.state == core::subscription_state::active)
         gateway = &e;
       continue;
     }
@@ -297,6 +340,7 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
   auto& placed = subs_.emplace(id, std::move(e)).first->second;
   spawn(placed, false, 0);
   publish_routes();
+  notify_watcher("REGISTER", placed.sub);
   reply(201, render(placed, true));
 }
 
@@ -327,6 +371,7 @@ void registry_state::create_dashboard(core::dashboard_spec spec, const reply_fn&
   auto& placed = subs_.emplace(id, std::move(e)).first->second;
   spawn(placed, false, 0);
   publish_routes();
+  notify_watcher("REGISTER", placed.sub);
   core::json_writer w;
   w.begin_object().key("id").value(id).end_object();
   reply(201, std::move(w).str());
@@ -397,8 +442,10 @@ void registry_state::remove(subscription_kind kind, const std::string& id, const
     return;
   }
   caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
+  auto gone = std::move(e->sub);
   subs_.erase(id);
   publish_routes();
+  notify_watcher("DELETE", gone);
   reply(204, "");
 }
 
@@ -532,6 +579,67 @@ void registry_state::replay(const std::string& id, const reply_fn& reply) {
                  }});
 }
 
+namespace {
+
+std::string render_watcher(const subscription& s) {
+  core::json_writer w;
+  w.begin_object().key("notificationKey");
+  if (s.notification_key.empty())
+    w.null();
+  else
+    w.value(s.notification_key);
+  w.key("notificationURL").value(s.url).key("authentication");
+  core::write_egress_auth(w, s.auth, true);
+  w.end_object();
+  return std::move(w).str();
+}
+
+} // namespace
+
+void registry_state::put_watcher(core::watcher_spec spec, const reply_fn& reply) {
+  if (auto* e = find(std::string(watcher_id), subscription_kind::watcher)) {
+    subscription s = e->sub;
+    s.url = std::move(spec.notification_url);
+    s.auth = std::move(spec.auth);
+    s.notification_key = std::move(spec.notification_key);
+    if (!update(*e, std::move(s), reply))
+      return;
+    return reply(200, render_watcher(e->sub));
+  }
+  subscription s;
+  s.number = env_.journal->next_sub_number();
+  s.id = watcher_id;
+  s.kind = subscription_kind::watcher;
+  s.service = "subscription-watcher";
+  s.url = std::move(spec.notification_url);
+  s.auth = std::move(spec.auth);
+  s.notification_key = std::move(spec.notification_key);
+  s.verification_required = false;
+  s.state = core::subscription_state::active;
+  s.max_in_flight = 1; // changes arrive in the order they happened
+  auto keys = core::generate_keys();
+  s.public_key = keys.public_key;
+  s.private_key = keys.private_key;
+  s.created_at = now_ms();
+  entry e{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}};
+  if (!persist(e.sub, reply))
+    return;
+  auto& placed = subs_.emplace(std::string(watcher_id), std::move(e)).first->second;
+  spawn(placed, false, 0);
+  reply(201, render_watcher(placed.sub));
+}
+
+void registry_state::get_watcher(const reply_fn& reply) const {
+  const auto* e = find(std::string(watcher_id), subscription_kind::watcher);
+  if (!e)
+    return reply_error(reply, 404, "no subscription change notification is registered; PUT one first");
+  reply(200, render_watcher(e->sub));
+}
+
+void registry_state::remove_watcher(const reply_fn& reply) {
+  remove(subscription_kind::watcher, std::string(watcher_id), reply);
+}
+
 void registry_state::register_event_type(core::event_type_def type, const reply_fn& reply) {
   core::json_writer w;
   core::write_event_type(w, type);
@@ -565,7 +673,7 @@ void registry_state::subscribed_event_types(bool full, const reply_fn& reply) co
   // consumes acme events. Control-plane sizes keep the full scan cheap.
   auto subscribed = [this](const std::string& type) {
     for (const auto& [id, e] : subs_) {
-      if (!e.sub.receives_events())
+      if (!e.sub.receives_events() || !e.sub.is_client_kind())
         continue;
       for (const auto& pattern : e.sub.types)
         if (core::pattern_matches(pattern, type))

@@ -64,6 +64,14 @@ public:
   void dead_letters(const std::string& id, const reply_fn& reply) const;
   void replay(const std::string& id, const reply_fn& reply);
 
+  /// Registers (201) or replaces (200) the change-notification watcher
+  /// (API.md §4); its queued notifications go to the new URL.
+  void put_watcher(core::watcher_spec spec, const reply_fn& reply);
+  /// Answers the watcher (secrets redacted), or 404 when none is registered.
+  void get_watcher(const reply_fn& reply) const;
+  /// Removes the watcher and the notifications it had not received (204, idempotent).
+  void remove_watcher(const reply_fn& reply);
+
   /// Registers (or replaces, by code) an Acoustic event type: 201 when new,
   /// 200 when it replaced one, with the event type as JSON.
   void register_event_type(core::event_type_def type, const reply_fn& reply);
@@ -99,9 +107,13 @@ private:
   std::string render(const entry& e, bool show_private_key) const;
   void change_state(const std::string& id, core::subscription_state to, const reply_fn& reply);
   bool persist(const subscription& sub, const reply_fn& reply);
-  /// Persists `next` as `e`'s record, adopts it and tells its subscriber;
-  /// on a storage error answers `reply` and leaves `e` unchanged.
+  /// Persists `next` as `e`'s record, adopts it, tells its subscriber and
+  /// the watcher (CHANGE); on a storage error answers `reply` and leaves `e`
+  /// unchanged.
   bool update(entry& e, subscription next, const reply_fn& reply);
+  /// Journals a notification of `change` (REGISTER, CHANGE, DELETE) to `sub`
+  /// for the watcher, if one is registered and `sub` is a client's.
+  void notify_watcher(std::string_view change, const subscription& sub);
   void publish_routes();
   void load_event_types();
   void load_associations();

@@ -137,7 +137,7 @@ bool take_token(self_ptr self) {
   return false;
 }
 
-// Sets the envelope body and its signatures and egress auth (API.md §3).
+// Sets the envelope body and its signatures (API.md §3).
 void sign_envelope(transport::client_request& req, const subscription& sub,
                    const storage::stored_event& e) {
   req.body = delivery_body(sub, e);
@@ -150,11 +150,15 @@ void sign_envelope(transport::client_request& req, const subscription& sub,
     {"webhook-timestamp", std::to_string(ts)},
     {"webhook-signature", core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
   };
-  if (sub.auth.type == "APIKey")
-    req.headers.emplace_back("X-API-Key", sub.auth.api_key);
-  else if (sub.auth.type == "Basic")
+}
+
+// Adds the egress auth headers of `auth` (API.md §3).
+void add_auth(transport::client_request& req, const core::egress_auth& auth) {
+  if (auth.type == "APIKey")
+    req.headers.emplace_back("X-API-Key", auth.api_key);
+  else if (auth.type == "Basic")
     req.headers.emplace_back("Authorization",
-                             "Basic " + core::base64_encode(sub.auth.user_id + ":" + sub.auth.password));
+                             "Basic " + core::base64_encode(auth.user_id + ":" + auth.password));
 }
 
 void send_one(self_ptr self, storage::event_ptr e) {
@@ -164,16 +168,18 @@ void send_one(self_ptr self, storage::event_ptr e) {
   req.method = "POST";
   req.url = sub.url;
   req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
-  if (sub.kind == subscription_kind::push_gateway) {
-    // The gateway speaks the push contract, not the webhook one: its body is
-    // the event's data ({token, notification, data}) and no signature is
-    // sent, since nobody outside holds this internal subscription's key. The
-    // event id lets the gateway recognise a redelivery.
+  if (sub.is_client_kind()) {
+    sign_envelope(req, sub, *e);
+  } else {
+    // The push gateway and the change watcher have their own contracts: the
+    // body is the event's data ({token, notification, data} or
+    // {notificationKey, change, subscription}) and no signature is sent,
+    // since nobody outside holds an internal subscription's key. The event
+    // id lets the receiver recognise a redelivery.
     req.body = e->ev.data;
     req.headers = {{"Content-Type", "application/json"}, {"webhook-id", e->ev.id}};
-  } else {
-    sign_envelope(req, sub, *e);
   }
+  add_auth(req, sub.auth);
   st.in_flight.emplace(e->seq, e);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;

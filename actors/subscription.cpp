@@ -15,6 +15,8 @@ const char* kind_name(subscription_kind k) {
     return "dashboard";
   case subscription_kind::push_gateway:
     return "push_gateway";
+  case subscription_kind::watcher:
+    return "watcher";
   case subscription_kind::native:
     break;
   }
@@ -26,6 +28,8 @@ subscription_kind parse_kind(std::string_view name) {
     return subscription_kind::dashboard;
   if (name == "push_gateway")
     return subscription_kind::push_gateway;
+  if (name == "watcher")
+    return subscription_kind::watcher;
   return subscription_kind::native;
 }
 
@@ -68,6 +72,7 @@ std::string encode_subscription(const subscription& s) {
   core::write_egress_auth(w, s.auth, false);
   w.key("access_key").value(s.access_key)
     .key("dashboard_event").value(s.dashboard_event)
+    .key("notification_key").value(s.notification_key)
     .end_object();
   return std::move(w).str();
 }
@@ -75,7 +80,8 @@ std::string encode_subscription(const subscription& s) {
 std::optional<subscription> decode_subscription(std::string bytes) {
   using namespace core::json;
   // The record was written by encode_subscription; any surprise is corruption.
-  auto r = decode<subscription>(bytes, [](od::document& doc) {
+  std::string auth_raw;
+  auto r = decode<subscription>(bytes, [&auth_raw](od::document& doc) {
     subscription s;
     od::object obj = doc.get_object();
     for (auto field : obj) {
@@ -100,21 +106,27 @@ std::optional<subscription> decode_subscription(std::string bytes) {
       else if (key == "max_in_flight") s.max_in_flight = v.get_int64();
       else if (key == "rate_limit") s.rate_limit = v.get_int64();
       else if (key == "auth") {
+        // Decoded after this document: a nested decode would reuse the
+        // thread's parser under the outer one.
         if (!is_null(v)) {
           od::object auth_obj = v.get_object();
-          std::string raw(std::string_view(auth_obj.raw_json()));
-          auto a = core::decode_egress_auth_body(raw);
-          if (a)
-            s.auth = *a;
+          auth_raw = std::string(std::string_view(auth_obj.raw_json()));
         }
       }
       else if (key == "access_key") s.access_key = std::string(std::string_view(v.get_string()));
       else if (key == "dashboard_event") s.dashboard_event = std::string(std::string_view(v.get_string()));
+      else if (key == "notification_key") s.notification_key = std::string(std::string_view(v.get_string()));
     }
     return s;
   });
   if (!r)
     return std::nullopt;
+  if (!auth_raw.empty()) {
+    auto auth = core::decode_egress_auth_body(auth_raw);
+    if (!auth)
+      return std::nullopt;
+    r->auth = std::move(auth).value();
+  }
   return std::move(r).value();
 }
 

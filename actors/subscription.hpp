@@ -17,8 +17,11 @@ namespace sy::actors {
 /// Which API created a subscription; it decides how it is shown.
 /// `push_gateway` is switchyard's own (API.md §5): created from
 /// push.gateway_url, never listed, never matched by ordinary routing, and
-/// delivered the event's `data` itself rather than the envelope.
-enum class subscription_kind { native, dashboard, push_gateway };
+/// delivered the event's `data` itself rather than the envelope. `watcher`
+/// is switchyard's own too (API.md §4): the one change-notification URL,
+/// whose queue holds one event per subscription change, delivered the same
+/// way.
+enum class subscription_kind { native, dashboard, push_gateway, watcher };
 
 /// The stored record of one subscription. Owned by the registry actor; the
 /// subscriber actor holds a copy of the delivery-relevant part.
@@ -41,6 +44,12 @@ struct subscription {
   core::egress_auth auth;
   std::string access_key;      ///< pull subscriptions
   std::string dashboard_event; ///< dashboard facade: REGISTER, CHANGE, …
+  std::string notification_key; ///< watcher: echoed in every notification
+
+  /// Returns true for the kinds a client created (shown, routed, watched).
+  bool is_client_kind() const {
+    return kind == subscription_kind::native || kind == subscription_kind::dashboard;
+  }
 
   /// Returns true when events are queued for it (active or paused).
   bool receives_events() const { return state != core::subscription_state::pending_verification; }

@@ -1,11 +1,13 @@
-// Acoustic Exchange: POST /v1/event (API.md §1) and the event-type
-// registry /v1/eventtype… (API.md §4).
+// Acoustic Exchange: POST /v1/event (API.md §1), the event-type registry
+// /v1/eventtype… and the change-notification watcher
+// /v1/subscription/notification (API.md §4).
 
 #include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "api/ingest.hpp"
 #include "core/acoustic.hpp"
 #include "core/json_writer.hpp"
+#include "core/subscription.hpp"
 
 namespace sy::api {
 
@@ -88,6 +90,34 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
       st.remove_event_type(code, reply);
     });
   });
+
+  const std::string watcher = "/v1/subscription/notification";
+  server.route("PUT", watcher, [ctx](transport::http_request&& req, transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    auto spec = core::decode_watcher(req.body);
+    if (!spec)
+      return respond(input_error_response(spec.error()));
+    actors::run_in_registry(ctx.registry, [spec = std::move(spec).value(),
+                                           reply = reply_with(std::move(respond))](
+                                            registry_state& st) mutable {
+      st.put_watcher(std::move(spec), reply);
+    });
+  });
+  for (const char* method : {"GET", "DELETE"}) {
+    const bool get = method == std::string_view("GET");
+    server.route(method, watcher, [ctx, get](transport::http_request&&, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      actors::run_in_registry(ctx.registry, [get, reply = reply_with(std::move(respond))](
+                                              registry_state& st) {
+        if (get)
+          st.get_watcher(reply);
+        else
+          st.remove_watcher(reply);
+      });
+    });
+  }
 }
 
 } // namespace sy::api

@@ -91,6 +91,20 @@ result<egress_auth> decode_egress_auth_body(std::string& body, std::string_view 
 /// as "***" when `redact_secrets`.
 void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secrets);
 
+/// Longest notificationKey accepted, in bytes.
+inline constexpr std::size_t max_notification_key_bytes = 1024;
+
+/// A decoded PUT /v1/subscription/notification body (API.md §4): the one
+/// watcher told of every subscription change.
+struct watcher_spec {
+  std::string notification_key; ///< "" when not given
+  std::string notification_url;
+  egress_auth auth; ///< type "" = none
+};
+
+/// Decodes PUT /v1/subscription/notification.
+result<watcher_spec> decode_watcher(std::string& body);
+
 /// A decoded dashboard facade subscription (/dashboard/v1/notifications).
 struct dashboard_spec {
   std::string url;

@@ -351,7 +351,47 @@ dashboard_spec read_dashboard(od::object obj) {
   return d;
 }
 
+// -- change-notification watcher ----------------------------------------------------
+
+watcher_spec read_watcher(od::object obj) {
+  seen_members seen;
+  watcher_spec w;
+  bool has_url = false;
+  for_each_member(obj, "", [&](std::string_view key, od::value& v) {
+    if (key_is(key, "notificationkey")) {
+      seen.once(0, "notificationKey");
+      if (is_null(v))
+        return;
+      auto str = get_string(v, "notificationKey");
+      if (str.size() > max_notification_key_bytes)
+        fail_422("notificationKey", "must be at most 1024 bytes");
+      w.notification_key = std::string(str);
+    } else if (key_is(key, "notificationurl")) {
+      seen.once(1, "notificationURL");
+      if (is_null(v))
+        return;
+      auto str = get_string(v, "notificationURL");
+      if (auto why = validate_url(str))
+        fail_422("notificationURL", *why);
+      w.notification_url = std::string(str);
+      has_url = true;
+    } else if (key_is(key, "authentication")) {
+      seen.once(2, "authentication");
+      if (!is_null(v))
+        w.auth = read_egress_auth(get_object(v, "authentication"), "authentication");
+    }
+  });
+  if (!has_url)
+    fail_422("notificationURL", "is required: the URL that receives subscription change notifications");
+  return w;
+}
+
 } // namespace
+
+result<watcher_spec> decode_watcher(std::string& body) {
+  return json::decode<watcher_spec>(
+      body, [](od::document& doc) { return read_watcher(get_root_object(doc)); });
+}
 
 result<subscription_spec> decode_subscription_create(std::string& body) {
   return json::decode<subscription_spec>(
