@@ -80,7 +80,9 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
   std::size_t total = 0;
   for (auto& s : group)
     total += s.events.size();
-  uint64_t seq = journal_.reserve_seqs(total);
+  // Held until the append below is written (garbage collection waits).
+  auto reservation = journal_.reserve(total);
+  uint64_t seq = reservation.first();
   const int64_t now = now_ms();
 
   std::vector<storage::append_item> items;

@@ -33,6 +33,14 @@ using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using task_atom = caf::atom_constant<caf::atom("task")>;
 /// Triggers journal garbage collection.
 using gc_atom = caf::atom_constant<caf::atom("gc")>;
+/// Seals a pull subscriber's open file once it is old enough (carries the timer generation).
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
+/// Lists a pull subscriber's sealed files (count, reply).
+using files_atom = caf::atom_constant<caf::atom("files")>;
+/// Reads one of a pull subscriber's files (name, reply).
+using read_file_atom = caf::atom_constant<caf::atom("readfile")>;
+/// Deletes one of a pull subscriber's files (name, reply).
+using drop_file_atom = caf::atom_constant<caf::atom("dropfile")>;
 
 /// Events for one subscriber, in sequence order.
 struct event_list {

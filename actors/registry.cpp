@@ -258,7 +258,8 @@ void registry_state::notify_watcher(std::string_view change, const subscription&
   w.end_object();
 
   auto ev = std::make_shared<storage::stored_event>();
-  ev->seq = env_.journal->reserve_seqs(1);
+  auto reservation = env_.journal->reserve(1); // held until the append is written
+  ev->seq = reservation.first();
   ev->ingest_ms = now_ms();
   ev->ev.id = event_id(ev->seq);
   ev->ev.type = "switchyard.subscription." + std::string(change);
@@ -305,10 +306,6 @@ void registry_state::publish_routes() {
 }
 
 void registry_state::create_native(core::subscription_spec spec, const reply_fn& reply) {
-  if (spec.delivery.value_or(core::delivery_mode::push) == core::delivery_mode::pull) {
-    reply_error(reply, 422, "delivery: \"pull\" is not available yet; use \"push\"");
-    return;
-  }
   if (auto why = unsupported(spec.url, spec.auth); !why.empty())
     return reply_error(reply, 422, why);
   subscription s;
@@ -322,7 +319,11 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
   s.types = spec.types.value_or(std::vector<std::string>{"**"});
   s.country = spec.country.value_or("");
   s.delivery = spec.delivery.value_or(core::delivery_mode::push);
-  s.verification_required = spec.verification_required.value_or(true);
+  // A pull subscription has no endpoint to verify: its accessKey is its proof.
+  s.verification_required =
+    s.delivery == core::delivery_mode::push && spec.verification_required.value_or(true);
+  if (s.delivery == core::delivery_mode::pull)
+    s.access_key = "ak_" + core::random_hex(24);
   s.state = s.verification_required ? core::subscription_state::pending_verification
                                     : core::subscription_state::active;
   auto keys = core::generate_keys();
@@ -693,6 +694,15 @@ void registry_state::subscribed_event_types(bool full, const reply_fn& reply) co
   }
   w.end_array();
   reply(200, std::move(w).str());
+}
+
+caf::actor registry_state::pull_subscriber(std::string_view access_key) const {
+  if (access_key.empty())
+    return {};
+  for (const auto& [id, e] : subs_)
+    if (e.sub.delivery == core::delivery_mode::pull && e.sub.access_key == access_key)
+      return e.actor;
+  return {};
 }
 
 void registry_state::for_each(

@@ -87,6 +87,10 @@ public:
   /// Returns the associations, for resolving a sendToList.
   const association_store& associations() const { return associations_; }
 
+  /// Returns the actor of the pull subscription whose accessKey is
+  /// `access_key`, or an invalid handle when there is none.
+  caf::actor pull_subscriber(std::string_view access_key) const;
+
   /// Returns the journal (for garbage collection).
   storage::journal* journal() const { return env_.journal; }
 

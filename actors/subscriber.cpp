@@ -95,7 +95,9 @@ void refill(subscriber_state& st) {
     st.spilled = false;
 }
 
-std::string delivery_body(const subscription& sub, const storage::stored_event& e) {
+} // namespace
+
+std::string envelope_body(const subscription& sub, const storage::stored_event& e) {
   core::json_writer w;
   w.begin_object()
     .key("id").value(e.ev.id)
@@ -106,6 +108,8 @@ std::string delivery_body(const subscription& sub, const storage::stored_event& 
   w.key("data").raw(e.ev.data).key("timestamp").value(e.ev.timestamp_ms).end_object();
   return std::move(w).str();
 }
+
+namespace {
 
 void dead_letter(self_ptr self, const storage::event_ptr& e, const std::string& reason) {
   auto& st = self->state;
@@ -140,7 +144,7 @@ bool take_token(self_ptr self) {
 // Sets the envelope body and its signatures (API.md §3).
 void sign_envelope(transport::client_request& req, const subscription& sub,
                    const storage::stored_event& e) {
-  req.body = delivery_body(sub, e);
+  req.body = envelope_body(sub, e);
   const int64_t ts = now_ms() / 1000;
   req.headers = {
     {"Content-Type", "application/json"},
@@ -358,6 +362,8 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
 caf::actor spawn_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,
                             std::shared_ptr<const subscriber_env> env, bool recovered,
                             uint64_t queued) {
+  if (sub.delivery == core::delivery_mode::pull)
+    return spawn_pull_subscriber(sys, std::move(sub), std::move(stats), std::move(env), recovered);
   return sys.spawn(subscriber_actor, std::move(sub), std::move(stats), std::move(env), recovered,
                    queued);
 }

@@ -10,6 +10,7 @@
 
 namespace sy::storage {
 class journal;
+struct stored_event;
 }
 namespace sy::transport {
 class http_client;
@@ -26,6 +27,10 @@ struct delivery_settings {
   int64_t max_age_ms = 72LL * 3600 * 1000;
   /// Events a subscriber keeps in memory; the rest wait in the journal.
   std::size_t memory_queue = 10000;
+  /// A pull subscriber seals its open file at this many events (pull.file_max_events)…
+  int64_t pull_file_max_events = 10000;
+  /// …or once its first event is this old (pull.file_max_age_ms).
+  int64_t pull_file_max_age_ms = 60000;
 };
 
 /// The services a subscriber uses; they outlive every actor.
@@ -35,10 +40,20 @@ struct subscriber_env {
   delivery_settings settings;
 };
 
-/// Spawns the subscriber actor of `sub`. `recovered` tells it that the
+/// Returns the envelope `e` is delivered in to `sub` (API.md §3): the webhook
+/// body and one line of a pull file.
+std::string envelope_body(const subscription& sub, const storage::stored_event& e);
+
+/// Spawns the subscriber actor of `sub`: a webhook deliverer, or for a pull
+/// subscription the keeper of its files (actors/pull_subscriber.cpp). `recovered` tells it that the
 /// journal may already hold `queued` events for it (read back page by page).
 caf::actor spawn_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,
                             std::shared_ptr<const subscriber_env> env, bool recovered,
                             uint64_t queued);
+
+/// Spawns the actor of pull subscription `sub`: it groups the queued events
+/// into files and serves them (API.md §4).
+caf::actor spawn_pull_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,
+                                 std::shared_ptr<const subscriber_env> env, bool recovered);
 
 } // namespace sy::actors

@@ -92,6 +92,8 @@ int serve(const config& cfg) {
     sub_env->settings.multiplier = cfg.multiplier;
     sub_env->settings.max_ms = cfg.max_ms;
     sub_env->settings.max_age_ms = cfg.max_age_ms;
+    sub_env->settings.pull_file_max_events = cfg.file_max_events;
+    sub_env->settings.pull_file_max_age_ms = cfg.file_max_age_ms;
 
     actors::registry_state::env_t reg_env;
     reg_env.journal = journal.get();

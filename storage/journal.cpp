@@ -207,6 +207,45 @@ void delete_sub_keys(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf
   batch.Delete(cf, last.slice());
 }
 
+// Meta names of pull files: "pull/" sub(8) first(8), so that one
+// subscription's files sort oldest first and delete as one range.
+constexpr std::string_view pull_prefix = "pull/";
+
+std::string pull_key(uint64_t sub, uint64_t first) {
+  std::string key(pull_prefix);
+  append_be64(key, sub);
+  append_be64(key, first);
+  return key;
+}
+
+std::string encode_pull_file(const pull_file& f) {
+  std::string out;
+  append_be64(out, f.first);
+  append_be64(out, f.last);
+  append_be64(out, f.count);
+  append_be64(out, static_cast<uint64_t>(f.sealed_ms));
+  return out;
+}
+
+std::optional<pull_file> decode_pull_file(const rocksdb::Slice& v) {
+  if (v.size() != 32)
+    return std::nullopt;
+  pull_file f;
+  f.first = get_be64(v.data());
+  f.last = get_be64(v.data() + 8);
+  f.count = get_be64(v.data() + 16);
+  f.sealed_ms = static_cast<int64_t>(get_be64(v.data() + 24));
+  return f;
+}
+
+// Every pull file record of `sub`.
+void delete_pull_files(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, uint64_t sub) {
+  const auto first = pull_key(sub, 0);
+  const auto last = pull_key(sub, max_u64);
+  batch.DeleteRange(meta, first, last);
+  batch.Delete(meta, last);
+}
+
 std::string message(std::string_view what, const rocksdb::Status& s) {
   std::string m(what);
   m += ": ";
@@ -260,6 +299,10 @@ struct journal::impl {
   std::mutex sub_mu_;
   // Keeps replay_dead from writing below a low-water mark being collected.
   std::mutex gc_mu_;
+  // Held shared by every seq_reservation, exclusively while garbage
+  // collection reads next_seq_: every number below what it reads is then
+  // either written or given up.
+  std::shared_mutex reserve_gate_;
 
   ~impl() {
     if (!db_)
@@ -434,6 +477,12 @@ uint64_t journal::reserve_seqs(uint64_t n) {
   return impl_->next_seq_.fetch_add(n);
 }
 
+seq_reservation journal::reserve(uint64_t n) {
+  std::shared_lock gate(impl_->reserve_gate_);
+  const uint64_t first = impl_->next_seq_.fetch_add(n);
+  return seq_reservation(std::move(gate), first);
+}
+
 uint64_t journal::next_sub_number() {
   std::lock_guard lock(impl_->sub_mu_);
   const uint64_t n = impl_->next_sub_.fetch_add(1);
@@ -590,6 +639,7 @@ uint64_t journal::purge(uint64_t sub) {
   const uint64_t n = count_queue(sub);
   rocksdb::WriteBatch batch;
   delete_sub_keys(batch, impl_->cf(cf_queues), sub);
+  delete_pull_files(batch, impl_->cf(cf_meta), sub);
   if (impl_->write(batch, impl_->sync_, "purge"))
     return 0;
   return n;
@@ -658,8 +708,13 @@ std::vector<event_ptr> journal::replay_dead(uint64_t sub, int64_t now_ms) {
 
 uint64_t journal::min_queued_seq() const {
   auto& d = *impl_;
-  // Captured first: anything appended during the scan has a seq at least this.
-  uint64_t low = d.next_seq_.load();
+  // Captured first, with no reservation outstanding: anything appended
+  // during the scan has a seq at least this.
+  uint64_t low;
+  {
+    std::unique_lock gate(d.reserve_gate_);
+    low = d.next_seq_.load();
+  }
   std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
   it->SeekToFirst();
   while (it->Valid()) {
@@ -742,6 +797,7 @@ std::optional<storage_error> journal::delete_subscription(uint64_t sub) {
   batch.Delete(impl_->cf(cf_subs), seq_key(sub).slice());
   delete_sub_keys(batch, impl_->cf(cf_queues), sub);
   delete_sub_keys(batch, impl_->cf(cf_dead), sub);
+  delete_pull_files(batch, impl_->cf(cf_meta), sub);
   return impl_->write(batch, true, "delete subscription");
 }
 
@@ -769,6 +825,42 @@ std::optional<storage_error> journal::delete_meta(std::string_view name) {
   if (!s.ok())
     return storage_error{message("delete meta", s)};
   return std::nullopt;
+}
+
+std::optional<storage_error> journal::seal_pull_file(uint64_t sub, const pull_file& f) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_meta), pull_key(sub, f.first), encode_pull_file(f));
+  return impl_->write(batch, true, "seal pull file");
+}
+
+std::vector<pull_file> journal::pull_files(uint64_t sub, std::size_t limit) const {
+  auto& d = *impl_;
+  std::vector<pull_file> out;
+  const auto prefix = pull_key(sub, 0).substr(0, pull_prefix.size() + 8);
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_meta)));
+  for (it->Seek(prefix); it->Valid() && out.size() < limit; it->Next()) {
+    if (!it->key().starts_with(prefix))
+      break;
+    if (auto f = decode_pull_file(it->value()))
+      out.push_back(*f);
+  }
+  return out;
+}
+
+std::optional<pull_file> journal::find_pull_file(uint64_t sub, uint64_t first) const {
+  std::string v;
+  auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), pull_key(sub, first), &v);
+  if (!s.ok())
+    return std::nullopt;
+  return decode_pull_file(v);
+}
+
+std::optional<storage_error> journal::drop_pull_file(uint64_t sub, const pull_file& f) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(cf_meta), pull_key(sub, f.first));
+  batch.DeleteRange(impl_->cf(cf_queues), pair_key(sub, f.first).slice(), pair_key(sub, f.last).slice());
+  batch.Delete(impl_->cf(cf_queues), pair_key(sub, f.last).slice());
+  return impl_->write(batch, true, "delete pull file");
 }
 
 std::optional<std::string> journal::get_meta(std::string_view name) const {

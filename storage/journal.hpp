@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,9 +55,34 @@ struct dead_letter {
   std::string reason;
 };
 
+/// A sealed pull file (API.md §4): the queued events `first`..`last` of one
+/// pull subscription, served as one NDJSON file until the client deletes it.
+struct pull_file {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  uint64_t count = 0;
+  int64_t sealed_ms = 0;
+};
+
 /// Error text of a failed storage operation (RocksDB's status, translated).
 struct storage_error {
   std::string message;
+};
+
+/// Sequence numbers reserved for one append. While it lives, garbage
+/// collection waits rather than pass them: a low-water mark taken between
+/// the reservation and the append would otherwise delete the events the
+/// append is about to write. Append, then let it go.
+class seq_reservation {
+public:
+  seq_reservation(std::shared_lock<std::shared_mutex> gate, uint64_t first)
+      : gate_(std::move(gate)), first_(first) {}
+  /// Returns the first reserved number.
+  uint64_t first() const { return first_; }
+
+private:
+  std::shared_lock<std::shared_mutex> gate_;
+  uint64_t first_;
 };
 
 /// Owns the RocksDB instance. Created once at start-up by app/.
@@ -74,8 +100,12 @@ public:
   /// Returns the next unused event sequence number (recovered on open).
   /// Numbers start at 1, so read_queue(sub, 0, n) reads a queue from its start.
   uint64_t next_seq() const;
-  /// Reserves `n` consecutive sequence numbers and returns the first.
+  /// Reserves `n` consecutive sequence numbers for an append and holds
+  /// garbage collection off them until the reservation is gone.
   /// Thread-safe; numbers never repeat, also across restarts.
+  seq_reservation reserve(uint64_t n);
+  /// Reserves `n` numbers and returns the first, without holding garbage
+  /// collection off (for tools and tests that collect nothing meanwhile).
   uint64_t reserve_seqs(uint64_t n);
   /// Returns a fresh subscription number, starting at 1; the counter is
   /// persisted (synced) before it returns, so numbers never repeat.
@@ -105,7 +135,8 @@ public:
   /// Returns how many events are queued for `sub` (a scan; for purge and recovery).
   uint64_t count_queue(uint64_t sub) const;
 
-  /// Drops every queued event of `sub`; returns how many there were.
+  /// Drops every queued event and pull file of `sub`; returns how many
+  /// events there were.
   uint64_t purge(uint64_t sub);
 
   /// Moves (sub, seq) from the queue to the dead letters with `reason`.
@@ -130,6 +161,19 @@ public:
   /// and dedupe keys older than `dedupe_before_ms`.
   void collect_garbage(uint64_t low_water, int64_t dedupe_before_ms);
 
+  // -- pull files ------------------------------------------------------------
+  // A pull file is a record over queue keys: its events stay queued (and so
+  // journaled) until the client deletes the file.
+
+  /// Records `f` as a sealed file of `sub` (synced).
+  std::optional<storage_error> seal_pull_file(uint64_t sub, const pull_file& f);
+  /// Returns up to `limit` sealed files of `sub`, oldest first.
+  std::vector<pull_file> pull_files(uint64_t sub, std::size_t limit) const;
+  /// Returns the sealed file of `sub` whose first event is `first`.
+  std::optional<pull_file> find_pull_file(uint64_t sub, uint64_t first) const;
+  /// Deletes the file `f` of `sub` and the queue keys of its events (synced).
+  std::optional<storage_error> drop_pull_file(uint64_t sub, const pull_file& f);
+
   // -- subscriptions and metadata -------------------------------------------
 
   /// Stores the record of subscription `sub` (synced).
@@ -137,7 +181,7 @@ public:
   /// Stores many subscription records in one synced write (bulk seeding).
   std::optional<storage_error> put_subscriptions(
     const std::vector<std::pair<uint64_t, std::string>>& records);
-  /// Deletes the record, queue and dead letters of `sub` (synced).
+  /// Deletes the record, queue, dead letters and pull files of `sub` (synced).
   std::optional<storage_error> delete_subscription(uint64_t sub);
   /// Returns every stored (number, record), in number order.
   std::vector<std::pair<uint64_t, std::string>> load_subscriptions() const;

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -651,4 +653,66 @@ TEST(journal, acknowledged_appends_survive_sigkill) {
 // append() returns only once the batch is in the WAL file, not in a buffer.
 TEST(journal, unsynced_appends_survive_sigkill) {
   check_acknowledged_appends_survive_sigkill(false);
+}
+
+// A collection that starts between a reservation and its append must not
+// take the reserved numbers as unreferenced: it waits for the append.
+TEST(journal, collection_waits_for_an_outstanding_reservation) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, j->reserve_seqs(3), 3, {1});
+  j->ack_many(1, iota(1, 3));
+  std::atomic<bool> collected{false};
+  std::thread gc;
+  uint64_t first = 0;
+  {
+    auto reservation = j->reserve(2);
+    first = reservation.first();
+    gc = std::thread([&] {
+      j->collect_unreferenced(0);
+      collected = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(collected.load()) << "collection ran while numbers were reserved";
+    append_range(*j, first, 2, {1});
+  }
+  gc.join();
+  EXPECT_TRUE(collected.load());
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 10)), iota(first, 2));
+}
+
+TEST(journal, pull_files_cover_queue_ranges_until_dropped) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    append_range(*j, j->reserve_seqs(10), 10, {1, 2});
+    ASSERT_FALSE(j->seal_pull_file(1, pull_file{5, 8, 4, 1000}));
+    ASSERT_FALSE(j->seal_pull_file(1, pull_file{1, 4, 4, 900}));
+    ASSERT_FALSE(j->seal_pull_file(2, pull_file{1, 10, 10, 800}));
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  auto files = j->pull_files(1, 10);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].first, 1u) << "oldest first";
+  EXPECT_EQ(files[1].first, 5u);
+  EXPECT_EQ(files[1].last, 8u);
+  EXPECT_EQ(files[1].count, 4u);
+  EXPECT_EQ(files[1].sealed_ms, 1000);
+  EXPECT_EQ(j->pull_files(1, 1).size(), 1u);
+  ASSERT_TRUE(j->find_pull_file(1, 5));
+  EXPECT_FALSE(j->find_pull_file(1, 6));
+
+  ASSERT_FALSE(j->drop_pull_file(1, files[1]));
+  EXPECT_FALSE(j->find_pull_file(1, 5));
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{1, 2, 3, 4, 9, 10}));
+  EXPECT_EQ(j->count_queue(2), 10u) << "another subscription's queue is untouched";
+
+  j->purge(1);
+  EXPECT_TRUE(j->pull_files(1, 10).empty());
+  EXPECT_EQ(j->pull_files(2, 10).size(), 1u);
+  ASSERT_FALSE(j->delete_subscription(2));
+  EXPECT_TRUE(j->pull_files(2, 10).empty());
 }

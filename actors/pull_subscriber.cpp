@@ -1,0 +1,234 @@
+// The actor of a pull subscription (API.md §4): its matching events stay
+// queued in the journal, grouped into files that the client lists, reads as
+// NDJSON and deletes. A file is a sealed range of the queue (see
+// journal::seal_pull_file), so an event is journaled once, by ingest, and
+// leaves the journal only when the client deletes its file: a crash loses
+// nothing and duplicates nothing.
+
+#include <chrono>
+#include <cstdio>
+
+#include "actors/messages.hpp"
+#include "actors/subscriber.hpp"
+#include "core/json_writer.hpp"
+#include "storage/journal.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+constexpr std::string_view file_prefix = "evf_";
+constexpr std::string_view file_suffix = ".ndjson";
+// Most files one GET /v1/eventfiles lists (the Acoustic contract's limit).
+constexpr std::size_t max_listed_files = 10;
+// Events read back per page when recovering the open file.
+constexpr std::size_t recovery_page = 1000;
+// A failed seal (storage error) is tried again after this long.
+constexpr auto seal_retry = std::chrono::seconds(1);
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string file_name(uint64_t first) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(first));
+  std::string name(file_prefix);
+  name += hex;
+  name += file_suffix;
+  return name;
+}
+
+// Returns the first seq named by a file name, or 0 when it names no file.
+uint64_t parse_file_name(std::string_view name) {
+  if (name.size() != file_prefix.size() + 16 + file_suffix.size() ||
+      name.substr(0, file_prefix.size()) != file_prefix ||
+      name.substr(name.size() - file_suffix.size()) != file_suffix)
+    return 0;
+  uint64_t first = 0;
+  for (char c : name.substr(file_prefix.size(), 16)) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0)
+      return 0;
+    first = first << 4 | static_cast<uint64_t>(digit);
+  }
+  return first;
+}
+
+struct pull_state {
+  subscription sub;
+  stats_ptr stats;
+  std::shared_ptr<const subscriber_env> env;
+
+  uint64_t sealed_events = 0; // events in sealed files not yet deleted
+  uint64_t last_seen = 0;     // highest seq taken into a file, sealed or open
+  // The open file: queued events after the last sealed one.
+  uint64_t open_first = 0;
+  uint64_t open_last = 0;
+  uint64_t open_count = 0;
+  int64_t open_since_ms = 0; // ingest time of its first event
+  uint64_t timer_gen = 0;
+
+  static inline const char* name = "pull_subscriber";
+};
+
+using self_ptr = caf::stateful_actor<pull_state>*;
+
+void publish_stats(pull_state& st) {
+  std::lock_guard<std::mutex> guard(st.stats->mutex);
+  st.stats->queued = st.sealed_events + st.open_count;
+  st.stats->in_flight = 0;
+}
+
+// Seals the open file; on a storage error keeps it open and tries again soon.
+void seal(self_ptr self) {
+  auto& st = self->state;
+  if (st.open_count == 0)
+    return;
+  storage::pull_file f{st.open_first, st.open_last, st.open_count, now_ms()};
+  if (auto err = st.env->journal->seal_pull_file(st.sub.number, f)) {
+    std::fprintf(stderr, "switchyard: could not seal a pull file of subscription %s: %s; retrying\n",
+                 st.sub.id.c_str(), err->message.c_str());
+    self->delayed_send(self, seal_retry, rotate_atom::value, ++st.timer_gen);
+    return;
+  }
+  st.sealed_events += st.open_count;
+  st.open_first = st.open_last = st.open_count = 0;
+  ++st.timer_gen; // the open file's age timer is moot
+}
+
+// Adds queued event `e` to the open file, sealing it when full.
+void take(self_ptr self, const storage::stored_event& e) {
+  auto& st = self->state;
+  if (e.seq <= st.last_seen)
+    return; // already in a file
+  st.last_seen = e.seq;
+  if (st.open_count == 0) {
+    st.open_first = e.seq;
+    st.open_since_ms = e.ingest_ms;
+    auto age = now_ms() - e.ingest_ms;
+    auto wait = std::max<int64_t>(0, st.env->settings.pull_file_max_age_ms - age);
+    self->delayed_send(self, std::chrono::milliseconds(wait), rotate_atom::value, ++st.timer_gen);
+  }
+  st.open_last = e.seq;
+  ++st.open_count;
+  if (static_cast<int64_t>(st.open_count) >= st.env->settings.pull_file_max_events)
+    seal(self);
+}
+
+// Rebuilds the state from the journal: sealed files, then the queued events
+// after them, which form the open file (sealed in steps when a crash left
+// more than a file's worth).
+void recover(self_ptr self) {
+  auto& st = self->state;
+  for (const auto& f : st.env->journal->pull_files(st.sub.number, SIZE_MAX)) {
+    st.sealed_events += f.count;
+    st.last_seen = std::max(st.last_seen, f.last);
+  }
+  while (true) {
+    auto page = st.env->journal->read_queue(st.sub.number, st.last_seen, recovery_page);
+    for (const auto& e : page)
+      take(self, *e);
+    if (page.size() < recovery_page)
+      break;
+  }
+}
+
+void reply_error(const reply_fn& reply, int status, const std::string& message) {
+  reply(status, core::error_body(message));
+}
+
+caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
+                         std::shared_ptr<const subscriber_env> env, bool recovered) {
+  auto& st = self->state;
+  st.sub = std::move(sub);
+  st.stats = std::move(stats);
+  st.env = std::move(env);
+  if (recovered)
+    recover(self);
+  publish_stats(st);
+  return {
+    [=](enqueue_atom, event_list& list) {
+      for (const auto& e : list.events)
+        take(self, *e);
+      publish_stats(self->state);
+    },
+    [=](rotate_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.timer_gen || st.open_count == 0)
+        return;
+      seal(self);
+      publish_stats(st);
+    },
+    [=](files_atom, uint64_t n, const reply_fn& reply) {
+      auto& st = self->state;
+      core::json_writer w;
+      w.begin_array();
+      for (const auto& f : st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(n, max_listed_files)))
+        w.value(file_name(f.first));
+      w.end_array();
+      reply(200, std::move(w).str());
+    },
+    [=](read_file_atom, const std::string& name, const reply_fn& reply) {
+      auto& st = self->state;
+      auto first = parse_file_name(name);
+      auto f = first ? st.env->journal->find_pull_file(st.sub.number, first) : std::nullopt;
+      if (!f)
+        return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
+      std::string body;
+      uint64_t after = f->first - 1;
+      while (after < f->last) {
+        auto page = st.env->journal->read_queue(st.sub.number, after, recovery_page);
+        for (const auto& e : page) {
+          if (e->seq > f->last)
+            break;
+          body += envelope_body(st.sub, *e);
+          body += '\n';
+        }
+        if (page.size() < recovery_page)
+          break;
+        after = page.back()->seq;
+      }
+      reply(200, std::move(body));
+    },
+    [=](drop_file_atom, const std::string& name, const reply_fn& reply) {
+      auto& st = self->state;
+      auto first = parse_file_name(name);
+      auto f = first ? st.env->journal->find_pull_file(st.sub.number, first) : std::nullopt;
+      if (!f)
+        return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
+      if (auto err = st.env->journal->drop_pull_file(st.sub.number, *f))
+        return reply_error(reply, 503, "could not delete the event file: " + err->message + "; retry");
+      st.sealed_events -= std::min(st.sealed_events, f->count);
+      {
+        std::lock_guard<std::mutex> guard(st.stats->mutex);
+        st.stats->delivered += f->count;
+        st.stats->last_success_at = now_ms();
+      }
+      publish_stats(st);
+      reply(204, "");
+    },
+    [=](config_atom, subscription& updated) { self->state.sub = std::move(updated); },
+    [=](purge_atom, const count_fn& reply) {
+      auto& st = self->state;
+      uint64_t n = st.env->journal->purge(st.sub.number);
+      st.sealed_events = 0;
+      st.open_first = st.open_last = st.open_count = 0;
+      ++st.timer_gen;
+      publish_stats(st);
+      reply(n);
+    },
+    [=](replay_atom, const count_fn& reply) { reply(0); }, // nothing is dead-lettered
+  };
+}
+
+} // namespace
+
+caf::actor spawn_pull_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,
+                                 std::shared_ptr<const subscriber_env> env, bool recovered) {
+  return sys.spawn(pull_actor, std::move(sub), std::move(stats), std::move(env), recovered);
+}
+
+} // namespace sy::actors
