@@ -23,6 +23,8 @@ using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 /// Ends a rate-limit wait (carries the timer generation).
 using tokens_atom = caf::atom_constant<caf::atom("tokens")>;
+/// Reports a token endpoint's answer to its subscriber (OAuth egress auth).
+using token_atom = caf::atom_constant<caf::atom("token")>;
 /// Replaces a subscriber's copy of its subscription.
 using config_atom = caf::atom_constant<caf::atom("config")>;
 /// Drops a subscriber's queue.

@@ -64,16 +64,6 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// Returns why this version cannot serve `url` / `auth` yet, or "".
-std::string unsupported(const std::optional<std::string>& url,
-                        const std::optional<core::egress_auth>& auth) {
-  if (url && !url->empty() && core::parse_url(*url) && core::parse_url(*url)->scheme == "https")
-    return "url: https:// delivery is not available in this version; use http://";
-  if (auth && (auth->type == "OAuth" || auth->type == "OAuthRefreshTokenOnly"))
-    return "auth: " + auth->type + " is not available in this version; use APIKey or Basic";
-  return {};
-}
-
 } // namespace
 
 void registry_state::start(caf::event_based_actor* self, env_t env) {
@@ -306,8 +296,6 @@ void registry_state::publish_routes() {
 }
 
 void registry_state::create_native(core::subscription_spec spec, const reply_fn& reply) {
-  if (auto why = unsupported(spec.url, spec.auth); !why.empty())
-    return reply_error(reply, 422, why);
   subscription s;
   s.number = env_.journal->next_sub_number();
   do {
@@ -346,8 +334,6 @@ void registry_state::create_native(core::subscription_spec spec, const reply_fn&
 }
 
 void registry_state::create_dashboard(core::dashboard_spec spec, const reply_fn& reply) {
-  if (auto why = unsupported(spec.url, std::nullopt); !why.empty())
-    return reply_error(reply, 422, why);
   subscription s;
   s.number = env_.journal->next_sub_number();
   do {
@@ -400,8 +386,6 @@ void registry_state::patch(const std::string& id, core::subscription_spec spec,
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(reply, id);
-  if (auto why = unsupported(spec.url, spec.auth); !why.empty())
-    return reply_error(reply, 422, why);
   subscription s = e->sub;
   bool rotated = false;
   if (spec.service)

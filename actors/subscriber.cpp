@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
+#include "core/subscription.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
@@ -57,6 +58,15 @@ struct subscriber_state {
   int64_t tokens_at = 0;
   bool waiting_for_tokens = false;
   uint64_t tokens_gen = 0;
+
+  // OAuth egress auth: the access token fetched from auth.auth_url.
+  std::string token;
+  int64_t token_valid_until = 0; ///< ms; refetched after
+  uint64_t token_gen = 0;        ///< which token a delivery carried
+  bool token_after_401 = false;  ///< fetched because the one before got a 401
+  bool refetch_after_401 = false;
+  bool fetching_token = false;
+  std::unordered_map<uint64_t, uint64_t> sent_with; // seq → token_gen, OAuth only
 
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -156,9 +166,16 @@ void sign_envelope(transport::client_request& req, const subscription& sub,
   };
 }
 
-// Adds the egress auth headers of `auth` (API.md §3).
-void add_auth(transport::client_request& req, const core::egress_auth& auth) {
-  if (auth.type == "APIKey")
+bool uses_oauth(const subscription& sub) {
+  return sub.auth.type == "OAuth" || sub.auth.type == "OAuthRefreshTokenOnly";
+}
+
+// Adds the egress auth headers of `auth` (API.md §3); `token` is the OAuth
+// access token.
+void add_auth(transport::client_request& req, const core::egress_auth& auth, const std::string& token) {
+  if (!token.empty())
+    req.headers.emplace_back("Authorization", "Bearer " + token);
+  else if (auth.type == "APIKey")
     req.headers.emplace_back("X-API-Key", auth.api_key);
   else if (auth.type == "Basic")
     req.headers.emplace_back("Authorization",
@@ -183,13 +200,82 @@ void send_one(self_ptr self, storage::event_ptr e) {
     req.body = e->ev.data;
     req.headers = {{"Content-Type", "application/json"}, {"webhook-id", e->ev.id}};
   }
-  add_auth(req, sub.auth);
+  if (uses_oauth(sub)) {
+    add_auth(req, sub.auth, st.token);
+    st.sent_with[e->seq] = st.token_gen;
+  } else {
+    add_auth(req, sub.auth, {});
+  }
   st.in_flight.emplace(e->seq, e);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
   st.env->client->send(std::move(req), [me, seq](transport::client_response r) {
     caf::anon_send(me, delivered_atom::value, seq, std::move(r));
   });
+}
+
+int64_t backoff_ms(subscriber_state& st, int64_t retry_after);
+
+// Counts a failed attempt and, unless one runs already, starts a backoff
+// after which one probe reopens the window.
+void record_failure(self_ptr self, const std::string& why, int64_t retry_after) {
+  auto& st = self->state;
+  {
+    std::lock_guard<std::mutex> guard(st.stats->mutex);
+    ++st.stats->failed_attempts;
+    st.stats->last_failure_at = now_ms();
+    st.stats->last_error = why;
+  }
+  if (st.backing_off)
+    return;
+  ++st.consecutive_failures;
+  st.backing_off = true;
+  st.probing = true;
+  auto delay = backoff_ms(st, retry_after);
+  self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom::value, ++st.wake_gen);
+}
+
+// Asks auth.auth_url for an access token (refresh-token grant); the answer
+// comes back as a token_atom message.
+void fetch_token(self_ptr self) {
+  auto& st = self->state;
+  if (st.fetching_token)
+    return;
+  st.fetching_token = true;
+  transport::client_request req;
+  req.method = "POST";
+  req.url = st.sub.auth.auth_url;
+  req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  req.body = core::oauth_token_request(st.sub.auth);
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.env->client->send(std::move(req), [me](transport::client_response r) {
+    caf::anon_send(me, token_atom::value, std::move(r));
+  });
+}
+
+void pump(self_ptr self);
+
+void on_token(self_ptr self, transport::client_response& r) {
+  auto& st = self->state;
+  st.fetching_token = false;
+  if (!uses_oauth(st.sub))
+    return pump(self); // auth changed meanwhile
+  const auto& url = st.sub.auth.auth_url;
+  if (r.status < 200 || r.status >= 300) {
+    auto why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
+    return record_failure(self, "oauth token endpoint " + url + ": " + why, retry_after_ms(r));
+  }
+  auto token = core::decode_oauth_token(r.body);
+  if (!token)
+    return record_failure(self, "oauth token endpoint " + url + ": " + token.error().what(), 0);
+  st.token = std::move(token->access_token);
+  // Refetched a little early, so that a token does not expire in flight.
+  st.token_valid_until = now_ms() + token->expires_in_s * 900;
+  ++st.token_gen;
+  st.token_after_401 = st.refetch_after_401;
+  st.refetch_after_401 = false;
+  pump(self);
 }
 
 // Starts as many deliveries as the window, backoff and rate limit allow.
@@ -199,6 +285,11 @@ void pump(self_ptr self) {
       st.sub.delivery != core::delivery_mode::push || st.backing_off)
     return;
   refill(st);
+  if (uses_oauth(st.sub) && !st.pending.empty() && now_ms() >= st.token_valid_until) {
+    // Deliveries wait for a token; the ones in flight finish with the old one.
+    fetch_token(self);
+    return;
+  }
   const std::size_t window = st.probing ? 1 : static_cast<std::size_t>(std::max<int64_t>(1, st.sub.max_in_flight));
   const int64_t now = now_ms();
   while (st.in_flight.size() < window && !st.pending.empty()) {
@@ -242,6 +333,27 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
   st.in_flight.erase(it);
   const bool was_dropped = st.dropped.erase(seq) > 0;
   const int64_t now = now_ms();
+  uint64_t sent_gen = 0;
+  if (auto g = st.sent_with.find(seq); g != st.sent_with.end()) {
+    sent_gen = g->second;
+    st.sent_with.erase(g);
+  }
+  if (r.status == 401 && uses_oauth(st.sub) && !was_dropped) {
+    // A 401 to a token fetched on schedule: refresh it once and resend, no
+    // failure counted. A 401 to a token fetched after a 401 is a failure.
+    const bool stale = sent_gen != st.token_gen;
+    if (stale || !st.token_after_401) {
+      if (!stale) {
+        st.token_valid_until = 0;
+        st.refetch_after_401 = true;
+      }
+      insert_sorted(st.pending, e);
+      pump(self);
+      publish_stats(st);
+      return;
+    }
+    st.token_valid_until = 0; // the next attempt starts with a fresh token
+  }
   if (r.status >= 200 && r.status < 300) {
     st.env->journal->ack(st.sub.number, seq);
     if (!was_dropped && st.queued > 0)
@@ -254,25 +366,13 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     st.stats->add_latency(std::max<int64_t>(0, now - e->ingest_ms));
   } else {
     std::string why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
-    {
-      std::lock_guard<std::mutex> guard(st.stats->mutex);
-      ++st.stats->failed_attempts;
-      st.stats->last_failure_at = now;
-      st.stats->last_error = why;
-    }
     if (!was_dropped) {
       if (now - e->ingest_ms > st.env->settings.max_age_ms)
         dead_letter(self, e, "older than retry.max_age; last error: " + why);
       else
         insert_sorted(st.pending, e);
     }
-    if (!st.backing_off) {
-      ++st.consecutive_failures;
-      st.backing_off = true;
-      st.probing = true;
-      auto delay = backoff_ms(st, retry_after_ms(r));
-      self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom::value, ++st.wake_gen);
-    }
+    record_failure(self, why, retry_after_ms(r));
   }
   pump(self);
   publish_stats(st);
@@ -327,8 +427,17 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       pump(self);
       publish_stats(st);
     },
+    [=](token_atom, transport::client_response& r) {
+      on_token(self, r);
+      publish_stats(self->state);
+    },
     [=](config_atom, subscription& updated) {
       auto& st = self->state;
+      if (updated.auth != st.sub.auth) {
+        st.token.clear();
+        st.token_valid_until = 0;
+        ++st.token_gen;
+      }
       st.sub = std::move(updated);
       pump(self);
       publish_stats(st);

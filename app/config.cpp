@@ -251,9 +251,6 @@ std::optional<config_error> validate_config(const config& c) {
     // Refused at start-up rather than retried forever at delivery.
     if (auto why = core::validate_url(c.gateway_url))
       return config_error{"push.gateway_url: " + *why};
-    if (core::parse_url(c.gateway_url)->scheme == "https")
-      return config_error{"push.gateway_url: https:// delivery is not available in this version; "
-                          "use http://"};
   }
   return std::nullopt;
 }

@@ -22,6 +22,8 @@ namespace sy::app {
 namespace {
 
 constexpr int exit_failure = 1;
+// Exit status for a configuration the operator must fix (API.md §7).
+constexpr int exit_bad_config = 2;
 constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
 constexpr std::size_t max_pending_events = 1'000'000;
 
@@ -71,11 +73,21 @@ int serve(const config& cfg) {
   {
     boost::asio::io_context ioc;
     auto work = boost::asio::make_work_guard(ioc);
+    // Made before the I/O threads start, so that an unusable egress.ca_file
+    // can still end the start-up here.
+    std::unique_ptr<transport::http_client> egress;
+    try {
+      egress = std::make_unique<transport::http_client>(
+          ioc, transport::client_options{.ca_file = cfg.ca_file, .allow_private = cfg.allow_private});
+    } catch (const std::exception& e) {
+      spdlog::error("bad configuration: egress.ca_file: {}", e.what());
+      return exit_bad_config;
+    }
+    transport::http_client& client = *egress;
     std::vector<std::thread> io_threads;
     const int n_io = threads_or_cores(cfg.io_threads);
     for (int i = 0; i < n_io; ++i)
       io_threads.emplace_back([&ioc] { ioc.run(); });
-    transport::http_client client(ioc, transport::client_options{});
 
     actors::route_publisher routes;
     routes.publish(std::make_shared<actors::route_table>(std::vector<core::index_entry>{}));

@@ -194,20 +194,21 @@ std::optional<std::string> validate_url(std::string_view url) {
   return parse(url, ignored);
 }
 
-std::string append_query(std::string_view target, std::string_view key, std::string_view value) {
+void percent_encode_into(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
-  auto encode = [](std::string& out, std::string_view s) {
-    for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      if (is_alnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-        out.push_back(ch);
-      } else {
-        out.push_back('%');
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-      }
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (is_alnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
     }
-  };
+  }
+}
+
+std::string append_query(std::string_view target, std::string_view key, std::string_view value) {
   std::string out(target);
   if (out.empty())
     out.push_back('/');
@@ -216,9 +217,9 @@ std::string append_query(std::string_view target, std::string_view key, std::str
     out.push_back('?');
   else if (out.back() != '?' && out.back() != '&')
     out.push_back('&');
-  encode(out, key);
+  percent_encode_into(out, key);
   out.push_back('=');
-  encode(out, value);
+  percent_encode_into(out, value);
   return out;
 }
 

@@ -33,6 +33,10 @@ std::optional<url_parts> parse_url(std::string_view url);
 /// or nullopt when it is.
 std::optional<std::string> validate_url(std::string_view url);
 
+/// Appends `s` to `out` percent-encoded: every byte but A-Z a-z 0-9 - . _ ~
+/// (RFC 3986 unreserved) becomes %XX. Also right for form bodies.
+void percent_encode_into(std::string& out, std::string_view s);
+
 /// Returns `target` with the query parameter key=value appended after '?'
 /// or '&', both percent-encoded.
 std::string append_query(std::string_view target, std::string_view key, std::string_view value);

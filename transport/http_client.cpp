@@ -4,18 +4,26 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/url.hpp"
 
@@ -24,6 +32,7 @@ namespace sy::transport {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
 using clock_type = std::chrono::steady_clock;
@@ -54,28 +63,108 @@ bool is_token(std::string_view method) {
 }
 
 // Returns whether an error says the peer had closed a reused connection
-// before reading our request: the request can be sent again elsewhere.
+// before reading our request: the request can be sent again elsewhere. Over
+// TLS a close without close_notify arrives as stream_truncated.
 bool is_stale_error(error_code ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == asio::error::not_connected;
+         ec == asio::error::not_connected || ec == ssl::error::stream_truncated;
 }
 
-// One open connection to an origin. TLS will add an ssl_stream over this
-// tcp_stream here; the exchange's write and read steps then pick the
-// stream that is set.
+// Returns the text of `ec`: OpenSSL's reason alone for TLS errors (Asio
+// appends the library name in parentheses), else the usual message.
+std::string describe(error_code ec) {
+  if (ec.category() == asio::error::get_ssl_category())
+    if (const char* reason = ::ERR_reason_error_string(static_cast<unsigned int>(ec.value())))
+      return reason;
+  return ec.message();
+}
+
+// Returns whether `a` is in one of the IPv4 ranges allow_private = false refuses.
+bool is_private_v4(const asio::ip::address_v4& a) {
+  auto v = a.to_uint();
+  auto in = [v](uint32_t net, int bits) { return (v >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8)     // 0.0.0.0/8, "this network" and unspecified
+         || in(0x0a000000, 8)  // 10/8
+         || in(0x7f000000, 8)  // 127/8 loopback
+         || in(0x64400000, 10) // 100.64/10 carrier-grade NAT
+         || in(0xa9fe0000, 16) // 169.254/16 link-local (cloud metadata lives here)
+         || in(0xac100000, 12) // 172.16/12
+         || in(0xc0a80000, 16); // 192.168/16
+}
+
+// Returns whether allow_private = false refuses `a` (see is_private_address).
+bool is_private_ip(const asio::ip::address& a) {
+  if (a.is_v4())
+    return is_private_v4(a.to_v4());
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped())
+    return is_private_v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+  auto bytes = v6.to_bytes();
+  // ::a.b.c.d (deprecated IPv4-compatible) reaches the IPv4 address on some stacks.
+  bool v4_compatible = std::all_of(bytes.begin(), bytes.begin() + 12, [](unsigned char b) { return b == 0; });
+  if (v4_compatible && !v6.is_unspecified() && !v6.is_loopback()) {
+    asio::ip::address_v4::bytes_type v4{bytes[12], bytes[13], bytes[14], bytes[15]};
+    return is_private_v4(asio::ip::address_v4(v4));
+  }
+  return v6.is_unspecified() || v6.is_loopback() || v6.is_link_local() || v6.is_site_local() ||
+         (bytes[0] & 0xfe) == 0xfc; // fc00::/7 unique local
+}
+
+// One open connection to an origin: a plain tcp_stream for http, an
+// ssl_stream over one for https. The exchange's write and read steps pick
+// the stream that is set; timeouts are always the tcp_stream's.
 struct connection {
-  explicit connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
-  beast::tcp_stream stream;
+  explicit connection(asio::any_io_executor ex) : plain(std::in_place, std::move(ex)) {}
+  connection(asio::any_io_executor ex, ssl::context& tls_context) : tls(std::in_place, std::move(ex), tls_context) {}
+
+  /// Returns the TCP stream under the connection.
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  /// Calls `f` with the stream that HTTP is written to and read from.
+  template <class F>
+  void visit(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   clock_type::time_point idle_since;
 };
 
 // Returns whether an idle connection still looks open: the peer has
-// neither closed it nor sent anything unasked (both end its usefulness).
+// neither closed it nor sent anything unasked (both end its usefulness;
+// over TLS a close_notify is such a thing).
 bool looks_alive(connection& c) {
   char byte;
-  auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  auto n = ::recv(c.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// Returns the TLS client context: system CAs plus `ca_file`, peers verified,
+// TLS 1.2 at least. Throws std::runtime_error naming a ca_file it cannot use.
+std::shared_ptr<ssl::context> make_tls_context(const std::string& ca_file) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (ec)
+    throw std::runtime_error("cannot use the system's default CA certificates: " + describe(ec));
+  if (!ca_file.empty()) {
+    // OpenSSL's own message for a missing file is "system lib".
+    std::error_code fs_ec;
+    if (!std::filesystem::exists(ca_file, fs_ec))
+      throw std::runtime_error("cannot load CA file " + ca_file + ": no such file");
+    ctx->load_verify_file(ca_file, ec);
+    if (ec)
+      throw std::runtime_error("cannot load CA file " + ca_file + ": " + describe(ec));
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  if (::SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("cannot require TLS 1.2");
+  return ctx;
 }
 
 // Idle keep-alive connections by origin. Shared by the client and every
@@ -83,7 +172,7 @@ bool looks_alive(connection& c) {
 // outside the lock.
 class connection_pool {
 public:
-  explicit connection_pool(client_options options) : options_(options) {}
+  explicit connection_pool(client_options options) : options_(std::move(options)) {}
 
   /// Returns an idle connection to `origin` that still looks open, or null.
   std::unique_ptr<connection> take(const std::string& origin) {
@@ -106,7 +195,7 @@ public:
 
   /// Keeps `c` for reuse, unless the pool is full or shut down.
   void give_back(const std::string& origin, std::unique_ptr<connection> c) {
-    c->stream.expires_never();
+    c->tcp().expires_never();
     c->idle_since = clock_type::now();
     std::lock_guard lock(mutex_);
     if (shut_down_)
@@ -133,17 +222,17 @@ private:
   bool shut_down_ = false;
 };
 
-// One request from send() to done(): connect (or reuse), write, read, give
-// the connection back. Its steps run one after another, on its own strand
-// or on a reused connection's strand; never two at once. Owned by its
-// pending operation.
+// One request from send() to done(): connect (or reuse), TLS handshake for
+// https, write, read, give the connection back. Its steps run one after
+// another, on its own strand or on a reused connection's strand; never two
+// at once. Owned by its pending operation.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
-  exchange(asio::io_context& ioc, std::shared_ptr<connection_pool> pool, client_request req, core::url_parts url,
-           std::function<void(client_response)> done)
+  exchange(asio::io_context& ioc, std::shared_ptr<connection_pool> pool, std::shared_ptr<ssl::context> tls_context,
+           client_request req, core::url_parts url, std::function<void(client_response)> done)
       : strand_(asio::make_strand(ioc)), resolver_(strand_), resolve_timer_(strand_), pool_(std::move(pool)),
-        url_(std::move(url)), timeout_(req.timeout), deadline_(clock_type::now() + req.timeout),
-        done_(std::move(done)) {
+        tls_context_(std::move(tls_context)), url_(std::move(url)), timeout_(req.timeout),
+        deadline_(clock_type::now() + req.timeout), done_(std::move(done)) {
     origin_ = url_.scheme + "://" + url_.host_header();
     build_request(std::move(req));
   }
@@ -198,8 +287,11 @@ private:
   void do_resolve() {
     error_code ec;
     auto address = asio::ip::make_address(url_.host, ec);
-    if (!ec)
+    if (!ec) {
+      if (refuses(address))
+        return finish_error("refused: " + url_.host + " is a private address (egress.allow_private = false)");
       return do_connect({tcp::endpoint(address, url_.port)});
+    }
     // The resolver cannot be interrupted (getaddrinfo runs to its end), so
     // the deadline is kept by a timer that answers first when it must.
     resolving_ = true;
@@ -224,28 +316,93 @@ private:
     resolve_timer_.cancel();
     if (ec)
       return fail(ec, "resolve");
+    // Only the addresses checked here are connected to, so a name that
+    // resolves differently later (DNS rebinding) cannot slip past.
     std::vector<tcp::endpoint> endpoints;
-    for (const auto& entry : results)
+    std::optional<asio::ip::address> refused;
+    for (const auto& entry : results) {
+      if (refuses(entry.endpoint().address())) {
+        if (!refused)
+          refused = entry.endpoint().address();
+        continue;
+      }
       endpoints.push_back(entry.endpoint());
+    }
+    if (endpoints.empty() && refused)
+      return finish_error("refused: " + url_.host + " resolves to private address " + refused->to_string() +
+                          " (egress.allow_private = false)");
     do_connect(std::move(endpoints));
   }
 
+  // Returns whether allow_private = false forbids connecting to `address`.
+  bool refuses(const asio::ip::address& address) const {
+    return !pool_->options().allow_private && is_private_ip(address);
+  }
+
   void do_connect(std::vector<tcp::endpoint> endpoints) {
-    conn_ = std::make_unique<connection>(strand_);
-    conn_->stream.expires_at(deadline_);
+    if (url_.scheme == "https")
+      conn_ = std::make_unique<connection>(strand_, *tls_context_);
+    else
+      conn_ = std::make_unique<connection>(strand_);
+    conn_->tcp().expires_at(deadline_);
     endpoints_ = std::move(endpoints);
-    conn_->stream.async_connect(endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+    conn_->tcp().async_connect(endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
   }
 
   void on_connect(error_code ec, const tcp::endpoint&) {
     if (ec)
       return fail(ec, "connect");
+    if (conn_->tls)
+      return do_handshake();
     do_write();
   }
 
+  void do_handshake() {
+    SSL* ssl = conn_->tls->native_handle();
+    error_code ec;
+    asio::ip::make_address(url_.host, ec);
+    const bool ip_literal = !ec;
+    // SNI names hosts only: RFC 6066 leaves IP literals out of it.
+    if (!ip_literal && SSL_set_tlsext_host_name(ssl, url_.host.c_str()) != 1)
+      return fail_setup("cannot set the server name " + url_.host);
+    // OpenSSL checks the name during the handshake, so a mismatch is
+    // reported as its own verification error ("hostname mismatch").
+    X509_VERIFY_PARAM* param = ::SSL_get0_param(ssl);
+    ::X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    int set = ip_literal ? ::X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str())
+                         : ::X509_VERIFY_PARAM_set1_host(param, url_.host.data(), url_.host.size());
+    if (set != 1)
+      return fail_setup("cannot verify certificates for " + url_.host);
+    conn_->tcp().expires_at(deadline_);
+    conn_->tls->async_handshake(ssl::stream_base::client,
+                                beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec == beast::error::timeout)
+      return fail(ec, "tls handshake");
+    if (ec) {
+      long verified = ::SSL_get_verify_result(conn_->tls->native_handle());
+      if (verified != X509_V_OK) {
+        conn_.reset();
+        return finish_error(std::string("tls handshake: certificate verify failed (") +
+                            ::X509_verify_cert_error_string(verified) + ")");
+      }
+      return fail(ec, "tls handshake");
+    }
+    do_write();
+  }
+
+  void fail_setup(std::string why) {
+    conn_.reset();
+    finish_error("tls: " + std::move(why));
+  }
+
   void do_write() {
-    conn_->stream.expires_at(deadline_);
-    http::async_write(conn_->stream, request_, beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+    conn_->tcp().expires_at(deadline_);
+    conn_->visit([this](auto& stream) {
+      http::async_write(stream, request_, beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+    });
   }
 
   void on_write(error_code ec, std::size_t) {
@@ -262,9 +419,11 @@ private:
     parser_->header_limit(max_response_header_bytes);
     parser_->body_limit(pool_->options().max_response_bytes);
     parser_->skip(head_);
-    conn_->stream.expires_at(deadline_);
-    http::async_read_header(conn_->stream, buffer_, *parser_,
-                            beast::bind_front_handler(&exchange::on_read_header, shared_from_this()));
+    conn_->tcp().expires_at(deadline_);
+    conn_->visit([this](auto& stream) {
+      http::async_read_header(stream, buffer_, *parser_,
+                              beast::bind_front_handler(&exchange::on_read_header, shared_from_this()));
+    });
   }
 
   void on_read_header(error_code ec, std::size_t) {
@@ -286,12 +445,23 @@ private:
   }
 
   void do_read_body() {
-    http::async_read(conn_->stream, buffer_, *parser_, beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+    conn_->visit([this](auto& stream) {
+      http::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+    });
   }
 
   void on_read(error_code ec, std::size_t) {
     if (ec == http::error::body_limit)
       return finish_response(false);
+    // A body that ends at the close, from a TLS server that closes without
+    // close_notify: the close still ends the body (as it does in browsers
+    // and curl); the connection is not reused.
+    if (ec == ssl::error::stream_truncated && parser_->need_eof()) {
+      error_code eof_ec;
+      parser_->put_eof(eof_ec);
+      if (!eof_ec)
+        return finish_response(false);
+    }
     if (ec)
       return fail(ec, "read");
     const auto& res = parser_->get();
@@ -330,7 +500,7 @@ private:
       return finish_error("connection refused");
     if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again)
       return finish_error("cannot resolve host " + url_.host);
-    finish_error(std::string(what) + ": " + ec.message());
+    finish_error(std::string(what) + ": " + describe(ec));
   }
 
   void finish_error(std::string error) {
@@ -356,6 +526,7 @@ private:
   tcp::resolver resolver_;
   asio::steady_timer resolve_timer_;
   std::shared_ptr<connection_pool> pool_;
+  std::shared_ptr<ssl::context> tls_context_;
   core::url_parts url_;
   std::string origin_;
   std::chrono::milliseconds timeout_;
@@ -374,10 +545,12 @@ private:
 
 } // namespace
 
-// The client's state: its io_context and the pool its exchanges share.
+// The client's state: its io_context and the pool and TLS context its
+// exchanges share.
 struct http_client::impl {
   impl(asio::io_context& ioc, client_options options)
-      : ioc_(ioc), pool_(std::make_shared<connection_pool>(options)) {}
+      : ioc_(ioc), tls_context_(make_tls_context(options.ca_file)),
+        pool_(std::make_shared<connection_pool>(std::move(options))) {}
 
   // Answers `done` with `error` on an I/O thread, never inside send().
   void post_error(std::function<void(client_response)> done, std::string error) {
@@ -392,11 +565,18 @@ struct http_client::impl {
   }
 
   asio::io_context& ioc_;
+  std::shared_ptr<ssl::context> tls_context_;
   std::shared_ptr<connection_pool> pool_;
 };
 
+bool is_private_address(std::string_view ip) {
+  error_code ec;
+  auto address = asio::ip::make_address(std::string(ip), ec);
+  return !ec && is_private_ip(address);
+}
+
 http_client::http_client(asio::io_context& ioc, client_options options)
-    : impl_(std::make_shared<impl>(ioc, options)) {}
+    : impl_(std::make_shared<impl>(ioc, std::move(options))) {}
 
 http_client::~http_client() { shutdown(); }
 
@@ -404,9 +584,8 @@ void http_client::send(client_request req, std::function<void(client_response)> 
   auto url = core::parse_url(req.url);
   if (!url)
     return impl_->post_error(std::move(done), "bad url: " + core::validate_url(req.url).value_or("invalid"));
-  if (url->scheme == "https")
-    return impl_->post_error(std::move(done), "https is not supported yet");
-  auto x = std::make_shared<exchange>(impl_->ioc_, impl_->pool_, std::move(req), std::move(*url), std::move(done));
+  auto x = std::make_shared<exchange>(impl_->ioc_, impl_->pool_, impl_->tls_context_, std::move(req), std::move(*url),
+                                      std::move(done));
   x->start();
 }
 

@@ -3,11 +3,16 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <simdjson.h>
 
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -30,6 +36,7 @@ namespace sy::test {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -171,6 +178,7 @@ void server_process::start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      start_up_exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
       throw std::runtime_error("switchyard exited at start-up:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -216,7 +224,12 @@ void server_process::kill9() {
 
 // -- sink ---------------------------------------------------------------------
 
-sink::sink() {
+sink::sink(std::string cert_pem_file, std::string key_pem_file) {
+  if (!cert_pem_file.empty() && !key_pem_file.empty()) {
+    tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+    tls_->use_certificate_chain_file(cert_pem_file);
+    tls_->use_private_key_file(key_pem_file, ssl::context::pem);
+  }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -249,7 +262,19 @@ sink::~sink() {
 }
 
 std::string sink::url(const std::string& path) const {
+  if (tls_)
+    return "https://localhost:" + std::to_string(port_) + path;
   return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::size_t sink::connections() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return fds_.size();
+}
+
+std::size_t sink::failed_handshakes() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return failed_handshakes_;
 }
 
 void sink::fail_next(const std::string& path, int n, int status, int retry_after_s) {
@@ -274,6 +299,18 @@ void sink::hang(const std::string& path, bool on) {
 void sink::set_key(const std::string& path, const std::string& private_key) {
   std::lock_guard<std::mutex> guard(mutex_);
   scripts_[path].key = private_key;
+}
+
+void sink::serve_tokens(const std::string& path, const std::string& prefix, int expires_in_s) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = scripts_[path];
+  s.token_prefix = prefix;
+  s.token_expires_in_s = expires_in_s;
+}
+
+void sink::require_bearer(const std::string& path, const std::string& token) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  scripts_[path].bearer = token;
 }
 
 std::vector<sink_request> sink::delivered(const std::string& path) const {
@@ -317,8 +354,30 @@ void sink::accept_loop() {
 
 void sink::serve(int fd) {
   asio::io_context ioc;
-  tcp::socket socket(ioc);
-  socket.assign(tcp::v4(), fd);
+  boost::system::error_code ec;
+  if (!tls_) {
+    tcp::socket socket(ioc);
+    socket.assign(tcp::v4(), fd);
+    serve_http(socket);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    return;
+  }
+  ssl::stream<tcp::socket> stream(ioc, *tls_);
+  stream.next_layer().assign(tcp::v4(), fd);
+  stream.handshake(ssl::stream_base::server, ec);
+  if (ec) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    ++failed_handshakes_;
+  } else {
+    serve_http(stream);
+  }
+  // No close_notify: the client must cope with a plain close, as it does
+  // with many servers.
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+template <class Stream>
+void sink::serve_http(Stream& socket) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request<http::string_body> req;
@@ -354,7 +413,19 @@ void sink::serve(int fd) {
         changed_.wait(lock, [&] { return !s.hang || stopping_; });
         if (stopping_)
           break;
-        if (s.fail_n > 0) {
+        std::string authorization;
+        for (const auto& [name, value] : rec.headers)
+          if (lower(name) == "authorization")
+            authorization = value;
+        if (!s.token_prefix.empty() && s.fail_n == 0 && !s.fail_all_status) {
+          res.set(http::field::content_type, "application/json");
+          res.body() = R"({"access_token":")" + s.token_prefix + std::to_string(++s.tokens_served) +
+                       R"(","token_type":"Bearer","expires_in":)" +
+                       std::to_string(s.token_expires_in_s) + "}";
+          s.delivered.push_back(rec);
+        } else if (!s.bearer.empty() && authorization != "Bearer " + s.bearer) {
+          res.result(http::status::unauthorized);
+        } else if (s.fail_n > 0) {
           --s.fail_n;
           res.result(static_cast<http::status>(s.fail_status));
           if (s.retry_after_s > 0)
@@ -372,8 +443,87 @@ void sink::serve(int fd) {
     if (ec || !req.keep_alive())
       break;
   }
-  boost::system::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+// -- test PKI ------------------------------------------------------------------
+
+namespace {
+
+struct key_free {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct cert_free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using key_ptr = std::unique_ptr<EVP_PKEY, key_free>;
+using cert_ptr = std::unique_ptr<X509, cert_free>;
+
+// Returns a certificate for `key` named `cn` with `extensions`, signed by
+// `issuer_key` as `issuer` (self-signed when `issuer` is null), valid from
+// an hour ago for a day.
+cert_ptr make_cert(EVP_PKEY* key, const std::string& cn, long serial, X509* issuer, EVP_PKEY* issuer_key,
+                   const std::vector<std::pair<int, std::string>>& extensions) {
+  cert_ptr x(X509_new());
+  auto* cn_bytes = reinterpret_cast<const unsigned char*>(cn.c_str());
+  bool ok = x && X509_set_version(x.get(), 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial) == 1 &&
+            X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600) &&
+            X509_gmtime_adj(X509_getm_notAfter(x.get()), 24 * 3600) && X509_set_pubkey(x.get(), key) == 1 &&
+            X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC, cn_bytes, -1, -1, 0) == 1 &&
+            X509_set_issuer_name(x.get(), X509_get_subject_name(issuer ? issuer : x.get())) == 1;
+  if (!ok)
+    throw std::runtime_error("test PKI: cannot build the certificate for " + cn);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer ? issuer : x.get(), x.get(), nullptr, nullptr, 0);
+  for (const auto& [nid, value] : extensions) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    bool added = ext && X509_add_ext(x.get(), ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    if (!added)
+      throw std::runtime_error("test PKI: cannot add " + value + " to the certificate for " + cn);
+  }
+  if (X509_sign(x.get(), issuer_key, EVP_sha256()) <= 0)
+    throw std::runtime_error("test PKI: cannot sign the certificate for " + cn);
+  return x;
+}
+
+// Writes `certs` (PEM, in order) or `key` to `path`.
+void write_pem(const std::string& path, const std::vector<X509*>& certs, EVP_PKEY* key = nullptr) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  bool ok = f != nullptr;
+  for (X509* c : certs)
+    ok = ok && PEM_write_X509(f, c) == 1;
+  if (key)
+    ok = ok && PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  if (f)
+    std::fclose(f);
+  if (!ok)
+    throw std::runtime_error("test PKI: cannot write " + path);
+}
+
+} // namespace
+
+test_certificates make_test_certificates(const std::string& dir) {
+  key_ptr ca_key(EVP_EC_gen("P-256"));
+  key_ptr leaf_key(EVP_EC_gen("P-256"));
+  if (!ca_key || !leaf_key)
+    throw std::runtime_error("test PKI: cannot make EC keys");
+  auto ca = make_cert(ca_key.get(), "switchyard test CA", 1, nullptr, ca_key.get(),
+                      {{NID_basic_constraints, "critical,CA:TRUE"},
+                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                       {NID_subject_key_identifier, "hash"}});
+  auto leaf = make_cert(leaf_key.get(), "localhost", 2, ca.get(), ca_key.get(),
+                        {{NID_basic_constraints, "critical,CA:FALSE"},
+                         {NID_key_usage, "critical,digitalSignature"},
+                         {NID_ext_key_usage, "serverAuth"},
+                         {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
+                         {NID_subject_key_identifier, "hash"},
+                         {NID_authority_key_identifier, "keyid:always"}});
+  test_certificates out{dir + "/ca.pem", dir + "/localhost.pem", dir + "/localhost.key"};
+  write_pem(out.ca_file, {ca.get()});
+  write_pem(out.cert_file, {leaf.get(), ca.get()});
+  write_pem(out.key_file, {}, leaf_key.get());
+  return out;
 }
 
 // -- helpers -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 #pragma once
 // Integration-test harness: the real switchyard binary on loopback with a
-// temporary data directory, a scripted webhook sink, and a blocking client.
-// Independent of switchyard's own transport code on purpose: the sink and
-// the client are written straight on Boost.Beast's synchronous API.
+// temporary data directory, a scripted webhook sink (plain or TLS), a
+// blocking client, and a throwaway PKI for the TLS sink. Independent of
+// switchyard's own transport code on purpose: the sink and the client are
+// written straight on Boost.Beast's synchronous API and OpenSSL.
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace sy::test {
 
@@ -62,6 +67,8 @@ public:
   /// Sends SIGKILL and reaps the process.
   void kill9();
   bool running() const { return pid_ > 0; }
+  /// Returns the exit status of a binary that start() saw exit, else -1.
+  int start_up_exit_status() const { return start_up_exit_status_; }
   uint16_t port() const { return port_; }
   /// Returns the log so far.
   std::string log() const;
@@ -74,6 +81,7 @@ public:
 private:
   std::string data_dir_, config_path_, log_path_;
   int pid_ = -1;
+  int start_up_exit_status_ = -1;
   uint16_t port_ = 0;
 };
 
@@ -86,16 +94,35 @@ struct sink_request {
   std::string header(const std::string& name) const;
 };
 
+/// Files of a throwaway PKI written by make_test_certificates.
+struct test_certificates {
+  std::string ca_file;   ///< the CA certificate (PEM)
+  std::string cert_file; ///< a leaf for DNS:localhost and IP:127.0.0.1, then the CA (PEM)
+  std::string key_file;  ///< the leaf's private key (PEM)
+};
+
+/// Writes a CA and a server certificate it signs for localhost and
+/// 127.0.0.1 (EC P-256 keys, valid for a day) into `dir`, with OpenSSL's C
+/// API. Throws std::runtime_error when OpenSSL fails.
+test_certificates make_test_certificates(const std::string& dir);
+
 /// A webhook receiver on 127.0.0.1 port 0, one thread per connection. Each
 /// path is scripted independently: fail the next N requests with a status,
-/// answer with Retry-After, hang, or answer verification challenges.
+/// answer with Retry-After, hang, or answer verification challenges. Given
+/// a certificate chain and key it serves TLS (the same scripts) instead.
 class sink {
 public:
-  sink();
+  /// Serves plain HTTP, or TLS with the PEM files when both are given.
+  explicit sink(std::string cert_pem_file = "", std::string key_pem_file = "");
   ~sink();
   uint16_t port() const { return port_; }
-  /// Returns "http://127.0.0.1:<port><path>".
+  /// Returns "http://127.0.0.1:<port><path>", or "https://localhost:<port><path>"
+  /// when serving TLS (the name its certificate is for).
   std::string url(const std::string& path) const;
+  /// Returns how many connections it has accepted.
+  std::size_t connections() const;
+  /// Returns how many TLS handshakes failed.
+  std::size_t failed_handshakes() const;
 
   /// Makes the next `n` POSTs to `path` answer `status` (with Retry-After
   /// `retry_after_s` seconds when > 0).
@@ -104,6 +131,13 @@ public:
   void fail_all(const std::string& path, int status);
   /// Makes POSTs to `path` hang (no answer) until released.
   void hang(const std::string& path, bool on);
+  /// Makes `path` an OAuth token endpoint: POST n (from 1) is answered 200
+  /// {"access_token":"<prefix><n>","token_type":"Bearer","expires_in":expires_in_s}
+  /// and counted as delivered (so its form bodies can be read back).
+  void serve_tokens(const std::string& path, const std::string& prefix, int expires_in_s = 3600);
+  /// Makes POSTs to `path` answer 401 unless they carry
+  /// Authorization: Bearer <token> ("" = no requirement).
+  void require_bearer(const std::string& path, const std::string& token);
   /// Answers GET ?challenge= on `path` with base64(HMAC-SHA256(key, challenge)).
   void set_key(const std::string& path, const std::string& private_key);
 
@@ -123,11 +157,18 @@ private:
     int fail_all_status = 0;
     bool hang = false;
     std::string key;
+    std::string token_prefix; // serves tokens when set
+    int token_expires_in_s = 3600;
+    int tokens_served = 0;
+    std::string bearer; // required bearer token when set
     std::vector<sink_request> received, delivered;
   };
   void accept_loop();
   void serve(int fd);
+  template <class Stream>
+  void serve_http(Stream& stream);
 
+  std::unique_ptr<boost::asio::ssl::context> tls_; // set when serving TLS
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -137,6 +178,7 @@ private:
   std::map<std::string, script> scripts_;
   std::vector<std::thread> workers_;
   std::vector<int> fds_;
+  std::size_t failed_handshakes_ = 0;
 };
 
 /// Returns the value of a top-level string field in a JSON object (test use).

@@ -146,6 +146,8 @@ TEST(config, push_gateway_url_must_be_an_http_url) {
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("push.gateway_url"), std::string::npos) << err->message;
   c.gateway_url = "https://push.example.com/send";
+  EXPECT_FALSE(validate_config(c)) << "https gateways are delivered over TLS";
+  c.gateway_url = "ftp://push.example.com/send";
   err = validate_config(c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("push.gateway_url"), std::string::npos) << err->message;

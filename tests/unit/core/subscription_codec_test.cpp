@@ -913,3 +913,54 @@ TEST(dashboard_codec, repeated_field_is_400_and_unknown_fields_are_ignored) {
   auto r = dashboard(R"({"id":"1","url":"https://a.test","country":"NO","event":"CHANGE","x":[{}]})");
   ASSERT_TRUE(r) << r.error().what();
 }
+
+TEST(oauth, token_request_is_the_refresh_token_grant_form_encoded) {
+  egress_auth a;
+  a.type = "OAuth";
+  a.auth_url = "https://id.test/token";
+  a.client_id = "client 1";
+  a.client_secret = "s&cret=";
+  a.refresh_token = "r/t+";
+  EXPECT_EQ(oauth_token_request(a),
+            "grant_type=refresh_token&refresh_token=r%2Ft%2B&client_id=client%201&client_secret=s%26cret%3D");
+  egress_auth b;
+  b.type = "OAuthRefreshTokenOnly";
+  b.auth_url = "https://id.test/token";
+  b.supplier_key = "sup";
+  b.refresh_token = "rt";
+  EXPECT_EQ(oauth_token_request(b), "grant_type=refresh_token&refresh_token=rt&supplier_key=sup");
+}
+
+TEST(oauth, token_answers_need_an_access_token) {
+  auto decode = [](std::string body) { return decode_oauth_token(body); };
+  auto t = decode(R"({"access_token":"abc","token_type":"Bearer","expires_in":120})");
+  ASSERT_TRUE(t) << t.error().what();
+  EXPECT_EQ(t->access_token, "abc");
+  EXPECT_EQ(t->expires_in_s, 120);
+  t = decode(R"({"access_token":"abc"})");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->expires_in_s, 3600) << "an hour when the endpoint names no lifetime";
+  t = decode(R"({"access_token":"abc","expires_in":999999999})");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->expires_in_s, 86400) << "a day at most";
+  EXPECT_EQ(error_of(decode(R"({"token_type":"Bearer"})")).field, "access_token");
+  EXPECT_EQ(error_of(decode(R"({"access_token":""})")).field, "access_token");
+  EXPECT_EQ(error_of(decode(R"({"access_token":"a\nb"})")).field, "access_token");
+  EXPECT_EQ(error_of(decode(R"({"access_token":"a","expires_in":0})")).field, "expires_in");
+  EXPECT_EQ(error_of(decode("not json")).status, 400);
+}
+
+TEST(watcher_codec, reads_key_url_and_authentication) {
+  std::string body = R"({"NotificationKey":"acct","notificationURL":"http://w.test/in",
+    "authentication":{"authType":"OAuthRefreshTokenOnly","authURL":"http://id.test","supplierKey":"s","refreshToken":"r"}})";
+  auto w = decode_watcher(body);
+  ASSERT_TRUE(w) << w.error().what();
+  EXPECT_EQ(w->notification_key, "acct");
+  EXPECT_EQ(w->notification_url, "http://w.test/in");
+  EXPECT_EQ(w->auth.type, "OAuthRefreshTokenOnly");
+  EXPECT_EQ(w->auth.supplier_key, "s");
+  std::string repeated = R"({"notificationURL":"http://a.test","notificationurl":"http://b.test"})";
+  auto e = error_of(decode_watcher(repeated));
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "notificationURL");
+}

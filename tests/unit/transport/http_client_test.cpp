@@ -50,7 +50,7 @@ TEST(http_client, reports_connection_refused) {
   EXPECT_EQ(r.error, "connection refused");
 }
 
-TEST(http_client, refuses_bad_urls_and_https_on_an_io_thread) {
+TEST(http_client, refuses_bad_urls_on_an_io_thread) {
   io_threads io;
   http_client client(io.ioc(), {});
   auto on_io = std::make_shared<std::promise<bool>>();
@@ -62,10 +62,6 @@ TEST(http_client, refuses_bad_urls_and_https_on_an_io_thread) {
   auto future = on_io->get_future();
   ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(future.get());
-
-  auto tls = send_and_wait(client, make_request("POST", "https://example.com/hook", "{}"));
-  EXPECT_EQ(tls.status, 0);
-  EXPECT_EQ(tls.error, "https is not supported yet");
 }
 
 TEST(http_client, sends_host_user_agent_content_type_and_body) {
@@ -260,6 +256,292 @@ TEST(http_client, shutdown_closes_idle_connections) {
   // With the pool emptied the next request opens a new connection.
   EXPECT_EQ(send_and_wait(client, make_request("GET", local_url(*port))).status, 200);
   EXPECT_EQ(server.accepted_connections(), 2u);
+}
+
+// -- TLS ------------------------------------------------------------------------
+
+std::string localhost_url(uint16_t port, std::string_view scheme = "https", std::string_view target = "/") {
+  return std::string(scheme) + "://localhost:" + std::to_string(port) + std::string(target);
+}
+
+// Answers every request on the connection with its index, until it closes
+// (the imposter accepts the next connection only after that).
+void answer_each(raw_socket& s, int index) {
+  while (s.read_message())
+    s.send_all(ok_response("conn " + std::to_string(index)));
+}
+
+// Answers one request and leaves the connection open.
+void answer_one(raw_socket& s, int index) {
+  if (s.read_message())
+    s.send_all(ok_response("conn " + std::to_string(index)));
+}
+
+client_options trusting(const test_pki& pki) {
+  client_options options;
+  options.ca_file = pki.ca_file();
+  return options;
+}
+
+TEST(http_client, https_verifies_the_certificate_with_ca_file_and_sends_sni) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
+  auto seen = std::make_shared<std::promise<std::pair<std::string, std::string>>>();
+  imposter server(
+      [seen](raw_socket& s, int) {
+        auto m = s.read_message();
+        if (!m)
+          return;
+        s.send_all(ok_response("secret"));
+        seen->set_value(*m);
+      },
+      tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  auto r = send_and_wait(client, make_request("POST", localhost_url(server.port(), "https", "/hook?a=1"), "{}"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "secret");
+  EXPECT_EQ(server.server_names(), std::vector<std::string>{"localhost"});
+  auto future = seen->get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  auto [head, body] = future.get();
+  raw_response request;
+  request.head = head;
+  EXPECT_EQ(head.substr(0, head.find("\r\n")), "POST /hook?a=1 HTTP/1.1");
+  EXPECT_EQ(request.header("host"), "localhost:" + std::to_string(server.port()));
+  EXPECT_EQ(body, "{}");
+}
+
+TEST(http_client, https_to_an_ip_literal_checks_the_ip_san_and_sends_no_sni) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
+  imposter server(answer_one, tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  auto r = send_and_wait(client, make_request("GET", "https://127.0.0.1:" + std::to_string(server.port()) + "/"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  // RFC 6066: no IP literal in SNI.
+  EXPECT_EQ(server.server_names(), std::vector<std::string>{""});
+}
+
+TEST(http_client, https_fails_verification_without_the_ca) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
+  auto requests = std::make_shared<std::atomic<int>>(0);
+  imposter server(
+      [requests](raw_socket& s, int) {
+        if (s.read_message())
+          ++*requests;
+      },
+      tls.get());
+  http_client client(io.ioc(), {});
+  auto r = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error.rfind("tls handshake: certificate verify failed (", 0), 0u) << r.error;
+  EXPECT_NE(r.error.find("self-signed certificate in certificate chain"), std::string::npos) << r.error;
+  EXPECT_EQ(*requests, 0);
+}
+
+TEST(http_client, https_fails_when_the_certificate_names_another_host) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("other", "DNS:other.example"));
+  imposter server(answer_one, tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  auto by_name = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  EXPECT_EQ(by_name.status, 0);
+  EXPECT_EQ(by_name.error, "tls handshake: certificate verify failed (hostname mismatch)");
+  auto by_ip = send_and_wait(client, make_request("POST", "https://127.0.0.1:" + std::to_string(server.port()), "{}"));
+  EXPECT_EQ(by_ip.status, 0);
+  EXPECT_EQ(by_ip.error, "tls handshake: certificate verify failed (IP address mismatch)");
+}
+
+TEST(http_client, https_reuses_a_kept_alive_tls_connection) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
+  imposter server(answer_each, tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  auto first = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  auto second = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  EXPECT_EQ(first.body, "conn 0") << first.error;
+  EXPECT_EQ(second.body, "conn 0") << second.error;
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(http_client, https_and_http_to_the_same_host_and_port_are_different_origins) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
+  imposter server(answer_one, tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  EXPECT_EQ(send_and_wait(client, make_request("GET", localhost_url(server.port()))).status, 200);
+  // The pooled TLS connection must not carry a plain-text request: this
+  // one opens its own connection and fails the server's handshake.
+  auto plain = send_and_wait(client, make_request("GET", localhost_url(server.port(), "http")));
+  EXPECT_EQ(plain.status, 0);
+  EXPECT_EQ(server.accepted(), 2);
+  EXPECT_EQ(server.failed_handshakes(), 1);
+}
+
+TEST(http_client, https_retries_when_the_pooled_tls_connection_was_closed) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
+  imposter server(
+      [](raw_socket& s, int index) {
+        if (index == 0) {
+          // Answers, reads the next request and drops the connection
+          // without a close_notify, as an idle timer firing then does.
+          if (!s.read_message())
+            return;
+          s.send_all(ok_response("first"));
+          s.read_message();
+          s.close();
+          return;
+        }
+        answer_each(s, index);
+      },
+      tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}")).body, "first");
+  auto second = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  EXPECT_EQ(second.status, 200) << second.error;
+  EXPECT_EQ(second.body, "conn 1");
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(http_client, https_reads_a_body_ended_by_a_close_without_close_notify) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
+  imposter server(
+      [](raw_socket& s, int) {
+        if (!s.read_message())
+          return;
+        s.send_all("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+        s.close();
+      },
+      tls.get());
+  http_client client(io.ioc(), trusting(pki));
+  auto r = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "until the end");
+}
+
+TEST(http_client, https_handshake_keeps_the_request_deadline) {
+  io_threads io;
+  // Accepts and never answers the ClientHello.
+  imposter silent([](raw_socket& s, int) { s.read_message(500ms); });
+  http_client client(io.ioc(), {});
+  auto req = make_request("POST", localhost_url(silent.port()), "{}");
+  req.timeout = 200ms;
+  auto began = clock_type::now();
+  auto r = send_and_wait(client, std::move(req));
+  EXPECT_EQ(r.error, "timed out after 200 ms");
+  EXPECT_LT(clock_type::now() - began, 5s);
+}
+
+TEST(http_client, https_to_a_plain_http_server_fails_the_handshake) {
+  io_threads io;
+  imposter plain([](raw_socket& s, int) {
+    s.read_until([](const std::string& b) { return !b.empty(); }, 5s);
+    s.send_all("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+  });
+  http_client client(io.ioc(), {});
+  auto r = send_and_wait(client, make_request("GET", localhost_url(plain.port())));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error, "tls handshake: wrong version number");
+}
+
+TEST(http_client, a_missing_or_unreadable_ca_file_fails_construction_naming_it) {
+  io_threads io;
+  test_pki pki;
+  client_options missing;
+  missing.ca_file = pki.dir() + "/nope.pem";
+  try {
+    http_client client(io.ioc(), missing);
+    ADD_FAILURE() << "constructed with a missing ca_file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot load CA file " + missing.ca_file + ": no such file");
+  }
+  client_options garbage;
+  garbage.ca_file = pki.dir() + "/garbage.pem";
+  {
+    FILE* f = std::fopen(garbage.ca_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not a certificate\n", f);
+    std::fclose(f);
+  }
+  try {
+    http_client client(io.ioc(), garbage);
+    ADD_FAILURE() << "constructed with a ca_file holding no certificate";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cannot load CA file " + garbage.ca_file + ": ", 0), 0u) << e.what();
+  }
+}
+
+// -- private destinations ------------------------------------------------------
+
+client_options public_only() {
+  client_options options;
+  options.allow_private = false;
+  return options;
+}
+
+TEST(http_client, allow_private_false_refuses_a_private_ip_literal_without_connecting) {
+  io_threads io;
+  imposter server(answer_one);
+  http_client client(io.ioc(), public_only());
+  auto r = send_and_wait(client, make_request("POST", local_url(server.port()), "{}"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error, "refused: 127.0.0.1 is a private address (egress.allow_private = false)");
+  auto v6 = send_and_wait(client, make_request("POST", "http://[::ffff:127.0.0.1]:" + std::to_string(server.port())));
+  EXPECT_EQ(v6.error, "refused: ::ffff:127.0.0.1 is a private address (egress.allow_private = false)");
+  EXPECT_EQ(server.accepted(), 0);
+}
+
+TEST(http_client, allow_private_false_refuses_a_name_resolving_to_loopback_without_connecting) {
+  io_threads io;
+  test_pki pki;
+  tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
+  imposter plain(answer_one);
+  imposter secure(answer_one, tls.get());
+  auto options = public_only();
+  options.ca_file = pki.ca_file();
+  http_client client(io.ioc(), options);
+  for (auto url : {localhost_url(plain.port(), "http"), localhost_url(secure.port(), "https")}) {
+    auto r = send_and_wait(client, make_request("POST", url, "{}"));
+    EXPECT_EQ(r.status, 0);
+    // localhost is 127.0.0.1 or ::1 depending on the resolver's order.
+    EXPECT_EQ(r.error.rfind("refused: localhost resolves to private address ", 0), 0u) << r.error;
+    EXPECT_NE(r.error.find(" (egress.allow_private = false)"), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(plain.accepted(), 0);
+  EXPECT_EQ(secure.accepted(), 0);
+}
+
+TEST(http_client, allow_private_true_connects_to_loopback) {
+  io_threads io;
+  imposter server(answer_one);
+  client_options options;
+  options.allow_private = true;
+  http_client client(io.ioc(), options);
+  EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).status, 200);
+  EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port(), "http"), "{}")).status, 200);
+}
+
+TEST(http_client, is_private_address_knows_the_refused_ranges) {
+  for (auto ip : {"127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+                  "169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0", "0.1.2.3", "::1", "::", "fe80::1",
+                  "febf::1", "fc00::1", "fd12:3456::1", "fec0::1", "::ffff:10.1.2.3", "::ffff:127.0.0.1",
+                  "::ffff:169.254.169.254", "::127.0.0.1"})
+    EXPECT_TRUE(is_private_address(ip)) << ip;
+  for (auto ip : {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "192.167.1.1", "169.253.0.1", "100.63.255.255",
+                  "100.128.0.1", "11.0.0.1", "2001:4860:4860::8888", "2606:4700::1111",
+                  "::ffff:8.8.8.8", "fbff::1", "fe00::1", "not an address", "localhost", ""})
+    EXPECT_FALSE(is_private_address(ip)) << ip;
 }
 
 } // namespace

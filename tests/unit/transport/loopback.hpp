@@ -1,25 +1,37 @@
 #pragma once
 // Test helpers over real loopback sockets: an io_context running on two
-// threads, a raw blocking client socket for speaking broken HTTP, and a
-// scripted raw server (an "imposter") for the client's failure cases.
-// Every wait is bounded by a deadline; nothing sleeps to synchronise.
+// threads, a raw blocking client socket for speaking broken HTTP, a
+// scripted raw server (an "imposter", plain or TLS) for the client's
+// failure cases, and a test PKI written with OpenSSL's C API. Every wait is
+// bounded by a deadline; nothing sleeps to synchronise.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -105,13 +117,34 @@ inline std::size_t content_length_of(const std::string& head) {
   return v.empty() ? 0 : std::stoul(v);
 }
 
-/// A blocking TCP socket with deadline-bounded reads. One thread.
+/// A blocking TCP socket with deadline-bounded reads, optionally speaking
+/// TLS as the server side (accept_tls). One thread.
 class raw_socket {
 public:
   explicit raw_socket(int fd = -1) : fd_(fd) {}
   ~raw_socket() { close(); }
-  raw_socket(raw_socket&& o) noexcept : fd_(o.fd_), pending_(std::move(o.pending_)) { o.fd_ = -1; }
+  raw_socket(raw_socket&& o) noexcept : fd_(o.fd_), ssl_(o.ssl_), pending_(std::move(o.pending_)) {
+    o.fd_ = -1;
+    o.ssl_ = nullptr;
+  }
   raw_socket& operator=(raw_socket&&) = delete;
+
+  /// Runs a TLS server handshake with `ctx` (at most 5 s); from then on
+  /// reads and writes go through TLS. Returns false when it fails.
+  bool accept_tls(SSL_CTX* ctx) {
+    timeval limit{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    ssl_ = ::SSL_new(ctx);
+    if (!ssl_ || ::SSL_set_fd(ssl_, fd_) != 1)
+      return false;
+    return ::SSL_accept(ssl_) == 1;
+  }
+
+  /// Returns the SNI name the TLS client sent, or "" (none, or no TLS).
+  std::string server_name() const {
+    const char* name = ssl_ ? ::SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name) : nullptr;
+    return name ? name : "";
+  }
 
   /// Returns a socket connected to 127.0.0.1:`port` (invalid on failure).
   static raw_socket connect_to(uint16_t port) {
@@ -133,7 +166,8 @@ public:
   /// Writes all of `data`; returns false on error.
   bool send_all(std::string_view data) {
     while (!data.empty()) {
-      auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      auto n = ssl_ ? ::SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                    : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n <= 0)
         return false;
       data.remove_prefix(static_cast<std::size_t>(n));
@@ -202,8 +236,12 @@ public:
   /// Stops sending (a FIN) but keeps reading.
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
-  /// Closes the socket.
+  /// Closes the socket (without a TLS close_notify, as a crashed or
+  /// impatient server does).
   void close() {
+    if (ssl_)
+      ::SSL_free(ssl_);
+    ssl_ = nullptr;
     if (fd_ >= 0)
       ::close(fd_);
     fd_ = -1;
@@ -218,12 +256,16 @@ private:
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     if (left <= 0)
       return -1;
+    if (ssl_ && ::SSL_pending(ssl_) > 0)
+      return read_tls(deadline);
     pollfd p{fd_, POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left));
     if (ready == 0)
       return -1;
     if (ready < 0)
       return errno == EINTR ? read_some(deadline) : -2;
+    if (ssl_)
+      return read_tls(deadline);
     char buf[65536];
     auto n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0)
@@ -232,18 +274,37 @@ private:
     return static_cast<int>(n);
   }
 
+  // Reads decrypted bytes once the socket is readable: as read_some. A
+  // record without data (or SO_RCVTIMEO passing mid-record) is not a close:
+  // it waits again, within the deadline.
+  int read_tls(clock_type::time_point deadline) {
+    char buf[65536];
+    int n = ::SSL_read(ssl_, buf, sizeof buf);
+    if (n > 0) {
+      pending_.append(buf, static_cast<std::size_t>(n));
+      return n;
+    }
+    int error = ::SSL_get_error(ssl_, n);
+    if (error == SSL_ERROR_WANT_READ)
+      return read_some(deadline);
+    return error == SSL_ERROR_ZERO_RETURN ? 0 : -2;
+  }
+
   int fd_;
+  SSL* ssl_ = nullptr;
   std::string pending_;
 };
 
 /// A scripted HTTP server on raw sockets: runs `script(socket, index)` on
 /// its own thread for each accepted connection, in order. Sockets stay open
-/// until the server is destroyed unless the script closes them.
+/// until the server is destroyed unless the script closes them. With a TLS
+/// context it runs the TLS handshake first and the script only when that
+/// succeeds.
 class imposter {
 public:
   using script = std::function<void(raw_socket&, int index)>;
 
-  explicit imposter(script s) : script_(std::move(s)) {
+  explicit imposter(script s, SSL_CTX* tls = nullptr) : script_(std::move(s)), tls_(tls) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -274,6 +335,16 @@ public:
   /// Returns how many connections it has accepted.
   int accepted() const { return accepted_; }
 
+  /// Returns how many TLS handshakes failed.
+  int failed_handshakes() const { return failed_handshakes_; }
+
+  /// Returns the SNI name of each successful TLS handshake ("" when none
+  /// was sent), in order.
+  std::vector<std::string> server_names() const {
+    std::lock_guard lock(mutex_);
+    return server_names_;
+  }
+
 private:
   void run() {
     std::vector<raw_socket> open;
@@ -289,16 +360,166 @@ private:
       if (fd < 0)
         continue;
       open.emplace_back(fd);
-      script_(open.back(), accepted_++);
+      int index = accepted_++;
+      if (tls_) {
+        if (!open.back().accept_tls(tls_)) {
+          ++failed_handshakes_;
+          open.back().close();
+          continue;
+        }
+        std::lock_guard lock(mutex_);
+        server_names_.push_back(open.back().server_name());
+      }
+      script_(open.back(), index);
     }
   }
 
   script script_;
+  SSL_CTX* tls_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> server_names_;
+  std::atomic<int> failed_handshakes_{0};
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};
   uint16_t port_ = 0;
   std::atomic<int> accepted_{0};
   std::thread thread_;
+};
+
+/// A throwaway PKI in a temporary directory, removed with the object: a CA
+/// (ca.pem) and the leaf certificates it signs. Keys are EC P-256.
+class test_pki {
+public:
+  test_pki() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "switchyard-pki-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data()))
+      throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    ca_key_.reset(EVP_EC_gen("P-256"));
+    if (!ca_key_)
+      throw std::runtime_error("cannot make the CA key");
+    ca_cert_ = make_cert(ca_key_.get(), "switchyard test CA", nullptr,
+                         {{NID_basic_constraints, "critical,CA:TRUE"},
+                          {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                          {NID_subject_key_identifier, "hash"}});
+    write_pem(ca_file(), ca_cert_.get(), nullptr);
+  }
+  ~test_pki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  test_pki(const test_pki&) = delete;
+  test_pki& operator=(const test_pki&) = delete;
+
+  /// Returns the directory holding the files.
+  const std::string& dir() const { return dir_; }
+  /// Returns the PEM file of the CA certificate.
+  std::string ca_file() const { return dir_ + "/ca.pem"; }
+
+  /// Writes `<stem>.pem` (the leaf, then the CA) and `<stem>.key` for a
+  /// server certificate whose subjectAltName is `san` (for instance
+  /// "DNS:localhost,IP:127.0.0.1"); returns the two file names.
+  std::pair<std::string, std::string> leaf(const std::string& stem, const std::string& san) {
+    key_ptr key(EVP_EC_gen("P-256"));
+    if (!key)
+      throw std::runtime_error("cannot make a leaf key");
+    auto cert = make_cert(key.get(), stem, ca_cert_.get(),
+                          {{NID_basic_constraints, "critical,CA:FALSE"},
+                           {NID_key_usage, "critical,digitalSignature"},
+                           {NID_ext_key_usage, "serverAuth"},
+                           {NID_subject_alt_name, san},
+                           {NID_subject_key_identifier, "hash"},
+                           {NID_authority_key_identifier, "keyid:always"}});
+    std::pair<std::string, std::string> files{dir_ + "/" + stem + ".pem", dir_ + "/" + stem + ".key"};
+    write_pem(files.first, cert.get(), ca_cert_.get());
+    write_key(files.second, key.get());
+    return files;
+  }
+
+private:
+  struct key_free {
+    void operator()(EVP_PKEY* k) const { ::EVP_PKEY_free(k); }
+  };
+  struct cert_free {
+    void operator()(X509* x) const { ::X509_free(x); }
+  };
+  using key_ptr = std::unique_ptr<EVP_PKEY, key_free>;
+  using cert_ptr = std::unique_ptr<X509, cert_free>;
+
+  // Returns a certificate for `key` named `cn`, signed by the CA (or by
+  // itself when `issuer` is null), valid from an hour ago for a day.
+  cert_ptr make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer,
+                     const std::vector<std::pair<int, std::string>>& extensions) {
+    cert_ptr x(::X509_new());
+    auto* cn_bytes = reinterpret_cast<const unsigned char*>(cn.c_str());
+    bool ok = x && ::X509_set_version(x.get(), 2) == 1 &&
+              ::ASN1_INTEGER_set(::X509_get_serialNumber(x.get()), ++serial_) == 1 &&
+              ::X509_gmtime_adj(::X509_getm_notBefore(x.get()), -3600) &&
+              ::X509_gmtime_adj(::X509_getm_notAfter(x.get()), 24 * 3600) && ::X509_set_pubkey(x.get(), key) == 1 &&
+              ::X509_NAME_add_entry_by_txt(::X509_get_subject_name(x.get()), "CN", MBSTRING_ASC, cn_bytes, -1, -1,
+                                           0) == 1 &&
+              ::X509_set_issuer_name(x.get(), ::X509_get_subject_name(issuer ? issuer : x.get())) == 1;
+    if (!ok)
+      throw std::runtime_error("cannot build the certificate for " + cn);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    ::X509V3_set_ctx(&ctx, issuer ? issuer : x.get(), x.get(), nullptr, nullptr, 0);
+    for (const auto& [nid, value] : extensions) {
+      X509_EXTENSION* ext = ::X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+      bool added = ext && ::X509_add_ext(x.get(), ext, -1) == 1;
+      ::X509_EXTENSION_free(ext);
+      if (!added)
+        throw std::runtime_error("cannot add the extension " + value + " to " + cn);
+    }
+    if (::X509_sign(x.get(), ca_key_.get(), ::EVP_sha256()) <= 0)
+      throw std::runtime_error("cannot sign the certificate for " + cn);
+    return x;
+  }
+
+  static void write_pem(const std::string& path, X509* cert, X509* chain) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    bool ok = f && ::PEM_write_X509(f, cert) == 1 && (!chain || ::PEM_write_X509(f, chain) == 1);
+    if (f)
+      std::fclose(f);
+    if (!ok)
+      throw std::runtime_error("cannot write " + path);
+  }
+
+  static void write_key(const std::string& path, EVP_PKEY* key) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    bool ok = f && ::PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    if (f)
+      std::fclose(f);
+    if (!ok)
+      throw std::runtime_error("cannot write " + path);
+  }
+
+  std::string dir_;
+  key_ptr ca_key_;
+  cert_ptr ca_cert_;
+  long serial_ = 0;
+};
+
+/// An OpenSSL server context serving one certificate chain and key.
+class tls_server_context {
+public:
+  tls_server_context(const std::string& chain_file, const std::string& key_file)
+      : ctx_(::SSL_CTX_new(::TLS_server_method())) {
+    if (!ctx_ || ::SSL_CTX_use_certificate_chain_file(ctx_, chain_file.c_str()) != 1 ||
+        ::SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw std::runtime_error("cannot serve TLS with " + chain_file);
+  }
+  explicit tls_server_context(const std::pair<std::string, std::string>& files)
+      : tls_server_context(files.first, files.second) {}
+  ~tls_server_context() { ::SSL_CTX_free(ctx_); }
+  tls_server_context(const tls_server_context&) = delete;
+  tls_server_context& operator=(const tls_server_context&) = delete;
+
+  /// Returns the context for imposter.
+  SSL_CTX* get() const { return ctx_; }
+
+private:
+  SSL_CTX* ctx_;
 };
 
 /// Returns a keep-alive HTTP/1.1 200 response carrying `body`.

@@ -1,0 +1,146 @@
+// TLS egress and the private-address guard end to end: the real binary
+// delivering to a TLS sink whose certificate the test made, and refusing
+// loopback sinks when egress.allow_private is false.
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using namespace sy::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct created {
+  std::string id, public_key, private_key;
+};
+
+// A server with fast retries, so that a failing delivery shows its error soon.
+constexpr const char* fast_retry = "[retry]\ninitial_ms = 50\nmax_ms = 400\n";
+
+class tls : public ::testing::Test {
+protected:
+  // Starts switchyard with `egress`, the body of its [egress] table.
+  void start(const std::string& egress) {
+    server = std::make_unique<server_process>(dir.path(), std::string(fast_retry) + "[egress]\n" + egress);
+    server->start();
+  }
+
+  // Creates a native subscription for every event to `url`, active at once.
+  created subscribe(const std::string& url) {
+    auto r = server->call("POST", "/v1/subscriptions",
+                          R"({"service":"tls","url":")" + url + R"(","verification":"skip"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return {json_string(r.body, "id"), json_string(r.body, "publicKey"), json_string(r.body, "privateKey")};
+  }
+
+  http_result publish(const std::string& type) {
+    return server->call("POST", "/v1/events", R"({"type":")" + type + R"(","data":{"n":1}})");
+  }
+
+  // Returns the subscription once its JSON contains `text`, or as it is
+  // after 10 s.
+  std::string wait_for_stats(const std::string& id, const std::string& text) {
+    std::string body;
+    for (int i = 0; i < 1000; ++i) {
+      body = server->call("GET", "/v1/subscriptions/" + id).body;
+      if (body.find(text) != std::string::npos)
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return body;
+  }
+
+  temp_dir dir;
+  temp_dir pki_dir;
+  test_certificates certs = make_test_certificates(pki_dir.path());
+  std::unique_ptr<server_process> server;
+};
+
+} // namespace
+
+TEST_F(tls, https_sink_trusted_through_ca_file_receives_signed_events_and_verifies) {
+  sink hook(certs.cert_file, certs.key_file);
+  ASSERT_EQ(hook.url("/a").rfind("https://localhost:", 0), 0u);
+  start("ca_file = \"" + certs.ca_file + "\"\n");
+
+  // The verification challenge goes over TLS too.
+  auto r = server->call("POST", "/v1/subscriptions",
+                        R"({"service":"tls","url":")" + hook.url("/a") + R"("})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  created sub{json_string(r.body, "id"), json_string(r.body, "publicKey"), json_string(r.body, "privateKey")};
+  hook.set_key("/a", sub.private_key);
+  auto v = server->call("POST", "/v1/subscriptions/" + sub.id + "/verify");
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(json_string(v.body, "state"), "active");
+
+  ASSERT_EQ(publish("re.notifica.event.custom.Purchase").status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/a", 1));
+  auto d = hook.delivered("/a")[0];
+  EXPECT_EQ(json_string(d.body, "type"), "re.notifica.event.custom.Purchase");
+  EXPECT_EQ(d.header("host"), "localhost:" + std::to_string(hook.port()));
+  EXPECT_EQ(d.header("x-notificare-signature"), hmac_b64(sub.private_key, d.body));
+  auto secret = unbase64(sub.private_key.substr(6));
+  EXPECT_EQ(d.header("webhook-signature"),
+            "v1," + hmac_b64(secret, d.header("webhook-id") + "." + d.header("webhook-timestamp") + "." + d.body));
+  EXPECT_EQ(hook.failed_handshakes(), 0u);
+  EXPECT_NE(wait_for_stats(sub.id, R"("delivered":1)").find(R"("delivered":1)"), std::string::npos);
+}
+
+TEST_F(tls, https_sink_with_an_unknown_ca_fails_verification_and_receives_nothing) {
+  sink hook(certs.cert_file, certs.key_file);
+  start("ca_file = \"\"\n");
+  auto sub = subscribe(hook.url("/a"));
+  ASSERT_EQ(publish("a.b").status, 202);
+  auto body = wait_for_stats(sub.id, "certificate verify failed");
+  EXPECT_NE(body.find(R"("last_error":"tls handshake: certificate verify failed)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("delivered":0)"), std::string::npos) << body;
+  EXPECT_GT(hook.failed_handshakes(), 0u);
+  EXPECT_TRUE(hook.received("/a").empty());
+
+  // The verify endpoint reports the same failure.
+  auto v = server->call("POST", "/v1/subscriptions/" + sub.id + "/verify");
+  EXPECT_EQ(v.status, 422) << v.body;
+  EXPECT_NE(v.body.find("certificate verify failed"), std::string::npos) << v.body;
+}
+
+TEST_F(tls, allow_private_false_refuses_a_loopback_sink_without_connecting) {
+  sink hook;
+  start("allow_private = false\n");
+  auto sub = subscribe(hook.url("/a"));
+  ASSERT_EQ(publish("a.b").status, 202);
+  auto body = wait_for_stats(sub.id, "refused");
+  EXPECT_NE(body.find(R"j("last_error":"refused: 127.0.0.1 is a private address (egress.allow_private = false)")j"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("delivered":0)"), std::string::npos) << body;
+  EXPECT_FALSE(hook.wait_delivered("/a", 1, 300ms));
+  EXPECT_TRUE(hook.received("/a").empty());
+  EXPECT_EQ(hook.connections(), 0u);
+}
+
+TEST_F(tls, allow_private_false_refuses_a_name_resolving_to_loopback) {
+  sink hook(certs.cert_file, certs.key_file);
+  start("allow_private = false\nca_file = \"" + certs.ca_file + "\"\n");
+  auto sub = subscribe(hook.url("/a"));
+  ASSERT_EQ(publish("a.b").status, 202);
+  auto body = wait_for_stats(sub.id, "refused");
+  EXPECT_NE(body.find(R"("last_error":"refused: localhost resolves to private address )"), std::string::npos)
+      << body;
+  EXPECT_EQ(hook.connections(), 0u);
+}
+
+TEST(tls_config, an_unreadable_ca_file_stops_the_start_up) {
+  temp_dir dir;
+  server_process server(dir.path(), "[egress]\nca_file = \"" + dir.path() + "/missing.pem\"\n");
+  try {
+    server.start();
+    ADD_FAILURE() << "started with a missing ca_file";
+  } catch (const std::runtime_error& e) {
+    std::string log = e.what();
+    EXPECT_NE(log.find("egress.ca_file"), std::string::npos) << log;
+    EXPECT_NE(log.find(dir.path() + "/missing.pem"), std::string::npos) << log;
+  }
+  EXPECT_FALSE(server.running());
+  EXPECT_EQ(server.start_up_exit_status(), 2);
+}
