@@ -10,9 +10,6 @@
 #include <boost/beast/http.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <simdjson.h>
 
 #include <fcntl.h>
@@ -211,6 +208,18 @@ int server_process::terminate() {
   }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+std::string server_process::wait_for_text(const std::string& target, const std::string& text,
+                                          std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string body;
+  while (true) {
+    body = call("GET", target).body;
+    if (body.find(text) != std::string::npos || std::chrono::steady_clock::now() >= deadline)
+      return body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void server_process::kill9() {
@@ -443,87 +452,6 @@ void sink::serve_http(Stream& socket) {
     if (ec || !req.keep_alive())
       break;
   }
-}
-
-// -- test PKI ------------------------------------------------------------------
-
-namespace {
-
-struct key_free {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct cert_free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using key_ptr = std::unique_ptr<EVP_PKEY, key_free>;
-using cert_ptr = std::unique_ptr<X509, cert_free>;
-
-// Returns a certificate for `key` named `cn` with `extensions`, signed by
-// `issuer_key` as `issuer` (self-signed when `issuer` is null), valid from
-// an hour ago for a day.
-cert_ptr make_cert(EVP_PKEY* key, const std::string& cn, long serial, X509* issuer, EVP_PKEY* issuer_key,
-                   const std::vector<std::pair<int, std::string>>& extensions) {
-  cert_ptr x(X509_new());
-  auto* cn_bytes = reinterpret_cast<const unsigned char*>(cn.c_str());
-  bool ok = x && X509_set_version(x.get(), 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial) == 1 &&
-            X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600) &&
-            X509_gmtime_adj(X509_getm_notAfter(x.get()), 24 * 3600) && X509_set_pubkey(x.get(), key) == 1 &&
-            X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC, cn_bytes, -1, -1, 0) == 1 &&
-            X509_set_issuer_name(x.get(), X509_get_subject_name(issuer ? issuer : x.get())) == 1;
-  if (!ok)
-    throw std::runtime_error("test PKI: cannot build the certificate for " + cn);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer ? issuer : x.get(), x.get(), nullptr, nullptr, 0);
-  for (const auto& [nid, value] : extensions) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    bool added = ext && X509_add_ext(x.get(), ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    if (!added)
-      throw std::runtime_error("test PKI: cannot add " + value + " to the certificate for " + cn);
-  }
-  if (X509_sign(x.get(), issuer_key, EVP_sha256()) <= 0)
-    throw std::runtime_error("test PKI: cannot sign the certificate for " + cn);
-  return x;
-}
-
-// Writes `certs` (PEM, in order) or `key` to `path`.
-void write_pem(const std::string& path, const std::vector<X509*>& certs, EVP_PKEY* key = nullptr) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  bool ok = f != nullptr;
-  for (X509* c : certs)
-    ok = ok && PEM_write_X509(f, c) == 1;
-  if (key)
-    ok = ok && PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-  if (f)
-    std::fclose(f);
-  if (!ok)
-    throw std::runtime_error("test PKI: cannot write " + path);
-}
-
-} // namespace
-
-test_certificates make_test_certificates(const std::string& dir) {
-  key_ptr ca_key(EVP_EC_gen("P-256"));
-  key_ptr leaf_key(EVP_EC_gen("P-256"));
-  if (!ca_key || !leaf_key)
-    throw std::runtime_error("test PKI: cannot make EC keys");
-  auto ca = make_cert(ca_key.get(), "switchyard test CA", 1, nullptr, ca_key.get(),
-                      {{NID_basic_constraints, "critical,CA:TRUE"},
-                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                       {NID_subject_key_identifier, "hash"}});
-  auto leaf = make_cert(leaf_key.get(), "localhost", 2, ca.get(), ca_key.get(),
-                        {{NID_basic_constraints, "critical,CA:FALSE"},
-                         {NID_key_usage, "critical,digitalSignature"},
-                         {NID_ext_key_usage, "serverAuth"},
-                         {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
-                         {NID_subject_key_identifier, "hash"},
-                         {NID_authority_key_identifier, "keyid:always"}});
-  test_certificates out{dir + "/ca.pem", dir + "/localhost.pem", dir + "/localhost.key"};
-  write_pem(out.ca_file, {ca.get()});
-  write_pem(out.cert_file, {leaf.get(), ca.get()});
-  write_pem(out.key_file, {}, leaf_key.get());
-  return out;
 }
 
 // -- helpers -------------------------------------------------------------------

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "../common/test_pki.hpp"
+
 namespace boost::asio::ssl {
 class context;
 }
@@ -78,6 +80,12 @@ public:
     return http_call(port_, method, target, body, headers);
   }
 
+  /// GETs `target` until its body contains `text` (a subscription's stats
+  /// change a moment after the sink answered); returns the last body, which
+  /// lacks `text` after `timeout`.
+  std::string wait_for_text(const std::string& target, const std::string& text,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+
 private:
   std::string data_dir_, config_path_, log_path_;
   int pid_ = -1;
@@ -93,18 +101,6 @@ struct sink_request {
   std::string body;
   std::string header(const std::string& name) const;
 };
-
-/// Files of a throwaway PKI written by make_test_certificates.
-struct test_certificates {
-  std::string ca_file;   ///< the CA certificate (PEM)
-  std::string cert_file; ///< a leaf for DNS:localhost and IP:127.0.0.1, then the CA (PEM)
-  std::string key_file;  ///< the leaf's private key (PEM)
-};
-
-/// Writes a CA and a server certificate it signs for localhost and
-/// 127.0.0.1 (EC P-256 keys, valid for a day) into `dir`, with OpenSSL's C
-/// API. Throws std::runtime_error when OpenSSL fails.
-test_certificates make_test_certificates(const std::string& dir);
 
 /// A webhook receiver on 127.0.0.1 port 0, one thread per connection. Each
 /// path is scripted independently: fail the next N requests with a status,

@@ -41,18 +41,6 @@ protected:
                 202);
   }
 
-  // Returns the subscription once its JSON contains `text`, or as it is after 10 s.
-  std::string wait_for(const std::string& id, const std::string& text) {
-    std::string body;
-    for (int i = 0; i < 500; ++i) {
-      body = server->call("GET", "/v1/subscriptions/" + id).body;
-      if (body.find(text) != std::string::npos)
-        break;
-      std::this_thread::sleep_for(20ms);
-    }
-    return body;
-  }
-
   temp_dir dir;
   sink hook;
   std::unique_ptr<server_process> server;
@@ -84,7 +72,7 @@ TEST_F(oauth, a_401_refreshes_the_token_once_without_counting_a_failure) {
   EXPECT_EQ(hook.delivered("/hook")[0].header("authorization"), "Bearer tok-2");
   EXPECT_EQ(hook.received("/token").size(), 2u);
   EXPECT_EQ(hook.received("/hook").size(), 2u) << "one 401, one 2xx";
-  auto sub = wait_for(id, R"("delivered":1)");
+  auto sub = server->wait_for_text("/v1/subscriptions/" + id, R"("delivered":1)");
   EXPECT_NE(sub.find(R"("failed_attempts":0)"), std::string::npos) << sub;
 }
 
@@ -96,7 +84,7 @@ TEST_F(oauth, a_401_to_a_fresh_token_is_a_failure_and_retried) {
   // tok-1: 401 → refresh; tok-2: 401 → failure, backoff; tok-3: 401 → refresh; tok-4: 2xx.
   ASSERT_TRUE(hook.wait_delivered("/hook", 1)) << server->log();
   EXPECT_EQ(hook.delivered("/hook")[0].header("authorization"), "Bearer tok-4");
-  auto sub = wait_for(id, R"("delivered":1)");
+  auto sub = server->wait_for_text("/v1/subscriptions/" + id, R"("delivered":1)");
   EXPECT_NE(sub.find(R"("failed_attempts":1)"), std::string::npos) << sub;
   EXPECT_NE(sub.find(R"("last_error":"HTTP 401")"), std::string::npos) << sub;
 }
@@ -106,7 +94,7 @@ TEST_F(oauth, a_failing_token_endpoint_is_retried_and_reported) {
   hook.fail_all("/token", 500);
   auto id = subscribe("/hook", oauth_auth());
   publish(2);
-  auto sub = wait_for(id, "oauth token endpoint");
+  auto sub = server->wait_for_text("/v1/subscriptions/" + id, "oauth token endpoint");
   EXPECT_NE(sub.find("oauth token endpoint " + hook.url("/token") + ": HTTP 500"), std::string::npos)
     << sub;
   EXPECT_TRUE(hook.received("/hook").empty()) << "nothing is sent without a token";

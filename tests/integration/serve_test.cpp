@@ -47,19 +47,6 @@ protected:
 
   http_result publish(const std::string& body) { return server->call("POST", "/v1/events", body); }
 
-  // Returns the subscription once its JSON contains `text` (the subscriber
-  // counts an answer a moment after the sink sent it), or as it is after 10 s.
-  std::string wait_for_stats(const std::string& id, const std::string& text) {
-    std::string body;
-    for (int i = 0; i < 1000; ++i) {
-      body = server->call("GET", "/v1/subscriptions/" + id).body;
-      if (body.find(text) != std::string::npos)
-        break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return body;
-  }
-
   static std::string event(const std::string& type, const std::string& data = "{}",
                            const std::string& extra = "") {
     return R"({"type":")" + type + R"(","data":)" + data + (extra.empty() ? "" : "," + extra) + "}";
@@ -183,7 +170,7 @@ TEST_F(serve, pause_queues_and_activate_delivers) {
   for (int i = 0; i < 5; ++i)
     ASSERT_EQ(publish(event("a.n" + std::to_string(i))).status, 202);
   EXPECT_FALSE(hook.wait_delivered("/p", 1, 500ms));
-  auto got = wait_for_stats(sub.id, R"("queued":5)");
+  auto got = server->wait_for_text("/v1/subscriptions/" + sub.id, R"("queued":5)");
   EXPECT_NE(got.find(R"("queued":5)"), std::string::npos) << got;
   r = server->call("POST", "/v1/subscriptions/" + sub.id + "/activate");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -240,7 +227,7 @@ TEST_F(serve, retry_after_three_failures_delivers) {
   ASSERT_EQ(publish(event("a.b")).status, 202);
   ASSERT_TRUE(hook.wait_delivered("/r", 1, 20s));
   EXPECT_EQ(hook.received("/r").size(), 1u /* GET challenge */ + 4u);
-  auto stats = wait_for_stats(sub.id, R"("delivered":1)");
+  auto stats = server->wait_for_text("/v1/subscriptions/" + sub.id, R"("delivered":1)");
   EXPECT_NE(stats.find(R"("failed_attempts":3)"), std::string::npos) << stats;
   EXPECT_NE(stats.find(R"("delivered":1)"), std::string::npos) << stats;
 }

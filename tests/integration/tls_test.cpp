@@ -38,31 +38,18 @@ protected:
     return server->call("POST", "/v1/events", R"({"type":")" + type + R"(","data":{"n":1}})");
   }
 
-  // Returns the subscription once its JSON contains `text`, or as it is
-  // after 10 s.
-  std::string wait_for_stats(const std::string& id, const std::string& text) {
-    std::string body;
-    for (int i = 0; i < 1000; ++i) {
-      body = server->call("GET", "/v1/subscriptions/" + id).body;
-      if (body.find(text) != std::string::npos)
-        break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return body;
-  }
-
   temp_dir dir;
-  temp_dir pki_dir;
-  test_certificates certs = make_test_certificates(pki_dir.path());
+  test_pki pki;
+  std::pair<std::string, std::string> leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1");
   std::unique_ptr<server_process> server;
 };
 
 } // namespace
 
 TEST_F(tls, https_sink_trusted_through_ca_file_receives_signed_events_and_verifies) {
-  sink hook(certs.cert_file, certs.key_file);
+  sink hook(leaf.first, leaf.second);
   ASSERT_EQ(hook.url("/a").rfind("https://localhost:", 0), 0u);
-  start("ca_file = \"" + certs.ca_file + "\"\n");
+  start("ca_file = \"" + pki.ca_file() + "\"\n");
 
   // The verification challenge goes over TLS too.
   auto r = server->call("POST", "/v1/subscriptions",
@@ -84,15 +71,16 @@ TEST_F(tls, https_sink_trusted_through_ca_file_receives_signed_events_and_verifi
   EXPECT_EQ(d.header("webhook-signature"),
             "v1," + hmac_b64(secret, d.header("webhook-id") + "." + d.header("webhook-timestamp") + "." + d.body));
   EXPECT_EQ(hook.failed_handshakes(), 0u);
-  EXPECT_NE(wait_for_stats(sub.id, R"("delivered":1)").find(R"("delivered":1)"), std::string::npos);
+  EXPECT_NE(server->wait_for_text("/v1/subscriptions/" + sub.id, R"("delivered":1)").find(R"("delivered":1)"),
+            std::string::npos);
 }
 
 TEST_F(tls, https_sink_with_an_unknown_ca_fails_verification_and_receives_nothing) {
-  sink hook(certs.cert_file, certs.key_file);
+  sink hook(leaf.first, leaf.second);
   start("ca_file = \"\"\n");
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
-  auto body = wait_for_stats(sub.id, "certificate verify failed");
+  auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "certificate verify failed");
   EXPECT_NE(body.find(R"("last_error":"tls handshake: certificate verify failed)"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("delivered":0)"), std::string::npos) << body;
   EXPECT_GT(hook.failed_handshakes(), 0u);
@@ -109,7 +97,7 @@ TEST_F(tls, allow_private_false_refuses_a_loopback_sink_without_connecting) {
   start("allow_private = false\n");
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
-  auto body = wait_for_stats(sub.id, "refused");
+  auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "refused");
   EXPECT_NE(body.find(R"j("last_error":"refused: 127.0.0.1 is a private address (egress.allow_private = false)")j"),
             std::string::npos)
       << body;
@@ -120,11 +108,11 @@ TEST_F(tls, allow_private_false_refuses_a_loopback_sink_without_connecting) {
 }
 
 TEST_F(tls, allow_private_false_refuses_a_name_resolving_to_loopback) {
-  sink hook(certs.cert_file, certs.key_file);
-  start("allow_private = false\nca_file = \"" + certs.ca_file + "\"\n");
+  sink hook(leaf.first, leaf.second);
+  start("allow_private = false\nca_file = \"" + pki.ca_file() + "\"\n");
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
-  auto body = wait_for_stats(sub.id, "refused");
+  auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "refused");
   EXPECT_NE(body.find(R"("last_error":"refused: localhost resolves to private address )"), std::string::npos)
       << body;
   EXPECT_EQ(hook.connections(), 0u);

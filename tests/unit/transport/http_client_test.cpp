@@ -95,6 +95,33 @@ TEST(http_client, sends_host_user_agent_content_type_and_body) {
   EXPECT_EQ(body, R"({"x":1})");
 }
 
+// Answers every request on the connection with its index, until it closes
+// (the imposter accepts the next connection only after that).
+void answer_each(raw_socket& s, int index) {
+  while (s.read_message())
+    s.send_all(ok_response("conn " + std::to_string(index)));
+}
+
+// Answers one request and leaves the connection open.
+void answer_one(raw_socket& s, int index) {
+  if (s.read_message())
+    s.send_all(ok_response("conn " + std::to_string(index)));
+}
+
+// On the first connection answers one request "first", then reads the next
+// and drops the connection without a word (over TLS: without close_notify),
+// as a server whose idle timer fires at that moment does; answers every
+// later connection like answer_each.
+void close_at_the_second_request(raw_socket& s, int index) {
+  if (index != 0)
+    return answer_each(s, index);
+  if (!s.read_message())
+    return;
+  s.send_all(ok_response("first"));
+  s.read_message();
+  s.close();
+}
+
 TEST(http_client, retries_when_the_pooled_connection_was_closed_after_its_response) {
   io_threads io;
   imposter server([](raw_socket& s, int index) {
@@ -115,25 +142,12 @@ TEST(http_client, retries_when_the_pooled_connection_was_closed_after_its_respon
 
 TEST(http_client, retries_when_the_server_closes_as_the_next_request_arrives) {
   io_threads io;
-  imposter server([](raw_socket& s, int index) {
-    if (index == 0) {
-      // Answers one request, then reads the next and closes without a
-      // word, as a server whose idle timer fired at that moment does.
-      if (!s.read_message())
-        return;
-      s.send_all(ok_response("first"));
-      s.read_message();
-      s.close();
-      return;
-    }
-    if (s.read_message())
-      s.send_all(ok_response("fresh"));
-  });
+  imposter server(close_at_the_second_request);
   http_client client(io.ioc(), {});
   EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).body, "first");
   auto second = send_and_wait(client, make_request("POST", local_url(server.port()), "{}"));
   EXPECT_EQ(second.status, 200) << second.error;
-  EXPECT_EQ(second.body, "fresh");
+  EXPECT_EQ(second.body, "conn 1");
   EXPECT_EQ(server.accepted(), 2);
 }
 
@@ -264,18 +278,6 @@ std::string localhost_url(uint16_t port, std::string_view scheme = "https", std:
   return std::string(scheme) + "://localhost:" + std::to_string(port) + std::string(target);
 }
 
-// Answers every request on the connection with its index, until it closes
-// (the imposter accepts the next connection only after that).
-void answer_each(raw_socket& s, int index) {
-  while (s.read_message())
-    s.send_all(ok_response("conn " + std::to_string(index)));
-}
-
-// Answers one request and leaves the connection open.
-void answer_one(raw_socket& s, int index) {
-  if (s.read_message())
-    s.send_all(ok_response("conn " + std::to_string(index)));
-}
 
 client_options trusting(const test_pki& pki) {
   client_options options;
@@ -389,21 +391,7 @@ TEST(http_client, https_retries_when_the_pooled_tls_connection_was_closed) {
   io_threads io;
   test_pki pki;
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
-  imposter server(
-      [](raw_socket& s, int index) {
-        if (index == 0) {
-          // Answers, reads the next request and drops the connection
-          // without a close_notify, as an idle timer firing then does.
-          if (!s.read_message())
-            return;
-          s.send_all(ok_response("first"));
-          s.read_message();
-          s.close();
-          return;
-        }
-        answer_each(s, index);
-      },
-      tls.get());
+  imposter server(close_at_the_second_request, tls.get());
   http_client client(io.ioc(), trusting(pki));
   EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}")).body, "first");
   auto second = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
