@@ -25,6 +25,8 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using tokens_atom = caf::atom_constant<caf::atom("tokens")>;
 /// Reports a token endpoint's answer to its subscriber (OAuth egress auth).
 using token_atom = caf::atom_constant<caf::atom("token")>;
+/// Writes a subscriber's batched acks to the journal.
+using flush_atom = caf::atom_constant<caf::atom("flushacks")>;
 /// Replaces a subscriber's copy of its subscription.
 using config_atom = caf::atom_constant<caf::atom("config")>;
 /// Drops a subscriber's queue.

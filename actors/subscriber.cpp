@@ -17,6 +17,11 @@ namespace sy::actors {
 
 namespace {
 
+// Delivered events whose queue keys are deleted in one journal write: at
+// most this many, or whatever was delivered within ack_flush_delay.
+constexpr std::size_t max_ack_batch = 256;
+constexpr auto ack_flush_delay = std::chrono::milliseconds(5);
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -68,7 +73,24 @@ struct subscriber_state {
   bool fetching_token = false;
   std::unordered_map<uint64_t, uint64_t> sent_with; // seq → token_gen, OAuth only
 
+  // Delivered seqs whose queue keys are not deleted yet: written as one
+  // batch (at-least-once: a crash before the write redelivers them).
+  std::vector<uint64_t> acks;
+  bool ack_flush_scheduled = false;
+
   std::mt19937_64 rng{std::random_device{}()};
+
+  subscriber_state() = default;
+  subscriber_state(const subscriber_state&) = delete;
+  subscriber_state& operator=(const subscriber_state&) = delete;
+  ~subscriber_state() { flush_acks(); }
+
+  /// Deletes the queue keys of every delivered event in one write.
+  void flush_acks() {
+    if (!acks.empty() && env)
+      env->journal->ack_many(sub.number, acks);
+    acks.clear();
+  }
 
   static inline const char* name = "subscriber";
 };
@@ -355,7 +377,13 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     st.token_valid_until = 0; // the next attempt starts with a fresh token
   }
   if (r.status >= 200 && r.status < 300) {
-    st.env->journal->ack(st.sub.number, seq);
+    st.acks.push_back(seq);
+    if (st.acks.size() >= max_ack_batch) {
+      st.flush_acks();
+    } else if (!st.ack_flush_scheduled) {
+      st.ack_flush_scheduled = true;
+      self->delayed_send(self, ack_flush_delay, flush_atom::value);
+    }
     if (!was_dropped && st.queued > 0)
       --st.queued;
     st.consecutive_failures = 0;
@@ -427,6 +455,11 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       pump(self);
       publish_stats(st);
     },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.ack_flush_scheduled = false;
+      st.flush_acks();
+    },
     [=](token_atom, transport::client_response& r) {
       on_token(self, r);
       publish_stats(self->state);
@@ -444,6 +477,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](purge_atom, const count_fn& reply) {
       auto& st = self->state;
+      st.acks.clear(); // purge deletes every queue key
       st.pending.clear();
       st.spilled = false;
       for (auto& [seq, e] : st.in_flight)

@@ -21,7 +21,9 @@ namespace sy::transport {
 
 /// Settings of outgoing connections.
 struct client_options {
-  std::size_t max_idle_per_origin = 64; ///< idle keep-alive connections kept per origin
+  /// Idle keep-alive connections kept per origin: at least the deliveries
+  /// in flight to one receiver, or every burst reconnects what it exceeds.
+  std::size_t max_idle_per_origin = 512;
   std::size_t max_response_bytes = 1 << 20; ///< longer response bodies are cut (status still counts)
   /// Idle connections older than this are closed instead of reused (servers
   /// drop idle keep-alive connections after a while, often without notice).
