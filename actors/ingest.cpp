@@ -4,18 +4,11 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "core/time_format.hpp"
 
 namespace sy::actors {
 
-namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-} // namespace
+using core::now_ms;
 
 std::string event_id(uint64_t seq) {
   static constexpr char hex[] = "0123456789abcdef";

@@ -7,13 +7,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "actors/messages.hpp"
 #include "actors/subscriber.hpp"
 #include "core/json_writer.hpp"
+#include "core/time_format.hpp"
 #include "storage/journal.hpp"
 
 namespace sy::actors {
+
+using core::now_ms;
 
 namespace {
 
@@ -25,12 +29,6 @@ constexpr std::size_t max_listed_files = 10;
 constexpr std::size_t recovery_page = 1000;
 // A failed seal (storage error) is tried again after this long.
 constexpr auto seal_retry = std::chrono::seconds(1);
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 std::string file_name(uint64_t first) {
   char hex[17];
@@ -136,6 +134,14 @@ void recover(self_ptr self) {
   }
 }
 
+// Returns the sealed file called `name`, if there is one.
+std::optional<storage::pull_file> find_file(const pull_state& st, std::string_view name) {
+  auto first = parse_file_name(name);
+  if (first == 0)
+    return std::nullopt;
+  return st.env->journal->find_pull_file(st.sub.number, first);
+}
+
 void reply_error(const reply_fn& reply, int status, const std::string& message) {
   reply(status, core::error_body(message));
 }
@@ -173,8 +179,7 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](read_file_atom, const std::string& name, const reply_fn& reply) {
       auto& st = self->state;
-      auto first = parse_file_name(name);
-      auto f = first ? st.env->journal->find_pull_file(st.sub.number, first) : std::nullopt;
+      auto f = find_file(st, name);
       if (!f)
         return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
       std::string body;
@@ -195,8 +200,7 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](drop_file_atom, const std::string& name, const reply_fn& reply) {
       auto& st = self->state;
-      auto first = parse_file_name(name);
-      auto f = first ? st.env->journal->find_pull_file(st.sub.number, first) : std::nullopt;
+      auto f = find_file(st, name);
       if (!f)
         return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
       if (auto err = st.env->journal->drop_pull_file(st.sub.number, *f))

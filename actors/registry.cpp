@@ -6,12 +6,15 @@
 #include "actors/ingest.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
+#include "core/time_format.hpp"
 #include "core/type_pattern.hpp"
 #include "core/url.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
+
+using core::now_ms;
 
 namespace {
 
@@ -30,12 +33,6 @@ std::string event_type_key(std::string_view code) {
   std::string key(event_type_prefix);
   key += code;
   return key;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 void reply_error(const reply_fn& reply, int status, const std::string& message) {

@@ -10,10 +10,13 @@
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/subscription.hpp"
+#include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
+
+using core::now_ms;
 
 namespace {
 
@@ -22,10 +25,9 @@ namespace {
 constexpr std::size_t max_ack_batch = 256;
 constexpr auto ack_flush_delay = std::chrono::milliseconds(5);
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+// Returns why a request failed: "HTTP <status>" or the transport's error.
+std::string failure_text(const transport::client_response& r) {
+  return r.status ? "HTTP " + std::to_string(r.status) : r.error;
 }
 
 // Parses Retry-After given in seconds (the HTTP-date form is not honoured).
@@ -222,12 +224,9 @@ void send_one(self_ptr self, storage::event_ptr e) {
     req.body = e->ev.data;
     req.headers = {{"Content-Type", "application/json"}, {"webhook-id", e->ev.id}};
   }
-  if (uses_oauth(sub)) {
-    add_auth(req, sub.auth, st.token);
+  add_auth(req, sub.auth, st.token); // the token is "" unless the auth is OAuth
+  if (uses_oauth(sub))
     st.sent_with[e->seq] = st.token_gen;
-  } else {
-    add_auth(req, sub.auth, {});
-  }
   st.in_flight.emplace(e->seq, e);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
@@ -285,8 +284,7 @@ void on_token(self_ptr self, transport::client_response& r) {
     return pump(self); // auth changed meanwhile
   const auto& url = st.sub.auth.auth_url;
   if (r.status < 200 || r.status >= 300) {
-    auto why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
-    return record_failure(self, "oauth token endpoint " + url + ": " + why, retry_after_ms(r));
+    return record_failure(self, "oauth token endpoint " + url + ": " + failure_text(r), retry_after_ms(r));
   }
   auto token = core::decode_oauth_token(r.body);
   if (!token)
@@ -393,7 +391,7 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     st.stats->last_success_at = now;
     st.stats->add_latency(std::max<int64_t>(0, now - e->ingest_ms));
   } else {
-    std::string why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
+    std::string why = failure_text(r);
     if (!was_dropped) {
       if (now - e->ingest_ms > st.env->settings.max_age_ms)
         dead_letter(self, e, "older than retry.max_age; last error: " + why);

@@ -94,10 +94,11 @@ actors::reply_fn reply_with(transport::responder respond) {
   };
 }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+std::string_view bearer_token(const transport::http_request& req) {
+  auto h = req.header("authorization");
+  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
+    return h.substr(7);
+  return {};
 }
 
 namespace {
@@ -132,10 +133,7 @@ void install(transport::http_server& server, const api_context& ctx) {
     // Event files answer to a pull subscription's accessKey, checked by their handlers.
     const bool eventfiles = r.path == "/v1/eventfiles" || r.path.starts_with("/v1/eventfiles/");
     if (auth && !eventfiles) {
-      auto h = r.header("authorization");
-      std::string_view token;
-      if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
-        token = h.substr(7);
+      auto token = bearer_token(r);
       if (token.empty() || !(listed(ctx.admin_tokens, token) || listed(ctx.publish_tokens, token))) {
         auto resp = refuse(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");

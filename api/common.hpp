@@ -9,6 +9,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "core/result.hpp"
+#include "core/time_format.hpp"
 #include "transport/http_server.hpp"
 
 namespace sy::api {
@@ -39,8 +40,10 @@ bool is_push_path(std::string_view path);
 /// adding Retry-After: 1 to a 503.
 actors::reply_fn reply_with(transport::responder respond);
 
-/// Returns milliseconds since the Unix epoch.
-int64_t now_ms();
+using core::now_ms;
+
+/// Returns the token of an `Authorization: Bearer <token>` header, or "".
+std::string_view bearer_token(const transport::http_request& req);
 
 // Each adds the routes of one handler group (one .cpp file each) to `server`.
 /// Registers `method path` (whose first placeholder is an id) to run

@@ -20,13 +20,6 @@ transport::http_response unauthorized(std::string_view why) {
   return r;
 }
 
-std::string bearer_token(const transport::http_request& req) {
-  auto h = req.header("authorization");
-  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
-    return std::string(h.substr(7));
-  return {};
-}
-
 // Runs `op(subscriber, respond)` inside the registry for the pull
 // subscription whose accessKey the request carries; 401 when none.
 template <class Op>
@@ -34,7 +27,7 @@ void with_pull_subscriber(const api_context& ctx, const transport::http_request&
                           transport::responder respond, Op op) {
   if (!ctx.ready->load())
     return respond(not_ready_response());
-  auto key = bearer_token(req);
+  std::string key(bearer_token(req));
   if (key.empty())
     return respond(unauthorized("missing accessKey"));
   actors::run_in_registry(ctx.registry, [key = std::move(key), op = std::move(op),

@@ -1,5 +1,7 @@
 #include "core/time_format.hpp"
 
+#include <chrono>
+
 #include <cstdio>
 #include <ctime>
 
@@ -15,6 +17,12 @@ std::string format_iso8601_ms(int64_t ms, std::string_view zone) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
   return std::string(buf).append(zone);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 } // namespace sy::core
