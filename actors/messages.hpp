@@ -1,19 +1,39 @@
 #pragma once
-// Every CAF atom and message type switchyard's actors exchange. All of them
-// are local-only (closures, shared pointers): none crosses a node.
+// Every CAF atom and message type switchyard's actors exchange.
+//
+// The protocol — what the registry, subscriber and pull subscriber actors
+// are asked and what they answer — is made of plain structs with CAF
+// 0.17-form `inspect` overloads, declared in the type-ID block `switchyard`
+// at the end of this file and registered at run time with
+// `register_protocol(cfg)`: every one of them can cross nodes. A request
+// names what it wants; the answer is a domain value or a `caf::error` of the
+// category `switchyard` (actors/errors.hpp), never an HTTP status: api/
+// alone maps results to HTTP. docs/architecture.md lists the protocol
+// message by message.
+//
+// Local-only messages carry pointers (event batches shared with the
+// journal, HTTP client answers) or serve an actor's own timers; they are
+// marked CAF_ALLOW_UNSAFE_MESSAGE_TYPE and never leave their node.
 
 #include <caf/all.hpp>
 
-#include <functional>
-#include <memory>
+#include <cmath>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/errors.hpp"
 #include "actors/subscription.hpp"
+#include "core/acoustic.hpp"
+#include "core/push.hpp"
+#include "core/subscription.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_types.hpp"
 
 namespace sy::actors {
+
+// -- local-only atoms: an actor's own timers and node-local hand-overs --------
 
 /// Delivers new events to a subscriber (one message per commit group).
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
@@ -27,40 +47,465 @@ using tokens_atom = caf::atom_constant<caf::atom("tokens")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 /// Writes a subscriber's batched acks to the journal.
 using flush_atom = caf::atom_constant<caf::atom("flushacks")>;
-/// Replaces a subscriber's copy of its subscription.
-using config_atom = caf::atom_constant<caf::atom("config")>;
-/// Drops a subscriber's queue.
-using purge_atom = caf::atom_constant<caf::atom("purge")>;
-/// Requeues a subscriber's dead letters.
-using replay_atom = caf::atom_constant<caf::atom("replay")>;
-/// Runs a task inside the registry actor.
-using task_atom = caf::atom_constant<caf::atom("task")>;
 /// Triggers journal garbage collection.
 using gc_atom = caf::atom_constant<caf::atom("gc")>;
 /// Seals a pull subscriber's open file once it is old enough (carries the timer generation).
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
-/// Lists a pull subscriber's sealed files (count, reply).
-using files_atom = caf::atom_constant<caf::atom("files")>;
-/// Reads one of a pull subscriber's files (name, reply).
-using read_file_atom = caf::atom_constant<caf::atom("readfile")>;
-/// Deletes one of a pull subscriber's files (name, reply).
-using drop_file_atom = caf::atom_constant<caf::atom("dropfile")>;
 
-/// Events for one subscriber, in sequence order.
+/// Events for one subscriber, in sequence order. Local-only: the events are
+/// shared with the journal's commit thread.
 struct event_list {
   std::vector<storage::event_ptr> events;
 };
 
-/// The answer to an API call made through an actor: status and JSON body.
-using reply_fn = std::function<void(int status, std::string body)>;
+// -- inspection helpers ---------------------------------------------------------
 
-/// A count-returning reply (purge, replay).
-using count_fn = std::function<void(uint64_t)>;
+/// Lets an inspector read and write a std::optional member, which CAF 0.17
+/// does not know: a presence flag, then the value (default-made when absent).
+template <class T>
+struct optional_field {
+  std::optional<T>* target;
+};
+
+/// Returns the inspection proxy of `x`.
+template <class T>
+optional_field<T> optional_of(std::optional<T>& x) {
+  return {&x};
+}
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, optional_field<T> x) {
+  bool present = x.target->has_value();
+  T value = present ? **x.target : T{};
+  return f(present, value, caf::meta::load_callback([&]() -> caf::error {
+             if (present)
+               *x.target = std::move(value);
+             else
+               x.target->reset();
+             return caf::none;
+           }));
+}
+
+// -- values the protocol carries ------------------------------------------------
+
+/// A subscription as one request saw it: its record, its stats, and whether
+/// the answer may show the private key (only on create and on a key change).
+struct subscription_view {
+  subscription sub;
+  stats_snapshot stats;
+  bool show_private_key = false;
+};
+
+/// Every subscription of one kind, in id order.
+struct subscription_list {
+  std::vector<subscription_view> items;
+};
+
+/// The answer to a request that has no value to return.
+struct done {};
+
+/// How many events a purge dropped.
+struct purged {
+  uint64_t count = 0;
+};
+
+/// How many dead letters a replay requeued.
+struct replayed {
+  uint64_t count = 0;
+};
+
+/// One dead letter: the event and why it was given up.
+struct dead_letter_view {
+  std::string id;
+  std::string type;
+  std::string country;
+  std::string data; ///< raw JSON
+  int64_t timestamp_ms = 0;
+  std::string reason;
+};
+
+/// A subscription's dead letters, oldest first.
+struct dead_letter_list {
+  std::vector<dead_letter_view> items;
+};
+
+/// The change-notification watcher and whether the request created it.
+struct watcher_view {
+  subscription sub;
+  bool created = false;
+};
+
+/// An event type as stored, and whether the request added it (not replaced).
+struct event_type_stored {
+  core::event_type_def type;
+  bool added = false;
+};
+
+/// Whether a deleted event type had been registered.
+struct event_type_deleted {
+  bool existed = false;
+};
+
+/// Event types, in code order.
+struct event_type_list {
+  std::vector<core::event_type_def> items;
+};
+
+/// The distinct device tokens a sendToList addresses.
+struct push_tokens {
+  std::vector<std::string> tokens;
+};
+
+/// One subscription's stats, for /metrics.
+struct stats_row {
+  std::string id;
+  stats_snapshot stats;
+};
+
+/// Every subscription's stats, for /metrics.
+struct stats_table {
+  std::vector<stats_row> rows;
+};
+
+/// A pull subscriber's sealed files, oldest first.
+struct event_file_names {
+  std::vector<std::string> names;
+};
+
+/// The NDJSON body of one event file.
+struct event_file_body {
+  std::string ndjson;
+};
+
+// -- registry requests ----------------------------------------------------------
+
+/// Creates a native subscription → subscription_view (private key shown).
+struct create_subscription {
+  core::subscription_spec spec;
+};
+
+/// Creates a dashboard-facade subscription → subscription_view.
+struct create_dashboard_subscription {
+  core::dashboard_spec spec;
+};
+
+/// Lists the subscriptions of `kind` → subscription_list.
+struct list_subscriptions {
+  subscription_kind kind = subscription_kind::native;
+};
+
+/// Reads one subscription → subscription_view, or not_found.
+struct get_subscription {
+  subscription_kind kind = subscription_kind::native;
+  std::string id;
+};
+
+/// Changes the members `spec` sets → subscription_view (the private key
+/// shown when a new url rotated the keys).
+struct patch_subscription {
+  std::string id;
+  core::subscription_spec spec;
+};
+
+/// Deletes a subscription and its queue → done (idempotent).
+struct delete_subscription {
+  subscription_kind kind = subscription_kind::native;
+  std::string id;
+};
+
+/// Sends the verification challenge to the url → subscription_view (active),
+/// or invalid{url} when the endpoint does not answer it correctly.
+struct verify_subscription {
+  std::string id;
+};
+
+/// Stops deliveries, keeps queuing → subscription_view, or conflict when unverified.
+struct pause_subscription {
+  std::string id;
+};
+
+/// Resumes deliveries → subscription_view, or conflict when unverified.
+struct activate_subscription {
+  std::string id;
+};
+
+/// Drops every queued event → purged.
+struct purge_subscription {
+  std::string id;
+};
+
+/// Lists the dead letters → dead_letter_list.
+struct list_dead_letters {
+  std::string id;
+};
+
+/// Requeues every dead letter → replayed.
+struct replay_subscription {
+  std::string id;
+};
+
+/// Registers or replaces the change-notification watcher → watcher_view.
+struct put_watcher {
+  core::watcher_spec spec;
+};
+
+/// Reads the watcher → watcher_view, or not_found.
+struct get_watcher {};
+
+/// Removes the watcher and what it had not received → done.
+struct delete_watcher {};
+
+/// Registers (or replaces, by code) an Acoustic event type → event_type_stored.
+struct put_event_type {
+  core::event_type_def type;
+};
+
+/// Deletes an event type → event_type_deleted.
+struct delete_event_type {
+  std::string code;
+};
+
+/// Lists the registered event types some subscription receives → event_type_list.
+struct list_subscribed_event_types {};
+
+/// Stores a push association (replacing its token's) → done.
+struct put_association {
+  core::association_spec association;
+};
+
+/// Resolves a sendToList's recipients through the associations → push_tokens.
+struct resolve_push_tokens {
+  core::send_to_list_spec spec;
+};
+
+/// Finds the pull subscriber whose accessKey is `access_key` → its actor,
+/// or unauthorized.
+struct find_pull_subscriber {
+  std::string access_key;
+};
+
+/// Reads every subscription's stats → stats_table.
+struct list_stats {};
+
+/// The endpoint's answer to a verification challenge (the registry's own
+/// message to itself; `ticket` names the waiting request).
+struct verification_answer {
+  uint64_t ticket = 0;
+  int status = 0; ///< 0 = no answer (`error` says why)
+  std::string body;
+  std::string error;
+};
+
+// -- subscriber and pull subscriber requests ----------------------------------
+
+/// Replaces a subscriber's copy of its subscription (no answer).
+struct update_subscription {
+  subscription sub;
+};
+
+/// Drops a subscriber's queue → purged.
+struct purge_queue {};
+
+/// Requeues a subscriber's dead letters → replayed.
+struct replay_dead_letters {};
+
+/// Lists at most `max` sealed files of a pull subscriber → event_file_names.
+struct list_event_files {
+  uint64_t max = 0;
+};
+
+/// Reads one sealed file → event_file_body, or not_found.
+struct read_event_file {
+  std::string name;
+};
+
+/// Deletes one sealed file (the client has its events) → done, or not_found.
+struct delete_event_file {
+  std::string name;
+};
+
+/// The registry's typed interface: every request it answers, with its reply.
+using registry_actor = caf::typed_actor<
+  caf::replies_to<create_subscription>::with<subscription_view>,
+  caf::replies_to<create_dashboard_subscription>::with<subscription_view>,
+  caf::replies_to<list_subscriptions>::with<subscription_list>,
+  caf::replies_to<get_subscription>::with<subscription_view>,
+  caf::replies_to<patch_subscription>::with<subscription_view>,
+  caf::replies_to<delete_subscription>::with<done>,
+  caf::replies_to<verify_subscription>::with<subscription_view>,
+  caf::replies_to<pause_subscription>::with<subscription_view>,
+  caf::replies_to<activate_subscription>::with<subscription_view>,
+  caf::replies_to<purge_subscription>::with<purged>,
+  caf::replies_to<list_dead_letters>::with<dead_letter_list>,
+  caf::replies_to<replay_subscription>::with<replayed>,
+  caf::replies_to<put_watcher>::with<watcher_view>,
+  caf::replies_to<get_watcher>::with<watcher_view>,
+  caf::replies_to<delete_watcher>::with<done>,
+  caf::replies_to<put_event_type>::with<event_type_stored>,
+  caf::replies_to<delete_event_type>::with<event_type_deleted>,
+  caf::replies_to<list_subscribed_event_types>::with<event_type_list>,
+  caf::replies_to<put_association>::with<done>,
+  caf::replies_to<resolve_push_tokens>::with<push_tokens>,
+  caf::replies_to<find_pull_subscriber>::with<caf::actor>,
+  caf::replies_to<list_stats>::with<stats_table>,
+  caf::reacts_to<verification_answer>>;
+
+// -- inspect overloads (CAF 0.17 form) ------------------------------------------
+
+#define SY_INSPECT(type, ...)                                                         \
+  template <class Inspector>                                                          \
+  typename Inspector::result_type inspect(Inspector& f, type& x) {                    \
+    return f(caf::meta::type_name(#type), __VA_ARGS__);                               \
+  }
+#define SY_INSPECT_EMPTY(type)                                                        \
+  template <class Inspector>                                                          \
+  typename Inspector::result_type inspect(Inspector& f, type&) {                      \
+    return f(caf::meta::type_name(#type));                                            \
+  }
+
+SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.country,
+           x.delivery, x.verification_required, x.state, x.public_key, x.private_key,
+           x.created_at, x.max_in_flight, x.rate_limit, x.auth, x.access_key,
+           x.dashboard_event, x.notification_key)
+SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts,
+           x.dead_lettered, x.last_success_at, x.last_failure_at, x.last_error,
+           x.latency_p50_ms, x.latency_p99_ms)
+SY_INSPECT(subscription_view, x.sub, x.stats, x.show_private_key)
+SY_INSPECT(subscription_list, x.items)
+SY_INSPECT_EMPTY(done)
+SY_INSPECT(purged, x.count)
+SY_INSPECT(replayed, x.count)
+SY_INSPECT(dead_letter_view, x.id, x.type, x.country, x.data, x.timestamp_ms, x.reason)
+SY_INSPECT(dead_letter_list, x.items)
+SY_INSPECT(watcher_view, x.sub, x.created)
+SY_INSPECT(event_type_stored, x.type, x.added)
+SY_INSPECT(event_type_deleted, x.existed)
+SY_INSPECT(event_type_list, x.items)
+SY_INSPECT(push_tokens, x.tokens)
+SY_INSPECT(stats_row, x.id, x.stats)
+SY_INSPECT(stats_table, x.rows)
+SY_INSPECT(event_file_names, x.names)
+SY_INSPECT(event_file_body, x.ndjson)
+SY_INSPECT(create_subscription, x.spec)
+SY_INSPECT(create_dashboard_subscription, x.spec)
+SY_INSPECT(list_subscriptions, x.kind)
+SY_INSPECT(get_subscription, x.kind, x.id)
+SY_INSPECT(patch_subscription, x.id, x.spec)
+SY_INSPECT(delete_subscription, x.kind, x.id)
+SY_INSPECT(verify_subscription, x.id)
+SY_INSPECT(pause_subscription, x.id)
+SY_INSPECT(activate_subscription, x.id)
+SY_INSPECT(purge_subscription, x.id)
+SY_INSPECT(list_dead_letters, x.id)
+SY_INSPECT(replay_subscription, x.id)
+SY_INSPECT(put_watcher, x.spec)
+SY_INSPECT_EMPTY(get_watcher)
+SY_INSPECT_EMPTY(delete_watcher)
+SY_INSPECT(put_event_type, x.type)
+SY_INSPECT(delete_event_type, x.code)
+SY_INSPECT_EMPTY(list_subscribed_event_types)
+SY_INSPECT(put_association, x.association)
+SY_INSPECT(resolve_push_tokens, x.spec)
+SY_INSPECT(find_pull_subscriber, x.access_key)
+SY_INSPECT_EMPTY(list_stats)
+SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
+SY_INSPECT(update_subscription, x.sub)
+SY_INSPECT_EMPTY(purge_queue)
+SY_INSPECT_EMPTY(replay_dead_letters)
+SY_INSPECT(list_event_files, x.max)
+SY_INSPECT(read_event_file, x.name)
+SY_INSPECT(delete_event_file, x.name)
+
+/// Adds every protocol type (the `switchyard` type-ID block) and the error
+/// category to `cfg`; without it a message to another node fails to
+/// serialize at run time.
+void register_protocol(caf::actor_system_config& cfg);
 
 } // namespace sy::actors
 
+// The core request bodies the protocol carries, inspected where ADL finds them.
+namespace sy::core {
+
+SY_INSPECT(egress_auth, x.type, x.api_key, x.user_id, x.password, x.auth_url, x.client_id,
+           x.client_secret, x.refresh_token, x.supplier_key)
+SY_INSPECT(subscription_spec, actors::optional_of(x.service), actors::optional_of(x.url),
+           actors::optional_of(x.types), actors::optional_of(x.country),
+           actors::optional_of(x.delivery), actors::optional_of(x.verification_required),
+           actors::optional_of(x.max_in_flight), actors::optional_of(x.rate_limit),
+           actors::optional_of(x.auth))
+SY_INSPECT(dashboard_spec, x.url, x.country, x.event)
+SY_INSPECT(watcher_spec, x.notification_key, x.notification_url, x.auth)
+SY_INSPECT(attribute_def, x.name, x.type)
+SY_INSPECT(association_spec, x.app_id, x.token, x.cellphone, x.email, x.device_type)
+SY_INSPECT(send_to_list_spec, x.tokens, x.has_tokens, x.by_association, x.app_id,
+           x.device_types, x.cellphones, x.emails, x.title, x.message, x.image_url, x.data)
+
+/// An event type's version is a double: a non-finite one would make CAF 0.17's
+/// serializer loop forever, so it is refused before it is written (the codec
+/// only accepts positive finite numbers).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_type_def& x) {
+  return f(caf::meta::type_name("event_type_def"),
+           caf::meta::save_callback([&]() -> caf::error {
+             if (!std::isfinite(x.version))
+               return caf::make_error(caf::sec::invalid_argument, "event_type_def.version");
+             return caf::none;
+           }),
+           x.code, x.name, x.description, x.ns, x.version, x.registration_type, x.attributes);
+}
+
+} // namespace sy::core
+
+#undef SY_INSPECT
+#undef SY_INSPECT_EMPTY
+
+CAF_BEGIN_TYPE_ID_BLOCK(switchyard, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_view))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_list))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::done))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purged))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replayed))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::dead_letter_list))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::watcher_view))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_stored))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_deleted))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_list))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::push_tokens))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::stats_table))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_names))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_body))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_dashboard_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscriptions))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::patch_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::verify_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::pause_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::activate_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_dead_letters))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_watcher))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_watcher))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_watcher))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_event_type))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_type))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscribed_event_types))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_association))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::resolve_push_tokens))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::find_pull_subscriber))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_stats))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::verification_answer))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::update_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_queue))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letters))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_event_files))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::read_event_file))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_file))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::registry_actor))
+CAF_END_TYPE_ID_BLOCK(switchyard)
+
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::subscription)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::reply_fn)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::count_fn)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::transport::client_response)

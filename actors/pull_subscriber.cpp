@@ -23,8 +23,6 @@ namespace {
 
 constexpr std::string_view file_prefix = "evf_";
 constexpr std::string_view file_suffix = ".ndjson";
-// Most files one GET /v1/eventfiles lists (the Acoustic contract's limit).
-constexpr std::size_t max_listed_files = 10;
 // Events read back per page when recovering the open file.
 constexpr std::size_t recovery_page = 1000;
 // A failed seal (storage error) is tried again after this long.
@@ -142,8 +140,8 @@ std::optional<storage::pull_file> find_file(const pull_state& st, std::string_vi
   return st.env->journal->find_pull_file(st.sub.number, first);
 }
 
-void reply_error(const reply_fn& reply, int status, const std::string& message) {
-  reply(status, core::error_body(message));
+caf::error no_such_file(const std::string& name) {
+  return make_error(errc::not_found, "no event file named " + name + "; GET /v1/eventfiles lists them");
 }
 
 caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
@@ -168,20 +166,18 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       seal(self);
       publish_stats(st);
     },
-    [=](files_atom, uint64_t n, const reply_fn& reply) {
+    [=](const list_event_files& x) -> event_file_names {
       auto& st = self->state;
-      core::json_writer w;
-      w.begin_array();
-      for (const auto& f : st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(n, max_listed_files)))
-        w.value(file_name(f.first));
-      w.end_array();
-      reply(200, std::move(w).str());
+      event_file_names out;
+      for (const auto& f : st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(x.max, max_listed_files)))
+        out.names.push_back(file_name(f.first));
+      return out;
     },
-    [=](read_file_atom, const std::string& name, const reply_fn& reply) {
+    [=](const read_event_file& x) -> caf::result<event_file_body> {
       auto& st = self->state;
-      auto f = find_file(st, name);
+      auto f = find_file(st, x.name);
       if (!f)
-        return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
+        return no_such_file(x.name);
       std::string body;
       uint64_t after = f->first - 1;
       while (after < f->last) {
@@ -196,15 +192,15 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
           break;
         after = page.back()->seq;
       }
-      reply(200, std::move(body));
+      return event_file_body{std::move(body)};
     },
-    [=](drop_file_atom, const std::string& name, const reply_fn& reply) {
+    [=](const delete_event_file& x) -> caf::result<done> {
       auto& st = self->state;
-      auto f = find_file(st, name);
+      auto f = find_file(st, x.name);
       if (!f)
-        return reply_error(reply, 404, "no event file named " + name + "; GET /v1/eventfiles lists them");
+        return no_such_file(x.name);
       if (auto err = st.env->journal->drop_pull_file(st.sub.number, *f))
-        return reply_error(reply, 503, "could not delete the event file: " + err->message + "; retry");
+        return make_error(errc::unavailable, "could not delete the event file: " + err->message + "; retry");
       st.sealed_events -= std::min(st.sealed_events, f->count);
       {
         std::lock_guard<std::mutex> guard(st.stats->mutex);
@@ -212,19 +208,19 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
         st.stats->last_success_at = now_ms();
       }
       publish_stats(st);
-      reply(204, "");
+      return done{};
     },
-    [=](config_atom, subscription& updated) { self->state.sub = std::move(updated); },
-    [=](purge_atom, const count_fn& reply) {
+    [=](update_subscription& x) { self->state.sub = std::move(x.sub); },
+    [=](purge_queue) -> purged {
       auto& st = self->state;
       uint64_t n = st.env->journal->purge(st.sub.number);
       st.sealed_events = 0;
       st.open_first = st.open_last = st.open_count = 0;
       ++st.timer_gen;
       publish_stats(st);
-      reply(n);
+      return purged{n};
     },
-    [=](replay_atom, const count_fn& reply) { reply(0); }, // nothing is dead-lettered
+    [=](replay_dead_letters) { return replayed{0}; }, // nothing is dead-lettered
   };
 }
 

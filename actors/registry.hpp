@@ -1,18 +1,28 @@
 #pragma once
-// The registry actor: owns every subscription and the Acoustic event-type
-// catalog, persists them, spawns the subscriber actors and publishes the
-// routing table and the catalog.
+// The registry actor: owns every subscription, persists them, spawns their
+// subscriber actors and publishes the routing table; beside them it keeps
+// the Acoustic event-type catalog (actors/catalog.hpp), the push
+// associations (actors/associations.hpp) and the change-notification
+// watcher. It speaks the typed protocol of actors/messages.hpp
+// (`registry_actor`): each request is one handler, each answer a domain
+// value or a domain error (actors/errors.hpp).
+//
+// The code is split by concern: registry.cpp (start-up, the one way a
+// subscription is added, routes, the behavior), registry_subscriptions.cpp
+// (the subscription life cycle), registry_watcher.cpp (change
+// notifications), catalog.cpp and associations.cpp. Garbage collection is
+// its own actor (actors/gc.hpp).
 
 #include <caf/fwd.hpp>
 
 #include <atomic>
-#include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
+#include <string_view>
 
 #include "actors/associations.hpp"
+#include "actors/catalog.hpp"
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
@@ -20,8 +30,9 @@
 
 namespace sy::actors {
 
-/// The registry's state. Only the registry actor touches it: API handlers
-/// reach it with `run_in_registry`, which queues a task into the actor.
+/// The registry's state. Only the registry actor touches it, one message at
+/// a time; the stats it shows are written by the subscribers under their
+/// own mutex.
 class registry_state {
 public:
   /// Everything the registry needs; it outlives the actor.
@@ -45,57 +56,69 @@ public:
   registry_state(const registry_state&) = delete;
   registry_state& operator=(const registry_state&) = delete;
 
-  /// Loads every stored subscription and event type, spawns the
-  /// subscribers and publishes both tables; then sets ready.
-  void start(caf::event_based_actor* self, env_t env);
-  /// Stops every subscriber actor.
-  void stop();
+  /// Loads every stored subscription, event type and association, spawns
+  /// the subscribers and publishes the tables; then sets ready.
+  void start(registry_actor::pointer self, env_t env);
 
-  void create_native(core::subscription_spec spec, const reply_fn& reply);
-  void create_dashboard(core::dashboard_spec spec, const reply_fn& reply);
-  void list(subscription_kind kind, const reply_fn& reply) const;
-  void get(subscription_kind kind, const std::string& id, const reply_fn& reply) const;
-  void patch(const std::string& id, core::subscription_spec spec, const reply_fn& reply);
-  void remove(subscription_kind kind, const std::string& id, const reply_fn& reply);
-  void verify(const std::string& id, const reply_fn& reply);
-  void pause(const std::string& id, const reply_fn& reply);
-  void activate(const std::string& id, const reply_fn& reply);
-  void purge(const std::string& id, const reply_fn& reply);
-  void dead_letters(const std::string& id, const reply_fn& reply) const;
-  void replay(const std::string& id, const reply_fn& reply);
+  // -- subscriptions (registry_subscriptions.cpp) --------------------------
 
-  /// Registers (201) or replaces (200) the change-notification watcher
-  /// (API.md §4); its queued notifications go to the new URL.
-  void put_watcher(core::watcher_spec spec, const reply_fn& reply);
-  /// Answers the watcher (secrets redacted), or 404 when none is registered.
-  void get_watcher(const reply_fn& reply) const;
-  /// Removes the watcher and the notifications it had not received (204, idempotent).
-  void remove_watcher(const reply_fn& reply);
+  /// Creates a native subscription (private key shown).
+  caf::expected<subscription_view> create(core::subscription_spec spec);
+  /// Creates a dashboard-facade subscription (active at once).
+  caf::expected<subscription_view> create_dashboard(core::dashboard_spec spec);
+  /// Returns the subscriptions of `kind` in id order.
+  subscription_list list(subscription_kind kind) const;
+  /// Returns one subscription, or not_found.
+  caf::expected<subscription_view> get(subscription_kind kind, const std::string& id) const;
+  /// Applies the members `spec` sets; a new url rotates the keys and, when
+  /// verification is required, asks for it again.
+  caf::expected<subscription_view> patch(const std::string& id, core::subscription_spec spec);
+  /// Deletes a subscription and its queue (idempotent).
+  caf::expected<done> remove(subscription_kind kind, const std::string& id);
+  /// Sends the challenge; the answer arrives as a verification_answer.
+  caf::result<subscription_view> verify(const std::string& id);
+  /// Completes the verification `answer.ticket` names.
+  void finish_verify(const verification_answer& answer);
+  /// Pauses or activates a verified subscription.
+  caf::expected<subscription_view> change_state(const std::string& id, core::subscription_state to);
+  /// Asks the subscriber to drop its queue.
+  caf::result<purged> purge(const std::string& id);
+  /// Returns the dead letters, oldest first (at most `max_dead_letters_listed`).
+  caf::expected<dead_letter_list> dead_letters(const std::string& id) const;
+  /// Asks the subscriber to requeue its dead letters.
+  caf::result<replayed> replay(const std::string& id);
 
-  /// Registers (or replaces, by code) an Acoustic event type: 201 when new,
-  /// 200 when it replaced one, with the event type as JSON.
-  void register_event_type(core::event_type_def type, const reply_fn& reply);
-  /// Deletes the event type `code`: 200 `true` if it was registered, else `false`.
-  void remove_event_type(const std::string& code, const reply_fn& reply);
-  /// Answers the registered event types that at least one event-receiving
-  /// subscription matches: their codes, or (`full`) the whole event types.
-  void subscribed_event_types(bool full, const reply_fn& reply) const;
+  // -- the change-notification watcher (registry_watcher.cpp) -------------
 
-  /// Stores `a` (replacing its token's previous association) and keeps it
-  /// for look-ups; returns the storage error, if any, leaving both unchanged.
-  std::optional<std::string> put_association(core::association_spec a);
-  /// Returns the associations, for resolving a sendToList.
-  const association_store& associations() const { return associations_; }
+  /// Registers (created) or replaces the watcher; its queued notifications
+  /// go to the new URL.
+  caf::expected<watcher_view> put_watcher(core::watcher_spec spec);
+  /// Returns the watcher, or not_found when none is registered.
+  caf::expected<watcher_view> get_watcher() const;
+  /// Removes the watcher and the notifications it had not received.
+  caf::expected<done> remove_watcher();
+
+  // -- event types and associations -----------------------------------------
+
+  /// Registers (or replaces, by code) an event type and publishes the catalog.
+  caf::expected<event_type_stored> put_event_type(core::event_type_def type);
+  /// Deletes an event type and publishes the catalog.
+  caf::expected<event_type_deleted> remove_event_type(const std::string& code);
+  /// Returns the registered event types that some event-receiving client
+  /// subscription's patterns match (the country filter is ignored).
+  event_type_list subscribed_event_types() const;
+  /// Stores an association, replacing its token's previous one.
+  caf::expected<done> put_association(core::association_spec a);
+  /// Returns the distinct tokens a sendToList addresses.
+  push_tokens resolve(const core::send_to_list_spec& spec) const;
+
+  // -- reads for other parts of the node ------------------------------------
 
   /// Returns the actor of the pull subscription whose accessKey is
-  /// `access_key`, or an invalid handle when there is none.
-  caf::actor pull_subscriber(std::string_view access_key) const;
-
-  /// Returns the journal (for garbage collection).
-  storage::journal* journal() const { return env_.journal; }
-
-  /// Calls `f` with each subscription and its stats (for /metrics).
-  void for_each(const std::function<void(const subscription&, const subscription_stats&)>& f) const;
+  /// `access_key`, or unauthorized.
+  caf::expected<caf::actor> pull_subscriber(std::string_view access_key) const;
+  /// Returns every subscription's stats.
+  stats_table stats() const;
 
   static inline const char* name = "registry";
 
@@ -106,50 +129,51 @@ private:
     caf::actor actor;
   };
 
+  /// A verification waiting for its endpoint's answer.
+  struct pending_verification {
+    std::string id;
+    std::string public_key; ///< the keys it was sent with; a change voids it
+    std::string challenge;
+    caf::typed_response_promise<subscription_view> promise;
+  };
+
   entry* find(const std::string& id, subscription_kind kind);
   const entry* find(const std::string& id, subscription_kind kind) const;
-  std::string render(const entry& e, bool show_private_key) const;
-  void change_state(const std::string& id, core::subscription_state to, const reply_fn& reply);
-  bool persist(const subscription& sub, const reply_fn& reply);
+  subscription_view view(const entry& e, bool show_private_key) const;
+  /// Gives `s` its journal number, keys and creation time, stores it, spawns
+  /// its subscriber, publishes the routes and tells the watcher (REGISTER):
+  /// the one way a subscription comes into being.
+  caf::expected<entry*> add(subscription s);
   /// Persists `next` as `e`'s record, adopts it, tells its subscriber and
-  /// the watcher (CHANGE); on a storage error answers `reply` and leaves `e`
-  /// unchanged.
-  bool update(entry& e, subscription next, const reply_fn& reply);
+  /// the watcher (CHANGE) and publishes the routes; on a storage error
+  /// returns it and leaves `e` unchanged.
+  caf::expected<void> update(entry& e, subscription next);
   /// Journals a notification of `change` (REGISTER, CHANGE, DELETE) to `sub`
   /// for the watcher, if one is registered and `sub` is a client's.
   void notify_watcher(std::string_view change, const subscription& sub);
   void publish_routes();
-  void load_event_types();
+  void load_subscriptions();
   void load_associations();
   void configure_push_gateway();
   void spawn(entry& e, bool recovered, uint64_t queued);
-  void finish_verify(const std::string& id, const std::string& public_key,
-                     const std::string& challenge, const transport::client_response& r,
-                     const reply_fn& reply);
 
-  caf::event_based_actor* self_ = nullptr;
+  registry_actor::pointer self_ = nullptr;
   env_t env_;
   std::map<std::string, entry> subs_;
-  // The catalog as last published: replaced, never changed in place, since
-  // ingest threads may still read the previous one.
-  event_types_ptr event_types_;
+  event_type_catalog catalog_;
   // Owned here rather than published as a snapshot: associations are written
   // often (every app install) and may be many, so copying them on every
   // write would cost O(n); a sendToList by association pays one actor hop
   // instead, which its group commit dwarfs.
   association_store associations_;
+  std::map<uint64_t, pending_verification> verifications_;
+  uint64_t next_ticket_ = 0;
 };
 
-/// A task run inside the registry actor.
-using registry_task = std::function<void(registry_state&)>;
+/// Most dead letters one listing returns.
+inline constexpr std::size_t max_dead_letters_listed = 1000;
 
 /// Spawns the registry actor; it loads the journal's subscriptions first.
-caf::actor spawn_registry(caf::actor_system& sys, registry_state::env_t env);
-
-/// Queues `task` to run inside the registry actor.
-void run_in_registry(const caf::actor& registry, registry_task task);
-
+registry_actor spawn_registry(caf::actor_system& sys, registry_state::env_t env);
 
 } // namespace sy::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::registry_task)

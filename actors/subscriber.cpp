@@ -462,8 +462,9 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       on_token(self, r);
       publish_stats(self->state);
     },
-    [=](config_atom, subscription& updated) {
+    [=](update_subscription& msg) {
       auto& st = self->state;
+      auto& updated = msg.sub;
       if (updated.auth != st.sub.auth) {
         st.token.clear();
         st.token_valid_until = 0;
@@ -473,7 +474,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       pump(self);
       publish_stats(st);
     },
-    [=](purge_atom, const count_fn& reply) {
+    [=](purge_queue) -> purged {
       auto& st = self->state;
       st.acks.clear(); // purge deletes every queue key
       st.pending.clear();
@@ -483,9 +484,9 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       uint64_t n = st.env->journal->purge(st.sub.number);
       st.queued = 0;
       publish_stats(st);
-      reply(n);
+      return purged{n};
     },
-    [=](replay_atom, const count_fn& reply) {
+    [=](replay_dead_letters) -> replayed {
       auto& st = self->state;
       auto events = st.env->journal->replay_dead(st.sub.number, now_ms());
       for (auto& e : events)
@@ -493,7 +494,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       st.queued += events.size();
       pump(self);
       publish_stats(st);
-      reply(events.size());
+      return replayed{events.size()};
     },
   };
 }

@@ -40,6 +40,9 @@ struct subscriber_env {
   delivery_settings settings;
 };
 
+/// Most sealed files one GET /v1/eventfiles lists.
+inline constexpr uint64_t max_listed_files = 10;
+
 /// Returns the envelope `e` is delivered in to `sub` (API.md §3): the webhook
 /// body and one line of a pull file.
 std::string envelope_body(const subscription& sub, const storage::stored_event& e);

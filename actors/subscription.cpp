@@ -136,8 +136,34 @@ void subscription_stats::add_latency(int64_t ms) {
     latencies_ms.pop_front();
 }
 
-void write_stats(core::json_writer& w, const subscription_stats& st) {
-  std::lock_guard<std::mutex> guard(st.mutex);
+stats_snapshot snapshot_of(const subscription_stats& st) {
+  std::vector<int64_t> sorted;
+  stats_snapshot out;
+  {
+    std::lock_guard<std::mutex> guard(st.mutex);
+    out.queued = st.queued;
+    out.in_flight = st.in_flight;
+    out.delivered = st.delivered;
+    out.failed_attempts = st.failed_attempts;
+    out.dead_lettered = st.dead_lettered;
+    out.last_success_at = st.last_success_at;
+    out.last_failure_at = st.last_failure_at;
+    out.last_error = st.last_error;
+    sorted.assign(st.latencies_ms.begin(), st.latencies_ms.end());
+  }
+  if (!sorted.empty()) {
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) {
+      auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+      return sorted[std::min(i, sorted.size() - 1)];
+    };
+    out.latency_p50_ms = at(0.50);
+    out.latency_p99_ms = at(0.99);
+  }
+  return out;
+}
+
+void write_stats(core::json_writer& w, const stats_snapshot& st) {
   w.begin_object()
     .key("queued").value(st.queued)
     .key("in_flight").value(st.in_flight)
@@ -154,21 +180,14 @@ void write_stats(core::json_writer& w, const subscription_stats& st) {
   else
     w.value(st.last_error);
   w.key("latency_ms").begin_object();
-  if (st.latencies_ms.empty()) {
+  if (st.latency_p50_ms < 0)
     w.key("p50").null().key("p99").null();
-  } else {
-    std::vector<int64_t> sorted(st.latencies_ms.begin(), st.latencies_ms.end());
-    std::sort(sorted.begin(), sorted.end());
-    auto at = [&](double q) {
-      auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-      return sorted[std::min(i, sorted.size() - 1)];
-    };
-    w.key("p50").value(at(0.50)).key("p99").value(at(0.99));
-  }
+  else
+    w.key("p50").value(st.latency_p50_ms).key("p99").value(st.latency_p99_ms);
   w.end_object().end_object();
 }
 
-void write_subscription(core::json_writer& w, const subscription& s, const subscription_stats* stats,
+void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
                         bool show_private_key) {
   if (s.kind == subscription_kind::dashboard) {
     w.begin_object()

@@ -53,6 +53,8 @@ struct subscription {
 
   /// Returns true when events are queued for it (active or paused).
   bool receives_events() const { return state != core::subscription_state::pending_verification; }
+
+  bool operator==(const subscription&) const = default;
 };
 
 /// Returns the record as stored in the journal (JSON, with the private key).
@@ -74,8 +76,6 @@ struct subscription_stats {
   int64_t last_failure_at = 0; ///< ms; 0 = never
   std::string last_error;
   std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
-  /// Lowest seq this subscription may still need (for garbage collection).
-  uint64_t low_water = UINT64_MAX;
 
   /// Records one delivery latency, keeping the newest 1024.
   void add_latency(int64_t ms);
@@ -83,13 +83,33 @@ struct subscription_stats {
 
 using stats_ptr = std::shared_ptr<subscription_stats>;
 
+/// A copy of a subscription's live delivery statistics, taken under their
+/// mutex: what the API shows as `stats` and what crosses actors.
+struct stats_snapshot {
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;
+  uint64_t delivered = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t dead_lettered = 0;
+  int64_t last_success_at = 0; ///< ms; 0 = never
+  int64_t last_failure_at = 0; ///< ms; 0 = never
+  std::string last_error;
+  int64_t latency_p50_ms = -1; ///< ingest → 2xx; -1 = no delivery yet
+  int64_t latency_p99_ms = -1;
+
+  bool operator==(const stats_snapshot&) const = default;
+};
+
+/// Returns a snapshot of `stats`.
+stats_snapshot snapshot_of(const subscription_stats& stats);
+
 /// Writes the subscription as the API shows it. The native shape carries
 /// keys (the private key only when `show_private_key`) and stats; the
 /// dashboard shape is {id, url, country, event}.
-void write_subscription(core::json_writer& w, const subscription& s, const subscription_stats* stats,
+void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
                         bool show_private_key);
 
 /// Writes the stats object of API.md §2.
-void write_stats(core::json_writer& w, const subscription_stats& st);
+void write_stats(core::json_writer& w, const stats_snapshot& st);
 
 } // namespace sy::actors

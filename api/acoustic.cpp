@@ -2,7 +2,6 @@
 // /v1/eventtype… and the change-notification watcher
 // /v1/subscription/notification (API.md §4).
 
-#include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "api/ingest.hpp"
 #include "core/acoustic.hpp"
@@ -13,19 +12,42 @@ namespace sy::api {
 
 namespace {
 
-using actors::registry_state;
-
-// Registers GET `path`, answered by the registry with its subscribed event types.
+// Registers GET `path`, answered by the registry with its subscribed event
+// types: their codes, or (`full`) the whole event types.
 void subscribed_route(transport::http_server& server, const api_context& ctx,
                       const std::string& path, bool full) {
   server.route("GET", path, [ctx, full](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
-    actors::run_in_registry(ctx.registry, [full, reply = reply_with(std::move(respond))](
-                                            registry_state& st) {
-      st.subscribed_event_types(full, reply);
-    });
+    ask<actors::event_type_list>(*ctx.system, ctx.registry, actors::list_subscribed_event_types{},
+                                 std::move(respond), [full](const actors::event_type_list& list) {
+                                   core::json_writer w;
+                                   w.begin_array();
+                                   for (const auto& type : list.items) {
+                                     if (full)
+                                       core::write_event_type(w, type);
+                                     else
+                                       w.value(type.code);
+                                   }
+                                   w.end_array();
+                                   return json_response(200, std::move(w).str());
+                                 });
   });
+}
+
+// Returns the watcher as the API shows it (secrets redacted).
+transport::http_response render_watcher(const actors::watcher_view& v) {
+  const auto& s = v.sub;
+  core::json_writer w;
+  w.begin_object().key("notificationKey");
+  if (s.notification_key.empty())
+    w.null();
+  else
+    w.value(s.notification_key);
+  w.key("notificationURL").value(s.url).key("authentication");
+  core::write_egress_auth(w, s.auth, true);
+  w.end_object();
+  return json_response(v.created ? 201 : 200, std::move(w).str());
 }
 
 } // namespace
@@ -57,11 +79,13 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     auto type = core::decode_event_type(req.body);
     if (!type)
       return respond(input_error_response(type.error()));
-    actors::run_in_registry(ctx.registry, [type = std::move(type).value(),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) mutable {
-      st.register_event_type(std::move(type), reply);
-    });
+    ask<actors::event_type_stored>(*ctx.system, ctx.registry,
+                                   actors::put_event_type{std::move(type).value()},
+                                   std::move(respond), [](const actors::event_type_stored& x) {
+                                     core::json_writer w;
+                                     core::write_event_type(w, x.type);
+                                     return json_response(x.added ? 201 : 200, std::move(w).str());
+                                   });
   });
   // Read from the published snapshot, on the I/O thread: the registry
   // publishes a change before it answers it, so a client reads its writes.
@@ -84,11 +108,12 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
       return respond(not_ready_response());
     // Codes may hold any printable byte, '/' included, which a client can
     // only send escaped; the server does not decode path parameters.
-    actors::run_in_registry(ctx.registry, [code = transport::percent_decode(req.params.at(0), false),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) {
-      st.remove_event_type(code, reply);
-    });
+    ask<actors::event_type_deleted>(
+      *ctx.system, ctx.registry,
+      actors::delete_event_type{transport::percent_decode(req.params.at(0), false)},
+      std::move(respond), [](const actors::event_type_deleted& x) {
+        return json_response(200, x.existed ? "true" : "false");
+      });
   });
 
   const std::string watcher = "/v1/subscription/notification";
@@ -98,26 +123,21 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     auto spec = core::decode_watcher(req.body);
     if (!spec)
       return respond(input_error_response(spec.error()));
-    actors::run_in_registry(ctx.registry, [spec = std::move(spec).value(),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) mutable {
-      st.put_watcher(std::move(spec), reply);
-    });
+    ask<actors::watcher_view>(*ctx.system, ctx.registry, actors::put_watcher{std::move(spec).value()},
+                              std::move(respond), render_watcher);
   });
-  for (const char* method : {"GET", "DELETE"}) {
-    const bool get = method == std::string_view("GET");
-    server.route(method, watcher, [ctx, get](transport::http_request&&, transport::responder respond) {
-      if (!ctx.ready->load())
-        return respond(not_ready_response());
-      actors::run_in_registry(ctx.registry, [get, reply = reply_with(std::move(respond))](
-                                              registry_state& st) {
-        if (get)
-          st.get_watcher(reply);
-        else
-          st.remove_watcher(reply);
-      });
-    });
-  }
+  server.route("GET", watcher, [ctx](transport::http_request&&, transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    ask<actors::watcher_view>(*ctx.system, ctx.registry, actors::get_watcher{}, std::move(respond),
+                              render_watcher);
+  });
+  server.route("DELETE", watcher, [ctx](transport::http_request&&, transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    ask<actors::done>(*ctx.system, ctx.registry, actors::delete_watcher{}, std::move(respond),
+                      [](const actors::done&) { return json_response(204, ""); });
+  });
 }
 
 } // namespace sy::api

@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP API: installs every handler group on the server.
 
-#include <caf/actor.hpp>
+#include "actors/messages.hpp"
 
 #include <atomic>
 #include <memory>
@@ -26,7 +26,8 @@ struct api_context {
   actors::route_publisher* routes = nullptr;
   actors::event_type_publisher* event_types = nullptr;
   actors::ingest_pipeline* pipeline = nullptr;
-  caf::actor registry;
+  actors::registry_actor registry;
+  caf::actor_system* system = nullptr;
   std::atomic<bool>* ready = nullptr;
   std::vector<std::string> admin_tokens;
   std::vector<std::string> publish_tokens;

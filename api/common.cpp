@@ -84,14 +84,33 @@ bool is_push_path(std::string_view path) {
   return path == "/v1/association/create" || path == "/v1/notification/sendToList";
 }
 
-actors::reply_fn reply_with(transport::responder respond) {
-  return [respond = std::move(respond)](int status, std::string body) {
-    auto r = json_response(status, std::move(body));
-    // API.md: a 503 (a failed journal write) always says when to retry.
-    if (status == 503)
-      r.headers.emplace_back("Retry-After", "1");
-    respond(std::move(r));
-  };
+transport::http_response error_response(const caf::error& e) {
+  auto err = actors::to_domain_error(e);
+  int status = 503;
+  switch (err.code) {
+  case actors::errc::not_found: status = 404; break;
+  case actors::errc::conflict: status = 409; break;
+  case actors::errc::invalid: status = 422; break;
+  case actors::errc::unauthorized: status = 401; break;
+  case actors::errc::none:
+  case actors::errc::unavailable: status = 503; break;
+  }
+  core::json_writer w;
+  w.begin_object().key("error").value(err.message);
+  if (!err.field.empty())
+    w.key("field").value(err.field);
+  w.end_object();
+  auto r = json_response(status, std::move(w).str());
+  // API.md: a 503 (a failed journal write, a busy node) always says when to retry.
+  if (status == 503)
+    r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+std::string render_subscription(const actors::subscription_view& v) {
+  core::json_writer w;
+  actors::write_subscription(w, v.sub, &v.stats, v.show_private_key);
+  return std::move(w).str();
 }
 
 std::string_view bearer_token(const transport::http_request& req) {

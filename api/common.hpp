@@ -2,11 +2,12 @@
 // Helpers every handler group shares: responses, errors, time.
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <string>
 
 #include "actors/messages.hpp"
-#include "actors/registry.hpp"
+#include "actors/routes.hpp"
 #include "api/api.hpp"
 #include "core/result.hpp"
 #include "core/time_format.hpp"
@@ -36,33 +37,70 @@ transport::http_response push_error_response(int status, std::string_view messag
 /// that contract's shape.
 bool is_push_path(std::string_view path);
 
-/// Returns a reply_fn (status, JSON body) that answers through `respond`,
-/// adding Retry-After: 1 to a 503.
-actors::reply_fn reply_with(transport::responder respond);
-
 using core::now_ms;
 
 /// Returns the token of an `Authorization: Bearer <token>` header, or "".
 std::string_view bearer_token(const transport::http_request& req);
 
-// Each adds the routes of one handler group (one .cpp file each) to `server`.
-/// Registers `method path` (whose first placeholder is an id) to run
-/// `op(registry_state&, id, reply)` inside the registry actor, answering 503
-/// until the node is ready.
-template <class Op>
-void id_route(transport::http_server& server, const api_context& ctx, const char* method,
-              const std::string& path, Op op) {
-  server.route(method, path, [ctx, op](transport::http_request&& req, transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    auto id = req.params.at(0);
-    actors::run_in_registry(ctx.registry, [op, id, reply = reply_with(std::move(respond))](
-                                            actors::registry_state& st) {
-      std::invoke(op, st, id, reply);
-    });
+/// Returns the HTTP answer to an actor's error: not_found 404, conflict 409,
+/// invalid 422 (naming the field), unauthorized 401, unavailable 503 with
+/// Retry-After. Errors that are not switchyard's own (a timed-out request)
+/// are unavailable.
+transport::http_response error_response(const caf::error& e);
+
+/// How long an API call waits for an actor's answer before it answers 503.
+inline constexpr auto actor_timeout = std::chrono::seconds(30);
+
+/// Answers an actor's error with error_response.
+struct answer_error {
+  transport::http_response operator()(const caf::error& e) const { return error_response(e); }
+};
+
+/// Sends `request` to `target` from a short-lived actor (an I/O thread must
+/// not block on an actor) and calls `then(reply, respond)` with its answer,
+/// or answers `on_error(error)`. `then` may answer later (e.g. after a group
+/// commit).
+template <class Reply, class Handle, class Request, class Then, class OnError = answer_error>
+void ask_then(caf::actor_system& sys, Handle target, Request request,
+              transport::responder respond, Then then, OnError on_error = {}) {
+  sys.spawn([target = std::move(target), request = std::move(request),
+             respond = std::move(respond), then = std::move(then),
+             on_error = std::move(on_error)](caf::event_based_actor* self) {
+    self->request(target, actor_timeout, request)
+      .then([respond, then](Reply& reply) { then(reply, respond); },
+            [respond, on_error](caf::error& err) { respond(on_error(err)); });
   });
 }
 
+/// As ask_then, answering `render(reply)` (an http_response).
+template <class Reply, class Handle, class Request, class Render>
+void ask(caf::actor_system& sys, Handle target, Request request, transport::responder respond,
+         Render render) {
+  ask_then<Reply>(sys, std::move(target), std::move(request), std::move(respond),
+                  [render](Reply& reply, const transport::responder& respond) {
+                    respond(render(reply));
+                  });
+}
+
+/// Returns the JSON of one subscription as the API shows it.
+std::string render_subscription(const actors::subscription_view& v);
+
+/// Registers `method path`, whose first placeholder is a subscription id,
+/// to ask the registry `make(id)` and answer 200 with the subscription.
+template <class Make>
+void subscription_route(transport::http_server& server, const api_context& ctx,
+                        const char* method, const std::string& path, Make make) {
+  server.route(method, path, [ctx, make](transport::http_request&& req, transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    ask<actors::subscription_view>(*ctx.system, ctx.registry, make(req.params.at(0)),
+                                   std::move(respond), [](const actors::subscription_view& v) {
+                                     return json_response(200, render_subscription(v));
+                                   });
+  });
+}
+
+// Each adds the routes of one handler group (one .cpp file each) to `server`.
 void install_ingest(transport::http_server& server, const api_context& ctx);
 void install_subscriptions(transport::http_server& server, const api_context& ctx);
 void install_dashboard(transport::http_server& server, const api_context& ctx);

@@ -1,14 +1,13 @@
-// /dashboard/v1/notifications: the dashboard facade (API.md §2 and the
+// /dashboard/v1/notifications: the dashboard facade (docs/api.md §2 and the
 // dashboard notifications reference document).
 
-#include "actors/registry.hpp"
 #include "api/common.hpp"
+#include "core/json_writer.hpp"
 #include "core/subscription.hpp"
 
 namespace sy::api {
 
 void install_dashboard(transport::http_server& server, const api_context& ctx) {
-  using actors::registry_state;
   using actors::subscription_kind;
   const std::string base = "/dashboard/v1/notifications";
   server.route("POST", base, [ctx](transport::http_request&& req, transport::responder respond) {
@@ -17,28 +16,39 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
     auto spec = core::decode_dashboard_subscription(req.body);
     if (!spec)
       return respond(input_error_response(spec.error()));
-    actors::run_in_registry(ctx.registry, [spec = std::move(spec).value(),
-                                           reply = reply_with(std::move(respond))](
-                                            registry_state& st) mutable {
-      st.create_dashboard(std::move(spec), reply);
-    });
+    ask<actors::subscription_view>(*ctx.system, ctx.registry,
+                                   actors::create_dashboard_subscription{std::move(spec).value()},
+                                   std::move(respond), [](const actors::subscription_view& v) {
+                                     core::json_writer w;
+                                     w.begin_object().key("id").value(v.sub.id).end_object();
+                                     return json_response(201, std::move(w).str());
+                                   });
   });
   server.route("GET", base, [ctx](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
-    actors::run_in_registry(ctx.registry, [reply = reply_with(std::move(respond))](
-                                            registry_state& st) {
-      st.list(subscription_kind::dashboard, reply);
-    });
+    ask<actors::subscription_list>(*ctx.system, ctx.registry,
+                                   actors::list_subscriptions{subscription_kind::dashboard},
+                                   std::move(respond), [](const actors::subscription_list& list) {
+                                     core::json_writer w;
+                                     w.begin_array();
+                                     for (const auto& v : list.items)
+                                       actors::write_subscription(w, v.sub, nullptr, false);
+                                     w.end_array();
+                                     return json_response(200, std::move(w).str());
+                                   });
   });
-  id_route(server, ctx, "GET", base + "/{id}",
-           [](registry_state& st, const std::string& id, const actors::reply_fn& reply) {
-             st.get(subscription_kind::dashboard, id, reply);
-           });
-  id_route(server, ctx, "DELETE", base + "/{id}",
-           [](registry_state& st, const std::string& id, const actors::reply_fn& reply) {
-             st.remove(subscription_kind::dashboard, id, reply);
-           });
+  subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
+    return actors::get_subscription{subscription_kind::dashboard, id};
+  });
+  server.route("DELETE", base + "/{id}", [ctx](transport::http_request&& req,
+                                               transport::responder respond) {
+    if (!ctx.ready->load())
+      return respond(not_ready_response());
+    ask<actors::done>(*ctx.system, ctx.registry,
+                      actors::delete_subscription{subscription_kind::dashboard, req.params.at(0)},
+                      std::move(respond), [](const actors::done&) { return json_response(204, ""); });
+  });
 }
 
 } // namespace sy::api

@@ -4,14 +4,13 @@
 
 #include <charconv>
 
-#include "actors/registry.hpp"
+#include "actors/subscriber.hpp"
 #include "api/common.hpp"
+#include "core/json_writer.hpp"
 
 namespace sy::api {
 
 namespace {
-
-using actors::registry_state;
 
 transport::http_response unauthorized(std::string_view why) {
   auto r = error_response(401, std::string(why) +
@@ -20,23 +19,27 @@ transport::http_response unauthorized(std::string_view why) {
   return r;
 }
 
-// Runs `op(subscriber, respond)` inside the registry for the pull
-// subscription whose accessKey the request carries; 401 when none.
-template <class Op>
-void with_pull_subscriber(const api_context& ctx, const transport::http_request& req,
-                          transport::responder respond, Op op) {
+// Finds the pull subscription whose accessKey the request carries (401 when
+// none), asks its actor `request` and answers `render(reply)`.
+template <class Reply, class Request, class Render>
+void ask_pull_subscriber(const api_context& ctx, const transport::http_request& req,
+                         transport::responder respond, Request request, Render render) {
   if (!ctx.ready->load())
     return respond(not_ready_response());
   std::string key(bearer_token(req));
   if (key.empty())
     return respond(unauthorized("missing accessKey"));
-  actors::run_in_registry(ctx.registry, [key = std::move(key), op = std::move(op),
-                                         respond = std::move(respond)](registry_state& st) mutable {
-    auto subscriber = st.pull_subscriber(key);
-    if (!subscriber)
-      return respond(unauthorized("unknown accessKey"));
-    op(subscriber, std::move(respond));
-  });
+  caf::actor_system& sys = *ctx.system;
+  ask_then<caf::actor>(
+    sys, ctx.registry, actors::find_pull_subscriber{std::move(key)}, std::move(respond),
+    [&sys, request, render](caf::actor& subscriber, const transport::responder& respond) {
+      ask<Reply>(sys, subscriber, request, respond, render);
+    },
+    [](const caf::error& e) {
+      if (actors::to_domain_error(e).code == actors::errc::unauthorized)
+        return unauthorized("unknown accessKey");
+      return error_response(e);
+    });
 }
 
 } // namespace
@@ -44,7 +47,7 @@ void with_pull_subscriber(const api_context& ctx, const transport::http_request&
 void install_eventfiles(transport::http_server& server, const api_context& ctx) {
   const std::string base = "/v1/eventfiles";
   server.route("GET", base, [ctx](transport::http_request&& req, transport::responder respond) {
-    uint64_t n = 10;
+    uint64_t n = actors::max_listed_files;
     if (req.query.find("numFiles=") != std::string::npos) {
       auto given = req.query_param("numFiles");
       auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), n);
@@ -52,27 +55,30 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx) 
         return respond(input_error_response(
           core::input_error{400, "numFiles", "must be a whole number from 1 (at most 10 files are listed)"}));
     }
-    with_pull_subscriber(ctx, req, std::move(respond), [n](const caf::actor& sub, transport::responder respond) {
-      caf::anon_send(sub, actors::files_atom::value, n, reply_with(std::move(respond)));
-    });
+    ask_pull_subscriber<actors::event_file_names>(
+      ctx, req, std::move(respond), actors::list_event_files{n},
+      [](const actors::event_file_names& files) {
+        core::json_writer w;
+        w.begin_array();
+        for (const auto& name : files.names)
+          w.value(name);
+        w.end_array();
+        return json_response(200, std::move(w).str());
+      });
   });
   server.route("GET", base + "/{name}", [ctx](transport::http_request&& req, transport::responder respond) {
-    with_pull_subscriber(ctx, req, std::move(respond), [name = req.params.at(0)](
-                                                         const caf::actor& sub, transport::responder respond) {
-      actors::reply_fn reply = [respond = std::move(respond)](int status, std::string body) {
-        auto r = json_response(status, std::move(body));
-        if (status == 200)
-          r.content_type = "application/octet-stream";
-        respond(std::move(r));
-      };
-      caf::anon_send(sub, actors::read_file_atom::value, name, std::move(reply));
-    });
+    ask_pull_subscriber<actors::event_file_body>(
+      ctx, req, std::move(respond), actors::read_event_file{req.params.at(0)},
+      [](actors::event_file_body& file) {
+        auto r = json_response(200, std::move(file.ndjson));
+        r.content_type = "application/octet-stream";
+        return r;
+      });
   });
   server.route("DELETE", base + "/{name}", [ctx](transport::http_request&& req, transport::responder respond) {
-    with_pull_subscriber(ctx, req, std::move(respond), [name = req.params.at(0)](
-                                                         const caf::actor& sub, transport::responder respond) {
-      caf::anon_send(sub, actors::drop_file_atom::value, name, reply_with(std::move(respond)));
-    });
+    ask_pull_subscriber<actors::done>(ctx, req, std::move(respond),
+                                      actors::delete_event_file{req.params.at(0)},
+                                      [](const actors::done&) { return json_response(204, ""); });
   });
 }
 

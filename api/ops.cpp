@@ -1,7 +1,6 @@
 // /healthz, /readyz, /metrics (API.md §6).
 
 #include "actors/ingest.hpp"
-#include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "api/metrics.hpp"
 
@@ -57,35 +56,37 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
       r.body = std::move(out);
       return respond(std::move(r));
     }
-    actors::run_in_registry(ctx.registry, [out = std::move(out), respond](
-                                            actors::registry_state& st) mutable {
-      uint64_t delivered = 0, failed = 0, dead = 0;
-      std::string depth =
-        "# HELP switchyard_queue_depth Events queued per subscription.\n"
-        "# TYPE switchyard_queue_depth gauge\n";
-      std::string in_flight =
-        "# HELP switchyard_in_flight Deliveries in flight per subscription.\n"
-        "# TYPE switchyard_in_flight gauge\n";
-      st.for_each([&](const actors::subscription& s, const actors::subscription_stats& stats) {
-        std::lock_guard<std::mutex> guard(stats.mutex);
-        delivered += stats.delivered;
-        failed += stats.failed_attempts;
-        dead += stats.dead_lettered;
-        depth += "switchyard_queue_depth{subscription=\"" + label(s.id) + "\"} " +
-                 std::to_string(stats.queued) + "\n";
-        in_flight += "switchyard_in_flight{subscription=\"" + label(s.id) + "\"} " +
-                     std::to_string(stats.in_flight) + "\n";
+    ask<actors::stats_table>(
+      *ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),
+      [out = std::move(out)](const actors::stats_table& table) {
+        std::string body = out;
+        uint64_t delivered = 0, failed = 0, dead = 0;
+        std::string depth =
+          "# HELP switchyard_queue_depth Events queued per subscription.\n"
+          "# TYPE switchyard_queue_depth gauge\n";
+        std::string in_flight =
+          "# HELP switchyard_in_flight Deliveries in flight per subscription.\n"
+          "# TYPE switchyard_in_flight gauge\n";
+        for (const auto& row : table.rows) {
+          const auto& stats = row.stats;
+          delivered += stats.delivered;
+          failed += stats.failed_attempts;
+          dead += stats.dead_lettered;
+          depth += "switchyard_queue_depth{subscription=\"" + label(row.id) + "\"} " +
+                   std::to_string(stats.queued) + "\n";
+          in_flight += "switchyard_in_flight{subscription=\"" + label(row.id) + "\"} " +
+                       std::to_string(stats.in_flight) + "\n";
+        }
+        counter(body, "switchyard_deliveries_total", "Webhook deliveries answered 2xx.", delivered);
+        counter(body, "switchyard_failed_attempts_total", "Webhook attempts that failed.", failed);
+        counter(body, "switchyard_dead_lettered_total", "Events given up as dead letters.", dead);
+        body += depth;
+        body += in_flight;
+        transport::http_response r;
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = std::move(body);
+        return r;
       });
-      counter(out, "switchyard_deliveries_total", "Webhook deliveries answered 2xx.", delivered);
-      counter(out, "switchyard_failed_attempts_total", "Webhook attempts that failed.", failed);
-      counter(out, "switchyard_dead_lettered_total", "Events given up as dead letters.", dead);
-      out += depth;
-      out += in_flight;
-      transport::http_response r;
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = std::move(out);
-      respond(std::move(r));
-    });
   });
 }
 

@@ -6,7 +6,6 @@
 
 #include "actors/associations.hpp"
 #include "actors/ingest.hpp"
-#include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
 #include "core/push.hpp"
@@ -14,8 +13,6 @@
 namespace sy::api {
 
 namespace {
-
-using actors::registry_state;
 
 constexpr std::string_view association_path = "/v1/association/create";
 constexpr std::string_view send_to_list_path = "/v1/notification/sendToList";
@@ -29,6 +26,12 @@ constexpr const char* send_ok = R"({"status":"OK","data":"Notification has been 
 
 transport::http_response bad_request(const core::input_error& e, std::string_view path) {
   return push_error_response(400, e.what(), path);
+}
+
+// Returns an actor's error in the push contract's shape, with its status.
+transport::http_response push_error(const caf::error& e, std::string_view path) {
+  auto generic = error_response(e);
+  return push_error_response(generic.status, actors::to_domain_error(e).message, path);
 }
 
 transport::http_response push_not_ready(std::string_view path) {
@@ -103,14 +106,13 @@ void install_push(transport::http_server& server, const api_context& ctx) {
       return respond(bad_request(decoded.error(), association_path));
     // The registry stores it (synced) and keeps it for look-ups, serialised
     // with every other association write and every look-up.
-    actors::run_in_registry(ctx.registry, [a = std::move(decoded).value(),
-                                           respond = std::move(respond)](
-                                            registry_state& st) mutable {
-      if (auto err = st.put_association(std::move(a)))
-        return respond(push_error_response(
-          503, "could not store the association: " + *err + "; retry", association_path));
-      respond(json_response(200, association_ok));
-    });
+    ask_then<actors::done>(
+      *ctx.system, ctx.registry, actors::put_association{std::move(decoded).value()},
+      std::move(respond),
+      [](const actors::done&, const transport::responder& respond) {
+        respond(json_response(200, association_ok));
+      },
+      [](const caf::error& e) { return push_error(e, association_path); });
   });
 
   server.route("POST", std::string(send_to_list_path), [ctx](transport::http_request&& req,
@@ -129,13 +131,15 @@ void install_push(transport::http_server& server, const api_context& ctx) {
       return submit_push(*ctx.routes, *ctx.pipeline, *spec, actors::resolve_tokens(*spec, nullptr),
                          respond);
     }
-    actors::run_in_registry(ctx.registry, [routes = ctx.routes, pipeline = ctx.pipeline, spec,
-                                           respond = std::move(respond)](registry_state& st) {
-      // Resolved in the registry, which owns the associations; the pipeline
-      // accepts submissions from any thread.
-      submit_push(*routes, *pipeline, *spec, actors::resolve_tokens(*spec, &st.associations()),
-                  respond);
-    });
+    // Resolved in the registry, which owns the associations; the pipeline
+    // accepts submissions from any thread.
+    ask_then<actors::push_tokens>(
+      *ctx.system, ctx.registry, actors::resolve_push_tokens{*spec}, std::move(respond),
+      [routes = ctx.routes, pipeline = ctx.pipeline, spec](const actors::push_tokens& resolved,
+                                                            const transport::responder& respond) {
+        submit_push(*routes, *pipeline, *spec, resolved.tokens, respond);
+      },
+      [](const caf::error& e) { return push_error(e, send_to_list_path); });
   });
 }
 

@@ -13,6 +13,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "storage/gc.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 #include "transport/http_server.hpp"
@@ -26,6 +27,7 @@ constexpr int exit_failure = 1;
 constexpr int exit_bad_config = 2;
 constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
 constexpr std::size_t max_pending_events = 1'000'000;
+constexpr auto gc_period = std::chrono::seconds(30);
 
 int threads_or_cores(int configured) {
   if (configured > 0)
@@ -70,6 +72,7 @@ int serve(const config& cfg) {
   // sleeps instead (50 µs, then 10 ms), which on two cores cost ~6 % of the
   // CPU in clock_nanosleep and ~15 % of the delivery rate (docs/performance.md).
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
+  actors::register_protocol(caf_cfg);
   // Declared before everything the actors use, so destroyed after it: by
   // then every actor has terminated and the Asio handlers holding actor
   // handles are gone.
@@ -122,6 +125,9 @@ int serve(const config& cfg) {
     reg_env.ready = &ready;
     reg_env.push_gateway_url = cfg.gateway_url;
     auto registry = actors::spawn_registry(system, reg_env);
+    // Garbage collection reads and deletes in bulk: its own thread, not a
+    // CAF worker's.
+    storage::garbage_collector gc(*journal, gc_period, dedupe_window_ms);
 
     transport::server_limits limits;
     limits.max_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);
@@ -134,6 +140,7 @@ int serve(const config& cfg) {
     ctx.event_types = &event_types;
     ctx.pipeline = &pipeline;
     ctx.registry = registry;
+    ctx.system = &system;
     ctx.ready = &ready;
     ctx.admin_tokens = cfg.admin_tokens;
     ctx.publish_tokens = cfg.publish_tokens;
@@ -156,6 +163,7 @@ int serve(const config& cfg) {
     // anything not yet delivered stays in the journal for the next start.
     server.stop();
     pipeline.stop();
+    gc.stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
     client.shutdown();

@@ -19,6 +19,8 @@ struct association_spec {
   std::string cellphone;   ///< country code + number, digits only; "" when not given
   std::string email;       ///< lowercased; "" when not given
   std::string device_type; ///< "Android", "iOS", "Web", or "" when not given
+
+  bool operator==(const association_spec&) const = default;
 };
 
 /// Decodes POST /v1/association/create; at least one of cellphone and email is set.
@@ -45,6 +47,8 @@ struct send_to_list_spec {
 
   /// The `data` members in body order, keys and values as sent.
   std::vector<std::pair<std::string, std::string>> data;
+
+  bool operator==(const send_to_list_spec&) const = default;
 };
 
 /// Decodes POST /v1/notification/sendToList; tokens or tokensByAssociation is set.

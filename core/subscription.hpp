@@ -90,6 +90,8 @@ struct subscription_spec {
   std::optional<int64_t> rate_limit;
   /// Egress auth; type "" = cleared (JSON null in a PATCH).
   std::optional<egress_auth> auth;
+
+  bool operator==(const subscription_spec&) const = default;
 };
 
 /// Decodes POST /v1/subscriptions and fills in the defaults: every member is
@@ -118,6 +120,8 @@ struct watcher_spec {
   std::string notification_key; ///< "" when not given
   std::string notification_url;
   egress_auth auth; ///< type "" = none
+
+  bool operator==(const watcher_spec&) const = default;
 };
 
 /// Decodes PUT /v1/subscription/notification.
@@ -128,6 +132,8 @@ struct dashboard_spec {
   std::string url;
   std::string country; ///< 2 or 3 uppercase letters
   std::string event;   ///< REGISTER, CHANGE, DELETE or INVOKE
+
+  bool operator==(const dashboard_spec&) const = default;
 };
 
 /// Decodes POST /dashboard/v1/notifications; one 422 names every missing field.

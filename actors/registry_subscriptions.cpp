@@ -1,0 +1,280 @@
+// The subscription life cycle inside the registry actor (docs/api.md §2):
+// create, read, patch, delete, verify, pause/activate, purge, dead letters.
+
+#include <chrono>
+
+#include "actors/registry.hpp"
+#include "core/signing.hpp"
+#include "core/url.hpp"
+#include "storage/journal.hpp"
+#include "transport/http_client.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+caf::error not_found(const std::string& id) {
+  return make_error(errc::not_found, "no subscription with id " + id);
+}
+
+std::string trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!s.empty() && ws(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && ws(s.back()))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Returns `url` with ?challenge=… (or &challenge=…) appended, fragment dropped.
+std::string challenge_url(std::string url, const std::string& challenge) {
+  if (auto hash = url.find('#'); hash != std::string::npos)
+    url.resize(hash);
+  url += (url.find('?') == std::string::npos ? '?' : '&');
+  url += "challenge=" + challenge;
+  return url;
+}
+
+} // namespace
+
+caf::expected<subscription_view> registry_state::create(core::subscription_spec spec) {
+  subscription s;
+  do {
+    s.id = "sub_" + core::random_hex(12);
+  } while (subs_.count(s.id));
+  s.kind = subscription_kind::native;
+  s.service = spec.service.value_or("");
+  s.url = spec.url.value_or("");
+  s.types = spec.types.value_or(std::vector<std::string>{"**"});
+  s.country = spec.country.value_or("");
+  s.delivery = spec.delivery.value_or(core::delivery_mode::push);
+  // A pull subscription has no endpoint to verify: its accessKey is its proof.
+  s.verification_required =
+    s.delivery == core::delivery_mode::push && spec.verification_required.value_or(true);
+  if (s.delivery == core::delivery_mode::pull)
+    s.access_key = "ak_" + core::random_hex(24);
+  s.state = s.verification_required ? core::subscription_state::pending_verification
+                                    : core::subscription_state::active;
+  s.max_in_flight = spec.max_in_flight.value_or(core::default_max_in_flight);
+  s.rate_limit = spec.rate_limit.value_or(0);
+  if (spec.auth)
+    s.auth = *spec.auth;
+  auto added = add(std::move(s));
+  if (!added)
+    return std::move(added.error());
+  return view(**added, true);
+}
+
+caf::expected<subscription_view> registry_state::create_dashboard(core::dashboard_spec spec) {
+  subscription s;
+  do {
+    s.id = core::random_digits(17);
+  } while (subs_.count(s.id));
+  s.kind = subscription_kind::dashboard;
+  s.service = "dashboard";
+  s.url = spec.url;
+  s.types = {spec.event};
+  s.country = spec.country;
+  s.verification_required = false;
+  s.state = core::subscription_state::active; // the facade has no verification step
+  s.dashboard_event = spec.event;
+  auto added = add(std::move(s));
+  if (!added)
+    return std::move(added.error());
+  return view(**added, false);
+}
+
+subscription_list registry_state::list(subscription_kind kind) const {
+  subscription_list out;
+  for (const auto& [id, e] : subs_)
+    if (e.sub.kind == kind)
+      out.items.push_back(view(e, false));
+  return out;
+}
+
+caf::expected<subscription_view> registry_state::get(subscription_kind kind,
+                                                     const std::string& id) const {
+  auto* e = find(id, kind);
+  if (!e)
+    return not_found(id);
+  return view(*e, false);
+}
+
+caf::expected<subscription_view> registry_state::patch(const std::string& id,
+                                                       core::subscription_spec spec) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  subscription s = e->sub;
+  bool rotated = false;
+  if (spec.service)
+    s.service = *spec.service;
+  if (spec.types)
+    s.types = *spec.types;
+  if (spec.country)
+    s.country = *spec.country;
+  if (spec.max_in_flight)
+    s.max_in_flight = *spec.max_in_flight;
+  if (spec.rate_limit)
+    s.rate_limit = *spec.rate_limit;
+  if (spec.auth)
+    s.auth = *spec.auth;
+  if (spec.url && *spec.url != s.url) {
+    // A new endpoint must prove again that it holds the (new) private key.
+    s.url = *spec.url;
+    auto keys = core::generate_keys();
+    s.public_key = keys.public_key;
+    s.private_key = keys.private_key;
+    rotated = true;
+    if (s.verification_required)
+      s.state = core::subscription_state::pending_verification;
+  }
+  if (auto updated = update(*e, std::move(s)); !updated)
+    return std::move(updated.error());
+  return view(*e, rotated);
+}
+
+caf::expected<done> registry_state::remove(subscription_kind kind, const std::string& id) {
+  auto* e = find(id, kind);
+  if (!e)
+    return done{}; // idempotent
+  if (auto err = env_.journal->delete_subscription(e->sub.number))
+    return make_error(errc::unavailable,
+                      "could not delete the subscription: " + err->message + "; retry");
+  caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
+  auto gone = std::move(e->sub);
+  subs_.erase(id);
+  if (gone.receives_events())
+    publish_routes();
+  notify_watcher("DELETE", gone);
+  return done{};
+}
+
+caf::result<subscription_view> registry_state::verify(const std::string& id) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  if (e->sub.url.empty())
+    return make_error(errc::conflict, "subscription " + id + " has no url to verify");
+  auto ticket = ++next_ticket_;
+  auto& pending = verifications_[ticket];
+  pending.id = id;
+  pending.public_key = e->sub.public_key;
+  pending.challenge = core::random_hex(16);
+  pending.promise = self_->make_response_promise<subscription_view>();
+  transport::client_request req;
+  req.method = "GET";
+  req.url = challenge_url(e->sub.url, pending.challenge);
+  req.timeout = std::chrono::milliseconds(env_.subscriber_env->settings.timeout_ms);
+  req.headers = {{"x-notificare-public-key", e->sub.public_key}};
+  registry_actor me = caf::actor_cast<registry_actor>(self_);
+  env_.client->send(std::move(req), [me, ticket](transport::client_response r) {
+    caf::anon_send(me, verification_answer{ticket, r.status, std::move(r.body), std::move(r.error)});
+  });
+  return pending.promise;
+}
+
+void registry_state::finish_verify(const verification_answer& answer) {
+  auto it = verifications_.find(answer.ticket);
+  if (it == verifications_.end())
+    return;
+  auto pending = std::move(it->second);
+  verifications_.erase(it);
+  auto outcome = [&]() -> caf::expected<subscription_view> {
+    const auto& id = pending.id;
+    auto* e = find(id, subscription_kind::native);
+    if (!e)
+      return not_found(id);
+    if (e->sub.public_key != pending.public_key)
+      return make_error(errc::conflict,
+                        "subscription " + id + " changed during verification; verify again");
+    const auto& url = e->sub.url;
+    if (answer.status == 0)
+      return make_error(errc::invalid,
+                        "verification failed: could not reach " + url + ": " + answer.error, "url");
+    if (answer.status != 200)
+      return make_error(errc::invalid,
+                        "verification failed: " + url + " answered HTTP " +
+                          std::to_string(answer.status) + " to the challenge; it must answer 200",
+                        "url");
+    auto expected = core::notificare_signature(e->sub.private_key, pending.challenge);
+    if (!core::constant_time_equal(trim(answer.body), expected))
+      return make_error(errc::invalid,
+                        "verification failed: " + url +
+                          " answered 200 but its body is not base64(HMAC-SHA256(privateKey, "
+                          "challenge))",
+                        "url");
+    if (e->sub.state == core::subscription_state::pending_verification) {
+      auto sub = e->sub;
+      sub.state = core::subscription_state::active;
+      if (auto updated = update(*e, std::move(sub)); !updated)
+        return std::move(updated.error());
+    }
+    return view(*e, false);
+  }();
+  if (outcome)
+    pending.promise.deliver(std::move(*outcome));
+  else
+    pending.promise.deliver(std::move(outcome.error()));
+}
+
+caf::expected<subscription_view> registry_state::change_state(const std::string& id,
+                                                              core::subscription_state to) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  if (e->sub.state == core::subscription_state::pending_verification)
+    return make_error(errc::conflict, "subscription " + id + " is not verified; verify it first");
+  if (e->sub.state != to) {
+    auto sub = e->sub;
+    sub.state = to;
+    if (auto updated = update(*e, std::move(sub)); !updated)
+      return std::move(updated.error());
+  }
+  return view(*e, false);
+}
+
+namespace {
+
+// Asks `subscriber` for `Request` and delivers its answer (or error) through
+// a promise of the registry's: the registry stays free meanwhile.
+template <class Reply, class Request>
+caf::result<Reply> forward(registry_actor::pointer self, const caf::actor& subscriber,
+                           Request request) {
+  auto promise = self->make_response_promise<Reply>();
+  self->request(subscriber, caf::infinite, std::move(request))
+    .then([promise](Reply& reply) mutable { promise.deliver(std::move(reply)); },
+          [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+} // namespace
+
+caf::result<purged> registry_state::purge(const std::string& id) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  return forward<purged>(self_, e->actor, purge_queue{});
+}
+
+caf::result<replayed> registry_state::replay(const std::string& id) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  return forward<replayed>(self_, e->actor, replay_dead_letters{});
+}
+
+caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& id) const {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  dead_letter_list out;
+  for (const auto& d : env_.journal->dead_letters(e->sub.number, max_dead_letters_listed)) {
+    const auto& ev = d.event->ev;
+    out.items.push_back(dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms,
+                                         d.reason});
+  }
+  return out;
+}
+
+} // namespace sy::actors

@@ -1,0 +1,283 @@
+// The registry actor, one message at a time: CAF's deterministic test
+// coordinator runs every actor on this thread, the journal is a real
+// RocksDB in a temporary directory, and the HTTP client's io_context is
+// never run, so a verification's answer is whatever the test sends.
+
+#include "actors/registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <filesystem>
+
+#include "storage/journal.hpp"
+#include "transport/http_client.hpp"
+
+namespace sy::actors {
+namespace {
+
+namespace fs = std::filesystem;
+
+class registry_fixture : public ::testing::Test {
+protected:
+  registry_fixture() {
+    dir_ = fs::temp_directory_path() /
+           ("sy_registry_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::remove_all(dir_);
+    open();
+  }
+
+  ~registry_fixture() override {
+    stop();
+    fs::remove_all(dir_);
+  }
+
+  void open() {
+    std::string error;
+    journal_ = storage::journal::open(dir_.string(), false, error);
+    ASSERT_TRUE(journal_) << error;
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    register_protocol(cfg);
+    sys_ = std::make_unique<caf::actor_system>(cfg);
+    sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+    routes_.publish(std::make_shared<route_table>(std::vector<core::index_entry>{}));
+    auto sub_env = std::make_shared<subscriber_env>();
+    sub_env->journal = journal_.get();
+    sub_env->client = &client_;
+    registry_state::env_t env;
+    env.journal = journal_.get();
+    env.client = &client_;
+    env.routes = &routes_;
+    env.event_types = &event_types_;
+    env.subscriber_env = sub_env;
+    env.system = sys_.get();
+    env.ready = &ready_;
+    registry_ = spawn_registry(*sys_, env);
+    sched_->run();
+  }
+
+  void stop() {
+    if (!sys_)
+      return;
+    caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+    registry_ = nullptr;
+    sched_->run();
+    sys_.reset();
+    journal_.reset();
+  }
+
+  void restart() {
+    stop();
+    open();
+  }
+
+  // Sends `request`, runs every actor until nothing is left to do and
+  // returns the answer: a value or the error.
+  template <class Reply, class Request>
+  caf::expected<Reply> ask(Request request) {
+    caf::expected<Reply> out{caf::make_error(caf::sec::unexpected_response)};
+    caf::scoped_actor self{*sys_};
+    self->send(registry_, std::move(request));
+    sched_->run();
+    self->receive([&](Reply& reply) { out = std::move(reply); },
+                  [&](caf::error& err) { out = std::move(err); },
+                  caf::after(std::chrono::seconds(0)) >> [&] {
+                    out = caf::make_error(caf::sec::request_timeout);
+                  });
+    return out;
+  }
+
+  static errc kind(const caf::error& e) { return to_domain_error(e).code; }
+
+  bool routed(const std::string& id) {
+    const auto& index = routes_.current()->index;
+    for (uint32_t i = 0; i < index.size(); ++i)
+      if (index.entry(i).id == id)
+        return true;
+    return false;
+  }
+
+  subscription_view create(bool skip_verification) {
+    core::subscription_spec spec;
+    spec.service = "shop";
+    spec.url = "http://127.0.0.1:9/hook";
+    spec.types = std::vector<std::string>{"billing.*"};
+    spec.verification_required = !skip_verification;
+    auto v = ask<subscription_view>(create_subscription{spec});
+    EXPECT_TRUE(v) << sys_->render(v.error());
+    return *v;
+  }
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+  std::unique_ptr<storage::journal> journal_;
+  boost::asio::io_context ioc_; // never run: no request leaves the test
+  transport::http_client client_{ioc_, transport::client_options{}};
+  route_publisher routes_;
+  event_type_publisher event_types_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  registry_actor registry_;
+};
+
+TEST_F(registry_fixture, becomes_ready_after_loading_the_journal) { EXPECT_TRUE(ready_.load()); }
+
+TEST_F(registry_fixture, creates_a_pending_subscription_that_is_not_routed) {
+  auto v = create(false);
+  EXPECT_EQ(v.sub.state, core::subscription_state::pending_verification);
+  EXPECT_TRUE(v.show_private_key);
+  EXPECT_EQ(v.sub.private_key.rfind("whsec_", 0), 0u);
+  EXPECT_FALSE(routed(v.sub.id));
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, v.sub.id});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub, v.sub);
+  EXPECT_FALSE(got->show_private_key);
+}
+
+TEST_F(registry_fixture, an_unverified_subscription_cannot_be_paused) {
+  auto v = create(false);
+  auto paused = ask<subscription_view>(pause_subscription{v.sub.id});
+  ASSERT_FALSE(paused);
+  EXPECT_EQ(kind(paused.error()), errc::conflict);
+}
+
+TEST_F(registry_fixture, unknown_ids_are_not_found) {
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, "sub_nope"});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(kind(got.error()), errc::not_found);
+  auto purge = ask<purged>(purge_subscription{"sub_nope"});
+  ASSERT_FALSE(purge);
+  EXPECT_EQ(kind(purge.error()), errc::not_found);
+}
+
+TEST_F(registry_fixture, a_subscription_that_skips_verification_is_routed_and_can_pause) {
+  auto v = create(true);
+  EXPECT_EQ(v.sub.state, core::subscription_state::active);
+  EXPECT_TRUE(routed(v.sub.id));
+  auto paused = ask<subscription_view>(pause_subscription{v.sub.id});
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(paused->sub.state, core::subscription_state::paused);
+  EXPECT_TRUE(routed(v.sub.id)); // a paused subscription keeps queuing
+}
+
+TEST_F(registry_fixture, a_new_url_rotates_the_keys_and_asks_for_verification_again) {
+  auto v = create(true);
+  core::subscription_spec change;
+  change.url = "http://127.0.0.1:9/other";
+  auto patched = ask<subscription_view>(patch_subscription{v.sub.id, change});
+  ASSERT_TRUE(patched);
+  EXPECT_TRUE(patched->show_private_key);
+  EXPECT_NE(patched->sub.private_key, v.sub.private_key);
+  EXPECT_EQ(patched->sub.state, core::subscription_state::active); // verification was skipped
+  EXPECT_EQ(patched->sub.url, "http://127.0.0.1:9/other");
+}
+
+TEST_F(registry_fixture, delete_is_idempotent) {
+  auto v = create(true);
+  EXPECT_TRUE(ask<done>(delete_subscription{subscription_kind::native, v.sub.id}));
+  EXPECT_TRUE(ask<done>(delete_subscription{subscription_kind::native, v.sub.id}));
+  EXPECT_FALSE(routed(v.sub.id));
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, v.sub.id});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(kind(got.error()), errc::not_found);
+}
+
+TEST_F(registry_fixture, a_failed_challenge_is_invalid_naming_the_url) {
+  auto v = create(false);
+  caf::scoped_actor self{*sys_};
+  self->send(registry_, verify_subscription{v.sub.id});
+  sched_->run();
+  // The client never ran: answer for the endpoint, as the client would.
+  caf::anon_send(registry_, verification_answer{1, 500, "", ""});
+  sched_->run();
+  caf::error err;
+  self->receive([&](subscription_view&) {}, [&](caf::error& e) { err = std::move(e); },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  auto d = to_domain_error(err);
+  EXPECT_EQ(d.code, errc::invalid);
+  EXPECT_EQ(d.field, "url");
+  EXPECT_NE(d.message.find("HTTP 500"), std::string::npos);
+}
+
+TEST_F(registry_fixture, a_key_change_during_verification_is_a_conflict) {
+  auto v = create(false);
+  caf::scoped_actor self{*sys_};
+  self->send(registry_, verify_subscription{v.sub.id});
+  sched_->run();
+  core::subscription_spec change;
+  change.url = "http://127.0.0.1:9/moved";
+  ASSERT_TRUE(ask<subscription_view>(patch_subscription{v.sub.id, change}));
+  caf::anon_send(registry_, verification_answer{1, 200, "whatever", ""});
+  sched_->run();
+  caf::error err;
+  self->receive([&](subscription_view&) {}, [&](caf::error& e) { err = std::move(e); },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_EQ(kind(err), errc::conflict);
+}
+
+TEST_F(registry_fixture, event_types_are_added_then_replaced_and_published) {
+  core::event_type_def t;
+  t.code = "purchase";
+  t.name = "Purchase";
+  auto first = ask<event_type_stored>(put_event_type{t});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->added);
+  t.name = "Purchase v2";
+  auto second = ask<event_type_stored>(put_event_type{t});
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->added);
+  ASSERT_EQ(event_types_.current()->count("purchase"), 1u);
+  EXPECT_EQ(event_types_.current()->at("purchase").name, "Purchase v2");
+  auto gone = ask<event_type_deleted>(delete_event_type{"purchase"});
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(gone->existed);
+  EXPECT_EQ(event_types_.current()->count("purchase"), 0u);
+}
+
+TEST_F(registry_fixture, the_watcher_is_created_once_then_replaced) {
+  core::watcher_spec w{"k1", "http://127.0.0.1:9/watch", {}};
+  auto first = ask<watcher_view>(put_watcher{w});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->created);
+  w.notification_key = "k2";
+  auto second = ask<watcher_view>(put_watcher{w});
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->created);
+  auto got = ask<watcher_view>(get_watcher{});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub.notification_key, "k2");
+  EXPECT_TRUE(ask<done>(delete_watcher{}));
+  auto none = ask<watcher_view>(get_watcher{});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(kind(none.error()), errc::not_found);
+}
+
+TEST_F(registry_fixture, a_pull_subscription_is_found_by_its_access_key_only) {
+  core::subscription_spec spec;
+  spec.delivery = core::delivery_mode::pull;
+  auto v = ask<subscription_view>(create_subscription{spec});
+  ASSERT_TRUE(v);
+  ASSERT_FALSE(v->sub.access_key.empty());
+  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{v->sub.access_key}));
+  auto wrong = ask<caf::actor>(find_pull_subscriber{v->sub.access_key + "x"});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(kind(wrong.error()), errc::unauthorized);
+}
+
+TEST_F(registry_fixture, subscriptions_survive_a_restart) {
+  auto v = create(true);
+  restart();
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, v.sub.id});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub.url, v.sub.url);
+  EXPECT_EQ(got->sub.private_key, v.sub.private_key);
+  EXPECT_TRUE(routed(v.sub.id));
+}
+
+} // namespace
+} // namespace sy::actors
