@@ -31,6 +31,9 @@ struct api_context {
   std::atomic<bool>* ready = nullptr;
   std::vector<std::string> admin_tokens;
   std::vector<std::string> publish_tokens;
+  /// server.allowed_hosts: Host values accepted besides loopback names when
+  /// no token is configured.
+  std::vector<std::string> allowed_hosts;
   std::shared_ptr<http_metrics> metrics;
 };
 

@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/browser_safety.hpp"
 #include "api/metrics.hpp"
 #include "core/json_writer.hpp"
+#include "core/signing.hpp"
 #include "core/time_format.hpp"
 
 namespace sy::api {
@@ -122,11 +124,12 @@ std::string_view bearer_token(const transport::http_request& req) {
 
 namespace {
 
+// Compares in constant time, so a response's timing tells nothing of a token.
 bool listed(const std::vector<std::string>& tokens, std::string_view t) {
+  bool found = false;
   for (const auto& x : tokens)
-    if (x.size() == t.size() && x == t)
-      return true;
-  return false;
+    found |= core::constant_time_equal(x, t);
+  return found;
 }
 
 // sendToList journals events like the two ingest paths, so a publish token
@@ -149,6 +152,12 @@ void install(transport::http_server& server, const api_context& ctx) {
       return is_push_path(r.path) ? push_error_response(status, message, r.path)
                                   : error_response(status, message);
     };
+    // Browser safety (docs/api.md §9), before anything else: a refused
+    // request changes nothing.
+    if (is_cross_origin_write(r))
+      return refuse(403, "cross-origin request refused");
+    if (!auth && !is_allowed_host(r.header("host"), ctx.allowed_hosts))
+      return refuse(403, "host not allowed");
     // Event files answer to a pull subscription's accessKey, checked by their handlers.
     const bool eventfiles = r.path == "/v1/eventfiles" || r.path.starts_with("/v1/eventfiles/");
     if (auth && !eventfiles) {

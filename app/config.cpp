@@ -104,7 +104,8 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
     {"server",
      {{"listen", string_key(&config::listen)},
       {"io_threads", small_int_key(&config::io_threads, 0, 256)},
-      {"actor_threads", small_int_key(&config::actor_threads, 0, 256)}}},
+      {"actor_threads", small_int_key(&config::actor_threads, 0, 256)},
+      {"allowed_hosts", string_list_key(&config::allowed_hosts)}}},
     {"storage",
      {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
     {"http",
@@ -139,7 +140,8 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
       {"ca_file", string_key(&config::ca_file)}}},
     {"auth",
      {{"admin_tokens", string_list_key(&config::admin_tokens)},
-      {"publish_tokens", string_list_key(&config::publish_tokens)}}},
+      {"publish_tokens", string_list_key(&config::publish_tokens)},
+      {"allow_anonymous", bool_key(&config::allow_anonymous)}}},
     {"pull",
      {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
       {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
@@ -241,10 +243,11 @@ std::optional<config_error> validate_config(const config& c) {
                         c.listen + "\""};
   bool loopback = hp->first == "localhost" || hp->first == "::1" ||
                   hp->first.rfind("127.", 0) == 0;
-  if (!loopback && c.admin_tokens.empty() && c.publish_tokens.empty())
+  if (!loopback && c.admin_tokens.empty() && c.publish_tokens.empty() && !c.allow_anonymous)
     return config_error{"refusing to listen on " + c.listen +
-                        " without auth: set auth.admin_tokens (and auth.publish_tokens) or "
-                        "listen on a loopback address"};
+                        " without auth: set auth.admin_tokens (and auth.publish_tokens), "
+                        "listen on a loopback address, or set auth.allow_anonymous = true "
+                        "if a proxy in front authenticates"};
   if (c.data_dir.empty())
     return config_error{"storage.data_dir must not be empty"};
   if (!c.gateway_url.empty()) {

@@ -14,6 +14,9 @@ struct config {
   std::string listen = "127.0.0.1:8080";
   int io_threads = 0;    ///< 0 = one per core
   int actor_threads = 0; ///< 0 = one per core
+  /// Host header values accepted besides loopback names when no token is
+  /// configured (docs/api.md §9: DNS rebinding).
+  std::vector<std::string> allowed_hosts;
   // [storage]
   std::string data_dir = "./data";
   bool sync = true;
@@ -35,6 +38,8 @@ struct config {
   // [auth]
   std::vector<std::string> admin_tokens;
   std::vector<std::string> publish_tokens;
+  /// Allows listening beyond loopback with no token (docs/api.md §9).
+  bool allow_anonymous = false;
   // [pull]
   int64_t file_max_events = 10000;
   int64_t file_max_age_ms = 60000;

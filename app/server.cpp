@@ -144,6 +144,7 @@ int serve(const config& cfg) {
     ctx.ready = &ready;
     ctx.admin_tokens = cfg.admin_tokens;
     ctx.publish_tokens = cfg.publish_tokens;
+    ctx.allowed_hosts = cfg.allowed_hosts;
     ctx.metrics = std::make_shared<api::http_metrics>();
     api::install(server, ctx);
 

@@ -127,12 +127,14 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-server_process::server_process(std::string data_dir, std::string extra_toml)
+server_process::server_process(std::string data_dir, std::string extra_toml,
+                               std::string server_toml)
   : data_dir_(std::move(data_dir)) {
   config_path_ = data_dir_ + "/test.toml";
   log_path_ = data_dir_ + "/switchyard.log";
   std::ofstream f(config_path_);
   f << "[server]\nlisten = \"127.0.0.1:0\"\nio_threads = 2\nactor_threads = 2\n"
+    << server_toml << "\n"
     << "[storage]\ndata_dir = \"" << data_dir_ << "/data\"\n"
     << extra_toml << "\n";
 }

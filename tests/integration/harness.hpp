@@ -58,8 +58,10 @@ private:
 /// The switchyard binary, started on 127.0.0.1 port 0 with its own data dir.
 class server_process {
 public:
-  /// `extra_toml` is appended to the generated config file.
-  explicit server_process(std::string data_dir, std::string extra_toml = "");
+  /// `extra_toml` is appended to the generated config file; `server_toml`
+  /// (lines of keys) goes into its [server] table.
+  explicit server_process(std::string data_dir, std::string extra_toml = "",
+                          std::string server_toml = "");
   ~server_process();
 
   /// Starts the binary and waits until it logs its port and /readyz is 200.

@@ -128,6 +128,25 @@ TEST(config, open_listener_without_tokens_is_refused) {
   EXPECT_FALSE(validate_config(c));
 }
 
+TEST(config, allow_anonymous_opens_a_listener_without_tokens) {
+  config c;
+  auto err = load(R"(
+[server]
+listen = "0.0.0.0:8080"
+allowed_hosts = ["switchyard.internal"]
+[auth]
+allow_anonymous = true
+)", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_TRUE(c.allow_anonymous);
+  EXPECT_EQ(c.allowed_hosts, std::vector<std::string>{"switchyard.internal"});
+  EXPECT_FALSE(validate_config(c));
+  c.allow_anonymous = false;
+  auto refused = validate_config(c);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("auth.allow_anonymous"), std::string::npos);
+}
+
 TEST(config, listen_address_forms) {
   EXPECT_EQ(split_host_port("127.0.0.1:8080")->second, 8080);
   EXPECT_EQ(split_host_port("[::1]:0")->first, "::1");
