@@ -366,7 +366,7 @@ using registry_actor = caf::typed_actor<
 SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.country,
            x.delivery, x.verification_required, x.state, x.public_key, x.private_key,
            x.created_at, x.max_in_flight, x.rate_limit, x.auth, x.access_key,
-           x.dashboard_event, x.notification_key)
+           x.dashboard_event, x.notification_key, x.verified)
 SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts,
            x.dead_lettered, x.last_success_at, x.last_failure_at, x.last_error,
            x.latency_p50_ms, x.latency_p99_ms)

@@ -133,6 +133,7 @@ caf::expected<registry_state::entry*> registry_state::add(subscription s) {
   s.public_key = keys.public_key;
   s.private_key = keys.private_key;
   s.created_at = now_ms();
+  s.verified = s.state != core::subscription_state::pending_verification;
   if (auto err = env_.journal->put_subscription(s.number, encode_subscription(s)))
     return make_error(errc::unavailable,
                       "could not store the subscription: " + err->message + "; retry");

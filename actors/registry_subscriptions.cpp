@@ -207,6 +207,7 @@ void registry_state::finish_verify(const verification_answer& answer) {
     if (e->sub.state == core::subscription_state::pending_verification) {
       auto sub = e->sub;
       sub.state = core::subscription_state::active;
+      sub.verified = true;
       if (auto updated = update(*e, std::move(sub)); !updated)
         return std::move(updated.error());
     }

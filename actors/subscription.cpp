@@ -63,6 +63,7 @@ std::string encode_subscription(const subscription& s) {
     .key("delivery").value(core::to_string(s.delivery))
     .key("verification_required").value(s.verification_required)
     .key("state").value(core::to_string(s.state))
+    .key("verified").value(s.verified)
     .key("public_key").value(s.public_key)
     .key("private_key").value(s.private_key)
     .key("created_at").value(s.created_at)
@@ -83,6 +84,7 @@ std::optional<subscription> decode_subscription(std::string bytes) {
   std::string auth_raw;
   auto r = decode<subscription>(bytes, [&auth_raw](od::document& doc) {
     subscription s;
+    bool seen_verified = false;
     od::object obj = doc.get_object();
     for (auto field : obj) {
       std::string_view key = field.unescaped_key();
@@ -100,6 +102,7 @@ std::optional<subscription> decode_subscription(std::string bytes) {
       else if (key == "delivery") s.delivery = core::parse_delivery_mode(std::string_view(v.get_string())).value_or(core::delivery_mode::push);
       else if (key == "verification_required") s.verification_required = v.get_bool();
       else if (key == "state") s.state = core::parse_state(std::string_view(v.get_string())).value_or(core::subscription_state::paused);
+      else if (key == "verified") { s.verified = v.get_bool(); seen_verified = true; }
       else if (key == "public_key") s.public_key = std::string(std::string_view(v.get_string()));
       else if (key == "private_key") s.private_key = std::string(std::string_view(v.get_string()));
       else if (key == "created_at") s.created_at = v.get_int64();
@@ -117,6 +120,9 @@ std::optional<subscription> decode_subscription(std::string bytes) {
       else if (key == "dashboard_event") s.dashboard_event = std::string(std::string_view(v.get_string()));
       else if (key == "notification_key") s.notification_key = std::string(std::string_view(v.get_string()));
     }
+    // Records from before "verified" existed: an active or paused one was.
+    if (!seen_verified)
+      s.verified = s.state != core::subscription_state::pending_verification;
     return s;
   });
   if (!r)

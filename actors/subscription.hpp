@@ -51,8 +51,17 @@ struct subscription {
     return kind == subscription_kind::native || kind == subscription_kind::dashboard;
   }
 
-  /// Returns true when events are queued for it (active or paused).
-  bool receives_events() const { return state != core::subscription_state::pending_verification; }
+  /// True once its endpoint proved it holds the key (or needed not to): a
+  /// new url asks for verification again but does not stop queuing.
+  bool verified = false;
+
+  /// Returns true when events are queued for it: active or paused, or
+  /// pending a new url's verification after an earlier one (docs/api.md §2:
+  /// nothing published during a url change is lost). A subscription never
+  /// verified queues nothing.
+  bool receives_events() const {
+    return verified || state != core::subscription_state::pending_verification;
+  }
 
   bool operator==(const subscription&) const = default;
 };

@@ -221,6 +221,35 @@ TEST_F(serve, patch_url_rotates_keys_and_requires_verification) {
   EXPECT_TRUE(hook.delivered("/old").empty());
 }
 
+// docs/api.md §2: a verified subscription keeps queuing while a new url
+// waits for verification, and delivers what it queued once verified.
+TEST_F(serve, patch_url_keeps_queuing_until_the_new_url_is_verified) {
+  auto sub = subscribe("/before");
+  auto r = server->call("PATCH", "/v1/subscriptions/" + sub.id,
+                        R"({"url":")" + hook.url("/after") + R"("})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(json_string(r.body, "state"), "pending_verification");
+  ASSERT_EQ(publish(event("a.during")).status, 202);
+  auto stats = server->wait_for_text("/v1/subscriptions/" + sub.id, R"("queued":1)");
+  EXPECT_NE(stats.find(R"("queued":1)"), std::string::npos) << stats;
+  hook.set_key("/after", json_string(r.body, "privateKey"));
+  ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + sub.id + "/verify").status, 200);
+  ASSERT_TRUE(hook.wait_delivered("/after", 1));
+  EXPECT_EQ(types_of(hook.delivered("/after")), std::vector<std::string>{"a.during"});
+  EXPECT_TRUE(hook.delivered("/before").empty());
+  // A restart while pending keeps the queue too (the record says it was verified).
+  auto r2 = server->call("PATCH", "/v1/subscriptions/" + sub.id,
+                         R"({"url":")" + hook.url("/third") + R"("})");
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  ASSERT_EQ(publish(event("a.restart")).status, 202);
+  ASSERT_EQ(server->terminate(), 0);
+  server->start();
+  hook.set_key("/third", json_string(r2.body, "privateKey"));
+  ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + sub.id + "/verify").status, 200);
+  ASSERT_TRUE(hook.wait_delivered("/third", 1));
+  EXPECT_EQ(types_of(hook.delivered("/third")), std::vector<std::string>{"a.restart"});
+}
+
 TEST_F(serve, retry_after_three_failures_delivers) {
   auto sub = subscribe("/r");
   hook.fail_next("/r", 3, 500);

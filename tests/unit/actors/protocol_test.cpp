@@ -34,6 +34,7 @@ subscription full_subscription() {
   s.access_key = "ak_1";
   s.dashboard_event = "REGISTER";
   s.notification_key = "nk";
+  s.verified = true;
   return s;
 }
 
