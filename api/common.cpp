@@ -52,6 +52,7 @@ const char* reason_phrase(int status) {
   switch (status) {
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 413: return "Payload Too Large";
@@ -168,7 +169,7 @@ void install(transport::http_server& server, const api_context& ctx) {
         return resp;
       }
       if (!listed(ctx.admin_tokens, token) && !is_ingest(r))
-        return refuse(401, "this is a publish token: it may only POST /v1/events, /v1/event and "
+        return refuse(403, "this is a publish token: it may only POST /v1/events, /v1/event and "
                            "/v1/notification/sendToList");
     }
     auto ct = r.header("content-type");
