@@ -57,6 +57,11 @@ using reply_fn = std::function<void(int status, std::string body)>;
 /// A count-returning reply (purge, replay).
 using count_fn = std::function<void(uint64_t)>;
 
+// -- internal to the subscriber ------------------------------------------------
+
+/// Ends a failed event's own retry wait (carries the timer generation).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
 } // namespace sy::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

@@ -153,6 +153,15 @@ void write_stats(core::json_writer& w, const subscription_stats& st) {
     w.null();
   else
     w.value(st.last_error);
+  w.key("state_detail");
+  if (st.backing_off_until > 0)
+    w.value("backing_off until " + core::format_iso8601_ms(st.backing_off_until));
+  else if (st.probing)
+    w.value("probing");
+  else
+    w.null();
+  w.key("next_attempt_at");
+  write_time(w, st.next_attempt_at);
   w.key("latency_ms").begin_object();
   if (st.latencies_ms.empty()) {
     w.key("p50").null().key("p99").null();

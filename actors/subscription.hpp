@@ -76,6 +76,13 @@ struct subscription_stats {
   std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
   /// Lowest seq this subscription may still need (for garbage collection).
   uint64_t low_water = UINT64_MAX;
+  /// ms since epoch until which the circuit breaker holds deliveries; 0 = closed.
+  int64_t backing_off_until = 0;
+  /// True while the breaker lets one probe out.
+  bool probing = false;
+  /// ms since epoch when the next attempt is due on a timer (a breaker
+  /// opening, a failed event's retry, the rate limit); 0 = none waits.
+  int64_t next_attempt_at = 0;
 
   /// Records one delivery latency, keeping the newest 1024.
   void add_latency(int64_t ms);
