@@ -41,6 +41,8 @@ using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
 /// Ends a backoff period (carries the timer generation).
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
+/// Ends a failed event's own retry wait (carries the timer generation).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// Ends a rate-limit wait (carries the timer generation).
 using tokens_atom = caf::atom_constant<caf::atom("tokens")>;
 /// Reports a token endpoint's answer to its subscriber (OAuth egress auth).
@@ -369,7 +371,8 @@ SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.co
            x.dashboard_event, x.notification_key, x.verified)
 SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts,
            x.dead_lettered, x.last_success_at, x.last_failure_at, x.last_error,
-           x.latency_p50_ms, x.latency_p99_ms)
+           x.latency_p50_ms, x.latency_p99_ms, x.backing_off_until, x.probing,
+           x.next_attempt_at)
 SY_INSPECT(subscription_view, x.sub, x.stats, x.show_private_key)
 SY_INSPECT(subscription_list, x.items)
 SY_INSPECT_EMPTY(done)

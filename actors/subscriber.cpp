@@ -2,12 +2,19 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_set>
 
 #include "actors/messages.hpp"
+#include "core/circuit_breaker.hpp"
+#include "core/clock.hpp"
+#include "core/in_flight_window.hpp"
 #include "core/json_writer.hpp"
+#include "core/retry_queue.hpp"
+#include "core/retry_schedule.hpp"
+#include "core/token_bucket.hpp"
 #include "core/signing.hpp"
 #include "core/subscription.hpp"
 #include "core/time_format.hpp"
@@ -15,8 +22,6 @@
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
-
-using core::now_ms;
 
 namespace {
 
@@ -44,31 +49,38 @@ int64_t retry_after_ms(const transport::client_response& r) {
   return secs * 1000;
 }
 
+// The subscriber's state: the queue it owns and the policies it composes
+// (core/: retry schedule, per-event retries, circuit breaker, token bucket,
+// in-flight window). Touched only by its actor; the actor is wiring.
 struct subscriber_state {
   subscription sub;
   stats_ptr stats;
   std::shared_ptr<const subscriber_env> env;
+  const core::clock* clock = &core::system_clock();
 
-  std::deque<storage::event_ptr> pending;            // sorted by seq
+  std::deque<storage::event_ptr> pending;            // never tried or requeued, sorted by seq
   std::map<uint64_t, storage::event_ptr> in_flight;  // seq → event
+  std::unordered_map<uint64_t, storage::event_ptr> retrying; // failed, waiting in `retries`
   std::unordered_set<uint64_t> dropped;              // purged while in flight
   bool spilled = false;         // the journal holds queued events not in memory
   uint64_t loaded_through = 0;  // highest seq taken into memory
-  uint64_t queued = 0;          // pending + spilled + in flight
+  uint64_t queued = 0;          // pending + retrying + spilled + in flight
 
-  int consecutive_failures = 0;
-  bool backing_off = false;
-  bool probing = false;
-  uint64_t wake_gen = 0;
+  core::retry_schedule schedule;
+  core::retry_queue retries;
+  std::optional<core::circuit_breaker> breaker;
+  std::optional<core::token_bucket> bucket;
+  core::in_flight_window window;
 
-  double tokens = 0;
-  int64_t tokens_at = 0;
+  uint64_t wake_gen = 0;        // the breaker's timer
+  uint64_t retry_gen = 0;       // the earliest failed event's timer
+  int64_t retry_timer_at = 0;   // steady ms it fires at; 0 = none armed
   bool waiting_for_tokens = false;
   uint64_t tokens_gen = 0;
 
   // OAuth egress auth: the access token fetched from auth.auth_url.
   std::string token;
-  int64_t token_valid_until = 0; ///< ms; refetched after
+  int64_t token_valid_until = 0; ///< wall ms; refetched after
   uint64_t token_gen = 0;        ///< which token a delivery carried
   bool token_after_401 = false;  ///< fetched because the one before got a 401
   bool refetch_after_401 = false;
@@ -79,8 +91,10 @@ struct subscriber_state {
   // batch (at-least-once: a crash before the write redelivers them).
   std::vector<uint64_t> acks;
   bool ack_flush_scheduled = false;
+  // Events given up while handling one message: one journal write for all.
+  std::vector<storage::dead_letter> dead;
 
-  std::mt19937_64 rng{std::random_device{}()};
+  std::mt19937_64 rng;
 
   subscriber_state() = default;
   subscriber_state(const subscriber_state&) = delete;
@@ -94,15 +108,37 @@ struct subscriber_state {
     acks.clear();
   }
 
+  /// Returns steady ms `steady` as wall ms (for what the stats show).
+  int64_t to_wall(int64_t steady) const { return clock->wall_ms() + (steady - clock->steady_ms()); }
+
   static inline const char* name = "subscriber";
 };
 
 using self_ptr = caf::stateful_actor<subscriber_state>*;
 
+// Returns when the next attempt waits for on a timer (steady ms), or 0.
+int64_t next_timed_attempt(const subscriber_state& st) {
+  if (auto until = st.breaker->open_until())
+    return until;
+  if (st.window.fifo()) {
+    if (auto head = st.retries.head(); head && (st.pending.empty() || head->first < st.pending.front()->seq))
+      return head->second;
+    return 0;
+  }
+  if (auto due = st.retries.next_due(); due && st.pending.empty())
+    return *due;
+  return 0;
+}
+
 void publish_stats(subscriber_state& st) {
+  const int64_t until = st.breaker->open_until();
+  const int64_t next = next_timed_attempt(st);
   std::lock_guard<std::mutex> guard(st.stats->mutex);
   st.stats->queued = st.queued;
   st.stats->in_flight = st.in_flight.size();
+  st.stats->backing_off_until = until ? st.to_wall(until) : 0;
+  st.stats->probing = st.breaker->probing();
+  st.stats->next_attempt_at = next > st.clock->steady_ms() ? st.to_wall(next) : 0;
 }
 
 void insert_sorted(std::deque<storage::event_ptr>& q, storage::event_ptr e) {
@@ -121,7 +157,7 @@ void refill(subscriber_state& st) {
   auto want = limit - st.pending.size();
   auto page = st.env->journal->read_queue(st.sub.number, st.loaded_through, want);
   for (auto& e : page) {
-    if (st.in_flight.count(e->seq) == 0)
+    if (st.in_flight.count(e->seq) == 0 && st.retrying.count(e->seq) == 0)
       insert_sorted(st.pending, e);
     st.loaded_through = std::max(st.loaded_through, e->seq);
   }
@@ -145,41 +181,50 @@ std::string envelope_body(const subscription& sub, const storage::stored_event& 
 
 namespace {
 
-void dead_letter(self_ptr self, const storage::event_ptr& e, const std::string& reason) {
+// Gives `e` up; the journal write waits for flush_dead, one per message.
+void dead_letter(self_ptr self, const storage::event_ptr& e, std::string reason) {
   auto& st = self->state;
-  st.env->journal->kill(st.sub.number, *e, reason);
+  st.retries.forget(e->seq);
+  st.dead.push_back({e, std::move(reason)});
   if (st.queued > 0)
     --st.queued;
-  std::lock_guard<std::mutex> guard(st.stats->mutex);
-  ++st.stats->dead_lettered;
 }
 
+// Moves the dead letters gathered while handling one message to the
+// journal in one (synced) write.
+void flush_dead(self_ptr self) {
+  auto& st = self->state;
+  if (st.dead.empty())
+    return;
+  auto err = st.env->journal->kill_many(st.sub.number, st.dead);
+  std::lock_guard<std::mutex> guard(st.stats->mutex);
+  if (err) {
+    // Their queue keys stay: they come back after a restart and age out again.
+    st.stats->last_error = "writing dead letters: " + err->message;
+  } else {
+    st.stats->dead_lettered += st.dead.size();
+  }
+  st.dead.clear();
+}
+
+// Takes a rate-limit token, or arms the timer that ends the wait for one.
 bool take_token(self_ptr self) {
   auto& st = self->state;
-  if (st.sub.rate_limit <= 0)
+  if (st.bucket->try_take())
     return true;
-  const double rate = static_cast<double>(st.sub.rate_limit);
-  const double burst = std::max(1.0, rate / 10); // at most 100 ms worth at once
-  auto now = now_ms();
-  st.tokens = std::min(burst, st.tokens + rate * static_cast<double>(now - st.tokens_at) / 1000.0);
-  st.tokens_at = now;
-  if (st.tokens >= 1.0) {
-    st.tokens -= 1.0;
-    return true;
-  }
   if (!st.waiting_for_tokens) {
     st.waiting_for_tokens = true;
-    auto wait = static_cast<int64_t>((1.0 - st.tokens) * 1000.0 / rate) + 1;
-    self->delayed_send(self, std::chrono::milliseconds(wait), tokens_atom::value, ++st.tokens_gen);
+    self->delayed_send(self, std::chrono::milliseconds(st.bucket->wait_ms()), tokens_atom::value,
+                       ++st.tokens_gen);
   }
   return false;
 }
 
 // Sets the envelope body and its signatures (API.md §3).
 void sign_envelope(transport::client_request& req, const subscription& sub,
-                   const storage::stored_event& e) {
+                   const storage::stored_event& e, int64_t wall_ms) {
   req.body = envelope_body(sub, e);
-  const int64_t ts = now_ms() / 1000;
+  const int64_t ts = wall_ms / 1000;
   req.headers = {
     {"Content-Type", "application/json"},
     {"x-notificare-public-key", sub.public_key},
@@ -214,7 +259,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   req.url = sub.url;
   req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
   if (sub.is_client_kind()) {
-    sign_envelope(req, sub, *e);
+    sign_envelope(req, sub, *e, st.clock->wall_ms());
   } else {
     // The push gateway and the change watcher have their own contracts: the
     // body is the event's data ({token, notification, data} or
@@ -228,6 +273,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   if (uses_oauth(sub))
     st.sent_with[e->seq] = st.token_gen;
   st.in_flight.emplace(e->seq, e);
+  st.breaker->sent(e->seq);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
   st.env->client->send(std::move(req), [me, seq](transport::client_response r) {
@@ -235,25 +281,42 @@ void send_one(self_ptr self, storage::event_ptr e) {
   });
 }
 
-int64_t backoff_ms(subscriber_state& st, int64_t retry_after);
+// Counts a failed attempt in the stats.
+void count_failure(subscriber_state& st, const std::string& why) {
+  std::lock_guard<std::mutex> guard(st.stats->mutex);
+  ++st.stats->failed_attempts;
+  st.stats->last_failure_at = st.clock->wall_ms();
+  st.stats->last_error = why;
+}
 
-// Counts a failed attempt and, unless one runs already, starts a backoff
-// after which one probe reopens the window.
-void record_failure(self_ptr self, const std::string& why, int64_t retry_after) {
+// Arms the timer that ends the breaker's wait (a newer one makes older stale).
+void arm_wake(self_ptr self) {
   auto& st = self->state;
-  {
-    std::lock_guard<std::mutex> guard(st.stats->mutex);
-    ++st.stats->failed_attempts;
-    st.stats->last_failure_at = now_ms();
-    st.stats->last_error = why;
-  }
-  if (st.backing_off)
+  const int64_t wait = std::max<int64_t>(1, st.breaker->open_until() - st.clock->steady_ms());
+  self->delayed_send(self, std::chrono::milliseconds(wait), wake_atom::value, ++st.wake_gen);
+}
+
+// Arms the timer for the next failed event due, unless one as early is armed.
+// A due event that waits for room, the breaker or a token needs none: a
+// completion, the wake or the token timer pumps again.
+void arm_retry_timer(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  const int64_t at = next_timed_attempt(st);
+  if (at <= now || st.breaker->open_until() != 0)
     return;
-  ++st.consecutive_failures;
-  st.backing_off = true;
-  st.probing = true;
-  auto delay = backoff_ms(st, retry_after);
-  self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom::value, ++st.wake_gen);
+  if (st.retry_timer_at != 0 && st.retry_timer_at <= at)
+    return;
+  st.retry_timer_at = at;
+  self->delayed_send(self, std::chrono::milliseconds(at - now), retry_atom::value, ++st.retry_gen);
+}
+
+// The OAuth token endpoint failed: nothing can go out, so the whole
+// subscription backs off as it does on a connection failure.
+void token_failure(self_ptr self, const std::string& why, int64_t retry_after) {
+  auto& st = self->state;
+  count_failure(st, why);
+  st.breaker->trip(retry_after, st.rng);
+  arm_wake(self);
 }
 
 // Asks auth.auth_url for an access token (refresh-token grant); the answer
@@ -284,64 +347,96 @@ void on_token(self_ptr self, transport::client_response& r) {
     return pump(self); // auth changed meanwhile
   const auto& url = st.sub.auth.auth_url;
   if (r.status < 200 || r.status >= 300) {
-    return record_failure(self, "oauth token endpoint " + url + ": " + failure_text(r), retry_after_ms(r));
+    return token_failure(self, "oauth token endpoint " + url + ": " + failure_text(r), retry_after_ms(r));
   }
   auto token = core::decode_oauth_token(r.body);
   if (!token)
-    return record_failure(self, "oauth token endpoint " + url + ": " + token.error().what(), 0);
+    return token_failure(self, "oauth token endpoint " + url + ": " + token.error().what(), 0);
   st.token = std::move(token->access_token);
   // Refetched a little early, so that a token does not expire in flight.
-  st.token_valid_until = now_ms() + token->expires_in_s * 900;
+  st.token_valid_until = st.clock->wall_ms() + token->expires_in_s * 900;
   ++st.token_gen;
   st.token_after_401 = st.refetch_after_401;
   st.refetch_after_401 = false;
   pump(self);
 }
 
-// Starts as many deliveries as the window, backoff and rate limit allow.
+// The next event to send and where it waits: a failed event whose time has
+// come, or the oldest fresh one. A FIFO subscription takes its lowest seq
+// and waits for it when it is a failed event not due yet.
+struct candidate {
+  storage::event_ptr event;
+  bool retry = false;
+};
+
+std::optional<candidate> next_candidate(subscriber_state& st, int64_t now) {
+  if (st.window.fifo()) {
+    auto head = st.retries.head();
+    if (head && (st.pending.empty() || head->first < st.pending.front()->seq)) {
+      if (head->second > now)
+        return std::nullopt; // nothing overtakes a failing head
+      return candidate{st.retrying.at(head->first), true};
+    }
+  } else if (auto seq = st.retries.peek_due(now)) {
+    return candidate{st.retrying.at(*seq), true};
+  }
+  if (st.pending.empty())
+    return std::nullopt;
+  return candidate{st.pending.front(), false};
+}
+
+void remove_candidate(subscriber_state& st, const candidate& c) {
+  if (c.retry) {
+    st.retries.take(c.event->seq);
+    st.retrying.erase(c.event->seq);
+  } else {
+    st.pending.pop_front();
+  }
+}
+
+// Starts as many deliveries as the window, the breaker, the rate limit and
+// the failed events' own delays allow.
 void pump(self_ptr self) {
   auto& st = self->state;
   if (st.sub.state != core::subscription_state::active ||
-      st.sub.delivery != core::delivery_mode::push || st.backing_off)
+      st.sub.delivery != core::delivery_mode::push || !st.breaker->may_send())
     return;
   refill(st);
-  if (uses_oauth(st.sub) && !st.pending.empty() && now_ms() >= st.token_valid_until) {
+  const int64_t now = st.clock->steady_ms();
+  const int64_t wall = st.clock->wall_ms();
+  if (uses_oauth(st.sub) && wall >= st.token_valid_until && next_candidate(st, now)) {
     // Deliveries wait for a token; the ones in flight finish with the old one.
     fetch_token(self);
     return;
   }
-  const std::size_t window = st.probing ? 1 : static_cast<std::size_t>(std::max<int64_t>(1, st.sub.max_in_flight));
-  const int64_t now = now_ms();
-  while (st.in_flight.size() < window && !st.pending.empty()) {
-    auto e = st.pending.front();
-    if (now - e->ingest_ms > st.env->settings.max_age_ms) {
-      st.pending.pop_front();
-      dead_letter(self, e, "older than retry.max_age before delivery");
+  while (st.breaker->may_send() && st.window.has_room(st.in_flight.size(), st.breaker->probing())) {
+    auto c = next_candidate(st, now);
+    if (!c)
+      break;
+    if (wall - c->event->ingest_ms > st.env->settings.max_age_ms) {
+      remove_candidate(st, *c);
+      dead_letter(self, c->event, "older than retry.max_age before delivery");
       continue;
     }
     if (!take_token(self))
       break;
-    st.pending.pop_front();
-    send_one(self, std::move(e));
+    remove_candidate(st, *c);
+    send_one(self, std::move(c->event));
     if (st.pending.empty())
       refill(st);
   }
+  arm_retry_timer(self, now);
 }
 
-int64_t backoff_ms(subscriber_state& st, int64_t retry_after) {
-  const auto& s = st.env->settings;
-  double base = static_cast<double>(s.initial_ms);
-  for (int i = 1; i < st.consecutive_failures && base < static_cast<double>(s.max_ms); ++i)
-    base *= s.multiplier;
-  base = std::min(base, static_cast<double>(s.max_ms));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto ms = static_cast<int64_t>(base * jitter(st.rng));
-  // Retry-After is the subscriber's own word and may exceed retry.max_ms;
-  // an hour bounds a hostile or mistaken value.
-  constexpr int64_t max_retry_after_ms = 3600 * 1000;
-  if (retry_after > 0)
-    ms = std::max(ms, std::min(retry_after, max_retry_after_ms));
-  return std::max<int64_t>(ms, 1);
+// Returns how the circuit breaker weighs answer `r` (docs/api.md "Retries").
+core::attempt_outcome outcome_of(const transport::client_response& r, int64_t retry_after) {
+  if (r.status >= 200 && r.status < 300)
+    return core::attempt_outcome::success;
+  if (r.status == 0)
+    return core::attempt_outcome::connection_failure;
+  if (r.status == 429 || retry_after > 0)
+    return core::attempt_outcome::throttled;
+  return core::attempt_outcome::failure;
 }
 
 void on_delivered(self_ptr self, uint64_t seq, const transport::client_response& r) {
@@ -352,7 +447,7 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
   auto e = it->second;
   st.in_flight.erase(it);
   const bool was_dropped = st.dropped.erase(seq) > 0;
-  const int64_t now = now_ms();
+  const int64_t wall = st.clock->wall_ms();
   uint64_t sent_gen = 0;
   if (auto g = st.sent_with.find(seq); g != st.sent_with.end()) {
     sent_gen = g->second;
@@ -367,14 +462,18 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
         st.token_valid_until = 0;
         st.refetch_after_401 = true;
       }
+      st.breaker->withdraw(seq);
       insert_sorted(st.pending, e);
       pump(self);
+      flush_dead(self);
       publish_stats(st);
       return;
     }
     st.token_valid_until = 0; // the next attempt starts with a fresh token
   }
-  if (r.status >= 200 && r.status < 300) {
+  const int64_t retry_after = retry_after_ms(r);
+  const auto outcome = outcome_of(r, retry_after);
+  if (outcome == core::attempt_outcome::success) {
     st.acks.push_back(seq);
     if (st.acks.size() >= max_ack_batch) {
       st.flush_acks();
@@ -382,25 +481,31 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
       st.ack_flush_scheduled = true;
       self->delayed_send(self, ack_flush_delay, flush_atom::value);
     }
+    st.retries.forget(seq);
     if (!was_dropped && st.queued > 0)
       --st.queued;
-    st.consecutive_failures = 0;
-    st.probing = false;
     std::lock_guard<std::mutex> guard(st.stats->mutex);
     ++st.stats->delivered;
-    st.stats->last_success_at = now;
-    st.stats->add_latency(std::max<int64_t>(0, now - e->ingest_ms));
+    st.stats->last_success_at = wall;
+    st.stats->add_latency(std::max<int64_t>(0, wall - e->ingest_ms));
   } else {
     std::string why = failure_text(r);
-    if (!was_dropped) {
-      if (now - e->ingest_ms > st.env->settings.max_age_ms)
-        dead_letter(self, e, "older than retry.max_age; last error: " + why);
-      else
-        insert_sorted(st.pending, e);
+    count_failure(st, why);
+    if (was_dropped) {
+      st.retries.forget(seq);
+    } else if (wall - e->ingest_ms > st.env->settings.max_age_ms) {
+      dead_letter(self, e, "older than retry.max_age; last error: " + why);
+    } else {
+      // The event waits out its own delay; the others keep flowing.
+      const int failures = st.retries.add_failure(seq);
+      st.retries.defer(seq, st.clock->steady_ms() + st.schedule.delay_ms(failures, retry_after, st.rng));
+      st.retrying.emplace(seq, e);
     }
-    record_failure(self, why, retry_after_ms(r));
   }
+  if (st.breaker->record(seq, outcome, retry_after, st.rng))
+    arm_wake(self);
   pump(self);
+  flush_dead(self);
   publish_stats(st);
 }
 
@@ -413,9 +518,18 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
   st.env = std::move(env);
   st.spilled = recovered;
   st.queued = queued;
-  st.tokens_at = now_ms();
-  st.tokens = 1;
+  if (st.env->clock)
+    st.clock = st.env->clock;
+  const auto& s = st.env->settings;
+  st.schedule = core::retry_schedule({s.initial_ms, s.multiplier, s.max_ms});
+  st.breaker.emplace(*st.clock,
+                     core::breaker_settings{s.breaker_ratio, s.breaker_window_ms, s.breaker_min_attempts},
+                     st.schedule);
+  st.bucket.emplace(*st.clock, st.sub.rate_limit);
+  st.window.set_max(st.sub.max_in_flight);
+  st.rng.seed(st.env->seed ^ (st.sub.number * 0x9e3779b97f4a7c15ULL));
   pump(self);
+  flush_dead(self);
   publish_stats(st);
   return {
     [=](enqueue_atom, event_list& list) {
@@ -432,6 +546,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
         st.loaded_through = st.pending.back()->seq;
       }
       pump(self);
+      flush_dead(self);
       publish_stats(st);
     },
     [=](delivered_atom, uint64_t seq, const transport::client_response& r) {
@@ -441,8 +556,22 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       auto& st = self->state;
       if (gen != st.wake_gen)
         return;
-      st.backing_off = false;
+      if (!st.breaker->try_half_open()) {
+        if (st.breaker->open_until() != 0)
+          arm_wake(self); // a later Retry-After moved the end
+        return;
+      }
       pump(self);
+      flush_dead(self);
+      publish_stats(st);
+    },
+    [=](retry_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.retry_gen)
+        return;
+      st.retry_timer_at = 0;
+      pump(self);
+      flush_dead(self);
       publish_stats(st);
     },
     [=](tokens_atom, uint64_t gen) {
@@ -451,6 +580,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
         return;
       st.waiting_for_tokens = false;
       pump(self);
+      flush_dead(self);
       publish_stats(st);
     },
     [=](flush_atom) {
@@ -460,6 +590,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](token_atom, transport::client_response& r) {
       on_token(self, r);
+      flush_dead(self);
       publish_stats(self->state);
     },
     [=](update_subscription& msg) {
@@ -471,13 +602,18 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
         ++st.token_gen;
       }
       st.sub = std::move(updated);
+      st.window.set_max(st.sub.max_in_flight);
+      st.bucket->set_rate(st.sub.rate_limit);
       pump(self);
+      flush_dead(self);
       publish_stats(st);
     },
     [=](purge_queue) -> purged {
       auto& st = self->state;
       st.acks.clear(); // purge deletes every queue key
       st.pending.clear();
+      st.retries.clear();
+      st.retrying.clear();
       st.spilled = false;
       for (auto& [seq, e] : st.in_flight)
         st.dropped.insert(seq);
@@ -488,11 +624,12 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](replay_dead_letters) -> replayed {
       auto& st = self->state;
-      auto events = st.env->journal->replay_dead(st.sub.number, now_ms());
+      auto events = st.env->journal->replay_dead(st.sub.number, st.clock->wall_ms());
       for (auto& e : events)
         insert_sorted(st.pending, e);
       st.queued += events.size();
       pump(self);
+      flush_dead(self);
       publish_stats(st);
       return replayed{events.size()};
     },

@@ -8,6 +8,9 @@
 
 #include "actors/subscription.hpp"
 
+namespace sy::core {
+class clock;
+}
 namespace sy::storage {
 class journal;
 struct stored_event;
@@ -25,6 +28,10 @@ struct delivery_settings {
   double multiplier = 2.0;
   int64_t max_ms = 600000;
   int64_t max_age_ms = 72LL * 3600 * 1000;
+  /// The circuit breaker (retry.breaker_ratio, _window_ms, _min_attempts).
+  double breaker_ratio = 0.5;
+  int64_t breaker_window_ms = 10000;
+  int64_t breaker_min_attempts = 20;
   /// Events a subscriber keeps in memory; the rest wait in the journal.
   std::size_t memory_queue = 10000;
   /// A pull subscriber seals its open file at this many events (pull.file_max_events)…
@@ -38,6 +45,11 @@ struct subscriber_env {
   storage::journal* journal = nullptr;
   transport::http_client* client = nullptr;
   delivery_settings settings;
+  /// Reads time for every delay and age (core::system_clock() when null).
+  const core::clock* clock = nullptr;
+  /// Seeds each subscriber's jitter (mixed with its number, so that
+  /// subscriptions failing together do not retry in step).
+  uint64_t seed = 0;
 };
 
 /// Most sealed files one GET /v1/eventfiles lists.

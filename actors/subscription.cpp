@@ -155,6 +155,9 @@ stats_snapshot snapshot_of(const subscription_stats& st) {
     out.last_success_at = st.last_success_at;
     out.last_failure_at = st.last_failure_at;
     out.last_error = st.last_error;
+    out.backing_off_until = st.backing_off_until;
+    out.probing = st.probing;
+    out.next_attempt_at = st.next_attempt_at;
     sorted.assign(st.latencies_ms.begin(), st.latencies_ms.end());
   }
   if (!sorted.empty()) {
@@ -185,6 +188,15 @@ void write_stats(core::json_writer& w, const stats_snapshot& st) {
     w.null();
   else
     w.value(st.last_error);
+  w.key("state_detail");
+  if (st.backing_off_until > 0)
+    w.value("backing_off until " + core::format_iso8601_ms(st.backing_off_until));
+  else if (st.probing)
+    w.value("probing");
+  else
+    w.null();
+  w.key("next_attempt_at");
+  write_time(w, st.next_attempt_at);
   w.key("latency_ms").begin_object();
   if (st.latency_p50_ms < 0)
     w.key("p50").null().key("p99").null();

@@ -85,6 +85,13 @@ struct subscription_stats {
   int64_t last_failure_at = 0; ///< ms; 0 = never
   std::string last_error;
   std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
+  /// ms since epoch until which the circuit breaker holds deliveries; 0 = closed.
+  int64_t backing_off_until = 0;
+  /// True while the breaker lets one probe out.
+  bool probing = false;
+  /// ms since epoch when the next attempt is due on a timer (a breaker
+  /// opening, a failed event's retry, the rate limit); 0 = none waits.
+  int64_t next_attempt_at = 0;
 
   /// Records one delivery latency, keeping the newest 1024.
   void add_latency(int64_t ms);
@@ -105,6 +112,9 @@ struct stats_snapshot {
   std::string last_error;
   int64_t latency_p50_ms = -1; ///< ingest → 2xx; -1 = no delivery yet
   int64_t latency_p99_ms = -1;
+  int64_t backing_off_until = 0; ///< ms; 0 = the breaker is closed
+  bool probing = false;
+  int64_t next_attempt_at = 0; ///< ms; 0 = nothing waits on a timer
 
   bool operator==(const stats_snapshot&) const = default;
 };

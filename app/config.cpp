@@ -134,7 +134,19 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
            return want("a duration of at least 1s, such as \"72h\", \"30m\" or an integer of ms");
          c.max_age_ms = *v;
          return std::nullopt;
-       }}}},
+       }},
+      {"breaker_ratio",
+       [](const toml::node& n, config& c) -> std::optional<std::string> {
+         auto v = n.value<double>(); // accepts 1 as well as 1.0
+         if (!v || !(n.is_floating_point() || n.is_integer()))
+           return want("a number");
+         if (!(*v > 0.0 && *v <= 1.0))
+           return "must be above 0 and at most 1";
+         c.breaker_ratio = *v;
+         return std::nullopt;
+       }},
+      {"breaker_window_ms", int_key(&config::breaker_window_ms, 100, 86400000)},
+      {"breaker_min_attempts", int_key(&config::breaker_min_attempts, 1, 1000000)}}},
     {"egress",
      {{"allow_private", bool_key(&config::allow_private)},
       {"ca_file", string_key(&config::ca_file)}}},

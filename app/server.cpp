@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "actors/ingest.hpp"
@@ -112,6 +113,10 @@ int serve(const config& cfg) {
     sub_env->settings.multiplier = cfg.multiplier;
     sub_env->settings.max_ms = cfg.max_ms;
     sub_env->settings.max_age_ms = cfg.max_age_ms;
+    sub_env->settings.breaker_ratio = cfg.breaker_ratio;
+    sub_env->settings.breaker_window_ms = cfg.breaker_window_ms;
+    sub_env->settings.breaker_min_attempts = cfg.breaker_min_attempts;
+    sub_env->seed = std::random_device{}();
     sub_env->settings.pull_file_max_events = cfg.file_max_events;
     sub_env->settings.pull_file_max_age_ms = cfg.file_max_age_ms;
 

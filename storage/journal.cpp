@@ -653,6 +653,18 @@ void journal::kill(uint64_t sub, const stored_event& e, const std::string& reaso
   impl_->write(batch, impl_->sync_, "kill");
 }
 
+std::optional<storage_error> journal::kill_many(uint64_t sub, const std::vector<dead_letter>& letters) {
+  if (letters.empty())
+    return std::nullopt;
+  rocksdb::WriteBatch batch;
+  for (const auto& l : letters) {
+    const pair_key key(sub, l.event->seq);
+    batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(*l.event, l.reason));
+    batch.Delete(impl_->cf(cf_queues), key.slice());
+  }
+  return impl_->write(batch, impl_->sync_, "kill_many");
+}
+
 std::vector<dead_letter> journal::dead_letters(uint64_t sub, std::size_t limit) const {
   auto& d = *impl_;
   const seq_key prefix(sub);

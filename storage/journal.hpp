@@ -141,6 +141,10 @@ public:
 
   /// Moves (sub, seq) from the queue to the dead letters with `reason`.
   void kill(uint64_t sub, const stored_event& e, const std::string& reason);
+  /// Moves every event of `letters` from the queue of `sub` to its dead
+  /// letters in one write (synced when the journal is): one fsync for a
+  /// whole page of expired events rather than one each.
+  std::optional<storage_error> kill_many(uint64_t sub, const std::vector<dead_letter>& letters);
   /// Returns up to `limit` dead letters of `sub`, oldest first.
   std::vector<dead_letter> dead_letters(uint64_t sub, std::size_t limit) const;
   /// Moves every dead letter of `sub` back into its queue, rewriting its

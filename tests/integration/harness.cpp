@@ -301,6 +301,14 @@ void sink::fail_all(const std::string& path, int status) {
   scripts_[path].fail_all_status = status;
 }
 
+void sink::fail_randomly(const std::string& path, double fraction, uint64_t seed, int status) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = scripts_[path];
+  s.fail_fraction = fraction;
+  s.fail_random_status = status;
+  s.coin.seed(seed);
+}
+
 void sink::hang(const std::string& path, bool on) {
   std::lock_guard<std::mutex> guard(mutex_);
   scripts_[path].hang = on;
@@ -397,6 +405,8 @@ void sink::serve_http(Stream& socket) {
     if (ec)
       break;
     sink_request rec;
+    rec.at = std::chrono::steady_clock::now();
+    rec.status = 200; // as recorded in delivered(); received() gets the real answer
     rec.method = std::string(req.method_string());
     rec.target = std::string(req.target());
     for (const auto& f : req)
@@ -412,6 +422,7 @@ void sink::serve_http(Stream& socket) {
       std::unique_lock<std::mutex> lock(mutex_);
       auto& s = scripts_[path];
       s.received.push_back(rec);
+      const std::size_t received_index = s.received.size() - 1; // the vector grows while this hangs
       if (rec.method == "GET") {
         auto pos = query.find("challenge=");
         if (pos != std::string::npos && !s.key.empty()) {
@@ -443,10 +454,14 @@ void sink::serve_http(Stream& socket) {
             res.set(http::field::retry_after, std::to_string(s.retry_after_s));
         } else if (s.fail_all_status) {
           res.result(static_cast<http::status>(s.fail_all_status));
+        } else if (s.fail_fraction > 0 &&
+                   std::bernoulli_distribution(s.fail_fraction)(s.coin)) {
+          res.result(static_cast<http::status>(s.fail_random_status));
         } else {
           s.delivered.push_back(rec);
         }
       }
+      s.received[received_index].status = res.result_int();
       changed_.notify_all();
     }
     res.prepare_payload();

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,6 +102,8 @@ struct sink_request {
   std::string target;
   headers_t headers;
   std::string body;
+  std::chrono::steady_clock::time_point at; ///< when the sink read it
+  int status = 0;                           ///< what the sink answered
   std::string header(const std::string& name) const;
 };
 
@@ -127,6 +130,9 @@ public:
   void fail_next(const std::string& path, int n, int status = 503, int retry_after_s = 0);
   /// Makes every POST to `path` answer `status` until told otherwise (0 = normal).
   void fail_all(const std::string& path, int status);
+  /// Makes each POST to `path` answer `status` with probability `fraction`,
+  /// drawn from a generator seeded with `seed` in arrival order (0 = never).
+  void fail_randomly(const std::string& path, double fraction, uint64_t seed, int status = 503);
   /// Makes POSTs to `path` hang (no answer) until released.
   void hang(const std::string& path, bool on);
   /// Makes `path` an OAuth token endpoint: POST n (from 1) is answered 200
@@ -153,6 +159,9 @@ private:
     int fail_status = 503;
     int retry_after_s = 0;
     int fail_all_status = 0;
+    double fail_fraction = 0;
+    int fail_random_status = 503;
+    std::mt19937_64 coin;
     bool hang = false;
     std::string key;
     std::string token_prefix; // serves tokens when set

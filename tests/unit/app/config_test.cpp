@@ -91,6 +91,33 @@ TEST(config, unknown_key_is_named) {
   EXPECT_NE(err->message.find("unknown key retry.initial_msec"), std::string::npos) << err->message;
 }
 
+TEST(config, breaker_keys_are_read_and_checked) {
+  config d;
+  EXPECT_EQ(d.breaker_ratio, 0.5);
+  EXPECT_EQ(d.breaker_window_ms, 10000);
+  EXPECT_EQ(d.breaker_min_attempts, 20);
+  config c;
+  auto err = load("[retry]\nbreaker_ratio = 0.75\nbreaker_window_ms = 2000\nbreaker_min_attempts = 5\n", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.breaker_ratio, 0.75);
+  EXPECT_EQ(c.breaker_window_ms, 2000);
+  EXPECT_EQ(c.breaker_min_attempts, 5);
+  ASSERT_FALSE(load("[retry]\nbreaker_ratio = 1\n", c));
+  EXPECT_EQ(c.breaker_ratio, 1.0);
+  for (const char* bad : {"breaker_ratio = 0", "breaker_ratio = 1.5", "breaker_ratio = \"half\"",
+                          "breaker_window_ms = 0", "breaker_window_ms = 1.5",
+                          "breaker_min_attempts = 0", "breaker_min_attempts = \"20\""}) {
+    config x;
+    auto e = load(std::string("[retry]\n") + bad + "\n", x);
+    ASSERT_TRUE(e) << bad;
+    const std::string key = std::string("retry.") + std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(e->message.find(key), std::string::npos) << e->message;
+  }
+  auto typo = load("[retry]\nbreaker_ration = 0.5\n", c);
+  ASSERT_TRUE(typo);
+  EXPECT_NE(typo->message.find("unknown key retry.breaker_ration"), std::string::npos);
+}
+
 TEST(config, unknown_table_is_named) {
   config c;
   auto err = load("[retries]\ninitial_ms = 5\n", c);

@@ -369,6 +369,32 @@ TEST(journal, purge_counts_and_empties_only_that_subscription) {
   EXPECT_EQ(j->count_queue(6), 4u);
 }
 
+TEST(journal, kill_many_moves_a_page_of_dead_letters_in_one_write) {
+  temp_dir dir;
+  auto j = open_journal(dir.path(), true);
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 6, {1, 2});
+  auto queued = j->read_queue(1, 0, 100);
+  ASSERT_EQ(queued.size(), 6u);
+  EXPECT_FALSE(j->kill_many(1, {}));
+  EXPECT_FALSE(j->kill_many(1, {{queued[0], "older than retry.max_age"},
+                                {queued[2], "HTTP 500"},
+                                {queued[5], "timeout"}}));
+  EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{2, 4, 5}));
+  EXPECT_EQ(j->count_queue(2), 6u); // another subscription's queue is untouched
+  auto dead = j->dead_letters(1, 10);
+  ASSERT_EQ(dead.size(), 3u);
+  EXPECT_EQ(dead[0].event->seq, 1u);
+  EXPECT_EQ(dead[0].reason, "older than retry.max_age");
+  EXPECT_EQ(dead[1].reason, "HTTP 500");
+  EXPECT_EQ(dead[2].event->seq, 6u);
+  expect_same_event(*dead[2].event, *queued[5]);
+  j.reset();
+  j = open_journal(dir.path(), true); // the write is durable
+  EXPECT_EQ(j->dead_letters(1, 10).size(), 3u);
+  EXPECT_EQ(seqs_of(j->replay_dead(1, 5)), (std::vector<uint64_t>{1, 3, 6}));
+}
+
 TEST(journal, kill_and_replay_dead_letters) {
   temp_dir dir;
   auto j = open_journal(dir.path());
