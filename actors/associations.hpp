@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 namespace sy::actors {
 

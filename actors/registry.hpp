@@ -16,7 +16,7 @@
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::actors {
 

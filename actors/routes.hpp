@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
 #include "core/subscription_index.hpp"
 
 namespace sy::actors {

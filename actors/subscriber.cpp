@@ -8,8 +8,9 @@
 
 #include "actors/messages.hpp"
 #include "core/json_writer.hpp"
+#include "core/oauth.hpp"
 #include "core/signing.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"

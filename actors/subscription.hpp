@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::actors {
 

@@ -5,9 +5,9 @@
 #include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "api/ingest.hpp"
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::api {
 

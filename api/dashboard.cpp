@@ -3,7 +3,7 @@
 
 #include "actors/registry.hpp"
 #include "api/common.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::api {
 

@@ -5,7 +5,7 @@
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
-#include "core/codecs.hpp"
+#include "core/native_codec.hpp"
 #include "core/json_writer.hpp"
 
 namespace sy::api {

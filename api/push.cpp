@@ -9,7 +9,7 @@
 #include "actors/registry.hpp"
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 namespace sy::api {
 

@@ -1,7 +1,7 @@
 // Masiv push contract bodies (API.md §5). That contract answers every bad
 // request with 400, so every error here is a 400 naming its field.
 
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 #include <unordered_set>
 

@@ -1,7 +1,7 @@
 // Subscription bodies: native create and PATCH (API.md §2), egress auth (§3)
 // and the dashboard facade.
 
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 #include <array>
 #include <span>
