@@ -122,10 +122,8 @@ public:
   std::optional<uint64_t> find_client_id(std::string_view client_id, int64_t now_ms,
                                          int64_t window_ms) const;
 
-  /// Removes the queue key of (sub, seq): the event was delivered. Unsynced:
-  /// a crash may redeliver, never lose.
-  void ack(uint64_t sub, uint64_t seq);
-  /// Removes several queue keys of one subscription in one unsynced write.
+  /// Removes the queue keys of (sub, seq) for each of `seqs`: those events
+  /// were delivered. One unsynced write: a crash may redeliver, never lose.
   void ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in
