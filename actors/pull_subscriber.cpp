@@ -23,8 +23,6 @@ namespace {
 
 constexpr std::string_view file_prefix = "evf_";
 constexpr std::string_view file_suffix = ".ndjson";
-// Most files one GET /v1/eventfiles lists (the Acoustic contract's limit).
-constexpr std::size_t max_listed_files = 10;
 // Events read back per page when recovering the open file.
 constexpr std::size_t recovery_page = 1000;
 // A failed seal (storage error) is tried again after this long.

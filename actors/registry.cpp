@@ -19,7 +19,7 @@ using core::now_ms;
 namespace {
 
 constexpr auto gc_period = std::chrono::seconds(30);
-constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
+using storage::dedupe_window_ms;
 // Meta names of the event-type catalog: "eventtype/<code>" → write_event_type JSON.
 constexpr std::string_view event_type_prefix = "eventtype/";
 
@@ -535,7 +535,7 @@ void registry_state::dead_letters(const std::string& id, const reply_fn& reply) 
     return not_found(reply, id);
   core::json_writer w;
   w.begin_array();
-  for (const auto& d : env_.journal->dead_letters(e->sub.number, 1000)) {
+  for (const auto& d : env_.journal->dead_letters(e->sub.number, storage::max_listed_dead_letters)) {
     w.begin_object()
       .key("id").value(d.event->ev.id)
       .key("type").value(d.event->ev.type);

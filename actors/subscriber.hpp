@@ -51,6 +51,10 @@ caf::actor spawn_subscriber(caf::actor_system& sys, subscription sub, stats_ptr 
                             std::shared_ptr<const subscriber_env> env, bool recovered,
                             uint64_t queued);
 
+/// Most files one GET /v1/eventfiles lists (the Acoustic contract's limit),
+/// and how many it lists when numFiles is not given.
+inline constexpr std::size_t max_listed_files = 10;
+
 /// Spawns the actor of pull subscription `sub`: it groups the queued events
 /// into files and serves them (API.md §4).
 caf::actor spawn_pull_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,

@@ -40,7 +40,7 @@ transport::http_response input_error_response(const core::input_error& e) {
 
 transport::http_response not_ready_response() {
   auto r = error_response(503, "switchyard is recovering its journal; retry shortly");
-  r.headers.emplace_back("Retry-After", "1");
+  r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 
@@ -76,7 +76,7 @@ transport::http_response push_error_response(int status, std::string_view messag
     .end_object();
   auto r = json_response(status, std::move(w).str());
   if (status == 503)
-    r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 
@@ -89,7 +89,7 @@ actors::reply_fn reply_with(transport::responder respond) {
     auto r = json_response(status, std::move(body));
     // API.md: a 503 (a failed journal write) always says when to retry.
     if (status == 503)
-      r.headers.emplace_back("Retry-After", "1");
+      r.headers.emplace_back("Retry-After", retry_after_s);
     respond(std::move(r));
   };
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
@@ -22,6 +23,9 @@ transport::http_response error_response(int status, std::string_view message);
 
 /// Returns the response for a codec's input_error: {"error", "field"?, "index"?}.
 transport::http_response input_error_response(const core::input_error& e);
+
+/// Seconds every 503 asks a client to wait in its Retry-After header.
+inline constexpr std::string_view retry_after_s = "1";
 
 /// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 transport::http_response not_ready_response();

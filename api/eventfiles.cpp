@@ -44,13 +44,13 @@ void with_pull_subscriber(const api_context& ctx, const transport::http_request&
 void install_eventfiles(transport::http_server& server, const api_context& ctx) {
   const std::string base = "/v1/eventfiles";
   server.route("GET", base, [ctx](transport::http_request&& req, transport::responder respond) {
-    uint64_t n = 10;
+    uint64_t n = actors::max_listed_files;
     if (req.query.find("numFiles=") != std::string::npos) {
       auto given = req.query_param("numFiles");
       auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), n);
       if (ec != std::errc() || end != given.data() + given.size() || n == 0)
         return respond(input_error_response(
-          core::input_error{400, "numFiles", "must be a whole number from 1 (at most 10 files are listed)"}));
+          core::input_error{400, "numFiles", "must be a whole number from 1 (at most " + std::to_string(actors::max_listed_files) + " files are listed)"}));
     }
     with_pull_subscriber(ctx, req, std::move(respond), [n](const caf::actor& sub, transport::responder respond) {
       caf::anon_send(sub, actors::files_atom::value, n, reply_with(std::move(respond)));

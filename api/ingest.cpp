@@ -5,8 +5,8 @@
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
-#include "core/native_codec.hpp"
 #include "core/json_writer.hpp"
+#include "core/native_codec.hpp"
 
 namespace sy::api {
 
@@ -38,7 +38,7 @@ actors::ingest_submission route_batch(const core::event_batch& batch, actors::ro
 void answer(const transport::responder& respond, actors::ingest_outcome out) {
   if (out.status != 202) {
     auto r = error_response(out.status, out.error);
-    r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("Retry-After", retry_after_s);
     respond(std::move(r));
     return;
   }

@@ -29,6 +29,14 @@
 
 namespace sy::storage {
 
+/// How long a client id is remembered: an event whose client id was seen
+/// within this window is not routed again (docs/api.md §1), and garbage
+/// collection expires dedupe keys older than it.
+inline constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
+
+/// Most dead letters one listing of a subscription shows (docs/api.md §3).
+inline constexpr std::size_t max_listed_dead_letters = 1000;
+
 /// An event as journaled: the owned event plus its sequence number and the
 /// time switchyard received it. Shared immutable once built.
 struct stored_event {
