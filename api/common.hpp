@@ -30,7 +30,7 @@ inline constexpr std::string_view retry_after_s = "1";
 /// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 transport::http_response not_ready_response();
 
-/// Returns an error in the shape of the Masiv push contract (API.md §5):
+/// Returns an error in the shape of the Masiv push contract (docs/api.md §5):
 /// {"timestamp", "status", "error" (the reason phrase), "message", "path"};
 /// a 503 carries Retry-After: 1.
 transport::http_response push_error_response(int status, std::string_view message,

@@ -22,7 +22,7 @@ namespace sy::app {
 namespace {
 
 constexpr int exit_failure = 1;
-// Exit status for a configuration the operator must fix (API.md §7).
+// Exit status for a configuration the operator must fix (docs/api.md §7).
 constexpr int exit_bad_config = 2;
 constexpr std::size_t max_pending_events = 1'000'000;
 

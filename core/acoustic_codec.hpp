@@ -1,5 +1,5 @@
 #pragma once
-// Acoustic Exchange (API.md §1 "Acoustic Exchange shape"): the POST /v1/event
+// Acoustic Exchange (docs/api.md §1, "POST /v1/event"): the POST /v1/event
 // codec that turns Acoustic's three payload forms into routed events, checked
 // against the registered event types (core/event_type_codec.hpp). Pure: no
 // I/O, no clock (callers pass `now_ms`), no registry (callers pass a lookup).
@@ -18,7 +18,7 @@ namespace sy::core {
 /// Returns the registered event type for a code, or nullptr.
 using event_type_lookup = std::function<const event_type_def*(std::string_view code)>;
 
-/// Decodes POST /v1/event (API.md §1 "Acoustic Exchange shape"): an
+/// Decodes POST /v1/event (docs/api.md §1, "POST /v1/event"): an
 /// individual event, a simple batch or a compound batch, all or nothing.
 /// Every violation is a 400 naming the field's full path (such as
 /// "eventbatch[1].events[0].timestamp") and, when it concerns one event, the

@@ -1,5 +1,5 @@
 #pragma once
-// Event types of the Acoustic Exchange (API.md §4): the POST /v1/eventtype
+// Event types of the Acoustic Exchange (docs/api.md §4): the POST /v1/eventtype
 // codec, the JSON form GET /v1/eventtype lists, and the attribute types an
 // event's attribute values are checked against (core/acoustic_codec.hpp).
 

@@ -1,4 +1,4 @@
-// OAuth egress auth (API.md §3): the refresh-token grant sent to authURL and
+// OAuth egress auth (docs/api.md §3): the refresh-token grant sent to authURL and
 // the token it answers.
 
 #include "core/oauth.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// OAuth egress auth (API.md §3): the refresh-token grant switchyard sends to
+// OAuth egress auth (docs/api.md §3): the refresh-token grant switchyard sends to
 // a subscription's authURL and the access token the endpoint answers.
 
 #include <cstdint>

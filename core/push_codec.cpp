@@ -1,4 +1,4 @@
-// Masiv push contract bodies (API.md §5). That contract answers every bad
+// Masiv push contract bodies (docs/api.md §5). That contract answers every bad
 // request with 400, so every error here is a 400 naming its field.
 
 #include "core/push_codec.hpp"

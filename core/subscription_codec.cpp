@@ -1,4 +1,4 @@
-// Subscription bodies: native create and PATCH (API.md §2), egress auth (§3)
+// Subscription bodies: native create and PATCH (docs/api.md §2), egress auth (§3)
 // and the dashboard facade.
 
 #include "core/subscription_codec.hpp"
@@ -62,7 +62,7 @@ struct auth_member {
   bool secret;
 };
 
-// Every member any auth type uses, in the order API.md lists them.
+// Every member any auth type uses, in the order docs/api.md lists them.
 const std::array<auth_member, 8> auth_members = {{
     {"apikey", "APIKey", &egress_auth::api_key, true},
     {"userid", "userId", &egress_auth::user_id, false},

@@ -1,5 +1,5 @@
 #pragma once
-// Subscription request bodies (API.md §2): the native create and PATCH
+// Subscription request bodies (docs/api.md §2): the native create and PATCH
 // bodies, egress auth (§3) and the dashboard facade. Decoded values own
 // their strings, so they outlive the body.
 
@@ -43,7 +43,7 @@ std::optional<subscription_state> parse_state(std::string_view s);
 /// Returns the delivery mode spelled exactly as to_string spells it, or nullopt.
 std::optional<delivery_mode> parse_delivery_mode(std::string_view s);
 
-/// How switchyard authenticates to a subscriber (API.md §3). Only the members
+/// How switchyard authenticates to a subscriber (docs/api.md §3). Only the members
 /// of `type` are set; the others stay empty.
 struct egress_auth {
   /// "APIKey", "Basic", "OAuth", "OAuthRefreshTokenOnly"; "" = none (cleared).
@@ -96,7 +96,7 @@ void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secr
 /// Longest notificationKey accepted, in bytes.
 inline constexpr std::size_t max_notification_key_bytes = 1024;
 
-/// A decoded PUT /v1/subscription/notification body (API.md §4): the one
+/// A decoded PUT /v1/subscription/notification body (docs/api.md §4): the one
 /// watcher told of every subscription change.
 struct watcher_spec {
   std::string notification_key; ///< "" when not given

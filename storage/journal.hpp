@@ -34,7 +34,7 @@ namespace sy::storage {
 /// collection expires dedupe keys older than it.
 inline constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
 
-/// Most dead letters one listing of a subscription shows (docs/api.md §3).
+/// Most dead letters one listing of a subscription shows (docs/api.md §2).
 inline constexpr std::size_t max_listed_dead_letters = 1000;
 
 /// An event as journaled: the owned event plus its sequence number and the
@@ -63,7 +63,7 @@ struct dead_letter {
   std::string reason;
 };
 
-/// A sealed pull file (API.md §4): the queued events `first`..`last` of one
+/// A sealed pull file (docs/api.md §4): the queued events `first`..`last` of one
 /// pull subscription, served as one NDJSON file until the client deletes it.
 struct pull_file {
   uint64_t first = 0;
