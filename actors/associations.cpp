@@ -84,7 +84,7 @@ void association_store::put(core::association_spec a) {
 
 void association_store::look_up(const core::send_to_list_spec& spec, std::vector<std::string>& out,
                                 std::set<std::string, std::less<>>& seen) const {
-  // appId and deviceTypesToSend filter only these look-ups (API.md §5).
+  // appId and deviceTypesToSend filter only these look-ups (docs/api.md §5).
   auto passes = [&](const core::association_spec& a) {
     if (!spec.app_id.empty() && a.app_id != spec.app_id)
       return false;

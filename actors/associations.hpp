@@ -1,5 +1,5 @@
 #pragma once
-// Device-token associations of the Masiv push contract (API.md §5): which
+// Device-token associations of the Masiv push contract (docs/api.md §5): which
 // token belongs to which cellphone or email, and resolving a sendToList
 // into the distinct tokens it addresses.
 
@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 namespace sy::actors {
 

@@ -9,7 +9,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/routes.hpp"
-#include "core/acoustic.hpp"
+#include "core/event_type_codec.hpp"
 
 namespace sy::storage {
 class journal;

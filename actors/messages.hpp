@@ -25,9 +25,9 @@
 
 #include "actors/errors.hpp"
 #include "actors/subscription.hpp"
-#include "core/acoustic.hpp"
-#include "core/push.hpp"
-#include "core/subscription.hpp"
+#include "core/event_type_codec.hpp"
+#include "core/push_codec.hpp"
+#include "core/subscription_codec.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_types.hpp"
 

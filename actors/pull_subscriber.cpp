@@ -1,4 +1,4 @@
-// The actor of a pull subscription (API.md §4): its matching events stay
+// The actor of a pull subscription (docs/api.md §4): its matching events stay
 // queued in the journal, grouped into files that the client lists, reads as
 // NDJSON and deletes. A file is a sealed range of the queue (see
 // journal::seal_pull_file), so an event is journaled once, by ingest, and

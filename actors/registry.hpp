@@ -26,7 +26,7 @@
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::actors {
 
@@ -83,7 +83,7 @@ public:
   caf::expected<subscription_view> change_state(const std::string& id, core::subscription_state to);
   /// Asks the subscriber to drop its queue.
   caf::result<purged> purge(const std::string& id);
-  /// Returns the dead letters, oldest first (at most `max_dead_letters_listed`).
+  /// Returns the dead letters, oldest first (at most storage::max_listed_dead_letters).
   caf::expected<dead_letter_list> dead_letters(const std::string& id) const;
   /// Asks the subscriber to requeue its dead letters.
   caf::result<replayed> replay(const std::string& id);
@@ -169,9 +169,6 @@ private:
   std::map<uint64_t, pending_verification> verifications_;
   uint64_t next_ticket_ = 0;
 };
-
-/// Most dead letters one listing returns.
-inline constexpr std::size_t max_dead_letters_listed = 1000;
 
 /// Spawns the registry actor; it loads the journal's subscriptions first.
 registry_actor spawn_registry(caf::actor_system& sys, registry_state::env_t env);

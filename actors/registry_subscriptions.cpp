@@ -270,7 +270,7 @@ caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& 
   if (!e)
     return not_found(id);
   dead_letter_list out;
-  for (const auto& d : env_.journal->dead_letters(e->sub.number, max_dead_letters_listed)) {
+  for (const auto& d : env_.journal->dead_letters(e->sub.number, storage::max_listed_dead_letters)) {
     const auto& ev = d.event->ev;
     out.items.push_back(dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms,
                                          d.reason});

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
 #include "core/subscription_index.hpp"
 
 namespace sy::actors {
@@ -29,7 +29,7 @@ struct route_table {
   explicit route_table(std::vector<core::index_entry> entries) : index(std::move(entries)) {}
   core::subscription_index index;
   std::vector<route_target> targets;
-  /// The ordinal in `targets` of the push gateway (API.md §5), or nullopt
+  /// The ordinal in `targets` of the push gateway (docs/api.md §5), or nullopt
   /// when push.gateway_url is not configured. It lies past the index's
   /// entries, so no type pattern ever matches it: only sendToList names it.
   std::optional<uint32_t> push_gateway;

@@ -15,8 +15,9 @@
 #include "core/retry_queue.hpp"
 #include "core/retry_schedule.hpp"
 #include "core/token_bucket.hpp"
+#include "core/oauth.hpp"
 #include "core/signing.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
@@ -220,7 +221,7 @@ bool take_token(self_ptr self) {
   return false;
 }
 
-// Sets the envelope body and its signatures (API.md §3).
+// Sets the envelope body and its signatures (docs/api.md §3).
 void sign_envelope(transport::client_request& req, const subscription& sub,
                    const storage::stored_event& e, int64_t wall_ms) {
   req.body = envelope_body(sub, e);
@@ -239,7 +240,7 @@ bool uses_oauth(const subscription& sub) {
   return sub.auth.type == "OAuth" || sub.auth.type == "OAuthRefreshTokenOnly";
 }
 
-// Adds the egress auth headers of `auth` (API.md §3); `token` is the OAuth
+// Adds the egress auth headers of `auth` (docs/api.md §3); `token` is the OAuth
 // access token.
 void add_auth(transport::client_request& req, const core::egress_auth& auth, const std::string& token) {
   if (!token.empty())

@@ -21,7 +21,7 @@ class http_client;
 
 namespace sy::actors {
 
-/// Retry and delivery settings shared by every subscriber (API.md §3, §7).
+/// Retry and delivery settings shared by every subscriber (docs/api.md §3, §7).
 struct delivery_settings {
   int64_t timeout_ms = 10000;
   int64_t initial_ms = 1000;
@@ -55,7 +55,7 @@ struct subscriber_env {
 /// Most sealed files one GET /v1/eventfiles lists.
 inline constexpr uint64_t max_listed_files = 10;
 
-/// Returns the envelope `e` is delivered in to `sub` (API.md §3): the webhook
+/// Returns the envelope `e` is delivered in to `sub` (docs/api.md §3): the webhook
 /// body and one line of a pull file.
 std::string envelope_body(const subscription& sub, const storage::stored_event& e);
 
@@ -67,7 +67,7 @@ caf::actor spawn_subscriber(caf::actor_system& sys, subscription sub, stats_ptr 
                             uint64_t queued);
 
 /// Spawns the actor of pull subscription `sub`: it groups the queued events
-/// into files and serves them (API.md §4).
+/// into files and serves them (docs/api.md §4).
 caf::actor spawn_pull_subscriber(caf::actor_system& sys, subscription sub, stats_ptr stats,
                                  std::shared_ptr<const subscriber_env> env, bool recovered);
 

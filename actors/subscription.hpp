@@ -10,15 +10,15 @@
 #include <vector>
 
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::actors {
 
 /// Which API created a subscription; it decides how it is shown.
-/// `push_gateway` is switchyard's own (API.md §5): created from
+/// `push_gateway` is switchyard's own (docs/api.md §5): created from
 /// push.gateway_url, never listed, never matched by ordinary routing, and
 /// delivered the event's `data` itself rather than the envelope. `watcher`
-/// is switchyard's own too (API.md §4): the one change-notification URL,
+/// is switchyard's own too (docs/api.md §4): the one change-notification URL,
 /// whose queue holds one event per subscription change, delivered the same
 /// way.
 enum class subscription_kind { native, dashboard, push_gateway, watcher };
@@ -128,7 +128,7 @@ stats_snapshot snapshot_of(const subscription_stats& stats);
 void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
                         bool show_private_key);
 
-/// Writes the stats object of API.md §2.
+/// Writes the stats object of docs/api.md §2.
 void write_stats(core::json_writer& w, const stats_snapshot& st);
 
 } // namespace sy::actors

@@ -1,12 +1,12 @@
-// Acoustic Exchange: POST /v1/event (API.md §1), the event-type registry
+// Acoustic Exchange: POST /v1/event (docs/api.md §1), the event-type registry
 // /v1/eventtype… and the change-notification watcher
-// /v1/subscription/notification (API.md §4).
+// /v1/subscription/notification (docs/api.md §4).
 
 #include "api/common.hpp"
 #include "api/ingest.hpp"
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::api {
 

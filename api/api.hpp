@@ -37,7 +37,7 @@ struct api_context {
   std::shared_ptr<http_metrics> metrics;
 };
 
-/// Adds every route of API.md, the auth and content-type filter and the
+/// Adds every route of docs/api.md, the auth and content-type filter and the
 /// metrics observer to `server`.
 void install(transport::http_server& server, const api_context& ctx);
 

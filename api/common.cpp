@@ -42,7 +42,7 @@ transport::http_response input_error_response(const core::input_error& e) {
 
 transport::http_response not_ready_response() {
   auto r = error_response(503, "switchyard is recovering its journal; retry shortly");
-  r.headers.emplace_back("Retry-After", "1");
+  r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 
@@ -79,7 +79,7 @@ transport::http_response push_error_response(int status, std::string_view messag
     .end_object();
   auto r = json_response(status, std::move(w).str());
   if (status == 503)
-    r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 
@@ -104,9 +104,9 @@ transport::http_response error_response(const caf::error& e) {
     w.key("field").value(err.field);
   w.end_object();
   auto r = json_response(status, std::move(w).str());
-  // API.md: a 503 (a failed journal write, a busy node) always says when to retry.
+  // docs/api.md: a 503 (a failed journal write, a busy node) always says when to retry.
   if (status == 503)
-    r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 

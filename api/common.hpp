@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
@@ -24,10 +25,13 @@ transport::http_response error_response(int status, std::string_view message);
 /// Returns the response for a codec's input_error: {"error", "field"?, "index"?}.
 transport::http_response input_error_response(const core::input_error& e);
 
+/// Seconds every 503 asks a client to wait in its Retry-After header.
+inline constexpr std::string_view retry_after_s = "1";
+
 /// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 transport::http_response not_ready_response();
 
-/// Returns an error in the shape of the Masiv push contract (API.md §5):
+/// Returns an error in the shape of the Masiv push contract (docs/api.md §5):
 /// {"timestamp", "status", "error" (the reason phrase), "message", "path"};
 /// a 503 carries Retry-After: 1.
 transport::http_response push_error_response(int status, std::string_view message,

@@ -1,4 +1,4 @@
-// Pull subscribers' event files (API.md §4): GET /v1/eventfiles and GET /
+// Pull subscribers' event files (docs/api.md §4): GET /v1/eventfiles and GET /
 // DELETE /v1/eventfiles/{name}, authorised by the pull subscription's
 // accessKey rather than by the API tokens.
 
@@ -53,7 +53,7 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx) 
       auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), n);
       if (ec != std::errc() || end != given.data() + given.size() || n == 0)
         return respond(input_error_response(
-          core::input_error{400, "numFiles", "must be a whole number from 1 (at most 10 files are listed)"}));
+          core::input_error{400, "numFiles", "must be a whole number from 1 (at most " + std::to_string(actors::max_listed_files) + " files are listed)"}));
     }
     ask_pull_subscriber<actors::event_file_names>(
       ctx, req, std::move(respond), actors::list_event_files{n},

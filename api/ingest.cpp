@@ -1,12 +1,12 @@
-// POST /v1/events: the native ingest path (API.md §1), and the hand-over
+// POST /v1/events: the native ingest path (docs/api.md §1), and the hand-over
 // to the pipeline that POST /v1/event shares.
 
 #include "api/ingest.hpp"
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
-#include "core/codecs.hpp"
 #include "core/json_writer.hpp"
+#include "core/native_codec.hpp"
 
 namespace sy::api {
 
@@ -38,7 +38,7 @@ actors::ingest_submission route_batch(const core::event_batch& batch, actors::ro
 void answer(const transport::responder& respond, actors::ingest_outcome out) {
   if (out.status != 202) {
     auto r = error_response(out.status, out.error);
-    r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("Retry-After", retry_after_s);
     respond(std::move(r));
     return;
   }

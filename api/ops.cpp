@@ -1,4 +1,4 @@
-// /healthz, /readyz, /metrics (API.md §6).
+// /healthz, /readyz, /metrics (docs/api.md §6).
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"

@@ -1,4 +1,4 @@
-// Push notifications, Masiv's contract (API.md §5): POST /v1/association/create
+// Push notifications, Masiv's contract (docs/api.md §5): POST /v1/association/create
 // and POST /v1/notification/sendToList. Every error on these paths takes that
 // contract's shape ({timestamp, status, error, message, path}).
 
@@ -8,7 +8,7 @@
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 namespace sy::api {
 

@@ -2,7 +2,7 @@
 
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 namespace sy::api {
 

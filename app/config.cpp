@@ -16,26 +16,16 @@ using setter = std::function<std::optional<std::string>(const toml::node&, confi
 
 std::optional<std::string> want(const char* what) { return std::string("must be ") + what; }
 
-setter int_key(int64_t config::*field, int64_t min, int64_t max) {
+// Sets an int64_t or int field; [min, max] lies within the field's type.
+template <class Int>
+setter int_key(Int config::*field, int64_t min, int64_t max) {
   return [=](const toml::node& n, config& c) -> std::optional<std::string> {
     auto v = n.value_exact<int64_t>();
     if (!v)
       return want("an integer");
     if (*v < min || *v > max)
       return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    c.*field = *v;
-    return std::nullopt;
-  };
-}
-
-setter small_int_key(int config::*field, int min, int max) {
-  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
-    auto v = n.value_exact<int64_t>();
-    if (!v)
-      return want("an integer");
-    if (*v < min || *v > max)
-      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    c.*field = static_cast<int>(*v);
+    c.*field = static_cast<Int>(*v);
     return std::nullopt;
   };
 }
@@ -103,8 +93,8 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
   static const std::map<std::string, std::map<std::string, setter>> s = {
     {"server",
      {{"listen", string_key(&config::listen)},
-      {"io_threads", small_int_key(&config::io_threads, 0, 256)},
-      {"actor_threads", small_int_key(&config::actor_threads, 0, 256)},
+      {"io_threads", int_key(&config::io_threads, 0, 256)},
+      {"actor_threads", int_key(&config::actor_threads, 0, 256)},
       {"allowed_hosts", string_list_key(&config::allowed_hosts)}}},
     {"storage",
      {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},

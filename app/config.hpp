@@ -8,7 +8,7 @@
 
 namespace sy::app {
 
-/// Every setting of API.md §7, with the built-in defaults.
+/// Every setting of docs/api.md §7, with the built-in defaults.
 struct config {
   // [server]
   std::string listen = "127.0.0.1:8080";

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* version_string = "switchyard 0.1.0";
 
-// Exit status for a configuration the operator must fix (API.md §7).
+// Exit status for a configuration the operator must fix (docs/api.md §7).
 constexpr int exit_bad_config = 2;
 
 } // namespace

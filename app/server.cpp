@@ -24,9 +24,8 @@ namespace sy::app {
 namespace {
 
 constexpr int exit_failure = 1;
-// Exit status for a configuration the operator must fix (API.md §7).
+// Exit status for a configuration the operator must fix (docs/api.md §7).
 constexpr int exit_bad_config = 2;
-constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
 constexpr std::size_t max_pending_events = 1'000'000;
 constexpr auto gc_period = std::chrono::seconds(30);
 
@@ -102,7 +101,7 @@ int serve(const config& cfg) {
     routes.publish(std::make_shared<actors::route_table>(std::vector<core::index_entry>{}));
     actors::event_type_publisher event_types;
     event_types.publish(std::make_shared<const actors::event_type_map>());
-    actors::ingest_pipeline pipeline(*journal, dedupe_window_ms, max_pending_events);
+    actors::ingest_pipeline pipeline(*journal, storage::dedupe_window_ms, max_pending_events);
     std::atomic<bool> ready{false};
 
     auto sub_env = std::make_shared<actors::subscriber_env>();
@@ -132,7 +131,7 @@ int serve(const config& cfg) {
     auto registry = actors::spawn_registry(system, reg_env);
     // Garbage collection reads and deletes in bulk: its own thread, not a
     // CAF worker's.
-    storage::garbage_collector gc(*journal, gc_period, dedupe_window_ms);
+    storage::garbage_collector gc(*journal, gc_period, storage::dedupe_window_ms);
 
     transport::server_limits limits;
     limits.max_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "core/acoustic.hpp"
-#include "core/codecs.hpp"
+#include "core/acoustic_codec.hpp"
+#include "core/native_codec.hpp"
 #include "core/signing.hpp"
 #include "core/subscription_index.hpp"
 

@@ -1,104 +1,34 @@
-// POST /v1/eventtype and POST /v1/event: the Acoustic Exchange shapes.
+// POST /v1/event: the Acoustic Exchange shapes of an event or a batch.
 
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 
 #include "core/json_input.hpp"
-#include "core/type_pattern.hpp"
+#include "core/time_format.hpp"
 
 namespace sy::core {
-
-std::string event_type_def::routed_type() const {
-  if (ns.empty())
-    return code;
-  std::string out;
-  out.reserve(ns.size() + 1 + code.size());
-  out.append(ns).append(".").append(code);
-  return out;
-}
 
 namespace {
 
 using namespace json;
 
-// -- ISO-8601 -----------------------------------------------------------------
-
-// Reads `n` decimal digits at `pos` into `out`; false when any is not a digit.
-bool read_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size())
-    return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-bool is_leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int days_in_month(int y, int m) {
-  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
-}
-
-// Days from 1970-01-01 to the proleptic Gregorian date y-m-d (Howard
-// Hinnant's days_from_civil): exact for every year, with no locale or
-// time-zone state, unlike timegm/mktime.
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 // -- attribute values ---------------------------------------------------------
 
-enum class value_type { string, number, boolean, date };
-
-// Returns the type named by `s` in any case ("time" being Acoustic's word for
-// an ISO-8601 date and time), or nullopt.
-std::optional<value_type> parse_value_type(std::string_view s) {
-  if (key_is(s, "string"))
-    return value_type::string;
-  if (key_is(s, "number"))
-    return value_type::number;
-  if (key_is(s, "boolean"))
-    return value_type::boolean;
-  if (key_is(s, "date") || key_is(s, "time"))
-    return value_type::date;
-  return std::nullopt;
-}
-
-const char* type_word(value_type t) {
-  switch (t) {
-    case value_type::string: return "string";
-    case value_type::number: return "number";
-    case value_type::boolean: return "boolean";
-    case value_type::date: return "date";
-  }
-  return "string";
-}
-
-
 // Returns why `value` does not hold a `t`, or nullptr when it does.
-const char* value_mismatch(value_type t, std::string_view value) {
+const char* value_mismatch(attribute_type t, std::string_view value) {
   switch (t) {
-    case value_type::string: return nullptr;
-    case value_type::number:
+    case attribute_type::string: return nullptr;
+    case attribute_type::number:
       return is_json_number(value) ? nullptr
                                    : "must hold a number (type number), such as \"125.53\"";
-    case value_type::boolean:
+    case attribute_type::boolean:
       return key_is(value, "true") || key_is(value, "false")
                  ? nullptr
                  : "must hold \"true\" or \"false\" (type boolean)";
-    case value_type::date:
+    case attribute_type::date:
       return parse_iso8601_ms(value)
                  ? nullptr
                  : "must hold an ISO-8601 time such as \"2015-02-28T20:16:12Z\" (type date)";
@@ -248,7 +178,7 @@ struct identifier_view {
 
 struct attribute_view {
   std::string_view name, value;
-  std::optional<value_type> type; // the attribute's own "type", if it gave one
+  std::optional<attribute_type> type; // the attribute's own "type", if it gave one
 };
 
 // A run [begin, end) of a flat vector shared by the whole batch, so that an
@@ -497,7 +427,7 @@ private:
           once(seen_type, ap.at("type"), index);
           if (is_null(fv))
             return;
-          a.type = parse_value_type(string_at(fv, ap.at("type"), index));
+          a.type = parse_attribute_type(string_at(fv, ap.at("type"), index));
           if (!a.type)
             fail_at(ap.at("type"), "must be string, number, boolean or date", index);
         }
@@ -531,8 +461,8 @@ private:
                 index);
       auto type = a.type;
       if (!type && registered)
-        type = parse_value_type(registered->type);
-      if (auto why = value_mismatch(type.value_or(value_type::string), a.value))
+        type = parse_attribute_type(registered->type);
+      if (auto why = value_mismatch(type.value_or(attribute_type::string), a.value))
         fail_at(ap.at("value"), why, index);
     }
     // Names become the keys of data.attributes, so each may appear once.
@@ -642,205 +572,12 @@ private:
   std::vector<std::pair<const event_type_def*, std::string_view>> types_;
 };
 
-// -- POST /v1/eventtype -------------------------------------------------------
-
-// Returns the required, non-empty string member `name` of an event type.
-std::string required_string(od::value& v, const std::string& field) {
-  if (is_null(v))
-    fail_422(field, "is required");
-  std::string s(get_string(v, field));
-  if (s.empty())
-    fail_422(field, "must not be empty");
-  return s;
-}
-
-std::vector<attribute_def> read_attribute_defs(od::value& v) {
-  std::vector<attribute_def> out;
-  auto arr = get_array(v, "attributes");
-  std::size_t i = 0;
-  for (auto elem : arr) {
-    auto path = element("attributes", i++);
-    od::value av;
-    if (auto err = elem.get(av))
-      fail_400(path, std::string("malformed JSON: ") + simdjson::error_message(err));
-    auto obj = get_object(av, path);
-    attribute_def a;
-    bool seen_name = false, seen_type = false;
-    for (auto field : obj) {
-      std::string_view key;
-      if (auto err = field.unescaped_key().get(key))
-        fail_400(path, std::string("malformed JSON: ") + simdjson::error_message(err));
-      od::value fv;
-      if (auto err = field.value().get(fv))
-        fail_400(path, std::string("malformed JSON: ") + simdjson::error_message(err));
-      if (key_is(key, "name")) {
-        if (seen_name)
-          fail_400(member(path, "name"), "appears more than once");
-        seen_name = true;
-        a.name = required_string(fv, member(path, "name"));
-      } else if (key_is(key, "type")) {
-        if (seen_type)
-          fail_400(member(path, "type"), "appears more than once");
-        seen_type = true;
-        auto t = parse_value_type(required_string(fv, member(path, "type")));
-        if (!t)
-          fail_422(member(path, "type"), "must be string, number, boolean or date (or time)");
-        a.type = type_word(*t);
-      }
-    }
-    if (!seen_name)
-      fail_422(member(path, "name"), "is required");
-    if (!seen_type)
-      fail_422(member(path, "type"), "is required");
-    for (const auto& prev : out)
-      if (prev.name == a.name)
-        fail_422(member(path, "name"), "is registered more than once");
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-event_type_def read_event_type(od::document& doc) {
-  od::object obj = get_root_object(doc);
-  event_type_def d;
-  bool seen_code = false, seen_name = false, seen_desc = false, seen_ns = false,
-       seen_version = false, seen_reg = false, seen_attrs = false;
-  auto once = [](bool& seen, const char* name) {
-    if (seen)
-      fail_400(name, "appears more than once");
-    seen = true;
-  };
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key))
-      throw codec_failure{malformed(err)};
-    od::value val;
-    if (auto err = field.value().get(val))
-      throw codec_failure{malformed(err)};
-    if (key_is(key, "code")) {
-      once(seen_code, "code");
-      d.code = required_string(val, "code");
-    } else if (key_is(key, "name")) {
-      once(seen_name, "name");
-      d.name = required_string(val, "name");
-    } else if (key_is(key, "description")) {
-      once(seen_desc, "description");
-      if (!is_null(val))
-        d.description = get_string(val, "description");
-    } else if (key_is(key, "namespace")) {
-      once(seen_ns, "namespace");
-      if (!is_null(val))
-        d.ns = get_string(val, "namespace");
-    } else if (key_is(key, "version")) {
-      once(seen_version, "version");
-      if (!is_null(val)) {
-        d.version = get_double(val, "version");
-        if (!(d.version > 0))
-          fail_422("version", "must be a positive number");
-      }
-    } else if (key_is(key, "registrationtype")) {
-      once(seen_reg, "registrationType");
-      if (!is_null(val)) {
-        auto r = get_string(val, "registrationType");
-        if (key_is(r, "publish"))
-          d.registration_type = "PUBLISH";
-        else if (key_is(r, "subscribe"))
-          d.registration_type = "SUBSCRIBE";
-        else
-          fail_422("registrationType", "must be PUBLISH or SUBSCRIBE");
-      }
-    } else if (key_is(key, "attributes")) {
-      once(seen_attrs, "attributes");
-      if (!is_null(val))
-        d.attributes = read_attribute_defs(val);
-    }
-  }
-  if (!seen_code)
-    fail_422("code", "is required");
-  if (!seen_name)
-    fail_422("name", "is required");
-  // The routed type is what subscriptions match, so it must be a valid
-  // event type; blame the part that makes it invalid.
-  if (!d.ns.empty())
-    if (auto why = validate_event_type(d.ns))
-      fail_422("namespace", *why);
-  if (auto why = validate_event_type(d.routed_type()))
-    fail_422("code", d.ns.empty() ? *why : "with the namespace, the event type " + *why);
-  return d;
-}
-
 } // namespace
-
-result<event_type_def> decode_event_type(std::string& body) {
-  return json::decode<event_type_def>(body, read_event_type);
-}
-
-void write_event_type(json_writer& w, const event_type_def& t) {
-  w.begin_object();
-  w.key("code").value(t.code);
-  w.key("version").value(t.version);
-  w.key("namespace").value(t.ns);
-  w.key("name").value(t.name);
-  w.key("description").value(t.description);
-  w.key("attributes").begin_array();
-  for (const auto& a : t.attributes)
-    w.begin_object().key("name").value(a.name).key("type").value(a.type).end_object();
-  w.end_array();
-  w.key("registrationType").value(t.registration_type);
-  w.end_object();
-}
 
 result<event_batch> decode_acoustic_events(std::string& body, const event_type_lookup& lookup,
                                            int64_t now_ms) {
   return json::decode<event_batch>(
       body, [&](od::document& doc) { return reader(lookup, now_ms).read(doc); });
-}
-
-std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS, then an optional fraction, then Z or ±HH:MM. A
-  // time without a zone names no instant, so it is refused.
-  int year, month, day, hour, minute, second;
-  if (!read_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' ||
-      !read_digits(s, 5, 2, month) || s[7] != '-' || !read_digits(s, 8, 2, day) ||
-      s[10] != 'T' || !read_digits(s, 11, 2, hour) || s[13] != ':' ||
-      !read_digits(s, 14, 2, minute) || s[16] != ':' || !read_digits(s, 17, 2, second))
-    return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
-      minute > 59 || second > 59)
-    return std::nullopt;
-  std::size_t i = 19;
-  int64_t millis = 0;
-  if (s[i] == '.') {
-    const std::size_t first = ++i;
-    int scale = 100;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      millis += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == first)
-      return std::nullopt;
-  }
-  if (i >= s.size())
-    return std::nullopt;
-  int64_t offset_minutes = 0;
-  if (s[i] == 'Z') {
-    ++i;
-  } else if (s[i] == '+' || s[i] == '-') {
-    int oh, om;
-    if (s.size() - i != 6 || !read_digits(s, i + 1, 2, oh) || s[i + 3] != ':' ||
-        !read_digits(s, i + 4, 2, om) || oh > 23 || om > 59)
-      return std::nullopt;
-    offset_minutes = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size())
-    return std::nullopt;
-  const int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                          second - offset_minutes * 60;
-  return seconds * 1000 + millis;
 }
 
 } // namespace sy::core

@@ -38,12 +38,6 @@ struct event {
   std::string client_id; ///< empty = none
   std::string data;      ///< the JSON object, byte for byte
   int64_t timestamp_ms = 0;
-
-  /// Returns an owned copy of `v` with the server-assigned `id`.
-  static event from_view(const event_view& v, std::string id) {
-    return event{std::move(id), std::string(v.type), std::string(v.country),
-                 std::string(v.client_id), std::string(v.data), v.timestamp_ms};
-  }
 };
 
 } // namespace sy::core

@@ -1,5 +1,7 @@
 #include "core/json_input.hpp"
 
+#include "core/ascii.hpp"
+
 namespace sy::core::json {
 
 void fail_400(std::string field, std::string message, long index) {
@@ -11,16 +13,8 @@ void fail_422(std::string field, std::string message, long index) {
 }
 
 bool key_is(std::string_view key, std::string_view lower_name) {
-  if (key.size() != lower_name.size())
-    return false;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    char c = key[i];
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_name[i])
-      return false;
-  }
-  return true;
+  // lower_name is already lowercase, so comparing without case is exact.
+  return equal_nocase(key, lower_name);
 }
 
 const char* type_name(od::json_type t) {

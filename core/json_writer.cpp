@@ -5,6 +5,18 @@
 
 namespace sy::core {
 
+namespace {
+
+// Appends the decimal digits of `n` (signed or unsigned 64-bit).
+template <class Int>
+void append_integer(std::string& out, Int n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+} // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
@@ -87,17 +99,13 @@ json_writer& json_writer::value(std::string_view s) {
 
 json_writer& json_writer::value(int64_t n) {
   before_value();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out_.append(buf, r.ptr);
+  append_integer(out_, n);
   return *this;
 }
 
 json_writer& json_writer::value(uint64_t n) {
   before_value();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out_.append(buf, r.ptr);
+  append_integer(out_, n);
   return *this;
 }
 

@@ -49,7 +49,7 @@ private:
 /// Appends `s` to `out` as a quoted JSON string.
 void append_json_string(std::string& out, std::string_view s);
 
-/// Returns the error body of API.md: {"error": message}.
+/// Returns the error body of docs/api.md: {"error": message}.
 std::string error_body(std::string_view message);
 
 } // namespace sy::core

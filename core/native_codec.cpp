@@ -1,6 +1,7 @@
 // POST /v1/events: the native (Notificare Live API) event shape.
 
-#include "core/codecs.hpp"
+#include "core/native_codec.hpp"
+
 #include "core/country.hpp"
 #include "core/json_input.hpp"
 #include "core/type_pattern.hpp"

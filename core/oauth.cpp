@@ -1,8 +1,9 @@
-// OAuth egress auth (API.md §3): the refresh-token grant sent to authURL and
+// OAuth egress auth (docs/api.md §3): the refresh-token grant sent to authURL and
 // the token it answers.
 
+#include "core/oauth.hpp"
+
 #include "core/json_input.hpp"
-#include "core/subscription.hpp"
 #include "core/url.hpp"
 
 namespace sy::core {

@@ -1,10 +1,11 @@
-// Masiv push contract bodies (API.md §5). That contract answers every bad
+// Masiv push contract bodies (docs/api.md §5). That contract answers every bad
 // request with 400, so every error here is a 400 naming its field.
 
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 #include <unordered_set>
 
+#include "core/ascii.hpp"
 #include "core/json_input.hpp"
 #include "core/url.hpp"
 
@@ -18,8 +19,6 @@ constexpr std::size_t min_cellphone_digits = 8;
 constexpr std::size_t max_cellphone_digits = 15;
 constexpr std::size_t max_email_bytes = 254;
 constexpr std::size_t max_email_local_bytes = 64;
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string lowercase(std::string_view s) {
   std::string out(s);

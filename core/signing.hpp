@@ -1,5 +1,5 @@
 #pragma once
-// Keys and signatures of webhook deliveries (API.md §3) on OpenSSL.
+// Keys and signatures of webhook deliveries (docs/api.md §3) on OpenSSL.
 
 #include <cstdint>
 #include <optional>

@@ -1,11 +1,12 @@
-// Subscription bodies: native create and PATCH (API.md §2), egress auth (§3)
+// Subscription bodies: native create and PATCH (docs/api.md §2), egress auth (§3)
 // and the dashboard facade.
 
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 
 #include <array>
 #include <span>
 
+#include "core/ascii.hpp"
 #include "core/country.hpp"
 #include "core/json_input.hpp"
 #include "core/type_pattern.hpp"
@@ -52,9 +53,6 @@ namespace {
 using namespace json;
 
 
-
-bool equals_nocase(std::string_view a, std::string_view lower_b) { return key_is(a, lower_b); }
-
 // -- egress auth ----------------------------------------------------------------
 
 struct auth_member {
@@ -64,7 +62,7 @@ struct auth_member {
   bool secret;
 };
 
-// Every member any auth type uses, in the order API.md lists them.
+// Every member any auth type uses, in the order docs/api.md lists them.
 const std::array<auth_member, 8> auth_members = {{
     {"apikey", "APIKey", &egress_auth::api_key, true},
     {"userid", "userId", &egress_auth::user_id, false},
@@ -98,7 +96,7 @@ constexpr const char* auth_kinds_text = "APIKey, Basic, OAuth, OAuthRefreshToken
 
 const auth_kind* find_kind(std::string_view type, bool ignore_case) {
   for (auto& k : auth_kinds)
-    if (ignore_case ? equals_nocase(type, k.lower) : type == k.canonical)
+    if (ignore_case ? equal_nocase(type, k.lower) : type == k.canonical)
       return &k;
   return nullptr;
 }
@@ -240,9 +238,9 @@ subscription_spec read_subscription(od::object obj, body_kind kind) {
       if (is_null(v))
         return;
       auto str = get_string(v, "delivery");
-      if (equals_nocase(str, "push"))
+      if (equal_nocase(str, "push"))
         s.delivery = delivery_mode::push;
-      else if (equals_nocase(str, "pull"))
+      else if (equal_nocase(str, "pull"))
         s.delivery = delivery_mode::pull;
       else
         fail_422("delivery", "must be \"push\" or \"pull\"");
@@ -252,9 +250,9 @@ subscription_spec read_subscription(od::object obj, body_kind kind) {
       if (is_null(v))
         return;
       auto str = get_string(v, "verification");
-      if (equals_nocase(str, "required"))
+      if (equal_nocase(str, "required"))
         s.verification_required = true;
-      else if (equals_nocase(str, "skip"))
+      else if (equal_nocase(str, "skip"))
         s.verification_required = false;
       else
         fail_422("verification", "must be \"required\" or \"skip\"");

@@ -1,6 +1,6 @@
 #pragma once
 // Namespaced event types and the patterns subscriptions match them with
-// (API.md §2): segments separated by '.', '*' = exactly one segment,
+// (docs/api.md §2): segments separated by '.', '*' = exactly one segment,
 // a trailing '**' = one or more segments, anything else literal.
 
 #include <optional>

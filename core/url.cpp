@@ -2,14 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include "core/ascii.hpp"
+
 namespace sy::core {
 
 namespace {
 
 constexpr std::size_t max_host_bytes = 253;
 constexpr std::size_t max_label_bytes = 63;
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -19,13 +19,8 @@ bool is_hex(char c) {
 
 bool is_alnum(char c) { return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'z'); }
 
-bool starts_with_nocase(std::string_view s, std::string_view lower_prefix) {
-  if (s.size() < lower_prefix.size())
-    return false;
-  for (std::size_t i = 0; i < lower_prefix.size(); ++i)
-    if (lower(s[i]) != lower_prefix[i])
-      return false;
-  return true;
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return equal_nocase(s.substr(0, prefix.size()), prefix);
 }
 
 bool is_ipv4(const std::string& s) {

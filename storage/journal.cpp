@@ -546,10 +546,6 @@ std::optional<uint64_t> journal::find_client_id(std::string_view client_id, int6
   return seq;
 }
 
-void journal::ack(uint64_t sub, uint64_t seq) {
-  impl_->db_->Delete(impl_->write_options(false), impl_->cf(cf_queues), pair_key(sub, seq).slice());
-}
-
 void journal::ack_many(uint64_t sub, const std::vector<uint64_t>& seqs) {
   if (seqs.empty())
     return;

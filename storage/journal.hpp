@@ -29,6 +29,14 @@
 
 namespace sy::storage {
 
+/// How long a client id is remembered: an event whose client id was seen
+/// within this window is not routed again (docs/api.md §1), and garbage
+/// collection expires dedupe keys older than it.
+inline constexpr int64_t dedupe_window_ms = 24LL * 3600 * 1000;
+
+/// Most dead letters one listing of a subscription shows (docs/api.md §2).
+inline constexpr std::size_t max_listed_dead_letters = 1000;
+
 /// An event as journaled: the owned event plus its sequence number and the
 /// time switchyard received it. Shared immutable once built.
 struct stored_event {
@@ -55,7 +63,7 @@ struct dead_letter {
   std::string reason;
 };
 
-/// A sealed pull file (API.md §4): the queued events `first`..`last` of one
+/// A sealed pull file (docs/api.md §4): the queued events `first`..`last` of one
 /// pull subscription, served as one NDJSON file until the client deletes it.
 struct pull_file {
   uint64_t first = 0;
@@ -122,10 +130,8 @@ public:
   std::optional<uint64_t> find_client_id(std::string_view client_id, int64_t now_ms,
                                          int64_t window_ms) const;
 
-  /// Removes the queue key of (sub, seq): the event was delivered. Unsynced:
-  /// a crash may redeliver, never lose.
-  void ack(uint64_t sub, uint64_t seq);
-  /// Removes several queue keys of one subscription in one unsynced write.
+  /// Removes the queue keys of (sub, seq) for each of `seqs`: those events
+  /// were delivered. One unsynced write: a crash may redeliver, never lose.
   void ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line contract of API.md §7: version, exit 2 on bad config,
+# The command line contract of docs/api.md §7: version, exit 2 on bad config,
 # exit 0 on SIGTERM.
 set -u
 bin="$1"

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/ascii.hpp"
 #include "core/url.hpp"
 
 namespace sy::transport {
@@ -43,14 +44,8 @@ constexpr std::string_view user_agent = "switchyard/0.1";
 // Longest response header accepted.
 constexpr std::uint32_t max_response_header_bytes = 64 << 10;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+using core::equal_nocase;
+using core::has_line_break;
 
 // Returns whether `method` is an RFC 9110 token, so that it cannot break
 // the request line.

@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/ascii.hpp"
 #include "core/json_writer.hpp"
 
 namespace sy::transport {
@@ -40,14 +41,8 @@ constexpr std::chrono::milliseconds max_linger{5000};
 // that the loop does not spin while the process is out of descriptors.
 constexpr std::chrono::milliseconds accept_retry_delay{50};
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+using core::equal_nocase;
+using core::has_line_break;
 
 struct route_entry {
   std::string method;

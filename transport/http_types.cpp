@@ -1,19 +1,12 @@
 #include "transport/http_types.hpp"
 
+#include "core/ascii.hpp"
+
 namespace sy::transport {
 
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
+using core::equal_nocase;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9')

@@ -1,4 +1,4 @@
-// Bearer-token auth (API.md conventions): admin tokens reach everything,
+// Bearer-token auth (docs/api.md conventions): admin tokens reach everything,
 // publish tokens only ingest, and health checks stay open.
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Every bad input of API.md gets its status code and a clear error naming
+// Every bad input of docs/api.md gets its status code and a clear error naming
 // the field, and the server keeps answering.
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Subscription change notifications end to end (API.md §4): PUT / GET /
+// Subscription change notifications end to end (docs/api.md §4): PUT / GET /
 // DELETE /v1/subscription/notification, and what the watcher receives on
 // every subscription create, change, state change and delete.
 

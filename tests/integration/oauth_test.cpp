@@ -1,4 +1,4 @@
-// OAuth egress auth end to end (API.md §3): the refresh-token grant against
+// OAuth egress auth end to end (docs/api.md §3): the refresh-token grant against
 // a real token endpoint in the sink, the token cached across deliveries,
 // refreshed once on a 401, and token-endpoint failures retried.
 

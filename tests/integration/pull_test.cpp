@@ -1,4 +1,4 @@
-// Pull subscribers end to end (API.md §4): "delivery": "pull" subscriptions,
+// Pull subscribers end to end (docs/api.md §4): "delivery": "pull" subscriptions,
 // their accessKey, events grouped into NDJSON files rotated by count and
 // age, GET / DELETE /v1/eventfiles, and files that survive kill -9.
 

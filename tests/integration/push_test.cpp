@@ -1,4 +1,4 @@
-// Push notifications end to end (API.md §5, Masiv's contract): associations,
+// Push notifications end to end (docs/api.md §5, Masiv's contract): associations,
 // sendToList by tokens and by association, what the push gateway receives,
 // retries, restarts, and errors in the contract's shape.
 

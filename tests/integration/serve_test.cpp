@@ -74,7 +74,7 @@ TEST_F(serve, publish_is_delivered_once_with_both_signatures) {
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_TRUE(hook.wait_delivered("/a", 1));
   auto d = hook.delivered("/a")[0];
-  // The body of API.md §3, data byte for byte.
+  // The body of docs/api.md §3, data byte for byte.
   EXPECT_EQ(json_string(d.body, "type"), "re.notifica.event.custom.Purchase");
   EXPECT_EQ(json_string(d.body, "service"), "svc /a");
   EXPECT_EQ(json_string(d.body, "country"), "NO");

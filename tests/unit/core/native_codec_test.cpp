@@ -1,4 +1,4 @@
-#include "core/codecs.hpp"
+#include "core/native_codec.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 
 #include <gtest/gtest.h>
 

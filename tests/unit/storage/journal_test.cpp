@@ -302,14 +302,14 @@ TEST(journal, next_seq_never_goes_back_when_batches_land_out_of_order) {
   EXPECT_EQ(j->next_seq(), 11u);
 }
 
-TEST(journal, ack_and_ack_many_remove_queue_keys) {
+TEST(journal, ack_many_removes_queue_keys) {
   temp_dir dir;
   auto j = open_journal(dir.path());
   ASSERT_TRUE(j);
   append_range(*j, 1, 5, {1, 2});
-  j->ack(1, 1);
+  j->ack_many(1, {1});
   j->ack_many(1, {3, 5});
-  j->ack(1, 99); // unknown keys are harmless
+  j->ack_many(1, {99}); // unknown keys are harmless
   EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), (std::vector<uint64_t>{2, 4}));
   EXPECT_EQ(seqs_of(j->read_queue(2, 0, 100)), iota(1, 5));
 }
@@ -463,17 +463,17 @@ TEST(journal, collect_unreferenced_keeps_every_queued_event) {
   EXPECT_EQ(j->min_queued_seq(), 1u);
   // Sub 1 delivered 1..6, sub 2 delivered 1..3: events 4.. are still needed.
   for (uint64_t s = 1; s <= 6; ++s)
-    j->ack(1, s);
+    j->ack_many(1, {s});
   for (uint64_t s = 1; s <= 3; ++s)
-    j->ack(2, s);
+    j->ack_many(2, {s});
   EXPECT_EQ(j->min_queued_seq(), 4u);
   j->collect_unreferenced(0);
   EXPECT_EQ(seqs_of(j->read_queue(2, 0, 100)), iota(4, 7));
   EXPECT_EQ(seqs_of(j->read_queue(1, 0, 100)), iota(7, 4));
   // Nothing queued: everything below next_seq is garbage.
   for (uint64_t s = 4; s <= 10; ++s) {
-    j->ack(1, s);
-    j->ack(2, s);
+    j->ack_many(1, {s});
+    j->ack_many(2, {s});
   }
   EXPECT_EQ(j->min_queued_seq(), j->next_seq());
 }

@@ -2,8 +2,8 @@
 // Test helpers over real loopback sockets: an io_context running on two
 // threads, a raw blocking client socket for speaking broken HTTP, a
 // scripted raw server (an "imposter", plain or TLS) for the client's
-// failure cases, and a test PKI written with OpenSSL's C API. Every wait is
-// bounded by a deadline; nothing sleeps to synchronise.
+// failure cases; the certificates come from tests/common/test_pki.hpp.
+// Every wait is bounded by a deadline; nothing sleeps to synchronise.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 #pragma once
-// Push notification bodies of the Masiv push contract (API.md §5):
+// Push notification bodies of the Masiv push contract (docs/api.md §5):
 // associations of a device token with a cellphone or email, and sendToList.
 // Every error of this contract is a 400 (input_error::status is always 400).
 

@@ -11,7 +11,7 @@
 
 namespace sy::core {
 
-/// Decodes POST /v1/events (API.md §1): one event object or an array of them,
+/// Decodes POST /v1/events (docs/api.md §1): one event object or an array of them,
 /// all or nothing. Missing timestamps become `now_ms`.
 result<event_batch> decode_native_events(std::string& body, int64_t now_ms);
 

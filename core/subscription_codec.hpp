@@ -1,5 +1,5 @@
 #pragma once
-// Subscription request bodies (API.md §2): the native create and PATCH
+// Subscription request bodies (docs/api.md §2): the native create and PATCH
 // bodies, egress auth (§3) and the dashboard facade. Decoded values own
 // their strings, so they outlive the body.
 
@@ -43,7 +43,7 @@ std::optional<subscription_state> parse_state(std::string_view s);
 /// Returns the delivery mode spelled exactly as to_string spells it, or nullopt.
 std::optional<delivery_mode> parse_delivery_mode(std::string_view s);
 
-/// How switchyard authenticates to a subscriber (API.md §3). Only the members
+/// How switchyard authenticates to a subscriber (docs/api.md §3). Only the members
 /// of `type` are set; the others stay empty.
 struct egress_auth {
   /// "APIKey", "Basic", "OAuth", "OAuthRefreshTokenOnly"; "" = none (cleared).
@@ -59,22 +59,6 @@ struct egress_auth {
 
   bool operator==(const egress_auth&) const = default;
 };
-
-/// An access token from an OAuth token endpoint (egress auth OAuth and
-/// OAuthRefreshTokenOnly).
-struct oauth_token {
-  std::string access_token;
-  int64_t expires_in_s = 3600; ///< the endpoint's expires_in, else an hour
-};
-
-/// Returns the application/x-www-form-urlencoded body of the refresh-token
-/// grant (RFC 6749 §6) for `auth`: grant_type, refresh_token and client_id +
-/// client_secret (OAuth) or supplier_key (OAuthRefreshTokenOnly).
-std::string oauth_token_request(const egress_auth& auth);
-
-/// Decodes a token endpoint's JSON answer: `access_token` (a non-empty
-/// string) is required, `expires_in` (seconds) optional.
-result<oauth_token> decode_oauth_token(std::string& body);
 
 /// A decoded create or PATCH body; an unset member was not given.
 struct subscription_spec {
@@ -114,7 +98,7 @@ void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secr
 /// Longest notificationKey accepted, in bytes.
 inline constexpr std::size_t max_notification_key_bytes = 1024;
 
-/// A decoded PUT /v1/subscription/notification body (API.md §4): the one
+/// A decoded PUT /v1/subscription/notification body (docs/api.md §4): the one
 /// watcher told of every subscription change.
 struct watcher_spec {
   std::string notification_key; ///< "" when not given

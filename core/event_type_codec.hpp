@@ -1,17 +1,13 @@
 #pragma once
-// Acoustic Exchange (API.md §1 "Acoustic Exchange shape" and §4): registered
-// event types and the POST /v1/event codec that turns Acoustic's three
-// payload forms into routed events. Pure: no I/O, no clock (callers pass
-// `now_ms`), no registry (callers pass a lookup).
+// Event types of the Acoustic Exchange (docs/api.md §4): the POST /v1/eventtype
+// codec, the JSON form GET /v1/eventtype lists, and the attribute types an
+// event's attribute values are checked against (core/acoustic_codec.hpp).
 
-#include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/event.hpp"
 #include "core/json_writer.hpp"
 #include "core/result.hpp"
 
@@ -40,6 +36,16 @@ struct event_type_def {
   bool operator==(const event_type_def&) const = default;
 };
 
+/// The type of an event attribute's value.
+enum class attribute_type { string, number, boolean, date };
+
+/// Returns the attribute type named by `s` in any case ("time" being
+/// Acoustic's word for an ISO-8601 date and time, so a date), or nullopt.
+std::optional<attribute_type> parse_attribute_type(std::string_view s);
+
+/// Returns "string", "number", "boolean" or "date".
+const char* to_string(attribute_type t);
+
 /// Decodes POST /v1/eventtype: code and name required (422 when missing or
 /// empty); description and namespace optional strings; version an optional
 /// positive number (default 1); registrationType PUBLISH or SUBSCRIBE in any
@@ -52,24 +58,5 @@ result<event_type_def> decode_event_type(std::string& body);
 /// "namespace", "name", "description", "attributes": [{"name", "type"}],
 /// "registrationType"}.
 void write_event_type(json_writer& w, const event_type_def& t);
-
-/// Returns the registered event type for a code, or nullptr.
-using event_type_lookup = std::function<const event_type_def*(std::string_view code)>;
-
-/// Decodes POST /v1/event (API.md §1 "Acoustic Exchange shape"): an
-/// individual event, a simple batch or a compound batch, all or nothing.
-/// Every violation is a 400 naming the field's full path (such as
-/// "eventbatch[1].events[0].timestamp") and, when it concerns one event, the
-/// event's index in the returned order. A compound batch's events without a
-/// timestamp get `now_ms`. Unlike the other codecs' views, the returned
-/// views point into the batch's own storage, not into `body`.
-result<event_batch> decode_acoustic_events(std::string& body, const event_type_lookup& lookup,
-                                           int64_t now_ms);
-
-/// Returns the milliseconds since the Unix epoch that an ISO-8601 time such
-/// as "2015-02-28T20:16:12Z" names (fractional seconds and "+01:00" offsets
-/// accepted, fractions below a millisecond truncated), or nullopt when
-/// `text` is not exactly such a time or names an impossible date.
-std::optional<int64_t> parse_iso8601_ms(std::string_view text);
 
 } // namespace sy::core
