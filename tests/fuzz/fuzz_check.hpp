@@ -1,15 +1,17 @@
 #pragma once
 // What every fuzz target shares: an invariant check that aborts (so that
-// libFuzzer keeps the input as a crash), and a JSON validity check for the
+// libFuzzer keeps the input as a crash), and a JSON grammar check for the
 // bytes a decoder hands on.
 
 #include <simdjson.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "core/json_input.hpp"
 #include "core/result.hpp"
 
 namespace sy::fuzz {
@@ -30,14 +32,123 @@ inline void check_refusal(const core::input_error& e) {
   check(e.index >= -1, "a refusal's index is -1 or an element");
 }
 
-/// Returns true when `json` is one valid JSON value (of any type), checked
-/// by simdjson's DOM parser, independent of the On Demand codecs.
-inline bool is_valid_json(std::string_view json) {
-  static simdjson::dom::parser parser;
-  simdjson::padded_string copy(json);
-  simdjson::dom::element ignored;
-  return parser.parse(copy).get(ignored) == simdjson::SUCCESS;
-}
+/// Checks JSON's grammar (RFC 8259) by recursive descent, independently of
+/// the simdjson codecs: numbers of any size pass, as the codecs pass them
+/// through; text must be valid UTF-8.
+class json_grammar {
+public:
+  explicit json_grammar(std::string_view s) : s_(s) {}
+
+  /// Returns true when the whole text is one JSON value.
+  bool valid() {
+    if (!simdjson::validate_utf8(s_.data(), s_.size()))
+      return false;
+    skip_ws();
+    if (!value(0))
+      return false;
+    skip_ws();
+    return i_ == s_.size();
+  }
+
+private:
+  bool value(int depth) {
+    if (depth > 1024 || i_ >= s_.size())
+      return false;
+    switch (s_[i_]) {
+      case '{': return object(depth);
+      case '[': return array(depth);
+      case '"': return string();
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return number();
+    }
+  }
+  bool object(int depth) {
+    ++i_;
+    skip_ws();
+    if (eat('}'))
+      return true;
+    do {
+      skip_ws();
+      if (i_ >= s_.size() || s_[i_] != '"' || !string())
+        return false;
+      skip_ws();
+      if (!eat(':'))
+        return false;
+      skip_ws();
+      if (!value(depth + 1))
+        return false;
+      skip_ws();
+    } while (eat(','));
+    return eat('}');
+  }
+  bool array(int depth) {
+    ++i_;
+    skip_ws();
+    if (eat(']'))
+      return true;
+    do {
+      skip_ws();
+      if (!value(depth + 1))
+        return false;
+      skip_ws();
+    } while (eat(','));
+    return eat(']');
+  }
+  bool string() {
+    ++i_;
+    while (i_ < s_.size()) {
+      auto c = static_cast<unsigned char>(s_[i_++]);
+      if (c == '"')
+        return true;
+      if (c < 0x20)
+        return false;
+      if (c == '\\') {
+        if (i_ >= s_.size())
+          return false;
+        char e = s_[i_++];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k, ++i_)
+            if (i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_])))
+              return false;
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+  bool number() {
+    std::size_t start = i_;
+    while (i_ < s_.size() && std::string_view("+-0123456789.eE").find(s_[i_]) != std::string_view::npos)
+      ++i_;
+    return i_ > start && core::json::is_json_number(s_.substr(start, i_ - start));
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word)
+      return false;
+    i_ += word.size();
+    return true;
+  }
+  bool eat(char c) {
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+/// Returns true when `json` is one valid JSON value (of any type).
+inline bool is_valid_json(std::string_view json) { return json_grammar(json).valid(); }
 
 /// Returns true when `json` is one valid JSON object.
 inline bool is_json_object(std::string_view json) {

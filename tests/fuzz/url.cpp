@@ -25,7 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::check(!parts->target.empty() && (parts->target.front() == '/' || parts->target.front() == '?'),
               "the target starts with / or ?");
 
+  // The target gains a '/' before a bare "?query", and the rebuilt URL
+  // drops a fragment and a default port: it may be longer by one byte, so a
+  // URL at the size limit is rebuilt over it and rightly refused.
   std::string rebuilt = parts->scheme + "://" + parts->host_header() + parts->target;
+  if (rebuilt.size() > core::max_url_bytes)
+    return 0;
   auto again = core::parse_url(rebuilt);
   fuzz::check(again.has_value(), "a URL rebuilt from its parts parses");
   fuzz::check(again->scheme == parts->scheme && again->host == parts->host &&
