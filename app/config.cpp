@@ -84,7 +84,7 @@ std::optional<int64_t> parse_duration_ms(const toml::node& n) {
   static const std::map<std::string, int64_t> units = {
     {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   auto it = units.find(unit);
-  if (it == units.end())
+  if (it == units.end() || num > INT64_MAX / it->second)
     return std::nullopt;
   return num * it->second;
 }

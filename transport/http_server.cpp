@@ -17,6 +17,8 @@
 
 #include "core/ascii.hpp"
 #include "core/json_writer.hpp"
+#include "transport/http_request_parser.hpp"
+#include "transport/http_routes.hpp"
 
 namespace sy::transport {
 
@@ -31,8 +33,6 @@ namespace {
 using filter_fn = std::function<std::optional<http_response>(const http_request&)>;
 using observer_fn = std::function<void(const std::string&, const std::string&, int, double)>;
 
-// simdjson reads up to this many bytes past the end of its input.
-constexpr std::size_t body_padding = 64;
 // Bytes asked of the socket while waiting for the first byte of a request.
 constexpr std::size_t first_read_bytes = 4096;
 // Longest wait for a client to stop sending after an error response.
@@ -43,53 +43,6 @@ constexpr std::chrono::milliseconds accept_retry_delay{50};
 
 using core::equal_nocase;
 using core::has_line_break;
-
-struct route_entry {
-  std::string method;
-  std::string pattern;
-  std::vector<std::string> segments; // the pattern split on '/'
-  handler on_request;
-};
-
-// Returns the segments of an origin-form path ("/a/b" → {"a", "b"}, "/" →
-// {""}); empty for any other form, which then matches no route.
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (path.empty() || path.front() != '/')
-    return out;
-  path.remove_prefix(1);
-  while (true) {
-    auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos)
-      break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-bool is_placeholder(std::string_view segment) {
-  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-// Matches `path` against a route's segments, appending placeholder values
-// to `params`; returns false (params then unspecified) when it does not.
-bool match(const route_entry& route, const std::vector<std::string_view>& path,
-           std::vector<std::string>& params) {
-  if (route.segments.size() != path.size())
-    return false;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto& want = route.segments[i];
-    if (is_placeholder(want)) {
-      if (path[i].empty())
-        return false;
-      params.emplace_back(path[i]);
-    } else if (want != path[i]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 http_response error_response(int status, std::string_view message) {
   http_response r;
@@ -102,7 +55,7 @@ http_response error_response(int status, std::string_view message) {
 // except `stopped`.
 struct server_core {
   server_limits limits;
-  std::vector<route_entry> routes;
+  route_table routes;
   filter_fn filter;
   observer_fn observer;
   std::atomic<bool> stopped{false};
@@ -145,9 +98,7 @@ private:
   // until it arrives, the read limit after.
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(core_->limits.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(core_->limits.max_body_bytes);
+    apply_limits(*parser_, core_->limits);
     if (core_->stopped)
       return do_close();
     if (buffer_.size() > 0) {
@@ -246,18 +197,7 @@ private:
 
   void handle_request() {
     auto& msg = parser_->get();
-    http_request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos)
-      req.query = req.target.substr(q + 1);
-    req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& field : msg)
-      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    req.body = std::move(msg.body());
-    req.body.reserve(req.body.size() + body_padding);
+    http_request req = to_http_request(msg);
     req.received = std::chrono::steady_clock::now();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -274,31 +214,17 @@ private:
       }
     }
 
-    auto segments = split_path(req.path);
-    const route_entry* found = nullptr;
-    std::vector<std::string_view> allowed;
-    for (const auto& route : core_->routes) {
-      req.params.clear();
-      if (!match(route, segments, req.params))
-        continue;
-      if (route.method == req.method) {
-        found = &route;
-        break;
-      }
-      if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end())
-        allowed.push_back(route.method);
-    }
-    if (!found) {
-      req.params.clear();
-      if (allowed.empty())
+    auto lookup = core_->routes.find(req.method, req.path);
+    if (!lookup.found) {
+      if (lookup.allow.empty())
         return send_response(error_response(404, "no route for " + req.path));
-      std::string allow;
-      for (auto m : allowed)
-        allow.append(allow.empty() ? "" : ", ").append(m);
-      auto r = error_response(405, "method " + req.method + " not allowed on " + req.path + "; allowed: " + allow);
-      r.headers.emplace_back("Allow", std::move(allow));
+      auto r = error_response(405, "method " + req.method + " not allowed on " + req.path +
+                                       "; allowed: " + lookup.allow);
+      r.headers.emplace_back("Allow", std::move(lookup.allow));
       return send_response(std::move(r));
     }
+    const route_entry* found = lookup.found;
+    req.params = std::move(lookup.params);
 
     route_pattern_ = found->pattern;
     responder reply = make_responder();
@@ -439,7 +365,7 @@ private:
   beast::tcp_stream stream_;
   std::shared_ptr<const server_core> core_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<request_parser> parser_;
   http::response<http::string_body> res_;
   phase phase_ = phase::waiting;
   bool first_request_ = true;
@@ -591,13 +517,7 @@ http_server::http_server(asio::io_context& ioc, server_limits limits)
 http_server::~http_server() { impl_->stop(); }
 
 void http_server::route(std::string method, std::string pattern, handler h) {
-  route_entry r;
-  for (auto segment : split_path(pattern))
-    r.segments.emplace_back(segment);
-  r.method = std::move(method);
-  r.pattern = std::move(pattern);
-  r.on_request = std::move(h);
-  impl_->core_->routes.push_back(std::move(r));
+  impl_->core_->routes.add(std::move(method), std::move(pattern), std::move(h));
 }
 
 void http_server::set_filter(std::function<std::optional<http_response>(const http_request&)> filter) {

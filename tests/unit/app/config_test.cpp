@@ -138,6 +138,18 @@ TEST(config, wrong_type_is_named) {
   EXPECT_NE(err->message.find("auth.admin_tokens"), std::string::npos) << err->message;
 }
 
+// Found by tests/fuzz/config: 12 digits of days overflowed int64 (undefined
+// behaviour); this one wrapped to a positive 7.5e18 ms and was accepted.
+TEST(config, duration_beyond_int64_is_refused) {
+  config c;
+  auto err = load("[retry]\nmax_age = \"300000000000d\"\n", c);
+  ASSERT_TRUE(err) << "accepted as " << c.max_age_ms << " ms";
+  EXPECT_NE(err->message.find("retry.max_age"), std::string::npos) << err->message;
+  err = load("[retry]\nmax_age = \"999999999999ms\"\n", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.max_age_ms, 999999999999);
+}
+
 TEST(config, syntax_error_gives_position) {
   config c;
   auto err = load("[http\nmax_body_bytes = 5\n", c);
