@@ -7,7 +7,8 @@
 #include <map>
 #include <string>
 
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
+#include "core/event_type_codec.hpp"
 #include "core/type_pattern.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 #include "core/url.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 

@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/acoustic.hpp"
+#include "core/acoustic_codec.hpp"
+#include "core/event_type_codec.hpp"
 #include "core/json_writer.hpp"
 #include "core/type_pattern.hpp"
 #include "tests/fuzz/fuzz_check.hpp"

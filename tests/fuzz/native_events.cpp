@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/codecs.hpp"
+#include "core/native_codec.hpp"
 #include "core/country.hpp"
 #include "core/json_writer.hpp"
 #include "core/type_pattern.hpp"

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/subscription.hpp"
+#include "core/oauth.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace sy;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/push.hpp"
+#include "core/push_codec.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace sy;

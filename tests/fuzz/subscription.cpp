@@ -8,7 +8,7 @@
 
 #include "core/country.hpp"
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 #include "core/url.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 

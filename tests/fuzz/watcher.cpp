@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/json_writer.hpp"
-#include "core/subscription.hpp"
+#include "core/subscription_codec.hpp"
 #include "core/url.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
