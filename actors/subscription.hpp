@@ -1,6 +1,7 @@
 #pragma once
 // A subscription as switchyard stores and serves it, and its live stats.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -63,6 +64,11 @@ std::string encode_subscription(const subscription& s);
 /// Returns the record stored in `bytes`, or nullopt when they are corrupt.
 std::optional<subscription> decode_subscription(std::string bytes);
 
+/// Upper bounds (ms, inclusive) of the delivery latency histogram's buckets;
+/// one more bucket counts the latencies above the last bound.
+inline constexpr std::array<int64_t, 16> latency_bucket_ms = {
+  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000};
+
 /// Live delivery statistics of one subscription: written by its subscriber
 /// actor, read by the registry and /metrics, under `mutex`.
 struct subscription_stats {
@@ -76,8 +82,12 @@ struct subscription_stats {
   int64_t last_failure_at = 0; ///< ms; 0 = never
   std::string last_error;
   std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
+  /// Every latency since start, by latency_bucket_ms (not cumulative).
+  std::array<uint64_t, latency_bucket_ms.size() + 1> latency_buckets{};
+  int64_t latency_sum_ms = 0;
 
-  /// Records one delivery latency, keeping the newest 1024.
+  /// Records one delivery latency: keeps the newest 1024 and counts it in
+  /// its histogram bucket.
   void add_latency(int64_t ms);
 };
 
@@ -96,6 +106,10 @@ struct stats_snapshot {
   std::string last_error;
   int64_t latency_p50_ms = -1; ///< ingest → 2xx; -1 = no delivery yet
   int64_t latency_p99_ms = -1;
+  /// The histogram of subscription_stats (per bucket, not cumulative);
+  /// empty when no latency was recorded.
+  std::vector<uint64_t> latency_buckets;
+  int64_t latency_sum_ms = 0;
 
   bool operator==(const stats_snapshot&) const = default;
 };
