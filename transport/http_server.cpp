@@ -270,17 +270,9 @@ private:
     received_ = req.received;
     parser_.reset();
 
-    if (core_->filter) {
-      try {
-        if (auto r = core_->filter(req))
-          return send_response(std::move(*r));
-      } catch (...) {
-        return send_response(error_response(500, "internal: request filter failed"));
-      }
-    }
-
     auto segments = split_path(req.path);
     const route_entry* found = nullptr;
+    const route_entry* same_path = nullptr; // a route for this path, another method
     std::vector<std::string_view> allowed;
     for (const auto& route : core_->routes) {
       req.params.clear();
@@ -290,9 +282,24 @@ private:
         found = &route;
         break;
       }
+      if (!same_path)
+        same_path = &route;
       if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end())
         allowed.push_back(route.method);
     }
+    // The observer sees the pattern also when the filter refuses the request
+    // or the method gets 405: which endpoint gets bad tokens is worth knowing.
+    route_pattern_ = found ? found->pattern : same_path ? same_path->pattern : std::string();
+
+    if (core_->filter) {
+      try {
+        if (auto r = core_->filter(req))
+          return send_response(std::move(*r));
+      } catch (...) {
+        return send_response(error_response(500, "internal: request filter failed"));
+      }
+    }
+
     if (!found) {
       req.params.clear();
       if (allowed.empty())
@@ -305,7 +312,6 @@ private:
       return send_response(std::move(r));
     }
 
-    route_pattern_ = found->pattern;
     responder reply = make_responder();
     try {
       found->on_request(std::move(req), reply);
