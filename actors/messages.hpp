@@ -372,7 +372,7 @@ SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.co
 SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts,
            x.dead_lettered, x.last_success_at, x.last_failure_at, x.last_error,
            x.latency_p50_ms, x.latency_p99_ms, x.backing_off_until, x.probing,
-           x.next_attempt_at)
+           x.next_attempt_at, x.latency_buckets, x.latency_sum_ms)
 SY_INSPECT(subscription_view, x.sub, x.stats, x.show_private_key)
 SY_INSPECT(subscription_list, x.items)
 SY_INSPECT_EMPTY(done)

@@ -140,6 +140,9 @@ void subscription_stats::add_latency(int64_t ms) {
   latencies_ms.push_back(ms);
   if (latencies_ms.size() > 1024)
     latencies_ms.pop_front();
+  auto bucket = std::lower_bound(latency_bucket_ms.begin(), latency_bucket_ms.end(), ms);
+  ++latency_buckets[static_cast<std::size_t>(bucket - latency_bucket_ms.begin())];
+  latency_sum_ms += ms;
 }
 
 stats_snapshot snapshot_of(const subscription_stats& st) {
@@ -159,6 +162,9 @@ stats_snapshot snapshot_of(const subscription_stats& st) {
     out.probing = st.probing;
     out.next_attempt_at = st.next_attempt_at;
     sorted.assign(st.latencies_ms.begin(), st.latencies_ms.end());
+    if (!sorted.empty())
+      out.latency_buckets.assign(st.latency_buckets.begin(), st.latency_buckets.end());
+    out.latency_sum_ms = st.latency_sum_ms;
   }
   if (!sorted.empty()) {
     std::sort(sorted.begin(), sorted.end());

@@ -1,6 +1,7 @@
 #pragma once
 // A subscription as switchyard stores and serves it, and its live stats.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -72,6 +73,11 @@ std::string encode_subscription(const subscription& s);
 /// Returns the record stored in `bytes`, or nullopt when they are corrupt.
 std::optional<subscription> decode_subscription(std::string bytes);
 
+/// Upper bounds (ms, inclusive) of the delivery latency histogram's buckets;
+/// one more bucket counts the latencies above the last bound.
+inline constexpr std::array<int64_t, 16> latency_bucket_ms = {
+  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000};
+
 /// Live delivery statistics of one subscription: written by its subscriber
 /// actor, read by the registry and /metrics, under `mutex`.
 struct subscription_stats {
@@ -92,8 +98,12 @@ struct subscription_stats {
   /// ms since epoch when the next attempt is due on a timer (a breaker
   /// opening, a failed event's retry, the rate limit); 0 = none waits.
   int64_t next_attempt_at = 0;
+  /// Every latency since start, by latency_bucket_ms (not cumulative).
+  std::array<uint64_t, latency_bucket_ms.size() + 1> latency_buckets{};
+  int64_t latency_sum_ms = 0;
 
-  /// Records one delivery latency, keeping the newest 1024.
+  /// Records one delivery latency: keeps the newest 1024 and counts it in
+  /// its histogram bucket.
   void add_latency(int64_t ms);
 };
 
@@ -115,6 +125,10 @@ struct stats_snapshot {
   int64_t backing_off_until = 0; ///< ms; 0 = the breaker is closed
   bool probing = false;
   int64_t next_attempt_at = 0; ///< ms; 0 = nothing waits on a timer
+  /// The histogram of subscription_stats (per bucket, not cumulative);
+  /// empty when no latency was recorded.
+  std::vector<uint64_t> latency_buckets;
+  int64_t latency_sum_ms = 0;
 
   bool operator==(const stats_snapshot&) const = default;
 };

@@ -11,6 +11,9 @@
 namespace sy::transport {
 class http_server;
 }
+namespace sy::storage {
+class journal;
+}
 namespace sy::actors {
 class route_publisher;
 class event_type_publisher;
@@ -35,10 +38,21 @@ struct api_context {
   /// no token is configured.
   std::vector<std::string> allowed_hosts;
   std::shared_ptr<http_metrics> metrics;
+  /// auth.metrics_tokens: bearer tokens that may only GET /metrics.
+  std::vector<std::string> metrics_tokens;
+  /// metrics.max_subscription_series: subscriptions (the deepest queues)
+  /// given per-subscription series on /metrics.
+  int64_t max_subscription_series = 1000;
+  /// Read by /metrics for the age of the oldest undelivered event.
+  const storage::journal* journal = nullptr;
 };
 
 /// Adds every route of docs/api.md, the auth and content-type filter and the
 /// metrics observer to `server`.
 void install(transport::http_server& server, const api_context& ctx);
+
+/// Adds only /metrics, /healthz and /readyz, with no auth filter, and the
+/// metrics observer to `server`: the listener of server.metrics_listen.
+void install_metrics_listener(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

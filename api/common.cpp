@@ -140,10 +140,29 @@ bool is_ingest(const transport::http_request& r) {
                                 r.path == "/v1/notification/sendToList");
 }
 
+// What a metrics token may read (auth.metrics_tokens).
+bool is_metrics_read(const transport::http_request& r) {
+  return (r.method == "GET" || r.method == "HEAD") && r.path == "/metrics";
+}
+
+void observe_into(transport::http_server& server, const api_context& ctx) {
+  if (ctx.metrics)
+    server.set_observer([m = ctx.metrics](const std::string& method, const std::string& route,
+                                          int status, double seconds) {
+      m->observe(method, route, status, seconds);
+    });
+}
+
 } // namespace
 
+void install_metrics_listener(transport::http_server& server, const api_context& ctx) {
+  observe_into(server, ctx);
+  install_ops(server, ctx);
+}
+
 void install(transport::http_server& server, const api_context& ctx) {
-  const bool auth = !ctx.admin_tokens.empty() || !ctx.publish_tokens.empty();
+  const bool auth = !ctx.admin_tokens.empty() || !ctx.publish_tokens.empty() ||
+                    !ctx.metrics_tokens.empty();
   server.set_filter([ctx, auth](const transport::http_request& r)
                       -> std::optional<transport::http_response> {
     if (r.path == "/healthz" || r.path == "/readyz")
@@ -163,14 +182,21 @@ void install(transport::http_server& server, const api_context& ctx) {
     const bool eventfiles = r.path == "/v1/eventfiles" || r.path.starts_with("/v1/eventfiles/");
     if (auth && !eventfiles) {
       auto token = bearer_token(r);
-      if (token.empty() || !(listed(ctx.admin_tokens, token) || listed(ctx.publish_tokens, token))) {
+      const bool admin = listed(ctx.admin_tokens, token);
+      const bool publish = listed(ctx.publish_tokens, token);
+      const bool scrape = listed(ctx.metrics_tokens, token);
+      if (token.empty() || !(admin || publish || scrape)) {
         auto resp = refuse(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");
         return resp;
       }
-      if (!listed(ctx.admin_tokens, token) && !is_ingest(r))
-        return refuse(403, "this is a publish token: it may only POST /v1/events, /v1/event and "
-                           "/v1/notification/sendToList");
+      if (!admin && !(publish && is_ingest(r)) && !(scrape && is_metrics_read(r))) {
+        // A known token without the right: forbidden, not unauthenticated.
+        if (publish)
+          return refuse(403, "this is a publish token: it may only POST /v1/events, /v1/event and "
+                             "/v1/notification/sendToList");
+        return refuse(403, "this is a metrics token: it may only GET /metrics");
+      }
     }
     auto ct = r.header("content-type");
     if (!ct.empty()) {
@@ -186,11 +212,7 @@ void install(transport::http_server& server, const api_context& ctx) {
     }
     return std::nullopt;
   });
-  if (ctx.metrics)
-    server.set_observer([m = ctx.metrics](const std::string& method, const std::string& route,
-                                          int status, double seconds) {
-      m->observe(method, route, status, seconds);
-    });
+  observe_into(server, ctx);
   install_ingest(server, ctx);
   install_acoustic(server, ctx);
   install_push(server, ctx);

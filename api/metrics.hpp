@@ -1,15 +1,31 @@
 #pragma once
-// HTTP request metrics for /metrics (Prometheus text format).
+// HTTP request metrics and process metrics for /metrics (Prometheus text format).
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace sy::api {
 
+/// Returns `method` when it is one of the verbs switchyard knows (GET HEAD
+/// POST PUT PATCH DELETE OPTIONS), else "OTHER": a client may send any
+/// token as a method, and each distinct label value is a new series.
+std::string_view method_label(std::string_view method);
+
+/// Returns `route` (a routing-table pattern, from the server's observer),
+/// or "unrouted" for "" (no route matched, or a 405).
+std::string_view route_label(std::string_view route);
+
+/// Returns the status as a label: "100" to "599", else "other".
+std::string status_label(int status);
+
 /// Counts requests by (method, route, status) and their durations by route.
+/// Every label value is bounded (method_label, route_label, status_label),
+/// so no request can add series beyond verbs × routes × statuses.
 /// Written by every I/O thread after each response, read by /metrics.
 class http_metrics {
 public:
@@ -27,8 +43,16 @@ private:
     double sum = 0;
   };
   mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> requests_;
   std::map<std::string, histogram> durations_;
 };
+
+/// Appends switchyard_build_info{version} 1 to `out`.
+void render_build_info(std::string& out);
+
+/// Appends process_resident_memory_bytes, process_open_fds and
+/// process_cpu_seconds_total, read from /proc/self; a metric whose source
+/// cannot be read is left out.
+void render_process_metrics(std::string& out);
 
 } // namespace sy::api

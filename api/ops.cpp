@@ -1,8 +1,13 @@
 // /healthz, /readyz, /metrics (docs/api.md §6).
 
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
 #include "api/metrics.hpp"
+#include "storage/journal.hpp"
 
 namespace sy::api {
 
@@ -11,6 +16,11 @@ namespace {
 void counter(std::string& out, const char* name, const char* help, uint64_t v) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
          " " + std::to_string(v) + "\n";
+}
+
+void gauge(std::string& out, const char* name, const char* help, const std::string& v) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
+         " " + v + "\n";
 }
 
 // Escapes a Prometheus label value.
@@ -26,6 +36,106 @@ std::string label(const std::string& s) {
     out.push_back(c);
   }
   return out;
+}
+
+// Returns the rows given per-subscription series: at most `max` of them,
+// the deepest queues first (ties: more in flight, then id, so that the set
+// does not churn between scrapes).
+std::vector<const actors::stats_row*> deepest(const actors::stats_table& table, int64_t max) {
+  std::vector<const actors::stats_row*> rows;
+  rows.reserve(table.rows.size());
+  for (const auto& r : table.rows)
+    rows.push_back(&r);
+  const auto n = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(std::max<int64_t>(max, 0)));
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
+                    [](const actors::stats_row* a, const actors::stats_row* b) {
+                      if (a->stats.queued != b->stats.queued)
+                        return a->stats.queued > b->stats.queued;
+                      if (a->stats.in_flight != b->stats.in_flight)
+                        return a->stats.in_flight > b->stats.in_flight;
+                      return a->id < b->id;
+                    });
+  rows.resize(n);
+  return rows;
+}
+
+// Appends the metrics drawn from every subscription's stats: aggregates
+// over all of them, per-subscription gauges for the deepest `max_series`.
+void render_subscriptions(std::string& body, const actors::stats_table& table, int64_t max_series,
+                          const storage::journal* journal) {
+  uint64_t delivered = 0, failed = 0, dead = 0, queued = 0, in_flight = 0;
+  std::array<uint64_t, actors::latency_bucket_ms.size() + 1> latency{};
+  int64_t latency_sum_ms = 0;
+  for (const auto& row : table.rows) {
+    const auto& st = row.stats;
+    delivered += st.delivered;
+    failed += st.failed_attempts;
+    dead += st.dead_lettered;
+    queued += st.queued;
+    in_flight += st.in_flight;
+    for (std::size_t i = 0; i < latency.size() && i < st.latency_buckets.size(); ++i)
+      latency[i] += st.latency_buckets[i];
+    latency_sum_ms += st.latency_sum_ms;
+  }
+  counter(body, "switchyard_deliveries_total", "Webhook deliveries answered 2xx.", delivered);
+  counter(body, "switchyard_failed_attempts_total", "Webhook attempts that failed.", failed);
+  counter(body, "switchyard_dead_lettered_total", "Events given up as dead letters.", dead);
+  gauge(body, "switchyard_subscriptions", "Subscriptions, every kind and state.",
+        std::to_string(table.rows.size()));
+  gauge(body, "switchyard_queued_events", "Events queued across all subscriptions.",
+        std::to_string(queued));
+  gauge(body, "switchyard_deliveries_in_flight", "Deliveries in flight across all subscriptions.",
+        std::to_string(in_flight));
+
+  // Nothing queued: nothing to read from the journal.
+  std::optional<int64_t> oldest;
+  if (queued > 0 && journal)
+    oldest = journal->oldest_queued_ingest_ms();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f",
+                oldest ? static_cast<double>(std::max<int64_t>(0, now_ms() - *oldest)) / 1000.0 : 0.0);
+  gauge(body, "switchyard_oldest_undelivered_age_seconds",
+        "Age of the oldest event still queued for any subscription; 0 when none is.", buf);
+
+  body += "# HELP switchyard_delivery_latency_seconds Time from ingest to a 2xx answer, retries "
+          "included.\n# TYPE switchyard_delivery_latency_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < actors::latency_bucket_ms.size(); ++i) {
+    cumulative += latency[i];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(actors::latency_bucket_ms[i]) / 1000.0);
+    body += std::string("switchyard_delivery_latency_seconds_bucket{le=\"") + buf + "\"} " +
+            std::to_string(cumulative) + "\n";
+  }
+  cumulative += latency.back();
+  body += "switchyard_delivery_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(latency_sum_ms) / 1000.0);
+  body += std::string("switchyard_delivery_latency_seconds_sum ") + buf + "\n";
+  body += "switchyard_delivery_latency_seconds_count " + std::to_string(cumulative) + "\n";
+
+  std::string depth =
+    "# HELP switchyard_queue_depth Events queued per subscription, for the "
+    "metrics.max_subscription_series deepest queues.\n"
+    "# TYPE switchyard_queue_depth gauge\n";
+  std::string flight =
+    "# HELP switchyard_in_flight Deliveries in flight per subscription, for the "
+    "metrics.max_subscription_series deepest queues.\n"
+    "# TYPE switchyard_in_flight gauge\n";
+  for (const auto* row : deepest(table, max_series)) {
+    const auto id = label(row->id);
+    depth += "switchyard_queue_depth{subscription=\"" + id + "\"} " +
+             std::to_string(row->stats.queued) + "\n";
+    flight += "switchyard_in_flight{subscription=\"" + id + "\"} " +
+              std::to_string(row->stats.in_flight) + "\n";
+  }
+  body += depth;
+  body += flight;
+}
+
+transport::http_response metrics_response(std::string body) {
+  transport::http_response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = std::move(body);
+  return r;
 }
 
 } // namespace
@@ -50,42 +160,17 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
     counter(out, "switchyard_journal_commits_total", "Group commits written.", c.commits.load());
     if (ctx.metrics)
       ctx.metrics->render(out);
-    if (!ctx.ready->load()) {
-      transport::http_response r;
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = std::move(out);
-      return respond(std::move(r));
-    }
+    render_build_info(out);
+    render_process_metrics(out);
+    if (!ctx.ready->load())
+      return respond(metrics_response(std::move(out)));
     ask<actors::stats_table>(
       *ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),
-      [out = std::move(out)](const actors::stats_table& table) {
+      [out = std::move(out), max = ctx.max_subscription_series,
+       journal = ctx.journal](const actors::stats_table& table) {
         std::string body = out;
-        uint64_t delivered = 0, failed = 0, dead = 0;
-        std::string depth =
-          "# HELP switchyard_queue_depth Events queued per subscription.\n"
-          "# TYPE switchyard_queue_depth gauge\n";
-        std::string in_flight =
-          "# HELP switchyard_in_flight Deliveries in flight per subscription.\n"
-          "# TYPE switchyard_in_flight gauge\n";
-        for (const auto& row : table.rows) {
-          const auto& stats = row.stats;
-          delivered += stats.delivered;
-          failed += stats.failed_attempts;
-          dead += stats.dead_lettered;
-          depth += "switchyard_queue_depth{subscription=\"" + label(row.id) + "\"} " +
-                   std::to_string(stats.queued) + "\n";
-          in_flight += "switchyard_in_flight{subscription=\"" + label(row.id) + "\"} " +
-                       std::to_string(stats.in_flight) + "\n";
-        }
-        counter(body, "switchyard_deliveries_total", "Webhook deliveries answered 2xx.", delivered);
-        counter(body, "switchyard_failed_attempts_total", "Webhook attempts that failed.", failed);
-        counter(body, "switchyard_dead_lettered_total", "Events given up as dead letters.", dead);
-        body += depth;
-        body += in_flight;
-        transport::http_response r;
-        r.content_type = "text/plain; version=0.0.4";
-        r.body = std::move(body);
-        return r;
+        render_subscriptions(body, table, max, journal);
+        return metrics_response(std::move(body));
       });
   });
 }

@@ -95,7 +95,8 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
      {{"listen", string_key(&config::listen)},
       {"io_threads", int_key(&config::io_threads, 0, 256)},
       {"actor_threads", int_key(&config::actor_threads, 0, 256)},
-      {"allowed_hosts", string_list_key(&config::allowed_hosts)}}},
+      {"allowed_hosts", string_list_key(&config::allowed_hosts)},
+      {"metrics_listen", string_key(&config::metrics_listen)}}},
     {"storage",
      {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
     {"http",
@@ -143,11 +144,14 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
     {"auth",
      {{"admin_tokens", string_list_key(&config::admin_tokens)},
       {"publish_tokens", string_list_key(&config::publish_tokens)},
-      {"allow_anonymous", bool_key(&config::allow_anonymous)}}},
+      {"allow_anonymous", bool_key(&config::allow_anonymous)},
+      {"metrics_tokens", string_list_key(&config::metrics_tokens)}}},
     {"pull",
      {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
       {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
     {"push", {{"gateway_url", string_key(&config::gateway_url)}}},
+    {"metrics",
+     {{"max_subscription_series", int_key(&config::max_subscription_series, 0, 1000000)}}},
     {"log",
      {{"level",
        [](const toml::node& n, config& c) -> std::optional<std::string> {
@@ -250,6 +254,12 @@ std::optional<config_error> validate_config(const config& c) {
                         " without auth: set auth.admin_tokens (and auth.publish_tokens), "
                         "listen on a loopback address, or set auth.allow_anonymous = true "
                         "if a proxy in front authenticates"};
+  if (!c.metrics_listen.empty() && !split_host_port(c.metrics_listen))
+    return config_error{"server.metrics_listen must be HOST:PORT, such as 127.0.0.1:9180, or \"\" "
+                        "for none, got \"" + c.metrics_listen + "\""};
+  if (!c.metrics_tokens.empty() && c.admin_tokens.empty() && c.publish_tokens.empty())
+    return config_error{"auth.metrics_tokens needs auth.admin_tokens: with metrics tokens alone "
+                        "every other endpoint would refuse every request"};
   if (c.data_dir.empty())
     return config_error{"storage.data_dir must not be empty"};
   if (!c.gateway_url.empty()) {

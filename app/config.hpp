@@ -17,6 +17,9 @@ struct config {
   /// Host header values accepted besides loopback names when no token is
   /// configured (docs/api.md §9: DNS rebinding).
   std::vector<std::string> allowed_hosts;
+  /// HOST:PORT of a second listener serving /metrics, /healthz and /readyz
+  /// without auth; "" = none.
+  std::string metrics_listen;
   // [storage]
   std::string data_dir = "./data";
   bool sync = true;
@@ -43,6 +46,8 @@ struct config {
   std::vector<std::string> publish_tokens;
   /// Allows listening beyond loopback with no token (docs/api.md §9).
   bool allow_anonymous = false;
+  /// Bearer tokens that may only GET /metrics.
+  std::vector<std::string> metrics_tokens;
   // [pull]
   int64_t file_max_events = 10000;
   int64_t file_max_age_ms = 60000;
@@ -50,6 +55,9 @@ struct config {
   std::string gateway_url;
   // [log]
   std::string log_level = "info";
+  // [metrics]
+  /// Subscriptions (the deepest queues) given per-subscription series.
+  int64_t max_subscription_series = 1000;
 };
 
 /// Says what is wrong with a configuration, naming the key.

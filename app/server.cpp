@@ -150,7 +150,17 @@ int serve(const config& cfg) {
     ctx.publish_tokens = cfg.publish_tokens;
     ctx.allowed_hosts = cfg.allowed_hosts;
     ctx.metrics = std::make_shared<api::http_metrics>();
+    ctx.metrics_tokens = cfg.metrics_tokens;
+    ctx.max_subscription_series = cfg.max_subscription_series;
+    ctx.journal = journal.get();
     api::install(server, ctx);
+    // server.metrics_listen: a scraper's own address, without auth, on the
+    // same I/O threads.
+    std::unique_ptr<transport::http_server> metrics_server;
+    if (!cfg.metrics_listen.empty()) {
+      metrics_server = std::make_unique<transport::http_server>(ioc, limits);
+      api::install_metrics_listener(*metrics_server, ctx);
+    }
 
     auto host_port = split_host_port(cfg.listen);
     auto port = server.listen(host_port->first, host_port->second, error);
@@ -160,13 +170,32 @@ int serve(const config& cfg) {
       status = exit_failure;
     } else {
       spdlog::info("listening on {}:{}", host_port->first, *port);
-      int sig = wait_for_stop_signal();
-      spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      std::optional<uint16_t> metrics_port;
+      auto metrics_host_port = split_host_port(cfg.metrics_listen);
+      if (metrics_server) {
+        metrics_port = metrics_server->listen(metrics_host_port->first, metrics_host_port->second, error);
+        if (!metrics_port) {
+          spdlog::error("cannot listen on {}: {}; pick another server.metrics_listen",
+                        cfg.metrics_listen, error);
+          status = exit_failure;
+        } else {
+          // Worded unlike the line above, so that a script looking for
+          // "listening on" finds the main listener.
+          spdlog::info("serving /metrics, /healthz and /readyz without auth on {}:{}",
+                       metrics_host_port->first, *metrics_port);
+        }
+      }
+      if (status == 0) {
+        int sig = wait_for_stop_signal();
+        spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      }
     }
 
     // Stop taking requests, journal what was accepted, then stop delivering:
     // anything not yet delivered stays in the journal for the next start.
     server.stop();
+    if (metrics_server)
+      metrics_server->stop();
     pipeline.stop();
     gc.stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);

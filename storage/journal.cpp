@@ -740,6 +740,38 @@ uint64_t journal::min_queued_seq() const {
   return low;
 }
 
+std::optional<int64_t> journal::oldest_queued_ingest_ms() const {
+  auto& d = *impl_;
+  // The head of each queue is its lowest seq; replayed dead letters carry a
+  // new ingest time under an old seq, so every head is read, not just the
+  // lowest seq overall.
+  std::vector<seq_key> heads;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      auto key = it->key();
+      if (key.size() != 16)
+        break;
+      const uint64_t sub = get_be64(key.data());
+      heads.emplace_back(get_be64(key.data() + 8));
+      if (sub == max_u64)
+        break;
+      it->Seek(pair_key(sub + 1, 0).slice());
+    }
+  }
+  std::optional<int64_t> oldest;
+  std::string value;
+  for (const auto& k : heads) {
+    if (!d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_events), k.slice(), &value).ok())
+      continue; // a missing record is read_queue's to clean up
+    if (auto e = decode_event(value); e && (!oldest || e->ingest_ms < *oldest))
+      oldest = e->ingest_ms;
+  }
+  return oldest;
+}
+
 void journal::collect_unreferenced(int64_t dedupe_before_ms) {
   std::lock_guard<std::mutex> gc_guard(impl_->gc_mu_);
   collect_garbage(min_queued_seq(), dedupe_before_ms);

@@ -162,6 +162,11 @@ public:
   /// before the scan when no queue holds one (one seek per subscription).
   uint64_t min_queued_seq() const;
 
+  /// Returns the earliest ingest time (ms) of the events at the head of
+  /// every queue, or nullopt when no queue holds an event: the age of the
+  /// oldest undelivered event. One seek and one read per non-empty queue.
+  std::optional<int64_t> oldest_queued_ingest_ms() const;
+
   /// Deletes every event record no queue refers to (below min_queued_seq())
   /// and dedupe keys older than `dedupe_before_ms`. Serialised with
   /// replay_dead, which writes records below the low-water mark again.

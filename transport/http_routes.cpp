@@ -66,8 +66,11 @@ route_lookup route_table::find(std::string_view method, std::string_view path) c
       continue;
     if (route.method == method) {
       out.found = &route;
+      out.pattern = route.pattern;
       return out;
     }
+    if (out.pattern.empty())
+      out.pattern = route.pattern;
     if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end())
       allowed.push_back(route.method);
   }

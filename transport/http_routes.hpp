@@ -27,6 +27,9 @@ struct route_lookup {
   /// When not found: the methods of the routes matching the path, joined by
   /// ", " in the order they were added; "" when none does (404, else 405).
   std::string allow;
+  /// The pattern of `found`, or else of the first route matching the path
+  /// with another method; "" when no route matches the path (for metrics).
+  std::string pattern;
 };
 
 /// Holds the routes in the order they were added. Filled by one thread

@@ -205,6 +205,12 @@ private:
     received_ = req.received;
     parser_.reset();
 
+    // Looked up before the filter, so that the observer sees the pattern
+    // also when the filter refuses the request or the method gets 405:
+    // which endpoint gets bad tokens is worth knowing.
+    auto lookup = core_->routes.find(req.method, req.path);
+    route_pattern_ = lookup.pattern;
+
     if (core_->filter) {
       try {
         if (auto r = core_->filter(req))
@@ -214,7 +220,6 @@ private:
       }
     }
 
-    auto lookup = core_->routes.find(req.method, req.path);
     if (!lookup.found) {
       if (lookup.allow.empty())
         return send_response(error_response(404, "no route for " + req.path));
@@ -226,7 +231,6 @@ private:
     const route_entry* found = lookup.found;
     req.params = std::move(lookup.params);
 
-    route_pattern_ = found->pattern;
     responder reply = make_responder();
     try {
       found->on_request(std::move(req), reply);

@@ -42,7 +42,10 @@ public:
   void set_filter(std::function<std::optional<http_response>(const http_request&)> filter);
 
   /// Sets a function called after each response with (method, route
-  /// pattern or "" if unrouted, status, seconds since the request arrived).
+  /// pattern, status, seconds since the request arrived). The pattern is
+  /// the route's whose path matched, also when the filter answered or the
+  /// method got 405; "" when no route's path matched (404) or the request
+  /// was refused before it was read whole (413, 431, 400).
   void set_observer(std::function<void(const std::string&, const std::string&, int, double)> obs);
 
   /// Binds and starts accepting; returns the bound port (useful with port 0)

@@ -155,6 +155,7 @@ void server_process::start() {
   // Truncate the log so that the port of this run is the one found.
   { std::ofstream truncate(log_path_, std::ios::app); }
   auto before = log().size();
+  log_start_ = before;
   pid_ = fork();
   if (pid_ == 0) {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
@@ -190,6 +191,19 @@ void server_process::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error("switchyard never became ready:\n" + log());
+}
+
+uint16_t server_process::metrics_port() const {
+  const std::regex line(R"(serving /metrics, /healthz and /readyz without auth on 127\.0\.0\.1:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = log().substr(log_start_);
+    std::smatch m;
+    if (std::regex_search(text, m, line))
+      return static_cast<uint16_t>(std::stoi(m[1]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return 0;
 }
 
 int server_process::terminate() {

@@ -75,6 +75,9 @@ public:
   /// Returns the exit status of a binary that start() saw exit, else -1.
   int start_up_exit_status() const { return start_up_exit_status_; }
   uint16_t port() const { return port_; }
+  /// Returns the port of the server.metrics_listen listener of this run, as
+  /// its log line says, waiting for the line up to 10 s; 0 if none came.
+  uint16_t metrics_port() const;
   /// Returns the log so far.
   std::string log() const;
 
@@ -94,6 +97,7 @@ private:
   int pid_ = -1;
   int start_up_exit_status_ = -1;
   uint16_t port_ = 0;
+  std::size_t log_start_ = 0; // where this run's log begins
 };
 
 /// One request the sink received.

@@ -39,7 +39,7 @@ subscription full_subscription() {
 }
 
 stats_snapshot full_stats() {
-  return stats_snapshot{1, 2, 3, 4, 5, 6, 7, "HTTP 503", 8, 9, 10, true, 11};
+  return stats_snapshot{1, 2, 3, 4, 5, 6, 7, "HTTP 503", 8, 9, 10, true, 11, {12, 13, 14}, 15};
 }
 
 core::subscription_spec full_spec() {

@@ -30,6 +30,9 @@ TEST(config, shipped_default_file_equals_built_in_defaults) {
   EXPECT_EQ(from_file.allow_private, d.allow_private);
   EXPECT_EQ(from_file.file_max_events, d.file_max_events);
   EXPECT_EQ(from_file.file_max_age_ms, d.file_max_age_ms);
+  EXPECT_EQ(from_file.metrics_listen, d.metrics_listen);
+  EXPECT_EQ(from_file.metrics_tokens, d.metrics_tokens);
+  EXPECT_EQ(from_file.max_subscription_series, d.max_subscription_series);
   EXPECT_FALSE(validate_config(from_file));
 }
 
@@ -209,4 +212,48 @@ TEST(config, push_gateway_url_must_be_an_http_url) {
   err = validate_config(c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("push.gateway_url"), std::string::npos) << err->message;
+}
+
+TEST(config, metrics_keys_are_read_and_checked) {
+  config c;
+  EXPECT_EQ(c.max_subscription_series, 1000);
+  EXPECT_EQ(c.metrics_listen, "");
+  auto err = load(R"(
+[server]
+metrics_listen = "127.0.0.1:9180"
+[auth]
+admin_tokens = ["a"]
+metrics_tokens = ["m1", "m2"]
+[metrics]
+max_subscription_series = 3
+)", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9180");
+  EXPECT_EQ(c.metrics_tokens, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(c.max_subscription_series, 3);
+  EXPECT_FALSE(validate_config(c));
+
+  config bad;
+  err = load("[metrics]\nmax_subscription_series = -1\n", bad);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("metrics.max_subscription_series"), std::string::npos) << err->message;
+  err = load("[metrics]\nmax_series = 5\n", bad);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("unknown key metrics.max_series"), std::string::npos) << err->message;
+  err = load("[auth]\nmetrics_tokens = [\"\"]\n", bad);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("auth.metrics_tokens"), std::string::npos) << err->message;
+
+  config unparsable;
+  unparsable.metrics_listen = "9180";
+  auto refused = validate_config(unparsable);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("server.metrics_listen"), std::string::npos) << refused->message;
+
+  // Metrics tokens alone would lock every other endpoint.
+  config alone;
+  alone.metrics_tokens = {"m"};
+  refused = validate_config(alone);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("auth.metrics_tokens"), std::string::npos) << refused->message;
 }

@@ -478,6 +478,26 @@ TEST(journal, collect_unreferenced_keeps_every_queued_event) {
   EXPECT_EQ(j->min_queued_seq(), j->next_seq());
 }
 
+TEST(journal, oldest_queued_ingest_ms_reads_every_queue_head) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_FALSE(j->oldest_queued_ingest_ms());
+  // Seq order is not ingest order (a replayed dead letter keeps its seq):
+  // sub 1's head is seq 1 ingested at 5000, sub 2's head seq 2 at 3000.
+  std::vector<append_item> items = {{make_event(1, {}, 5000), {1}},
+                                    {make_event(2, {}, 3000), {2}},
+                                    {make_event(3, {}, 1000), {1}}};
+  ASSERT_FALSE(j->append(items));
+  EXPECT_EQ(j->oldest_queued_ingest_ms(), 3000);
+  j->ack_many(2, {2});
+  EXPECT_EQ(j->oldest_queued_ingest_ms(), 5000);
+  j->ack_many(1, {1});
+  EXPECT_EQ(j->oldest_queued_ingest_ms(), 1000);
+  j->ack_many(1, {3});
+  EXPECT_FALSE(j->oldest_queued_ingest_ms());
+}
+
 TEST(journal, dedupe_window_and_expiry) {
   temp_dir dir;
   auto j = open_journal(dir.path());

@@ -447,6 +447,42 @@ TEST_F(server_test, observer_sees_method_route_status_and_latency) {
   EXPECT_EQ(b.status, 404);
 }
 
+TEST_F(server_test, observer_sees_the_route_of_filtered_requests_and_405s) {
+  auto seen = std::make_shared<std::vector<std::promise<std::pair<std::string, int>>>>(3);
+  auto count = std::make_shared<std::atomic<int>>(0);
+  route("POST", "/v1/subscriptions/{id}/pause", [](http_request&&, responder reply) { reply(text("ok")); });
+  configure([seen, count](http_server& server) {
+    server.set_filter([](const http_request& r) -> std::optional<http_response> {
+      if (r.header("authorization") != "Bearer t")
+        return text("no", 401);
+      return std::nullopt;
+    });
+    server.set_observer([seen, count](const std::string&, const std::string& r, int status, double) {
+      int i = (*count)++;
+      if (i < 3)
+        (*seen)[static_cast<std::size_t>(i)].set_value({r, status});
+    });
+  });
+  start();
+  http_client client(io_.ioc(), {});
+  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions/7/pause"))).status, 401);
+  auto put = make_request("PUT", url("/v1/subscriptions/7/pause"));
+  put.headers.emplace_back("Authorization", "Bearer t");
+  EXPECT_EQ(send_and_wait(client, std::move(put)).status, 405);
+  auto missing = make_request("GET", url("/v1/nothing"));
+  missing.headers.emplace_back("Authorization", "Bearer t");
+  EXPECT_EQ(send_and_wait(client, std::move(missing)).status, 404);
+  std::vector<std::pair<std::string, int>> got;
+  for (auto& p : *seen) {
+    auto f = p.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    got.push_back(f.get());
+  }
+  EXPECT_EQ(got[0], (std::pair<std::string, int>{"/v1/subscriptions/{id}/pause", 401}));
+  EXPECT_EQ(got[1], (std::pair<std::string, int>{"/v1/subscriptions/{id}/pause", 405}));
+  EXPECT_EQ(got[2], (std::pair<std::string, int>{"", 404}));
+}
+
 TEST_F(server_test, stop_closes_idle_connections_and_finishes_requests_in_progress) {
   auto pending = std::make_shared<std::promise<responder>>();
   route("GET", "/idle", [](http_request&&, responder reply) { reply(text("idle")); });
