@@ -86,7 +86,7 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
   // Publish from a thread while the main thread kills the server mid-stream.
   std::mutex m;
   std::set<std::string> acknowledged;
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false}, publisher_done{false};
   std::thread publisher([&] {
     for (int i = 0; !stop; ++i) {
       auto r = http_call(server->port(), "POST", "/v1/events",
@@ -96,8 +96,10 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
       std::lock_guard<std::mutex> g(m);
       acknowledged.insert(r.body.substr(r.body.find("evt_"), 20));
     }
+    publisher_done = true;
   });
-  while (true) {
+  // A publisher that stops early (the server died) ends the wait too.
+  while (!publisher_done) {
     {
       std::lock_guard<std::mutex> g(m);
       if (acknowledged.size() >= 200)
@@ -108,6 +110,7 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
   server->kill9();
   stop = true;
   publisher.join();
+  ASSERT_GE(acknowledged.size(), 200u) << "the publisher stopped before 200 events were acknowledged";
 
   server = std::make_unique<server_process>(dir.path());
   server->start();

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <fcntl.h>
@@ -43,6 +44,10 @@ std::string lower(std::string s) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+
+// Lines that only a sanitizer runtime writes (a SWITCHYARD_SANITIZE build).
+constexpr const char* sanitizer_marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                           "runtime error: ", "SUMMARY: UndefinedBehaviorSanitizer"};
 
 std::string find_in(const headers_t& h, const std::string& name) {
   auto want = lower(name);
@@ -140,8 +145,24 @@ server_process::server_process(std::string data_dir, std::string extra_toml,
 }
 
 server_process::~server_process() {
-  if (pid_ > 0)
-    kill9();
+  // A server the test left running is stopped as an operator stops it, so
+  // that a shutdown that crashes, hangs, or (in a sanitizer build) leaks or
+  // reports an error fails the test that ran it.
+  if (pid_ <= 0)
+    return;
+  int status = terminate();
+  if (status != 0)
+    ADD_FAILURE() << "switchyard exited " << status << " on SIGTERM (-1000: still running 20 s "
+                  << "later), want 0; its log:\n" << log();
+}
+
+void server_process::expect_no_sanitizer_report() const {
+  auto text = log();
+  for (const char* mark : sanitizer_marks)
+    if (text.find(mark) != std::string::npos) {
+      ADD_FAILURE() << "a sanitizer reported an error in switchyard; its log:\n" << text;
+      return;
+    }
 }
 
 std::string server_process::log() const {
@@ -179,6 +200,7 @@ void server_process::start() {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       start_up_exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      expect_no_sanitizer_report();
       throw std::runtime_error("switchyard exited at start-up:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -218,11 +240,13 @@ int server_process::terminate() {
       ::kill(pid_, SIGKILL);
       waitpid(pid_, &status, 0);
       pid_ = -1;
+      expect_no_sanitizer_report();
       return -1000;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   pid_ = -1;
+  expect_no_sanitizer_report();
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
@@ -245,6 +269,11 @@ void server_process::kill9() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+  // Anything but SIGKILL means the server had already died on its own.
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+    ADD_FAILURE() << "switchyard had exited (status " << status << ") before SIGKILL; its log:\n"
+                  << log();
+  expect_no_sanitizer_report();
 }
 
 // -- sink ---------------------------------------------------------------------

@@ -57,19 +57,24 @@ private:
 };
 
 /// The switchyard binary, started on 127.0.0.1 port 0 with its own data dir.
+/// Every way it ends is checked: a sanitizer report in its log, a server that
+/// died before kill9(), or (when the test left it running) an exit status
+/// other than 0 on SIGTERM in the destructor is a test failure.
 class server_process {
 public:
   /// `extra_toml` is appended to the generated config file; `server_toml`
   /// (lines of keys) goes into its [server] table.
   explicit server_process(std::string data_dir, std::string extra_toml = "",
                           std::string server_toml = "");
+  /// Stops a running server with SIGTERM and fails the test unless it exits 0.
   ~server_process();
 
   /// Starts the binary and waits until it logs its port and /readyz is 200.
   void start();
-  /// Sends SIGTERM and waits; returns the exit status (or -signal).
+  /// Sends SIGTERM and waits; returns the exit status (or -signal, or -1000
+  /// when it was still running 20 s later and got SIGKILL).
   int terminate();
-  /// Sends SIGKILL and reaps the process.
+  /// Sends SIGKILL and reaps the process; fails the test if it had already died.
   void kill9();
   bool running() const { return pid_ > 0; }
   /// Returns the exit status of a binary that start() saw exit, else -1.
@@ -93,6 +98,9 @@ public:
                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
 private:
+  /// Fails the test when the log holds a sanitizer report.
+  void expect_no_sanitizer_report() const;
+
   std::string data_dir_, config_path_, log_path_;
   int pid_ = -1;
   int start_up_exit_status_ = -1;

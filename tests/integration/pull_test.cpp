@@ -169,7 +169,7 @@ TEST_F(pull, at_most_ten_files_are_listed_oldest_first) {
   auto sub = subscribe();
   publish(0, 36); // 12 full files
   auto names = wait_files(sub.access_key, 10);
-  EXPECT_EQ(names.size(), 10u);
+  ASSERT_EQ(names.size(), 10u); // names[0] below
   EXPECT_EQ(names_of(files(sub.access_key, "?numFiles=50").body), names);
   auto first = server->call("GET", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key));
   EXPECT_EQ(numbers_in(first.body), range(0, 3));
