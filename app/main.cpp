@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/client.hpp"
 #include "app/config.hpp"
 #include "app/server.hpp"
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT to listen on (overrides server.listen)");
   serve->add_option("--data", data_dir, "data directory (overrides storage.data_dir)");
   auto* version = cli.add_subcommand("version", "print the version");
+  sy::app::client_commands client(cli);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
     std::cout << version_string << "\n";
     return 0;
   }
+  if (auto status = client.run())
+    return *status;
 
   sy::app::config cfg;
   std::string source = "built-in defaults";
