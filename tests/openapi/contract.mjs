@@ -3,8 +3,9 @@
 // listed in the document and its body matching the documented schema.
 //   node contract.mjs <build dir>
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { call, docPath, findBinary, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { call, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
 
 const bin = findBinary(process.argv[2]);
 const doc = loadDocument();
@@ -253,6 +254,32 @@ try {
         for (const p of checker.checkAgainst(`${v} ${template}`, doc.components.responses.Forbidden, res)) problems.push(p);
     }
   }
+  // Paths the server routes that the document does not know: every path the
+  // handlers' sources spell (a literal, or a variable + a literal suffix) is
+  // probed with a method no route has; a 405 means the server routes it.
+  const apiDir = join(repoRoot, "api");
+  const sources = readdirSync(apiDir).filter((f) => f.endsWith(".cpp"))
+    .map((f) => readFileSync(join(apiDir, f), "utf8")).join("\n");
+  const vars = {};
+  for (const [, name, value] of sources.matchAll(/(\w+)\s*=\s*"(\/[^"]*)"/g)) vars[name] = value;
+  const candidates = new Set();
+  for (const [, path] of sources.matchAll(/"(\/[A-Za-z0-9_.{}\/-]+)"/g)) candidates.add(path);
+  for (const [, name, suffix] of sources.matchAll(/(\w+)\s*\+\s*"(\/[^"]*)"/g))
+    if (vars[name]) candidates.add(vars[name] + suffix);
+  const templateOf = (target) => Object.keys(doc.paths).filter((t) =>
+    new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\{\w+\}/g, "[^/]+") + "$").test(target));
+  for (const path of candidates) {
+    const target = path.replace(/\{\w+\}/g, "x");
+    const res = await call(m.port, "PROPFIND", target);
+    if (res.status !== 405) continue;
+    const documented = templateOf(target);
+    const undocumented = (res.headers.allow ?? "").split(",").map((x) => x.trim())
+      .filter((v) => !documented.some((t) => doc.paths[t][v.toLowerCase()]));
+    if (undocumented.length)
+      problems.push(`the server routes ${undocumented.join(", ")} ${path}, which docs/openapi.yaml does not describe`);
+  }
+  if (candidates.size < 20) problems.push(`found only ${candidates.size} paths in api/*.cpp: the source scan is broken`);
+
   const unknown = await call(m.port, "GET", "/v1/nothing-here");
   if (unknown.status !== 404) problems.push(`GET /v1/nothing-here: ${unknown.status}, want 404`);
 
