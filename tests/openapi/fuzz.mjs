@@ -150,9 +150,13 @@ const setup = [
   await call(server.port, "POST", "/v1/eventtype", { body: { code: "cartPurchase", name: "Cart purchase",
     attributes: [{ name: "orderTotal", type: "number" }, { name: "giftWrap", type: "boolean" }] } }),
   await call(server.port, "POST", "/v1/subscriptions", { body: { service: "fuzz", url: sink.url("/patched") } }),
+  await call(server.port, "POST", "/v1/subscriptions", { body: { service: "fuzz-pull", types: ["fuzz.**"], delivery: "pull" } }),
 ];
 if (setup.some((r) => r.status >= 300)) throw new Error(`setup failed: ${setup.map((r) => r.body).join(" ")}`);
 const params = { id: JSON.parse(setup[1].body).id, code: "cartPurchase", name: "nope" };
+// The event-file routes answer to the pull subscription's accessKey.
+const authFor = (template) => template.startsWith("/v1/eventfiles")
+  ? { Authorization: `Bearer ${JSON.parse(setup[2].body).accessKey}` } : {};
 
 function fail(what, op, req, res) {
   if (failures.length < 40)
@@ -271,11 +275,21 @@ for (const o of operations) {
     }
   }
   // Random path parameters.
-  if (/\{\w+\}/.test(o.template) && o.template !== "/v1/eventfiles/{name}") {
+  if (/\{\w+\}/.test(o.template)) {
     await fc.assert(fc.asyncProperty(fc.string({ minLength: 1, maxLength: 60, unit: "binary" }), async (p) => {
       const t = o.template.replace(/\{(\w+)\}/g, () => encodeURIComponent(p));
-      if (t.replace(/\{(\w+)\}/g, "") === "/v1/eventtype/subscribed") return; // a different route
-      await send(o, t, media ? "{}" : undefined);
+      if (t === "/v1/eventtype/subscribed") return; // a different route
+      await send(o, t, media ? "{}" : undefined, authFor(o.template));
+    }), fcOptions(Math.ceil(runs / 2)));
+  }
+  // Random query parameters where the document lists some.
+  const queries = (o.op.parameters ?? []).map((p) => deref(doc, p)).filter((p) => p.in === "query");
+  if (queries.length) {
+    const value = fc.oneof(fc.string({ maxLength: 30, unit: "binary" }), fc.bigInt().map(String), fc.integer().map(String));
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...queries.map((q) => q.name)), value, async (name, v) => {
+      const res = await send(o, `${o.template}?${name}=${encodeURIComponent(v)}`, undefined, authFor(o.template));
+      if (res && res.status === 400 && !namedField(o, res).includes(name))
+        fail(`a bad ${name} is not named`, o, `${o.template}?${name}=${v}`, res);
     }), fcOptions(Math.ceil(runs / 2)));
   }
   const statuses = [...(checker.seen.get(`${o.method.toUpperCase()} ${o.template}`) ?? [])].sort().join(" ");
