@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/acoustic_codec.hpp"
+#include "core/time_format.hpp"
 #include "core/event_type_codec.hpp"
 #include "core/type_pattern.hpp"
 #include "tests/fuzz/fuzz_check.hpp"

@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // owned copies across the second decode.
   std::vector<core::event> first;
   for (const auto& e : r->events)
-    first.push_back(core::event::from_view(e, ""));
+    first.push_back(core::event{"", std::string(e.type), std::string(e.country),
+                                std::string(e.client_id), std::string(e.data), e.timestamp_ms});
   auto again_body = encode(*r);
   auto again = core::decode_native_events(again_body, 0);
   fuzz::check(static_cast<bool>(again), "a re-encoded batch decodes");
