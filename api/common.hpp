@@ -67,13 +67,17 @@ struct answer_error {
 template <class Reply, class Handle, class Request, class Then, class OnError = answer_error>
 void ask_then(caf::actor_system& sys, Handle target, Request request,
               transport::responder respond, Then then, OnError on_error = {}) {
-  sys.spawn([target = std::move(target), request = std::move(request),
-             respond = std::move(respond), then = std::move(then),
-             on_error = std::move(on_error)](caf::event_based_actor* self) {
-    self->request(target, actor_timeout, request)
-      .then([respond, then](Reply& reply) { then(reply, respond); },
-            [respond, on_error](caf::error& err) { respond(on_error(err)); });
-  });
+  // Everything goes in as spawn arguments: CAF 0.17 dereferences a null
+  // argument tuple when an actor is spawned with none (UBSan reports it).
+  sys.spawn(
+    [](caf::event_based_actor* self, Handle target, Request request, transport::responder respond,
+       Then then, OnError on_error) {
+      self->request(target, actor_timeout, std::move(request))
+        .then([respond, then](Reply& reply) { then(reply, respond); },
+              [respond, on_error](caf::error& err) { respond(on_error(err)); });
+    },
+    std::move(target), std::move(request), std::move(respond), std::move(then),
+    std::move(on_error));
 }
 
 /// As ask_then, answering `render(reply)` (an http_response).

@@ -38,11 +38,12 @@ protected:
     std::string error;
     journal_ = storage::journal::open(dir_.string(), false, error);
     ASSERT_TRUE(journal_) << error;
-    caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    register_protocol(cfg);
-    sys_ = std::make_unique<caf::actor_system>(cfg);
+    // The actor system keeps a reference to its config: it must outlive it.
+    cfg_ = std::make_unique<caf::actor_system_config>();
+    cfg_->set("scheduler.policy", caf::atom("testing"));
+    cfg_->set("logger.verbosity", caf::atom("quiet"));
+    register_protocol(*cfg_);
+    sys_ = std::make_unique<caf::actor_system>(*cfg_);
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
     routes_.publish(std::make_shared<route_table>(std::vector<core::index_entry>{}));
     auto sub_env = std::make_shared<subscriber_env>();
@@ -67,6 +68,7 @@ protected:
     registry_ = nullptr;
     sched_->run();
     sys_.reset();
+    cfg_.reset();
     journal_.reset();
   }
 
@@ -120,6 +122,7 @@ protected:
   route_publisher routes_;
   event_type_publisher event_types_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::scheduler::test_coordinator* sched_ = nullptr;
   registry_actor registry_;
