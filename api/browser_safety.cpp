@@ -1,19 +1,14 @@
 #include "api/browser_safety.hpp"
 
-#include <algorithm>
 #include <cctype>
+
+#include "core/ascii.hpp"
 
 namespace sy::api {
 
 namespace {
 
-bool equal_nocase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using core::equal_nocase;
 
 bool is_write(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";

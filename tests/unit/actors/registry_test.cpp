@@ -11,6 +11,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include <filesystem>
+#include <functional>
 
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
@@ -94,6 +95,23 @@ protected:
   }
 
   static errc kind(const caf::error& e) { return to_domain_error(e).code; }
+
+  // Starts verifying `id`, answers the challenge as `answer` says (the
+  // client never runs) and returns the error the verification ended with.
+  caf::error verify_answered(const std::string& id, verification_answer answer,
+                             const std::function<void()>& meanwhile = {}) {
+    caf::scoped_actor self{*sys_};
+    self->send(registry_, verify_subscription{id});
+    sched_->run();
+    if (meanwhile)
+      meanwhile();
+    caf::anon_send(registry_, std::move(answer));
+    sched_->run();
+    caf::error err;
+    self->receive([&](subscription_view&) {}, [&](caf::error& e) { err = std::move(e); },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return err;
+  }
 
   bool routed(const std::string& id) {
     const auto& index = routes_.current()->index;
@@ -192,15 +210,7 @@ TEST_F(registry_fixture, delete_is_idempotent) {
 
 TEST_F(registry_fixture, a_failed_challenge_is_invalid_naming_the_url) {
   auto v = create(false);
-  caf::scoped_actor self{*sys_};
-  self->send(registry_, verify_subscription{v.sub.id});
-  sched_->run();
-  // The client never ran: answer for the endpoint, as the client would.
-  caf::anon_send(registry_, verification_answer{1, 500, "", ""});
-  sched_->run();
-  caf::error err;
-  self->receive([&](subscription_view&) {}, [&](caf::error& e) { err = std::move(e); },
-                caf::after(std::chrono::seconds(0)) >> [] {});
+  auto err = verify_answered(v.sub.id, verification_answer{1, 500, "", ""});
   auto d = to_domain_error(err);
   EXPECT_EQ(d.code, errc::invalid);
   EXPECT_EQ(d.field, "url");
@@ -209,17 +219,11 @@ TEST_F(registry_fixture, a_failed_challenge_is_invalid_naming_the_url) {
 
 TEST_F(registry_fixture, a_key_change_during_verification_is_a_conflict) {
   auto v = create(false);
-  caf::scoped_actor self{*sys_};
-  self->send(registry_, verify_subscription{v.sub.id});
-  sched_->run();
-  core::subscription_spec change;
-  change.url = "http://127.0.0.1:9/moved";
-  ASSERT_TRUE(ask<subscription_view>(patch_subscription{v.sub.id, change}));
-  caf::anon_send(registry_, verification_answer{1, 200, "whatever", ""});
-  sched_->run();
-  caf::error err;
-  self->receive([&](subscription_view&) {}, [&](caf::error& e) { err = std::move(e); },
-                caf::after(std::chrono::seconds(0)) >> [] {});
+  auto err = verify_answered(v.sub.id, verification_answer{1, 200, "whatever", ""}, [&] {
+    core::subscription_spec change;
+    change.url = "http://127.0.0.1:9/moved";
+    ASSERT_TRUE(ask<subscription_view>(patch_subscription{v.sub.id, change}));
+  });
   EXPECT_EQ(kind(err), errc::conflict);
 }
 
