@@ -49,6 +49,8 @@ using tokens_atom = caf::atom_constant<caf::atom("tokens")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 /// Writes a subscriber's batched acks to the journal.
 using flush_atom = caf::atom_constant<caf::atom("flushacks")>;
+/// Writes a subscriber's deferred failure-streak end line (carries the timer generation).
+using streak_atom = caf::atom_constant<caf::atom("streak")>;
 /// Triggers journal garbage collection.
 using gc_atom = caf::atom_constant<caf::atom("gc")>;
 /// Seals a pull subscriber's open file once it is old enough (carries the timer generation).

@@ -6,6 +6,7 @@
 #include "actors/registry.hpp"
 #include "core/signing.hpp"
 #include "core/url.hpp"
+#include "log/log.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
@@ -180,6 +181,9 @@ void registry_state::finish_verify(const verification_answer& answer) {
     return;
   auto pending = std::move(it->second);
   verifications_.erase(it);
+  // What the log says: the url's host and the reason, not the url (its
+  // query may carry a receiver's secret).
+  std::string host, reason;
   auto outcome = [&]() -> caf::expected<subscription_view> {
     const auto& id = pending.id;
     auto* e = find(id, subscription_kind::native);
@@ -189,6 +193,12 @@ void registry_state::finish_verify(const verification_answer& answer) {
       return make_error(errc::conflict,
                         "subscription " + id + " changed during verification; verify again");
     const auto& url = e->sub.url;
+    if (auto parts = core::parse_url(url))
+      host = parts->host;
+    if (answer.status == 0)
+      reason = "could not reach the url: " + answer.error;
+    else if (answer.status != 200)
+      reason = "answered HTTP " + std::to_string(answer.status) + " to the challenge";
     if (answer.status == 0)
       return make_error(errc::invalid,
                         "verification failed: could not reach " + url + ": " + answer.error, "url");
@@ -198,12 +208,14 @@ void registry_state::finish_verify(const verification_answer& answer) {
                           std::to_string(answer.status) + " to the challenge; it must answer 200",
                         "url");
     auto expected = core::notificare_signature(e->sub.private_key, pending.challenge);
-    if (!core::constant_time_equal(trim(answer.body), expected))
+    if (!core::constant_time_equal(trim(answer.body), expected)) {
+      reason = "answered 200 with a body that is not the challenge's signature";
       return make_error(errc::invalid,
                         "verification failed: " + url +
                           " answered 200 but its body is not base64(HMAC-SHA256(privateKey, "
                           "challenge))",
                         "url");
+    }
     if (e->sub.state == core::subscription_state::pending_verification) {
       auto sub = e->sub;
       sub.state = core::subscription_state::active;
@@ -213,10 +225,18 @@ void registry_state::finish_verify(const verification_answer& answer) {
     }
     return view(*e, false);
   }();
-  if (outcome)
+  if (outcome) {
+    log::write(log::level::info, "verification.succeeded",
+               "subscription verified: its url answered the challenge",
+               {{"subscription", pending.id}, {"host", host}});
     pending.promise.deliver(std::move(*outcome));
-  else
+  } else {
+    if (reason.empty())
+      reason = to_domain_error(outcome.error()).message; // not found, changed meanwhile
+    log::write(log::level::warn, "verification.failed", "subscription verification failed",
+               {{"subscription", pending.id}, {"host", host}, {"reason", reason}});
     pending.promise.deliver(std::move(outcome.error()));
+  }
 }
 
 caf::expected<subscription_view> registry_state::change_state(const std::string& id,

@@ -19,6 +19,8 @@
 #include "core/signing.hpp"
 #include "core/subscription_codec.hpp"
 #include "core/time_format.hpp"
+#include "core/url.hpp"
+#include "log/log.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
 
@@ -96,6 +98,22 @@ struct subscriber_state {
   std::vector<storage::dead_letter> dead;
 
   std::mt19937_64 rng;
+
+  // The failure streak as the log tells it (docs/operations.md): a start
+  // line, "still failing" lines, an end line, at most one line per
+  // settings.failure_log_interval_ms. A recovery inside the interval is
+  // written when it ends, unless a failure comes first: then the streak
+  // goes on (a flapping receiver is one streak, not a line per flap).
+  struct failure_streak {
+    bool failing = false;      // the last attempt failed
+    bool logged = false;       // its start line was written
+    bool end_pending = false;  // recovered; the end line waits for the interval
+    uint64_t failures = 0;     // failed attempts since the streak began
+    int64_t started_wall = 0;  // when it began (wall ms)
+    int64_t last_line = 0;     // steady ms of the last line; 0 = none yet
+    uint64_t gen = 0;          // the deferred end line's timer
+  } streak;
+  std::string host; // the url's host: the log names no path, query or credentials
 
   subscriber_state() = default;
   subscriber_state(const subscriber_state&) = delete;
@@ -198,6 +216,17 @@ void flush_dead(self_ptr self) {
   if (st.dead.empty())
     return;
   auto err = st.env->journal->kill_many(st.sub.number, st.dead);
+  if (err)
+    log::write(log::level::error, "storage.error",
+               "cannot write dead letters: they stay queued and age out again after a restart",
+               {{"subscription", st.sub.id}, {"events", std::to_string(st.dead.size())},
+                {"error", err->message}});
+  else
+    log::write(log::level::warn, "delivery.dead_lettered",
+               "events given up as dead letters (GET /v1/subscriptions/{id}/dead-letters; replay "
+               "with POST …/dead-letters/replay)",
+               {{"subscription", st.sub.id}, {"host", st.host},
+                {"events", std::to_string(st.dead.size())}, {"reason", st.dead.front().reason}});
   std::lock_guard<std::mutex> guard(st.stats->mutex);
   if (err) {
     // Their queue keys stay: they come back after a restart and age out again.
@@ -290,6 +319,97 @@ void count_failure(subscriber_state& st, const std::string& why) {
   st.stats->last_error = why;
 }
 
+// Returns the host of `url` for the log ("" when it does not parse).
+std::string host_of(const std::string& url) {
+  auto parts = core::parse_url(url);
+  return parts ? parts->host : std::string();
+}
+
+bool line_due(const subscriber_state& st, int64_t now) {
+  return st.streak.last_line == 0 ||
+         now - st.streak.last_line >= st.env->settings.failure_log_interval_ms;
+}
+
+// Notes a failed attempt for the failure-streak lines; `host` is the host
+// that failed (the webhook's, or the OAuth token endpoint's).
+void note_failure(subscriber_state& st, const std::string& why, const std::string& host) {
+  auto& k = st.streak;
+  const int64_t now = st.clock->steady_ms();
+  if (!k.failing && !k.end_pending) {
+    k.failures = 0;
+    k.started_wall = st.clock->wall_ms();
+    k.logged = false;
+  }
+  k.failing = true;
+  k.end_pending = false;
+  ++k.failures;
+  if (!line_due(st, now) || !log::enabled(log::level::warn))
+    return;
+  const auto n = std::to_string(k.failures);
+  if (!k.logged) {
+    log::write(log::level::warn, "delivery.failing", "deliveries to a subscription started failing",
+               {{"subscription", st.sub.id}, {"host", host}, {"error", why}});
+    k.logged = true;
+  } else {
+    log::write(log::level::warn, "delivery.still_failing",
+               "deliveries to a subscription are still failing",
+               {{"subscription", st.sub.id}, {"host", host}, {"error", why}, {"failed_attempts", n},
+                {"since", core::format_iso8601_ms(k.started_wall, "Z")}});
+  }
+  k.last_line = now;
+}
+
+void write_streak_end(subscriber_state& st) {
+  auto& k = st.streak;
+  log::write(log::level::info, "delivery.recovered", "deliveries to a subscription succeed again",
+             {{"subscription", st.sub.id}, {"host", st.host},
+              {"failed_attempts", std::to_string(k.failures)},
+              {"failing_for_s", std::to_string((st.clock->wall_ms() - k.started_wall) / 1000)}});
+  k.logged = false;
+  k.end_pending = false;
+  k.last_line = st.clock->steady_ms();
+}
+
+// Notes a 2xx: ends the streak, at once or when the interval allows.
+void note_success(self_ptr self) {
+  auto& st = self->state;
+  auto& k = st.streak;
+  if (!k.failing)
+    return; // the delivery path's only cost: this branch
+  k.failing = false;
+  if (!k.logged)
+    return;
+  const int64_t now = st.clock->steady_ms();
+  if (line_due(st, now))
+    return write_streak_end(st);
+  k.end_pending = true;
+  const int64_t wait = st.streak.last_line + st.env->settings.failure_log_interval_ms - now;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(1, wait)),
+                     streak_atom::value, ++k.gen);
+}
+
+// Logs a breaker that opened from closed or closed after a probe; re-openings
+// after a failed probe are debug lines (the streak lines cover them).
+void note_breaker(subscriber_state& st, core::circuit_breaker::state before) {
+  using bs = core::circuit_breaker::state;
+  const auto after = st.breaker->current();
+  if (after == before)
+    return;
+  if (after == bs::open) {
+    const auto level = before == bs::closed ? log::level::warn : log::level::debug;
+    const int64_t wait = std::max<int64_t>(0, st.breaker->open_until() - st.clock->steady_ms());
+    log::write(level, "breaker.opened",
+               before == bs::closed ? "circuit breaker opened: deliveries to the subscription pause"
+                                    : "circuit breaker opened again: the probe failed",
+               {{"subscription", st.sub.id}, {"host", st.host},
+                {"retry_in_ms", std::to_string(wait)}});
+  } else if (after == bs::closed) {
+    log::write(log::level::info, "breaker.closed",
+               "circuit breaker closed: the probe succeeded, deliveries resume",
+               {{"subscription", st.sub.id}, {"host", st.host}});
+  }
+}
+
 // Arms the timer that ends the breaker's wait (a newer one makes older stale).
 void arm_wake(self_ptr self) {
   auto& st = self->state;
@@ -316,7 +436,10 @@ void arm_retry_timer(self_ptr self, int64_t now) {
 void token_failure(self_ptr self, const std::string& why, int64_t retry_after) {
   auto& st = self->state;
   count_failure(st, why);
+  note_failure(st, why, host_of(st.sub.auth.auth_url));
+  const auto before = st.breaker->current();
   st.breaker->trip(retry_after, st.rng);
+  note_breaker(st, before);
   arm_wake(self);
 }
 
@@ -492,6 +615,7 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
   } else {
     std::string why = failure_text(r);
     count_failure(st, why);
+    note_failure(st, why, st.host);
     if (was_dropped) {
       st.retries.forget(seq);
     } else if (wall - e->ingest_ms > st.env->settings.max_age_ms) {
@@ -503,8 +627,12 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
       st.retrying.emplace(seq, e);
     }
   }
+  if (outcome == core::attempt_outcome::success)
+    note_success(self);
+  const auto before = st.breaker->current();
   if (st.breaker->record(seq, outcome, retry_after, st.rng))
     arm_wake(self);
+  note_breaker(st, before);
   pump(self);
   flush_dead(self);
   publish_stats(st);
@@ -529,6 +657,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
   st.bucket.emplace(*st.clock, st.sub.rate_limit);
   st.window.set_max(st.sub.max_in_flight);
   st.rng.seed(st.env->seed ^ (st.sub.number * 0x9e3779b97f4a7c15ULL));
+  st.host = host_of(st.sub.url);
   pump(self);
   flush_dead(self);
   publish_stats(st);
@@ -557,7 +686,10 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       auto& st = self->state;
       if (gen != st.wake_gen)
         return;
-      if (!st.breaker->try_half_open()) {
+      const auto before = st.breaker->current();
+      const bool half_open = st.breaker->try_half_open();
+      note_breaker(st, before);
+      if (!half_open) {
         if (st.breaker->open_until() != 0)
           arm_wake(self); // a later Retry-After moved the end
         return;
@@ -584,6 +716,11 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       flush_dead(self);
       publish_stats(st);
     },
+    [=](streak_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen == st.streak.gen && st.streak.end_pending)
+        write_streak_end(st);
+    },
     [=](flush_atom) {
       auto& st = self->state;
       st.ack_flush_scheduled = false;
@@ -603,6 +740,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
         ++st.token_gen;
       }
       st.sub = std::move(updated);
+      st.host = host_of(st.sub.url);
       st.window.set_max(st.sub.max_in_flight);
       st.bucket->set_rate(st.sub.rate_limit);
       pump(self);

@@ -38,6 +38,9 @@ struct delivery_settings {
   int64_t pull_file_max_events = 10000;
   /// …or once its first event is this old (pull.file_max_age_ms).
   int64_t pull_file_max_age_ms = 60000;
+  /// At most one failure-streak log line per subscription this often
+  /// (log.failure_interval_s, in ms).
+  int64_t failure_log_interval_ms = 60000;
 };
 
 /// The services a subscriber uses; they outlive every actor.

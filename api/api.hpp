@@ -10,6 +10,7 @@
 
 namespace sy::transport {
 class http_server;
+struct http_request;
 }
 namespace sy::storage {
 class journal;
@@ -24,6 +25,38 @@ namespace sy::api {
 
 class http_metrics;
 
+/// A bearer token and the name the log shows for it.
+struct named_token {
+  std::string name;
+  std::string value;
+};
+
+/// The bearer tokens of auth.admin_tokens, auth.publish_tokens and
+/// auth.metrics_tokens.
+struct auth_tokens {
+  std::vector<named_token> admin;
+  std::vector<named_token> publish;
+  std::vector<named_token> metrics;
+  /// Returns true when any token is configured (then every request needs one).
+  bool any() const { return !admin.empty() || !publish.empty() || !metrics.empty(); }
+};
+
+/// The tokens in force, swapped whole by a SIGHUP reload while I/O threads
+/// read them: each request takes one snapshot.
+class token_store {
+public:
+  /// Makes a store holding `initial`.
+  explicit token_store(auth_tokens initial = {})
+    : current_(std::make_shared<const auth_tokens>(std::move(initial))) {}
+  /// Returns the tokens in force.
+  std::shared_ptr<const auth_tokens> get() const { return current_.load(); }
+  /// Replaces the tokens; requests already checked keep their snapshot.
+  void set(auth_tokens next) { current_.store(std::make_shared<const auth_tokens>(std::move(next))); }
+
+private:
+  std::atomic<std::shared_ptr<const auth_tokens>> current_;
+};
+
 /// What the handlers reach; everything outlives the server.
 struct api_context {
   actors::route_publisher* routes = nullptr;
@@ -32,20 +65,22 @@ struct api_context {
   actors::registry_actor registry;
   caf::actor_system* system = nullptr;
   std::atomic<bool>* ready = nullptr;
-  std::vector<std::string> admin_tokens;
-  std::vector<std::string> publish_tokens;
+  /// auth.*_tokens; never null.
+  std::shared_ptr<token_store> tokens = std::make_shared<token_store>();
   /// server.allowed_hosts: Host values accepted besides loopback names when
   /// no token is configured.
   std::vector<std::string> allowed_hosts;
   std::shared_ptr<http_metrics> metrics;
-  /// auth.metrics_tokens: bearer tokens that may only GET /metrics.
-  std::vector<std::string> metrics_tokens;
   /// metrics.max_subscription_series: subscriptions (the deepest queues)
   /// given per-subscription series on /metrics.
   int64_t max_subscription_series = 1000;
   /// Read by /metrics for the age of the oldest undelivered event.
   const storage::journal* journal = nullptr;
 };
+
+/// Returns the name of the token `req` carries ("anonymous" when no token is
+/// configured, "unknown" when it matches none): for the log, never the value.
+std::string token_name(const api_context& ctx, const transport::http_request& req);
 
 /// Adds every route of docs/api.md, the auth and content-type filter and the
 /// metrics observer to `server`.

@@ -9,6 +9,7 @@
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/time_format.hpp"
+#include "log/log.hpp"
 
 namespace sy::api {
 
@@ -110,6 +111,13 @@ transport::http_response error_response(const caf::error& e) {
   return r;
 }
 
+void log_change(std::string_view change, std::string_view kind, std::string_view id,
+                std::string_view token, std::string_view detail) {
+  log::write(log::level::info, "subscription.changed", "subscription " + std::string(change),
+             {{"change", change}, {"kind", kind}, {"subscription", id}, {"token", token},
+              {"detail", detail}});
+}
+
 std::string render_subscription(const actors::subscription_view& v) {
   core::json_writer w;
   actors::write_subscription(w, v.sub, &v.stats, v.show_private_key);
@@ -126,10 +134,11 @@ std::string_view bearer_token(const transport::http_request& req) {
 namespace {
 
 // Compares in constant time, so a response's timing tells nothing of a token.
-bool listed(const std::vector<std::string>& tokens, std::string_view t) {
-  bool found = false;
+const named_token* listed(const std::vector<named_token>& tokens, std::string_view t) {
+  const named_token* found = nullptr;
   for (const auto& x : tokens)
-    found |= core::constant_time_equal(x, t);
+    if (core::constant_time_equal(x.value, t))
+      found = &x;
   return found;
 }
 
@@ -160,13 +169,24 @@ void install_metrics_listener(transport::http_server& server, const api_context&
   install_ops(server, ctx);
 }
 
+std::string token_name(const api_context& ctx, const transport::http_request& req) {
+  auto tokens = ctx.tokens->get();
+  if (!tokens->any())
+    return "anonymous";
+  auto t = bearer_token(req);
+  for (auto* list : {&tokens->admin, &tokens->publish, &tokens->metrics})
+    if (auto* found = listed(*list, t))
+      return found->name;
+  return "unknown";
+}
+
 void install(transport::http_server& server, const api_context& ctx) {
-  const bool auth = !ctx.admin_tokens.empty() || !ctx.publish_tokens.empty() ||
-                    !ctx.metrics_tokens.empty();
-  server.set_filter([ctx, auth](const transport::http_request& r)
+  server.set_filter([ctx](const transport::http_request& r)
                       -> std::optional<transport::http_response> {
     if (r.path == "/healthz" || r.path == "/readyz")
       return std::nullopt;
+    const auto tokens = ctx.tokens->get(); // one snapshot per request (SIGHUP swaps them)
+    const bool auth = tokens->any();
     // The push contract's paths answer every error in that contract's shape.
     auto refuse = [&r](int status, std::string_view message) {
       return is_push_path(r.path) ? push_error_response(status, message, r.path)
@@ -182,16 +202,26 @@ void install(transport::http_server& server, const api_context& ctx) {
     const bool eventfiles = r.path == "/v1/eventfiles" || r.path.starts_with("/v1/eventfiles/");
     if (auth && !eventfiles) {
       auto token = bearer_token(r);
-      const bool admin = listed(ctx.admin_tokens, token);
-      const bool publish = listed(ctx.publish_tokens, token);
-      const bool scrape = listed(ctx.metrics_tokens, token);
+      const bool admin = listed(tokens->admin, token) != nullptr;
+      const bool publish = listed(tokens->publish, token) != nullptr;
+      const bool scrape = listed(tokens->metrics, token) != nullptr;
       if (token.empty() || !(admin || publish || scrape)) {
+        // Who knocks, never with what: the header's value is a secret or a
+        // near miss of one.
+        log::write(log::level::warn, "auth.failed",
+                   token.empty() ? "request without a bearer token refused"
+                                 : "request with an unknown bearer token refused",
+                   {{"remote", r.remote}, {"method", r.method}, {"path", r.path}});
         auto resp = refuse(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");
         return resp;
       }
       if (!admin && !(publish && is_ingest(r)) && !(scrape && is_metrics_read(r))) {
         // A known token without the right: forbidden, not unauthenticated.
+        log::write(log::level::warn, "auth.forbidden", "request refused: the token lacks the right",
+                   {{"remote", r.remote}, {"method", r.method}, {"path", r.path},
+                    {"token", publish ? listed(tokens->publish, token)->name
+                                      : listed(tokens->metrics, token)->name}});
         if (publish)
           return refuse(403, "this is a publish token: it may only POST /v1/events, /v1/event and "
                              "/v1/notification/sendToList");

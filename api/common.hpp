@@ -90,6 +90,12 @@ void ask(caf::actor_system& sys, Handle target, Request request, transport::resp
                   });
 }
 
+/// Writes the `subscription.changed` log line: `change` ("created",
+/// "updated", …) to subscription `id` of `kind` by the token named `token`;
+/// `detail` lists what changed (field names, never values).
+void log_change(std::string_view change, std::string_view kind, std::string_view id,
+                std::string_view token, std::string_view detail = {});
+
 /// Returns the JSON of one subscription as the API shows it.
 std::string render_subscription(const actors::subscription_view& v);
 

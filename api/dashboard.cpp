@@ -18,7 +18,9 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
       return respond(input_error_response(spec.error()));
     ask<actors::subscription_view>(*ctx.system, ctx.registry,
                                    actors::create_dashboard_subscription{std::move(spec).value()},
-                                   std::move(respond), [](const actors::subscription_view& v) {
+                                   std::move(respond),
+                                   [who = token_name(ctx, req)](const actors::subscription_view& v) {
+                                     log_change("created", "dashboard", v.sub.id, who);
                                      core::json_writer w;
                                      w.begin_object().key("id").value(v.sub.id).end_object();
                                      return json_response(201, std::move(w).str());
@@ -47,7 +49,11 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
       return respond(not_ready_response());
     ask<actors::done>(*ctx.system, ctx.registry,
                       actors::delete_subscription{subscription_kind::dashboard, req.params.at(0)},
-                      std::move(respond), [](const actors::done&) { return json_response(204, ""); });
+                      std::move(respond),
+                      [id = req.params.at(0), who = token_name(ctx, req)](const actors::done&) {
+                        log_change("deleted", "dashboard", id, who);
+                        return json_response(204, "");
+                      });
   });
 }
 

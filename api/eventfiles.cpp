@@ -7,6 +7,7 @@
 #include "actors/subscriber.hpp"
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
+#include "log/log.hpp"
 
 namespace sy::api {
 
@@ -27,17 +28,24 @@ void ask_pull_subscriber(const api_context& ctx, const transport::http_request& 
   if (!ctx.ready->load())
     return respond(not_ready_response());
   std::string key(bearer_token(req));
-  if (key.empty())
+  if (key.empty()) {
+    log::write(log::level::warn, "auth.failed", "event-file request without an accessKey refused",
+               {{"remote", req.remote}, {"method", req.method}, {"path", req.path}});
     return respond(unauthorized("missing accessKey"));
+  }
   caf::actor_system& sys = *ctx.system;
   ask_then<caf::actor>(
     sys, ctx.registry, actors::find_pull_subscriber{std::move(key)}, std::move(respond),
     [&sys, request, render](caf::actor& subscriber, const transport::responder& respond) {
       ask<Reply>(sys, subscriber, request, respond, render);
     },
-    [](const caf::error& e) {
-      if (actors::to_domain_error(e).code == actors::errc::unauthorized)
+    [remote = req.remote, method = req.method, path = req.path](const caf::error& e) {
+      if (actors::to_domain_error(e).code == actors::errc::unauthorized) {
+        log::write(log::level::warn, "auth.failed",
+                   "event-file request with an unknown accessKey refused",
+                   {{"remote", remote}, {"method", method}, {"path", path}});
         return unauthorized("unknown accessKey");
+      }
       return error_response(e);
     });
 }

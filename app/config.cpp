@@ -67,6 +67,48 @@ setter string_list_key(std::vector<std::string> config::*field) {
   };
 }
 
+// Reads a token list: each entry is "<token>" (named "<prefix>#<n>") or
+// {name = "…", token = "…"}.
+setter token_list_key(std::vector<named_token> config::*field, std::string prefix) {
+  return [=](const toml::node& n, config& c) -> std::optional<std::string> {
+    auto arr = n.as_array();
+    if (!arr)
+      return want("an array of tokens (strings or {name = \"…\", token = \"…\"} tables)");
+    std::vector<named_token> out;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const auto& e = *arr->get(i);
+      const std::string at = "[" + std::to_string(i) + "]";
+      named_token t;
+      if (auto v = e.value_exact<std::string>()) {
+        t.value = *v;
+        t.name = prefix + "#" + std::to_string(i + 1);
+      } else if (auto table = e.as_table()) {
+        for (auto&& [k, v] : *table) {
+          std::string key(k.str());
+          auto text = v.value_exact<std::string>();
+          if (key != "name" && key != "token")
+            return at + ": unknown key " + key + " (a token table has name and token)";
+          if (!text)
+            return at + "." + key + " " + *want("a string");
+          (key == "name" ? t.name : t.value) = *text;
+        }
+        if (t.name.empty())
+          return at + ".name " + *want("a non-empty string");
+        for (char ch : t.name)
+          if (static_cast<unsigned char>(ch) < 0x21 || ch == '"' || ch == 0x7f)
+            return at + ".name must be printable, without spaces or quotes";
+      } else {
+        return at + " " + *want("a string or a {name = \"…\", token = \"…\"} table");
+      }
+      if (t.value.empty())
+        return at + " " + *want("a non-empty token");
+      out.push_back(std::move(t));
+    }
+    c.*field = std::move(out);
+    return std::nullopt;
+  };
+}
+
 // Parses "72h", "30m", "10s", "500ms" or a plain integer of milliseconds.
 std::optional<int64_t> parse_duration_ms(const toml::node& n) {
   if (auto i = n.value_exact<int64_t>())
@@ -142,10 +184,10 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
      {{"allow_private", bool_key(&config::allow_private)},
       {"ca_file", string_key(&config::ca_file)}}},
     {"auth",
-     {{"admin_tokens", string_list_key(&config::admin_tokens)},
-      {"publish_tokens", string_list_key(&config::publish_tokens)},
+     {{"admin_tokens", token_list_key(&config::admin_tokens, "admin")},
+      {"publish_tokens", token_list_key(&config::publish_tokens, "publish")},
       {"allow_anonymous", bool_key(&config::allow_anonymous)},
-      {"metrics_tokens", string_list_key(&config::metrics_tokens)}}},
+      {"metrics_tokens", token_list_key(&config::metrics_tokens, "metrics")}}},
     {"pull",
      {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
       {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
@@ -162,7 +204,16 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
            return want("one of trace, debug, info, warn, error, off");
          c.log_level = *v;
          return std::nullopt;
-       }}}},
+       }},
+      {"format",
+       [](const toml::node& n, config& c) -> std::optional<std::string> {
+         auto v = n.value_exact<std::string>();
+         if (!v || (*v != "text" && *v != "json"))
+           return want("\"text\" or \"json\"");
+         c.log_format = *v;
+         return std::nullopt;
+       }},
+      {"failure_interval_s", int_key(&config::failure_interval_s, 1, 86400)}}},
   };
   return s;
 }
@@ -262,6 +313,24 @@ std::optional<config_error> validate_config(const config& c) {
                         "every other endpoint would refuse every request"};
   if (c.data_dir.empty())
     return config_error{"storage.data_dir must not be empty"};
+  // A guessable token is an open server: refuse the placeholders of
+  // conf/production.toml and anything short enough to guess or to have
+  // been typed by hand. The message names the entry, never its value.
+  for (auto [key, list] : {std::pair{"auth.admin_tokens", &c.admin_tokens},
+                           std::pair{"auth.publish_tokens", &c.publish_tokens},
+                           std::pair{"auth.metrics_tokens", &c.metrics_tokens}}) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& t = (*list)[i];
+      const std::string where = std::string(key) + "[" + std::to_string(i) + "] (\"" + t.name + "\")";
+      if (t.value.rfind("change-me", 0) == 0)
+        return config_error{where + " is still a change-me placeholder: set a random token of at "
+                            "least " + std::to_string(min_token_length) +
+                            " characters, e.g. from `openssl rand -hex 32`"};
+      if (t.value.size() < min_token_length)
+        return config_error{where + " is shorter than " + std::to_string(min_token_length) +
+                            " characters: use a random token, e.g. from `openssl rand -hex 32`"};
+    }
+  }
   if (!c.gateway_url.empty()) {
     // Refused at start-up rather than retried forever at delivery.
     if (auto why = core::validate_url(c.gateway_url))

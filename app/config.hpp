@@ -8,6 +8,13 @@
 
 namespace sy::app {
 
+/// A bearer token and the name the log shows for it (the value never is).
+struct named_token {
+  std::string name;  ///< from {name = "…", token = "…"}, else "<list>#<n>" (from 1)
+  std::string value; ///< the secret
+  bool operator==(const named_token&) const = default;
+};
+
 /// Every setting of docs/api.md §7, with the built-in defaults.
 struct config {
   // [server]
@@ -42,12 +49,12 @@ struct config {
   bool allow_private = true; ///< the embedded default serves loopback sinks
   std::string ca_file;
   // [auth]
-  std::vector<std::string> admin_tokens;
-  std::vector<std::string> publish_tokens;
+  std::vector<named_token> admin_tokens;
+  std::vector<named_token> publish_tokens;
   /// Allows listening beyond loopback with no token (docs/api.md §9).
   bool allow_anonymous = false;
   /// Bearer tokens that may only GET /metrics.
-  std::vector<std::string> metrics_tokens;
+  std::vector<named_token> metrics_tokens;
   // [pull]
   int64_t file_max_events = 10000;
   int64_t file_max_age_ms = 60000;
@@ -55,9 +62,14 @@ struct config {
   std::string gateway_url;
   // [log]
   std::string log_level = "info";
+  std::string log_format = "text"; ///< "text" or "json" (JSON lines)
+  /// At most one failure-streak line per subscription this often.
+  int64_t failure_interval_s = 60;
   // [metrics]
   /// Subscriptions (the deepest queues) given per-subscription series.
   int64_t max_subscription_series = 1000;
+
+  bool operator==(const config&) const = default;
 };
 
 /// Says what is wrong with a configuration, naming the key.
@@ -74,8 +86,12 @@ std::optional<config_error> load_config_text(const std::string& text, const std:
                                              config& out);
 
 /// Checks cross-key rules (a listen address that parses, no open server on a
-/// non-loopback address without tokens).
+/// non-loopback address without tokens, no token shorter than
+/// min_token_length or starting with "change-me").
 std::optional<config_error> validate_config(const config& c);
+
+/// The shortest bearer token accepted at start-up (docs/api.md §11).
+inline constexpr std::size_t min_token_length = 24;
 
 /// Splits "host:port" ("[::1]:80" for IPv6); nullopt when malformed.
 std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::string& s);

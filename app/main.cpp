@@ -1,7 +1,6 @@
 // switchyard: the command line, configuration and process lifecycle.
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include "app/client.hpp"
 #include "app/config.hpp"
 #include "app/server.hpp"
+#include "log/log.hpp"
 
 namespace {
 
@@ -21,13 +21,15 @@ constexpr int exit_bad_config = 2;
 } // namespace
 
 int main(int argc, char** argv) {
-  // Block SIGTERM/SIGINT before any thread starts: every thread inherits the
-  // mask, and serve() takes them with sigwait for an orderly shutdown.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block SIGTERM/SIGINT/SIGHUP before any thread starts: every thread
+  // inherits the mask, and serve() takes them with sigwait (an orderly
+  // shutdown, a reload).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App cli{"switchyard: a durable, high-throughput webhook event router"};
   cli.require_subcommand(1);
@@ -51,31 +53,56 @@ int main(int argc, char** argv) {
   if (auto status = client.run())
     return *status;
 
-  sy::app::config cfg;
   std::string source = "built-in defaults";
   if (config_path.empty() && std::filesystem::exists("conf/switchyard.toml"))
     config_path = "conf/switchyard.toml";
-  if (!config_path.empty()) {
-    if (!std::filesystem::exists(config_path)) {
-      std::cerr << "switchyard: config file " << config_path << " does not exist\n";
-      return exit_bad_config;
+  // Reads the file (or the defaults), then the flags over it, and checks
+  // the result: at start-up and again on SIGHUP.
+  auto read_config = [config_path, listen, data_dir](std::string& error)
+    -> std::optional<sy::app::config> {
+    sy::app::config cfg;
+    if (!config_path.empty()) {
+      if (!std::filesystem::exists(config_path)) {
+        error = "config file " + config_path + " does not exist";
+        return std::nullopt;
+      }
+      if (auto err = sy::app::load_config_file(config_path, cfg)) {
+        error = err->message;
+        return std::nullopt;
+      }
     }
-    if (auto err = sy::app::load_config_file(config_path, cfg)) {
-      std::cerr << "switchyard: bad configuration: " << err->message << "\n";
-      return exit_bad_config;
+    if (!listen.empty())
+      cfg.listen = listen;
+    if (!data_dir.empty())
+      cfg.data_dir = data_dir;
+    if (auto err = sy::app::validate_config(cfg)) {
+      error = err->message;
+      return std::nullopt;
     }
-    source = config_path;
-  }
-  if (!listen.empty())
-    cfg.listen = listen;
-  if (!data_dir.empty())
-    cfg.data_dir = data_dir;
-  if (auto err = sy::app::validate_config(cfg)) {
-    std::cerr << "switchyard: bad configuration: " << err->message << "\n";
+    return cfg;
+  };
+  std::string error;
+  auto cfg = read_config(error);
+  if (!cfg) {
+    std::cerr << "switchyard: bad configuration: " << error << "\n";
     return exit_bad_config;
   }
-  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  spdlog::info("{} starting: config from {}, listen {}, data {}, storage.sync {}", version_string,
-               source, cfg.listen, cfg.data_dir, cfg.sync);
-  return sy::app::serve(cfg);
+  if (!config_path.empty())
+    source = config_path;
+  sy::log::configure(cfg->log_format == "json" ? sy::log::format::json : sy::log::format::text,
+                     sy::log::parse_level(cfg->log_level));
+  sy::log::write(sy::log::level::info, "server.starting",
+                 std::string(version_string) + " starting",
+                 {{"config", source}, {"listen", cfg->listen}, {"data", cfg->data_dir},
+                  {"storage_sync", cfg->sync ? "true" : "false"},
+                  {"log_format", cfg->log_format}});
+  sy::app::config_reader reload;
+  if (!config_path.empty())
+    reload = read_config;
+  else
+    reload = [](std::string& error) -> std::optional<sy::app::config> {
+      error = "no config file to reload: the server runs on built-in defaults (start it with --config)";
+      return std::nullopt;
+    };
+  return sy::app::serve(*cfg, reload);
 }

@@ -3,10 +3,12 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <filesystem>
+#include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "log/log.hpp"
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
@@ -35,31 +38,109 @@ int threads_or_cores(int configured) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-int wait_for_stop_signal() {
+// Waits for SIGTERM, SIGINT or SIGHUP (blocked in main() before any thread
+// started, so that only this sigwait takes them).
+int wait_for_signal() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT); // blocked in main() before any thread started
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
 }
 
+std::vector<api::named_token> to_api(const std::vector<named_token>& tokens) {
+  std::vector<api::named_token> out;
+  for (const auto& t : tokens)
+    out.push_back({t.name, t.value});
+  return out;
+}
+
+api::auth_tokens tokens_of(const config& c) {
+  return {to_api(c.admin_tokens), to_api(c.publish_tokens), to_api(c.metrics_tokens)};
+}
+
+// Returns the names in `list`, comma-separated (for the log: never values).
+std::string names(const std::vector<named_token>& list) {
+  std::string out;
+  for (const auto& t : list)
+    out += (out.empty() ? "" : ",") + t.name;
+  return out;
+}
+
+// SIGHUP: applies the tokens and the log level of the file as it is now; a
+// bad file changes nothing. Other keys need a restart, and the log says so.
+void reload(config& current, const config_reader& read, api::token_store& tokens) {
+  std::string error;
+  auto next = read(error);
+  if (!next) {
+    log::write(log::level::error, "config.reload_failed",
+               "SIGHUP: configuration not reloaded, the previous one stays in force",
+               {{"error", error}});
+    return;
+  }
+  config others = *next;
+  others.admin_tokens = current.admin_tokens;
+  others.publish_tokens = current.publish_tokens;
+  others.metrics_tokens = current.metrics_tokens;
+  others.log_level = current.log_level;
+  const bool restart_needed = !(others == current);
+  tokens.set(tokens_of(*next));
+  // The reload line is written under the lower of the two levels, so that
+  // it shows whichever way the level moved.
+  const auto old_level = log::parse_level(current.log_level);
+  const auto new_level = log::parse_level(next->log_level);
+  log::set_level(std::min(old_level, new_level));
+  current.admin_tokens = next->admin_tokens;
+  current.publish_tokens = next->publish_tokens;
+  current.metrics_tokens = next->metrics_tokens;
+  current.log_level = next->log_level;
+  log::write(log::level::info, "config.reloaded", "SIGHUP: tokens and log level reloaded",
+             {{"admin_tokens", names(current.admin_tokens)},
+              {"publish_tokens", names(current.publish_tokens)},
+              {"metrics_tokens", names(current.metrics_tokens)},
+              {"log_level", current.log_level}});
+  if (restart_needed)
+    log::write(log::level::warn, "config.restart_needed",
+               "SIGHUP: keys other than auth.*_tokens and log.level changed; they take effect "
+               "at the next start");
+  log::set_level(new_level);
+}
+
+// Makes `dir` (and missing parents) owner-only: 0700. The process umask
+// (077, set in serve) covers what RocksDB and the pull files create inside.
+std::optional<std::string> make_private_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return ec.message();
+  if (::chmod(dir.c_str(), 0700) != 0)
+    return std::string("chmod 0700: ") + std::strerror(errno);
+  return std::nullopt;
+}
+
 } // namespace
 
-int serve(const config& cfg) {
-  std::error_code fs_err;
-  std::filesystem::create_directories(cfg.data_dir, fs_err);
-  if (fs_err) {
-    spdlog::error("cannot create data directory {}: {}; check storage.data_dir and permissions",
-                  cfg.data_dir, fs_err.message());
+int serve(const config& start_cfg, const config_reader& read_config) {
+  config cfg = start_cfg; // tokens and log level change on SIGHUP
+  // Events, subscriptions (their signing keys and egress credentials) and
+  // pull files are nobody else's business: every file this process creates
+  // is 0600 and every directory 0700, RocksDB's included.
+  ::umask(077);
+  if (auto why = make_private_dir(cfg.data_dir)) {
+    log::write(log::level::error, "storage.error",
+               "cannot create the data directory; check storage.data_dir and its permissions",
+               {{"path", cfg.data_dir}, {"error", *why}});
     return exit_failure;
   }
   std::string error;
   auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error);
   if (!journal) {
-    spdlog::error("cannot open the journal in {}/journal: {}; is another switchyard using it?",
-                  cfg.data_dir, error);
+    log::write(log::level::error, "storage.error",
+               "cannot open the journal; is another switchyard using this data directory?",
+               {{"path", cfg.data_dir + "/journal"}, {"error", error}});
     return exit_failure;
   }
 
@@ -88,7 +169,8 @@ int serve(const config& cfg) {
       egress = std::make_unique<transport::http_client>(
           ioc, transport::client_options{.ca_file = cfg.ca_file, .allow_private = cfg.allow_private});
     } catch (const std::exception& e) {
-      spdlog::error("bad configuration: egress.ca_file: {}", e.what());
+      log::write(log::level::error, "config.invalid", "bad configuration: egress.ca_file",
+                 {{"key", "egress.ca_file"}, {"error", e.what()}});
       return exit_bad_config;
     }
     transport::http_client& client = *egress;
@@ -118,6 +200,7 @@ int serve(const config& cfg) {
     sub_env->seed = std::random_device{}();
     sub_env->settings.pull_file_max_events = cfg.file_max_events;
     sub_env->settings.pull_file_max_age_ms = cfg.file_max_age_ms;
+    sub_env->settings.failure_log_interval_ms = cfg.failure_interval_s * 1000;
 
     actors::registry_state::env_t reg_env;
     reg_env.journal = journal.get();
@@ -146,11 +229,9 @@ int serve(const config& cfg) {
     ctx.registry = registry;
     ctx.system = &system;
     ctx.ready = &ready;
-    ctx.admin_tokens = cfg.admin_tokens;
-    ctx.publish_tokens = cfg.publish_tokens;
+    ctx.tokens = std::make_shared<api::token_store>(tokens_of(cfg));
     ctx.allowed_hosts = cfg.allowed_hosts;
     ctx.metrics = std::make_shared<api::http_metrics>();
-    ctx.metrics_tokens = cfg.metrics_tokens;
     ctx.max_subscription_series = cfg.max_subscription_series;
     ctx.journal = journal.get();
     api::install(server, ctx);
@@ -165,29 +246,41 @@ int serve(const config& cfg) {
     auto host_port = split_host_port(cfg.listen);
     auto port = server.listen(host_port->first, host_port->second, error);
     if (!port) {
-      spdlog::error("cannot listen on {}: {}; pick another server.listen or --listen", cfg.listen,
-                    error);
+      log::write(log::level::error, "server.listen_failed",
+                 "cannot listen on " + cfg.listen + ": " + error +
+                   "; pick another server.listen or --listen",
+                 {{"address", cfg.listen}});
       status = exit_failure;
     } else {
-      spdlog::info("listening on {}:{}", host_port->first, *port);
+      log::write(log::level::info, "server.listening",
+                 "listening on " + host_port->first + ":" + std::to_string(*port));
       std::optional<uint16_t> metrics_port;
       auto metrics_host_port = split_host_port(cfg.metrics_listen);
       if (metrics_server) {
         metrics_port = metrics_server->listen(metrics_host_port->first, metrics_host_port->second, error);
         if (!metrics_port) {
-          spdlog::error("cannot listen on {}: {}; pick another server.metrics_listen",
-                        cfg.metrics_listen, error);
+          log::write(log::level::error, "server.listen_failed",
+                     "cannot listen on " + cfg.metrics_listen + ": " + error +
+                       "; pick another server.metrics_listen",
+                     {{"address", cfg.metrics_listen}});
           status = exit_failure;
         } else {
           // Worded unlike the line above, so that a script looking for
           // "listening on" finds the main listener.
-          spdlog::info("serving /metrics, /healthz and /readyz without auth on {}:{}",
-                       metrics_host_port->first, *metrics_port);
+          log::write(log::level::info, "server.metrics_listening",
+                     "serving /metrics, /healthz and /readyz without auth on " +
+                       metrics_host_port->first + ":" + std::to_string(*metrics_port));
         }
       }
-      if (status == 0) {
-        int sig = wait_for_stop_signal();
-        spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      while (status == 0) {
+        int sig = wait_for_signal();
+        if (sig == SIGHUP) {
+          reload(cfg, read_config, *ctx.tokens);
+          continue;
+        }
+        log::write(log::level::info, "server.stopping",
+                   std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + " received: stopping");
+        break;
       }
     }
 
@@ -206,7 +299,7 @@ int serve(const config& cfg) {
     for (auto& t : io_threads)
       t.join();
   } // the io_context and its pending handlers go here, before the actor system
-  spdlog::info("stopped");
+  log::write(log::level::info, "server.stopped", "stopped", {{"exit_status", std::to_string(status)}});
   return status;
 }
 

@@ -11,14 +11,36 @@
 #include <array>
 #include <atomic>
 #include <cassert>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <system_error>
 
+#include "log/log.hpp"
+
 namespace sy::storage {
 
 namespace {
+
+// Logs a failed journal write: at most one line a second, saying how many
+// were left out since the last one (a failing disk fails every commit).
+void log_write_error(std::string_view message) {
+  static std::atomic<int64_t> last_ms{0};
+  static std::atomic<uint64_t> left_out{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
+  int64_t last = last_ms.load();
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) {
+    ++left_out;
+    return;
+  }
+  sy::log::write(sy::log::level::error, "storage.error",
+                 "a journal write failed (an ingest answers 503, a delivery is retried); check "
+                 "the disk: space, permissions, I/O errors",
+                 {{"error", message}, {"similar_errors_left_out", std::to_string(left_out.exchange(0))}});
+}
 
 constexpr uint8_t format_version = 1;
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
@@ -326,8 +348,11 @@ struct journal::impl {
   /// Writes `batch`, synced when `sync`; returns the error text on failure.
   std::optional<storage_error> write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) {
     auto s = db_->Write(write_options(sync), &batch);
-    if (!s.ok())
-      return storage_error{message(what, s)};
+    if (!s.ok()) {
+      auto err = storage_error{message(what, s)};
+      log_write_error(err.message);
+      return err;
+    }
     return std::nullopt;
   }
 

@@ -67,7 +67,12 @@ struct server_core {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, std::shared_ptr<const server_core> core)
-      : stream_(std::move(socket)), core_(std::move(core)) {}
+      : stream_(std::move(socket)), core_(std::move(core)) {
+    error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      remote_ = peer.address().to_string(); // SSO-sized: no allocation per request
+  }
 
   /// Starts reading the first request.
   void run() {
@@ -199,6 +204,7 @@ private:
     auto& msg = parser_->get();
     http_request req = to_http_request(msg);
     req.received = std::chrono::steady_clock::now();
+    req.remote = remote_;
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     method_ = req.method;
@@ -367,6 +373,7 @@ private:
   void fail(error_code, const char* /*what*/) { stream_.close(); }
 
   beast::tcp_stream stream_;
+  std::string remote_; // the peer's address, for the auth-failure log line
   std::shared_ptr<const server_core> core_;
   beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;

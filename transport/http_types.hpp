@@ -36,6 +36,8 @@ struct http_request {
   /// Values of the route's {placeholders}, in order.
   std::vector<std::string> params;
   std::chrono::steady_clock::time_point received;
+  /// The peer's IP address as text ("" when unknown).
+  std::string remote;
 
   /// Returns header `name` (case-insensitive) or "".
   std::string_view header(std::string_view name) const { return find_header(headers, name); }

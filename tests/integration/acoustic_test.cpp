@@ -294,10 +294,10 @@ TEST_F(acoustic, event_types_survive_a_restart) {
 TEST(acoustic_auth, publish_tokens_may_only_publish) {
   temp_dir dir;
   server_process server(dir.path(),
-                        "[auth]\nadmin_tokens = [\"adm-1\"]\npublish_tokens = [\"pub-1\"]\n");
+                        "[auth]\nadmin_tokens = [\"adm-1-integration-test-token-0000\"]\npublish_tokens = [\"pub-1-integration-test-token-0000\"]\n");
   server.start();
-  const headers_t admin = {{"Authorization", "Bearer adm-1"}};
-  const headers_t publish = {{"Authorization", "Bearer pub-1"}};
+  const headers_t admin = {{"Authorization", "Bearer adm-1-integration-test-token-0000"}};
+  const headers_t publish = {{"Authorization", "Bearer pub-1-integration-test-token-0000"}};
   // A publish token is valid but lacks the scope: 403 (docs/api.md conventions).
   EXPECT_EQ(server.call("POST", "/v1/eventtype", page_view, publish).status, 403);
   EXPECT_EQ(server.call("POST", "/v1/eventtype", page_view).status, 401);

@@ -365,17 +365,17 @@ TEST_F(cli_client, health_and_the_environment_variables) {
 
 TEST(cli_client_auth, token_from_flag_or_environment) {
   temp_dir dir;
-  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"t0ken\"]\n");
+  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"t0ken-cli-client-test-0123456789\"]\n");
   server.start();
   std::string url = "http://127.0.0.1:" + std::to_string(server.port());
   auto none = run_cli({"subscriptions", "ls", "--json", "--server", url});
   EXPECT_EQ(none.status, 1) << describe(none);
   EXPECT_NE(none.err.find("401"), std::string::npos) << none.err;
-  auto flag = run_cli({"subscriptions", "ls", "--json", "--server", url, "--token", "t0ken"});
+  auto flag = run_cli({"subscriptions", "ls", "--json", "--server", url, "--token", "t0ken-cli-client-test-0123456789"});
   EXPECT_EQ(flag.status, 0) << describe(flag);
   EXPECT_EQ(flag.out, "[]\n");
   auto env = run_cli({"subscriptions", "ls", "--json"}, "",
-                     {{"SWITCHYARD_URL", url}, {"SWITCHYARD_TOKEN", "t0ken"}});
+                     {{"SWITCHYARD_URL", url}, {"SWITCHYARD_TOKEN", "t0ken-cli-client-test-0123456789"}});
   EXPECT_EQ(env.status, 0) << describe(env);
 }
 

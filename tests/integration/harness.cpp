@@ -228,6 +228,11 @@ uint16_t server_process::metrics_port() const {
   return 0;
 }
 
+void server_process::send_signal(int sig) const {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
 int server_process::terminate() {
   if (pid_ <= 0)
     return -1;

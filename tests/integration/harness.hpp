@@ -76,6 +76,11 @@ public:
   int terminate();
   /// Sends SIGKILL and reaps the process; fails the test if it had already died.
   void kill9();
+  /// Sends `sig` (e.g. SIGHUP) to the running server.
+  void send_signal(int sig) const;
+  /// Returns the path of the config file it was started with (a test may
+  /// rewrite it before a SIGHUP).
+  const std::string& config_path() const { return config_path_; }
   bool running() const { return pid_ > 0; }
   /// Returns the exit status of a binary that start() saw exit, else -1.
   int start_up_exit_status() const { return start_up_exit_status_; }

@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* admin_token = "adm-metrics-test-token";
-constexpr const char* scrape_token = "scrape-metrics-test-token";
+constexpr const char* admin_token = "adm-metrics-test-token-0123456789";
+constexpr const char* scrape_token = "scrape-metrics-test-token-0123456789";
 
 std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));

@@ -246,14 +246,14 @@ TEST_F(pull, files_and_open_events_survive_kill9) {
 }
 
 TEST_F(pull, access_keys_work_beside_api_tokens) {
-  start(large_files + "[auth]\nadmin_tokens = [\"adm\"]\n");
+  start(large_files + "[auth]\nadmin_tokens = [\"adm-pull-test-token-0123456789\"]\n");
   auto r = server->call("POST", "/v1/subscriptions",
                         R"({"service":"puller","types":["pull.*"],"delivery":"pull"})",
-                        {{"Authorization", "Bearer adm"}});
+                        {{"Authorization", "Bearer adm-pull-test-token-0123456789"}});
   ASSERT_EQ(r.status, 201) << r.body;
   auto key = json_string(r.body, "accessKey");
   EXPECT_EQ(files(key).status, 200) << "the accessKey is enough for event files";
-  EXPECT_EQ(files("adm").status, 401) << "an API token is not an accessKey";
+  EXPECT_EQ(files("adm-pull-test-token-0123456789").status, 401) << "an API token is not an accessKey";
   EXPECT_EQ(server->call("GET", "/v1/subscriptions", "", bearer(key)).status, 401)
     << "an accessKey opens nothing else";
 }

@@ -33,15 +33,106 @@ TEST(config, shipped_default_file_equals_built_in_defaults) {
   EXPECT_EQ(from_file.metrics_listen, d.metrics_listen);
   EXPECT_EQ(from_file.metrics_tokens, d.metrics_tokens);
   EXPECT_EQ(from_file.max_subscription_series, d.max_subscription_series);
+  EXPECT_EQ(from_file.log_format, d.log_format);
+  EXPECT_EQ(from_file.failure_interval_s, d.failure_interval_s);
+  EXPECT_TRUE(from_file == d) << "a key of conf/switchyard.toml differs from its built-in default";
   EXPECT_FALSE(validate_config(from_file));
 }
 
-TEST(config, production_file_loads_and_validates) {
+// Shipped with change-me placeholders on purpose: it must not start until
+// an operator sets real tokens, and then it must.
+TEST(config, production_file_refuses_to_start_until_its_tokens_are_set) {
   config c;
   auto err = load_config_file(SWITCHYARD_SOURCE_DIR "/conf/production.toml", c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_FALSE(c.allow_private);
+  EXPECT_EQ(c.log_format, "json");
+  auto refused = validate_config(c);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("auth.admin_tokens[0] (\"ops\")"), std::string::npos)
+    << refused->message;
+  EXPECT_NE(refused->message.find("change-me"), std::string::npos) << refused->message;
+  EXPECT_EQ(refused->message.find("change-me-admin-token"), std::string::npos)
+    << "the message repeats the token: " << refused->message;
+  c.admin_tokens[0].value = std::string(32, 'a');
+  refused = validate_config(c);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("auth.publish_tokens[0] (\"producer\")"), std::string::npos)
+    << refused->message;
+  c.publish_tokens[0].value = std::string(32, 'b');
   EXPECT_FALSE(validate_config(c));
+}
+
+TEST(config, short_tokens_are_refused_naming_the_key_not_the_value) {
+  const std::string strong(24, 'x');
+  for (const char* list : {"admin_tokens", "publish_tokens", "metrics_tokens"}) {
+    config c;
+    const std::string weak_list =
+      std::string(list) + " = [\"" + strong + "\", \"short-secret-23-chars-x\"]\n";
+    auto err = load(std::string("[auth]\n") +
+                      (list == std::string("admin_tokens") ? ""
+                                                           : "admin_tokens = [\"" + strong + "\"]\n") +
+                      weak_list,
+                    c);
+    ASSERT_FALSE(err) << err->message;
+    auto refused = validate_config(c);
+    ASSERT_TRUE(refused) << list;
+    EXPECT_NE(refused->message.find(std::string("auth.") + list + "[1]"), std::string::npos)
+      << refused->message;
+    EXPECT_NE(refused->message.find("shorter than 24"), std::string::npos) << refused->message;
+    EXPECT_EQ(refused->message.find("short-secret"), std::string::npos) << refused->message;
+  }
+  config exact;
+  exact.admin_tokens = {{"admin#1", strong}};
+  EXPECT_FALSE(validate_config(exact)) << "24 characters are enough";
+  config placeholder;
+  placeholder.admin_tokens = {{"admin#1", "change-me-but-long-enough-to-pass"}};
+  auto refused = validate_config(placeholder);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("change-me"), std::string::npos) << refused->message;
+}
+
+TEST(config, tokens_take_names) {
+  config c;
+  auto err = load(R"(
+[auth]
+admin_tokens = ["plain-admin-token-000000000", {name = "ci", token = "ci-admin-token-0000000000000"}]
+publish_tokens = [{token = "p-0000000000000000000000000", name = "producer"}]
+)", c);
+  ASSERT_FALSE(err) << err->message;
+  ASSERT_EQ(c.admin_tokens.size(), 2u);
+  EXPECT_EQ(c.admin_tokens[0], (named_token{"admin#1", "plain-admin-token-000000000"}));
+  EXPECT_EQ(c.admin_tokens[1], (named_token{"ci", "ci-admin-token-0000000000000"}));
+  EXPECT_EQ(c.publish_tokens[0], (named_token{"producer", "p-0000000000000000000000000"}));
+  EXPECT_FALSE(validate_config(c));
+
+  for (const char* bad : {"admin_tokens = [{name = \"x\"}]", "admin_tokens = [{token = \"t\"}]",
+                          "admin_tokens = [{name = \"x\", token = \"t\", scope = \"all\"}]",
+                          "admin_tokens = [{name = \"a b\", token = \"t\"}]",
+                          "admin_tokens = [3]"}) {
+    config b;
+    auto e = load(std::string("[auth]\n") + bad + "\n", b);
+    ASSERT_TRUE(e) << bad;
+    EXPECT_NE(e->message.find("auth.admin_tokens"), std::string::npos) << e->message;
+  }
+}
+
+TEST(config, log_keys_are_read_and_checked) {
+  config c;
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.failure_interval_s, 60);
+  auto err = load("[log]\nlevel = \"warn\"\nformat = \"json\"\nfailure_interval_s = 5\n", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.failure_interval_s, 5);
+  config b;
+  err = load("[log]\nformat = \"xml\"\n", b);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("log.format"), std::string::npos) << err->message;
+  err = load("[log]\nfailure_interval_s = 0\n", b);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("log.failure_interval_s"), std::string::npos) << err->message;
 }
 
 TEST(config, every_api_key_is_read) {
@@ -80,8 +171,8 @@ gateway_url = "http://127.0.0.1:9/push"
   EXPECT_FALSE(c.sync);
   EXPECT_FALSE(c.allow_private);
   EXPECT_EQ(c.ca_file, "/tmp/ca.pem");
-  EXPECT_EQ(c.admin_tokens, std::vector<std::string>{"a"});
-  EXPECT_EQ(c.publish_tokens, (std::vector<std::string>{"p", "q"}));
+  EXPECT_EQ(c.admin_tokens, (std::vector<named_token>{{"admin#1", "a"}}));
+  EXPECT_EQ(c.publish_tokens, (std::vector<named_token>{{"publish#1", "p"}, {"publish#2", "q"}}));
   EXPECT_EQ(c.file_max_events, 5);
   EXPECT_EQ(c.file_max_age_ms, 100);
   EXPECT_EQ(c.gateway_url, "http://127.0.0.1:9/push");
@@ -166,7 +257,7 @@ TEST(config, open_listener_without_tokens_is_refused) {
   auto err = validate_config(c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("auth.admin_tokens"), std::string::npos);
-  c.admin_tokens = {"t"};
+  c.admin_tokens = {{"admin#1", std::string(24, 't')}};
   EXPECT_FALSE(validate_config(c));
 }
 
@@ -222,14 +313,15 @@ TEST(config, metrics_keys_are_read_and_checked) {
 [server]
 metrics_listen = "127.0.0.1:9180"
 [auth]
-admin_tokens = ["a"]
-metrics_tokens = ["m1", "m2"]
+admin_tokens = ["a-strong-admin-token-000000"]
+metrics_tokens = ["m1-scraper-token-0000000000", "m2-scraper-token-0000000000"]
 [metrics]
 max_subscription_series = 3
 )", c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9180");
-  EXPECT_EQ(c.metrics_tokens, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(c.metrics_tokens, (std::vector<named_token>{{"metrics#1", "m1-scraper-token-0000000000"},
+                                                        {"metrics#2", "m2-scraper-token-0000000000"}}));
   EXPECT_EQ(c.max_subscription_series, 3);
   EXPECT_FALSE(validate_config(c));
 
@@ -252,7 +344,7 @@ max_subscription_series = 3
 
   // Metrics tokens alone would lock every other endpoint.
   config alone;
-  alone.metrics_tokens = {"m"};
+  alone.metrics_tokens = {{"metrics#1", std::string(24, 'm')}};
   refused = validate_config(alone);
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->message.find("auth.metrics_tokens"), std::string::npos) << refused->message;
