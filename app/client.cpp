@@ -185,6 +185,8 @@ struct client_commands::impl {
     cmd->add_option("--server", endpoint.server, "switchyard's base URL (default http://127.0.0.1:8080)")
       ->envname("SWITCHYARD_URL");
     cmd->add_option("--token", endpoint.token, "bearer token")->envname("SWITCHYARD_TOKEN");
+    cmd->add_option("--cacert", endpoint.ca_file, "PEM CA file trusted for an https:// --server")
+      ->envname("SWITCHYARD_CACERT");
     add_json_option(cmd);
   }
   void add_json_option(CLI::App* cmd) {
@@ -660,7 +662,15 @@ std::optional<int> client_commands::run() {
       continue;
     if (auto why = validate_server_url(impl_->endpoint.server))
       return usage_error(*why);
-    return action();
+    const auto& ca_file = impl_->endpoint.ca_file;
+    if (!ca_file.empty() && !std::filesystem::is_regular_file(ca_file))
+      return usage_error("--cacert / SWITCHYARD_CACERT: " + ca_file + " is not a readable file");
+    try {
+      return action();
+    } catch (const std::runtime_error& e) {
+      // http_client refuses a --cacert that is not PEM.
+      return usage_error(std::string("--cacert / SWITCHYARD_CACERT: ") + e.what());
+    }
   }
   return std::nullopt;
 }

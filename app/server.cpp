@@ -163,13 +163,16 @@ int serve(const config& cfg) {
     }
 
     auto host_port = split_host_port(cfg.listen);
-    auto port = server.listen(host_port->first, host_port->second, error);
-    if (!port) {
+    std::optional<uint16_t> port;
+    if (!cfg.tls_cert.empty() && !server.enable_tls(cfg.tls_cert, cfg.tls_key, error)) {
+      spdlog::error("bad configuration: {}", error);
+      status = exit_bad_config;
+    } else if (!(port = server.listen(host_port->first, host_port->second, error))) {
       spdlog::error("cannot listen on {}: {}; pick another server.listen or --listen", cfg.listen,
                     error);
       status = exit_failure;
     } else {
-      spdlog::info("listening on {}:{}", host_port->first, *port);
+      spdlog::info("listening on {}:{}{}", host_port->first, *port, cfg.tls_cert.empty() ? "" : " (https)");
       std::optional<uint16_t> metrics_port;
       auto metrics_host_port = split_host_port(cfg.metrics_listen);
       if (metrics_server) {
