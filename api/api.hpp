@@ -13,6 +13,7 @@ class http_server;
 }
 namespace sy::storage {
 class journal;
+class backup_runner;
 }
 namespace sy::actors {
 class route_publisher;
@@ -45,6 +46,8 @@ struct api_context {
   int64_t max_subscription_series = 1000;
   /// Read by /metrics for the age of the oldest undelivered event.
   const storage::journal* journal = nullptr;
+  /// Runs POST /v1/admin/backup.
+  storage::backup_runner* backups = nullptr;
 };
 
 /// Adds every route of docs/api.md, the auth and content-type filter and the

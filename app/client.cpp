@@ -321,6 +321,28 @@ struct client_commands::impl {
     });
   }
 
+  // -- backup ---------------------------------------------------------------------
+
+  // `file` is the new directory; a relative one is made absolute here, for a
+  // server on this machine (the server resolves the path on its own).
+  int backup() {
+    auto dir = std::filesystem::absolute(file).lexically_normal().string();
+    core::json_writer w;
+    w.begin_object().key("path").value(dir).end_object();
+    api_client client(endpoint);
+    // A checkpoint of a large journal copies files when DIR is on another
+    // filesystem: wait longer than for an ordinary call.
+    auto res = client.call("POST", "/v1/admin/backup", std::move(w).str(), std::chrono::minutes(30));
+    if (res.status != 200) {
+      api_error(res, endpoint.server);
+      return exit_failed;
+    }
+    return show(res, [](simdjson::dom::element doc) {
+      std::cout << "backup written to " << field(doc, "path") << " in " << field(doc, "tookMs")
+                << " ms; restore with: " << field(doc, "restore") << "\n";
+    });
+  }
+
   // -- dead letters ---------------------------------------------------------------
 
   int dead_letters_ls() {
@@ -636,6 +658,11 @@ struct client_commands::impl {
       ->required();
 
     server_leaf(&cli, "health", "check /healthz and /readyz", [this] { return health(); });
+
+    server_leaf(&cli, "backup", "write an online backup of the server's journal into the new directory DIR",
+                [this] { return backup(); })
+      ->add_option("dir", file, "directory to create (restore: switchyard serve --data DIR)")
+      ->required();
   }
 
   int run_listen_command() {

@@ -17,6 +17,7 @@
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
+#include "storage/backup.hpp"
 #include "transport/http_server.hpp"
 
 namespace sy::app {
@@ -56,7 +57,12 @@ int serve(const config& cfg) {
     return exit_failure;
   }
   std::string error;
-  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error);
+  bool newer_format = false;
+  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error, &newer_format);
+  if (!journal && newer_format) {
+    spdlog::error("cannot use storage.data_dir {}: {}", cfg.data_dir, error);
+    return exit_bad_config;
+  }
   if (!journal) {
     spdlog::error("cannot open the journal in {}/journal: {}; is another switchyard using it?",
                   cfg.data_dir, error);
@@ -153,6 +159,8 @@ int serve(const config& cfg) {
     ctx.metrics_tokens = cfg.metrics_tokens;
     ctx.max_subscription_series = cfg.max_subscription_series;
     ctx.journal = journal.get();
+    storage::backup_runner backups(*journal);
+    ctx.backups = &backups;
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.

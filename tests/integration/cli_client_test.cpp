@@ -486,3 +486,22 @@ TEST(cli_client_tls, https_server_trusted_through_cacert) {
   EXPECT_EQ(missing.status, 2) << describe(missing);
   EXPECT_NE(missing.err.find("--cacert"), std::string::npos) << describe(missing);
 }
+
+TEST_F(cli_client, backup_writes_a_data_directory_that_a_server_serves) {
+  auto created = client({"subscriptions", "create", "--service", "b", "--url", hook.url("/a"),
+                         "--skip-verification"});
+  ASSERT_EQ(created.status, 0) << describe(created);
+  auto id = json_string(created.out, "id");
+  temp_dir restore;
+  auto r = client({"backup", restore.path() + "/data"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(json_string(r.out, "path"), restore.path() + "/data");
+  // Into an existing directory: refused, exit 1, the reason on stderr.
+  auto again = client({"backup", restore.path() + "/data"});
+  EXPECT_EQ(again.status, 1) << describe(again);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << describe(again);
+
+  server_process restored(restore.path());
+  restored.start();
+  EXPECT_EQ(restored.call("GET", "/v1/subscriptions/" + id).status, 200);
+}
