@@ -14,6 +14,7 @@ struct http_request;
 }
 namespace sy::storage {
 class journal;
+class backup_runner;
 }
 namespace sy::actors {
 class route_publisher;
@@ -76,6 +77,8 @@ struct api_context {
   int64_t max_subscription_series = 1000;
   /// Read by /metrics for the age of the oldest undelivered event.
   const storage::journal* journal = nullptr;
+  /// Runs POST /v1/admin/backup.
+  storage::backup_runner* backups = nullptr;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

@@ -250,6 +250,7 @@ void install(transport::http_server& server, const api_context& ctx) {
   install_subscriptions(server, ctx);
   install_dashboard(server, ctx);
   install_ops(server, ctx);
+  install_admin(server, ctx);
   install_openapi(server, ctx);
 }
 

@@ -123,5 +123,6 @@ void install_acoustic(transport::http_server& server, const api_context& ctx);
 void install_push(transport::http_server& server, const api_context& ctx);
 void install_eventfiles(transport::http_server& server, const api_context& ctx);
 void install_openapi(transport::http_server& server, const api_context& ctx);
+void install_admin(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

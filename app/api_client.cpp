@@ -23,13 +23,16 @@ std::optional<std::string> validate_server_url(std::string_view server) {
 }
 
 struct api_client::impl {
+  explicit impl(const std::string& ca_file) : client(ioc, client_options(ca_file)) {}
+
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(ioc);
-  transport::http_client client{ioc, client_options()};
+  transport::http_client client;
   std::thread runner{[this] { ioc.run(); }};
 
-  static transport::client_options client_options() {
+  static transport::client_options client_options(const std::string& ca_file) {
     transport::client_options o;
+    o.ca_file = ca_file;
     o.allow_private = true; // the server is usually on loopback
     o.max_idle_per_origin = 4;
     o.max_response_bytes = 64 << 20; // a long subscription list must not be cut
@@ -45,7 +48,7 @@ struct api_client::impl {
 };
 
 api_client::api_client(api_endpoint endpoint)
-  : endpoint_(std::move(endpoint)), impl_(std::make_unique<impl>()) {
+  : endpoint_(std::move(endpoint)), impl_(std::make_unique<impl>(endpoint_.ca_file)) {
   while (!endpoint_.server.empty() && endpoint_.server.back() == '/')
     endpoint_.server.pop_back();
 }

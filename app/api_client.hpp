@@ -17,6 +17,7 @@ namespace sy::app {
 struct api_endpoint {
   std::string server = "http://127.0.0.1:8080"; ///< base URL; paths are appended
   std::string token;                            ///< "" sends no Authorization
+  std::string ca_file; ///< PEM CA certificates trusted for an https:// server besides the system's
 };
 
 /// Returns why `server` cannot serve as the base URL of the API, or nullopt.

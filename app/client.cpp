@@ -185,6 +185,8 @@ struct client_commands::impl {
     cmd->add_option("--server", endpoint.server, "switchyard's base URL (default http://127.0.0.1:8080)")
       ->envname("SWITCHYARD_URL");
     cmd->add_option("--token", endpoint.token, "bearer token")->envname("SWITCHYARD_TOKEN");
+    cmd->add_option("--cacert", endpoint.ca_file, "PEM CA file trusted for an https:// --server")
+      ->envname("SWITCHYARD_CACERT");
     add_json_option(cmd);
   }
   void add_json_option(CLI::App* cmd) {
@@ -316,6 +318,28 @@ struct client_commands::impl {
       return exit_failed;
     return show(*res, [this](simdjson::dom::element doc) {
       std::cout << "purged " << field(doc, "purged") << " queued events of " << id << "\n";
+    });
+  }
+
+  // -- backup ---------------------------------------------------------------------
+
+  // `file` is the new directory; a relative one is made absolute here, for a
+  // server on this machine (the server resolves the path on its own).
+  int backup() {
+    auto dir = std::filesystem::absolute(file).lexically_normal().string();
+    core::json_writer w;
+    w.begin_object().key("path").value(dir).end_object();
+    api_client client(endpoint);
+    // A checkpoint of a large journal copies files when DIR is on another
+    // filesystem: wait longer than for an ordinary call.
+    auto res = client.call("POST", "/v1/admin/backup", std::move(w).str(), std::chrono::minutes(30));
+    if (res.status != 200) {
+      api_error(res, endpoint.server);
+      return exit_failed;
+    }
+    return show(res, [](simdjson::dom::element doc) {
+      std::cout << "backup written to " << field(doc, "path") << " in " << field(doc, "tookMs")
+                << " ms; restore with: " << field(doc, "restore") << "\n";
     });
   }
 
@@ -634,6 +658,11 @@ struct client_commands::impl {
       ->required();
 
     server_leaf(&cli, "health", "check /healthz and /readyz", [this] { return health(); });
+
+    server_leaf(&cli, "backup", "write an online backup of the server's journal into the new directory DIR",
+                [this] { return backup(); })
+      ->add_option("dir", file, "directory to create (restore: switchyard serve --data DIR)")
+      ->required();
   }
 
   int run_listen_command() {
@@ -660,7 +689,15 @@ std::optional<int> client_commands::run() {
       continue;
     if (auto why = validate_server_url(impl_->endpoint.server))
       return usage_error(*why);
-    return action();
+    const auto& ca_file = impl_->endpoint.ca_file;
+    if (!ca_file.empty() && !std::filesystem::is_regular_file(ca_file))
+      return usage_error("--cacert / SWITCHYARD_CACERT: " + ca_file + " is not a readable file");
+    try {
+      return action();
+    } catch (const std::runtime_error& e) {
+      // http_client refuses a --cacert that is not PEM.
+      return usage_error(std::string("--cacert / SWITCHYARD_CACERT: ") + e.what());
+    }
   }
   return std::nullopt;
 }

@@ -138,7 +138,9 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
       {"io_threads", int_key(&config::io_threads, 0, 256)},
       {"actor_threads", int_key(&config::actor_threads, 0, 256)},
       {"allowed_hosts", string_list_key(&config::allowed_hosts)},
-      {"metrics_listen", string_key(&config::metrics_listen)}}},
+      {"metrics_listen", string_key(&config::metrics_listen)},
+      {"tls_cert", string_key(&config::tls_cert)},
+      {"tls_key", string_key(&config::tls_key)}}},
     {"storage",
      {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
     {"http",
@@ -308,6 +310,9 @@ std::optional<config_error> validate_config(const config& c) {
   if (!c.metrics_listen.empty() && !split_host_port(c.metrics_listen))
     return config_error{"server.metrics_listen must be HOST:PORT, such as 127.0.0.1:9180, or \"\" "
                         "for none, got \"" + c.metrics_listen + "\""};
+  if (c.tls_cert.empty() != c.tls_key.empty())
+    return config_error{c.tls_cert.empty() ? "server.tls_key needs server.tls_cert: set both (PEM files) for HTTPS, or neither"
+                                           : "server.tls_cert needs server.tls_key: set both (PEM files) for HTTPS, or neither"};
   if (!c.metrics_tokens.empty() && c.admin_tokens.empty() && c.publish_tokens.empty())
     return config_error{"auth.metrics_tokens needs auth.admin_tokens: with metrics tokens alone "
                         "every other endpoint would refuse every request"};

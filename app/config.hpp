@@ -27,6 +27,10 @@ struct config {
   /// HOST:PORT of a second listener serving /metrics, /healthz and /readyz
   /// without auth; "" = none.
   std::string metrics_listen;
+  /// PEM certificate chain and PEM private key that make server.listen
+  /// HTTPS; both or neither.
+  std::string tls_cert;
+  std::string tls_key;
   // [storage]
   std::string data_dir = "./data";
   bool sync = true;

@@ -20,6 +20,7 @@
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_client.hpp"
+#include "storage/backup.hpp"
 #include "transport/http_server.hpp"
 
 namespace sy::app {
@@ -136,7 +137,13 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     return exit_failure;
   }
   std::string error;
-  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error);
+  bool newer_format = false;
+  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error, &newer_format);
+  if (!journal && newer_format) {
+    log::write(log::level::error, "config.invalid", "cannot use storage.data_dir: " + error,
+               {{"key", "storage.data_dir"}, {"error", error}});
+    return exit_bad_config;
+  }
   if (!journal) {
     log::write(log::level::error, "storage.error",
                "cannot open the journal; is another switchyard using this data directory?",
@@ -234,6 +241,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     ctx.metrics = std::make_shared<api::http_metrics>();
     ctx.max_subscription_series = cfg.max_subscription_series;
     ctx.journal = journal.get();
+    storage::backup_runner backups(*journal);
+    ctx.backups = &backups;
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.
@@ -244,8 +253,12 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     }
 
     auto host_port = split_host_port(cfg.listen);
-    auto port = server.listen(host_port->first, host_port->second, error);
-    if (!port) {
+    std::optional<uint16_t> port;
+    if (!cfg.tls_cert.empty() && !server.enable_tls(cfg.tls_cert, cfg.tls_key, error)) {
+      log::write(log::level::error, "config.invalid", "bad configuration: " + error,
+                 {{"key", "server.tls_cert"}, {"error", error}});
+      status = exit_bad_config;
+    } else if (!(port = server.listen(host_port->first, host_port->second, error))) {
       log::write(log::level::error, "server.listen_failed",
                  "cannot listen on " + cfg.listen + ": " + error +
                    "; pick another server.listen or --listen",
@@ -253,7 +266,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       status = exit_failure;
     } else {
       log::write(log::level::info, "server.listening",
-                 "listening on " + host_port->first + ":" + std::to_string(*port));
+                 "listening on " + host_port->first + ":" + std::to_string(*port) +
+                   (cfg.tls_cert.empty() ? "" : " (https)"));
       std::optional<uint16_t> metrics_port;
       auto metrics_host_port = split_host_port(cfg.metrics_listen);
       if (metrics_server) {

@@ -4,6 +4,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
@@ -50,6 +51,7 @@ constexpr std::size_t fixed_event_size = 1 + 3 * 8 + 5 * 4;
 
 constexpr std::string_view meta_seq = "seq";
 constexpr std::string_view meta_sub_seq = "sub_seq";
+constexpr std::string_view meta_format_version = "format_version";
 
 // Deleting this many keys per WriteBatch bounds memory in O(n) sweeps.
 constexpr std::size_t sweep_batch_keys = 1024;
@@ -381,6 +383,39 @@ struct journal::impl {
   }
 
   /// Recovers the sequence and subscription counters; false on a read error.
+  // Records journal_format_version in a journal that has none (a new one,
+  // or one of before the record: version 1) and refuses a newer one.
+  bool check_format_version(const std::string& dir, std::string& error, bool* newer_format) {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), meta_format_version, &v);
+    if (s.IsNotFound()) {
+      s = db_->Put(write_options(true), cf(cf_meta), meta_format_version, be64_string(journal_format_version));
+      if (!s.ok()) {
+        error = message("record the format version in " + dir, s);
+        return false;
+      }
+      return true;
+    }
+    if (!s.ok()) {
+      error = message("read the format version of " + dir, s);
+      return false;
+    }
+    if (v.size() != 8) {
+      error = "corrupt meta format_version in " + dir;
+      return false;
+    }
+    const uint64_t stored = get_be64(v.data());
+    if (stored > journal_format_version) {
+      if (newer_format)
+        *newer_format = true;
+      error = "the journal in " + dir + " has format version " + std::to_string(stored) +
+              ", newer than this switchyard's " + std::to_string(journal_format_version) +
+              ": run the switchyard that wrote it (or a newer one), or restore a backup made before the upgrade";
+      return false;
+    }
+    return true;
+  }
+
   bool recover(std::string& error) {
     uint64_t next_seq = 1;
     uint64_t next_sub = 1;
@@ -438,7 +473,10 @@ journal::journal(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 journal::~journal() = default;
 
-std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::string& error) {
+std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::string& error,
+                                       bool* newer_format) {
+  if (newer_format)
+    *newer_format = false;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -487,6 +525,8 @@ std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::s
   p->sync_ = sync;
   for (std::size_t i = 0; i < cf_count; ++i)
     p->cf_[i] = handles[i];
+  if (!p->check_format_version(dir, error, newer_format))
+    return nullptr;
   if (!p->recover(error))
     return nullptr;
   return std::unique_ptr<journal>(new journal(std::move(p)));
@@ -876,6 +916,22 @@ std::vector<std::pair<uint64_t, std::string>> journal::load_subscriptions() cons
     out.emplace_back(get_be64(it->key().data()), it->value().ToString());
   }
   return out;
+}
+
+std::optional<storage_error> journal::checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(impl_->db_, &raw);
+  if (!s.ok())
+    return storage_error{message("checkpoint", s)};
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // log_size_for_flush 0: flush the memtables first, so the copy needs no
+  // WAL replay and holds every write acknowledged before the call.
+  s = cp->CreateCheckpoint(dir, 0);
+  if (!s.ok())
+    return storage_error{message("checkpoint into " + dir, s)};
+  std::error_code ec;
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  return std::nullopt;
 }
 
 std::optional<storage_error> journal::put_meta(std::string_view name, std::string_view value) {

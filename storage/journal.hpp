@@ -93,12 +93,29 @@ private:
   uint64_t first_;
 };
 
+/// The layout version this binary writes and reads. Recorded in the journal
+/// when it is created (a journal of before the record counts as 1); a
+/// journal recording a newer one is refused at open (journal::open sets
+/// `newer_format`): rolling back across a format change needs a backup.
+constexpr uint32_t journal_format_version = 1;
+
 /// Owns the RocksDB instance. Created once at start-up by app/.
 class journal {
 public:
   /// Opens (creating if needed) the journal in `dir`. `sync` makes append()
   /// and subscription writes fsync before returning.
-  static std::unique_ptr<journal> open(const std::string& dir, bool sync, std::string& error);
+  /// On failure returns null with `error` set, and `*newer_format` (when
+  /// given) true when the only fault is a journal written by a newer
+  /// switchyard (journal_format_version).
+  static std::unique_ptr<journal> open(const std::string& dir, bool sync, std::string& error,
+                                       bool* newer_format = nullptr);
+
+  /// Writes a consistent copy of the journal as it is now into `dir`, which
+  /// must not exist (its parent must): a RocksDB checkpoint, hard links on
+  /// the same filesystem, copies elsewhere, created 0700. Writers are not
+  /// stopped. Blocks for as long as it takes: call it off the I/O and actor
+  /// threads. journal::open(dir) opens the copy.
+  std::optional<storage_error> checkpoint(const std::string& dir) const;
   ~journal();
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;

@@ -1,7 +1,11 @@
 #include "transport/http_server.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -11,9 +15,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/err.h>
 
 #include "core/ascii.hpp"
 #include "core/json_writer.hpp"
@@ -25,8 +32,11 @@ namespace sy::transport {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -37,6 +47,15 @@ using observer_fn = std::function<void(const std::string&, const std::string&, i
 constexpr std::size_t first_read_bytes = 4096;
 // Longest wait for a client to stop sending after an error response.
 constexpr std::chrono::milliseconds max_linger{5000};
+// Returns OpenSSL's reason for a failed TLS setup step ("key values
+// mismatch", "no start line"), which says more than the category's text.
+std::string ssl_reason(const error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category())
+    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value())))
+      return reason;
+  return ec.message();
+}
+
 // Pause before accepting again after an accept error such as EMFILE, so
 // that the loop does not spin while the process is out of descriptors.
 constexpr std::chrono::milliseconds accept_retry_delay{50};
@@ -61,26 +80,48 @@ struct server_core {
   std::atomic<bool> stopped{false};
 };
 
+// What the acceptor keeps of a session: a way to stop it.
+class stoppable {
+public:
+  virtual ~stoppable() = default;
+  /// Closes the connection if it is waiting for a request; callable from any thread.
+  virtual void stop() = 0;
+};
+
 // One accepted connection, from its first byte to its close. All steps run
 // on the connection's strand; responders reach it from any thread through
 // post_response(). Owned by its pending operations and pending responders.
-class session : public std::enable_shared_from_this<session> {
+// `Stream` is plain_stream, or tls_stream when server.tls_cert is set: the
+// TLS handshake comes before the first read and a close_notify before the
+// close; everything between is the same code.
+template <class Stream>
+class session : public stoppable, public std::enable_shared_from_this<session<Stream>> {
 public:
   session(tcp::socket&& socket, std::shared_ptr<const server_core> core)
+    requires std::is_same_v<Stream, plain_stream>
       : stream_(std::move(socket)), core_(std::move(core)) {
-    error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
-    if (!ec)
-      remote_ = peer.address().to_string(); // SSO-sized: no allocation per request
+    remember_peer();
   }
 
-  /// Starts reading the first request.
+  session(tcp::socket&& socket, ssl::context& tls, std::shared_ptr<const server_core> core)
+    requires std::is_same_v<Stream, tls_stream>
+      : stream_(std::move(socket), tls), core_(std::move(core)) {
+    remember_peer();
+  }
+
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  /// Starts reading the first request (after the TLS handshake).
   void run() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+    if constexpr (is_tls)
+      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_handshake, shared_from_this()));
+    else
+      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
   /// Closes the connection if it is waiting for a request; callable from any thread.
-  void stop() {
+  void stop() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->on_stop(); });
   }
 
@@ -99,6 +140,28 @@ public:
 private:
   enum class phase { waiting, reading, handling, writing, closing };
 
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  void remember_peer() {
+    error_code ec;
+    auto peer = tcp_layer().socket().remote_endpoint(ec);
+    if (!ec)
+      remote_ = peer.address().to_string(); // SSO-sized: no allocation per request
+  }
+
+  // A client gets read_timeout for the handshake and its whole first request.
+  void do_handshake() {
+    tcp_layer().expires_after(core_->limits.read_timeout);
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec)
+      return fail(ec, "handshake");
+    do_read();
+  }
+
   // Waits for the first byte of the next request: the idle limit applies
   // until it arrives, the read limit after.
   void do_read() {
@@ -109,13 +172,13 @@ private:
     if (buffer_.size() > 0) {
       // A pipelined request is already here.
       phase_ = phase::reading;
-      stream_.expires_after(core_->limits.read_timeout);
+      tcp_layer().expires_after(core_->limits.read_timeout);
       return do_read_header();
     }
     phase_ = phase::waiting;
     // A new client gets read_timeout for its whole first request, counted
     // from the accept; a keep-alive client may idle before its next one.
-    stream_.expires_after(first_request_ ? core_->limits.read_timeout : core_->limits.idle_timeout);
+    tcp_layer().expires_after(first_request_ ? core_->limits.read_timeout : core_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(first_read_bytes),
                             beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
   }
@@ -126,7 +189,7 @@ private:
     buffer_.commit(n);
     phase_ = phase::reading;
     if (!first_request_)
-      stream_.expires_after(core_->limits.read_timeout);
+      tcp_layer().expires_after(core_->limits.read_timeout);
     do_read_header();
   }
 
@@ -168,7 +231,7 @@ private:
     first_request_ = false;
     // The handler may take its time (a journal group commit); the write
     // arms its own limit.
-    stream_.expires_never();
+    tcp_layer().expires_never();
     phase_ = phase::handling;
     handle_request();
   }
@@ -317,7 +380,7 @@ private:
     }
     res_.keep_alive(keep_alive_ && !close_after_ && !handler_close && !core_->stopped);
     close_after_ = !res_.keep_alive() || res_.need_eof();
-    stream_.expires_after(core_->limits.read_timeout);
+    tcp_layer().expires_after(core_->limits.read_timeout);
     http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
@@ -344,10 +407,15 @@ private:
   // response (a 413) before the client reads it.
   void do_close() {
     phase_ = phase::closing;
+    if constexpr (is_tls) {
+      // close_notify, then the same linger for the client's own.
+      tcp_layer().expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
+      return stream_.async_shutdown(beast::bind_front_handler(&session::on_tls_shutdown, shared_from_this()));
+    }
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.consume(buffer_.size());
-    stream_.expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
+    tcp_layer().expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
     do_drain();
   }
 
@@ -362,17 +430,19 @@ private:
     do_drain();
   }
 
+  void on_tls_shutdown(error_code) { tcp_layer().close(); }
+
   void on_stop() {
     if (phase_ == phase::waiting || phase_ == phase::closing)
-      stream_.close();
+      tcp_layer().close();
   }
 
   // Ends the connection after a failed step. There is no one to tell: the
   // cause (a timeout, a reset, the peer's eof) is the client's business and
   // transport has no logger.
-  void fail(error_code, const char* /*what*/) { stream_.close(); }
+  void fail(error_code, const char* /*what*/) { tcp_layer().close(); }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::string remote_; // the peer's address, for the auth-failure log line
   std::shared_ptr<const server_core> core_;
   beast::flat_buffer buffer_;
@@ -430,7 +500,16 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       });
       return;
     }
-    auto s = std::make_shared<session>(std::move(socket), core_);
+    if (tls_)
+      adopt(std::make_shared<session<tls_stream>>(std::move(socket), *tls_, core_));
+    else
+      adopt(std::make_shared<session<plain_stream>>(std::move(socket), core_));
+  }
+
+  // Registers a new session, so that stop() reaches it, accepts the next
+  // connection and runs the session.
+  template <class Session>
+  void adopt(std::shared_ptr<Session> s) {
     {
       std::lock_guard lock(mutex_);
       if (stopped_)
@@ -445,6 +524,36 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       do_accept_locked();
     }
     s->run();
+  }
+
+  // Loads the certificate chain and key for HTTPS; false with `error` set.
+  bool enable_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    for (const auto& [key, file] : {std::pair{"server.tls_cert", &cert_file}, std::pair{"server.tls_key", &key_file}}) {
+      if (::access(file->c_str(), R_OK) != 0) {
+        error = std::string("cannot read ") + key + " " + *file + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+    error_code ec;
+    if (context->use_certificate_chain_file(cert_file, ec)) {
+      error = "server.tls_cert " + cert_file + " is not a PEM certificate chain: " + ssl_reason(ec);
+      return false;
+    }
+    if (context->use_private_key_file(key_file, ssl::context::pem, ec) ||
+        SSL_CTX_check_private_key(context->native_handle()) != 1) {
+      auto reason = ssl_reason(ec);
+      if (!ec || reason.find("mismatch") != std::string::npos)
+        error = "server.tls_key " + key_file + " does not match the certificate of server.tls_cert " + cert_file;
+      else
+        error = "server.tls_key " + key_file + " is not a PEM private key: " + reason;
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    tls_ = std::move(context);
+    return true;
   }
 
   std::optional<uint16_t> listen(const std::string& host, uint16_t port, std::string& error) {
@@ -492,7 +601,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop() {
-    std::vector<std::shared_ptr<session>> live;
+    std::vector<std::shared_ptr<stoppable>> live;
     {
       std::lock_guard lock(mutex_);
       stopped_ = true;
@@ -515,7 +624,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::mutex mutex_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
-  std::vector<std::weak_ptr<session>> sessions_;
+  std::vector<std::weak_ptr<stoppable>> sessions_;
+  std::unique_ptr<ssl::context> tls_; // set before listen(), then read-only
   std::size_t prune_at_ = 64;
   bool listening_ = false;
   bool stopped_ = false;
@@ -541,6 +651,10 @@ void http_server::set_observer(std::function<void(const std::string&, const std:
 
 std::optional<uint16_t> http_server::listen(const std::string& host, uint16_t port, std::string& error) {
   return impl_->listen(host, port, error);
+}
+
+bool http_server::enable_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
+  return impl_->enable_tls(cert_file, key_file, error);
 }
 
 void http_server::stop() { impl_->stop(); }

@@ -48,6 +48,11 @@ public:
   /// was refused before it was read whole (413, 431, 400).
   void set_observer(std::function<void(const std::string&, const std::string&, int, double)> obs);
 
+  /// Makes the listener HTTPS with a PEM certificate chain and its PEM
+  /// private key (TLS 1.2 and 1.3); call before listen(). Returns false with
+  /// `error` naming the file and what is wrong with it.
+  bool enable_tls(const std::string& cert_file, const std::string& key_file, std::string& error);
+
   /// Binds and starts accepting; returns the bound port (useful with port 0)
   /// or nullopt with `error` set.
   std::optional<uint16_t> listen(const std::string& host, uint16_t port, std::string& error);

@@ -461,3 +461,47 @@ TEST(cli_usage, errors_exit_2) {
   EXPECT_EQ(run_cli({"publish", "--server", "http://127.0.0.1:9"}).status, 2);
   EXPECT_EQ(run_cli({"--help"}).status, 0);
 }
+
+TEST(cli_client_tls, https_server_trusted_through_cacert) {
+  temp_dir dir;
+  test_pki pki;
+  auto leaf = pki.leaf("switchyard", "IP:127.0.0.1");
+  server_process server(dir.path(), "", "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + leaf.second + "\"\n");
+  server.use_tls(pki.ca_file());
+  server.start();
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+
+  auto trusted = run_cli({"health", "--json", "--server", url, "--cacert", pki.ca_file()});
+  EXPECT_EQ(trusted.status, 0) << describe(trusted);
+  auto from_env = run_cli({"subscriptions", "ls", "--json", "--server", url}, "",
+                          {{"SWITCHYARD_CACERT", pki.ca_file()}});
+  EXPECT_EQ(from_env.status, 0) << describe(from_env);
+  EXPECT_EQ(from_env.out, "[]\n") << describe(from_env);
+  // Without the CA the certificate is not trusted.
+  auto untrusted = run_cli({"subscriptions", "ls", "--json", "--server", url});
+  EXPECT_EQ(untrusted.status, 1) << describe(untrusted);
+  EXPECT_NE(untrusted.err.find("certificate verify failed"), std::string::npos) << describe(untrusted);
+  // A --cacert that does not exist is a usage error naming the option.
+  auto missing = run_cli({"subscriptions", "ls", "--server", url, "--cacert", dir.path() + "/nope.pem"});
+  EXPECT_EQ(missing.status, 2) << describe(missing);
+  EXPECT_NE(missing.err.find("--cacert"), std::string::npos) << describe(missing);
+}
+
+TEST_F(cli_client, backup_writes_a_data_directory_that_a_server_serves) {
+  auto created = client({"subscriptions", "create", "--service", "b", "--url", hook.url("/a"),
+                         "--skip-verification"});
+  ASSERT_EQ(created.status, 0) << describe(created);
+  auto id = json_string(created.out, "id");
+  temp_dir restore;
+  auto r = client({"backup", restore.path() + "/data"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(json_string(r.out, "path"), restore.path() + "/data");
+  // Into an existing directory: refused, exit 1, the reason on stderr.
+  auto again = client({"backup", restore.path() + "/data"});
+  EXPECT_EQ(again.status, 1) << describe(again);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << describe(again);
+
+  server_process restored(restore.path());
+  restored.start();
+  EXPECT_EQ(restored.call("GET", "/v1/subscriptions/" + id).status, 200);
+}

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <gtest/gtest.h>
@@ -92,6 +93,71 @@ http_result http_call(uint16_t port, const std::string& method, const std::strin
     out.body = res.body();
     for (const auto& f : res)
       out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  } catch (const std::exception& e) {
+    out.status = 0;
+    out.body = e.what();
+  }
+  return out;
+}
+
+namespace {
+
+// Writes `req` on `stream` and reads the answer into `out`.
+template <class Stream>
+void exchange(Stream& stream, const std::string& authority, const std::string& method, const std::string& target,
+              const std::string& body, const headers_t& headers, http_result& out) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, authority);
+  bool has_ct = false;
+  for (const auto& [k, v] : headers) {
+    req.set(k, v);
+    has_ct |= lower(k) == "content-type";
+  }
+  if (!body.empty() && !has_ct)
+    req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  http::read(stream, buffer, parser);
+  auto& res = parser.get();
+  out.status = static_cast<int>(res.result_int());
+  out.body = res.body();
+  for (const auto& f : res)
+    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+}
+
+} // namespace
+
+http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host, const std::string& method,
+                       const std::string& target, const std::string& body, const headers_t& headers,
+                       std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  http_result out;
+  try {
+    ctx.load_verify_file(ca_file);
+    ctx.set_verify_mode(ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    // The name (or address) the certificate must carry, checked by OpenSSL
+    // during the handshake; SNI for a DNS name.
+    X509_VERIFY_PARAM* param = SSL_get0_param(stream.native_handle());
+    boost::system::error_code parse_ec;
+    asio::ip::make_address(host, parse_ec);
+    if (parse_ec) {
+      X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+      SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    }
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    stream.handshake(ssl::stream_base::client);
+    exchange(stream, host + ":" + std::to_string(port), method, target, body, headers, out);
+    boost::system::error_code ignored;
+    stream.shutdown(ignored);
   } catch (const std::exception& e) {
     out.status = 0;
     out.body = e.what();
@@ -208,7 +274,7 @@ void server_process::start() {
   if (port_ == 0)
     throw std::runtime_error("switchyard did not log its port:\n" + log());
   while (std::chrono::steady_clock::now() < deadline) {
-    if (http_call(port_, "GET", "/readyz").status == 200)
+    if (call("GET", "/readyz").status == 200)
       return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -40,6 +40,15 @@ http_result http_call(uint16_t port, const std::string& method, const std::strin
                       const std::string& body = "", const headers_t& headers = {},
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+/// Sends one request over HTTPS on a new connection, trusting only the PEM
+/// CA certificates of `ca_file` and verifying that the certificate names
+/// `host` (a DNS name or an IP literal), and waits for the answer. A failed
+/// handshake is status 0 with the reason in the body.
+http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host,
+                       const std::string& method, const std::string& target, const std::string& body = "",
+                       const headers_t& headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 /// Sends raw bytes and returns whatever comes back until the peer closes
 /// or `timeout` passes.
 std::string raw_call(uint16_t port, const std::string& bytes,
@@ -71,6 +80,9 @@ public:
 
   /// Starts the binary and waits until it logs its port and /readyz is 200.
   void start();
+  /// Makes start() and call() speak HTTPS to 127.0.0.1, trusting the CA of
+  /// `ca_file` (for a server whose config sets server.tls_cert).
+  void use_tls(std::string ca_file) { tls_ca_file_ = std::move(ca_file); }
   /// Sends SIGTERM and waits; returns the exit status (or -signal, or -1000
   /// when it was still running 20 s later and got SIGKILL).
   int terminate();
@@ -93,6 +105,8 @@ public:
 
   http_result call(const std::string& method, const std::string& target,
                    const std::string& body = "", const headers_t& headers = {}) const {
+    if (!tls_ca_file_.empty())
+      return https_call(port_, tls_ca_file_, "127.0.0.1", method, target, body, headers);
     return http_call(port_, method, target, body, headers);
   }
 
@@ -107,6 +121,7 @@ private:
   void expect_no_sanitizer_report() const;
 
   std::string data_dir_, config_path_, log_path_;
+  std::string tls_ca_file_;
   int pid_ = -1;
   int start_up_exit_status_ = -1;
   uint16_t port_ = 0;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "harness.hpp"
 
 using namespace sy::test;
@@ -131,4 +133,84 @@ TEST(tls_config, an_unreadable_ca_file_stops_the_start_up) {
   }
   EXPECT_FALSE(server.running());
   EXPECT_EQ(server.start_up_exit_status(), 2);
+}
+
+// TLS ingress: server.tls_cert / server.tls_key make the listener HTTPS.
+class tls_ingress : public ::testing::Test {
+protected:
+  std::string tls_keys(const std::pair<std::string, std::string>& files) {
+    return "tls_cert = \"" + files.first + "\"\ntls_key = \"" + files.second + "\"\n";
+  }
+
+  temp_dir dir;
+  test_pki pki;
+  std::pair<std::string, std::string> leaf = pki.leaf("switchyard", "DNS:localhost,IP:127.0.0.1");
+};
+
+TEST_F(tls_ingress, the_api_answers_over_https_with_a_certificate_the_client_verifies) {
+  sink hook;
+  server_process server(dir.path(), "", tls_keys(leaf));
+  server.use_tls(pki.ca_file());
+  server.start();
+  EXPECT_NE(server.log().find("(https)"), std::string::npos) << server.log();
+
+  auto r = server.call("POST", "/v1/subscriptions",
+                       R"({"service":"tls","url":")" + hook.url("/in") + R"(","verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto id = json_string(r.body, "id");
+  // Host-name verification by DNS name as well as by address.
+  auto e = https_call(server.port(), pki.ca_file(), "localhost", "POST", "/v1/events",
+                      R"({"type":"a.b","data":{"n":1}})");
+  ASSERT_EQ(e.status, 202) << e.body;
+  ASSERT_TRUE(hook.wait_delivered("/in", 1));
+  EXPECT_EQ(json_string(hook.delivered("/in")[0].body, "type"), "a.b");
+  EXPECT_EQ(server.call("GET", "/v1/subscriptions/" + id).status, 200);
+
+  // A keep-alive-free plain-HTTP client gets no HTTP answer from the TLS port.
+  auto plain = http_call(server.port(), "GET", "/healthz", "", {}, std::chrono::seconds(5));
+  EXPECT_EQ(plain.status, 0) << plain.body;
+  // A client that trusts another CA refuses the certificate.
+  test_pki other;
+  auto untrusted = https_call(server.port(), other.ca_file(), "127.0.0.1", "GET", "/healthz");
+  EXPECT_EQ(untrusted.status, 0);
+  EXPECT_NE(untrusted.body.find("certificate verify failed"), std::string::npos) << untrusted.body;
+  // A name the certificate does not carry is refused as well.
+  auto wrong_name = https_call(server.port(), pki.ca_file(), "example.org", "GET", "/healthz");
+  EXPECT_EQ(wrong_name.status, 0) << wrong_name.body;
+  // The server is still up and serving TLS.
+  EXPECT_EQ(server.call("GET", "/healthz").status, 200);
+}
+
+// Starts a server with `server_toml` that must stop at start-up with exit 2
+// and a log naming each of `names`.
+void expect_config_refused(const std::string& data_dir, const std::string& server_toml,
+                           const std::vector<std::string>& names) {
+  server_process server(data_dir, "", server_toml);
+  try {
+    server.start();
+    ADD_FAILURE() << "started with [server] " << server_toml;
+  } catch (const std::runtime_error& e) {
+    std::string log = e.what();
+    for (const auto& name : names)
+      EXPECT_NE(log.find(name), std::string::npos) << "want " << name << " in:\n" << log;
+  }
+  EXPECT_FALSE(server.running());
+  EXPECT_EQ(server.start_up_exit_status(), 2);
+}
+
+TEST_F(tls_ingress, a_missing_or_mismatched_certificate_or_key_stops_the_start_up) {
+  expect_config_refused(dir.path(), "tls_cert = \"" + dir.path() + "/missing.pem\"\ntls_key = \"" + leaf.second + "\"\n",
+                        {"server.tls_cert", dir.path() + "/missing.pem"});
+  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + dir.path() + "/missing.key\"\n",
+                        {"server.tls_key", dir.path() + "/missing.key"});
+  {
+    std::ofstream junk(dir.path() + "/junk.pem");
+    junk << "not a certificate\n";
+  }
+  expect_config_refused(dir.path(), "tls_cert = \"" + dir.path() + "/junk.pem\"\ntls_key = \"" + leaf.second + "\"\n",
+                        {"server.tls_cert " + dir.path() + "/junk.pem is not a PEM certificate chain"});
+  auto other = pki.leaf("other", "DNS:localhost");
+  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + other.second + "\"\n",
+                        {"does not match"});
+  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\n", {"server.tls_cert needs server.tls_key"});
 }

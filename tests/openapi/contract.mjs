@@ -3,7 +3,8 @@
 // listed in the document and its body matching the documented schema.
 //   node contract.mjs <build dir>
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { call, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
 
@@ -50,6 +51,15 @@ try {
   const served = await req(m, "GET", "/openapi.yaml", { want: 200 });
   if (served.body !== readFileSync(docPath, "utf8"))
     problems.push("GET /openapi.yaml does not serve docs/openapi.yaml byte for byte (rebuild?)");
+  const backups = mkdtempSync(join(tmpdir(), "switchyard-openapi-backup-"));
+  try {
+    await req(m, "POST", "/v1/admin/backup", { body: { path: join(backups, "b1") }, want: 200 });
+    await req(m, "POST", "/v1/admin/backup", { body: { path: join(backups, "b1") }, want: 409 });
+    await req(m, "POST", "/v1/admin/backup", { body: { path: "relative" }, want: 422 });
+    await req(m, "POST", "/v1/admin/backup", { body: { path: 7 }, want: 400 });
+  } finally {
+    rmSync(backups, { recursive: true, force: true });
+  }
 
   // -- event types
   let r = await req(m, "POST", "/v1/eventtype", {

@@ -129,7 +129,8 @@ const blame = (path) => String(path.filter((p) => typeof p === "string").at(-1))
 const verbs = ["get", "post", "put", "patch", "delete"];
 const operations = [];
 for (const [template, item] of Object.entries(doc.paths))
-  for (const method of verbs.filter((m) => item[m])) operations.push({ template, method, op: item[method] });
+  for (const method of verbs.filter((m) => item[m] && item[m]["x-switchyard-fuzz"] !== false))
+    operations.push({ template, method, op: item[method] });
 
 // Every documented url in the examples points at the sink: nothing leaves loopback.
 function loopbackOnly(v) {

@@ -762,3 +762,56 @@ TEST(journal, pull_files_cover_queue_ranges_until_dropped) {
   ASSERT_FALSE(j->delete_subscription(2));
   EXPECT_TRUE(j->pull_files(2, 10).empty());
 }
+
+TEST(journal, records_its_format_version_and_refuses_a_newer_one) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    auto v = j->get_meta("format_version");
+    ASSERT_TRUE(v);
+    ASSERT_EQ(v->size(), 8u);
+    EXPECT_EQ(static_cast<unsigned char>((*v)[7]), journal_format_version);
+    // What a later switchyard with format version 2 would leave behind.
+    ASSERT_FALSE(j->put_meta("format_version", std::string("\0\0\0\0\0\0\0\x02", 8)));
+  }
+  std::string error;
+  bool newer = false;
+  EXPECT_FALSE(journal::open(dir.path(), false, error, &newer));
+  EXPECT_TRUE(newer);
+  EXPECT_NE(error.find("format version 2, newer than this switchyard's 1"), std::string::npos) << error;
+
+  // Any other failure to open is not a newer format.
+  const auto file = dir.path() + "/file";
+  { std::ofstream(file) << "x"; }
+  EXPECT_FALSE(journal::open(file, false, error, &newer));
+  EXPECT_FALSE(newer);
+}
+
+TEST(journal, checkpoint_is_a_journal_holding_what_was_written_before_it) {
+  temp_dir dir;
+  auto j = open_journal(dir.path() + "/live");
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 20, {7});
+  ASSERT_FALSE(j->put_subscription(7, "record-7"));
+  const auto copy = dir.path() + "/copy";
+  auto err = j->checkpoint(copy);
+  ASSERT_FALSE(err) << err->message;
+  // Written after the checkpoint: in the live journal only.
+  append_range(*j, 21, 5, {7});
+  EXPECT_EQ(j->count_queue(7), 25u);
+
+  // A second checkpoint into an existing directory is refused.
+  EXPECT_TRUE(j->checkpoint(copy));
+
+  auto c = open_journal(copy);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->count_queue(7), 20u);
+  EXPECT_EQ(seqs_of(c->read_queue(7, 0, 100)).back(), 20u);
+  auto subs = c->load_subscriptions();
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].second, "record-7");
+  EXPECT_GE(c->next_seq(), 21u);
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+}

@@ -1,0 +1,35 @@
+#include "core/admin_codec.hpp"
+
+#include "core/json_input.hpp"
+
+namespace sy::core {
+
+using namespace json;
+
+namespace {
+
+backup_request read_backup_request(od::object obj) {
+  seen_members seen;
+  backup_request r;
+  bool has_path = false;
+  for_each_member(obj, "", [&](std::string_view key, od::value& v) {
+    if (!key_is(key, "path"))
+      fail_422(std::string(key), "unknown field (the body is {\"path\": \"<new directory>\"})");
+    seen.once(0, "path");
+    r.path = std::string(get_string(v, "path"));
+    has_path = true;
+  });
+  if (!has_path)
+    fail_422("path", "is required: the absolute path of a directory to create for the backup");
+  if (r.path.empty() || r.path.front() != '/')
+    fail_422("path", "must be an absolute path (it is resolved on the server's machine), got \"" + r.path + "\"");
+  return r;
+}
+
+} // namespace
+
+result<backup_request> decode_backup_request(std::string& body) {
+  return json::decode<backup_request>(body, [](od::document& doc) { return read_backup_request(get_root_object(doc)); });
+}
+
+} // namespace sy::core
