@@ -16,6 +16,7 @@
 #include "api/metrics.hpp"
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
+#include "storage/worker.hpp"
 #include "transport/http_client.hpp"
 #include "transport/http_server.hpp"
 
@@ -56,7 +57,16 @@ int serve(const config& cfg) {
     return exit_failure;
   }
   std::string error;
-  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error);
+  storage::journal_options journal_opts;
+  journal_opts.sync = cfg.sync;
+  // A full or failing disk is reported here: one line, saying what to do.
+  journal_opts.log = [](storage::log_level level, const std::string& line) {
+    if (level == storage::log_level::error)
+      spdlog::error("{}", line);
+    else
+      spdlog::info("{}", line);
+  };
+  auto journal = storage::journal::open(cfg.data_dir + "/journal", std::move(journal_opts), error);
   if (!journal) {
     spdlog::error("cannot open the journal in {}/journal: {}; is another switchyard using it?",
                   cfg.data_dir, error);
@@ -104,8 +114,12 @@ int serve(const config& cfg) {
     actors::ingest_pipeline pipeline(*journal, storage::dedupe_window_ms, max_pending_events);
     std::atomic<bool> ready{false};
 
+    // Synced writes that subscribers ask for (dead letters, purge, replay)
+    // run here, not on a CAF worker; stopped once every actor is done.
+    storage::blocking_worker journal_writer;
     auto sub_env = std::make_shared<actors::subscriber_env>();
     sub_env->journal = journal.get();
+    sub_env->writer = &journal_writer;
     sub_env->client = &client;
     sub_env->settings.timeout_ms = cfg.timeout_ms;
     sub_env->settings.initial_ms = cfg.initial_ms;
@@ -200,6 +214,7 @@ int serve(const config& cfg) {
     gc.stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
+    journal_writer.stop();
     client.shutdown();
     work.reset();
     ioc.stop();
