@@ -20,11 +20,15 @@ std::string event_type_key(std::string_view code) {
 
 } // namespace
 
-void event_type_catalog::load(storage::journal& journal, event_type_publisher& publisher) {
+std::optional<storage::error> event_type_catalog::load(storage::journal& journal,
+                                                       event_type_publisher& publisher) {
   journal_ = &journal;
   publisher_ = &publisher;
   auto catalog = std::make_shared<event_type_map>();
-  for (auto& [name, record] : journal.scan_meta(event_type_prefix)) {
+  auto records = journal.scan_meta(event_type_prefix);
+  if (!records)
+    return records.error();
+  for (auto& [name, record] : *records) {
     auto type = core::decode_event_type(record);
     if (!type) {
       // One corrupt record must not stop the node.
@@ -36,6 +40,7 @@ void event_type_catalog::load(storage::journal& journal, event_type_publisher& p
     catalog->insert_or_assign(std::move(code), std::move(*type));
   }
   publish(std::move(catalog));
+  return std::nullopt;
 }
 
 caf::expected<bool> event_type_catalog::put(core::event_type_def type) {

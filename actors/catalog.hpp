@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "storage/error.hpp"
 #include "actors/errors.hpp"
 #include "actors/routes.hpp"
 #include "core/event_type_codec.hpp"
@@ -22,8 +23,9 @@ namespace sy::actors {
 class event_type_catalog {
 public:
   /// Loads the stored event types (a corrupt record is skipped with a log
-  /// line) and publishes them through `publisher`.
-  void load(storage::journal& journal, event_type_publisher& publisher);
+  /// line) and publishes them through `publisher`; returns the error when
+  /// the journal cannot be read (nothing is published then).
+  std::optional<storage::error> load(storage::journal& journal, event_type_publisher& publisher);
 
   /// Stores `type` (replacing the one with its code) and publishes the new
   /// catalog before returning, so a client that registers and then

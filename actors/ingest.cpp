@@ -69,6 +69,15 @@ void ingest_pipeline::run() {
   }
 }
 
+void ingest_pipeline::fail(std::vector<ingest_submission>& group, const std::string& why) {
+  for (auto& s : group) {
+    ingest_outcome out;
+    out.status = 503;
+    out.error = why;
+    s.done(std::move(out));
+  }
+}
+
 void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
   std::size_t total = 0;
   for (auto& s : group)
@@ -99,8 +108,11 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
         std::optional<uint64_t> prior;
         if (seen != ids_in_group.end())
           prior = seen->second;
-        else
-          prior = journal_.find_client_id(cid, now, dedupe_window_ms_);
+        else if (auto found = journal_.find_client_id(cid, now, dedupe_window_ms_))
+          prior = *found;
+        else if (!found.error().not_found())
+          return fail(group, "the journal could not read client ids: " + found.error().message +
+                                     "; retry shortly");
         if (prior) {
           out.ids.push_back(event_id(*prior));
           ++deduped;
@@ -128,13 +140,9 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
 
   auto err = items.empty() ? std::nullopt : journal_.append(items);
   if (err) {
-    for (auto& s : group) {
-      ingest_outcome out;
-      out.status = 503;
-      out.error = "the journal could not write: " + err->message + "; retry shortly";
-      s.done(std::move(out));
-    }
-    return;
+    if (err->kind == storage::errc::no_space)
+      return fail(group, "the journal's disk is full; retry once space is freed");
+    return fail(group, "the journal could not write: " + err->message + "; retry shortly");
   }
   counters_.ingested.fetch_add(items.size(), std::memory_order_relaxed);
   counters_.routed.fetch_add(routed, std::memory_order_relaxed);

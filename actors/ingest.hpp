@@ -68,6 +68,8 @@ public:
 private:
   void run();
   void commit(std::vector<ingest_submission>& group);
+  /// Answers every submission of `group` 503 with `why`.
+  void fail(std::vector<ingest_submission>& group, const std::string& why);
 
   storage::journal& journal_;
   const int64_t dedupe_window_ms_;

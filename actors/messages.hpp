@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -310,6 +311,13 @@ struct update_subscription {
 /// Drops a subscriber's queue → purged.
 struct purge_queue {};
 
+/// A journal job's continuation, run by the actor that asked for the job
+/// once the job is done on storage::blocking_worker (local only: it carries
+/// a closure over the actor's state).
+struct storage_done {
+  std::function<void()> then;
+};
+
 /// Requeues a subscriber's dead letters → replayed.
 struct replay_dead_letters {};
 
@@ -513,4 +521,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(switchyard, caf::first_custom_type_id)
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::storage_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::transport::client_response)

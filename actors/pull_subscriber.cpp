@@ -119,12 +119,24 @@ void take(self_ptr self, const storage::stored_event& e) {
 // more than a file's worth).
 void recover(self_ptr self) {
   auto& st = self->state;
-  for (const auto& f : st.env->journal->pull_files(st.sub.number, SIZE_MAX)) {
+  auto files = st.env->journal->pull_files(st.sub.number, SIZE_MAX);
+  if (!files) {
+    std::fprintf(stderr, "switchyard: cannot read the pull files of subscription %s: %s\n",
+                 st.sub.id.c_str(), files.error().message.c_str());
+    return;
+  }
+  for (const auto& f : *files) {
     st.sealed_events += f.count;
     st.last_seen = std::max(st.last_seen, f.last);
   }
   while (true) {
-    auto page = st.env->journal->read_queue(st.sub.number, st.last_seen, recovery_page);
+    auto read = st.env->journal->read_queue(st.sub.number, st.last_seen, recovery_page);
+    if (!read) {
+      std::fprintf(stderr, "switchyard: cannot read the queue of subscription %s: %s\n",
+                   st.sub.id.c_str(), read.error().message.c_str());
+      return;
+    }
+    const auto& page = *read;
     for (const auto& e : page)
       take(self, *e);
     if (page.size() < recovery_page)
@@ -132,16 +144,22 @@ void recover(self_ptr self) {
   }
 }
 
-// Returns the sealed file called `name`, if there is one.
-std::optional<storage::pull_file> find_file(const pull_state& st, std::string_view name) {
-  auto first = parse_file_name(name);
-  if (first == 0)
-    return std::nullopt;
-  return st.env->journal->find_pull_file(st.sub.number, first);
-}
-
 caf::error no_such_file(const std::string& name) {
   return make_error(errc::not_found, "no event file named " + name + "; GET /v1/eventfiles lists them");
+}
+
+// Returns the sealed file called `name`: not_found when there is none,
+// unavailable when the journal could not be read.
+caf::expected<storage::pull_file> find_file(const pull_state& st, const std::string& name) {
+  auto first = parse_file_name(name);
+  if (first == 0)
+    return no_such_file(name);
+  auto f = st.env->journal->find_pull_file(st.sub.number, first);
+  if (f)
+    return *f;
+  if (f.error().not_found())
+    return no_such_file(name);
+  return make_error(errc::unavailable, "cannot read the event file: " + f.error().message + "; retry");
 }
 
 caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
@@ -166,10 +184,15 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       seal(self);
       publish_stats(st);
     },
-    [=](const list_event_files& x) -> event_file_names {
+    [=](const list_event_files& x) -> caf::result<event_file_names> {
       auto& st = self->state;
+      auto files =
+        st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(x.max, max_listed_files));
+      if (!files)
+        return make_error(errc::unavailable,
+                          "cannot list the event files: " + files.error().message + "; retry");
       event_file_names out;
-      for (const auto& f : st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(x.max, max_listed_files)))
+      for (const auto& f : *files)
         out.names.push_back(file_name(f.first));
       return out;
     },
@@ -177,11 +200,15 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       auto& st = self->state;
       auto f = find_file(st, x.name);
       if (!f)
-        return no_such_file(x.name);
+        return std::move(f.error());
       std::string body;
       uint64_t after = f->first - 1;
       while (after < f->last) {
-        auto page = st.env->journal->read_queue(st.sub.number, after, recovery_page);
+        auto read = st.env->journal->read_queue(st.sub.number, after, recovery_page);
+        if (!read)
+          return make_error(errc::unavailable,
+                            "cannot read the event file: " + read.error().message + "; retry");
+        const auto& page = *read;
         for (const auto& e : page) {
           if (e->seq > f->last)
             break;
@@ -198,7 +225,7 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       auto& st = self->state;
       auto f = find_file(st, x.name);
       if (!f)
-        return no_such_file(x.name);
+        return std::move(f.error());
       if (auto err = st.env->journal->drop_pull_file(st.sub.number, *f))
         return make_error(errc::unavailable, "could not delete the event file: " + err->message + "; retry");
       st.sealed_events -= std::min(st.sealed_events, f->count);
@@ -211,14 +238,16 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       return done{};
     },
     [=](update_subscription& x) { self->state.sub = std::move(x.sub); },
-    [=](purge_queue) -> purged {
+    [=](purge_queue) -> caf::result<purged> {
       auto& st = self->state;
-      uint64_t n = st.env->journal->purge(st.sub.number);
+      auto n = st.env->journal->purge(st.sub.number);
+      if (!n)
+        return make_error(errc::unavailable, "cannot purge the queue: " + n.error().message);
       st.sealed_events = 0;
       st.open_first = st.open_last = st.open_count = 0;
       ++st.timer_gen;
       publish_stats(st);
-      return purged{n};
+      return purged{*n};
     },
     [=](replay_dead_letters) { return replayed{0}; }, // nothing is dead-lettered
   };

@@ -22,16 +22,30 @@ constexpr std::string_view push_gateway_id = "push_gateway";
 void registry_state::start(registry_actor::pointer self, env_t env) {
   self_ = self;
   env_ = std::move(env);
-  load_subscriptions();
-  catalog_.load(*env_.journal, *env_.event_types);
-  load_associations();
+  auto failed = load_subscriptions();
+  if (!failed)
+    failed = catalog_.load(*env_.journal, *env_.event_types);
+  if (!failed)
+    failed = load_associations();
+  if (failed) {
+    // Starting with part of the state would route events wrongly: the node
+    // stays not ready (503 on /readyz and the API) rather than guess.
+    std::fprintf(stderr,
+                 "switchyard: cannot read the journal at start-up (%s); this node stays not "
+                 "ready: check the data directory's disk, then restart\n",
+                 failed->message.c_str());
+    return;
+  }
   configure_push_gateway();
   publish_routes();
   env_.ready->store(true);
 }
 
-void registry_state::load_subscriptions() {
-  for (auto& [number, record] : env_.journal->load_subscriptions()) {
+std::optional<storage::error> registry_state::load_subscriptions() {
+  auto records = env_.journal->load_subscriptions();
+  if (!records)
+    return records.error();
+  for (auto& [number, record] : *records) {
     auto sub = decode_subscription(record);
     if (!sub) {
       // A corrupt record must not stop the node; its queue stays on disk.
@@ -42,14 +56,20 @@ void registry_state::load_subscriptions() {
     sub->number = number;
     entry e{std::move(*sub), std::make_shared<subscription_stats>(), caf::actor{}};
     auto queued = env_.journal->count_queue(number);
+    if (!queued)
+      return queued.error();
     auto id = e.sub.id;
     auto& placed = subs_.emplace(id, std::move(e)).first->second;
-    spawn(placed, true, queued);
+    spawn(placed, true, *queued);
   }
+  return std::nullopt;
 }
 
-void registry_state::load_associations() {
-  for (auto& [name, record] : env_.journal->scan_meta(association_prefix)) {
+std::optional<storage::error> registry_state::load_associations() {
+  auto records = env_.journal->scan_meta(association_prefix);
+  if (!records)
+    return records.error();
+  for (auto& [name, record] : *records) {
     auto a = decode_association_record(record);
     if (!a) {
       // As with subscriptions: one corrupt record must not stop the node.
@@ -59,6 +79,7 @@ void registry_state::load_associations() {
     }
     associations_.put(std::move(*a));
   }
+  return std::nullopt;
 }
 
 void registry_state::configure_push_gateway() {
@@ -128,7 +149,11 @@ subscription_view registry_state::view(const entry& e, bool show_private_key) co
 }
 
 caf::expected<registry_state::entry*> registry_state::add(subscription s) {
-  s.number = env_.journal->next_sub_number();
+  auto number = env_.journal->next_sub_number();
+  if (!number)
+    return make_error(errc::unavailable,
+                      "could not number the subscription: " + number.error().message + "; retry");
+  s.number = *number;
   auto keys = core::generate_keys();
   s.public_key = keys.public_key;
   s.private_key = keys.private_key;

@@ -152,8 +152,10 @@ private:
   /// for the watcher, if one is registered and `sub` is a client's.
   void notify_watcher(std::string_view change, const subscription& sub);
   void publish_routes();
-  void load_subscriptions();
-  void load_associations();
+  /// Loads every stored subscription; the error when the journal cannot be read.
+  std::optional<storage::error> load_subscriptions();
+  /// Loads every stored association; the error when the journal cannot be read.
+  std::optional<storage::error> load_associations();
   void configure_push_gateway();
   void spawn(entry& e, bool recovered, uint64_t queued);
 

@@ -289,8 +289,12 @@ caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& 
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
+  auto letters = env_.journal->dead_letters(e->sub.number, storage::max_listed_dead_letters);
+  if (!letters)
+    return make_error(errc::unavailable,
+                      "could not read the dead letters: " + letters.error().message + "; retry");
   dead_letter_list out;
-  for (const auto& d : env_.journal->dead_letters(e->sub.number, storage::max_listed_dead_letters)) {
+  for (const auto& d : *letters) {
     const auto& ev = d.event->ev;
     out.items.push_back(dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms,
                                          d.reason});

@@ -22,6 +22,7 @@
 #include "core/url.hpp"
 #include "log/log.hpp"
 #include "storage/journal.hpp"
+#include "storage/worker.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
@@ -122,8 +123,13 @@ struct subscriber_state {
 
   /// Deletes the queue keys of every delivered event in one write.
   void flush_acks() {
-    if (!acks.empty() && env)
-      env->journal->ack_many(sub.number, acks);
+    if (!acks.empty() && env) {
+      if (auto err = env->journal->ack_many(sub.number, acks); err && stats) {
+        // The keys stay queued: delivered again after a restart, never lost.
+        std::lock_guard<std::mutex> guard(stats->mutex);
+        stats->last_error = "recording deliveries: " + err->message;
+      }
+    }
     acks.clear();
   }
 
@@ -174,7 +180,14 @@ void refill(subscriber_state& st) {
   if (!st.spilled || st.pending.size() >= limit / 2)
     return;
   auto want = limit - st.pending.size();
-  auto page = st.env->journal->read_queue(st.sub.number, st.loaded_through, want);
+  auto read = st.env->journal->read_queue(st.sub.number, st.loaded_through, want);
+  if (!read) {
+    // Still spilled: the next refill reads from the same place again.
+    std::lock_guard<std::mutex> guard(st.stats->mutex);
+    st.stats->last_error = "reading the queue: " + read.error().message;
+    return;
+  }
+  auto& page = *read;
   for (auto& e : page) {
     if (st.in_flight.count(e->seq) == 0 && st.retrying.count(e->seq) == 0)
       insert_sorted(st.pending, e);
@@ -209,32 +222,60 @@ void dead_letter(self_ptr self, const storage::event_ptr& e, std::string reason)
     --st.queued;
 }
 
+// Runs `job` (a synced journal write) on env->writer, off the CAF workers,
+// then `then(result)` back on this actor's thread; both inline without a
+// writer. Jobs of all subscribers run one at a time, in the order asked.
+template <class Job, class Then>
+void off_worker(self_ptr self, Job job, Then then) {
+  auto* writer = self->state.env->writer;
+  if (!writer) {
+    auto r = job();
+    then(r);
+    return;
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  writer->post([me, job = std::move(job), then = std::move(then)]() mutable {
+    auto r = std::make_shared<decltype(job())>(job());
+    // Runs in the actor's handler for storage_done, so `then` may touch its
+    // state; dropped with the message when the actor is gone.
+    caf::anon_send(me, storage_done{[r, then = std::move(then)]() mutable { then(*r); }});
+  });
+}
+
 // Moves the dead letters gathered while handling one message to the
-// journal in one (synced) write.
+// journal in one (synced) write, off the CAF workers.
 void flush_dead(self_ptr self) {
   auto& st = self->state;
   if (st.dead.empty())
     return;
-  auto err = st.env->journal->kill_many(st.sub.number, st.dead);
-  if (err)
-    log::write(log::level::error, "storage.error",
-               "cannot write dead letters: they stay queued and age out again after a restart",
-               {{"subscription", st.sub.id}, {"events", std::to_string(st.dead.size())},
-                {"error", err->message}});
-  else
-    log::write(log::level::warn, "delivery.dead_lettered",
-               "events given up as dead letters (GET /v1/subscriptions/{id}/dead-letters; replay "
-               "with POST …/dead-letters/replay)",
-               {{"subscription", st.sub.id}, {"host", st.host},
-                {"events", std::to_string(st.dead.size())}, {"reason", st.dead.front().reason}});
-  std::lock_guard<std::mutex> guard(st.stats->mutex);
-  if (err) {
-    // Their queue keys stay: they come back after a restart and age out again.
-    st.stats->last_error = "writing dead letters: " + err->message;
-  } else {
-    st.stats->dead_lettered += st.dead.size();
-  }
-  st.dead.clear();
+  auto* journal = st.env->journal;
+  const uint64_t number = st.sub.number;
+  std::vector<storage::dead_letter> dead;
+  dead.swap(st.dead);
+  const std::size_t n = dead.size();
+  std::string reason = dead.front().reason;
+  off_worker(
+    self, [journal, number, dead = std::move(dead)] { return journal->kill_many(number, dead); },
+    [self, n, reason = std::move(reason)](std::optional<storage::error>& err) {
+      auto& st = self->state;
+      if (err)
+        log::write(log::level::error, "storage.error",
+                   "cannot write dead letters: they stay queued and age out again after a restart",
+                   {{"subscription", st.sub.id}, {"events", std::to_string(n)}, {"error", err->message}});
+      else
+        log::write(log::level::warn, "delivery.dead_lettered",
+                   "events given up as dead letters (GET /v1/subscriptions/{id}/dead-letters; replay "
+                   "with POST …/dead-letters/replay)",
+                   {{"subscription", st.sub.id}, {"host", st.host}, {"events", std::to_string(n)},
+                    {"reason", reason}});
+      std::lock_guard<std::mutex> guard(st.stats->mutex);
+      if (err) {
+        // Their queue keys stay: they come back after a restart and age out again.
+        st.stats->last_error = "writing dead letters: " + err->message;
+      } else {
+        st.stats->dead_lettered += n;
+      }
+    });
 }
 
 // Takes a rate-limit token, or arms the timer that ends the wait for one.
@@ -747,8 +788,11 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       flush_dead(self);
       publish_stats(st);
     },
-    [=](purge_queue) -> purged {
+    [=](storage_done& done) { done.then(); },
+    [=](purge_queue) -> caf::result<purged> {
       auto& st = self->state;
+      // Memory is dropped now, the keys by the writer: an event that arrives
+      // meanwhile may still be delivered, never lost.
       st.acks.clear(); // purge deletes every queue key
       st.pending.clear();
       st.retries.clear();
@@ -756,21 +800,53 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       st.spilled = false;
       for (auto& [seq, e] : st.in_flight)
         st.dropped.insert(seq);
-      uint64_t n = st.env->journal->purge(st.sub.number);
       st.queued = 0;
       publish_stats(st);
-      return purged{n};
+      auto rp = self->make_response_promise<purged>();
+      auto* journal = st.env->journal;
+      const uint64_t number = st.sub.number;
+      off_worker(
+        self, [journal, number] { return journal->purge(number); },
+        [self, rp](storage::expected<uint64_t>& n) mutable {
+          if (!n) {
+            // The keys are still there: read them back from the start.
+            auto& st = self->state;
+            st.spilled = true;
+            st.loaded_through = 0;
+            refill(st);
+            pump(self);
+            rp.deliver(make_error(errc::unavailable, "cannot purge the queue: " + n.error().message));
+            return;
+          }
+          rp.deliver(purged{*n});
+        });
+      return rp;
     },
-    [=](replay_dead_letters) -> replayed {
+    [=](replay_dead_letters) -> caf::result<replayed> {
       auto& st = self->state;
-      auto events = st.env->journal->replay_dead(st.sub.number, st.clock->wall_ms());
-      for (auto& e : events)
-        insert_sorted(st.pending, e);
-      st.queued += events.size();
-      pump(self);
-      flush_dead(self);
-      publish_stats(st);
-      return replayed{events.size()};
+      auto rp = self->make_response_promise<replayed>();
+      auto* journal = st.env->journal;
+      const uint64_t number = st.sub.number;
+      const int64_t now = st.clock->wall_ms();
+      off_worker(
+        self, [journal, number, now] { return journal->replay_dead(number, now); },
+        [self, rp](storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {
+          if (!replayed_events) {
+            rp.deliver(make_error(errc::unavailable,
+                                  "cannot replay dead letters: " + replayed_events.error().message));
+            return;
+          }
+          auto& st = self->state;
+          auto& events = *replayed_events;
+          for (auto& e : events)
+            insert_sorted(st.pending, e);
+          st.queued += events.size();
+          pump(self);
+          flush_dead(self);
+          publish_stats(st);
+          rp.deliver(replayed{events.size()});
+        });
+      return rp;
     },
   };
 }

@@ -12,6 +12,7 @@ namespace sy::core {
 class clock;
 }
 namespace sy::storage {
+class blocking_worker;
 class journal;
 struct stored_event;
 }
@@ -46,6 +47,9 @@ struct delivery_settings {
 /// The services a subscriber uses; they outlive every actor.
 struct subscriber_env {
   storage::journal* journal = nullptr;
+  /// Runs the synced journal writes (dead letters, purge, replay) off the
+  /// CAF workers; when null (tests) they run on the actor's own thread.
+  storage::blocking_worker* writer = nullptr;
   transport::http_client* client = nullptr;
   delivery_settings settings;
   /// Reads time for every delay and age (core::system_clock() when null).

@@ -89,11 +89,19 @@ void render_subscriptions(std::string& body, const actors::stats_table& table, i
 
   // Nothing queued: nothing to read from the journal.
   std::optional<int64_t> oldest;
-  if (queued > 0 && journal)
-    oldest = journal->oldest_queued_ingest_ms();
+  bool unknown = false;
+  if (queued > 0 && journal) {
+    auto read = journal->oldest_queued_ingest_ms();
+    if (read)
+      oldest = *read;
+    else
+      unknown = true; // a failed read is not "nothing queued"
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f",
                 oldest ? static_cast<double>(std::max<int64_t>(0, now_ms() - *oldest)) / 1000.0 : 0.0);
+  if (unknown)
+    std::snprintf(buf, sizeof buf, "NaN");
   gauge(body, "switchyard_oldest_undelivered_age_seconds",
         "Age of the oldest event still queued for any subscription; 0 when none is.", buf);
 

@@ -19,6 +19,7 @@
 #include "log/log.hpp"
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
+#include "storage/worker.hpp"
 #include "transport/http_client.hpp"
 #include "storage/backup.hpp"
 #include "transport/http_server.hpp"
@@ -137,8 +138,18 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     return exit_failure;
   }
   std::string error;
+  storage::journal_options journal_opts;
+  journal_opts.sync = cfg.sync;
+  // A full or failing disk is reported here: one line, saying what to do.
+  journal_opts.log = [](storage::log_level level, const std::string& line) {
+    if (level == storage::log_level::error)
+      log::write(log::level::error, "storage.error", line);
+    else
+      log::write(log::level::info, "storage.recovered", line);
+  };
   bool newer_format = false;
-  auto journal = storage::journal::open(cfg.data_dir + "/journal", cfg.sync, error, &newer_format);
+  auto journal =
+    storage::journal::open(cfg.data_dir + "/journal", std::move(journal_opts), error, &newer_format);
   if (!journal && newer_format) {
     log::write(log::level::error, "config.invalid", "cannot use storage.data_dir: " + error,
                {{"key", "storage.data_dir"}, {"error", error}});
@@ -193,8 +204,12 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     actors::ingest_pipeline pipeline(*journal, storage::dedupe_window_ms, max_pending_events);
     std::atomic<bool> ready{false};
 
+    // Synced writes that subscribers ask for (dead letters, purge, replay)
+    // run here, not on a CAF worker; stopped once every actor is done.
+    storage::blocking_worker journal_writer;
     auto sub_env = std::make_shared<actors::subscriber_env>();
     sub_env->journal = journal.get();
+    sub_env->writer = &journal_writer;
     sub_env->client = &client;
     sub_env->settings.timeout_ms = cfg.timeout_ms;
     sub_env->settings.initial_ms = cfg.initial_ms;
@@ -307,6 +322,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     gc.stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
+    journal_writer.stop();
     client.shutdown();
     work.reset();
     ioc.stop();

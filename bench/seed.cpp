@@ -43,7 +43,12 @@ int main(int argc, char** argv) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   // One synced write for all: a write per subscription would fsync 100 000 times.
-  const uint64_t first = journal->next_sub_number();
+  auto numbered = journal->next_sub_number();
+  if (!numbered) {
+    std::fprintf(stderr, "switchyard-seed: %s\n", numbered.error().message.c_str());
+    return 1;
+  }
+  const uint64_t first = *numbered;
   std::vector<std::pair<uint64_t, std::string>> records;
   records.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {

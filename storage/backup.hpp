@@ -16,7 +16,7 @@ namespace sy::storage {
 struct backup_outcome {
   std::string dir;                     ///< the new data directory (serve --data DIR restores it)
   std::chrono::milliseconds took{0};   ///< wall time of the checkpoint
-  std::optional<storage_error> error;  ///< set when the backup failed (its directory is removed)
+  std::optional<storage::error> error; ///< set when the backup failed (its directory is removed)
 };
 
 /// Runs backups of one journal on a thread of its own. Destroy it before the journal.

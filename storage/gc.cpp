@@ -1,5 +1,7 @@
 #include "storage/gc.hpp"
 
+#include <cstdio>
+
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 
@@ -27,7 +29,13 @@ void garbage_collector::run() {
   while (!wake_.wait_for(lock, period_, [this] { return stopping_; })) {
     lock.unlock();
     // Events below every queue's first key are referenced by nobody.
-    journal_.collect_unreferenced(core::now_ms() - dedupe_window_ms_);
+    // Tried again next period; said once per distinct failure (a full disk
+    // is said by the journal itself).
+    auto err = journal_.collect_unreferenced(core::now_ms() - dedupe_window_ms_);
+    if (err && err->kind != errc::no_space && err->message != last_error_)
+      std::fprintf(stderr, "switchyard: garbage collection failed (%s); retrying every %lld ms\n",
+                   err->message.c_str(), static_cast<long long>(period_.count()));
+    last_error_ = err ? err->message : std::string();
     lock.lock();
   }
 }

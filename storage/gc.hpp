@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace sy::storage {
@@ -37,6 +38,7 @@ private:
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::string last_error_; // the last failure said, touched by the thread only
   std::thread thread_;
 };
 

@@ -1,7 +1,9 @@
 #include "storage/journal.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -13,35 +15,18 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <system_error>
 
-#include "log/log.hpp"
+#include <sys/statvfs.h>
 
 namespace sy::storage {
 
 namespace {
-
-// Logs a failed journal write: at most one line a second, saying how many
-// were left out since the last one (a failing disk fails every commit).
-void log_write_error(std::string_view message) {
-  static std::atomic<int64_t> last_ms{0};
-  static std::atomic<uint64_t> left_out{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch())
-                        .count();
-  int64_t last = last_ms.load();
-  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) {
-    ++left_out;
-    return;
-  }
-  sy::log::write(sy::log::level::error, "storage.error",
-                 "a journal write failed (an ingest answers 503, a delivery is retried); check "
-                 "the disk: space, permissions, I/O errors",
-                 {{"error", message}, {"similar_errors_left_out", std::to_string(left_out.exchange(0))}});
-}
 
 constexpr uint8_t format_version = 1;
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
@@ -57,9 +42,11 @@ constexpr std::string_view meta_format_version = "format_version";
 constexpr std::size_t sweep_batch_keys = 1024;
 
 // Column family slots; the order is the order handed to DB::Open.
-enum cf_slot : std::size_t { cf_default, cf_events, cf_queues, cf_dead, cf_subs, cf_meta, cf_dedupe, cf_count };
+enum cf_slot : std::size_t {
+  cf_default, cf_events, cf_queues, cf_dead, cf_subs, cf_meta, cf_dedupe, cf_dedupe_time, cf_count
+};
 constexpr std::array<const char*, cf_count> cf_names = {
-    "default", "events", "queues", "dead", "subs", "meta", "dedupe"};
+    "default", "events", "queues", "dead", "subs", "meta", "dedupe", "dedupe_by_time"};
 
 // -- big-endian encoding -----------------------------------------------------
 
@@ -270,12 +257,53 @@ void delete_pull_files(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* 
   batch.Delete(meta, last);
 }
 
-std::string message(std::string_view what, const rocksdb::Status& s) {
+// Translates a failed rocksdb::Status into the storage error it means.
+error translate(std::string_view what, const rocksdb::Status& s) {
   std::string m(what);
   m += ": ";
   m += s.ToString();
-  return m;
+  errc kind = errc::io_error;
+  if (s.IsNotFound())
+    kind = errc::not_found;
+  else if (s.IsNoSpace())
+    kind = errc::no_space;
+  else if (s.IsCorruption())
+    kind = errc::corruption;
+  return {kind, std::move(m)};
 }
+
+error corrupt(std::string m) { return {errc::corruption, std::move(m)}; }
+
+// Key of dedupe_by_time: ingest_ms(8) client id, so that expiry is one
+// seek and one range delete rather than a scan of every client id.
+std::string time_key(int64_t ingest_ms, std::string_view client_id) {
+  std::string k;
+  k.reserve(8 + client_id.size());
+  append_be64(k, static_cast<uint64_t>(std::max<int64_t>(ingest_ms, 0)));
+  k.append(client_id);
+  return k;
+}
+
+// meta "dedupe_format" holds 2 once dedupe_by_time indexes every client id
+// (journals written before it existed are indexed once, on open).
+constexpr std::string_view meta_dedupe_format = "dedupe_format";
+constexpr char dedupe_format_current = 2;
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string mib(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return b;
+}
+
+// Whether a write adds data (events, records) or only deletes (acks, purge,
+// garbage collection): deletes stay admitted deeper into the reserve, so that
+// deliveries and collection can still free space on a full disk.
+enum class write_kind { grows, shrinks };
 
 } // namespace
 
@@ -309,6 +337,8 @@ struct journal::impl {
   rocksdb::DB* db_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf_{};
   bool sync_ = false;
+  std::string dir_;
+  std::function<void(log_level, const std::string&)> log_;
 
   std::atomic<uint64_t> next_seq_{1};
   std::atomic<uint64_t> next_sub_{1};
@@ -327,6 +357,22 @@ struct journal::impl {
   // collection reads next_seq_: every number below what it reads is then
   // either written or given up.
   std::shared_mutex reserve_gate_;
+
+  // -- write admission (see "A full disk" in journal.hpp) --------------------
+  uint64_t reserve_ = 0; // 0: no free-space check
+  // Bytes written since free space was last measured, and when to measure
+  // next regardless: the fast path of admit() reads only these.
+  std::atomic<uint64_t> unchecked_bytes_{0};
+  std::atomic<int64_t> next_check_ms_{0};
+  // False while writes that add data are refused: admit() then takes the lock.
+  std::atomic<bool> healthy_{true};
+  // Set by the listener when RocksDB reports a background error.
+  std::atomic<bool> background_failed_{false};
+  mutable std::mutex health_mu_;
+  uint64_t free_bytes_ = UINT64_MAX; // guarded by health_mu_
+  std::optional<error> failed_;      // a failed write; guarded by health_mu_
+  int64_t next_resume_ms_ = 0;       // guarded by health_mu_
+  bool full_logged_ = false;         // guarded by health_mu_
 
   ~impl() {
     if (!db_)
@@ -347,15 +393,112 @@ struct journal::impl {
     return wo;
   }
 
-  /// Writes `batch`, synced when `sync`; returns the error text on failure.
-  std::optional<storage_error> write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) {
-    auto s = db_->Write(write_options(sync), &batch);
-    if (!s.ok()) {
-      auto err = storage_error{message(what, s)};
-      log_write_error(err.message);
-      return err;
+  void say(log_level level, const std::string& line) const {
+    if (log_)
+      log_(level, line);
+    else
+      std::fprintf(stderr, "switchyard: %s\n", line.c_str());
+  }
+
+  /// Measures the free space of the journal's file system (UINT64_MAX when
+  /// it cannot be measured: the check is then skipped, never failed).
+  uint64_t measure_free() const {
+    struct statvfs st {};
+    if (::statvfs(dir_.c_str(), &st) != 0)
+      return UINT64_MAX;
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  }
+
+  error full_error() const {
+    // Said to clients too: no path.
+    return {errc::no_space, "the journal's disk is full (" + mib(free_bytes_) + " free, " +
+                              mib(reserve_) + " kept free); retry once space is freed"};
+  }
+
+  /// Admits a write of `bytes` of kind `kind`, or returns why not.
+  std::optional<error> admit(write_kind kind, uint64_t bytes) {
+    if (healthy_.load(std::memory_order_acquire)) {
+      const uint64_t unchecked =
+          unchecked_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+      if (reserve_ == 0 && !background_failed_.load())
+        return std::nullopt;
+      if (reserve_ != 0 && unchecked < reserve_ / 8 && steady_ms() < next_check_ms_.load() &&
+          !background_failed_.load())
+        return std::nullopt;
     }
+    std::lock_guard guard(health_mu_);
+    const int64_t now = steady_ms();
+    if (background_failed_.exchange(false) && !failed_) {
+      failed_ = error{errc::io_error, "a background flush or compaction of " + dir_ + " failed"};
+      next_resume_ms_ = now + 1000;
+      say(log_level::error, "journal: " + failed_->message +
+                              ": writers get 503 until it succeeds again; free space on that "
+                              "disk or check its health (retried every second)");
+    }
+    if (reserve_ > 0 && (now >= next_check_ms_.load() || unchecked_bytes_.load() >= reserve_ / 8)) {
+      free_bytes_ = measure_free();
+      unchecked_bytes_ = 0;
+      next_check_ms_ = now + 250;
+    }
+    if (failed_) {
+      if (now < next_resume_ms_ || (reserve_ > 0 && free_bytes_ < reserve_)) {
+        healthy_.store(false, std::memory_order_release);
+        return *failed_;
+      }
+      next_resume_ms_ = now + 1000;
+      // A WAL writer that failed must not be written again before RocksDB
+      // switched to a new one: Resume() flushes every memtable and does so.
+      auto s = db_->Resume();
+      if (!s.ok()) {
+        failed_ = translate("resume writes to " + dir_, s);
+        healthy_.store(false, std::memory_order_release);
+        return *failed_;
+      }
+      failed_.reset();
+      say(log_level::info, "journal: writes to " + dir_ + " succeed again; accepting writes");
+    }
+    const bool grows_ok = reserve_ == 0 || free_bytes_ >= reserve_;
+    if (!grows_ok && !full_logged_) {
+      full_logged_ = true;
+      say(log_level::error, "journal: the disk holding " + dir_ + " is full (" + mib(free_bytes_) +
+                              " free, " + mib(reserve_) +
+                              " must stay free): writers get 503 until space is freed; "
+                              "delete files on that disk or grow it (no restart needed)");
+    } else if (grows_ok && full_logged_) {
+      full_logged_ = false;
+      say(log_level::info, "journal: the disk holding " + dir_ + " has " + mib(free_bytes_) +
+                             " free again; accepting writes");
+    }
+    healthy_.store(grows_ok, std::memory_order_release);
+    const uint64_t need = kind == write_kind::grows ? reserve_ : reserve_ / 4;
+    if (reserve_ > 0 && free_bytes_ < need)
+      return full_error();
     return std::nullopt;
+  }
+
+  /// Records a failed write: every later write is refused until Resume().
+  void write_failed(const error& e) {
+    std::lock_guard guard(health_mu_);
+    if (!failed_)
+      say(log_level::error, "journal: a write to " + dir_ + " failed (" + e.message +
+                              "): writers get 503 until it succeeds again; free space on "
+                              "that disk or check its health (retried every second)");
+    failed_ = e;
+    next_resume_ms_ = steady_ms() + 1000;
+    healthy_.store(false, std::memory_order_release);
+  }
+
+  /// Writes `batch`, synced when `sync`, once admitted.
+  std::optional<error> write(rocksdb::WriteBatch& batch, bool sync, std::string_view what,
+                             write_kind kind = write_kind::grows) {
+    if (auto refused = admit(kind, batch.GetDataSize()))
+      return refused;
+    auto s = db_->Write(write_options(sync), &batch);
+    if (s.ok())
+      return std::nullopt;
+    auto e = translate(what, s);
+    write_failed(e);
+    return e;
   }
 
   /// Raises `next_seq` past every seq in a sub(8) seq(8) family; seeks once
@@ -376,7 +519,7 @@ struct journal::impl {
       it->SeekForPrev(pair_key(sub - 1, max_u64).slice());
     }
     if (!it->status().ok()) {
-      error = message(std::string("scan ") + cf_names[slot], it->status());
+      error = translate(std::string("scan ") + cf_names[slot], it->status()).message;
       return false;
     }
     return true;
@@ -390,14 +533,15 @@ struct journal::impl {
     auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), meta_format_version, &v);
     if (s.IsNotFound()) {
       s = db_->Put(write_options(true), cf(cf_meta), meta_format_version, be64_string(journal_format_version));
-      if (!s.ok()) {
-        error = message("record the format version in " + dir, s);
-        return false;
-      }
+      // A journal without the record is version 1 anyway: a full disk
+      // must not keep switchyard from starting.
+      if (!s.ok())
+        say(log_level::error, "journal: cannot record the format version in " + dir + " (" +
+                                translate("put meta", s).message + "); retried at the next start");
       return true;
     }
     if (!s.ok()) {
-      error = message("read the format version of " + dir, s);
+      error = translate("read the format version of " + dir, s).message;
       return false;
     }
     if (v.size() != 8) {
@@ -426,7 +570,7 @@ struct journal::impl {
       if (s.IsNotFound())
         return true;
       if (!s.ok()) {
-        error = message("read meta " + std::string(name), s);
+        error = translate("read meta " + std::string(name), s).message;
         return false;
       }
       if (v.size() != 8) {
@@ -447,7 +591,7 @@ struct journal::impl {
         into = std::max(into, get_be64(it->key().data()) + 1);
       }
       if (!it->status().ok()) {
-        error = message(std::string("scan ") + cf_names[slot], it->status());
+        error = translate(std::string("scan ") + cf_names[slot], it->status()).message;
         return false;
       }
       return true;
@@ -465,7 +609,84 @@ struct journal::impl {
     next_sub_ = next_sub;
     return true;
   }
+
+  /// Builds dedupe_by_time from the dedupe lookups of a journal written
+  /// before it existed (one scan, once); malformed lookups are dropped.
+  std::optional<error> migrate_dedupe() {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), meta_dedupe_format, &v);
+    if (s.ok() && v.size() == 1 && v[0] >= dedupe_format_current)
+      return std::nullopt;
+    if (!s.ok() && !s.IsNotFound())
+      return translate("read meta dedupe_format", s);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(cf_dedupe)));
+    rocksdb::WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto value = it->value();
+      if (value.size() != 16) {
+        batch.Delete(cf(cf_dedupe), it->key());
+      } else {
+        const auto ingest_ms = static_cast<int64_t>(get_be64(value.data() + 8));
+        batch.Put(cf(cf_dedupe_time),
+                  time_key(ingest_ms, std::string_view(it->key().data(), it->key().size())),
+                  rocksdb::Slice());
+      }
+      if (batch.Count() >= sweep_batch_keys) {
+        if (auto err = write(batch, false, "index client ids"))
+          return err;
+        batch.Clear();
+      }
+    }
+    if (!it->status().ok())
+      return translate("scan dedupe", it->status());
+    batch.Put(cf(cf_meta), meta_dedupe_format, std::string(1, dedupe_format_current));
+    return write(batch, true, "index client ids");
+  }
 };
+
+namespace {
+
+// RocksDB's own log, sent to stderr from warnings up instead of to a LOG
+// file in the data directory: RocksDB 7.8 (with its assertions) aborts when
+// it writes to a log file whose last write failed, which on a full disk the
+// LOG file's does, whatever the journal admits.
+class stderr_logger : public rocksdb::Logger {
+public:
+  stderr_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "switchyard: rocksdb: %s\n", line);
+  }
+};
+
+// Hears RocksDB's background errors: writes stop at once, and recovery is
+// left to the journal's own Resume() (RocksDB's automatic recovery would
+// race with the journal's writers and its admission state).
+class error_listener : public rocksdb::EventListener {
+public:
+  error_listener(std::atomic<bool>& failed, std::atomic<bool>& healthy)
+      : failed_(failed), healthy_(healthy) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) override {
+    if (bg_error && !bg_error->ok()) {
+      failed_.store(true);
+      healthy_.store(false);
+    }
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    if (auto_recovery)
+      *auto_recovery = false;
+  }
+
+private:
+  // Only atomics: RocksDB may call this while Resume() runs under health_mu_.
+  std::atomic<bool>& failed_;
+  std::atomic<bool>& healthy_;
+};
+
+} // namespace
 
 // -- journal --------------------------------------------------------------------
 
@@ -475,6 +696,13 @@ journal::~journal() = default;
 
 std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::string& error,
                                        bool* newer_format) {
+  journal_options options;
+  options.sync = sync;
+  return open(dir, std::move(options), error, newer_format);
+}
+
+std::unique_ptr<journal> journal::open(const std::string& dir, journal_options options,
+                                       std::string& error, bool* newer_format) {
   if (newer_format)
     *newer_format = false;
   std::error_code ec;
@@ -484,18 +712,33 @@ std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::s
     return nullptr;
   }
 
+  auto p = std::make_unique<impl>();
+  p->sync_ = options.sync;
+  p->dir_ = dir;
+  p->log_ = std::move(options.log);
+  if (options.reserve_bytes) {
+    p->reserve_ = *options.reserve_bytes;
+  } else {
+    struct statvfs st {};
+    const uint64_t size =
+        ::statvfs(dir.c_str(), &st) == 0 ? static_cast<uint64_t>(st.f_blocks) * st.f_frsize : 0;
+    p->reserve_ = std::clamp<uint64_t>(size / 8, 4u << 20, 256u << 20);
+  }
+
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.IncreaseParallelism(2);
   // Durability rests on the WAL: every write reaches it before returning.
   db_opts.manual_wal_flush = false;
-  // Six families share one memory budget instead of 64 MB x 6 each.
+  // The families share one memory budget instead of 64 MB x 6 each.
   db_opts.db_write_buffer_size = 256u << 20;
   // A rarely written family (meta, subs) would otherwise pin old WAL files
   // until it flushes on its own; past this size RocksDB flushes it.
   db_opts.max_total_wal_size = 512u << 20;
   db_opts.keep_log_file_num = 5;
+  db_opts.info_log = std::make_shared<stderr_logger>();
+  db_opts.listeners.push_back(std::make_shared<error_listener>(p->background_failed_, p->healthy_));
 
   rocksdb::ColumnFamilyOptions base;
   // A 256 MB budget gives each family a 64 MB write buffer.
@@ -516,19 +759,27 @@ std::unique_ptr<journal> journal::open(const std::string& dir, bool sync, std::s
   rocksdb::DB* db = nullptr;
   auto s = rocksdb::DB::Open(db_opts, dir, descriptors, &handles, &db);
   if (!s.ok()) {
-    error = message("open " + dir, s);
+    error = translate("open " + dir, s).message;
     return nullptr;
   }
 
-  auto p = std::make_unique<impl>();
   p->db_ = db;
-  p->sync_ = sync;
   for (std::size_t i = 0; i < cf_count; ++i)
     p->cf_[i] = handles[i];
   if (!p->check_format_version(dir, error, newer_format))
     return nullptr;
   if (!p->recover(error))
     return nullptr;
+  if (auto err = p->migrate_dedupe()) {
+    // A full disk must not keep switchyard from starting: the index is
+    // built on the next open, and client ids expire late meanwhile.
+    if (err->kind != errc::no_space) {
+      error = err->message;
+      return nullptr;
+    }
+    p->say(log_level::error, "journal: cannot index client ids for expiry (" + err->message +
+                               "); retried at the next start");
+  }
   return std::unique_ptr<journal>(new journal(std::move(p)));
 }
 
@@ -548,18 +799,25 @@ seq_reservation journal::reserve(uint64_t n) {
   return seq_reservation(std::move(gate), first);
 }
 
-uint64_t journal::next_sub_number() {
+expected<uint64_t> journal::next_sub_number() {
   std::lock_guard lock(impl_->sub_mu_);
-  const uint64_t n = impl_->next_sub_.fetch_add(1);
-  // A failed write only matters if the number is stored elsewhere, and a
-  // stored subscription is itself recovered from the subs family.
-  impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_meta), meta_sub_seq, be64_string(n + 1));
+  const uint64_t n = impl_->next_sub_.load();
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_meta), meta_sub_seq, be64_string(n + 1));
+  // Taken only once written: a number handed out is never handed out again.
+  if (auto err = impl_->write(batch, true, "store subscription counter"))
+    return std::move(*err);
+  impl_->next_sub_.fetch_add(1);
   return n;
+}
+
+bool journal::writable() const {
+  return impl_->healthy_.load();
 }
 
 // -- events and queues ------------------------------------------------------------
 
-std::optional<storage_error> journal::append(const std::vector<append_item>& items) {
+std::optional<error> journal::append(const std::vector<append_item>& items) {
   if (items.empty())
     return std::nullopt;
   auto& d = *impl_;
@@ -582,6 +840,7 @@ std::optional<storage_error> journal::append(const std::vector<append_item>& ite
       put_be64(v, e.seq);
       put_be64(v + 8, static_cast<uint64_t>(e.ingest_ms));
       batch.Put(d.cf(cf_dedupe), e.ev.client_id, rocksdb::Slice(v, sizeof v));
+      batch.Put(d.cf(cf_dedupe_time), time_key(e.ingest_ms, e.ev.client_id), rocksdb::Slice());
     }
     high = std::max(high, e.seq + 1);
   }
@@ -598,29 +857,32 @@ std::optional<storage_error> journal::append(const std::vector<append_item>& ite
   return std::nullopt;
 }
 
-std::optional<uint64_t> journal::find_client_id(std::string_view client_id, int64_t now_ms,
-                                                int64_t window_ms) const {
+expected<uint64_t> journal::find_client_id(std::string_view client_id, int64_t now_ms,
+                                           int64_t window_ms) const {
   rocksdb::PinnableSlice v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_dedupe), client_id, &v);
-  if (!s.ok() || v.size() != 16)
-    return std::nullopt;
+  if (!s.ok())
+    return translate("read client id", s);
+  if (v.size() != 16)
+    return corrupt("corrupt client id record");
   const uint64_t seq = get_be64(v.data());
   const auto ingest_ms = static_cast<int64_t>(get_be64(v.data() + 8));
   if (ingest_ms < now_ms - window_ms)
-    return std::nullopt;
+    return not_found();
   return seq;
 }
 
-void journal::ack_many(uint64_t sub, const std::vector<uint64_t>& seqs) {
+std::optional<error> journal::ack_many(uint64_t sub, const std::vector<uint64_t>& seqs) {
   if (seqs.empty())
-    return;
+    return std::nullopt;
   rocksdb::WriteBatch batch;
   for (uint64_t seq : seqs)
     batch.Delete(impl_->cf(cf_queues), pair_key(sub, seq).slice());
-  impl_->write(batch, false, "ack");
+  return impl_->write(batch, false, "ack", write_kind::shrinks);
 }
 
-std::vector<event_ptr> journal::read_queue(uint64_t sub, uint64_t after, std::size_t limit) const {
+expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t after,
+                                                     std::size_t limit) const {
   std::vector<event_ptr> out;
   if (limit == 0 || after == max_u64)
     return out;
@@ -642,8 +904,9 @@ std::vector<event_ptr> journal::read_queue(uint64_t sub, uint64_t after, std::si
         break;
       seqs.push_back(get_be64(key.data() + 8));
     }
-    if (!it->status().ok())
-      return out;
+    // Keys read before a failure are served; a failure before any is the answer.
+    if (!it->status().ok() && seqs.empty())
+      return translate("read queue", it->status());
   }
   if (seqs.empty())
     return out;
@@ -674,16 +937,19 @@ std::vector<event_ptr> journal::read_queue(uint64_t sub, uint64_t after, std::si
       // would otherwise pin the queue's low-water mark forever.
     } else if (!statuses[i].IsNotFound()) {
       // An I/O error: stop here so that the caller resumes at this seq.
+      if (out.empty())
+        return translate("read events", statuses[i]);
       break;
     }
     stale.Delete(d.cf(cf_queues), pair_key(sub, seqs[i]).slice());
   }
+  // Best effort: a key left behind is found and removed again next time.
   if (stale.Count() > 0)
-    d.write(stale, false, "read_queue cleanup");
+    (void)d.write(stale, false, "read_queue cleanup", write_kind::shrinks);
   return out;
 }
 
-uint64_t journal::count_queue(uint64_t sub) const {
+expected<uint64_t> journal::count_queue(uint64_t sub) const {
   auto& d = *impl_;
   const seq_key prefix(sub);
   std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
@@ -693,28 +959,32 @@ uint64_t journal::count_queue(uint64_t sub) const {
       break;
     ++n;
   }
+  if (!it->status().ok())
+    return translate("count queue", it->status());
   return n;
 }
 
-uint64_t journal::purge(uint64_t sub) {
-  const uint64_t n = count_queue(sub);
+expected<uint64_t> journal::purge(uint64_t sub) {
+  auto n = count_queue(sub);
+  if (!n)
+    return n;
   rocksdb::WriteBatch batch;
   delete_sub_keys(batch, impl_->cf(cf_queues), sub);
   delete_pull_files(batch, impl_->cf(cf_meta), sub);
-  if (impl_->write(batch, impl_->sync_, "purge"))
-    return 0;
+  if (auto err = impl_->write(batch, impl_->sync_, "purge", write_kind::shrinks))
+    return std::move(*err);
   return n;
 }
 
-void journal::kill(uint64_t sub, const stored_event& e, const std::string& reason) {
+std::optional<error> journal::kill(uint64_t sub, const stored_event& e, const std::string& reason) {
   const pair_key key(sub, e.seq);
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason));
   batch.Delete(impl_->cf(cf_queues), key.slice());
-  impl_->write(batch, impl_->sync_, "kill");
+  return impl_->write(batch, impl_->sync_, "kill");
 }
 
-std::optional<storage_error> journal::kill_many(uint64_t sub, const std::vector<dead_letter>& letters) {
+std::optional<error> journal::kill_many(uint64_t sub, const std::vector<dead_letter>& letters) {
   if (letters.empty())
     return std::nullopt;
   rocksdb::WriteBatch batch;
@@ -726,7 +996,7 @@ std::optional<storage_error> journal::kill_many(uint64_t sub, const std::vector<
   return impl_->write(batch, impl_->sync_, "kill_many");
 }
 
-std::vector<dead_letter> journal::dead_letters(uint64_t sub, std::size_t limit) const {
+expected<std::vector<dead_letter>> journal::dead_letters(uint64_t sub, std::size_t limit) const {
   auto& d = *impl_;
   const seq_key prefix(sub);
   std::vector<dead_letter> out;
@@ -737,10 +1007,12 @@ std::vector<dead_letter> journal::dead_letters(uint64_t sub, std::size_t limit) 
     if (auto dl = decode_dead(std::string_view(it->value().data(), it->value().size())))
       out.push_back(std::move(*dl));
   }
+  if (!it->status().ok())
+    return translate("read dead letters", it->status());
   return out;
 }
 
-std::vector<event_ptr> journal::replay_dead(uint64_t sub, int64_t now_ms) {
+expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_ms) {
   auto& d = *impl_;
   std::lock_guard<std::mutex> gc_guard(d.gc_mu_);
   const seq_key prefix(sub);
@@ -767,19 +1039,19 @@ std::vector<event_ptr> journal::replay_dead(uint64_t sub, int64_t now_ms) {
       out.push_back(std::move(dl->event));
     }
     if (!it->status().ok())
-      return {};
+      return translate("read dead letters", it->status());
   }
   if (out.empty())
     return out;
-  if (d.write(batch, d.sync_, "replay_dead"))
-    return {};
+  if (auto err = d.write(batch, d.sync_, "replay_dead"))
+    return std::move(*err);
   // Records below the last low-water mark exist again: let the next
   // collect_garbage delete them once they are delivered.
   d.gc_low_water_ = 0;
   return out;
 }
 
-uint64_t journal::min_queued_seq() const {
+expected<uint64_t> journal::min_queued_seq() const {
   auto& d = *impl_;
   // Captured first, with no reservation outstanding: anything appended
   // during the scan has a seq at least this.
@@ -793,7 +1065,7 @@ uint64_t journal::min_queued_seq() const {
   while (it->Valid()) {
     auto key = it->key();
     if (key.size() != 16)
-      return 0; // unexpected layout: collect nothing
+      return corrupt("malformed key in queues");
     const uint64_t sub = get_be64(key.data());
     low = std::min(low, get_be64(key.data() + 8));
     if (sub == UINT64_MAX)
@@ -801,11 +1073,11 @@ uint64_t journal::min_queued_seq() const {
     it->Seek(pair_key(sub + 1, 0).slice());
   }
   if (!it->status().ok())
-    return 0;
+    return translate("scan queues", it->status());
   return low;
 }
 
-std::optional<int64_t> journal::oldest_queued_ingest_ms() const {
+expected<std::optional<int64_t>> journal::oldest_queued_ingest_ms() const {
   auto& d = *impl_;
   // The head of each queue is its lowest seq; replayed dead letters carry a
   // new ingest time under an old seq, so every head is read, not just the
@@ -825,64 +1097,104 @@ std::optional<int64_t> journal::oldest_queued_ingest_ms() const {
         break;
       it->Seek(pair_key(sub + 1, 0).slice());
     }
+    if (!it->status().ok())
+      return translate("scan queues", it->status());
   }
   std::optional<int64_t> oldest;
   std::string value;
   for (const auto& k : heads) {
-    if (!d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_events), k.slice(), &value).ok())
+    auto s = d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_events), k.slice(), &value);
+    if (s.IsNotFound())
       continue; // a missing record is read_queue's to clean up
+    if (!s.ok())
+      return translate("read events", s);
     if (auto e = decode_event(value); e && (!oldest || e->ingest_ms < *oldest))
       oldest = e->ingest_ms;
   }
   return oldest;
 }
 
-void journal::collect_unreferenced(int64_t dedupe_before_ms) {
+std::optional<error> journal::collect_unreferenced(int64_t dedupe_before_ms) {
   std::lock_guard<std::mutex> gc_guard(impl_->gc_mu_);
-  collect_garbage(min_queued_seq(), dedupe_before_ms);
+  auto low = min_queued_seq();
+  if (!low)
+    return std::move(low).error();
+  return collect_garbage(*low, dedupe_before_ms);
 }
 
-void journal::collect_garbage(uint64_t low_water, int64_t dedupe_before_ms) {
+std::optional<error> journal::collect_garbage(uint64_t low_water, int64_t dedupe_before_ms) {
   auto& d = *impl_;
+  std::optional<error> first_error;
   if (low_water > d.gc_low_water_.load()) {
     rocksdb::WriteBatch batch;
     batch.DeleteRange(d.cf(cf_events), seq_key(0).slice(), seq_key(low_water).slice());
-    if (!d.write(batch, false, "collect_garbage"))
+    if (auto err = d.write(batch, false, "collect events", write_kind::shrinks))
+      first_error = std::move(err);
+    else
       raise_to(d.gc_low_water_, low_water);
   }
 
-  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dedupe)));
-  rocksdb::WriteBatch batch;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto v = it->value();
-    const bool expired =
-        v.size() != 16 || static_cast<int64_t>(get_be64(v.data() + 8)) < dedupe_before_ms;
-    if (!expired)
-      continue;
-    batch.Delete(d.cf(cf_dedupe), it->key());
-    if (batch.Count() >= sweep_batch_keys) {
-      d.write(batch, false, "collect_garbage");
-      batch.Clear();
+  // Client ids expire in key order: dedupe_by_time below `end` is exactly
+  // the expired ones. A lookup is deleted only when it is itself expired (a
+  // client id seen again since has a newer lookup and a newer time key).
+  const std::string end = time_key(dedupe_before_ms, {});
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice end_slice(end);
+  ro.iterate_upper_bound = &end_slice;
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(ro, d.cf(cf_dedupe_time)));
+  it->SeekToFirst();
+  std::string value;
+  while (it->Valid() && !first_error) {
+    // Under append_mu_, an append cannot renew a lookup between the check
+    // and the delete below.
+    std::lock_guard lock(d.append_mu_);
+    rocksdb::WriteBatch batch;
+    for (; it->Valid() && batch.Count() < sweep_batch_keys; it->Next()) {
+      auto key = it->key();
+      if (key.size() < 8)
+        continue;
+      const rocksdb::Slice client_id(key.data() + 8, key.size() - 8);
+      auto s = d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_dedupe), client_id, &value);
+      if (s.IsNotFound())
+        continue;
+      if (!s.ok()) {
+        first_error = translate("read client id", s);
+        break;
+      }
+      if (value.size() != 16 || static_cast<int64_t>(get_be64(value.data() + 8)) < dedupe_before_ms)
+        batch.Delete(d.cf(cf_dedupe), client_id);
     }
+    if (first_error)
+      break;
+    if (batch.Count() > 0)
+      if (auto err = d.write(batch, false, "expire client ids", write_kind::shrinks))
+        first_error = std::move(err);
   }
-  if (batch.Count() > 0)
-    d.write(batch, false, "collect_garbage");
+  if (!first_error && !it->status().ok())
+    first_error = translate("scan dedupe_by_time", it->status());
+  if (!first_error) {
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(d.cf(cf_dedupe_time), time_key(0, {}), end);
+    if (auto err = d.write(batch, false, "expire client ids", write_kind::shrinks))
+      first_error = std::move(err);
+  }
+  return first_error;
 }
 
 // -- subscriptions and metadata -----------------------------------------------------
 
-std::optional<storage_error> journal::put_subscription(uint64_t sub, std::string_view record) {
-  auto s = impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_subs), seq_key(sub).slice(),
-                           record);
-  if (!s.ok())
-    return storage_error{message("put subscription", s)};
+std::optional<error> journal::put_subscription(uint64_t sub, std::string_view record) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_subs), seq_key(sub).slice(), record);
+  if (auto err = impl_->write(batch, true, "put subscription"))
+    return err;
   // A number chosen by the caller must not be handed out again.
   if (sub != max_u64)
     raise_to(impl_->next_sub_, sub + 1);
   return std::nullopt;
 }
 
-std::optional<storage_error> journal::put_subscriptions(
+std::optional<error> journal::put_subscriptions(
   const std::vector<std::pair<uint64_t, std::string>>& records) {
   rocksdb::WriteBatch batch;
   uint64_t highest = 0;
@@ -897,16 +1209,16 @@ std::optional<storage_error> journal::put_subscriptions(
   return std::nullopt;
 }
 
-std::optional<storage_error> journal::delete_subscription(uint64_t sub) {
+std::optional<error> journal::delete_subscription(uint64_t sub) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(cf_subs), seq_key(sub).slice());
   delete_sub_keys(batch, impl_->cf(cf_queues), sub);
   delete_sub_keys(batch, impl_->cf(cf_dead), sub);
   delete_pull_files(batch, impl_->cf(cf_meta), sub);
-  return impl_->write(batch, true, "delete subscription");
+  return impl_->write(batch, true, "delete subscription", write_kind::shrinks);
 }
 
-std::vector<std::pair<uint64_t, std::string>> journal::load_subscriptions() const {
+expected<std::vector<std::pair<uint64_t, std::string>>> journal::load_subscriptions() const {
   auto& d = *impl_;
   std::vector<std::pair<uint64_t, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_subs)));
@@ -915,46 +1227,46 @@ std::vector<std::pair<uint64_t, std::string>> journal::load_subscriptions() cons
       continue;
     out.emplace_back(get_be64(it->key().data()), it->value().ToString());
   }
+  if (!it->status().ok())
+    return translate("read subscriptions", it->status());
   return out;
 }
 
-std::optional<storage_error> journal::checkpoint(const std::string& dir) const {
+std::optional<error> journal::checkpoint(const std::string& dir) const {
   rocksdb::Checkpoint* raw = nullptr;
   auto s = rocksdb::Checkpoint::Create(impl_->db_, &raw);
   if (!s.ok())
-    return storage_error{message("checkpoint", s)};
+    return translate("checkpoint", s);
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
   // log_size_for_flush 0: flush the memtables first, so the copy needs no
   // WAL replay and holds every write acknowledged before the call.
   s = cp->CreateCheckpoint(dir, 0);
   if (!s.ok())
-    return storage_error{message("checkpoint into " + dir, s)};
+    return translate("checkpoint into " + dir, s);
   std::error_code ec;
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
   return std::nullopt;
 }
 
-std::optional<storage_error> journal::put_meta(std::string_view name, std::string_view value) {
-  auto s = impl_->db_->Put(impl_->write_options(true), impl_->cf(cf_meta), name, value);
-  if (!s.ok())
-    return storage_error{message("put meta", s)};
-  return std::nullopt;
+std::optional<error> journal::put_meta(std::string_view name, std::string_view value) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_meta), name, value);
+  return impl_->write(batch, true, "put meta");
 }
 
-std::optional<storage_error> journal::delete_meta(std::string_view name) {
-  auto s = impl_->db_->Delete(impl_->write_options(true), impl_->cf(cf_meta), name);
-  if (!s.ok())
-    return storage_error{message("delete meta", s)};
-  return std::nullopt;
+std::optional<error> journal::delete_meta(std::string_view name) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(cf_meta), name);
+  return impl_->write(batch, true, "delete meta", write_kind::shrinks);
 }
 
-std::optional<storage_error> journal::seal_pull_file(uint64_t sub, const pull_file& f) {
+std::optional<error> journal::seal_pull_file(uint64_t sub, const pull_file& f) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf(cf_meta), pull_key(sub, f.first), encode_pull_file(f));
   return impl_->write(batch, true, "seal pull file");
 }
 
-std::vector<pull_file> journal::pull_files(uint64_t sub, std::size_t limit) const {
+expected<std::vector<pull_file>> journal::pull_files(uint64_t sub, std::size_t limit) const {
   auto& d = *impl_;
   std::vector<pull_file> out;
   const auto prefix = pull_key(sub, 0).substr(0, pull_prefix.size() + 8);
@@ -965,34 +1277,40 @@ std::vector<pull_file> journal::pull_files(uint64_t sub, std::size_t limit) cons
     if (auto f = decode_pull_file(it->value()))
       out.push_back(*f);
   }
+  if (!it->status().ok())
+    return translate("read pull files", it->status());
   return out;
 }
 
-std::optional<pull_file> journal::find_pull_file(uint64_t sub, uint64_t first) const {
+expected<pull_file> journal::find_pull_file(uint64_t sub, uint64_t first) const {
   std::string v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), pull_key(sub, first), &v);
   if (!s.ok())
-    return std::nullopt;
-  return decode_pull_file(v);
+    return translate("read pull file", s);
+  auto f = decode_pull_file(v);
+  if (!f)
+    return corrupt("corrupt pull file record");
+  return *f;
 }
 
-std::optional<storage_error> journal::drop_pull_file(uint64_t sub, const pull_file& f) {
+std::optional<error> journal::drop_pull_file(uint64_t sub, const pull_file& f) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(cf_meta), pull_key(sub, f.first));
   batch.DeleteRange(impl_->cf(cf_queues), pair_key(sub, f.first).slice(), pair_key(sub, f.last).slice());
   batch.Delete(impl_->cf(cf_queues), pair_key(sub, f.last).slice());
-  return impl_->write(batch, true, "delete pull file");
+  return impl_->write(batch, true, "delete pull file", write_kind::shrinks);
 }
 
-std::optional<std::string> journal::get_meta(std::string_view name) const {
+expected<std::string> journal::get_meta(std::string_view name) const {
   std::string v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), name, &v);
   if (!s.ok())
-    return std::nullopt;
+    return translate("read meta", s);
   return v;
 }
 
-std::vector<std::pair<std::string, std::string>> journal::scan_meta(std::string_view prefix) const {
+expected<std::vector<std::pair<std::string, std::string>>> journal::scan_meta(
+  std::string_view prefix) const {
   auto& d = *impl_;
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_meta)));
@@ -1001,6 +1319,8 @@ std::vector<std::pair<std::string, std::string>> journal::scan_meta(std::string_
       break;
     out.emplace_back(it->key().ToString(), it->value().ToString());
   }
+  if (!it->status().ok())
+    return translate("read meta", it->status());
   return out;
 }
 

@@ -9,6 +9,7 @@
 //   subs    sub(8)                 → subscription record (opaque bytes)
 //   meta    name                   → value (counters, registries)
 //   dedupe  client id              → seq(8) ingest_ms(8)
+//   dedupe_by_time ingest_ms(8) client id → "" (expiry in key order)
 //
 // meta names "seq" and "sub_seq" are the journal's own counters; callers
 // keep theirs under other names.
@@ -16,8 +17,26 @@
 // Thread-safety: every method may be called from any thread (RocksDB is
 // thread-safe); append() is meant to be called by one group-commit thread
 // (concurrent calls are safe but serialised).
+//
+// Errors: every call that can fail says so with a storage::error
+// (storage/error.hpp): a write returns std::optional<error> (nullopt on
+// success), a read returns expected<T>. A single-key read that finds
+// nothing answers errc::not_found; an I/O error is never taken for absent.
+//
+// A full disk: writes that add data are admitted only while the journal's
+// file system keeps `reserve_bytes` free (measured with statvfs at most
+// every 250 ms or every reserve/8 bytes written); deletes (acks, purges,
+// garbage collection) are admitted down to a quarter of it, so that
+// deliveries can still free space. A refused write answers errc::no_space.
+// When a write fails in RocksDB all the same (ENOSPC, EIO), every later
+// write is refused without reaching RocksDB until DB::Resume() succeeds
+// (tried at most once a second once the reserve is free again): Debian's
+// RocksDB 7.8 keeps its assertions, and a synced write after a failed WAL
+// sync aborts the process (`sync_without_flush_called_`). Both states are
+// logged once, with what to do, and once again when writes succeed.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -26,6 +45,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "storage/error.hpp"
 
 namespace sy::storage {
 
@@ -72,9 +92,19 @@ struct pull_file {
   int64_t sealed_ms = 0;
 };
 
-/// Error text of a failed storage operation (RocksDB's status, translated).
-struct storage_error {
-  std::string message;
+/// How loud a line the journal logs is.
+enum class log_level : uint8_t { info, error };
+
+/// How a journal is opened.
+struct journal_options {
+  /// Makes append() and subscription writes fsync before returning.
+  bool sync = false;
+  /// Free bytes writes that add data must leave on the journal's file
+  /// system; nullopt: an eighth of its size, clamped to 4–256 MiB; 0: no check.
+  std::optional<uint64_t> reserve_bytes;
+  /// Receives the journal's log lines (a full disk, writes failing and
+  /// recovering); when empty they go to stderr. Called from any thread.
+  std::function<void(log_level, const std::string&)> log;
 };
 
 /// Sequence numbers reserved for one append. While it lives, garbage
@@ -109,13 +139,16 @@ public:
   /// switchyard (journal_format_version).
   static std::unique_ptr<journal> open(const std::string& dir, bool sync, std::string& error,
                                        bool* newer_format = nullptr);
+  /// Opens (creating if needed) the journal in `dir` with `options`; fails as the other open().
+  static std::unique_ptr<journal> open(const std::string& dir, journal_options options,
+                                       std::string& error, bool* newer_format = nullptr);
 
   /// Writes a consistent copy of the journal as it is now into `dir`, which
   /// must not exist (its parent must): a RocksDB checkpoint, hard links on
   /// the same filesystem, copies elsewhere, created 0700. Writers are not
   /// stopped. Blocks for as long as it takes: call it off the I/O and actor
   /// threads. journal::open(dir) opens the copy.
-  std::optional<storage_error> checkpoint(const std::string& dir) const;
+  std::optional<error> checkpoint(const std::string& dir) const;
   ~journal();
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
@@ -133,99 +166,112 @@ public:
   /// collection off (for tools and tests that collect nothing meanwhile).
   uint64_t reserve_seqs(uint64_t n);
   /// Returns a fresh subscription number, starting at 1; the counter is
-  /// persisted (synced) before it returns, so numbers never repeat.
-  uint64_t next_sub_number();
+  /// persisted (synced) before it returns, so numbers never repeat. Fails
+  /// when the counter cannot be written.
+  [[nodiscard]] expected<uint64_t> next_sub_number();
+
+  /// Returns true while writes that add data are admitted (the disk keeps
+  /// its reserve and no write has failed since the last Resume()).
+  bool writable() const;
 
   // -- events and queues -----------------------------------------------------
 
   /// Writes every event and its queue keys, plus the dedupe keys of events
   /// carrying a client id, in one WriteBatch (synced when the journal is).
-  std::optional<storage_error> append(const std::vector<append_item>& items);
+  [[nodiscard]] std::optional<error> append(const std::vector<append_item>& items);
 
   /// Returns the seq recorded for `client_id` if it was seen within
-  /// `window_ms` of `now_ms`, else nullopt.
-  std::optional<uint64_t> find_client_id(std::string_view client_id, int64_t now_ms,
-                                         int64_t window_ms) const;
+  /// `window_ms` of `now_ms`; errc::not_found when it was not (or has
+  /// expired), another kind when the read failed.
+  expected<uint64_t> find_client_id(std::string_view client_id, int64_t now_ms,
+                                    int64_t window_ms) const;
 
   /// Removes the queue keys of (sub, seq) for each of `seqs`: those events
   /// were delivered. One unsynced write: a crash may redeliver, never lose.
-  void ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
+  [[nodiscard]] std::optional<error> ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in
-  /// sequence order. A queue key whose event is missing is skipped and removed.
-  std::vector<event_ptr> read_queue(uint64_t sub, uint64_t after, std::size_t limit) const;
+  /// sequence order. A queue key whose event is missing is skipped and
+  /// removed. A read that fails part-way returns what came before the
+  /// failure (the caller resumes there); one that fails first, the error.
+  expected<std::vector<event_ptr>> read_queue(uint64_t sub, uint64_t after,
+                                              std::size_t limit) const;
 
   /// Returns how many events are queued for `sub` (a scan; for purge and recovery).
-  uint64_t count_queue(uint64_t sub) const;
+  expected<uint64_t> count_queue(uint64_t sub) const;
 
   /// Drops every queued event and pull file of `sub`; returns how many
   /// events there were.
-  uint64_t purge(uint64_t sub);
+  [[nodiscard]] expected<uint64_t> purge(uint64_t sub);
 
   /// Moves (sub, seq) from the queue to the dead letters with `reason`.
-  void kill(uint64_t sub, const stored_event& e, const std::string& reason);
+  [[nodiscard]] std::optional<error> kill(uint64_t sub, const stored_event& e,
+                                          const std::string& reason);
   /// Moves every event of `letters` from the queue of `sub` to its dead
   /// letters in one write (synced when the journal is): one fsync for a
   /// whole page of expired events rather than one each.
-  std::optional<storage_error> kill_many(uint64_t sub, const std::vector<dead_letter>& letters);
+  [[nodiscard]] std::optional<error> kill_many(uint64_t sub, const std::vector<dead_letter>& letters);
   /// Returns up to `limit` dead letters of `sub`, oldest first.
-  std::vector<dead_letter> dead_letters(uint64_t sub, std::size_t limit) const;
+  expected<std::vector<dead_letter>> dead_letters(uint64_t sub, std::size_t limit) const;
   /// Moves every dead letter of `sub` back into its queue, rewriting its
   /// event record with `now_ms` as the ingest time (a replayed event gets a
   /// whole retry.max_age again); returns the requeued events in order.
-  std::vector<event_ptr> replay_dead(uint64_t sub, int64_t now_ms);
+  [[nodiscard]] expected<std::vector<event_ptr>> replay_dead(uint64_t sub, int64_t now_ms);
 
   /// Returns the lowest seq any queue still holds, or the next_seq() of
   /// before the scan when no queue holds one (one seek per subscription).
-  uint64_t min_queued_seq() const;
+  expected<uint64_t> min_queued_seq() const;
 
   /// Returns the earliest ingest time (ms) of the events at the head of
   /// every queue, or nullopt when no queue holds an event: the age of the
   /// oldest undelivered event. One seek and one read per non-empty queue.
-  std::optional<int64_t> oldest_queued_ingest_ms() const;
+  /// A failed read is an error, never "none queued".
+  expected<std::optional<int64_t>> oldest_queued_ingest_ms() const;
 
   /// Deletes every event record no queue refers to (below min_queued_seq())
   /// and dedupe keys older than `dedupe_before_ms`. Serialised with
   /// replay_dead, which writes records below the low-water mark again.
-  void collect_unreferenced(int64_t dedupe_before_ms);
+  [[nodiscard]] std::optional<error> collect_unreferenced(int64_t dedupe_before_ms);
 
   /// Deletes event records with seq < `low_water` (no queue refers to them)
-  /// and dedupe keys older than `dedupe_before_ms`.
-  void collect_garbage(uint64_t low_water, int64_t dedupe_before_ms);
+  /// and dedupe keys older than `dedupe_before_ms`: one seek and one range
+  /// delete on dedupe_by_time, then a point delete per expired client id.
+  [[nodiscard]] std::optional<error> collect_garbage(uint64_t low_water, int64_t dedupe_before_ms);
 
   // -- pull files ------------------------------------------------------------
   // A pull file is a record over queue keys: its events stay queued (and so
   // journaled) until the client deletes the file.
 
   /// Records `f` as a sealed file of `sub` (synced).
-  std::optional<storage_error> seal_pull_file(uint64_t sub, const pull_file& f);
+  [[nodiscard]] std::optional<error> seal_pull_file(uint64_t sub, const pull_file& f);
   /// Returns up to `limit` sealed files of `sub`, oldest first.
-  std::vector<pull_file> pull_files(uint64_t sub, std::size_t limit) const;
-  /// Returns the sealed file of `sub` whose first event is `first`.
-  std::optional<pull_file> find_pull_file(uint64_t sub, uint64_t first) const;
+  expected<std::vector<pull_file>> pull_files(uint64_t sub, std::size_t limit) const;
+  /// Returns the sealed file of `sub` whose first event is `first`
+  /// (errc::not_found when there is none).
+  expected<pull_file> find_pull_file(uint64_t sub, uint64_t first) const;
   /// Deletes the file `f` of `sub` and the queue keys of its events (synced).
-  std::optional<storage_error> drop_pull_file(uint64_t sub, const pull_file& f);
+  [[nodiscard]] std::optional<error> drop_pull_file(uint64_t sub, const pull_file& f);
 
   // -- subscriptions and metadata -------------------------------------------
 
   /// Stores the record of subscription `sub` (synced).
-  std::optional<storage_error> put_subscription(uint64_t sub, std::string_view record);
+  [[nodiscard]] std::optional<error> put_subscription(uint64_t sub, std::string_view record);
   /// Stores many subscription records in one synced write (bulk seeding).
-  std::optional<storage_error> put_subscriptions(
+  [[nodiscard]] std::optional<error> put_subscriptions(
     const std::vector<std::pair<uint64_t, std::string>>& records);
   /// Deletes the record, queue, dead letters and pull files of `sub` (synced).
-  std::optional<storage_error> delete_subscription(uint64_t sub);
+  [[nodiscard]] std::optional<error> delete_subscription(uint64_t sub);
   /// Returns every stored (number, record), in number order.
-  std::vector<std::pair<uint64_t, std::string>> load_subscriptions() const;
+  expected<std::vector<std::pair<uint64_t, std::string>>> load_subscriptions() const;
 
   /// Stores `value` under `name` in meta (synced).
-  std::optional<storage_error> put_meta(std::string_view name, std::string_view value);
+  [[nodiscard]] std::optional<error> put_meta(std::string_view name, std::string_view value);
   /// Deletes `name` from meta (synced).
-  std::optional<storage_error> delete_meta(std::string_view name);
-  /// Returns the meta value under `name`.
-  std::optional<std::string> get_meta(std::string_view name) const;
+  [[nodiscard]] std::optional<error> delete_meta(std::string_view name);
+  /// Returns the meta value under `name` (errc::not_found when there is none).
+  expected<std::string> get_meta(std::string_view name) const;
   /// Returns every (name, value) in meta whose name starts with `prefix`.
-  std::vector<std::pair<std::string, std::string>> scan_meta(std::string_view prefix) const;
+  expected<std::vector<std::pair<std::string, std::string>>> scan_meta(std::string_view prefix) const;
 
 private:
   struct impl;
