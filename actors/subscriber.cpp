@@ -623,9 +623,12 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       publish_stats(st);
       return purged{n};
     },
-    [=](replay_dead_letters) -> replayed {
+    [=](const replay_dead_letters& x) -> caf::result<replayed> {
       auto& st = self->state;
-      auto events = st.env->journal->replay_dead(st.sub.number, st.clock->wall_ms());
+      auto events = st.env->journal->replay_dead(st.sub.number, st.clock->wall_ms(), x.event_id);
+      if (events.empty() && !x.event_id.empty())
+        return make_error(errc::not_found, "no dead letter of event " + x.event_id +
+                                             "; GET …/dead-letters lists them");
       for (auto& e : events)
         insert_sorted(st.pending, e);
       st.queued += events.size();

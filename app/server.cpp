@@ -152,6 +152,7 @@ int serve(const config& cfg) {
     ctx.metrics = std::make_shared<api::http_metrics>();
     ctx.metrics_tokens = cfg.metrics_tokens;
     ctx.max_subscription_series = cfg.max_subscription_series;
+    ctx.max_batch_events = static_cast<std::size_t>(cfg.max_batch_events);
     ctx.journal = journal.get();
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
