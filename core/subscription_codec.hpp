@@ -81,8 +81,9 @@ struct subscription_spec {
   bool operator==(const subscription_spec&) const = default;
 };
 
-/// Least and most secret bytes a client-given privateKey may carry.
+/// Least secret bytes a client-given privateKey may carry.
 inline constexpr std::size_t min_private_key_bytes = 24;
+/// Most secret bytes a client-given privateKey may carry.
 inline constexpr std::size_t max_private_key_bytes = 64;
 
 /// Returns why `key` is not a usable privateKey ("whsec_" + standard base64
