@@ -249,6 +249,17 @@ struct replay_subscription {
   std::string id;
 };
 
+/// Requeues the dead letter of event `event_id` → replayed, or not_found.
+struct replay_dead_letter {
+  std::string id;
+  std::string event_id;
+};
+
+/// Deletes every dead letter → purged.
+struct drop_dead_letters {
+  std::string id;
+};
+
 /// Registers or replaces the change-notification watcher → watcher_view.
 struct put_watcher {
   core::watcher_spec spec;
@@ -318,8 +329,11 @@ struct storage_done {
   std::function<void()> then;
 };
 
-/// Requeues a subscriber's dead letters → replayed.
-struct replay_dead_letters {};
+/// Requeues a subscriber's dead letters (only that of `event_id` when it
+/// is not empty) → replayed.
+struct replay_dead_letters {
+  std::string event_id;
+};
 
 /// Lists at most `max` sealed files of a pull subscriber → event_file_names.
 struct list_event_files {
@@ -350,6 +364,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<purge_subscription>::with<purged>,
   caf::replies_to<list_dead_letters>::with<dead_letter_list>,
   caf::replies_to<replay_subscription>::with<replayed>,
+  caf::replies_to<replay_dead_letter>::with<replayed>,
+  caf::replies_to<drop_dead_letters>::with<purged>,
   caf::replies_to<put_watcher>::with<watcher_view>,
   caf::replies_to<get_watcher>::with<watcher_view>,
   caf::replies_to<delete_watcher>::with<done>,
@@ -411,6 +427,8 @@ SY_INSPECT(activate_subscription, x.id)
 SY_INSPECT(purge_subscription, x.id)
 SY_INSPECT(list_dead_letters, x.id)
 SY_INSPECT(replay_subscription, x.id)
+SY_INSPECT(replay_dead_letter, x.id, x.event_id)
+SY_INSPECT(drop_dead_letters, x.id)
 SY_INSPECT(put_watcher, x.spec)
 SY_INSPECT_EMPTY(get_watcher)
 SY_INSPECT_EMPTY(delete_watcher)
@@ -424,7 +442,7 @@ SY_INSPECT_EMPTY(list_stats)
 SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
-SY_INSPECT_EMPTY(replay_dead_letters)
+SY_INSPECT(replay_dead_letters, x.event_id)
 SY_INSPECT(list_event_files, x.max)
 SY_INSPECT(read_event_file, x.name)
 SY_INSPECT(delete_event_file, x.name)
@@ -445,7 +463,7 @@ SY_INSPECT(subscription_spec, actors::optional_of(x.service), actors::optional_o
            actors::optional_of(x.types), actors::optional_of(x.country),
            actors::optional_of(x.delivery), actors::optional_of(x.verification_required),
            actors::optional_of(x.max_in_flight), actors::optional_of(x.rate_limit),
-           actors::optional_of(x.auth))
+           actors::optional_of(x.auth), actors::optional_of(x.private_key))
 SY_INSPECT(dashboard_spec, x.url, x.country, x.event)
 SY_INSPECT(watcher_spec, x.notification_key, x.notification_url, x.auth)
 SY_INSPECT(attribute_def, x.name, x.type)
@@ -500,6 +518,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(switchyard, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_subscription))
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_dead_letters))
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_subscription))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letter))
+  CAF_ADD_TYPE_ID(switchyard, (sy::actors::drop_dead_letters))
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_watcher))
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_watcher))
   CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_watcher))

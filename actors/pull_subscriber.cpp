@@ -249,7 +249,7 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       publish_stats(st);
       return purged{*n};
     },
-    [=](replay_dead_letters) { return replayed{0}; }, // nothing is dead-lettered
+    [=](const replay_dead_letters&) { return replayed{0}; }, // nothing is dead-lettered
   };
 }
 

@@ -156,7 +156,8 @@ caf::expected<registry_state::entry*> registry_state::add(subscription s) {
   s.number = *number;
   auto keys = core::generate_keys();
   s.public_key = keys.public_key;
-  s.private_key = keys.private_key;
+  if (s.private_key.empty()) // else the client brought its own (POST privateKey)
+    s.private_key = keys.private_key;
   s.created_at = now_ms();
   s.verified = s.state != core::subscription_state::pending_verification;
   if (auto err = env_.journal->put_subscription(s.number, encode_subscription(s)))
@@ -317,6 +318,15 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
       return st.dead_letters(x.id);
     },
     [&st](const replay_subscription& x) -> caf::result<replayed> { return st.replay(x.id); },
+    [&st](const replay_dead_letter& x) -> caf::result<replayed> {
+      return st.replay_one(x.id, x.event_id);
+    },
+    [&st](const drop_dead_letters& x) -> caf::result<purged> {
+      auto r = st.drop_dead(x.id);
+      if (!r)
+        return std::move(r.error());
+      return *r;
+    },
     [&st](put_watcher& x) -> caf::result<watcher_view> {
       return st.put_watcher(std::move(x.spec));
     },

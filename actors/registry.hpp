@@ -87,6 +87,10 @@ public:
   caf::expected<dead_letter_list> dead_letters(const std::string& id) const;
   /// Asks the subscriber to requeue its dead letters.
   caf::result<replayed> replay(const std::string& id);
+  /// Asks the subscriber to requeue the dead letter of `event_id`.
+  caf::result<replayed> replay_one(const std::string& id, const std::string& event_id);
+  /// Deletes every dead letter of `id`; returns how many there were.
+  caf::expected<purged> drop_dead(const std::string& id);
 
   // -- the change-notification watcher (registry_watcher.cpp) -------------
 

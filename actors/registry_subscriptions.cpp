@@ -60,6 +60,8 @@ caf::expected<subscription_view> registry_state::create(core::subscription_spec 
   s.rate_limit = spec.rate_limit.value_or(0);
   if (spec.auth)
     s.auth = *spec.auth;
+  if (spec.private_key)
+    s.private_key = *spec.private_key;
   auto added = add(std::move(s));
   if (!added)
     return std::move(added.error());
@@ -283,6 +285,27 @@ caf::result<replayed> registry_state::replay(const std::string& id) {
   if (!e)
     return not_found(id);
   return forward<replayed>(self_, e->actor, replay_dead_letters{});
+}
+
+caf::result<replayed> registry_state::replay_one(const std::string& id,
+                                                 const std::string& event_id) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  if (event_id.empty())
+    return make_error(errc::not_found, "no dead letter with an empty event id");
+  return forward<replayed>(self_, e->actor, replay_dead_letters{event_id});
+}
+
+caf::expected<purged> registry_state::drop_dead(const std::string& id) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  auto dropped = env_.journal->drop_dead(e->sub.number);
+  if (!dropped)
+    return make_error(errc::unavailable, "could not drop the dead letters: " + dropped.error().message +
+                                           "; retry");
+  return purged{*dropped};
 }
 
 caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& id) const {

@@ -822,15 +822,15 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
         });
       return rp;
     },
-    [=](replay_dead_letters) -> caf::result<replayed> {
+    [=](const replay_dead_letters& x) -> caf::result<replayed> {
       auto& st = self->state;
       auto rp = self->make_response_promise<replayed>();
       auto* journal = st.env->journal;
       const uint64_t number = st.sub.number;
       const int64_t now = st.clock->wall_ms();
       off_worker(
-        self, [journal, number, now] { return journal->replay_dead(number, now); },
-        [self, rp](storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {
+        self, [journal, number, now, only = x.event_id] { return journal->replay_dead(number, now, only); },
+        [self, rp, only = x.event_id](storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {
           if (!replayed_events) {
             rp.deliver(make_error(errc::unavailable,
                                   "cannot replay dead letters: " + replayed_events.error().message));
@@ -838,6 +838,11 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
           }
           auto& st = self->state;
           auto& events = *replayed_events;
+          if (events.empty() && !only.empty()) {
+            rp.deliver(make_error(errc::not_found,
+                                  "no dead letter of event " + only + "; GET …/dead-letters lists them"));
+            return;
+          }
           for (auto& e : events)
             insert_sorted(st.pending, e);
           st.queued += events.size();

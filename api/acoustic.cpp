@@ -6,6 +6,7 @@
 #include "api/ingest.hpp"
 #include "core/acoustic_codec.hpp"
 #include "core/json_writer.hpp"
+#include "core/native_codec.hpp"
 #include "core/subscription_codec.hpp"
 
 namespace sy::api {
@@ -69,6 +70,8 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     auto batch = core::decode_acoustic_events(req.body, lookup, now);
     if (!batch)
       return respond(input_error_response(batch.error()));
+    if (batch->events.size() > ctx.max_batch_events)
+      return respond(input_error_response(core::too_many_events(ctx.max_batch_events)));
     submit_batch(ctx, *batch, now, std::move(respond));
   });
 

@@ -75,6 +75,8 @@ struct api_context {
   /// metrics.max_subscription_series: subscriptions (the deepest queues)
   /// given per-subscription series on /metrics.
   int64_t max_subscription_series = 1000;
+  /// http.max_batch_events: most events one ingest request may carry (413 beyond).
+  std::size_t max_batch_events = 10000;
   /// Read by /metrics for the age of the oldest undelivered event.
   const storage::journal* journal = nullptr;
   /// Runs POST /v1/admin/backup.

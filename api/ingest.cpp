@@ -67,7 +67,7 @@ void install_ingest(transport::http_server& server, const api_context& ctx) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
     const int64_t now = now_ms();
-    auto batch = core::decode_native_events(req.body, now);
+    auto batch = core::decode_native_events(req.body, now, ctx.max_batch_events);
     if (!batch)
       return respond(input_error_response(batch.error()));
     submit_batch(ctx, *batch, now, std::move(respond));

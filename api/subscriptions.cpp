@@ -1,9 +1,15 @@
 // /v1/subscriptions: the native subscription API (docs/api.md §2).
 
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
 #include "api/common.hpp"
+#include "core/field_names.hpp"
 #include "core/json_writer.hpp"
 #include "core/subscription_codec.hpp"
 #include "core/url.hpp"
+#include "core/type_pattern.hpp"
 
 namespace sy::api {
 
@@ -11,13 +17,133 @@ namespace {
 
 using actors::subscription_kind;
 
-transport::http_response render_list(const actors::subscription_list& list) {
+/// Most subscriptions one page of GET /v1/subscriptions may hold.
+constexpr std::size_t max_list_limit = 1000;
+
+// The query of GET /v1/subscriptions: filters, and a page when `limit` is given.
+struct list_query {
+  std::optional<core::subscription_state> state;
+  std::optional<std::string> service;
+  std::optional<std::string> type;
+  std::optional<std::size_t> limit;
+  std::string after;
+};
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// Reads the query; a parameter it does not know, a repeated one or a bad
+// value is refused naming it, as body members are.
+core::result<list_query> parse_list_query(std::string_view query) {
+  list_query q;
+  std::vector<std::string> seen;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto name = transport::percent_decode(pair.substr(0, eq), true);
+    auto value = eq == std::string_view::npos ? std::string{}
+                                              : transport::percent_decode(pair.substr(eq + 1), true);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      return core::bad_request(name, "appears more than once");
+    seen.push_back(name);
+    if (name == "state") {
+      q.state = core::parse_state(value);
+      if (!q.state)
+        return core::bad_request("state", "must be pending_verification, active or paused");
+    } else if (name == "service") {
+      if (value.empty())
+        return core::bad_request("service", "must not be empty");
+      q.service = value;
+    } else if (name == "type") {
+      if (auto why = core::validate_event_type(value))
+        return core::bad_request("type", "must be an event type, which " + *why);
+      q.type = value;
+    } else if (name == "limit") {
+      std::size_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n == 0 || n > max_list_limit)
+        return core::bad_request("limit", "must be a whole number from 1 to " +
+                                            std::to_string(max_list_limit));
+      q.limit = n;
+    } else if (name == "after") {
+      q.after = value;
+    } else {
+      auto e = core::unknown_field("", name, {"state", "service", "type", "limit", "after"});
+      e.status = 400;
+      e.message.replace(0, 13, "unknown query parameter");
+      return e;
+    }
+  }
+  return q;
+}
+
+bool list_matches(const list_query& q, const actors::subscription_view& v) {
+  if (q.state && v.sub.state != *q.state)
+    return false;
+  if (q.service && v.sub.service != *q.service)
+    return false;
+  if (q.type && std::none_of(v.sub.types.begin(), v.sub.types.end(), [&](const std::string& p) {
+        return core::pattern_matches(p, *q.type);
+      }))
+    return false;
+  return q.after.empty() || v.sub.id > q.after;
+}
+
+// Returns the link to the page after `last_id`, keeping the other parameters.
+std::string next_link(const list_query& q, const std::string& last_id) {
+  std::string target = "/v1/subscriptions?";
+  if (q.state)
+    target.append("state=").append(core::to_string(*q.state)).append("&");
+  if (q.service)
+    target.append("service=").append(percent_encode(*q.service)).append("&");
+  if (q.type)
+    target.append("type=").append(percent_encode(*q.type)).append("&");
+  target.append("limit=").append(std::to_string(*q.limit));
+  target.append("&after=").append(percent_encode(last_id));
+  return "<" + target + ">; rel=\"next\"";
+}
+
+// Answers the list in id order (the registry's), filtered, one page of it
+// when `limit` is given, with a Link to the next page while more remain.
+transport::http_response render_list(const list_query& q, const actors::subscription_list& list) {
   core::json_writer w;
   w.begin_array();
-  for (const auto& v : list.items)
+  std::size_t n = 0;
+  const std::string* last = nullptr;
+  bool more = false;
+  for (const auto& v : list.items) {
+    if (!list_matches(q, v))
+      continue;
+    if (q.limit && n == *q.limit) {
+      more = true;
+      break;
+    }
     actors::write_subscription(w, v.sub, &v.stats, false);
+    last = &v.sub.id;
+    ++n;
+  }
   w.end_array();
-  return json_response(200, std::move(w).str());
+  auto r = json_response(200, std::move(w).str());
+  if (more && last)
+    r.headers.emplace_back("Link", next_link(q, *last));
+  return r;
 }
 
 transport::http_response render_count(const char* name, uint64_t n) {
@@ -110,12 +236,18 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
                                      return json_response(201, render_subscription(v));
                                    });
   });
-  server.route("GET", base, [ctx](transport::http_request&&, transport::responder respond) {
+  server.route("GET", base, [ctx](transport::http_request&& req, transport::responder respond) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
-    ask<actors::subscription_list>(*ctx.system, ctx.registry,
-                                   actors::list_subscriptions{subscription_kind::native},
-                                   std::move(respond), render_list);
+    auto query = parse_list_query(req.query);
+    if (!query)
+      return respond(input_error_response(query.error()));
+    ask<actors::subscription_list>(
+      *ctx.system, ctx.registry, actors::list_subscriptions{subscription_kind::native},
+      std::move(respond),
+      [q = std::move(query).value()](const actors::subscription_list& list) {
+        return render_list(q, list);
+      });
   });
   subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
     return actors::get_subscription{subscription_kind::native, id};
@@ -161,6 +293,23 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     [](const std::string& id) { return actors::replay_subscription{id}; },
     [](const actors::replayed& r) { return render_count("replayed", r.count); },
     "dead_letters_replayed");
+  server.route("POST", base + "/{id}/dead-letters/{event_id}/replay",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 ask<actors::replayed>(
+                   *ctx.system, ctx.registry,
+                   actors::replay_dead_letter{req.params.at(0), req.params.at(1)},
+                   std::move(respond),
+                   [id = req.params.at(0), who = token_name(ctx, req)](const actors::replayed& r) {
+                     log_change("dead_letter_replayed", "native", id, who);
+                     return render_count("replayed", r.count);
+                   });
+               });
+  id_route<actors::purged>(
+    server, ctx, "DELETE", base + "/{id}/dead-letters",
+    [](const std::string& id) { return actors::drop_dead_letters{id}; },
+    [](const actors::purged& p) { return render_count("dropped", p.count); }, "dead_letters_dropped");
 }
 
 } // namespace sy::api

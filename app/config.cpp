@@ -146,6 +146,7 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
     {"http",
      {{"max_body_bytes", int_key(&config::max_body_bytes, 1024, 1LL << 30)},
       {"max_header_bytes", int_key(&config::max_header_bytes, 1024, 1 << 20)},
+      {"max_batch_events", int_key(&config::max_batch_events, 1, 10000000)},
       {"read_timeout_ms", int_key(&config::read_timeout_ms, 100, 3600000)},
       {"idle_timeout_ms", int_key(&config::idle_timeout_ms, 100, 3600000)}}},
     {"delivery", {{"timeout_ms", int_key(&config::timeout_ms, 10, 3600000)}}},

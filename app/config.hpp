@@ -37,6 +37,7 @@ struct config {
   // [http]
   int64_t max_body_bytes = 1 << 20;
   int64_t max_header_bytes = 16 << 10;
+  int64_t max_batch_events = 10000; ///< events per ingest request; more → 413
   int64_t read_timeout_ms = 30000;
   int64_t idle_timeout_ms = 60000;
   // [delivery]

@@ -255,6 +255,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     ctx.allowed_hosts = cfg.allowed_hosts;
     ctx.metrics = std::make_shared<api::http_metrics>();
     ctx.max_subscription_series = cfg.max_subscription_series;
+    ctx.max_batch_events = static_cast<std::size_t>(cfg.max_batch_events);
     ctx.journal = journal.get();
     storage::backup_runner backups(*journal);
     ctx.backups = &backups;

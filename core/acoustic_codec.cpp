@@ -164,6 +164,11 @@ long each_element(od::array& arr, const field_path& p, long index, Read&& read) 
   return i;
 }
 
+[[noreturn]] void fail_unknown_at(const field_path& p, std::string_view key,
+                                  std::initializer_list<std::string_view> known, long index) {
+  fail_unknown(p.str(), key, known, index);
+}
+
 void once(bool& seen, const field_path& p, long index) {
   if (seen)
     fail_at(p, "appears more than once", index);
@@ -261,8 +266,10 @@ private:
         once(seen_provider, root.at("provider"), -1);
         if (!is_null(val))
           string_at(val, root.at("provider"), -1);
+      } else {
+        fail_unknown_at(root, key, {"channel", "identifiers", "events", "eventbatch", "provider"},
+                        -1);
       }
-      // Other members are ignored, as Acoustic ignores them.
     });
     if (!compound_ && events_.empty())
       fail_at(root.at("events"), "is required (or eventbatch, for a compound batch)", -1);
@@ -297,8 +304,10 @@ private:
         } else if (key_is(key, "value")) {
           once(seen_value, ip.at("value"), index);
           id.value = nonempty_string_at(fv, ip.at("value"), index);
+        } else if (!key_is(key, "channel") && !key_is(key, "provider")) {
+          // Acoustic's own examples put "channel" and "provider" here: known, ignored.
+          fail_unknown_at(ip, key, {"name", "value", "channel", "provider"}, index);
         }
-        // Acoustic's own examples put "channel" and "provider" here; ignored.
       });
       if (!seen_name)
         fail_at(ip.at("name"), "is required", index);
@@ -333,6 +342,8 @@ private:
           once(seen_channel, bp.at("channel"), -1);
           auto& l = levels_[level];
           read_channel(fv, bp.at("channel"), -1, l.channel, l.has_channel);
+        } else {
+          fail_unknown_at(bp, key, {"identifiers", "events", "channel"}, -1);
         }
       });
       if (!has_events)
@@ -378,6 +389,9 @@ private:
       } else if (key_is(key, "attributes")) {
         once(seen_attrs, p.at("attributes"), index);
         e.attributes = read_attributes(fv, p.at("attributes"), index);
+      } else {
+        fail_unknown_at(p, key, {"code", "timestamp", "channel", "identifiers", "attributes"},
+                        index);
       }
     });
     if (!seen_code)

@@ -14,7 +14,7 @@ backup_request read_backup_request(od::object obj) {
   bool has_path = false;
   for_each_member(obj, "", [&](std::string_view key, od::value& v) {
     if (!key_is(key, "path"))
-      fail_422(std::string(key), "unknown field (the body is {\"path\": \"<new directory>\"})");
+      fail_unknown("", key, {"path"});
     seen.once(0, "path");
     r.path = std::string(get_string(v, "path"));
     has_path = true;

@@ -85,6 +85,8 @@ std::vector<attribute_def> read_attribute_defs(od::value& v) {
         if (!t)
           fail_422(member(path, "type"), "must be string, number, boolean or date (or time)");
         a.type = to_string(*t);
+      } else {
+        fail_unknown(path, key, {"name", "type"});
       }
     }
     if (!seen_name)
@@ -152,6 +154,10 @@ event_type_def read_event_type(od::document& doc) {
       once(seen_attrs, "attributes");
       if (!is_null(val))
         d.attributes = read_attribute_defs(val);
+    } else {
+      fail_unknown("", key,
+                   {"code", "name", "description", "namespace", "version", "registrationType",
+                    "attributes"});
     }
   }
   if (!seen_code)

@@ -1,5 +1,8 @@
 #include "core/json_input.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "core/ascii.hpp"
 
 namespace sy::core::json {
@@ -10,6 +13,11 @@ void fail_400(std::string field, std::string message, long index) {
 
 void fail_422(std::string field, std::string message, long index) {
   throw codec_failure{unprocessable(std::move(field), std::move(message), index)};
+}
+
+void fail_unknown(std::string_view path, std::string_view key,
+                  std::initializer_list<std::string_view> known, long index) {
+  throw codec_failure{unknown_field(path, key, known, index)};
 }
 
 bool key_is(std::string_view key, std::string_view lower_name) {
@@ -353,6 +361,107 @@ input_error malformed(simdjson::error_code code) {
     default:
       return bad_request("", std::string("malformed JSON: ") + simdjson::error_message(code));
   }
+}
+
+namespace {
+
+constexpr std::string_view malformed_prefix = "malformed JSON";
+
+} // namespace
+
+bool is_syntax_error(const input_error& e) {
+  return e.status == 400 && e.message.starts_with(malformed_prefix);
+}
+
+input_error at_offset(input_error e, std::string_view body, const char* at) {
+  std::size_t offset = body.size();
+  if (at != nullptr && at >= body.data() && at <= body.data() + body.size())
+    offset = static_cast<std::size_t>(at - body.data());
+  std::string_view what = e.message;
+  what.remove_prefix(std::min(what.size(), malformed_prefix.size()));
+  if (what.starts_with(" value"))
+    what.remove_prefix(6);
+  if (what.starts_with(":"))
+    what.remove_prefix(1);
+  while (what.starts_with(" "))
+    what.remove_prefix(1);
+  std::string message = "invalid JSON at byte " + std::to_string(offset);
+  if (!what.empty())
+    message.append(": ").append(what);
+  if (!e.field.empty() && e.field != "event")
+    message.append(" (in ").append(e.field).append(")");
+  // The offset places the error; a batch index or a field would only repeat it.
+  return bad_request("", std::move(message));
+}
+
+namespace {
+
+// Returns the offset of the first byte that breaks UTF-8, or npos.
+std::size_t first_invalid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = p[i];
+    std::size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > n)
+      return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80)
+        return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+} // namespace
+
+const char* stage1_error_location(std::string_view body, simdjson::error_code code) {
+  if (code == simdjson::UTF8_ERROR) {
+    auto i = first_invalid_utf8(body);
+    return body.data() + (i == std::string_view::npos ? body.size() : i);
+  }
+  // Otherwise a string problem: an unclosed one (its opening quote) or a raw
+  // control character inside one. Other structural errors are found at the end.
+  bool in_string = false;
+  std::size_t opened = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (!in_string) {
+      if (c == '"') {
+        in_string = true;
+        opened = i;
+      }
+      continue;
+    }
+    if (c == '\\') {
+      ++i;
+    } else if (c == '"') {
+      in_string = false;
+    } else if (static_cast<unsigned char>(c) < 0x20 && code == simdjson::UNESCAPED_CHARS) {
+      return body.data() + i;
+    }
+  }
+  if (in_string)
+    return body.data() + opened;
+  return body.data() + body.size();
 }
 
 od::parser& thread_parser() {

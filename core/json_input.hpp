@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/field_names.hpp"
 #include "core/result.hpp"
 
 namespace sy::core::json {
@@ -27,6 +28,12 @@ struct codec_failure {
 
 /// Refuses the input with a 422 naming `field`.
 [[noreturn]] void fail_422(std::string field, std::string message, long index = -1);
+
+/// Refuses member `key` of the object at `path` with 422, naming the nearest
+/// of `known` as a hint (core/field_names.hpp). Every codec's member loop
+/// ends in this: only `data` and Acoustic attributes are free-form.
+[[noreturn]] void fail_unknown(std::string_view path, std::string_view key,
+                               std::initializer_list<std::string_view> known, long index = -1);
 
 /// Deepest nesting accepted inside a pass-through JSON value (`data`).
 inline constexpr int max_depth = 128;
@@ -132,6 +139,19 @@ result<T> decode(std::string& body, Read&& read);
 /// Returns the input_error for a simdjson error met outside a named field.
 input_error malformed(simdjson::error_code code);
 
+/// Returns true when `e` refuses malformed JSON (rather than a valid
+/// document's content).
+bool is_syntax_error(const input_error& e);
+
+/// Rewrites a syntax error as `invalid JSON at byte N: <what>`, with N the
+/// offset of `at` in `body` (clamped; nullptr = the end of the body).
+input_error at_offset(input_error e, std::string_view body, const char* at);
+
+/// Returns where in `body` the first stage (structure, strings, UTF-8) of
+/// simdjson found `code`, found again by a forward scan: the On Demand
+/// parser gives no position when iterate() itself fails.
+const char* stage1_error_location(std::string_view body, simdjson::error_code code);
+
 /// Returns the thread's parser (one per thread; On Demand reuses its buffers).
 od::parser& thread_parser();
 
@@ -140,19 +160,28 @@ result<T> decode(std::string& body, Read&& read) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   simdjson::padded_string_view input(body.data(), body.size(), body.capacity());
+  std::string_view text(body.data(), body.size());
+  od::document doc;
+  if (auto err = thread_parser().iterate(input).get(doc))
+    return at_offset(malformed(err), text, stage1_error_location(text, err));
+  // The iterator's position when a syntax error is thrown is the token
+  // where On Demand met it (after an unrecoverable error, the one before).
+  auto here = [&]() -> const char* {
+    const char* at = nullptr;
+    return doc.current_location().get(at) == simdjson::SUCCESS ? at : nullptr;
+  };
   try {
-    od::document doc;
-    if (auto err = thread_parser().iterate(input).get(doc))
-      return malformed(err);
     T out = read(doc);
-    const char* rest = nullptr;
-    if (doc.current_location().get(rest) == simdjson::SUCCESS)
-      return bad_request("", "malformed JSON: unexpected content after the document");
+    if (const char* rest = here())
+      return at_offset(bad_request("", "malformed JSON: unexpected content after the document"),
+                       text, rest);
     return out;
   } catch (const codec_failure& f) {
+    if (is_syntax_error(f.error))
+      return at_offset(f.error, text, here());
     return f.error;
   } catch (const simdjson::simdjson_error& e) {
-    return malformed(e.error());
+    return at_offset(malformed(e.error()), text, here());
   }
 }
 

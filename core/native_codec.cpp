@@ -63,8 +63,9 @@ event_view read_event(od::value& v, long index) {
         if (e.client_id.empty() || e.client_id.size() > max_client_id_bytes)
           fail_422("id", "must be 1 to 128 bytes", index);
       }
+    } else {
+      fail_unknown("", key, {"type", "data", "timestamp", "country", "id"}, index);
     }
-    // Other members (such as "service") are ignored, as Live API receivers do.
   }
   if (!seen_type)
     fail_422("type", "is required", index);
@@ -73,7 +74,13 @@ event_view read_event(od::value& v, long index) {
 
 } // namespace
 
-result<event_batch> decode_native_events(std::string& body, int64_t now_ms) {
+input_error too_many_events(std::size_t max_events) {
+  return {413, "", "the batch holds more than " + std::to_string(max_events) +
+                     " events (http.max_batch_events): split it", -1};
+}
+
+result<event_batch> decode_native_events(std::string& body, int64_t now_ms,
+                                         std::size_t max_events) {
   return json::decode<event_batch>(body, [&](od::document& doc) {
     event_batch batch;
     od::json_type t;
@@ -85,6 +92,8 @@ result<event_batch> decode_native_events(std::string& body, int64_t now_ms) {
         throw codec_failure{malformed(err)};
       long i = 0;
       for (auto elem : arr) {
+        if (batch.events.size() == max_events)
+          throw codec_failure{too_many_events(max_events)};
         od::value v;
         if (auto err = elem.get(v))
           throw codec_failure{malformed(err)};

@@ -37,6 +37,16 @@ bool name_is(std::string_view key, std::string_view lower_name) {
   return key_is(key, lower_name);
 }
 
+// Refuses an unknown member, named without the spaces name_is forgives.
+[[noreturn]] void unknown_push_member(std::string_view path, std::string_view key,
+                                      std::initializer_list<std::string_view> known) {
+  while (!key.empty() && (key.front() == ' ' || key.front() == '\t'))
+    key.remove_prefix(1);
+  while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
+    key.remove_suffix(1);
+  fail_unknown(path, key, known);
+}
+
 
 template <class F>
 void for_each_element(od::array arr, std::string_view path, F&& f) {
@@ -112,11 +122,15 @@ association_spec read_association(od::object root) {
                         } else if (name_is(k, "email")) {
                           inner.once(1, "association.email");
                           a.email = read_email(iv, "association.email");
+                        } else {
+                          unknown_push_member("association", k, {"cellphone", "email"});
                         }
                       });
     } else if (name_is(key, "devicetype")) {
       seen.once(3, "deviceType");
       a.device_type = read_device_type(v, "deviceType");
+    } else {
+      unknown_push_member("", key, {"appId", "token", "association", "deviceType"});
     }
   });
   if (!has_token)
@@ -171,6 +185,8 @@ void read_by_association(od::object obj, send_to_list_spec& s) {
           fail_400(f, "must be a valid email address");
         s.emails.push_back(lowercase(email));
       });
+    } else {
+      unknown_push_member(path, key, {"appId", "deviceTypesToSend", "cellphones", "emails"});
     }
   });
   if (s.cellphones.empty() && s.emails.empty())
@@ -231,6 +247,8 @@ send_to_list_spec read_send_to_list(od::object root) {
                           if (!s.image_url.empty())
                             if (auto why = validate_url(s.image_url))
                               fail_400("notification.imageUrl", *why);
+                        } else {
+                          unknown_push_member("notification", k, {"title", "message", "imageUrl"});
                         }
                       });
     } else if (name_is(key, "data")) {
@@ -249,6 +267,8 @@ send_to_list_spec read_send_to_list(od::object root) {
         auto value = get_string(dv, field);
         s.data.emplace_back(std::move(owned), std::string(value));
       });
+    } else {
+      unknown_push_member("", key, {"tokens", "tokensByAssociation", "notification", "data"});
     }
   });
 

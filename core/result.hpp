@@ -17,10 +17,13 @@ struct input_error {
   std::string message;
   /// Index of the offending element in a batch, or -1.
   long index = -1;
+  /// True when the message names the field itself (`unknown field "x"`).
+  bool names_field = false;
 
-  /// Returns "field: message", or the message alone when no field is named.
+  /// Returns "field: message", or the message alone when no field is named
+  /// or the message names it.
   std::string what() const {
-    return field.empty() ? message : field + ": " + message;
+    return field.empty() || names_field ? message : field + ": " + message;
   }
 };
 

@@ -9,6 +9,7 @@
 #include "core/ascii.hpp"
 #include "core/country.hpp"
 #include "core/json_input.hpp"
+#include "core/signing.hpp"
 #include "core/type_pattern.hpp"
 #include "core/url.hpp"
 
@@ -47,6 +48,18 @@ std::optional<delivery_mode> parse_delivery_mode(std::string_view s) {
 }
 
 
+std::optional<std::string> validate_private_key(std::string_view key) {
+  constexpr std::string_view prefix = "whsec_";
+  const std::string form = "must be \"whsec_\" followed by the standard base64 of 24 to 64 bytes";
+  if (!key.starts_with(prefix))
+    return form;
+  auto secret = base64_decode(key.substr(prefix.size()));
+  if (!secret)
+    return form + ": the part after whsec_ is not base64";
+  if (secret->size() < min_private_key_bytes || secret->size() > max_private_key_bytes)
+    return form + ": it decodes to " + std::to_string(secret->size()) + " bytes";
+  return std::nullopt;
+}
 
 namespace {
 
@@ -127,7 +140,9 @@ egress_auth read_egress_auth(od::object obj, std::string_view path) {
       }
       return;
     }
-    // Other members are ignored, as for every other body.
+    fail_unknown(path, key,
+                 {"authType", "APIKey", "userId", "password", "authURL", "clientID",
+                  "clientSecret", "refreshToken", "supplierKey"});
   });
 
   auto type_field = member(path, "authType");
@@ -272,8 +287,23 @@ subscription_spec read_subscription(od::object obj, body_kind kind) {
         return;
       }
       s.auth = read_egress_auth(get_object(v, "auth"), "auth");
+    } else if (key_is(key, "privatekey")) {
+      seen.once(9, "privateKey");
+      if (patch)
+        fail_422("privateKey", "can only be given when the subscription is created");
+      if (is_null(v))
+        return;
+      auto str = get_string(v, "privateKey");
+      if (auto why = validate_private_key(str))
+        fail_422("privateKey", *why);
+      s.private_key = std::string(str);
+    } else {
+      // A typo must not widen a subscription ("type") or drop its filter
+      // ("contry"); members a client echoes back (id, state…) are refused too.
+      fail_unknown("", key,
+                   {"service", "url", "types", "country", "delivery", "verification",
+                    "max_in_flight", "rate_limit", "auth", "privateKey"});
     }
-    // Other members (id, state, publicKey… echoed back by a client) are ignored.
   });
 
   if (patch)
@@ -323,6 +353,8 @@ dashboard_spec read_dashboard(od::object obj) {
       take(1, "country", d.country);
     else if (key_is(key, "event"))
       take(2, "event", d.event);
+    else
+      fail_unknown("", key, {"url", "country", "event"});
   });
 
   std::string fields, names;
@@ -377,6 +409,8 @@ watcher_spec read_watcher(od::object obj) {
       seen.once(2, "authentication");
       if (!is_null(v))
         w.auth = read_egress_auth(get_object(v, "authentication"), "authentication");
+    } else {
+      fail_unknown("", key, {"notificationKey", "notificationURL", "authentication"});
     }
   });
   if (!has_url)

@@ -74,12 +74,25 @@ struct subscription_spec {
   std::optional<int64_t> rate_limit;
   /// Egress auth; type "" = cleared (JSON null in a PATCH).
   std::optional<egress_auth> auth;
+  /// The signing key a receiver brings along ("whsec_" + base64 of 24 to 64
+  /// bytes); create only, else switchyard draws one.
+  std::optional<std::string> private_key;
 
   bool operator==(const subscription_spec&) const = default;
 };
 
+/// Least secret bytes a client-given privateKey may carry.
+inline constexpr std::size_t min_private_key_bytes = 24;
+/// Most secret bytes a client-given privateKey may carry.
+inline constexpr std::size_t max_private_key_bytes = 64;
+
+/// Returns why `key` is not a usable privateKey ("whsec_" + standard base64
+/// of 24 to 64 bytes), or nullopt when it is.
+std::optional<std::string> validate_private_key(std::string_view key);
+
 /// Decodes POST /v1/subscriptions and fills in the defaults: every member is
-/// set except `url` (pull without one), `country` and `auth` (none given).
+/// set except `url` (pull without one), `country`, `auth` and `private_key`
+/// (none given).
 result<subscription_spec> decode_subscription_create(std::string& body);
 
 /// Decodes PATCH /v1/subscriptions/{id}: only the members given are set; a

@@ -1012,7 +1012,8 @@ expected<std::vector<dead_letter>> journal::dead_letters(uint64_t sub, std::size
   return out;
 }
 
-expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_ms) {
+expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_ms,
+                                                      std::string_view only_id) {
   auto& d = *impl_;
   std::lock_guard<std::mutex> gc_guard(d.gc_mu_);
   const seq_key prefix(sub);
@@ -1027,6 +1028,8 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
       auto dl = decode_dead(std::string_view(it->value().data(), it->value().size()));
       if (!dl)
         continue; // left in place for an operator to inspect
+      if (!only_id.empty() && dl->event->ev.id != only_id)
+        continue;
       auto replayed = std::make_shared<stored_event>(*dl->event);
       replayed->ingest_ms = now_ms;
       dl->event = replayed;
@@ -1049,6 +1052,30 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
   // collect_garbage delete them once they are delivered.
   d.gc_low_water_ = 0;
   return out;
+}
+
+expected<uint64_t> journal::drop_dead(uint64_t sub) {
+  auto& d = *impl_;
+  const seq_key prefix(sub);
+  uint64_t n = 0;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
+  for (it->Seek(pair_key(sub, 0).slice()); it->Valid(); it->Next()) {
+    auto key = it->key();
+    if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
+      break;
+    batch.Delete(d.cf(cf_dead), key);
+    ++n;
+  }
+  if (!it->status().ok())
+    return translate("drop_dead", it->status());
+  if (n == 0)
+    return n;
+  if (auto err = d.write(batch, d.sync_, "drop_dead"))
+    return std::move(*err);
+  // The event records of dropped letters are left to collect_garbage, which
+  // keeps a record only while a queue holds it.
+  return n;
 }
 
 expected<uint64_t> journal::min_queued_seq() const {

@@ -42,6 +42,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "core/event.hpp"
@@ -213,10 +214,15 @@ public:
   [[nodiscard]] std::optional<error> kill_many(uint64_t sub, const std::vector<dead_letter>& letters);
   /// Returns up to `limit` dead letters of `sub`, oldest first.
   expected<std::vector<dead_letter>> dead_letters(uint64_t sub, std::size_t limit) const;
-  /// Moves every dead letter of `sub` back into its queue, rewriting its
-  /// event record with `now_ms` as the ingest time (a replayed event gets a
-  /// whole retry.max_age again); returns the requeued events in order.
-  [[nodiscard]] expected<std::vector<event_ptr>> replay_dead(uint64_t sub, int64_t now_ms);
+  /// Moves every dead letter of `sub` (only the event `only_id` when it is
+  /// not empty) back into its queue, rewriting its event record with
+  /// `now_ms` as the ingest time (a replayed event gets a whole
+  /// retry.max_age again); returns the requeued events in order.
+  [[nodiscard]] expected<std::vector<event_ptr>> replay_dead(uint64_t sub, int64_t now_ms,
+                                                           std::string_view only_id = {});
+  /// Deletes every dead letter of `sub` (synced when the journal is) and
+  /// returns how many there were.
+  [[nodiscard]] expected<uint64_t> drop_dead(uint64_t sub);
 
   /// Returns the lowest seq any queue still holds, or the next_seq() of
   /// before the scan when no queue holds one (one seek per subscription).

@@ -57,9 +57,9 @@ TEST_F(bad_input, events) {
   deep += "}";
   const bad_case cases[] = {
     {"POST", "/v1/events", "", 400, "empty"},
-    {"POST", "/v1/events", "{", 400, "malformed"},
-    {"POST", "/v1/events", "not json", 400, "malformed"},
-    {"POST", "/v1/events", R"({"type":"a"} trailing)", 400, "malformed"},
+    {"POST", "/v1/events", "{", 400, "invalid JSON at byte "},
+    {"POST", "/v1/events", "not json", 400, "invalid JSON at byte 0"},
+    {"POST", "/v1/events", R"({"type":"a"} trailing)", 400, "invalid JSON at byte 13"},
     {"POST", "/v1/events", "\"just a string\"", 400, "object"},
     {"POST", "/v1/events", R"({"data":{}})", 422, "type"},
     {"POST", "/v1/events", R"({"type":7})", 400, "type"},
@@ -111,7 +111,7 @@ TEST_F(bad_input, subscriptions) {
     {"POST", "/v1/subscriptions/sub_nope/purge", "", 404, "sub_nope"},
     {"GET", "/v1/subscriptions/sub_nope/dead-letters", "", 404, "sub_nope"},
     {"POST", "/dashboard/v1/notifications", R"({"url":"http://x.test"})", 422, "country"},
-    {"POST", "/dashboard/v1/notifications", "[", 400, "malformed"},
+    {"POST", "/dashboard/v1/notifications", "[", 400, "invalid JSON at byte "},
     {"GET", "/dashboard/v1/notifications/123", "", 404, ""},
   };
   for (const auto& c : cases)

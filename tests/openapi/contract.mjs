@@ -21,6 +21,8 @@ const main = await startServer(
   `[pull]\nfile_max_age_ms = 200\n[push]\ngateway_url = "${sink.url("/gateway")}"\n`,
 );
 const secured = await startServer(bin, `[auth]\nadmin_tokens = ["${admin}"]\npublish_tokens = ["${publisher}"]\n`);
+// Gives events up after 1 s, so that dead letters exist to replay and drop.
+const dying = await startServer(bin, `[retry]\ninitial_ms = 50\nmax_ms = 200\nmax_age = "1s"\n`);
 
 // Sends `method template` (placeholders filled from `params`), checks the
 // answer against the document and, when given, that its status is `want`.
@@ -96,6 +98,19 @@ try {
   await req(m, "POST", "/v1/subscriptions/{id}/pause", { params: { id: sub.id }, want: 200 });
   await req(m, "POST", "/v1/subscriptions/{id}/activate", { params: { id: sub.id }, want: 200 });
   await req(m, "GET", "/v1/subscriptions", { want: 200 });
+  r = await req(m, "GET", "/v1/subscriptions", { query: "?state=active&limit=1", want: 200 });
+  r = await req(m, "GET", "/v1/subscriptions", { query: "?state=sleeping", want: 400 });
+  names(r, "/v1/subscriptions", "state");
+  r = await req(m, "GET", "/v1/subscriptions", { query: "?limt=1", want: 400 });
+  names(r, "/v1/subscriptions", "limt");
+  r = await req(m, "POST", "/v1/subscriptions", { body: { service: "s", url: sink.url("/h"), type: ["a.*"] }, want: 422 });
+  names(r, "/v1/subscriptions", "type");
+  r = await req(m, "PATCH", "/v1/subscriptions/{id}", { params: { id: sub.id }, body: { contry: "NO" }, want: 422 });
+  names(r, "/v1/subscriptions/{id}", "contry");
+  await req(m, "POST", "/v1/subscriptions", { body: { service: "s", url: sink.url("/h"),
+    privateKey: "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" }, want: 201 });
+  r = await req(m, "POST", "/v1/subscriptions", { body: { service: "s", url: sink.url("/h"), privateKey: "whsec_AAAA" }, want: 422 });
+  names(r, "/v1/subscriptions", "privateKey");
   await req(m, "GET", "/v1/subscriptions/{id}", { params: { id: sub.id }, want: 200 });
   await req(m, "GET", "/v1/subscriptions/{id}", { params: { id: "sub_nope" }, want: 404 });
   await req(m, "PATCH", "/v1/subscriptions/{id}", { params: { id: sub.id },
@@ -152,6 +167,26 @@ try {
   await req(m, "GET", "/v1/subscriptions/{id}/dead-letters", { params: { id: "sub_nope" }, want: 404 });
   await req(m, "POST", "/v1/subscriptions/{id}/dead-letters/replay", { params: { id: sub.id }, want: 200 });
   await req(m, "POST", "/v1/subscriptions/{id}/dead-letters/replay", { params: { id: "sub_nope" }, want: 404 });
+  {
+    // Port 1 refuses every connection: the event dies after retry.max_age.
+    r = await req(dying, "POST", "/v1/subscriptions", {
+      body: { service: "dead", url: "http://127.0.0.1:1/dead", verification: "skip" }, want: 201 });
+    const dead = json(r);
+    await req(dying, "POST", "/v1/events", { body: { type: "a.dead" }, want: 202 });
+    let letters = [];
+    for (const deadline = Date.now() + 20000; Date.now() < deadline && letters.length === 0;) {
+      letters = json(await req(dying, "GET", "/v1/subscriptions/{id}/dead-letters", { params: { id: dead.id }, want: 200 }));
+      if (letters.length === 0) await new Promise((res) => setTimeout(res, 100));
+    }
+    if (letters.length !== 1) problems.push(`no dead letter appeared within 20 s: ${JSON.stringify(letters)}`);
+    else
+      await req(dying, "POST", "/v1/subscriptions/{id}/dead-letters/{event_id}/replay",
+                { params: { id: dead.id, event_id: letters[0].id }, want: 200 });
+    await req(dying, "POST", "/v1/subscriptions/{id}/dead-letters/{event_id}/replay",
+              { params: { id: dead.id, event_id: "evt_nope" }, want: 404 });
+    await req(dying, "DELETE", "/v1/subscriptions/{id}/dead-letters", { params: { id: dead.id }, want: 200 });
+    await req(dying, "DELETE", "/v1/subscriptions/{id}/dead-letters", { params: { id: "sub_nope" }, want: 404 });
+  }
   await req(m, "POST", "/v1/subscriptions/{id}/purge", { params: { id: sub.id }, want: 200 });
   await req(m, "POST", "/v1/subscriptions/{id}/purge", { params: { id: "sub_nope" }, want: 404 });
   await req(m, "POST", "/v1/subscriptions/{id}/verify", { params: { id: "sub_nope" }, want: 404 });
@@ -301,10 +336,11 @@ try {
       if (!seen || ![...seen].some((st) => st >= 200 && st < 300))
         problems.push(`${method.toUpperCase()} ${template} was never answered 2xx by this test`);
     }
-  assert.ok(main.running() && secured.running(), "a server stopped during the test");
+  assert.ok(main.running() && secured.running() && dying.running(), "a server stopped during the test");
 } finally {
   await main.stop();
   await secured.stop();
+  await dying.stop();
   await sink.close();
 }
 

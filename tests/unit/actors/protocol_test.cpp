@@ -53,6 +53,7 @@ core::subscription_spec full_spec() {
   spec.max_in_flight = 3;
   spec.rate_limit = 0;
   spec.auth = core::egress_auth{"APIKey", "key", "", "", "", "", "", "", ""};
+  spec.private_key = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
   return spec;
 }
 
@@ -166,6 +167,8 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(purge_subscription{"sub_5"});
   expect_bytes_round_trip(list_dead_letters{"sub_6"});
   expect_bytes_round_trip(replay_subscription{"sub_7"});
+  expect_bytes_round_trip(replay_dead_letter{"sub_7", "evt_0000000000000003"});
+  expect_bytes_round_trip(drop_dead_letters{"sub_7"});
   expect_bytes_round_trip(put_watcher{{"k", "http://w.test/", {}}});
   expect_bytes_round_trip(get_watcher{});
   expect_bytes_round_trip(delete_watcher{});
@@ -180,6 +183,7 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(update_subscription{sub});
   expect_bytes_round_trip(purge_queue{});
   expect_bytes_round_trip(replay_dead_letters{});
+  expect_bytes_round_trip(replay_dead_letters{"evt_0000000000000003"});
   expect_bytes_round_trip(list_event_files{3});
   expect_bytes_round_trip(read_event_file{"evf_1.ndjson"});
   expect_bytes_round_trip(delete_event_file{"evf_2.ndjson"});

@@ -140,6 +140,7 @@ TEST(config, every_api_key_is_read) {
   auto err = load(R"(
 [http]
 max_body_bytes = 2048
+max_batch_events = 7
 [delivery]
 timeout_ms = 500
 [retry]
@@ -163,6 +164,7 @@ gateway_url = "http://127.0.0.1:9/push"
 )", c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_EQ(c.max_body_bytes, 2048);
+  EXPECT_EQ(c.max_batch_events, 7);
   EXPECT_EQ(c.timeout_ms, 500);
   EXPECT_EQ(c.initial_ms, 10);
   EXPECT_EQ(c.multiplier, 3.0);
@@ -227,6 +229,9 @@ TEST(config, wrong_type_is_named) {
   err = load("[http]\nmax_body_bytes = 1.5\n", c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("http.max_body_bytes"), std::string::npos) << err->message;
+  err = load("[http]\nmax_batch_events = 0\n", c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("http.max_batch_events"), std::string::npos) << err->message;
   err = load("[auth]\nadmin_tokens = \"t\"\n", c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("auth.admin_tokens"), std::string::npos) << err->message;

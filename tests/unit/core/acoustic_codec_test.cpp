@@ -189,11 +189,32 @@ TEST(acoustic_codec, field_names_are_case_insensitive) {
             R"("attributes":{"orderTotal":"3"}})");
 }
 
-TEST(acoustic_codec, unknown_fields_are_ignored) {
+TEST(acoustic_codec, unknown_fields_are_422_naming_them) {
   auto r = decode(individual(R"("code":"pageView","timestamp":"2015-02-28T20:16:12Z",
                                 "extra":{"deep":[1,2,{"x":null}]},"attributes":[])"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 422);
+  EXPECT_EQ(r.error().field, "events[0].extra");
+  EXPECT_EQ(r.error().index, 0);
+  EXPECT_EQ(r.error().what(), R"(unknown field "events[0].extra")");
+  r = decode(R"({"channel":"web","provider":"p","eventbatch":[{"identifiers":[],"event":[]}]})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 422);
+  EXPECT_EQ(r.error().what(), R"(unknown field "eventbatch[0].event" (did you mean "events"?))");
+  r = decode(R"({"chanel":"web","events":[]})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), R"(unknown field "chanel" (did you mean "channel"?))");
+}
+
+TEST(acoustic_codec, attributes_are_free_form_and_identifiers_may_carry_channel) {
+  auto r = decode(R"({"channel":"web","identifiers":[{"name":"email","value":"a@b.c","channel":"x","provider":"y"}],
+    "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z",
+               "attributes":[{"name":"q","value":"1","note":{"any":[1]}}]}]})");
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_EQ(r->events.size(), 1u);
+  auto e = decode(R"({"channel":"web","identifiers":[{"name":"email","valeu":"a@b.c"}],
+    "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z"}]})");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().what(), R"(unknown field "identifiers[0].valeu" (did you mean "value"?))");
 }
 
 TEST(acoustic_codec, synthesised_data_escapes_strings) {

@@ -53,9 +53,25 @@ TEST(event_type_codec, minimal_takes_defaults) {
   EXPECT_EQ(r->routed_type(), "orderPlaced");
 }
 
+TEST(event_type_codec, unknown_members_are_422_with_a_hint) {
+  std::string body = R"({"code":"c","name":"n","extra":[1]})";
+  auto r = decode_event_type(body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 422);
+  EXPECT_EQ(r.error().what(), R"(unknown field "extra")");
+  body = R"({"code":"c","name":"n","namespce":"shop"})";
+  r = decode_event_type(body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), R"(unknown field "namespce" (did you mean "namespace"?))");
+  body = R"({"code":"c","name":"n","attributes":[{"name":"a","type":"string","typ":"x"}]})";
+  r = decode_event_type(body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "attributes[0].typ");
+}
+
 TEST(event_type_codec, full) {
   std::string body = R"({"Code":"orderPlaced","NAME":"Order placed","description":"An order",
-    "namespace":"shop.eu","version":2.5,"registrationType":"subscribe","extra":[1],
+    "namespace":"shop.eu","version":2.5,"registrationType":"subscribe",
     "attributes":[{"name":"orderTotal","type":"Number"},{"name":"at","type":"Time"},
                   {"name":"gift","type":"BOOLEAN"},{"name":"note","type":"string"},
                   {"name":"day","type":"date"}]})";

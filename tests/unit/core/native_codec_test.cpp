@@ -111,6 +111,46 @@ TEST(native_codec, malformed_json_is_400) {
   }
 }
 
+TEST(native_codec, malformed_json_gives_the_byte_offset) {
+  struct offset_case {
+    std::string body;
+    const char* starts;
+  };
+  for (const auto& c : {offset_case{R"({"type":"a"} x)", "invalid JSON at byte 13"},
+                        offset_case{R"({"type":"a","data":{"x":tru}})", "invalid JSON at byte 24"},
+                        offset_case{"{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", "invalid JSON at byte 25"},
+                        offset_case{R"({"type":"a","data":"x)", "invalid JSON at byte 19"},
+                        offset_case{"", "invalid JSON at byte 0"}}) {
+    auto e = error_of(c.body);
+    EXPECT_EQ(e.status, 400) << c.body;
+    EXPECT_EQ(e.message.rfind(c.starts, 0), 0u) << c.body << " → " << e.message;
+    EXPECT_EQ(e.index, -1);
+  }
+}
+
+TEST(native_codec, unknown_members_are_422_with_the_index) {
+  auto e = error_of(R"({"type":"a","contry":"NO"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.what(), R"(unknown field "contry" (did you mean "country"?))");
+  e = error_of(R"([{"type":"a"},{"type":"a","service":"s"}])");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "service");
+  EXPECT_EQ(e.index, 1);
+  // data is free-form.
+  std::string body = R"({"type":"a","data":{"contry":"NO"}})";
+  EXPECT_TRUE(decode(body));
+}
+
+TEST(native_codec, a_batch_over_max_events_is_413) {
+  std::string body = R"([{"type":"a"},{"type":"a"},{"type":"a"}])";
+  auto r = decode_native_events(body, 1000, 2);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 413);
+  EXPECT_NE(r.error().message.find("http.max_batch_events"), std::string::npos);
+  std::string ok = R"([{"type":"a"},{"type":"a"}])";
+  EXPECT_TRUE(decode_native_events(ok, 1000, 2));
+}
+
 TEST(native_codec, huge_numbers_in_data_pass_through) {
   std::string body = R"({"type":"a","data":{"n":123456789012345678901234567890,"f":1e300}})";
   auto r = decode(body);

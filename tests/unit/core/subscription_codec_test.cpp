@@ -115,11 +115,52 @@ TEST(subscription_codec, camel_case_limits_are_accepted) {
   EXPECT_EQ(e.field, "max_in_flight");
 }
 
-TEST(subscription_codec, unknown_fields_are_ignored) {
-  auto r = create(R"({"id":"x","service":"s","stats":{"queued":[1,{"a":null}]},
-    "url":"https://a.test/","publicKey":"k"})");
+TEST(subscription_codec, unknown_fields_are_422_with_a_hint) {
+  auto e = create_error(R"({"service":"s","url":"https://a.test/","type":["billing.*"]})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "type");
+  EXPECT_EQ(e.what(), R"(unknown field "type" (did you mean "types"?))");
+  e = create_error(R"({"service":"s","url":"https://a.test/","Contry":"NO"})");
+  EXPECT_EQ(e.what(), R"(unknown field "Contry" (did you mean "country"?))");
+  // What the server shows but does not take is refused too.
+  e = create_error(R"({"id":"x","service":"s","url":"https://a.test/"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "id");
+  e = patch_error(R"({"service":"t","rate_limt":3})");
+  EXPECT_EQ(e.what(), R"(unknown field "rate_limt" (did you mean "rate_limit"?))");
+  e = create_error(with_auth(R"({"authType":"Basic","userId":"u","password":"p","pasword":"p"})"));
+  EXPECT_EQ(e.field, "auth.pasword");
+  EXPECT_EQ(e.what(), R"(unknown field "auth.pasword" (did you mean "password"?))");
+  // Malformed JSON anywhere is still a 400, found before any unknown member.
+  e = create_error(R"({"zzz":1,"service":"s","url":"https://a.test/","x":[1,}]})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.message.rfind("invalid JSON at byte ", 0), 0u) << e.message;
+}
+
+TEST(subscription_codec, private_key_is_whsec_base64_of_24_to_64_bytes) {
+  const std::string key32 = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  auto r = create(R"({"service":"s","url":"https://a.test/","privateKey":")" + key32 + "\"}");
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_EQ(r->service, "s");
+  EXPECT_EQ(r->private_key, key32);
+  EXPECT_FALSE(create(R"({"service":"s","url":"https://a.test/"})")->private_key);
+  EXPECT_FALSE(validate_private_key("whsec_" + std::string(32, 'A'))); // 24 bytes
+  EXPECT_FALSE(validate_private_key("whsec_" + std::string(86, 'A') + "==")); // 64 bytes
+}
+
+TEST(subscription_codec, bad_private_keys_are_422_naming_it) {
+  for (std::string bad : {std::string("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="),
+                          std::string("whsec_"), std::string("whsec_AQIDBAUGBwgJCgsMDQ4PEBE="),
+                          std::string("whsec_not base64"), "whsec_" + std::string(92, 'A')}) {
+    auto e = create_error(R"({"service":"s","url":"https://a.test/","privateKey":")" + bad + "\"}");
+    EXPECT_EQ(e.status, 422) << bad;
+    EXPECT_EQ(e.field, "privateKey") << bad;
+  }
+  auto e = create_error(R"({"service":"s","url":"https://a.test/","privateKey":7})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "privateKey");
+  e = patch_error(R"({"privateKey":"whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "privateKey");
 }
 
 TEST(subscription_codec, service_is_required) {
@@ -380,11 +421,15 @@ TEST(subscription_codec, auth_type_is_case_insensitive_and_stored_canonically) {
 
 TEST(subscription_codec, auth_keeps_only_its_types_members) {
   auto r = create(with_auth(R"({"authType":"Basic","userId":"u","password":"p","APIKey":"k",
-    "clientSecret":"cs","extra":1})"));
+    "clientSecret":"cs"})"));
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->auth->user_id, "u");
   EXPECT_TRUE(r->auth->api_key.empty());
   EXPECT_TRUE(r->auth->client_secret.empty());
+  // A member no auth type has is refused, not ignored.
+  auto e = create_error(with_auth(R"({"authType":"Basic","userId":"u","password":"p","extra":1})"));
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "auth.extra");
 }
 
 TEST(subscription_codec, auth_missing_member_names_it) {
@@ -434,7 +479,7 @@ TEST(subscription_codec, auth_type_is_required_and_known) {
   auto e = create_error(with_auth(R"({"APIKey":"k"})"));
   EXPECT_EQ(e.status, 422);
   EXPECT_EQ(e.field, "auth.authType");
-  e = create_error(with_auth(R"({"authType":"Bearer","token":"k"})"));
+  e = create_error(with_auth(R"({"authType":"Bearer","APIKey":"k"})"));
   EXPECT_EQ(e.status, 422);
   EXPECT_EQ(e.field, "auth.authType");
   EXPECT_NE(e.message.find("OAuthRefreshTokenOnly"), std::string::npos);
@@ -731,12 +776,15 @@ TEST(dashboard_codec, event_must_be_one_of_four_exactly) {
   }
 }
 
-TEST(dashboard_codec, repeated_field_is_400_and_unknown_fields_are_ignored) {
+TEST(dashboard_codec, repeated_field_is_400_and_unknown_fields_are_422) {
   auto e = dashboard_error(R"({"url":"https://a.test","URL":"https://b.test","country":"NO","event":"CHANGE"})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "url");
-  auto r = dashboard(R"({"id":"1","url":"https://a.test","country":"NO","event":"CHANGE","x":[{}]})");
-  ASSERT_TRUE(r) << r.error().what();
+  e = dashboard_error(R"({"id":"1","url":"https://a.test","country":"NO","event":"CHANGE"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "id");
+  e = dashboard_error(R"({"url":"https://a.test","country":"NO","events":"CHANGE"})");
+  EXPECT_EQ(e.what(), R"(unknown field "events" (did you mean "event"?))");
 }
 
 TEST(watcher_codec, reads_key_url_and_authentication) {
