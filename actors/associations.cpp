@@ -16,11 +16,16 @@ std::string association_key(std::string_view token) {
 std::string encode_association(const core::association_spec& a) {
   core::json_writer w;
   w.begin_object()
-    .key("appId").value(a.app_id)
-    .key("token").value(a.token)
-    .key("cellphone").value(a.cellphone)
-    .key("email").value(a.email)
-    .key("deviceType").value(a.device_type)
+    .key("appId")
+    .value(a.app_id)
+    .key("token")
+    .value(a.token)
+    .key("cellphone")
+    .value(a.cellphone)
+    .key("email")
+    .value(a.email)
+    .key("deviceType")
+    .value(a.device_type)
     .end_object();
   return std::move(w).str();
 }
@@ -91,9 +96,8 @@ void association_store::look_up(const core::send_to_list_spec& spec, std::vector
     // Both sides are canonical ("Android", "iOS", "Web"), so equality is the
     // case-insensitive match the contract asks for. An association without
     // a device type cannot be shown to be of a requested one.
-    if (!spec.device_types.empty() &&
-        std::find(spec.device_types.begin(), spec.device_types.end(), a.device_type) ==
-          spec.device_types.end())
+    if (!spec.device_types.empty() && std::find(spec.device_types.begin(), spec.device_types.end(),
+                                                a.device_type) == spec.device_types.end())
       return false;
     return true;
   };

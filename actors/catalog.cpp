@@ -32,8 +32,8 @@ std::optional<storage::error> event_type_catalog::load(storage::journal& journal
     auto type = core::decode_event_type(record);
     if (!type) {
       // One corrupt record must not stop the node.
-      std::fprintf(stderr, "switchyard: event type record %s is corrupt (%s); skipped\n", name.c_str(),
-                   type.error().what().c_str());
+      std::fprintf(stderr, "switchyard: event type record %s is corrupt (%s); skipped\n",
+                   name.c_str(), type.error().what().c_str());
       continue;
     }
     auto code = type->code;
@@ -47,7 +47,8 @@ caf::expected<bool> event_type_catalog::put(core::event_type_def type) {
   core::json_writer w;
   core::write_event_type(w, type);
   if (auto err = journal_->put_meta(event_type_key(type.code), std::move(w).str()))
-    return make_error(errc::unavailable, "could not store the event type: " + err->message + "; retry");
+    return make_error(errc::unavailable,
+                      "could not store the event type: " + err->message + "; retry");
   auto next = std::make_shared<event_type_map>(*current_);
   auto code = type.code;
   const bool added = next->insert_or_assign(std::move(code), std::move(type)).second;
@@ -59,7 +60,8 @@ caf::expected<bool> event_type_catalog::remove(const std::string& code) {
   if (current_->find(code) == current_->end())
     return false;
   if (auto err = journal_->delete_meta(event_type_key(code)))
-    return make_error(errc::unavailable, "could not delete the event type: " + err->message + "; retry");
+    return make_error(errc::unavailable,
+                      "could not delete the event type: " + err->message + "; retry");
   auto next = std::make_shared<event_type_map>(*current_);
   next->erase(code);
   publish(std::move(next));

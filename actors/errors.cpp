@@ -8,12 +8,12 @@ namespace sy::actors {
 
 const char* to_string(errc x) {
   switch (x) {
-  case errc::none: return "none";
-  case errc::not_found: return "not_found";
-  case errc::conflict: return "conflict";
-  case errc::invalid: return "invalid";
-  case errc::unavailable: return "unavailable";
-  case errc::unauthorized: return "unauthorized";
+    case errc::none: return "none";
+    case errc::not_found: return "not_found";
+    case errc::conflict: return "conflict";
+    case errc::invalid: return "invalid";
+    case errc::unavailable: return "unavailable";
+    case errc::unauthorized: return "unauthorized";
   }
   return "unknown";
 }

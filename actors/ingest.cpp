@@ -20,10 +20,8 @@ std::string event_id(uint64_t seq) {
 
 ingest_pipeline::ingest_pipeline(storage::journal& journal, int64_t dedupe_window_ms,
                                  std::size_t max_pending_events)
-  : journal_(journal),
-    dedupe_window_ms_(dedupe_window_ms),
-    max_pending_events_(max_pending_events),
-    thread_([this] { run(); }) {}
+    : journal_(journal), dedupe_window_ms_(dedupe_window_ms),
+      max_pending_events_(max_pending_events), thread_([this] { run(); }) {}
 
 ingest_pipeline::~ingest_pipeline() { stop(); }
 
@@ -112,7 +110,7 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
           prior = *found;
         else if (!found.error().not_found())
           return fail(group, "the journal could not read client ids: " + found.error().message +
-                                     "; retry shortly");
+                               "; retry shortly");
         if (prior) {
           out.ids.push_back(event_id(*prior));
           ++deduped;

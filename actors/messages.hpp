@@ -365,40 +365,36 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<list_dead_letters>::with<dead_letter_list>,
   caf::replies_to<replay_subscription>::with<replayed>,
   caf::replies_to<replay_dead_letter>::with<replayed>,
-  caf::replies_to<drop_dead_letters>::with<purged>,
-  caf::replies_to<put_watcher>::with<watcher_view>,
-  caf::replies_to<get_watcher>::with<watcher_view>,
-  caf::replies_to<delete_watcher>::with<done>,
+  caf::replies_to<drop_dead_letters>::with<purged>, caf::replies_to<put_watcher>::with<watcher_view>,
+  caf::replies_to<get_watcher>::with<watcher_view>, caf::replies_to<delete_watcher>::with<done>,
   caf::replies_to<put_event_type>::with<event_type_stored>,
   caf::replies_to<delete_event_type>::with<event_type_deleted>,
   caf::replies_to<list_subscribed_event_types>::with<event_type_list>,
   caf::replies_to<put_association>::with<done>,
   caf::replies_to<resolve_push_tokens>::with<push_tokens>,
   caf::replies_to<find_pull_subscriber>::with<caf::actor>,
-  caf::replies_to<list_stats>::with<stats_table>,
-  caf::reacts_to<verification_answer>>;
+  caf::replies_to<list_stats>::with<stats_table>, caf::reacts_to<verification_answer>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 
-#define SY_INSPECT(type, ...)                                                         \
-  template <class Inspector>                                                          \
-  typename Inspector::result_type inspect(Inspector& f, type& x) {                    \
-    return f(caf::meta::type_name(#type), __VA_ARGS__);                               \
+#define SY_INSPECT(type, ...)                                                                      \
+  template <class Inspector>                                                                       \
+  typename Inspector::result_type inspect(Inspector& f, type& x) {                                 \
+    return f(caf::meta::type_name(#type), __VA_ARGS__);                                            \
   }
-#define SY_INSPECT_EMPTY(type)                                                        \
-  template <class Inspector>                                                          \
-  typename Inspector::result_type inspect(Inspector& f, type&) {                      \
-    return f(caf::meta::type_name(#type));                                            \
+#define SY_INSPECT_EMPTY(type)                                                                     \
+  template <class Inspector>                                                                       \
+  typename Inspector::result_type inspect(Inspector& f, type&) {                                   \
+    return f(caf::meta::type_name(#type));                                                         \
   }
 
-SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.country,
-           x.delivery, x.verification_required, x.state, x.public_key, x.private_key,
-           x.created_at, x.max_in_flight, x.rate_limit, x.auth, x.access_key,
-           x.dashboard_event, x.notification_key, x.verified)
-SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts,
-           x.dead_lettered, x.last_success_at, x.last_failure_at, x.last_error,
-           x.latency_p50_ms, x.latency_p99_ms, x.backing_off_until, x.probing,
-           x.next_attempt_at, x.latency_buckets, x.latency_sum_ms)
+SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.country, x.delivery,
+           x.verification_required, x.state, x.public_key, x.private_key, x.created_at,
+           x.max_in_flight, x.rate_limit, x.auth, x.access_key, x.dashboard_event,
+           x.notification_key, x.verified)
+SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts, x.dead_lettered,
+           x.last_success_at, x.last_failure_at, x.last_error, x.latency_p50_ms, x.latency_p99_ms,
+           x.backing_off_until, x.probing, x.next_attempt_at, x.latency_buckets, x.latency_sum_ms)
 SY_INSPECT(subscription_view, x.sub, x.stats, x.show_private_key)
 SY_INSPECT(subscription_list, x.items)
 SY_INSPECT_EMPTY(done)
@@ -468,16 +464,15 @@ SY_INSPECT(dashboard_spec, x.url, x.country, x.event)
 SY_INSPECT(watcher_spec, x.notification_key, x.notification_url, x.auth)
 SY_INSPECT(attribute_def, x.name, x.type)
 SY_INSPECT(association_spec, x.app_id, x.token, x.cellphone, x.email, x.device_type)
-SY_INSPECT(send_to_list_spec, x.tokens, x.has_tokens, x.by_association, x.app_id,
-           x.device_types, x.cellphones, x.emails, x.title, x.message, x.image_url, x.data)
+SY_INSPECT(send_to_list_spec, x.tokens, x.has_tokens, x.by_association, x.app_id, x.device_types,
+           x.cellphones, x.emails, x.title, x.message, x.image_url, x.data)
 
 /// An event type's version is a double: a non-finite one would make CAF 0.17's
 /// serializer loop forever, so it is refused before it is written (the codec
 /// only accepts positive finite numbers).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_type_def& x) {
-  return f(caf::meta::type_name("event_type_def"),
-           caf::meta::save_callback([&]() -> caf::error {
+  return f(caf::meta::type_name("event_type_def"), caf::meta::save_callback([&]() -> caf::error {
              if (!std::isfinite(x.version))
                return caf::make_error(caf::sec::invalid_argument, "event_type_def.version");
              return caf::none;
@@ -491,53 +486,53 @@ typename Inspector::result_type inspect(Inspector& f, event_type_def& x) {
 #undef SY_INSPECT_EMPTY
 
 CAF_BEGIN_TYPE_ID_BLOCK(switchyard, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_view))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_list))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::done))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purged))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replayed))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::dead_letter_list))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::watcher_view))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_stored))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_deleted))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_list))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::push_tokens))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::stats_table))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_names))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_body))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_dashboard_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscriptions))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::patch_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::verify_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::pause_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::activate_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_dead_letters))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letter))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::drop_dead_letters))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_watcher))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_watcher))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_watcher))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_event_type))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_type))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscribed_event_types))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_association))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::resolve_push_tokens))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::find_pull_subscriber))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_stats))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::verification_answer))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::update_subscription))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_queue))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letters))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_event_files))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::read_event_file))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_file))
-  CAF_ADD_TYPE_ID(switchyard, (sy::actors::registry_actor))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_view))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::subscription_list))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::done))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::purged))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::replayed))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::dead_letter_list))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::watcher_view))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_stored))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_deleted))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_type_list))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::push_tokens))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::stats_table))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_names))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::event_file_body))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::create_dashboard_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscriptions))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::patch_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::verify_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::pause_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::activate_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_dead_letters))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letter))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::drop_dead_letters))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_watcher))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_watcher))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_watcher))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_event_type))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_type))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_subscribed_event_types))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::put_association))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::resolve_push_tokens))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::find_pull_subscriber))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_stats))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::verification_answer))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::update_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::purge_queue))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::replay_dead_letters))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_event_files))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::read_event_file))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_file))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::registry_actor))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

@@ -85,7 +85,8 @@ void seal(self_ptr self) {
     return;
   storage::pull_file f{st.open_first, st.open_last, st.open_count, now_ms()};
   if (auto err = st.env->journal->seal_pull_file(st.sub.number, f)) {
-    std::fprintf(stderr, "switchyard: could not seal a pull file of subscription %s: %s; retrying\n",
+    std::fprintf(stderr,
+                 "switchyard: could not seal a pull file of subscription %s: %s; retrying\n",
                  st.sub.id.c_str(), err->message.c_str());
     self->delayed_send(self, seal_retry, rotate_atom::value, ++st.timer_gen);
     return;
@@ -145,7 +146,8 @@ void recover(self_ptr self) {
 }
 
 caf::error no_such_file(const std::string& name) {
-  return make_error(errc::not_found, "no event file named " + name + "; GET /v1/eventfiles lists them");
+  return make_error(errc::not_found,
+                    "no event file named " + name + "; GET /v1/eventfiles lists them");
 }
 
 // Returns the sealed file called `name`: not_found when there is none,
@@ -159,7 +161,8 @@ caf::expected<storage::pull_file> find_file(const pull_state& st, const std::str
     return *f;
   if (f.error().not_found())
     return no_such_file(name);
-  return make_error(errc::unavailable, "cannot read the event file: " + f.error().message + "; retry");
+  return make_error(errc::unavailable,
+                    "cannot read the event file: " + f.error().message + "; retry");
 }
 
 caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
@@ -186,8 +189,8 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
     },
     [=](const list_event_files& x) -> caf::result<event_file_names> {
       auto& st = self->state;
-      auto files =
-        st.env->journal->pull_files(st.sub.number, std::min<uint64_t>(x.max, max_listed_files));
+      auto files = st.env->journal->pull_files(st.sub.number,
+                                               std::min<uint64_t>(x.max, max_listed_files));
       if (!files)
         return make_error(errc::unavailable,
                           "cannot list the event files: " + files.error().message + "; retry");
@@ -227,7 +230,8 @@ caf::behavior pull_actor(self_ptr self, subscription sub, stats_ptr stats,
       if (!f)
         return std::move(f.error());
       if (auto err = st.env->journal->drop_pull_file(st.sub.number, *f))
-        return make_error(errc::unavailable, "could not delete the event file: " + err->message + "; retry");
+        return make_error(errc::unavailable,
+                          "could not delete the event file: " + err->message + "; retry");
       st.sealed_events -= std::min(st.sealed_events, f->count);
       {
         std::lock_guard<std::mutex> guard(st.stats->mutex);

@@ -73,8 +73,7 @@ std::optional<storage::error> registry_state::load_associations() {
     auto a = decode_association_record(record);
     if (!a) {
       // As with subscriptions: one corrupt record must not stop the node.
-      std::fprintf(stderr, "switchyard: association record %s is corrupt; skipped\n",
-                   name.c_str());
+      std::fprintf(stderr, "switchyard: association record %s is corrupt; skipped\n", name.c_str());
       continue;
     }
     associations_.put(std::move(*a));
@@ -164,8 +163,9 @@ caf::expected<registry_state::entry*> registry_state::add(subscription s) {
     return make_error(errc::unavailable,
                       "could not store the subscription: " + err->message + "; retry");
   auto id = s.id;
-  auto& placed = subs_.emplace(id, entry{std::move(s), std::make_shared<subscription_stats>(),
-                                         caf::actor{}})
+  auto& placed = subs_
+                   .emplace(
+                     id, entry{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}})
                    .first->second;
   spawn(placed, false, 0);
   if (placed.sub.receives_events())
@@ -282,9 +282,8 @@ stats_table registry_state::stats() const {
 
 namespace {
 
-registry_actor::behavior_type
-registry_behavior(registry_actor::stateful_pointer<registry_state> self,
-                  registry_state::env_t env) {
+registry_actor::behavior_type registry_behavior(
+  registry_actor::stateful_pointer<registry_state> self, registry_state::env_t env) {
   self->state.start(self, std::move(env));
   auto& st = self->state;
   return {
@@ -344,9 +343,7 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
     [&st](put_association& x) -> caf::result<done> {
       return st.put_association(std::move(x.association));
     },
-    [&st](const resolve_push_tokens& x) -> caf::result<push_tokens> {
-      return st.resolve(x.spec);
-    },
+    [&st](const resolve_push_tokens& x) -> caf::result<push_tokens> { return st.resolve(x.spec); },
     [&st](const find_pull_subscriber& x) -> caf::result<caf::actor> {
       return st.pull_subscriber(x.access_key);
     },

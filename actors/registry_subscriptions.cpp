@@ -50,8 +50,8 @@ caf::expected<subscription_view> registry_state::create(core::subscription_spec 
   s.country = spec.country.value_or("");
   s.delivery = spec.delivery.value_or(core::delivery_mode::push);
   // A pull subscription has no endpoint to verify: its accessKey is its proof.
-  s.verification_required =
-    s.delivery == core::delivery_mode::push && spec.verification_required.value_or(true);
+  s.verification_required = s.delivery == core::delivery_mode::push &&
+                            spec.verification_required.value_or(true);
   if (s.delivery == core::delivery_mode::pull)
     s.access_key = "ak_" + core::random_hex(24);
   s.state = s.verification_required ? core::subscription_state::pending_verification
@@ -172,7 +172,8 @@ caf::result<subscription_view> registry_state::verify(const std::string& id) {
   req.headers = {{"x-notificare-public-key", e->sub.public_key}};
   registry_actor me = caf::actor_cast<registry_actor>(self_);
   env_.client->send(std::move(req), [me, ticket](transport::client_response r) {
-    caf::anon_send(me, verification_answer{ticket, r.status, std::move(r.body), std::move(r.error)});
+    caf::anon_send(me,
+                   verification_answer{ticket, r.status, std::move(r.body), std::move(r.error)});
   });
   return pending.promise;
 }
@@ -303,8 +304,8 @@ caf::expected<purged> registry_state::drop_dead(const std::string& id) {
     return not_found(id);
   auto dropped = env_.journal->drop_dead(e->sub.number);
   if (!dropped)
-    return make_error(errc::unavailable, "could not drop the dead letters: " + dropped.error().message +
-                                           "; retry");
+    return make_error(errc::unavailable,
+                      "could not drop the dead letters: " + dropped.error().message + "; retry");
   return purged{*dropped};
 }
 
@@ -319,8 +320,8 @@ caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& 
   dead_letter_list out;
   for (const auto& d : *letters) {
     const auto& ev = d.event->ev;
-    out.items.push_back(dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms,
-                                         d.reason});
+    out.items.push_back(
+      dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms, d.reason});
   }
   return out;
 }

@@ -62,13 +62,13 @@ struct subscriber_state {
   std::shared_ptr<const subscriber_env> env;
   const core::clock* clock = &core::system_clock();
 
-  std::deque<storage::event_ptr> pending;            // never tried or requeued, sorted by seq
-  std::map<uint64_t, storage::event_ptr> in_flight;  // seq → event
+  std::deque<storage::event_ptr> pending;           // never tried or requeued, sorted by seq
+  std::map<uint64_t, storage::event_ptr> in_flight; // seq → event
   std::unordered_map<uint64_t, storage::event_ptr> retrying; // failed, waiting in `retries`
-  std::unordered_set<uint64_t> dropped;              // purged while in flight
-  bool spilled = false;         // the journal holds queued events not in memory
-  uint64_t loaded_through = 0;  // highest seq taken into memory
-  uint64_t queued = 0;          // pending + retrying + spilled + in flight
+  std::unordered_set<uint64_t> dropped;                      // purged while in flight
+  bool spilled = false;        // the journal holds queued events not in memory
+  uint64_t loaded_through = 0; // highest seq taken into memory
+  uint64_t queued = 0;         // pending + retrying + spilled + in flight
 
   core::retry_schedule schedule;
   core::retry_queue retries;
@@ -76,9 +76,9 @@ struct subscriber_state {
   std::optional<core::token_bucket> bucket;
   core::in_flight_window window;
 
-  uint64_t wake_gen = 0;        // the breaker's timer
-  uint64_t retry_gen = 0;       // the earliest failed event's timer
-  int64_t retry_timer_at = 0;   // steady ms it fires at; 0 = none armed
+  uint64_t wake_gen = 0;      // the breaker's timer
+  uint64_t retry_gen = 0;     // the earliest failed event's timer
+  int64_t retry_timer_at = 0; // steady ms it fires at; 0 = none armed
   bool waiting_for_tokens = false;
   uint64_t tokens_gen = 0;
 
@@ -106,13 +106,13 @@ struct subscriber_state {
   // written when it ends, unless a failure comes first: then the streak
   // goes on (a flapping receiver is one streak, not a line per flap).
   struct failure_streak {
-    bool failing = false;      // the last attempt failed
-    bool logged = false;       // its start line was written
-    bool end_pending = false;  // recovered; the end line waits for the interval
-    uint64_t failures = 0;     // failed attempts since the streak began
-    int64_t started_wall = 0;  // when it began (wall ms)
-    int64_t last_line = 0;     // steady ms of the last line; 0 = none yet
-    uint64_t gen = 0;          // the deferred end line's timer
+    bool failing = false;     // the last attempt failed
+    bool logged = false;      // its start line was written
+    bool end_pending = false; // recovered; the end line waits for the interval
+    uint64_t failures = 0;    // failed attempts since the streak began
+    int64_t started_wall = 0; // when it began (wall ms)
+    int64_t last_line = 0;    // steady ms of the last line; 0 = none yet
+    uint64_t gen = 0;         // the deferred end line's timer
   } streak;
   std::string host; // the url's host: the log names no path, query or credentials
 
@@ -146,7 +146,8 @@ int64_t next_timed_attempt(const subscriber_state& st) {
   if (auto until = st.breaker->open_until())
     return until;
   if (st.window.fifo()) {
-    if (auto head = st.retries.head(); head && (st.pending.empty() || head->first < st.pending.front()->seq))
+    if (auto head = st.retries.head();
+        head && (st.pending.empty() || head->first < st.pending.front()->seq))
       return head->second;
     return 0;
   }
@@ -202,9 +203,12 @@ void refill(subscriber_state& st) {
 std::string envelope_body(const subscription& sub, const storage::stored_event& e) {
   core::json_writer w;
   w.begin_object()
-    .key("id").value(e.ev.id)
-    .key("service").value(sub.service)
-    .key("type").value(e.ev.type);
+    .key("id")
+    .value(e.ev.id)
+    .key("service")
+    .value(sub.service)
+    .key("type")
+    .value(e.ev.type);
   if (!e.ev.country.empty())
     w.key("country").value(e.ev.country);
   w.key("data").raw(e.ev.data).key("timestamp").value(e.ev.timestamp_ms).end_object();
@@ -259,15 +263,19 @@ void flush_dead(self_ptr self) {
     [self, n, reason = std::move(reason)](std::optional<storage::error>& err) {
       auto& st = self->state;
       if (err)
-        log::write(log::level::error, "storage.error",
-                   "cannot write dead letters: they stay queued and age out again after a restart",
-                   {{"subscription", st.sub.id}, {"events", std::to_string(n)}, {"error", err->message}});
+        log::write(
+          log::level::error, "storage.error",
+          "cannot write dead letters: they stay queued and age out again after a restart",
+          {{"subscription", st.sub.id}, {"events", std::to_string(n)}, {"error", err->message}});
       else
-        log::write(log::level::warn, "delivery.dead_lettered",
-                   "events given up as dead letters (GET /v1/subscriptions/{id}/dead-letters; replay "
-                   "with POST …/dead-letters/replay)",
-                   {{"subscription", st.sub.id}, {"host", st.host}, {"events", std::to_string(n)},
-                    {"reason", reason}});
+        log::write(
+          log::level::warn, "delivery.dead_lettered",
+          "events given up as dead letters (GET /v1/subscriptions/{id}/dead-letters; replay "
+          "with POST …/dead-letters/replay)",
+          {{"subscription", st.sub.id},
+           {"host", st.host},
+           {"events", std::to_string(n)},
+           {"reason", reason}});
       std::lock_guard<std::mutex> guard(st.stats->mutex);
       if (err) {
         // Their queue keys stay: they come back after a restart and age out again.
@@ -302,7 +310,8 @@ void sign_envelope(transport::client_request& req, const subscription& sub,
     {"x-notificare-signature", core::notificare_signature(sub.private_key, req.body)},
     {"webhook-id", e.ev.id},
     {"webhook-timestamp", std::to_string(ts)},
-    {"webhook-signature", core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
+    {"webhook-signature",
+     core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
   };
 }
 
@@ -312,7 +321,8 @@ bool uses_oauth(const subscription& sub) {
 
 // Adds the egress auth headers of `auth` (docs/api.md §3); `token` is the OAuth
 // access token.
-void add_auth(transport::client_request& req, const core::egress_auth& auth, const std::string& token) {
+void add_auth(transport::client_request& req, const core::egress_auth& auth,
+              const std::string& token) {
   if (!token.empty())
     req.headers.emplace_back("Authorization", "Bearer " + token);
   else if (auth.type == "APIKey")
@@ -394,7 +404,10 @@ void note_failure(subscriber_state& st, const std::string& why, const std::strin
   } else {
     log::write(log::level::warn, "delivery.still_failing",
                "deliveries to a subscription are still failing",
-               {{"subscription", st.sub.id}, {"host", host}, {"error", why}, {"failed_attempts", n},
+               {{"subscription", st.sub.id},
+                {"host", host},
+                {"error", why},
+                {"failed_attempts", n},
                 {"since", core::format_iso8601_ms(k.started_wall, "Z")}});
   }
   k.last_line = now;
@@ -403,7 +416,8 @@ void note_failure(subscriber_state& st, const std::string& why, const std::strin
 void write_streak_end(subscriber_state& st) {
   auto& k = st.streak;
   log::write(log::level::info, "delivery.recovered", "deliveries to a subscription succeed again",
-             {{"subscription", st.sub.id}, {"host", st.host},
+             {{"subscription", st.sub.id},
+              {"host", st.host},
               {"failed_attempts", std::to_string(k.failures)},
               {"failing_for_s", std::to_string((st.clock->wall_ms() - k.started_wall) / 1000)}});
   k.logged = false;
@@ -439,11 +453,11 @@ void note_breaker(subscriber_state& st, core::circuit_breaker::state before) {
   if (after == bs::open) {
     const auto level = before == bs::closed ? log::level::warn : log::level::debug;
     const int64_t wait = std::max<int64_t>(0, st.breaker->open_until() - st.clock->steady_ms());
-    log::write(level, "breaker.opened",
-               before == bs::closed ? "circuit breaker opened: deliveries to the subscription pause"
-                                    : "circuit breaker opened again: the probe failed",
-               {{"subscription", st.sub.id}, {"host", st.host},
-                {"retry_in_ms", std::to_string(wait)}});
+    log::write(
+      level, "breaker.opened",
+      before == bs::closed ? "circuit breaker opened: deliveries to the subscription pause"
+                           : "circuit breaker opened again: the probe failed",
+      {{"subscription", st.sub.id}, {"host", st.host}, {"retry_in_ms", std::to_string(wait)}});
   } else if (after == bs::closed) {
     log::write(log::level::info, "breaker.closed",
                "circuit breaker closed: the probe succeeded, deliveries resume",
@@ -495,7 +509,8 @@ void fetch_token(self_ptr self) {
   req.method = "POST";
   req.url = st.sub.auth.auth_url;
   req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
-  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/json"}};
   req.body = core::oauth_token_request(st.sub.auth);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.env->client->send(std::move(req), [me](transport::client_response r) {
@@ -512,7 +527,8 @@ void on_token(self_ptr self, transport::client_response& r) {
     return pump(self); // auth changed meanwhile
   const auto& url = st.sub.auth.auth_url;
   if (r.status < 200 || r.status >= 300) {
-    return token_failure(self, "oauth token endpoint " + url + ": " + failure_text(r), retry_after_ms(r));
+    return token_failure(self, "oauth token endpoint " + url + ": " + failure_text(r),
+                         retry_after_ms(r));
   }
   auto token = core::decode_oauth_token(r.body);
   if (!token)
@@ -664,7 +680,8 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     } else {
       // The event waits out its own delay; the others keep flowing.
       const int failures = st.retries.add_failure(seq);
-      st.retries.defer(seq, st.clock->steady_ms() + st.schedule.delay_ms(failures, retry_after, st.rng));
+      st.retries.defer(seq,
+                       st.clock->steady_ms() + st.schedule.delay_ms(failures, retry_after, st.rng));
       st.retrying.emplace(seq, e);
     }
   }
@@ -692,9 +709,9 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
     st.clock = st.env->clock;
   const auto& s = st.env->settings;
   st.schedule = core::retry_schedule({s.initial_ms, s.multiplier, s.max_ms});
-  st.breaker.emplace(*st.clock,
-                     core::breaker_settings{s.breaker_ratio, s.breaker_window_ms, s.breaker_min_attempts},
-                     st.schedule);
+  st.breaker.emplace(
+    *st.clock, core::breaker_settings{s.breaker_ratio, s.breaker_window_ms, s.breaker_min_attempts},
+    st.schedule);
   st.bucket.emplace(*st.clock, st.sub.rate_limit);
   st.window.set_max(st.sub.max_in_flight);
   st.rng.seed(st.env->seed ^ (st.sub.number * 0x9e3779b97f4a7c15ULL));
@@ -815,7 +832,8 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
             st.loaded_through = 0;
             refill(st);
             pump(self);
-            rp.deliver(make_error(errc::unavailable, "cannot purge the queue: " + n.error().message));
+            rp.deliver(
+              make_error(errc::unavailable, "cannot purge the queue: " + n.error().message));
             return;
           }
           rp.deliver(purged{*n});
@@ -829,18 +847,22 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       const uint64_t number = st.sub.number;
       const int64_t now = st.clock->wall_ms();
       off_worker(
-        self, [journal, number, now, only = x.event_id] { return journal->replay_dead(number, now, only); },
-        [self, rp, only = x.event_id](storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {
+        self,
+        [journal, number, now, only = x.event_id] {
+          return journal->replay_dead(number, now, only);
+        },
+        [self, rp, only = x.event_id](
+          storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {
           if (!replayed_events) {
-            rp.deliver(make_error(errc::unavailable,
-                                  "cannot replay dead letters: " + replayed_events.error().message));
+            rp.deliver(make_error(errc::unavailable, "cannot replay dead letters: " +
+                                                       replayed_events.error().message));
             return;
           }
           auto& st = self->state;
           auto& events = *replayed_events;
           if (events.empty() && !only.empty()) {
-            rp.deliver(make_error(errc::not_found,
-                                  "no dead letter of event " + only + "; GET …/dead-letters lists them"));
+            rp.deliver(make_error(errc::not_found, "no dead letter of event " + only +
+                                                     "; GET …/dead-letters lists them"));
             return;
           }
           for (auto& e : events)

@@ -15,7 +15,7 @@ namespace sy::storage {
 class blocking_worker;
 class journal;
 struct stored_event;
-}
+} // namespace sy::storage
 namespace sy::transport {
 class http_client;
 }

@@ -11,14 +11,10 @@ namespace {
 
 const char* kind_name(subscription_kind k) {
   switch (k) {
-  case subscription_kind::dashboard:
-    return "dashboard";
-  case subscription_kind::push_gateway:
-    return "push_gateway";
-  case subscription_kind::watcher:
-    return "watcher";
-  case subscription_kind::native:
-    break;
+    case subscription_kind::dashboard: return "dashboard";
+    case subscription_kind::push_gateway: return "push_gateway";
+    case subscription_kind::watcher: return "watcher";
+    case subscription_kind::native: break;
   }
   return "native";
 }
@@ -33,9 +29,7 @@ subscription_kind parse_kind(std::string_view name) {
   return subscription_kind::native;
 }
 
-std::string iso_time(int64_t ms) {
-  return ms <= 0 ? std::string() : core::format_iso8601_ms(ms);
-}
+std::string iso_time(int64_t ms) { return ms <= 0 ? std::string() : core::format_iso8601_ms(ms); }
 
 void write_time(core::json_writer& w, int64_t ms) {
   if (ms <= 0)
@@ -49,31 +43,51 @@ void write_time(core::json_writer& w, int64_t ms) {
 std::string encode_subscription(const subscription& s) {
   core::json_writer w;
   w.begin_object()
-    .key("v").value(1)
-    .key("number").value(s.number)
-    .key("id").value(s.id)
-    .key("kind").value(kind_name(s.kind))
-    .key("service").value(s.service)
-    .key("url").value(s.url)
-    .key("types").begin_array();
+    .key("v")
+    .value(1)
+    .key("number")
+    .value(s.number)
+    .key("id")
+    .value(s.id)
+    .key("kind")
+    .value(kind_name(s.kind))
+    .key("service")
+    .value(s.service)
+    .key("url")
+    .value(s.url)
+    .key("types")
+    .begin_array();
   for (const auto& t : s.types)
     w.value(t);
   w.end_array()
-    .key("country").value(s.country)
-    .key("delivery").value(core::to_string(s.delivery))
-    .key("verification_required").value(s.verification_required)
-    .key("state").value(core::to_string(s.state))
-    .key("verified").value(s.verified)
-    .key("public_key").value(s.public_key)
-    .key("private_key").value(s.private_key)
-    .key("created_at").value(s.created_at)
-    .key("max_in_flight").value(s.max_in_flight)
-    .key("rate_limit").value(s.rate_limit)
+    .key("country")
+    .value(s.country)
+    .key("delivery")
+    .value(core::to_string(s.delivery))
+    .key("verification_required")
+    .value(s.verification_required)
+    .key("state")
+    .value(core::to_string(s.state))
+    .key("verified")
+    .value(s.verified)
+    .key("public_key")
+    .value(s.public_key)
+    .key("private_key")
+    .value(s.private_key)
+    .key("created_at")
+    .value(s.created_at)
+    .key("max_in_flight")
+    .value(s.max_in_flight)
+    .key("rate_limit")
+    .value(s.rate_limit)
     .key("auth");
   core::write_egress_auth(w, s.auth, false);
-  w.key("access_key").value(s.access_key)
-    .key("dashboard_event").value(s.dashboard_event)
-    .key("notification_key").value(s.notification_key)
+  w.key("access_key")
+    .value(s.access_key)
+    .key("dashboard_event")
+    .value(s.dashboard_event)
+    .key("notification_key")
+    .value(s.notification_key)
     .end_object();
   return std::move(w).str();
 }
@@ -89,25 +103,42 @@ std::optional<subscription> decode_subscription(std::string bytes) {
     for (auto field : obj) {
       std::string_view key = field.unescaped_key();
       od::value v = field.value();
-      if (key == "number") s.number = v.get_uint64();
-      else if (key == "id") s.id = std::string(std::string_view(v.get_string()));
-      else if (key == "kind") s.kind = parse_kind(std::string_view(v.get_string()));
-      else if (key == "service") s.service = std::string(std::string_view(v.get_string()));
-      else if (key == "url") s.url = std::string(std::string_view(v.get_string()));
+      if (key == "number")
+        s.number = v.get_uint64();
+      else if (key == "id")
+        s.id = std::string(std::string_view(v.get_string()));
+      else if (key == "kind")
+        s.kind = parse_kind(std::string_view(v.get_string()));
+      else if (key == "service")
+        s.service = std::string(std::string_view(v.get_string()));
+      else if (key == "url")
+        s.url = std::string(std::string_view(v.get_string()));
       else if (key == "types") {
         for (auto t : v.get_array())
           s.types.emplace_back(std::string_view(t.get_string()));
-      }
-      else if (key == "country") s.country = std::string(std::string_view(v.get_string()));
-      else if (key == "delivery") s.delivery = core::parse_delivery_mode(std::string_view(v.get_string())).value_or(core::delivery_mode::push);
-      else if (key == "verification_required") s.verification_required = v.get_bool();
-      else if (key == "state") s.state = core::parse_state(std::string_view(v.get_string())).value_or(core::subscription_state::paused);
-      else if (key == "verified") { s.verified = v.get_bool(); seen_verified = true; }
-      else if (key == "public_key") s.public_key = std::string(std::string_view(v.get_string()));
-      else if (key == "private_key") s.private_key = std::string(std::string_view(v.get_string()));
-      else if (key == "created_at") s.created_at = v.get_int64();
-      else if (key == "max_in_flight") s.max_in_flight = v.get_int64();
-      else if (key == "rate_limit") s.rate_limit = v.get_int64();
+      } else if (key == "country")
+        s.country = std::string(std::string_view(v.get_string()));
+      else if (key == "delivery")
+        s.delivery = core::parse_delivery_mode(std::string_view(v.get_string()))
+                       .value_or(core::delivery_mode::push);
+      else if (key == "verification_required")
+        s.verification_required = v.get_bool();
+      else if (key == "state")
+        s.state = core::parse_state(std::string_view(v.get_string()))
+                    .value_or(core::subscription_state::paused);
+      else if (key == "verified") {
+        s.verified = v.get_bool();
+        seen_verified = true;
+      } else if (key == "public_key")
+        s.public_key = std::string(std::string_view(v.get_string()));
+      else if (key == "private_key")
+        s.private_key = std::string(std::string_view(v.get_string()));
+      else if (key == "created_at")
+        s.created_at = v.get_int64();
+      else if (key == "max_in_flight")
+        s.max_in_flight = v.get_int64();
+      else if (key == "rate_limit")
+        s.rate_limit = v.get_int64();
       else if (key == "auth") {
         // Decoded after this document: a nested decode would reuse the
         // thread's parser under the outer one.
@@ -115,10 +146,12 @@ std::optional<subscription> decode_subscription(std::string bytes) {
           od::object auth_obj = v.get_object();
           auth_raw = std::string(std::string_view(auth_obj.raw_json()));
         }
-      }
-      else if (key == "access_key") s.access_key = std::string(std::string_view(v.get_string()));
-      else if (key == "dashboard_event") s.dashboard_event = std::string(std::string_view(v.get_string()));
-      else if (key == "notification_key") s.notification_key = std::string(std::string_view(v.get_string()));
+      } else if (key == "access_key")
+        s.access_key = std::string(std::string_view(v.get_string()));
+      else if (key == "dashboard_event")
+        s.dashboard_event = std::string(std::string_view(v.get_string()));
+      else if (key == "notification_key")
+        s.notification_key = std::string(std::string_view(v.get_string()));
     }
     // Records from before "verified" existed: an active or paused one was.
     if (!seen_verified)
@@ -180,11 +213,16 @@ stats_snapshot snapshot_of(const subscription_stats& st) {
 
 void write_stats(core::json_writer& w, const stats_snapshot& st) {
   w.begin_object()
-    .key("queued").value(st.queued)
-    .key("in_flight").value(st.in_flight)
-    .key("delivered").value(st.delivered)
-    .key("failed_attempts").value(st.failed_attempts)
-    .key("dead_lettered").value(st.dead_lettered)
+    .key("queued")
+    .value(st.queued)
+    .key("in_flight")
+    .value(st.in_flight)
+    .key("delivered")
+    .value(st.delivered)
+    .key("failed_attempts")
+    .value(st.failed_attempts)
+    .key("dead_lettered")
+    .value(st.dead_lettered)
     .key("last_success_at");
   write_time(w, st.last_success_at);
   w.key("last_failure_at");
@@ -215,17 +253,18 @@ void write_subscription(core::json_writer& w, const subscription& s, const stats
                         bool show_private_key) {
   if (s.kind == subscription_kind::dashboard) {
     w.begin_object()
-      .key("id").value(s.id)
-      .key("url").value(s.url)
-      .key("country").value(s.country)
-      .key("event").value(s.dashboard_event)
+      .key("id")
+      .value(s.id)
+      .key("url")
+      .value(s.url)
+      .key("country")
+      .value(s.country)
+      .key("event")
+      .value(s.dashboard_event)
       .end_object();
     return;
   }
-  w.begin_object()
-    .key("id").value(s.id)
-    .key("service").value(s.service)
-    .key("url");
+  w.begin_object().key("id").value(s.id).key("service").value(s.service).key("url");
   if (s.url.empty())
     w.null();
   else
@@ -238,17 +277,19 @@ void write_subscription(core::json_writer& w, const subscription& s, const stats
     w.null();
   else
     w.value(s.country);
-  w.key("delivery").value(core::to_string(s.delivery))
-    .key("verification").value(s.verification_required ? "required" : "skip")
-    .key("state").value(core::to_string(s.state))
-    .key("publicKey").value(s.public_key);
+  w.key("delivery")
+    .value(core::to_string(s.delivery))
+    .key("verification")
+    .value(s.verification_required ? "required" : "skip")
+    .key("state")
+    .value(core::to_string(s.state))
+    .key("publicKey")
+    .value(s.public_key);
   if (show_private_key)
     w.key("privateKey").value(s.private_key);
   if (s.delivery == core::delivery_mode::pull && show_private_key)
     w.key("accessKey").value(s.access_key);
-  w.key("max_in_flight").value(s.max_in_flight)
-    .key("rate_limit").value(s.rate_limit)
-    .key("auth");
+  w.key("max_in_flight").value(s.max_in_flight).key("rate_limit").value(s.rate_limit).key("auth");
   core::write_egress_auth(w, s.auth, true);
   w.key("createdAt").value(iso_time(s.created_at));
   if (stats) {

@@ -43,8 +43,8 @@ struct subscription {
   int64_t max_in_flight = core::default_max_in_flight;
   int64_t rate_limit = 0;
   core::egress_auth auth;
-  std::string access_key;      ///< pull subscriptions
-  std::string dashboard_event; ///< dashboard facade: REGISTER, CHANGE, …
+  std::string access_key;       ///< pull subscriptions
+  std::string dashboard_event;  ///< dashboard facade: REGISTER, CHANGE, …
   std::string notification_key; ///< watcher: echoed in every notification
 
   /// Returns true for the kinds a client created (shown, routed, watched).

@@ -54,26 +54,26 @@ transport::http_response render_watcher(const actors::watcher_view& v) {
 } // namespace
 
 void install_acoustic(transport::http_server& server, const api_context& ctx) {
-  server.route("POST", "/v1/event", [ctx](transport::http_request&& req,
-                                          transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    const int64_t now = now_ms();
-    // The catalog snapshot stays alive (and unchanged) for the whole decode;
-    // the batch keeps its own copies of the routed types.
-    auto catalog = ctx.event_types->current();
-    core::event_type_lookup lookup = [&catalog](std::string_view code)
-      -> const core::event_type_def* {
-      auto it = catalog->find(code);
-      return it == catalog->end() ? nullptr : &it->second;
-    };
-    auto batch = core::decode_acoustic_events(req.body, lookup, now);
-    if (!batch)
-      return respond(input_error_response(batch.error()));
-    if (batch->events.size() > ctx.max_batch_events)
-      return respond(input_error_response(core::too_many_events(ctx.max_batch_events)));
-    submit_batch(ctx, *batch, now, std::move(respond));
-  });
+  server.route(
+    "POST", "/v1/event", [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      const int64_t now = now_ms();
+      // The catalog snapshot stays alive (and unchanged) for the whole decode;
+      // the batch keeps its own copies of the routed types.
+      auto catalog = ctx.event_types->current();
+      core::event_type_lookup lookup =
+        [&catalog](std::string_view code) -> const core::event_type_def* {
+        auto it = catalog->find(code);
+        return it == catalog->end() ? nullptr : &it->second;
+      };
+      auto batch = core::decode_acoustic_events(req.body, lookup, now);
+      if (!batch)
+        return respond(input_error_response(batch.error()));
+      if (batch->events.size() > ctx.max_batch_events)
+        return respond(input_error_response(core::too_many_events(ctx.max_batch_events)));
+      submit_batch(ctx, *batch, now, std::move(respond));
+    });
 
   const std::string base = "/v1/eventtype";
   server.route("POST", base, [ctx](transport::http_request&& req, transport::responder respond) {
@@ -105,19 +105,19 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
   });
   subscribed_route(server, ctx, base + "/subscribed", false);
   subscribed_route(server, ctx, base + "/subscribed/producer", true);
-  server.route("DELETE", base + "/{code}", [ctx](transport::http_request&& req,
-                                                 transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    // Codes may hold any printable byte, '/' included, which a client can
-    // only send escaped; the server does not decode path parameters.
-    ask<actors::event_type_deleted>(
-      *ctx.system, ctx.registry,
-      actors::delete_event_type{transport::percent_decode(req.params.at(0), false)},
-      std::move(respond), [](const actors::event_type_deleted& x) {
-        return json_response(200, x.existed ? "true" : "false");
-      });
-  });
+  server.route("DELETE", base + "/{code}",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 // Codes may hold any printable byte, '/' included, which a client can
+                 // only send escaped; the server does not decode path parameters.
+                 ask<actors::event_type_deleted>(
+                   *ctx.system, ctx.registry,
+                   actors::delete_event_type{transport::percent_decode(req.params.at(0), false)},
+                   std::move(respond), [](const actors::event_type_deleted& x) {
+                     return json_response(200, x.existed ? "true" : "false");
+                   });
+               });
 
   const std::string watcher = "/v1/subscription/notification";
   server.route("PUT", watcher, [ctx](transport::http_request&& req, transport::responder respond) {
@@ -126,8 +126,9 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     auto spec = core::decode_watcher(req.body);
     if (!spec)
       return respond(input_error_response(spec.error()));
-    ask<actors::watcher_view>(*ctx.system, ctx.registry, actors::put_watcher{std::move(spec).value()},
-                              std::move(respond), render_watcher);
+    ask<actors::watcher_view>(*ctx.system, ctx.registry,
+                              actors::put_watcher{std::move(spec).value()}, std::move(respond),
+                              render_watcher);
   });
   server.route("GET", watcher, [ctx](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())

@@ -11,16 +11,16 @@
 namespace sy::transport {
 class http_server;
 struct http_request;
-}
+} // namespace sy::transport
 namespace sy::storage {
 class journal;
 class backup_runner;
-}
+} // namespace sy::storage
 namespace sy::actors {
 class route_publisher;
 class event_type_publisher;
 class ingest_pipeline;
-}
+} // namespace sy::actors
 
 namespace sy::api {
 
@@ -48,11 +48,13 @@ class token_store {
 public:
   /// Makes a store holding `initial`.
   explicit token_store(auth_tokens initial = {})
-    : current_(std::make_shared<const auth_tokens>(std::move(initial))) {}
+      : current_(std::make_shared<const auth_tokens>(std::move(initial))) {}
   /// Returns the tokens in force.
   std::shared_ptr<const auth_tokens> get() const { return current_.load(); }
   /// Replaces the tokens; requests already checked keep their snapshot.
-  void set(auth_tokens next) { current_.store(std::make_shared<const auth_tokens>(std::move(next))); }
+  void set(auth_tokens next) {
+    current_.store(std::make_shared<const auth_tokens>(std::move(next)));
+  }
 
 private:
   std::atomic<std::shared_ptr<const auth_tokens>> current_;

@@ -51,15 +51,15 @@ namespace {
 
 const char* reason_phrase(int status) {
   switch (status) {
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 413: return "Payload Too Large";
-  case 415: return "Unsupported Media Type";
-  case 503: return "Service Unavailable";
-  default: return "Error";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Error";
   }
 }
 
@@ -72,11 +72,16 @@ transport::http_response push_error_response(int status, std::string_view messag
                                              std::string_view path) {
   core::json_writer w;
   w.begin_object()
-    .key("timestamp").value(iso_now())
-    .key("status").value(status)
-    .key("error").value(reason_phrase(status))
-    .key("message").value(message)
-    .key("path").value(path)
+    .key("timestamp")
+    .value(iso_now())
+    .key("status")
+    .value(status)
+    .key("error")
+    .value(reason_phrase(status))
+    .key("message")
+    .value(message)
+    .key("path")
+    .value(path)
     .end_object();
   auto r = json_response(status, std::move(w).str());
   if (status == 503)
@@ -92,12 +97,12 @@ transport::http_response error_response(const caf::error& e) {
   auto err = actors::to_domain_error(e);
   int status = 503;
   switch (err.code) {
-  case actors::errc::not_found: status = 404; break;
-  case actors::errc::conflict: status = 409; break;
-  case actors::errc::invalid: status = 422; break;
-  case actors::errc::unauthorized: status = 401; break;
-  case actors::errc::none:
-  case actors::errc::unavailable: status = 503; break;
+    case actors::errc::not_found: status = 404; break;
+    case actors::errc::conflict: status = 409; break;
+    case actors::errc::invalid: status = 422; break;
+    case actors::errc::unauthorized: status = 401; break;
+    case actors::errc::none:
+    case actors::errc::unavailable: status = 503; break;
   }
   core::json_writer w;
   w.begin_object().key("error").value(err.message);
@@ -114,7 +119,10 @@ transport::http_response error_response(const caf::error& e) {
 void log_change(std::string_view change, std::string_view kind, std::string_view id,
                 std::string_view token, std::string_view detail) {
   log::write(log::level::info, "subscription.changed", "subscription " + std::string(change),
-             {{"change", change}, {"kind", kind}, {"subscription", id}, {"token", token},
+             {{"change", change},
+              {"kind", kind},
+              {"subscription", id},
+              {"token", token},
               {"detail", detail}});
 }
 
@@ -156,10 +164,9 @@ bool is_metrics_read(const transport::http_request& r) {
 
 void observe_into(transport::http_server& server, const api_context& ctx) {
   if (ctx.metrics)
-    server.set_observer([m = ctx.metrics](const std::string& method, const std::string& route,
-                                          int status, double seconds) {
-      m->observe(method, route, status, seconds);
-    });
+    server.set_observer(
+      [m = ctx.metrics](const std::string& method, const std::string& route, int status,
+                        double seconds) { m->observe(method, route, status, seconds); });
 }
 
 } // namespace
@@ -181,8 +188,8 @@ std::string token_name(const api_context& ctx, const transport::http_request& re
 }
 
 void install(transport::http_server& server, const api_context& ctx) {
-  server.set_filter([ctx](const transport::http_request& r)
-                      -> std::optional<transport::http_response> {
+  server.set_filter([ctx](
+                      const transport::http_request& r) -> std::optional<transport::http_response> {
     if (r.path == "/healthz" || r.path == "/readyz")
       return std::nullopt;
     const auto tokens = ctx.tokens->get(); // one snapshot per request (SIGHUP swaps them)
@@ -212,14 +219,17 @@ void install(transport::http_server& server, const api_context& ctx) {
                    token.empty() ? "request without a bearer token refused"
                                  : "request with an unknown bearer token refused",
                    {{"remote", r.remote}, {"method", r.method}, {"path", r.path}});
-        auto resp = refuse(401, "missing or unknown bearer token: send Authorization: Bearer <token>");
+        auto resp = refuse(401,
+                           "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");
         return resp;
       }
       if (!admin && !(publish && is_ingest(r)) && !(scrape && is_metrics_read(r))) {
         // A known token without the right: forbidden, not unauthenticated.
         log::write(log::level::warn, "auth.forbidden", "request refused: the token lacks the right",
-                   {{"remote", r.remote}, {"method", r.method}, {"path", r.path},
+                   {{"remote", r.remote},
+                    {"method", r.method},
+                    {"path", r.path},
                     {"token", publish ? listed(tokens->publish, token)->name
                                       : listed(tokens->metrics, token)->name}});
         if (publish)

@@ -65,8 +65,8 @@ struct answer_error {
 /// or answers `on_error(error)`. `then` may answer later (e.g. after a group
 /// commit).
 template <class Reply, class Handle, class Request, class Then, class OnError = answer_error>
-void ask_then(caf::actor_system& sys, Handle target, Request request,
-              transport::responder respond, Then then, OnError on_error = {}) {
+void ask_then(caf::actor_system& sys, Handle target, Request request, transport::responder respond,
+              Then then, OnError on_error = {}) {
   // Everything goes in as spawn arguments: CAF 0.17 dereferences a null
   // argument tuple when an actor is spawned with none (UBSan reports it).
   sys.spawn(
@@ -84,10 +84,9 @@ void ask_then(caf::actor_system& sys, Handle target, Request request,
 template <class Reply, class Handle, class Request, class Render>
 void ask(caf::actor_system& sys, Handle target, Request request, transport::responder respond,
          Render render) {
-  ask_then<Reply>(sys, std::move(target), std::move(request), std::move(respond),
-                  [render](Reply& reply, const transport::responder& respond) {
-                    respond(render(reply));
-                  });
+  ask_then<Reply>(
+    sys, std::move(target), std::move(request), std::move(respond),
+    [render](Reply& reply, const transport::responder& respond) { respond(render(reply)); });
 }
 
 /// Writes the `subscription.changed` log line: `change` ("created",
@@ -102,16 +101,17 @@ std::string render_subscription(const actors::subscription_view& v);
 /// Registers `method path`, whose first placeholder is a subscription id,
 /// to ask the registry `make(id)` and answer 200 with the subscription.
 template <class Make>
-void subscription_route(transport::http_server& server, const api_context& ctx,
-                        const char* method, const std::string& path, Make make) {
-  server.route(method, path, [ctx, make](transport::http_request&& req, transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    ask<actors::subscription_view>(*ctx.system, ctx.registry, make(req.params.at(0)),
-                                   std::move(respond), [](const actors::subscription_view& v) {
-                                     return json_response(200, render_subscription(v));
-                                   });
-  });
+void subscription_route(transport::http_server& server, const api_context& ctx, const char* method,
+                        const std::string& path, Make make) {
+  server.route(
+    method, path, [ctx, make](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      ask<actors::subscription_view>(*ctx.system, ctx.registry, make(req.params.at(0)),
+                                     std::move(respond), [](const actors::subscription_view& v) {
+                                       return json_response(200, render_subscription(v));
+                                     });
+    });
 }
 
 // Each adds the routes of one handler group (one .cpp file each) to `server`.

@@ -16,15 +16,14 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
     auto spec = core::decode_dashboard_subscription(req.body);
     if (!spec)
       return respond(input_error_response(spec.error()));
-    ask<actors::subscription_view>(*ctx.system, ctx.registry,
-                                   actors::create_dashboard_subscription{std::move(spec).value()},
-                                   std::move(respond),
-                                   [who = token_name(ctx, req)](const actors::subscription_view& v) {
-                                     log_change("created", "dashboard", v.sub.id, who);
-                                     core::json_writer w;
-                                     w.begin_object().key("id").value(v.sub.id).end_object();
-                                     return json_response(201, std::move(w).str());
-                                   });
+    ask<actors::subscription_view>(
+      *ctx.system, ctx.registry, actors::create_dashboard_subscription{std::move(spec).value()},
+      std::move(respond), [who = token_name(ctx, req)](const actors::subscription_view& v) {
+        log_change("created", "dashboard", v.sub.id, who);
+        core::json_writer w;
+        w.begin_object().key("id").value(v.sub.id).end_object();
+        return json_response(201, std::move(w).str());
+      });
   });
   server.route("GET", base, [ctx](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())
@@ -43,18 +42,18 @@ void install_dashboard(transport::http_server& server, const api_context& ctx) {
   subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
     return actors::get_subscription{subscription_kind::dashboard, id};
   });
-  server.route("DELETE", base + "/{id}", [ctx](transport::http_request&& req,
-                                               transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    ask<actors::done>(*ctx.system, ctx.registry,
-                      actors::delete_subscription{subscription_kind::dashboard, req.params.at(0)},
-                      std::move(respond),
-                      [id = req.params.at(0), who = token_name(ctx, req)](const actors::done&) {
-                        log_change("deleted", "dashboard", id, who);
-                        return json_response(204, "");
-                      });
-  });
+  server.route(
+    "DELETE", base + "/{id}", [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      ask<actors::done>(*ctx.system, ctx.registry,
+                        actors::delete_subscription{subscription_kind::dashboard, req.params.at(0)},
+                        std::move(respond),
+                        [id = req.params.at(0), who = token_name(ctx, req)](const actors::done&) {
+                          log_change("deleted", "dashboard", id, who);
+                          return json_response(204, "");
+                        });
+    });
 }
 
 } // namespace sy::api

@@ -61,33 +61,37 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx) 
       auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), n);
       if (ec != std::errc() || end != given.data() + given.size() || n == 0)
         return respond(input_error_response(
-          core::input_error{400, "numFiles", "must be a whole number from 1 (at most " + std::to_string(actors::max_listed_files) + " files are listed)"}));
+          core::input_error{400, "numFiles",
+                            "must be a whole number from 1 (at most " +
+                              std::to_string(actors::max_listed_files) + " files are listed)"}));
     }
-    ask_pull_subscriber<actors::event_file_names>(
-      ctx, req, std::move(respond), actors::list_event_files{n},
-      [](const actors::event_file_names& files) {
-        core::json_writer w;
-        w.begin_array();
-        for (const auto& name : files.names)
-          w.value(name);
-        w.end_array();
-        return json_response(200, std::move(w).str());
-      });
+    ask_pull_subscriber<actors::event_file_names>(ctx, req, std::move(respond),
+                                                  actors::list_event_files{n},
+                                                  [](const actors::event_file_names& files) {
+                                                    core::json_writer w;
+                                                    w.begin_array();
+                                                    for (const auto& name : files.names)
+                                                      w.value(name);
+                                                    w.end_array();
+                                                    return json_response(200, std::move(w).str());
+                                                  });
   });
-  server.route("GET", base + "/{name}", [ctx](transport::http_request&& req, transport::responder respond) {
-    ask_pull_subscriber<actors::event_file_body>(
-      ctx, req, std::move(respond), actors::read_event_file{req.params.at(0)},
-      [](actors::event_file_body& file) {
-        auto r = json_response(200, std::move(file.ndjson));
-        r.content_type = "application/octet-stream";
-        return r;
-      });
-  });
-  server.route("DELETE", base + "/{name}", [ctx](transport::http_request&& req, transport::responder respond) {
-    ask_pull_subscriber<actors::done>(ctx, req, std::move(respond),
-                                      actors::delete_event_file{req.params.at(0)},
-                                      [](const actors::done&) { return json_response(204, ""); });
-  });
+  server.route("GET", base + "/{name}",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 ask_pull_subscriber<actors::event_file_body>(
+                   ctx, req, std::move(respond), actors::read_event_file{req.params.at(0)},
+                   [](actors::event_file_body& file) {
+                     auto r = json_response(200, std::move(file.ndjson));
+                     r.content_type = "application/octet-stream";
+                     return r;
+                   });
+               });
+  server.route(
+    "DELETE", base + "/{name}", [ctx](transport::http_request&& req, transport::responder respond) {
+      ask_pull_subscriber<actors::done>(ctx, req, std::move(respond),
+                                        actors::delete_event_file{req.params.at(0)},
+                                        [](const actors::done&) { return json_response(204, ""); });
+    });
 }
 
 } // namespace sy::api

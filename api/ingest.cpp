@@ -62,16 +62,16 @@ void submit_batch(const api_context& ctx, const core::event_batch& batch, int64_
 }
 
 void install_ingest(transport::http_server& server, const api_context& ctx) {
-  server.route("POST", "/v1/events", [ctx](transport::http_request&& req,
-                                           transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    const int64_t now = now_ms();
-    auto batch = core::decode_native_events(req.body, now, ctx.max_batch_events);
-    if (!batch)
-      return respond(input_error_response(batch.error()));
-    submit_batch(ctx, *batch, now, std::move(respond));
-  });
+  server.route("POST", "/v1/events",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 const int64_t now = now_ms();
+                 auto batch = core::decode_native_events(req.body, now, ctx.max_batch_events);
+                 if (!batch)
+                   return respond(input_error_response(batch.error()));
+                 submit_batch(ctx, *batch, now, std::move(respond));
+               });
 }
 
 } // namespace sy::api

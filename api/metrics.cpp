@@ -12,8 +12,8 @@
 namespace sy::api {
 
 std::string_view method_label(std::string_view method) {
-  static constexpr std::array<std::string_view, 7> known = {"GET",    "HEAD",   "POST",   "PUT",
-                                                            "PATCH",  "DELETE", "OPTIONS"};
+  static constexpr std::array<std::string_view, 7> known = {"GET",   "HEAD",   "POST",   "PUT",
+                                                            "PATCH", "DELETE", "OPTIONS"};
   for (auto k : known)
     if (method == k)
       return k;
@@ -53,8 +53,9 @@ void http_metrics::render(std::string& out) const {
     out += "switchyard_http_requests_total{method=\"" + method + "\",route=\"" + route +
            "\",code=\"" + status + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP switchyard_http_request_duration_seconds Time from request read to response written.\n"
-         "# TYPE switchyard_http_request_duration_seconds histogram\n";
+  out +=
+    "# HELP switchyard_http_request_duration_seconds Time from request read to response written.\n"
+    "# TYPE switchyard_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : durations_) {
     for (std::size_t i = 0; i < bounds_.size(); ++i) {
       std::snprintf(buf, sizeof buf, "%g", bounds_[i]);

@@ -19,8 +19,8 @@ void counter(std::string& out, const char* name, const char* help, uint64_t v) {
 }
 
 void gauge(std::string& out, const char* name, const char* help, const std::string& v) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
-         " " + v + "\n";
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+         v + "\n";
 }
 
 // Escapes a Prometheus label value.
@@ -46,7 +46,8 @@ std::vector<const actors::stats_row*> deepest(const actors::stats_table& table, 
   rows.reserve(table.rows.size());
   for (const auto& r : table.rows)
     rows.push_back(&r);
-  const auto n = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(std::max<int64_t>(max, 0)));
+  const auto n = std::min<std::size_t>(rows.size(),
+                                       static_cast<std::size_t>(std::max<int64_t>(max, 0)));
   std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
                     [](const actors::stats_row* a, const actors::stats_row* b) {
                       if (a->stats.queued != b->stats.queued)
@@ -99,7 +100,8 @@ void render_subscriptions(std::string& body, const actors::stats_table& table, i
   }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f",
-                oldest ? static_cast<double>(std::max<int64_t>(0, now_ms() - *oldest)) / 1000.0 : 0.0);
+                oldest ? static_cast<double>(std::max<int64_t>(0, now_ms() - *oldest)) / 1000.0
+                       : 0.0);
   if (unknown)
     std::snprintf(buf, sizeof buf, "NaN");
   gauge(body, "switchyard_oldest_undelivered_age_seconds",
@@ -110,24 +112,24 @@ void render_subscriptions(std::string& body, const actors::stats_table& table, i
   uint64_t cumulative = 0;
   for (std::size_t i = 0; i < actors::latency_bucket_ms.size(); ++i) {
     cumulative += latency[i];
-    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(actors::latency_bucket_ms[i]) / 1000.0);
+    std::snprintf(buf, sizeof buf, "%g",
+                  static_cast<double>(actors::latency_bucket_ms[i]) / 1000.0);
     body += std::string("switchyard_delivery_latency_seconds_bucket{le=\"") + buf + "\"} " +
             std::to_string(cumulative) + "\n";
   }
   cumulative += latency.back();
-  body += "switchyard_delivery_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  body += "switchyard_delivery_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) +
+          "\n";
   std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(latency_sum_ms) / 1000.0);
   body += std::string("switchyard_delivery_latency_seconds_sum ") + buf + "\n";
   body += "switchyard_delivery_latency_seconds_count " + std::to_string(cumulative) + "\n";
 
-  std::string depth =
-    "# HELP switchyard_queue_depth Events queued per subscription, for the "
-    "metrics.max_subscription_series deepest queues.\n"
-    "# TYPE switchyard_queue_depth gauge\n";
-  std::string flight =
-    "# HELP switchyard_in_flight Deliveries in flight per subscription, for the "
-    "metrics.max_subscription_series deepest queues.\n"
-    "# TYPE switchyard_in_flight gauge\n";
+  std::string depth = "# HELP switchyard_queue_depth Events queued per subscription, for the "
+                      "metrics.max_subscription_series deepest queues.\n"
+                      "# TYPE switchyard_queue_depth gauge\n";
+  std::string flight = "# HELP switchyard_in_flight Deliveries in flight per subscription, for the "
+                       "metrics.max_subscription_series deepest queues.\n"
+                       "# TYPE switchyard_in_flight gauge\n";
   for (const auto* row : deepest(table, max_series)) {
     const auto id = label(row->id);
     depth += "switchyard_queue_depth{subscription=\"" + id + "\"} " +
@@ -163,8 +165,8 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
     counter(out, "switchyard_events_ingested_total", "Events journaled.", c.ingested.load());
     counter(out, "switchyard_events_routed_total", "(event, subscription) pairs queued.",
             c.routed.load());
-    counter(out, "switchyard_events_deduplicated_total", "Events dropped as repeats of a client id.",
-            c.deduplicated.load());
+    counter(out, "switchyard_events_deduplicated_total",
+            "Events dropped as repeats of a client id.", c.deduplicated.load());
     counter(out, "switchyard_journal_commits_total", "Group commits written.", c.commits.load());
     if (ctx.metrics)
       ctx.metrics->render(out);
@@ -172,14 +174,13 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
     render_process_metrics(out);
     if (!ctx.ready->load())
       return respond(metrics_response(std::move(out)));
-    ask<actors::stats_table>(
-      *ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),
-      [out = std::move(out), max = ctx.max_subscription_series,
-       journal = ctx.journal](const actors::stats_table& table) {
-        std::string body = out;
-        render_subscriptions(body, table, max, journal);
-        return metrics_response(std::move(body));
-      });
+    ask<actors::stats_table>(*ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),
+                             [out = std::move(out), max = ctx.max_subscription_series,
+                              journal = ctx.journal](const actors::stats_table& table) {
+                               std::string body = out;
+                               render_subscriptions(body, table, max, journal);
+                               return metrics_response(std::move(body));
+                             });
   });
 }
 

@@ -22,7 +22,8 @@ constexpr std::string_view push_event_type = "switchyard.push";
 
 constexpr const char* association_ok =
   R"({"status":"OK","data":"Successful association","error":null})";
-constexpr const char* send_ok = R"({"status":"OK","data":"Notification has been sent","error":null})";
+constexpr const char* send_ok =
+  R"({"status":"OK","data":"Notification has been sent","error":null})";
 
 transport::http_response bad_request(const core::input_error& e, std::string_view path) {
   return push_error_response(400, e.what(), path);
@@ -48,9 +49,15 @@ transport::http_response gateway_missing() {
 // its body: {"token", "notification": {title, message, imageUrl?}, "data"}.
 std::string push_event_data(const core::send_to_list_spec& spec, const std::string& token) {
   core::json_writer w;
-  w.begin_object().key("token").value(token).key("notification").begin_object()
-    .key("title").value(spec.title)
-    .key("message").value(spec.message);
+  w.begin_object()
+    .key("token")
+    .value(token)
+    .key("notification")
+    .begin_object()
+    .key("title")
+    .value(spec.title)
+    .key("message")
+    .value(spec.message);
   if (!spec.image_url.empty())
     w.key("imageUrl").value(spec.image_url);
   w.end_object().key("data").begin_object();
@@ -97,50 +104,51 @@ void submit_push(const actors::route_publisher& publisher, actors::ingest_pipeli
 } // namespace
 
 void install_push(transport::http_server& server, const api_context& ctx) {
-  server.route("POST", std::string(association_path), [ctx](transport::http_request&& req,
-                                                             transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(push_not_ready(association_path));
-    auto decoded = core::decode_association(req.body);
-    if (!decoded)
-      return respond(bad_request(decoded.error(), association_path));
-    // The registry stores it (synced) and keeps it for look-ups, serialised
-    // with every other association write and every look-up.
-    ask_then<actors::done>(
-      *ctx.system, ctx.registry, actors::put_association{std::move(decoded).value()},
-      std::move(respond),
-      [](const actors::done&, const transport::responder& respond) {
-        respond(json_response(200, association_ok));
-      },
-      [](const caf::error& e) { return push_error(e, association_path); });
-  });
+  server.route("POST", std::string(association_path),
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(push_not_ready(association_path));
+                 auto decoded = core::decode_association(req.body);
+                 if (!decoded)
+                   return respond(bad_request(decoded.error(), association_path));
+                 // The registry stores it (synced) and keeps it for look-ups, serialised
+                 // with every other association write and every look-up.
+                 ask_then<actors::done>(
+                   *ctx.system, ctx.registry, actors::put_association{std::move(decoded).value()},
+                   std::move(respond),
+                   [](const actors::done&, const transport::responder& respond) {
+                     respond(json_response(200, association_ok));
+                   },
+                   [](const caf::error& e) { return push_error(e, association_path); });
+               });
 
-  server.route("POST", std::string(send_to_list_path), [ctx](transport::http_request&& req,
-                                                             transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(push_not_ready(send_to_list_path));
-    auto decoded = core::decode_send_to_list(req.body);
-    if (!decoded)
-      return respond(bad_request(decoded.error(), send_to_list_path));
-    // Checked before any look-up: without a gateway nothing can be sent.
-    if (!ctx.routes->current()->push_gateway)
-      return respond(gateway_missing());
-    auto spec = std::make_shared<const core::send_to_list_spec>(std::move(decoded).value());
-    if (!spec->by_association) {
-      // Explicit tokens need no associations: no actor hop.
-      return submit_push(*ctx.routes, *ctx.pipeline, *spec, actors::resolve_tokens(*spec, nullptr),
-                         respond);
-    }
-    // Resolved in the registry, which owns the associations; the pipeline
-    // accepts submissions from any thread.
-    ask_then<actors::push_tokens>(
-      *ctx.system, ctx.registry, actors::resolve_push_tokens{*spec}, std::move(respond),
-      [routes = ctx.routes, pipeline = ctx.pipeline, spec](const actors::push_tokens& resolved,
-                                                            const transport::responder& respond) {
-        submit_push(*routes, *pipeline, *spec, resolved.tokens, respond);
-      },
-      [](const caf::error& e) { return push_error(e, send_to_list_path); });
-  });
+  server.route(
+    "POST", std::string(send_to_list_path),
+    [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(push_not_ready(send_to_list_path));
+      auto decoded = core::decode_send_to_list(req.body);
+      if (!decoded)
+        return respond(bad_request(decoded.error(), send_to_list_path));
+      // Checked before any look-up: without a gateway nothing can be sent.
+      if (!ctx.routes->current()->push_gateway)
+        return respond(gateway_missing());
+      auto spec = std::make_shared<const core::send_to_list_spec>(std::move(decoded).value());
+      if (!spec->by_association) {
+        // Explicit tokens need no associations: no actor hop.
+        return submit_push(*ctx.routes, *ctx.pipeline, *spec,
+                           actors::resolve_tokens(*spec, nullptr), respond);
+      }
+      // Resolved in the registry, which owns the associations; the pipeline
+      // accepts submissions from any thread.
+      ask_then<actors::push_tokens>(
+        *ctx.system, ctx.registry, actors::resolve_push_tokens{*spec}, std::move(respond),
+        [routes = ctx.routes, pipeline = ctx.pipeline, spec](const actors::push_tokens& resolved,
+                                                             const transport::responder& respond) {
+          submit_push(*routes, *pipeline, *spec, resolved.tokens, respond);
+        },
+        [](const caf::error& e) { return push_error(e, send_to_list_path); });
+    });
 }
 
 } // namespace sy::api

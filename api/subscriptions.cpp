@@ -58,8 +58,9 @@ core::result<list_query> parse_list_query(std::string_view query) {
       continue;
     auto eq = pair.find('=');
     auto name = transport::percent_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos ? std::string{}
-                                              : transport::percent_decode(pair.substr(eq + 1), true);
+    auto value = eq == std::string_view::npos
+                   ? std::string{}
+                   : transport::percent_decode(pair.substr(eq + 1), true);
     if (std::find(seen.begin(), seen.end(), name) != seen.end())
       return core::bad_request(name, "appears more than once");
     seen.push_back(name);
@@ -156,14 +157,15 @@ transport::http_response render_dead_letters(const actors::dead_letter_list& lis
   core::json_writer w;
   w.begin_array();
   for (const auto& d : list.items) {
-    w.begin_object()
-      .key("id").value(d.id)
-      .key("type").value(d.type);
+    w.begin_object().key("id").value(d.id).key("type").value(d.type);
     if (!d.country.empty())
       w.key("country").value(d.country);
-    w.key("data").raw(d.data)
-      .key("timestamp").value(d.timestamp_ms)
-      .key("reason").value(d.reason)
+    w.key("data")
+      .raw(d.data)
+      .key("timestamp")
+      .value(d.timestamp_ms)
+      .key("reason")
+      .value(d.reason)
       .end_object();
   }
   w.end_array();
@@ -176,18 +178,21 @@ transport::http_response render_dead_letters(const actors::dead_letter_list& lis
 template <class Reply, class Make, class Render>
 void id_route(transport::http_server& server, const api_context& ctx, const char* method,
               const std::string& path, Make make, Render render, const char* change = nullptr) {
-  server.route(method, path, [ctx, make, render, change](transport::http_request&& req,
-                                                         transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    if (!change)
-      return ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond), render);
-    ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
-               [render, change, id = req.params.at(0), who = token_name(ctx, req)](const Reply& r) {
-                 log_change(change, "native", id, who);
-                 return render(r);
-               });
-  });
+  server.route(
+    method, path,
+    [ctx, make, render, change](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      if (!change)
+        return ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
+                          render);
+      ask<Reply>(
+        *ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
+        [render, change, id = req.params.at(0), who = token_name(ctx, req)](const Reply& r) {
+          log_change(change, "native", id, who);
+          return render(r);
+        });
+    });
 }
 
 // Returns the names of the fields a create or PATCH body set (for the log:
@@ -224,17 +229,15 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     auto spec = core::decode_subscription_create(req.body);
     if (!spec)
       return respond(input_error_response(spec.error()));
-    ask<actors::subscription_view>(*ctx.system, ctx.registry,
-                                   actors::create_subscription{std::move(spec).value()},
-                                   std::move(respond),
-                                   [who = token_name(ctx, req)](const actors::subscription_view& v) {
-                                     // The decoder fills defaults, so the fields
-                                     // given say little; where it delivers does.
-                                     auto url = core::parse_url(v.sub.url);
-                                     log_change("created", "native", v.sub.id, who,
-                                                url ? "host " + url->host : "pull");
-                                     return json_response(201, render_subscription(v));
-                                   });
+    ask<actors::subscription_view>(
+      *ctx.system, ctx.registry, actors::create_subscription{std::move(spec).value()},
+      std::move(respond), [who = token_name(ctx, req)](const actors::subscription_view& v) {
+        // The decoder fills defaults, so the fields
+        // given say little; where it delivers does.
+        auto url = core::parse_url(v.sub.url);
+        log_change("created", "native", v.sub.id, who, url ? "host " + url->host : "pull");
+        return json_response(201, render_subscription(v));
+      });
   });
   server.route("GET", base, [ctx](transport::http_request&& req, transport::responder respond) {
     if (!ctx.ready->load())
@@ -244,32 +247,34 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
       return respond(input_error_response(query.error()));
     ask<actors::subscription_list>(
       *ctx.system, ctx.registry, actors::list_subscriptions{subscription_kind::native},
-      std::move(respond),
-      [q = std::move(query).value()](const actors::subscription_list& list) {
+      std::move(respond), [q = std::move(query).value()](const actors::subscription_list& list) {
         return render_list(q, list);
       });
   });
   subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
     return actors::get_subscription{subscription_kind::native, id};
   });
-  server.route("PATCH", base + "/{id}", [ctx](transport::http_request&& req,
-                                              transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    auto spec = core::decode_subscription_patch(req.body);
-    if (!spec)
-      return respond(input_error_response(spec.error()));
-    auto detail = fields_of(spec.value());
-    ask<actors::subscription_view>(
-      *ctx.system, ctx.registry, actors::patch_subscription{req.params.at(0), std::move(spec).value()},
-      std::move(respond), [detail, who = token_name(ctx, req)](const actors::subscription_view& v) {
-        log_change("updated", "native", v.sub.id, who, detail);
-        return json_response(200, render_subscription(v));
-      });
-  });
+  server.route(
+    "PATCH", base + "/{id}", [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      auto spec = core::decode_subscription_patch(req.body);
+      if (!spec)
+        return respond(input_error_response(spec.error()));
+      auto detail = fields_of(spec.value());
+      ask<actors::subscription_view>(
+        *ctx.system, ctx.registry,
+        actors::patch_subscription{req.params.at(0), std::move(spec).value()}, std::move(respond),
+        [detail, who = token_name(ctx, req)](const actors::subscription_view& v) {
+          log_change("updated", "native", v.sub.id, who, detail);
+          return json_response(200, render_subscription(v));
+        });
+    });
   id_route<actors::done>(
     server, ctx, "DELETE", base + "/{id}",
-    [](const std::string& id) { return actors::delete_subscription{subscription_kind::native, id}; },
+    [](const std::string& id) {
+      return actors::delete_subscription{subscription_kind::native, id};
+    },
     [](const actors::done&) { return json_response(204, ""); }, "deleted");
   // Its outcome is logged by the registry (verification.succeeded / failed).
   subscription_route(server, ctx, "POST", base + "/{id}/verify",
@@ -309,7 +314,8 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
   id_route<actors::purged>(
     server, ctx, "DELETE", base + "/{id}/dead-letters",
     [](const std::string& id) { return actors::drop_dead_letters{id}; },
-    [](const actors::purged& p) { return render_count("dropped", p.count); }, "dead_letters_dropped");
+    [](const actors::purged& p) { return render_count("dropped", p.count); },
+    "dead_letters_dropped");
 }
 
 } // namespace sy::api

@@ -48,7 +48,7 @@ struct api_client::impl {
 };
 
 api_client::api_client(api_endpoint endpoint)
-  : endpoint_(std::move(endpoint)), impl_(std::make_unique<impl>(endpoint_.ca_file)) {
+    : endpoint_(std::move(endpoint)), impl_(std::make_unique<impl>(endpoint_.ca_file)) {
   while (!endpoint_.server.empty() && endpoint_.server.back() == '/')
     endpoint_.server.pop_back();
 }

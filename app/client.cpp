@@ -41,21 +41,18 @@ const std::string whsec_prefix = "whsec_";
 std::string cell(simdjson::dom::element v) {
   using simdjson::dom::element_type;
   switch (v.type()) {
-  case element_type::STRING:
-    return std::string(std::string_view(v));
-  case element_type::NULL_VALUE:
-    return "-";
-  case element_type::ARRAY: {
-    std::string out;
-    for (auto item : simdjson::dom::array(v)) {
-      if (!out.empty())
-        out += ",";
-      out += cell(item);
+    case element_type::STRING: return std::string(std::string_view(v));
+    case element_type::NULL_VALUE: return "-";
+    case element_type::ARRAY: {
+      std::string out;
+      for (auto item : simdjson::dom::array(v)) {
+        if (!out.empty())
+          out += ",";
+        out += cell(item);
+      }
+      return out;
     }
-    return out;
-  }
-  default:
-    return simdjson::minify(v);
+    default: return simdjson::minify(v);
   }
 }
 
@@ -182,7 +179,9 @@ struct client_commands::impl {
 
   // Adds --server, --token and --json to a command that calls the server.
   void add_server_options(CLI::App* cmd) {
-    cmd->add_option("--server", endpoint.server, "switchyard's base URL (default http://127.0.0.1:8080)")
+    cmd
+      ->add_option("--server", endpoint.server,
+                   "switchyard's base URL (default http://127.0.0.1:8080)")
       ->envname("SWITCHYARD_URL");
     cmd->add_option("--token", endpoint.token, "bearer token")->envname("SWITCHYARD_TOKEN");
     cmd->add_option("--cacert", endpoint.ca_file, "PEM CA file trusted for an https:// --server")
@@ -209,7 +208,8 @@ struct client_commands::impl {
   // Calls the server and returns its answer when it has one of `ok`
   // statuses; else reports the error and returns nullopt.
   std::optional<client_response> call(const std::string& method, const std::string& path,
-                                      std::string body = "", std::initializer_list<int> ok = {200}) {
+                                      std::string body = "",
+                                      std::initializer_list<int> ok = {200}) {
     api_client client(endpoint);
     auto res = client.call(method, path, std::move(body));
     if (std::find(ok.begin(), ok.end(), res.status) == ok.end()) {
@@ -255,9 +255,9 @@ struct client_commands::impl {
         std::cout << "no subscriptions\n";
         return;
       }
-      print_table({"ID", "SERVICE", "STATE", "TYPES", "COUNTRY", "QUEUED", "DELIVERED", "FAILED",
-                   "URL"},
-                  rows);
+      print_table(
+        {"ID", "SERVICE", "STATE", "TYPES", "COUNTRY", "QUEUED", "DELIVERED", "FAILED", "URL"},
+        rows);
     });
   }
 
@@ -332,7 +332,8 @@ struct client_commands::impl {
     api_client client(endpoint);
     // A checkpoint of a large journal copies files when DIR is on another
     // filesystem: wait longer than for an ordinary call.
-    auto res = client.call("POST", "/v1/admin/backup", std::move(w).str(), std::chrono::minutes(30));
+    auto res = client.call("POST", "/v1/admin/backup", std::move(w).str(),
+                           std::chrono::minutes(30));
     if (res.status != 200) {
       api_error(res, endpoint.server);
       return exit_failed;
@@ -410,9 +411,11 @@ struct client_commands::impl {
 
   int publish_stdin(std::vector<std::string>& ids) {
     if (!country.empty() || !data.empty())
-      return usage_error("--country and --data need --type (events on standard input carry their own)");
+      return usage_error(
+        "--country and --data need --type (events on standard input carry their own)");
     if (::isatty(STDIN_FILENO))
-      return usage_error("publish: give --type, or NDJSON events (one JSON object a line) on standard input");
+      return usage_error(
+        "publish: give --type, or NDJSON events (one JSON object a line) on standard input");
     simdjson::dom::parser parser;
     std::string batch;
     std::vector<std::size_t> lines; // the input line of each event in the batch
@@ -520,17 +523,22 @@ struct client_commands::impl {
 
   int sign() {
     if (!whsec_secret(secret))
-      return usage_error("--secret: must be whsec_ followed by base64, as a subscription's privateKey");
+      return usage_error(
+        "--secret: must be whsec_ followed by base64, as a subscription's privateKey");
     auto body = read_stdin();
     auto standard = core::standard_webhooks_signature(secret, msg_id, timestamp, body);
     auto notificare = core::notificare_signature(secret, body);
     if (json()) {
       core::json_writer w;
       w.begin_object()
-        .key("webhook-id").value(msg_id)
-        .key("webhook-timestamp").value(std::to_string(timestamp))
-        .key("webhook-signature").value(standard)
-        .key("x-notificare-signature").value(notificare)
+        .key("webhook-id")
+        .value(msg_id)
+        .key("webhook-timestamp")
+        .value(std::to_string(timestamp))
+        .key("webhook-signature")
+        .value(standard)
+        .key("x-notificare-signature")
+        .value(notificare)
         .end_object();
       std::cout << w.str() << "\n";
     } else {
@@ -544,9 +552,11 @@ struct client_commands::impl {
 
   int verify_signature() {
     if (!whsec_secret(secret))
-      return usage_error("--secret: must be whsec_ followed by base64, as a subscription's privateKey");
+      return usage_error(
+        "--secret: must be whsec_ followed by base64, as a subscription's privateKey");
     if (!signature.empty() && msg_id.empty())
-      return usage_error("--signature needs --id and --timestamp (the webhook-id and webhook-timestamp headers)");
+      return usage_error(
+        "--signature needs --id and --timestamp (the webhook-id and webhook-timestamp headers)");
     auto body = read_stdin();
     bool valid = false;
     if (!signature.empty()) {
@@ -589,7 +599,8 @@ struct client_commands::impl {
     auto* subs = cli.add_subcommand("subscriptions", "list and manage subscriptions");
     subs->require_subcommand(1);
     server_leaf(subs, "ls", "list subscriptions", [this] { return subscriptions_ls(); });
-    add_id(server_leaf(subs, "get", "show one subscription", [this] { return subscriptions_get(); }));
+    add_id(
+      server_leaf(subs, "get", "show one subscription", [this] { return subscriptions_get(); }));
     auto* create = server_leaf(subs, "create", "create a subscription",
                                [this] { return subscriptions_create(); });
     create->add_option("--service", service, "service name")->required();
@@ -659,7 +670,8 @@ struct client_commands::impl {
 
     server_leaf(&cli, "health", "check /healthz and /readyz", [this] { return health(); });
 
-    server_leaf(&cli, "backup", "write an online backup of the server's journal into the new directory DIR",
+    server_leaf(&cli, "backup",
+                "write an online backup of the server's journal into the new directory DIR",
                 [this] { return backup(); })
       ->add_option("dir", file, "directory to create (restore: switchyard serve --data DIR)")
       ->required();

@@ -141,8 +141,7 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
       {"metrics_listen", string_key(&config::metrics_listen)},
       {"tls_cert", string_key(&config::tls_cert)},
       {"tls_key", string_key(&config::tls_key)}}},
-    {"storage",
-     {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
+    {"storage", {{"data_dir", string_key(&config::data_dir)}, {"sync", bool_key(&config::sync)}}},
     {"http",
      {{"max_body_bytes", int_key(&config::max_body_bytes, 1024, 1LL << 30)},
       {"max_header_bytes", int_key(&config::max_header_bytes, 1024, 1 << 20)},
@@ -301,8 +300,7 @@ std::optional<config_error> validate_config(const config& c) {
   if (!hp)
     return config_error{"server.listen must be HOST:PORT, such as 127.0.0.1:8080, got \"" +
                         c.listen + "\""};
-  bool loopback = hp->first == "localhost" || hp->first == "::1" ||
-                  hp->first.rfind("127.", 0) == 0;
+  bool loopback = hp->first == "localhost" || hp->first == "::1" || hp->first.rfind("127.", 0) == 0;
   if (!loopback && c.admin_tokens.empty() && c.publish_tokens.empty() && !c.allow_anonymous)
     return config_error{"refusing to listen on " + c.listen +
                         " without auth: set auth.admin_tokens (and auth.publish_tokens), "
@@ -310,10 +308,13 @@ std::optional<config_error> validate_config(const config& c) {
                         "if a proxy in front authenticates"};
   if (!c.metrics_listen.empty() && !split_host_port(c.metrics_listen))
     return config_error{"server.metrics_listen must be HOST:PORT, such as 127.0.0.1:9180, or \"\" "
-                        "for none, got \"" + c.metrics_listen + "\""};
+                        "for none, got \"" +
+                        c.metrics_listen + "\""};
   if (c.tls_cert.empty() != c.tls_key.empty())
-    return config_error{c.tls_cert.empty() ? "server.tls_key needs server.tls_cert: set both (PEM files) for HTTPS, or neither"
-                                           : "server.tls_cert needs server.tls_key: set both (PEM files) for HTTPS, or neither"};
+    return config_error{
+      c.tls_cert.empty()
+        ? "server.tls_key needs server.tls_cert: set both (PEM files) for HTTPS, or neither"
+        : "server.tls_cert needs server.tls_key: set both (PEM files) for HTTPS, or neither"};
   if (!c.metrics_tokens.empty() && c.admin_tokens.empty() && c.publish_tokens.empty())
     return config_error{"auth.metrics_tokens needs auth.admin_tokens: with metrics tokens alone "
                         "every other endpoint would refuse every request"};
@@ -327,10 +328,13 @@ std::optional<config_error> validate_config(const config& c) {
                            std::pair{"auth.metrics_tokens", &c.metrics_tokens}}) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const auto& t = (*list)[i];
-      const std::string where = std::string(key) + "[" + std::to_string(i) + "] (\"" + t.name + "\")";
+      const std::string where = std::string(key) + "[" + std::to_string(i) + "] (\"" + t.name +
+                                "\")";
       if (t.value.rfind("change-me", 0) == 0)
-        return config_error{where + " is still a change-me placeholder: set a random token of at "
-                            "least " + std::to_string(min_token_length) +
+        return config_error{where +
+                            " is still a change-me placeholder: set a random token of at "
+                            "least " +
+                            std::to_string(min_token_length) +
                             " characters, e.g. from `openssl rand -hex 32`"};
       if (t.value.size() < min_token_length)
         return config_error{where + " is shorter than " + std::to_string(min_token_length) +

@@ -47,7 +47,7 @@ struct config {
   double multiplier = 2.0;
   int64_t max_ms = 600000;
   int64_t max_age_ms = 72LL * 3600 * 1000;
-  double breaker_ratio = 0.5;         ///< failed share of the window that opens the breaker
+  double breaker_ratio = 0.5;        ///< failed share of the window that opens the breaker
   int64_t breaker_window_ms = 10000; ///< the breaker's sliding window
   int64_t breaker_min_attempts = 20; ///< attempts in the window before the ratio counts
   // [egress]

@@ -81,8 +81,10 @@ std::string describe(const transport::http_request& req, signature_check sig, bo
     w.begin_object().key("webhook_id").value(req.header("webhook-id"));
     w.key("signatures")
       .begin_object()
-      .key("notificare").value(sig.notificare)
-      .key("standard_webhooks").value(sig.standard)
+      .key("notificare")
+      .value(sig.notificare)
+      .key("standard_webhooks")
+      .value(sig.standard)
       .end_object();
     w.key("event");
     if (parsed)
@@ -143,30 +145,32 @@ int run_listen(const api_endpoint& endpoint, const listen_options& options) {
   auto state = std::make_shared<receiver_state>();
   state->json = options.json;
 
-  server.route("GET", hook_path, [state](transport::http_request&& req, transport::responder respond) {
-    std::string key;
-    {
+  server.route(
+    "GET", hook_path, [state](transport::http_request&& req, transport::responder respond) {
+      std::string key;
+      {
+        std::lock_guard<std::mutex> guard(state->mutex);
+        key = state->private_key;
+      }
+      auto challenge = req.query_param("challenge");
+      if (key.empty() || challenge.empty())
+        return respond({404, "application/json", core::error_body("no challenge to answer"), {}});
+      std::cerr << "switchyard listen: answered the verification challenge\n";
+      respond({200, "text/plain", core::notificare_signature(key, challenge), {}});
+    });
+  server.route(
+    "POST", hook_path, [state](transport::http_request&& req, transport::responder respond) {
       std::lock_guard<std::mutex> guard(state->mutex);
-      key = state->private_key;
-    }
-    auto challenge = req.query_param("challenge");
-    if (key.empty() || challenge.empty())
-      return respond({404, "application/json", core::error_body("no challenge to answer"), {}});
-    std::cerr << "switchyard listen: answered the verification challenge\n";
-    respond({200, "text/plain", core::notificare_signature(key, challenge), {}});
-  });
-  server.route("POST", hook_path, [state](transport::http_request&& req, transport::responder respond) {
-    std::lock_guard<std::mutex> guard(state->mutex);
-    if (state->private_key.empty())
-      return respond({503, "application/json", core::error_body("not subscribed yet"), {}});
-    auto sig = check_signatures(req, state->private_key);
-    // One line per delivery, flushed, so that a pipe sees it at once.
-    std::cout << describe(req, sig, state->json) << std::endl;
-    if (sig.notificare && sig.standard)
-      return respond({200, "application/json", "{}", {}});
-    // A receiver refuses what it cannot authenticate; the server retries it.
-    respond({401, "application/json", core::error_body("signature invalid"), {}});
-  });
+      if (state->private_key.empty())
+        return respond({503, "application/json", core::error_body("not subscribed yet"), {}});
+      auto sig = check_signatures(req, state->private_key);
+      // One line per delivery, flushed, so that a pipe sees it at once.
+      std::cout << describe(req, sig, state->json) << std::endl;
+      if (sig.notificare && sig.standard)
+        return respond({200, "application/json", "{}", {}});
+      // A receiver refuses what it cannot authenticate; the server retries it.
+      respond({401, "application/json", core::error_body("signature invalid"), {}});
+    });
 
   std::string error;
   auto port = server.listen("127.0.0.1", options.port, error);

@@ -11,11 +11,11 @@ namespace sy::app {
 
 /// What `switchyard listen` receives and where.
 struct listen_options {
-  uint16_t port = 0;                  ///< on 127.0.0.1; 0 picks a free one
-  std::vector<std::string> types;     ///< patterns; empty means ["**"]
-  std::string country;                ///< "" for every country
+  uint16_t port = 0;              ///< on 127.0.0.1; 0 picks a free one
+  std::vector<std::string> types; ///< patterns; empty means ["**"]
+  std::string country;            ///< "" for every country
   std::string service = "switchyard listen";
-  bool json = false;                  ///< one JSON object a line instead of text
+  bool json = false; ///< one JSON object a line instead of text
 };
 
 /// Serves a receiver on 127.0.0.1, creates a subscription to it on the

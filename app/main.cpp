@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   auto* serve = cli.add_subcommand("serve", "run the server");
   std::string config_path, listen, data_dir;
-  serve->add_option("--config", config_path, "TOML file (default: conf/switchyard.toml if present)");
+  serve->add_option("--config", config_path,
+                    "TOML file (default: conf/switchyard.toml if present)");
   serve->add_option("--listen", listen, "HOST:PORT to listen on (overrides server.listen)");
   serve->add_option("--data", data_dir, "data directory (overrides storage.data_dir)");
   auto* version = cli.add_subcommand("version", "print the version");
@@ -58,8 +59,8 @@ int main(int argc, char** argv) {
     config_path = "conf/switchyard.toml";
   // Reads the file (or the defaults), then the flags over it, and checks
   // the result: at start-up and again on SIGHUP.
-  auto read_config = [config_path, listen, data_dir](std::string& error)
-    -> std::optional<sy::app::config> {
+  auto read_config = [config_path, listen,
+                      data_dir](std::string& error) -> std::optional<sy::app::config> {
     sy::app::config cfg;
     if (!config_path.empty()) {
       if (!std::filesystem::exists(config_path)) {
@@ -91,9 +92,10 @@ int main(int argc, char** argv) {
     source = config_path;
   sy::log::configure(cfg->log_format == "json" ? sy::log::format::json : sy::log::format::text,
                      sy::log::parse_level(cfg->log_level));
-  sy::log::write(sy::log::level::info, "server.starting",
-                 std::string(version_string) + " starting",
-                 {{"config", source}, {"listen", cfg->listen}, {"data", cfg->data_dir},
+  sy::log::write(sy::log::level::info, "server.starting", std::string(version_string) + " starting",
+                 {{"config", source},
+                  {"listen", cfg->listen},
+                  {"data", cfg->data_dir},
                   {"storage_sync", cfg->sync ? "true" : "false"},
                   {"log_format", cfg->log_format}});
   sy::app::config_reader reload;
@@ -101,7 +103,8 @@ int main(int argc, char** argv) {
     reload = read_config;
   else
     reload = [](std::string& error) -> std::optional<sy::app::config> {
-      error = "no config file to reload: the server runs on built-in defaults (start it with --config)";
+      error =
+        "no config file to reload: the server runs on built-in defaults (start it with --config)";
       return std::nullopt;
     };
   return sy::app::serve(*cfg, reload);

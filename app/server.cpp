@@ -148,8 +148,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       log::write(log::level::info, "storage.recovered", line);
   };
   bool newer_format = false;
-  auto journal =
-    storage::journal::open(cfg.data_dir + "/journal", std::move(journal_opts), error, &newer_format);
+  auto journal = storage::journal::open(cfg.data_dir + "/journal", std::move(journal_opts), error,
+                                        &newer_format);
   if (!journal && newer_format) {
     log::write(log::level::error, "config.invalid", "cannot use storage.data_dir: " + error,
                {{"key", "storage.data_dir"}, {"error", error}});
@@ -185,7 +185,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     std::unique_ptr<transport::http_client> egress;
     try {
       egress = std::make_unique<transport::http_client>(
-          ioc, transport::client_options{.ca_file = cfg.ca_file, .allow_private = cfg.allow_private});
+        ioc, transport::client_options{.ca_file = cfg.ca_file, .allow_private = cfg.allow_private});
     } catch (const std::exception& e) {
       log::write(log::level::error, "config.invalid", "bad configuration: egress.ca_file",
                  {{"key", "egress.ca_file"}, {"error", e.what()}});
@@ -287,7 +287,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       std::optional<uint16_t> metrics_port;
       auto metrics_host_port = split_host_port(cfg.metrics_listen);
       if (metrics_server) {
-        metrics_port = metrics_server->listen(metrics_host_port->first, metrics_host_port->second, error);
+        metrics_port = metrics_server->listen(metrics_host_port->first, metrics_host_port->second,
+                                              error);
         if (!metrics_port) {
           log::write(log::level::error, "server.listen_failed",
                      "cannot listen on " + cfg.metrics_listen + ": " + error +
@@ -330,7 +331,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     for (auto& t : io_threads)
       t.join();
   } // the io_context and its pending handlers go here, before the actor system
-  log::write(log::level::info, "server.stopped", "stopped", {{"exit_status", std::to_string(status)}});
+  log::write(log::level::info, "server.stopped", "stopped",
+             {{"exit_status", std::to_string(status)}});
   return status;
 }
 

@@ -32,7 +32,8 @@ void parse(benchmark::State& state, const std::string& body) {
     benchmark::DoNotOptimize(r);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
+                                                  benchmark::Counter::kIsRate);
 }
 
 void BM_parse_native_single(benchmark::State& state) { parse(state, native_event(1)); }
@@ -66,7 +67,8 @@ void BM_parse_acoustic_compound_100(benchmark::State& state) {
       body += std::string(i ? "," : "") +
               R"({"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z","attributes":[)"
               R"({"name":"orderTotal","value":"125.53"},{"name":"paid","value":"true"},)"
-              R"({"name":"sku","value":"A-)" + std::to_string(i) + R"("}]})";
+              R"({"name":"sku","value":"A-)" +
+              std::to_string(i) + R"("}]})";
     body += "]}";
   }
   body += "]}";
@@ -81,7 +83,8 @@ void BM_parse_acoustic_compound_100(benchmark::State& state) {
     benchmark::DoNotOptimize(r);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
+                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_parse_acoustic_compound_100);
 
@@ -127,8 +130,8 @@ void BM_match(benchmark::State& state) {
     matched += out.size();
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["matches/event"] =
-    static_cast<double>(matched) / static_cast<double>(state.iterations());
+  state.counters["matches/event"] = static_cast<double>(matched) /
+                                    static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_match)->Arg(10)->Arg(1000)->Arg(100000);
 

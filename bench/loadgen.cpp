@@ -49,8 +49,8 @@ using steady = std::chrono::steady_clock;
 // A stream bound to the io_context's own executor: the default tcp_stream's
 // type-erased executor costs a copy and a destroy per operation.
 using stream_type = beast::basic_stream<tcp, asio::io_context::executor_type>;
-using timer_type = asio::basic_waitable_timer<steady, asio::wait_traits<steady>,
-                                              asio::io_context::executor_type>;
+using timer_type =
+  asio::basic_waitable_timer<steady, asio::wait_traits<steady>, asio::io_context::executor_type>;
 
 // Exit status for a command line the user must fix.
 constexpr int exit_bad_arguments = 2;
@@ -241,30 +241,26 @@ std::size_t count_events(std::string_view json) {
       continue;
     }
     switch (c) {
-    case '"':
-      in_string = true;
-      any = any || depth == 1;
-      break;
-    case '[':
-    case '{':
-      any = any || depth == 1;
-      ++depth;
-      break;
-    case ']':
-    case '}':
-      if (--depth == 0)
-        return any ? commas + 1 : 0;
-      break;
-    case ',':
-      commas += depth == 1 ? 1 : 0;
-      break;
-    case ' ':
-    case '\t':
-    case '\r':
-    case '\n':
-      break;
-    default:
-      any = any || depth == 1;
+      case '"':
+        in_string = true;
+        any = any || depth == 1;
+        break;
+      case '[':
+      case '{':
+        any = any || depth == 1;
+        ++depth;
+        break;
+      case ']':
+      case '}':
+        if (--depth == 0)
+          return any ? commas + 1 : 0;
+        break;
+      case ',': commas += depth == 1 ? 1 : 0; break;
+      case ' ':
+      case '\t':
+      case '\r':
+      case '\n': break;
+      default: any = any || depth == 1;
     }
   }
   return any ? commas + 1 : 0;
@@ -323,17 +319,17 @@ struct run_state {
   const body_template* body = nullptr;
   tcp::resolver::results_type endpoints;
   steady::duration timeout{};
-  std::optional<steady::duration> interval;   ///< open loop: per-session request interval
-  std::optional<std::uint64_t> requests;      ///< stop after this many counted attempts
-  steady::time_point start, count_from;       ///< count_from = start + warm-up
+  std::optional<steady::duration> interval; ///< open loop: per-session request interval
+  std::optional<std::uint64_t> requests;    ///< stop after this many counted attempts
+  steady::time_point start, count_from;     ///< count_from = start + warm-up
   steady::time_point deadline = steady::time_point::max(); ///< duration mode only
-  std::atomic<std::uint64_t> tickets{0};      ///< attempts claimed, --requests mode
+  std::atomic<std::uint64_t> tickets{0};                   ///< attempts claimed, --requests mode
 };
 
 /// What the sessions of one thread recorded; touched by that thread only
 /// until it has been joined.
 struct thread_stats {
-  std::vector<std::uint32_t> latency_us;  ///< one entry per counted response
+  std::vector<std::uint32_t> latency_us;   ///< one entry per counted response
   std::array<std::uint64_t, 6> by_class{}; ///< responses by status / 100 (0: out of range)
   std::uint64_t errors = 0;                ///< counted attempts without a response
   steady::time_point last_done{};          ///< completion of the last counted attempt
@@ -344,10 +340,9 @@ struct thread_stats {
 class session : public std::enable_shared_from_this<session> {
 public:
   /// Creates a session whose first request is due at `first_slot`.
-  session(asio::io_context& ioc, run_state& run, thread_stats& stats,
-          steady::time_point first_slot)
-      : run_(run), stats_(stats), stream_(ioc.get_executor()), timer_(ioc.get_executor()), req_(run.prototype),
-        slot_(first_slot) {}
+  session(asio::io_context& ioc, run_state& run, thread_stats& stats, steady::time_point first_slot)
+      : run_(run), stats_(stats), stream_(ioc.get_executor()), timer_(ioc.get_executor()),
+        req_(run.prototype), slot_(first_slot) {}
 
   /// Starts sending; call on the session's thread.
   void start() { do_next(); }
@@ -444,7 +439,7 @@ private:
     if (counts(done)) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(done - attempt_from_);
       stats_.latency_us.push_back(
-          static_cast<std::uint32_t>(std::clamp<std::int64_t>(us.count(), 0, UINT32_MAX)));
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(us.count(), 0, UINT32_MAX)));
       const auto cls = res_.result_int() / 100;
       ++stats_.by_class[cls < stats_.by_class.size() ? cls : 0];
       stats_.last_done = std::max(stats_.last_done, done);
@@ -474,9 +469,9 @@ private:
     if (open_loop())
       return do_next(); // the schedule paces the retries
     // Closed loop: back off so that a refused port does not spin the CPU.
-    backoff_ = backoff_ == steady::duration{} ? std::chrono::milliseconds(10)
-                                              : std::min<steady::duration>(2 * backoff_,
-                                                                           std::chrono::milliseconds(500));
+    backoff_ = backoff_ == steady::duration{}
+                 ? std::chrono::milliseconds(10)
+                 : std::min<steady::duration>(2 * backoff_, std::chrono::milliseconds(500));
     timer_.expires_after(backoff_);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec)
@@ -546,22 +541,28 @@ int main(int argc, char** argv) {
   cli.add_option("--url", url_text, "http://host:port/path to POST to")->required();
   cli.add_option("--connections", connections_arg, "keep-alive connections (default 64)");
   cli.add_option("--threads", threads_arg, "I/O threads (default 2)");
-  auto* duration_opt =
-      cli.add_option("--duration", duration_text, "run time after warm-up: 10s, 500ms, 2m (default 10s)");
-  auto* requests_opt = cli.add_option("--requests", requests_arg, "stop after this many requests instead");
+  auto* duration_opt = cli.add_option("--duration", duration_text,
+                                      "run time after warm-up: 10s, 500ms, 2m (default 10s)");
+  auto* requests_opt = cli.add_option("--requests", requests_arg,
+                                      "stop after this many requests instead");
   duration_opt->excludes(requests_opt);
   cli.add_option("--rate", rate,
                  "open loop: requests/s in total, spread evenly over the connections "
                  "(default: closed loop, as fast as responses come)");
-  auto* file_opt = cli.add_option("--body-file", body_file, "send this file as every request's body");
-  auto* shape_opt = cli.add_option("--shape", shape, "generated body: single, batch or acoustic (default single)");
+  auto* file_opt = cli.add_option("--body-file", body_file,
+                                  "send this file as every request's body");
+  auto* shape_opt = cli.add_option("--shape", shape,
+                                   "generated body: single, batch or acoustic (default single)");
   file_opt->excludes(shape_opt);
-  cli.add_option("--batch", batch_arg, "events per request for --shape batch|acoustic (default 100)");
+  cli.add_option("--batch", batch_arg,
+                 "events per request for --shape batch|acoustic (default 100)");
   cli.add_option("--header", header_texts, "extra request header \"Name: value\" (repeatable)")
-      ->allow_extra_args(false);
+    ->allow_extra_args(false);
   cli.add_flag("--json", json, "print one JSON line instead of text");
-  cli.add_option("--warmup", warmup_text, "initial period whose requests are not counted (default 0s)");
-  cli.add_option("--timeout", timeout_text, "per connect, write and read (default 10s); a timeout is an error");
+  cli.add_option("--warmup", warmup_text,
+                 "initial period whose requests are not counted (default 0s)");
+  cli.add_option("--timeout", timeout_text,
+                 "per connect, write and read (default 10s); a timeout is an error");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -578,10 +579,12 @@ int main(int argc, char** argv) {
                           duration_text + "'");
   const auto warmup = parse_duration(warmup_text);
   if (!warmup)
-    return fail_arguments("--warmup: expected a duration such as 1s or 500ms, got '" + warmup_text + "'");
+    return fail_arguments("--warmup: expected a duration such as 1s or 500ms, got '" + warmup_text +
+                          "'");
   const auto timeout = parse_duration(timeout_text);
   if (!timeout || *timeout <= steady::duration{})
-    return fail_arguments("--timeout: expected a positive duration such as 10s, got '" + timeout_text + "'");
+    return fail_arguments("--timeout: expected a positive duration such as 10s, got '" +
+                          timeout_text + "'");
   if (connections_arg < 1 || connections_arg > 100'000)
     return fail_arguments("--connections must be between 1 and 100000");
   if (threads_arg < 1 || threads_arg > 256)
@@ -641,14 +644,15 @@ int main(int argc, char** argv) {
     beast::error_code ec;
     run.endpoints = resolver.resolve(target.host, target.port, ec);
     if (ec)
-      return fail_arguments("--url " + url_text + ": cannot resolve " + target.host + ": " + ec.message());
+      return fail_arguments("--url " + url_text + ": cannot resolve " + target.host + ": " +
+                            ec.message());
   }
   run.body = &body;
   run.timeout = *timeout;
   run.requests = requests;
   if (rate)
     run.interval = std::chrono::duration_cast<steady::duration>(
-        std::chrono::duration<double>(static_cast<double>(connections) / *rate));
+      std::chrono::duration<double>(static_cast<double>(connections) / *rate));
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<thread_stats> stats(threads);
@@ -669,7 +673,7 @@ int main(int argc, char** argv) {
                                    : double{1 << 16};
   for (auto& s : stats)
     s.latency_us.reserve(static_cast<std::size_t>(
-        std::min(expected / static_cast<double>(threads) + 1024, reserve_cap)));
+      std::min(expected / static_cast<double>(threads) + 1024, reserve_cap)));
 
   for (std::size_t i = 0; i < connections; ++i) {
     const std::size_t t = i % threads;
@@ -678,7 +682,7 @@ int main(int argc, char** argv) {
     auto first_slot = run.start;
     if (rate)
       first_slot += std::chrono::duration_cast<steady::duration>(
-          std::chrono::duration<double>(static_cast<double>(i) / *rate));
+        std::chrono::duration<double>(static_cast<double>(i) / *rate));
     auto s = std::make_shared<session>(*contexts[t], run, stats[t], first_slot);
     sessions[t].push_back(s);
     asio::post(*contexts[t], [s] { s->start(); });
@@ -736,18 +740,20 @@ int main(int argc, char** argv) {
                 "\"events_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
                 "\"max_ms\":%.3f,\"non2xx\":%llu,\"errors\":%llu}\n",
                 static_cast<unsigned long long>(responses), static_cast<unsigned long long>(events),
-                seconds, static_cast<double>(responses) * per_s, static_cast<double>(events) * per_s,
-                p50, p90, p99, max, static_cast<unsigned long long>(non2xx),
-                static_cast<unsigned long long>(errors));
+                seconds, static_cast<double>(responses) * per_s,
+                static_cast<double>(events) * per_s, p50, p90, p99, max,
+                static_cast<unsigned long long>(non2xx), static_cast<unsigned long long>(errors));
     return 0;
   }
-  const std::string mode =
-      rate ? "open loop at " + format_number(*rate) + " req/s" : std::string("closed loop");
-  std::printf("%s: POST %s, %zu connections, %zu threads, %s, body %s (%zu bytes, %zu events/request)\n",
-              program, url_text.c_str(), connections, threads, mode.c_str(), body_desc.c_str(),
-              body.body.size(), body.events_per_request);
+  const std::string mode = rate ? "open loop at " + format_number(*rate) + " req/s"
+                                : std::string("closed loop");
+  std::printf(
+    "%s: POST %s, %zu connections, %zu threads, %s, body %s (%zu bytes, %zu events/request)\n",
+    program, url_text.c_str(), connections, threads, mode.c_str(), body_desc.c_str(),
+    body.body.size(), body.events_per_request);
   std::printf("requests/s   %.1f\n", static_cast<double>(responses) * per_s);
-  std::printf("events/s     %.1f   (events in 2xx responses)\n", static_cast<double>(events) * per_s);
+  std::printf("events/s     %.1f   (events in 2xx responses)\n",
+              static_cast<double>(events) * per_s);
   std::printf("latency ms   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", p50, p90, p99, max);
   std::printf("requests     %llu\n", static_cast<unsigned long long>(responses));
   std::printf("non-2xx      %llu", static_cast<unsigned long long>(non2xx));

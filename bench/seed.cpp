@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   std::string error;
   auto journal = sy::storage::journal::open(data_dir + "/journal", false, error);
   if (!journal) {
-    std::fprintf(stderr, "switchyard-seed: cannot open %s/journal: %s\n", data_dir.c_str(), error.c_str());
+    std::fprintf(stderr, "switchyard-seed: cannot open %s/journal: %s\n", data_dir.c_str(),
+                 error.c_str());
     return 1;
   }
   std::mt19937 rng(7);

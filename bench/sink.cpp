@@ -138,23 +138,36 @@ private:
     auto at = [&](double q) -> int64_t {
       if (sorted.empty())
         return -1;
-      return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
+      return sorted[std::min(sorted.size() - 1,
+                             static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
     };
     double secs = static_cast<double>(last_ms_ - first_ms_) / 1000.0;
     core::json_writer w;
     w.begin_object()
-      .key("received").value(received_)
-      .key("delivered").value(delivered_)
-      .key("failed").value(failed_)
-      .key("unique").value(static_cast<uint64_t>(ids_.size()))
-      .key("duplicates").value(duplicates_)
-      .key("bad_signatures").value(bad_signatures_)
-      .key("p50_ms").value(at(0.50))
-      .key("p99_ms").value(at(0.99))
-      .key("max_ms").value(sorted.empty() ? int64_t{-1} : sorted.back())
-      .key("first_ms").value(first_ms_)
-      .key("last_ms").value(last_ms_)
-      .key("delivered_per_s").value(secs > 0 ? static_cast<double>(delivered_) / secs : 0.0)
+      .key("received")
+      .value(received_)
+      .key("delivered")
+      .value(delivered_)
+      .key("failed")
+      .value(failed_)
+      .key("unique")
+      .value(static_cast<uint64_t>(ids_.size()))
+      .key("duplicates")
+      .value(duplicates_)
+      .key("bad_signatures")
+      .value(bad_signatures_)
+      .key("p50_ms")
+      .value(at(0.50))
+      .key("p99_ms")
+      .value(at(0.99))
+      .key("max_ms")
+      .value(sorted.empty() ? int64_t{-1} : sorted.back())
+      .key("first_ms")
+      .value(first_ms_)
+      .key("last_ms")
+      .value(last_ms_)
+      .key("delivered_per_s")
+      .value(secs > 0 ? static_cast<double>(delivered_) / secs : 0.0)
       .end_object();
     return std::move(w).str();
   }
@@ -180,7 +193,8 @@ int main(int argc, char** argv) {
   unsigned seed = 1;
   cli.add_option("--listen", listen, "HOST:PORT");
   cli.add_option("--threads", threads, "I/O threads")->check(CLI::Range(1, 64));
-  cli.add_option("--fail-rate", fail_rate, "fraction of POSTs answered 503")->check(CLI::Range(0.0, 1.0));
+  cli.add_option("--fail-rate", fail_rate, "fraction of POSTs answered 503")
+    ->check(CLI::Range(0.0, 1.0));
   cli.add_option("--seed", seed, "random seed of the failures");
   try {
     cli.parse(argc, argv);
@@ -208,7 +222,8 @@ int main(int argc, char** argv) {
   auto port = server.listen(listen.substr(0, colon),
                             static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), error);
   if (!port) {
-    std::fprintf(stderr, "switchyard-sink: cannot listen on %s: %s\n", listen.c_str(), error.c_str());
+    std::fprintf(stderr, "switchyard-sink: cannot listen on %s: %s\n", listen.c_str(),
+                 error.c_str());
     return 1;
   }
   std::printf("listening on %s:%u\n", listen.substr(0, colon).c_str(), *port);

@@ -26,12 +26,12 @@ const char* value_mismatch(attribute_type t, std::string_view value) {
                                    : "must hold a number (type number), such as \"125.53\"";
     case attribute_type::boolean:
       return key_is(value, "true") || key_is(value, "false")
-                 ? nullptr
-                 : "must hold \"true\" or \"false\" (type boolean)";
+               ? nullptr
+               : "must hold \"true\" or \"false\" (type boolean)";
     case attribute_type::date:
       return parse_iso8601_ms(value)
-                 ? nullptr
-                 : "must hold an ISO-8601 time such as \"2015-02-28T20:16:12Z\" (type date)";
+               ? nullptr
+               : "must hold an ISO-8601 time such as \"2015-02-28T20:16:12Z\" (type date)";
   }
   return nullptr;
 }
@@ -458,7 +458,8 @@ private:
 
   // Checks the attributes against the registered event type, once the
   // event's code is known (it may follow the attributes in the object).
-  void check_attributes(const event_type_def& def, item_run attrs, const field_path& p, long index) {
+  void check_attributes(const event_type_def& def, item_run attrs, const field_path& p,
+                        long index) {
     for (std::size_t j = attrs.begin; j < attrs.end; ++j) {
       const auto& a = attributes_[j];
       auto ap = p.at("attributes", static_cast<long>(j - attrs.begin));
@@ -471,7 +472,7 @@ private:
       if (!registered && !def.attributes.empty())
         fail_at(ap.at("name"),
                 "is not an attribute registered for event type " + def.code +
-                    ": register it with POST /v1/eventtype",
+                  ": register it with POST /v1/eventtype",
                 index);
       auto type = a.type;
       if (!type && registered)
@@ -548,11 +549,11 @@ private:
       w.key("identifiers").begin_array();
       for (std::size_t k = ids.begin; k < ids.end; ++k)
         w.begin_object()
-            .key("name")
-            .value(identifiers_[k].name)
-            .key("value")
-            .value(identifiers_[k].value)
-            .end_object();
+          .key("name")
+          .value(identifiers_[k].name)
+          .key("value")
+          .value(identifiers_[k].value)
+          .end_object();
       w.end_array();
       w.key("attributes").begin_object();
       for (std::size_t j = e.attributes.begin; j < e.attributes.end; ++j)
@@ -591,7 +592,7 @@ private:
 result<event_batch> decode_acoustic_events(std::string& body, const event_type_lookup& lookup,
                                            int64_t now_ms) {
   return json::decode<event_batch>(
-      body, [&](od::document& doc) { return reader(lookup, now_ms).read(doc); });
+    body, [&](od::document& doc) { return reader(lookup, now_ms).read(doc); });
 }
 
 } // namespace sy::core

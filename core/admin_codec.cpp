@@ -22,14 +22,16 @@ backup_request read_backup_request(od::object obj) {
   if (!has_path)
     fail_422("path", "is required: the absolute path of a directory to create for the backup");
   if (r.path.empty() || r.path.front() != '/')
-    fail_422("path", "must be an absolute path (it is resolved on the server's machine), got \"" + r.path + "\"");
+    fail_422("path", "must be an absolute path (it is resolved on the server's machine), got \"" +
+                       r.path + "\"");
   return r;
 }
 
 } // namespace
 
 result<backup_request> decode_backup_request(std::string& body) {
-  return json::decode<backup_request>(body, [](od::document& doc) { return read_backup_request(get_root_object(doc)); });
+  return json::decode<backup_request>(
+    body, [](od::document& doc) { return read_backup_request(get_root_object(doc)); });
 }
 
 } // namespace sy::core

@@ -32,7 +32,7 @@ struct event_batch {
 
 /// One event owned outright: what the journal stores and delivery reads.
 struct event {
-  std::string id;        ///< server-assigned id
+  std::string id; ///< server-assigned id
   std::string type;
   std::string country;   ///< empty = none
   std::string client_id; ///< empty = none

@@ -155,9 +155,9 @@ event_type_def read_event_type(od::document& doc) {
       if (!is_null(val))
         d.attributes = read_attribute_defs(val);
     } else {
-      fail_unknown("", key,
-                   {"code", "name", "description", "namespace", "version", "registrationType",
-                    "attributes"});
+      fail_unknown(
+        "", key,
+        {"code", "name", "description", "namespace", "version", "registrationType", "attributes"});
     }
   }
   if (!seen_code)

@@ -25,11 +25,20 @@ public:
   bool has_value() const noexcept { return v_.index() == 0; }
 
   /// Returns the value; only when has_value().
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
   /// Returns the value; only when has_value().
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
   /// Returns the value; only when has_value().
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -37,9 +46,15 @@ public:
   T&& operator*() && { return std::move(*this).value(); }
 
   /// Returns the error; only when !has_value().
-  const E& error() const& { assert(!has_value()); return std::get<1>(v_); }
+  const E& error() const& {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
   /// Returns the error; only when !has_value().
-  E&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
+  E&& error() && {
+    assert(!has_value());
+    return std::get<1>(std::move(v_));
+  }
 
 private:
   std::variant<T, E> v_;
@@ -59,9 +74,15 @@ public:
   bool has_value() const noexcept { return !failed_; }
 
   /// Returns the error; only when !has_value().
-  const E& error() const& { assert(failed_); return err_; }
+  const E& error() const& {
+    assert(failed_);
+    return err_;
+  }
   /// Returns the error; only when !has_value().
-  E&& error() && { assert(failed_); return std::move(err_); }
+  E&& error() && {
+    assert(failed_);
+    return std::move(err_);
+  }
 
 private:
   E err_{};

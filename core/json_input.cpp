@@ -85,8 +85,8 @@ namespace {
 
 // Returns a raw token without the whitespace On Demand leaves after it.
 std::string_view token_text(std::string_view tok) {
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
-                          tok.back() == '\t'))
+  while (!tok.empty() &&
+         (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t'))
     tok.remove_suffix(1);
   return tok;
 }
@@ -94,8 +94,8 @@ std::string_view token_text(std::string_view tok) {
 od::json_type type_of(od::value& v, std::string_view field, long index) {
   od::json_type t;
   if (auto err = v.type().get(t))
-    fail_400(std::string(field), std::string("malformed JSON value: ") + simdjson::error_message(err),
-             index);
+    fail_400(std::string(field),
+             std::string("malformed JSON value: ") + simdjson::error_message(err), index);
   return t;
 }
 
@@ -306,8 +306,7 @@ void check_scalar_document(od::document& doc) {
       err = doc.get_string().get(s);
       break;
     }
-    default:
-      break;
+    default: break;
   }
   if (err)
     throw codec_failure{malformed(err)};
@@ -352,12 +351,9 @@ input_error malformed(simdjson::error_code code) {
   switch (code) {
     case simdjson::UTF8_ERROR:
       return bad_request("", "malformed JSON: the body is not valid UTF-8");
-    case simdjson::DEPTH_ERROR:
-      return bad_request("", "malformed JSON: nested too deeply");
-    case simdjson::EMPTY:
-      return bad_request("", "malformed JSON: the body is empty");
-    case simdjson::CAPACITY:
-      return {413, "", "the body is too large to parse", -1};
+    case simdjson::DEPTH_ERROR: return bad_request("", "malformed JSON: nested too deeply");
+    case simdjson::EMPTY: return bad_request("", "malformed JSON: the body is empty");
+    case simdjson::CAPACITY: return {413, "", "the body is too large to parse", -1};
     default:
       return bad_request("", std::string("malformed JSON: ") + simdjson::error_message(code));
   }

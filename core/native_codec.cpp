@@ -53,8 +53,8 @@ event_view read_event(od::value& v, long index) {
       if (!is_null(val)) {
         e.country = get_string(val, "country", index);
         if (!is_iso_country(e.country))
-          fail_422("country",
-                   "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB", index);
+          fail_422("country", "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB",
+                   index);
       }
     } else if (key_is(key, "id")) {
       once(seen_id, "id");
@@ -75,8 +75,10 @@ event_view read_event(od::value& v, long index) {
 } // namespace
 
 input_error too_many_events(std::size_t max_events) {
-  return {413, "", "the batch holds more than " + std::to_string(max_events) +
-                     " events (http.max_batch_events): split it", -1};
+  return {413, "",
+          "the batch holds more than " + std::to_string(max_events) +
+            " events (http.max_batch_events): split it",
+          -1};
 }
 
 result<event_batch> decode_native_events(std::string& body, int64_t now_ms,

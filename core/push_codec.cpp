@@ -47,7 +47,6 @@ bool name_is(std::string_view key, std::string_view lower_name) {
   fail_unknown(path, key, known);
 }
 
-
 template <class F>
 void for_each_element(od::array arr, std::string_view path, F&& f) {
   std::size_t i = 0;
@@ -59,7 +58,6 @@ void for_each_element(od::array arr, std::string_view path, F&& f) {
     f(field, val);
   }
 }
-
 
 // Returns an optional string member: null and "" both mean "not given".
 std::string optional_string(od::value& v, std::string_view field) {
@@ -274,8 +272,8 @@ send_to_list_spec read_send_to_list(od::object root) {
 
   if (!s.by_association && s.tokens.empty())
     fail_400("tokens", s.has_tokens
-                           ? "must hold at least one token when tokensByAssociation is absent"
-                           : "tokens or tokensByAssociation is required");
+                         ? "must hold at least one token when tokensByAssociation is absent"
+                         : "tokens or tokensByAssociation is required");
   if (!has_notification)
     fail_400("notification", "is required");
   if (!has_title)
@@ -348,12 +346,12 @@ std::string_view canonical_device_type(std::string_view s) {
 
 result<association_spec> decode_association(std::string& body) {
   return as_bad_request(json::decode<association_spec>(
-      body, [](od::document& doc) { return read_association(get_root_object(doc)); }));
+    body, [](od::document& doc) { return read_association(get_root_object(doc)); }));
 }
 
 result<send_to_list_spec> decode_send_to_list(std::string& body) {
   return as_bad_request(json::decode<send_to_list_spec>(
-      body, [](od::document& doc) { return read_send_to_list(get_root_object(doc)); }));
+    body, [](od::document& doc) { return read_send_to_list(get_root_object(doc)); }));
 }
 
 } // namespace sy::core

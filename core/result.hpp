@@ -48,15 +48,27 @@ public:
   explicit operator bool() const noexcept { return v_.index() == 0; }
   bool has_value() const noexcept { return v_.index() == 0; }
 
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const input_error& error() const { assert(!has_value()); return std::get<1>(v_); }
+  const input_error& error() const {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
 
 private:
   std::variant<T, input_error> v_;

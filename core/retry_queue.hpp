@@ -50,7 +50,7 @@ public:
   void clear();
 
 private:
-  std::map<uint64_t, int64_t> due_;             // seq → due, in seq order
+  std::map<uint64_t, int64_t> due_;              // seq → due, in seq order
   std::set<std::pair<int64_t, uint64_t>> order_; // (due, seq), earliest first
   std::unordered_map<uint64_t, int> failures_;
 };

@@ -47,7 +47,6 @@ std::optional<delivery_mode> parse_delivery_mode(std::string_view s) {
   return std::nullopt;
 }
 
-
 std::optional<std::string> validate_private_key(std::string_view key) {
   constexpr std::string_view prefix = "whsec_";
   const std::string form = "must be \"whsec_\" followed by the standard base64 of 24 to 64 bytes";
@@ -65,7 +64,6 @@ namespace {
 
 using namespace json;
 
-
 // -- egress auth ----------------------------------------------------------------
 
 struct auth_member {
@@ -77,14 +75,14 @@ struct auth_member {
 
 // Every member any auth type uses, in the order docs/api.md lists them.
 const std::array<auth_member, 8> auth_members = {{
-    {"apikey", "APIKey", &egress_auth::api_key, true},
-    {"userid", "userId", &egress_auth::user_id, false},
-    {"password", "password", &egress_auth::password, true},
-    {"authurl", "authURL", &egress_auth::auth_url, false},
-    {"clientid", "clientID", &egress_auth::client_id, false},
-    {"clientsecret", "clientSecret", &egress_auth::client_secret, true},
-    {"refreshtoken", "refreshToken", &egress_auth::refresh_token, true},
-    {"supplierkey", "supplierKey", &egress_auth::supplier_key, true},
+  {"apikey", "APIKey", &egress_auth::api_key, true},
+  {"userid", "userId", &egress_auth::user_id, false},
+  {"password", "password", &egress_auth::password, true},
+  {"authurl", "authURL", &egress_auth::auth_url, false},
+  {"clientid", "clientID", &egress_auth::client_id, false},
+  {"clientsecret", "clientSecret", &egress_auth::client_secret, true},
+  {"refreshtoken", "refreshToken", &egress_auth::refresh_token, true},
+  {"supplierkey", "supplierKey", &egress_auth::supplier_key, true},
 }};
 
 constexpr std::size_t authurl_member = 3;
@@ -99,10 +97,10 @@ struct auth_kind {
 };
 
 const std::array<auth_kind, 4> auth_kinds = {{
-    {"apikey", "APIKey", {0}, 1},
-    {"basic", "Basic", {1, 2}, 2},
-    {"oauth", "OAuth", {3, 4, 5, 6}, 4},
-    {"oauthrefreshtokenonly", "OAuthRefreshTokenOnly", {3, 7, 6}, 3},
+  {"apikey", "APIKey", {0}, 1},
+  {"basic", "Basic", {1, 2}, 2},
+  {"oauth", "OAuth", {3, 4, 5, 6}, 4},
+  {"oauthrefreshtokenonly", "OAuthRefreshTokenOnly", {3, 7, 6}, 3},
 }};
 
 constexpr const char* auth_kinds_text = "APIKey, Basic, OAuth, OAuthRefreshTokenOnly";
@@ -141,8 +139,8 @@ egress_auth read_egress_auth(od::object obj, std::string_view path) {
       return;
     }
     fail_unknown(path, key,
-                 {"authType", "APIKey", "userId", "password", "authURL", "clientID",
-                  "clientSecret", "refreshToken", "supplierKey"});
+                 {"authType", "APIKey", "userId", "password", "authURL", "clientID", "clientSecret",
+                  "refreshToken", "supplierKey"});
   });
 
   auto type_field = member(path, "authType");
@@ -414,7 +412,8 @@ watcher_spec read_watcher(od::object obj) {
     }
   });
   if (!has_url)
-    fail_422("notificationURL", "is required: the URL that receives subscription change notifications");
+    fail_422("notificationURL",
+             "is required: the URL that receives subscription change notifications");
   return w;
 }
 
@@ -422,17 +421,19 @@ watcher_spec read_watcher(od::object obj) {
 
 result<watcher_spec> decode_watcher(std::string& body) {
   return json::decode<watcher_spec>(
-      body, [](od::document& doc) { return read_watcher(get_root_object(doc)); });
+    body, [](od::document& doc) { return read_watcher(get_root_object(doc)); });
 }
 
 result<subscription_spec> decode_subscription_create(std::string& body) {
-  return json::decode<subscription_spec>(
-      body, [](od::document& doc) { return read_subscription(get_root_object(doc), body_kind::create); });
+  return json::decode<subscription_spec>(body, [](od::document& doc) {
+    return read_subscription(get_root_object(doc), body_kind::create);
+  });
 }
 
 result<subscription_spec> decode_subscription_patch(std::string& body) {
-  return json::decode<subscription_spec>(
-      body, [](od::document& doc) { return read_subscription(get_root_object(doc), body_kind::patch); });
+  return json::decode<subscription_spec>(body, [](od::document& doc) {
+    return read_subscription(get_root_object(doc), body_kind::patch);
+  });
 }
 
 result<egress_auth> decode_egress_auth_body(std::string& body, std::string_view path) {
@@ -470,7 +471,7 @@ void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secr
 
 result<dashboard_spec> decode_dashboard_subscription(std::string& body) {
   return json::decode<dashboard_spec>(
-      body, [](od::document& doc) { return read_dashboard(get_root_object(doc)); });
+    body, [](od::document& doc) { return read_dashboard(get_root_object(doc)); });
 }
 
 } // namespace sy::core

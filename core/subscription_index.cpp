@@ -68,7 +68,7 @@ struct subscription_index::node {
 };
 
 subscription_index::subscription_index(std::vector<index_entry> entries)
-  : entries_(std::move(entries)), nodes_(std::make_unique<std::vector<node>>(1)) {
+    : entries_(std::move(entries)), nodes_(std::make_unique<std::vector<node>>(1)) {
   auto& nodes = *nodes_;
   for (uint32_t ord = 0; ord < entries_.size(); ++ord) {
     auto& e = entries_[ord];

@@ -28,8 +28,7 @@ public:
 
   /// Replaces `out` with the ordinals (ascending, unique) of every entry whose
   /// patterns match `type` and whose country is empty or equals `country`.
-  void match(std::string_view type, std::string_view country,
-             std::vector<uint32_t>& out) const;
+  void match(std::string_view type, std::string_view country, std::vector<uint32_t>& out) const;
 
   /// Returns the entry at `ordinal`, as given to the constructor.
   const index_entry& entry(uint32_t ordinal) const { return entries_[ordinal]; }

@@ -65,10 +65,10 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS, then an optional fraction, then Z or ±HH:MM. A
   // time without a zone names no instant, so it is refused.
   int year, month, day, hour, minute, second;
-  if (!read_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' ||
-      !read_digits(s, 5, 2, month) || s[7] != '-' || !read_digits(s, 8, 2, day) ||
-      s[10] != 'T' || !read_digits(s, 11, 2, hour) || s[13] != ':' ||
-      !read_digits(s, 14, 2, minute) || s[16] != ':' || !read_digits(s, 17, 2, second))
+  if (!read_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !read_digits(s, 5, 2, month) ||
+      s[7] != '-' || !read_digits(s, 8, 2, day) || s[10] != 'T' || !read_digits(s, 11, 2, hour) ||
+      s[13] != ':' || !read_digits(s, 14, 2, minute) || s[16] != ':' ||
+      !read_digits(s, 17, 2, second))
     return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
       minute > 59 || second > 59)

@@ -15,12 +15,12 @@ std::atomic<format> format_{format::text};
 
 const char* name_of(level l) {
   switch (l) {
-  case level::trace: return "trace";
-  case level::debug: return "debug";
-  case level::info: return "info";
-  case level::warn: return "warn";
-  case level::error: return "error";
-  case level::off: return "off";
+    case level::trace: return "trace";
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warn: return "warn";
+    case level::error: return "error";
+    case level::off: return "off";
   }
   return "info";
 }
@@ -28,7 +28,11 @@ const char* name_of(level l) {
 // Returns the length of the valid UTF-8 sequence at s[i], or 0.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
   const auto b = static_cast<unsigned char>(s[i]);
-  std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+  std::size_t n = b < 0x80           ? 1
+                  : (b >> 5) == 0x6  ? 2
+                  : (b >> 4) == 0xe  ? 3
+                  : (b >> 3) == 0x1e ? 4
+                                     : 0;
   if (n == 0 || i + n > s.size())
     return 0;
   uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
@@ -63,19 +67,19 @@ void append_escaped(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default:
-      if (c < 0x20 || c == 0x7f) {
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
-      } else {
-        out += static_cast<char>(c);
-      }
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
     }
     ++i;
   }
@@ -185,9 +189,9 @@ void write(level l, std::string_view event, std::string_view message,
       }
     }
   }
-  auto spd = l == level::error ? spdlog::level::err
-             : l == level::warn ? spdlog::level::warn
-             : l == level::info ? spdlog::level::info
+  auto spd = l == level::error   ? spdlog::level::err
+             : l == level::warn  ? spdlog::level::warn
+             : l == level::info  ? spdlog::level::info
              : l == level::debug ? spdlog::level::debug
                                  : spdlog::level::trace;
   logger().log(spd, spdlog::string_view_t(line.data(), line.size()));

@@ -38,12 +38,14 @@ bool backup_runner::start(std::string dir, std::function<void(backup_outcome)> d
     backup_outcome out;
     out.dir = dir;
     if (::mkdir(dir.c_str(), 0700) != 0) {
-      out.error = error{errno == ENOSPC ? errc::no_space : errc::io_error, "create " + dir + ": " + std::strerror(errno)};
+      out.error = error{errno == ENOSPC ? errc::no_space : errc::io_error,
+                        "create " + dir + ": " + std::strerror(errno)};
     } else if ((out.error = impl_->journal_.checkpoint(dir + "/journal"))) {
       std::error_code ignored;
       std::filesystem::remove_all(dir, ignored);
     }
-    out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    out.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - began);
     {
       std::lock_guard lock(impl_->mutex_);
       impl_->busy_ = false;

@@ -21,10 +21,10 @@ enum class errc : uint8_t {
 /// Returns the kind's name ("not_found", "io_error", "no_space", "corruption").
 inline std::string_view to_string(errc kind) {
   switch (kind) {
-  case errc::not_found: return "not_found";
-  case errc::io_error: return "io_error";
-  case errc::no_space: return "no_space";
-  case errc::corruption: return "corruption";
+    case errc::not_found: return "not_found";
+    case errc::io_error: return "io_error";
+    case errc::no_space: return "no_space";
+    case errc::corruption: return "corruption";
   }
   return "unknown";
 }

@@ -9,8 +9,8 @@ namespace sy::storage {
 
 garbage_collector::garbage_collector(journal& journal, std::chrono::milliseconds period,
                                      int64_t dedupe_window_ms)
-  : journal_(journal), period_(period), dedupe_window_ms_(dedupe_window_ms),
-    thread_([this] { run(); }) {}
+    : journal_(journal), period_(period), dedupe_window_ms_(dedupe_window_ms),
+      thread_([this] { run(); }) {}
 
 garbage_collector::~garbage_collector() { stop(); }
 

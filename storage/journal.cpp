@@ -43,10 +43,18 @@ constexpr std::size_t sweep_batch_keys = 1024;
 
 // Column family slots; the order is the order handed to DB::Open.
 enum cf_slot : std::size_t {
-  cf_default, cf_events, cf_queues, cf_dead, cf_subs, cf_meta, cf_dedupe, cf_dedupe_time, cf_count
+  cf_default,
+  cf_events,
+  cf_queues,
+  cf_dead,
+  cf_subs,
+  cf_meta,
+  cf_dedupe,
+  cf_dedupe_time,
+  cf_count
 };
 constexpr std::array<const char*, cf_count> cf_names = {
-    "default", "events", "queues", "dead", "subs", "meta", "dedupe", "dedupe_by_time"};
+  "default", "events", "queues", "dead", "subs", "meta", "dedupe", "dedupe_by_time"};
 
 // -- big-endian encoding -----------------------------------------------------
 
@@ -250,7 +258,8 @@ std::optional<pull_file> decode_pull_file(const rocksdb::Slice& v) {
 }
 
 // Every pull file record of `sub`.
-void delete_pull_files(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, uint64_t sub) {
+void delete_pull_files(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
+                       uint64_t sub) {
   const auto first = pull_key(sub, 0);
   const auto last = pull_key(sub, max_u64);
   batch.DeleteRange(meta, first, last);
@@ -418,8 +427,8 @@ struct journal::impl {
   /// Admits a write of `bytes` of kind `kind`, or returns why not.
   std::optional<error> admit(write_kind kind, uint64_t bytes) {
     if (healthy_.load(std::memory_order_acquire)) {
-      const uint64_t unchecked =
-          unchecked_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+      const uint64_t unchecked = unchecked_bytes_.fetch_add(bytes, std::memory_order_relaxed) +
+                                 bytes;
       if (reserve_ == 0 && !background_failed_.load())
         return std::nullopt;
       if (reserve_ != 0 && unchecked < reserve_ / 8 && steady_ms() < next_check_ms_.load() &&
@@ -532,7 +541,8 @@ struct journal::impl {
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), meta_format_version, &v);
     if (s.IsNotFound()) {
-      s = db_->Put(write_options(true), cf(cf_meta), meta_format_version, be64_string(journal_format_version));
+      s = db_->Put(write_options(true), cf(cf_meta), meta_format_version,
+                   be64_string(journal_format_version));
       // A journal without the record is version 1 anyway: a full disk
       // must not keep switchyard from starting.
       if (!s.ok())
@@ -554,7 +564,8 @@ struct journal::impl {
         *newer_format = true;
       error = "the journal in " + dir + " has format version " + std::to_string(stored) +
               ", newer than this switchyard's " + std::to_string(journal_format_version) +
-              ": run the switchyard that wrote it (or a newer one), or restore a backup made before the upgrade";
+              ": run the switchyard that wrote it (or a newer one), or restore a backup made "
+              "before the upgrade";
       return false;
     }
     return true;
@@ -599,7 +610,8 @@ struct journal::impl {
 
     if (!counter(meta_seq, next_seq) || !last_key(cf_events, next_seq))
       return false;
-    if (!raise_past_pairs(cf_queues, next_seq, error) || !raise_past_pairs(cf_dead, next_seq, error))
+    if (!raise_past_pairs(cf_queues, next_seq, error) ||
+        !raise_past_pairs(cf_dead, next_seq, error))
       return false;
     if (!counter(meta_sub_seq, next_sub) || !last_key(cf_subs, next_sub))
       return false;
@@ -720,8 +732,9 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
     p->reserve_ = *options.reserve_bytes;
   } else {
     struct statvfs st {};
-    const uint64_t size =
-        ::statvfs(dir.c_str(), &st) == 0 ? static_cast<uint64_t>(st.f_blocks) * st.f_frsize : 0;
+    const uint64_t size = ::statvfs(dir.c_str(), &st) == 0
+                            ? static_cast<uint64_t>(st.f_blocks) * st.f_frsize
+                            : 0;
     p->reserve_ = std::clamp<uint64_t>(size / 8, 4u << 20, 256u << 20);
   }
 
@@ -749,7 +762,7 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
   // Queue keys are deleted soon after they are written; compact files full of
   // tombstones early so that paging a queue does not wade through them.
   queues.table_properties_collector_factories.emplace_back(
-      rocksdb::NewCompactOnDeletionCollectorFactory(64 * 1024, 16 * 1024));
+    rocksdb::NewCompactOnDeletionCollectorFactory(64 * 1024, 16 * 1024));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < cf_count; ++i)
@@ -785,13 +798,9 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
 
 // -- sequence numbers ------------------------------------------------------------
 
-uint64_t journal::next_seq() const {
-  return impl_->next_seq_.load();
-}
+uint64_t journal::next_seq() const { return impl_->next_seq_.load(); }
 
-uint64_t journal::reserve_seqs(uint64_t n) {
-  return impl_->next_seq_.fetch_add(n);
-}
+uint64_t journal::reserve_seqs(uint64_t n) { return impl_->next_seq_.fetch_add(n); }
 
 seq_reservation journal::reserve(uint64_t n) {
   std::shared_lock gate(impl_->reserve_gate_);
@@ -811,9 +820,7 @@ expected<uint64_t> journal::next_sub_number() {
   return n;
 }
 
-bool journal::writable() const {
-  return impl_->healthy_.load();
-}
+bool journal::writable() const { return impl_->healthy_.load(); }
 
 // -- events and queues ------------------------------------------------------------
 
@@ -898,7 +905,8 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     if (sub != max_u64)
       ro.iterate_upper_bound = &bound_slice;
     std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(ro, d.cf(cf_queues)));
-    for (it->Seek(pair_key(sub, after + 1).slice()); it->Valid() && seqs.size() < limit; it->Next()) {
+    for (it->Seek(pair_key(sub, after + 1).slice()); it->Valid() && seqs.size() < limit;
+         it->Next()) {
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
         break;
@@ -952,7 +960,8 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
 expected<uint64_t> journal::count_queue(uint64_t sub) const {
   auto& d = *impl_;
   const seq_key prefix(sub);
-  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  std::unique_ptr<rocksdb::Iterator> it(
+    d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
   uint64_t n = 0;
   for (it->Seek(pair_key(sub, 0).slice()); it->Valid(); it->Next()) {
     if (!has_prefix(it->key(), prefix.b.data(), 8))
@@ -1020,7 +1029,8 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
   std::vector<event_ptr> out;
   rocksdb::WriteBatch batch;
   {
-    std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
+    std::unique_ptr<rocksdb::Iterator> it(
+      d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
     for (it->Seek(pair_key(sub, 0).slice()); it->Valid(); it->Next()) {
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
@@ -1087,7 +1097,8 @@ expected<uint64_t> journal::min_queued_seq() const {
     std::unique_lock gate(d.reserve_gate_);
     low = d.next_seq_.load();
   }
-  std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  std::unique_ptr<rocksdb::Iterator> it(
+    d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
   it->SeekToFirst();
   while (it->Valid()) {
     auto key = it->key();
@@ -1112,7 +1123,7 @@ expected<std::optional<int64_t>> journal::oldest_queued_ingest_ms() const {
   std::vector<seq_key> heads;
   {
     std::unique_ptr<rocksdb::Iterator> it(
-        d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+      d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
     it->SeekToFirst();
     while (it->Valid()) {
       auto key = it->key();
@@ -1323,7 +1334,8 @@ expected<pull_file> journal::find_pull_file(uint64_t sub, uint64_t first) const 
 std::optional<error> journal::drop_pull_file(uint64_t sub, const pull_file& f) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(cf_meta), pull_key(sub, f.first));
-  batch.DeleteRange(impl_->cf(cf_queues), pair_key(sub, f.first).slice(), pair_key(sub, f.last).slice());
+  batch.DeleteRange(impl_->cf(cf_queues), pair_key(sub, f.first).slice(),
+                    pair_key(sub, f.last).slice());
   batch.Delete(impl_->cf(cf_queues), pair_key(sub, f.last).slice());
   return impl_->write(batch, true, "delete pull file", write_kind::shrinks);
 }

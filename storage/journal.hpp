@@ -211,7 +211,8 @@ public:
   /// Moves every event of `letters` from the queue of `sub` to its dead
   /// letters in one write (synced when the journal is): one fsync for a
   /// whole page of expired events rather than one each.
-  [[nodiscard]] std::optional<error> kill_many(uint64_t sub, const std::vector<dead_letter>& letters);
+  [[nodiscard]] std::optional<error> kill_many(uint64_t sub,
+                                               const std::vector<dead_letter>& letters);
   /// Returns up to `limit` dead letters of `sub`, oldest first.
   expected<std::vector<dead_letter>> dead_letters(uint64_t sub, std::size_t limit) const;
   /// Moves every dead letter of `sub` (only the event `only_id` when it is
@@ -219,7 +220,7 @@ public:
   /// `now_ms` as the ingest time (a replayed event gets a whole
   /// retry.max_age again); returns the requeued events in order.
   [[nodiscard]] expected<std::vector<event_ptr>> replay_dead(uint64_t sub, int64_t now_ms,
-                                                           std::string_view only_id = {});
+                                                             std::string_view only_id = {});
   /// Deletes every dead letter of `sub` (synced when the journal is) and
   /// returns how many there were.
   [[nodiscard]] expected<uint64_t> drop_dead(uint64_t sub);
@@ -277,7 +278,8 @@ public:
   /// Returns the meta value under `name` (errc::not_found when there is none).
   expected<std::string> get_meta(std::string_view name) const;
   /// Returns every (name, value) in meta whose name starts with `prefix`.
-  expected<std::vector<std::pair<std::string, std::string>>> scan_meta(std::string_view prefix) const;
+  expected<std::vector<std::pair<std::string, std::string>>> scan_meta(
+    std::string_view prefix) const;
 
 private:
   struct impl;

@@ -11,8 +11,8 @@
 
 // Uninstrumented and exported: the runtime calls them while it initialises.
 #define SWITCHYARD_SANITIZER_HOOK                                                                  \
-  extern "C" __attribute__((no_sanitize("address", "undefined"), used,                             \
-                            visibility("default"))) const char*
+  extern "C" __attribute__((no_sanitize("address", "undefined"), used, visibility("default")))     \
+  const char*
 
 /// Returns AddressSanitizer's defaults: stop at the first error, look for leaks at
 /// exit, and catch a global read before its constructor ran.
@@ -21,9 +21,7 @@ SWITCHYARD_SANITIZER_HOOK __asan_default_options() {
 }
 
 /// Returns UndefinedBehaviorSanitizer's defaults: stop at the first error, with a stack.
-SWITCHYARD_SANITIZER_HOOK __ubsan_default_options() {
-  return "halt_on_error=1:print_stacktrace=1";
-}
+SWITCHYARD_SANITIZER_HOOK __ubsan_default_options() { return "halt_on_error=1:print_stacktrace=1"; }
 
 /// Returns LeakSanitizer's defaults: the narrow suppressions of tests/lsan.supp.
 SWITCHYARD_SANITIZER_HOOK __lsan_default_options() {

@@ -61,9 +61,10 @@ bool is_token(std::string_view method) {
 // before reading our request: the request can be sent again elsewhere. Over
 // TLS a close without close_notify arrives as stream_truncated.
 bool is_stale_error(error_code ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == asio::error::not_connected || ec == ssl::error::stream_truncated;
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::error::not_connected ||
+         ec == ssl::error::stream_truncated;
 }
 
 // Returns the text of `ec`: OpenSSL's reason alone for TLS errors (Asio
@@ -79,12 +80,12 @@ std::string describe(error_code ec) {
 bool is_private_v4(const asio::ip::address_v4& a) {
   auto v = a.to_uint();
   auto in = [v](uint32_t net, int bits) { return (v >> (32 - bits)) == (net >> (32 - bits)); };
-  return in(0x00000000, 8)     // 0.0.0.0/8, "this network" and unspecified
-         || in(0x0a000000, 8)  // 10/8
-         || in(0x7f000000, 8)  // 127/8 loopback
-         || in(0x64400000, 10) // 100.64/10 carrier-grade NAT
-         || in(0xa9fe0000, 16) // 169.254/16 link-local (cloud metadata lives here)
-         || in(0xac100000, 12) // 172.16/12
+  return in(0x00000000, 8)      // 0.0.0.0/8, "this network" and unspecified
+         || in(0x0a000000, 8)   // 10/8
+         || in(0x7f000000, 8)   // 127/8 loopback
+         || in(0x64400000, 10)  // 100.64/10 carrier-grade NAT
+         || in(0xa9fe0000, 16)  // 169.254/16 link-local (cloud metadata lives here)
+         || in(0xac100000, 12)  // 172.16/12
          || in(0xc0a80000, 16); // 192.168/16
 }
 
@@ -97,7 +98,8 @@ bool is_private_ip(const asio::ip::address& a) {
     return is_private_v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
   auto bytes = v6.to_bytes();
   // ::a.b.c.d (deprecated IPv4-compatible) reaches the IPv4 address on some stacks.
-  bool v4_compatible = std::all_of(bytes.begin(), bytes.begin() + 12, [](unsigned char b) { return b == 0; });
+  bool v4_compatible = std::all_of(bytes.begin(), bytes.begin() + 12,
+                                   [](unsigned char b) { return b == 0; });
   if (v4_compatible && !v6.is_unspecified() && !v6.is_loopback()) {
     asio::ip::address_v4::bytes_type v4{bytes[12], bytes[13], bytes[14], bytes[15]};
     return is_private_v4(asio::ip::address_v4(v4));
@@ -111,7 +113,8 @@ bool is_private_ip(const asio::ip::address& a) {
 // the stream that is set; timeouts are always the tcp_stream's.
 struct connection {
   explicit connection(asio::any_io_executor ex) : plain(std::in_place, std::move(ex)) {}
-  connection(asio::any_io_executor ex, ssl::context& tls_context) : tls(std::in_place, std::move(ex), tls_context) {}
+  connection(asio::any_io_executor ex, ssl::context& tls_context)
+      : tls(std::in_place, std::move(ex), tls_context) {}
 
   /// Returns the TCP stream under the connection.
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -223,17 +226,20 @@ private:
 // at once. Owned by its pending operation.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
-  exchange(asio::io_context& ioc, std::shared_ptr<connection_pool> pool, std::shared_ptr<ssl::context> tls_context,
-           client_request req, core::url_parts url, std::function<void(client_response)> done)
-      : strand_(asio::make_strand(ioc)), resolver_(strand_), resolve_timer_(strand_), pool_(std::move(pool)),
-        tls_context_(std::move(tls_context)), url_(std::move(url)), timeout_(req.timeout),
-        deadline_(clock_type::now() + req.timeout), done_(std::move(done)) {
+  exchange(asio::io_context& ioc, std::shared_ptr<connection_pool> pool,
+           std::shared_ptr<ssl::context> tls_context, client_request req, core::url_parts url,
+           std::function<void(client_response)> done)
+      : strand_(asio::make_strand(ioc)), resolver_(strand_), resolve_timer_(strand_),
+        pool_(std::move(pool)), tls_context_(std::move(tls_context)), url_(std::move(url)),
+        timeout_(req.timeout), deadline_(clock_type::now() + req.timeout), done_(std::move(done)) {
     origin_ = url_.scheme + "://" + url_.host_header();
     build_request(std::move(req));
   }
 
   /// Starts the exchange on its strand, so that done never runs inside send().
-  void start() { asio::post(strand_, beast::bind_front_handler(&exchange::do_start, shared_from_this())); }
+  void start() {
+    asio::post(strand_, beast::bind_front_handler(&exchange::do_start, shared_from_this()));
+  }
 
 private:
   void build_request(client_request req) {
@@ -245,9 +251,9 @@ private:
     bool has_content_type = false;
     for (auto& [name, value] : req.headers) {
       // Framing and Host are ours; a line break would split the request.
-      if (name.empty() || has_line_break(name) || has_line_break(value) || equal_nocase(name, "host") ||
-          equal_nocase(name, "content-length") || equal_nocase(name, "transfer-encoding") ||
-          equal_nocase(name, "connection"))
+      if (name.empty() || has_line_break(name) || has_line_break(value) ||
+          equal_nocase(name, "host") || equal_nocase(name, "content-length") ||
+          equal_nocase(name, "transfer-encoding") || equal_nocase(name, "connection"))
         continue;
       has_user_agent = has_user_agent || equal_nocase(name, "user-agent");
       has_content_type = has_content_type || equal_nocase(name, "content-type");
@@ -284,14 +290,16 @@ private:
     auto address = asio::ip::make_address(url_.host, ec);
     if (!ec) {
       if (refuses(address))
-        return finish_error("refused: " + url_.host + " is a private address (egress.allow_private = false)");
+        return finish_error("refused: " + url_.host +
+                            " is a private address (egress.allow_private = false)");
       return do_connect({tcp::endpoint(address, url_.port)});
     }
     // The resolver cannot be interrupted (getaddrinfo runs to its end), so
     // the deadline is kept by a timer that answers first when it must.
     resolving_ = true;
     resolve_timer_.expires_at(deadline_);
-    resolve_timer_.async_wait(beast::bind_front_handler(&exchange::on_resolve_timeout, shared_from_this()));
+    resolve_timer_.async_wait(
+      beast::bind_front_handler(&exchange::on_resolve_timeout, shared_from_this()));
     resolver_.async_resolve(url_.host, std::to_string(url_.port), tcp::resolver::numeric_service,
                             beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
   }
@@ -324,8 +332,8 @@ private:
       endpoints.push_back(entry.endpoint());
     }
     if (endpoints.empty() && refused)
-      return finish_error("refused: " + url_.host + " resolves to private address " + refused->to_string() +
-                          " (egress.allow_private = false)");
+      return finish_error("refused: " + url_.host + " resolves to private address " +
+                          refused->to_string() + " (egress.allow_private = false)");
     do_connect(std::move(endpoints));
   }
 
@@ -341,7 +349,8 @@ private:
       conn_ = std::make_unique<connection>(strand_);
     conn_->tcp().expires_at(deadline_);
     endpoints_ = std::move(endpoints);
-    conn_->tcp().async_connect(endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+    conn_->tcp().async_connect(
+      endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
   }
 
   void on_connect(error_code ec, const tcp::endpoint&) {
@@ -369,8 +378,9 @@ private:
     if (set != 1)
       return fail_setup("cannot verify certificates for " + url_.host);
     conn_->tcp().expires_at(deadline_);
-    conn_->tls->async_handshake(ssl::stream_base::client,
-                                beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+    conn_->tls->async_handshake(
+      ssl::stream_base::client,
+      beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
   }
 
   void on_handshake(error_code ec) {
@@ -396,7 +406,8 @@ private:
   void do_write() {
     conn_->tcp().expires_at(deadline_);
     conn_->visit([this](auto& stream) {
-      http::async_write(stream, request_, beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+      http::async_write(stream, request_,
+                        beast::bind_front_handler(&exchange::on_write, shared_from_this()));
     });
   }
 
@@ -416,8 +427,9 @@ private:
     parser_->skip(head_);
     conn_->tcp().expires_at(deadline_);
     conn_->visit([this](auto& stream) {
-      http::async_read_header(stream, buffer_, *parser_,
-                              beast::bind_front_handler(&exchange::on_read_header, shared_from_this()));
+      http::async_read_header(
+        stream, buffer_, *parser_,
+        beast::bind_front_handler(&exchange::on_read_header, shared_from_this()));
     });
   }
 
@@ -441,7 +453,8 @@ private:
 
   void do_read_body() {
     conn_->visit([this](auto& stream) {
-      http::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+      http::async_read(stream, buffer_, *parser_,
+                       beast::bind_front_handler(&exchange::on_read, shared_from_this()));
     });
   }
 
@@ -461,7 +474,8 @@ private:
       return fail(ec, "read");
     const auto& res = parser_->get();
     // After a 101 the connection speaks another protocol.
-    finish_response(res.result_int() >= 200 && res.keep_alive() && !res.need_eof() && buffer_.size() == 0);
+    finish_response(res.result_int() >= 200 && res.keep_alive() && !res.need_eof() &&
+                    buffer_.size() == 0);
   }
 
   // Sends the request again on a new connection: the reused one had been
@@ -578,9 +592,10 @@ http_client::~http_client() { shutdown(); }
 void http_client::send(client_request req, std::function<void(client_response)> done) {
   auto url = core::parse_url(req.url);
   if (!url)
-    return impl_->post_error(std::move(done), "bad url: " + core::validate_url(req.url).value_or("invalid"));
-  auto x = std::make_shared<exchange>(impl_->ioc_, impl_->pool_, impl_->tls_context_, std::move(req), std::move(*url),
-                                      std::move(done));
+    return impl_->post_error(std::move(done),
+                             "bad url: " + core::validate_url(req.url).value_or("invalid"));
+  auto x = std::make_shared<exchange>(impl_->ioc_, impl_->pool_, impl_->tls_context_,
+                                      std::move(req), std::move(*url), std::move(done));
   x->start();
 }
 

@@ -24,7 +24,8 @@ struct client_options {
   /// Idle keep-alive connections kept per origin: at least the deliveries
   /// in flight to one receiver, or every burst reconnects what it exceeds.
   std::size_t max_idle_per_origin = 512;
-  std::size_t max_response_bytes = 1 << 20; ///< longer response bodies are cut (status still counts)
+  std::size_t max_response_bytes = 1
+                                   << 20; ///< longer response bodies are cut (status still counts)
   /// Idle connections older than this are closed instead of reused (servers
   /// drop idle keep-alive connections after a while, often without notice).
   std::chrono::milliseconds idle_timeout{30000};

@@ -7,7 +7,8 @@
 namespace sy::transport {
 
 void apply_limits(request_parser& parser, const server_limits& limits) {
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+  parser.header_limit(
+    static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
   parser.body_limit(limits.max_body_bytes);
 }
 

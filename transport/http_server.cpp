@@ -97,14 +97,14 @@ public:
 template <class Stream>
 class session : public stoppable, public std::enable_shared_from_this<session<Stream>> {
 public:
-  session(tcp::socket&& socket, std::shared_ptr<const server_core> core)
-    requires std::is_same_v<Stream, plain_stream>
+  session(tcp::socket&& socket,
+          std::shared_ptr<const server_core> core) requires std::is_same_v<Stream, plain_stream>
       : stream_(std::move(socket)), core_(std::move(core)) {
     remember_peer();
   }
 
-  session(tcp::socket&& socket, ssl::context& tls, std::shared_ptr<const server_core> core)
-    requires std::is_same_v<Stream, tls_stream>
+  session(tcp::socket&& socket, ssl::context& tls,
+          std::shared_ptr<const server_core> core) requires std::is_same_v<Stream, tls_stream>
       : stream_(std::move(socket), tls), core_(std::move(core)) {
     remember_peer();
   }
@@ -115,9 +115,11 @@ public:
   /// Starts reading the first request (after the TLS handshake).
   void run() {
     if constexpr (is_tls)
-      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_handshake, shared_from_this()));
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&session::do_handshake, shared_from_this()));
     else
-      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
   /// Closes the connection if it is waiting for a request; callable from any thread.
@@ -178,9 +180,11 @@ private:
     phase_ = phase::waiting;
     // A new client gets read_timeout for its whole first request, counted
     // from the accept; a keep-alive client may idle before its next one.
-    tcp_layer().expires_after(first_request_ ? core_->limits.read_timeout : core_->limits.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(first_read_bytes),
-                            beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+    tcp_layer().expires_after(first_request_ ? core_->limits.read_timeout
+                                             : core_->limits.idle_timeout);
+    stream_.async_read_some(
+      buffer_.prepare(first_read_bytes),
+      beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
   }
 
   void on_first_bytes(error_code ec, std::size_t n) {
@@ -194,8 +198,9 @@ private:
   }
 
   void do_read_header() {
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+    http::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&session::on_read_header, shared_from_this()));
   }
 
   void on_read_header(error_code ec, std::size_t) {
@@ -204,7 +209,8 @@ private:
     const auto& msg = parser_->get();
     // A client that asks before sending its body (curl does for large
     // ones) would otherwise wait a second for a 100 that never comes.
-    if (!parser_->is_done() && msg.version() >= 11 && equal_nocase(msg[http::field::expect], "100-continue"))
+    if (!parser_->is_done() && msg.version() >= 11 &&
+        equal_nocase(msg[http::field::expect], "100-continue"))
       return do_continue();
     do_read_body();
   }
@@ -222,7 +228,8 @@ private:
   }
 
   void do_read_body() {
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -242,11 +249,13 @@ private:
     if (parser_->is_header_done())
       method_ = std::string(parser_->get().method_string());
     if (ec == http::error::body_limit)
-      return reply_and_close(error_response(
-          413, "body exceeds http.max_body_bytes (" + std::to_string(core_->limits.max_body_bytes) + " bytes)"));
+      return reply_and_close(error_response(413, "body exceeds http.max_body_bytes (" +
+                                                   std::to_string(core_->limits.max_body_bytes) +
+                                                   " bytes)"));
     if (ec == http::error::header_limit)
-      return reply_and_close(error_response(
-          431, "request headers exceed " + std::to_string(core_->limits.max_header_bytes) + " bytes"));
+      return reply_and_close(error_response(431, "request headers exceed " +
+                                                   std::to_string(core_->limits.max_header_bytes) +
+                                                   " bytes"));
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
         ec != http::error::end_of_stream && ec != http::error::partial_message)
       return reply_and_close(error_response(400, "malformed HTTP request: " + ec.message()));
@@ -293,7 +302,7 @@ private:
       if (lookup.allow.empty())
         return send_response(error_response(404, "no route for " + req.path));
       auto r = error_response(405, "method " + req.method + " not allowed on " + req.path +
-                                       "; allowed: " + lookup.allow);
+                                     "; allowed: " + lookup.allow);
       r.headers.emplace_back("Allow", std::move(lookup.allow));
       return send_response(std::move(r));
     }
@@ -381,7 +390,8 @@ private:
     res_.keep_alive(keep_alive_ && !close_after_ && !handler_close && !core_->stopped);
     close_after_ = !res_.keep_alive() || res_.need_eof();
     tcp_layer().expires_after(core_->limits.read_timeout);
-    http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void on_write(error_code ec, std::size_t) {
@@ -409,13 +419,16 @@ private:
     phase_ = phase::closing;
     if constexpr (is_tls) {
       // close_notify, then the same linger for the client's own.
-      tcp_layer().expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
-      return stream_.async_shutdown(beast::bind_front_handler(&session::on_tls_shutdown, shared_from_this()));
+      tcp_layer().expires_after(
+        std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
+      return stream_.async_shutdown(
+        beast::bind_front_handler(&session::on_tls_shutdown, shared_from_this()));
     }
     error_code ignored;
     tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.consume(buffer_.size());
-    tcp_layer().expires_after(std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
+    tcp_layer().expires_after(
+      std::min<std::chrono::milliseconds>(core_->limits.read_timeout, max_linger));
     do_drain();
   }
 
@@ -476,7 +489,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   void do_accept_locked() {
     if (stopped_)
       return;
-    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           beast::bind_front_handler(&impl::on_accept, shared_from_this()));
   }
 
   void do_accept() {
@@ -529,9 +543,11 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   // Loads the certificate chain and key for HTTPS; false with `error` set.
   bool enable_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
     auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
-    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    for (const auto& [key, file] : {std::pair{"server.tls_cert", &cert_file}, std::pair{"server.tls_key", &key_file}}) {
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    for (const auto& [key, file] :
+         {std::pair{"server.tls_cert", &cert_file}, std::pair{"server.tls_key", &key_file}}) {
       if (::access(file->c_str(), R_OK) != 0) {
         error = std::string("cannot read ") + key + " " + *file + ": " + std::strerror(errno);
         return false;
@@ -546,7 +562,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         SSL_CTX_check_private_key(context->native_handle()) != 1) {
       auto reason = ssl_reason(ec);
       if (!ec || reason.find("mismatch") != std::string::npos)
-        error = "server.tls_key " + key_file + " does not match the certificate of server.tls_cert " + cert_file;
+        error = "server.tls_key " + key_file +
+                " does not match the certificate of server.tls_cert " + cert_file;
       else
         error = "server.tls_key " + key_file + " is not a PEM private key: " + reason;
       return false;
@@ -641,19 +658,23 @@ void http_server::route(std::string method, std::string pattern, handler h) {
   impl_->core_->routes.add(std::move(method), std::move(pattern), std::move(h));
 }
 
-void http_server::set_filter(std::function<std::optional<http_response>(const http_request&)> filter) {
+void http_server::set_filter(
+  std::function<std::optional<http_response>(const http_request&)> filter) {
   impl_->core_->filter = std::move(filter);
 }
 
-void http_server::set_observer(std::function<void(const std::string&, const std::string&, int, double)> obs) {
+void http_server::set_observer(
+  std::function<void(const std::string&, const std::string&, int, double)> obs) {
   impl_->core_->observer = std::move(obs);
 }
 
-std::optional<uint16_t> http_server::listen(const std::string& host, uint16_t port, std::string& error) {
+std::optional<uint16_t> http_server::listen(const std::string& host, uint16_t port,
+                                            std::string& error) {
   return impl_->listen(host, port, error);
 }
 
-bool http_server::enable_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
+bool http_server::enable_tls(const std::string& cert_file, const std::string& key_file,
+                             std::string& error) {
   return impl_->enable_tls(cert_file, key_file, error);
 }
 

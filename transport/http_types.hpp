@@ -25,10 +25,10 @@ std::string_view find_header(const header_list& headers, std::string_view name);
 
 /// One request as the server read it. Owned by the handler it is given to.
 struct http_request {
-  std::string method;  ///< "GET", "POST", …
-  std::string target;  ///< as sent: path and query
-  std::string path;    ///< target up to '?', not percent-decoded
-  std::string query;   ///< after '?', without it; "" when none
+  std::string method; ///< "GET", "POST", …
+  std::string target; ///< as sent: path and query
+  std::string path;   ///< target up to '?', not percent-decoded
+  std::string query;  ///< after '?', without it; "" when none
   header_list headers;
   /// The body; its capacity leaves room for simdjson's padding so codecs
   /// parse it in place.
@@ -65,8 +65,8 @@ using handler = std::function<void(http_request&&, responder)>;
 
 /// Limits the server enforces on every connection.
 struct server_limits {
-  std::size_t max_body_bytes = 1 << 20;   ///< larger bodies → 413
-  std::size_t max_header_bytes = 16 << 10; ///< larger headers → 431
+  std::size_t max_body_bytes = 1 << 20;          ///< larger bodies → 413
+  std::size_t max_header_bytes = 16 << 10;       ///< larger headers → 431
   std::chrono::milliseconds read_timeout{30000}; ///< whole request within this
   std::chrono::milliseconds idle_timeout{60000}; ///< keep-alive idle limit
 };
@@ -74,16 +74,16 @@ struct server_limits {
 /// One outgoing request.
 struct client_request {
   std::string method = "POST";
-  std::string url;          ///< absolute http:// or https:// URL
-  header_list headers;      ///< Host, Content-Length and User-Agent are added
+  std::string url;     ///< absolute http:// or https:// URL
+  header_list headers; ///< Host, Content-Length and User-Agent are added
   std::string body;
   std::chrono::milliseconds timeout{10000}; ///< connect + write + read, whole
 };
 
 /// The outcome of one outgoing request.
 struct client_response {
-  int status = 0;           ///< 0 when no HTTP response arrived
-  std::string error;        ///< why, when status is 0 (refused, timeout, …)
+  int status = 0;    ///< 0 when no HTTP response arrived
+  std::string error; ///< why, when status is 0 (refused, timeout, …)
   header_list headers;
   std::string body;
 };

@@ -63,7 +63,8 @@ public:
                            {NID_subject_alt_name, san},
                            {NID_subject_key_identifier, "hash"},
                            {NID_authority_key_identifier, "keyid:always"}});
-    std::pair<std::string, std::string> files{dir_ + "/" + stem + ".pem", dir_ + "/" + stem + ".key"};
+    std::pair<std::string, std::string> files{dir_ + "/" + stem + ".pem",
+                                              dir_ + "/" + stem + ".key"};
     write_pem(files.first, cert.get(), ca_cert_.get());
     write_key(files.second, key.get());
     return files;
@@ -88,10 +89,12 @@ private:
     bool ok = x && ::X509_set_version(x.get(), 2) == 1 &&
               ::ASN1_INTEGER_set(::X509_get_serialNumber(x.get()), ++serial_) == 1 &&
               ::X509_gmtime_adj(::X509_getm_notBefore(x.get()), -3600) &&
-              ::X509_gmtime_adj(::X509_getm_notAfter(x.get()), 24 * 3600) && ::X509_set_pubkey(x.get(), key) == 1 &&
-              ::X509_NAME_add_entry_by_txt(::X509_get_subject_name(x.get()), "CN", MBSTRING_ASC, cn_bytes, -1, -1,
-                                           0) == 1 &&
-              ::X509_set_issuer_name(x.get(), ::X509_get_subject_name(issuer ? issuer : x.get())) == 1;
+              ::X509_gmtime_adj(::X509_getm_notAfter(x.get()), 24 * 3600) &&
+              ::X509_set_pubkey(x.get(), key) == 1 &&
+              ::X509_NAME_add_entry_by_txt(::X509_get_subject_name(x.get()), "CN", MBSTRING_ASC,
+                                           cn_bytes, -1, -1, 0) == 1 &&
+              ::X509_set_issuer_name(x.get(), ::X509_get_subject_name(issuer ? issuer : x.get())) ==
+                1;
     if (!ok)
       throw std::runtime_error("cannot build the certificate for " + cn);
     X509V3_CTX ctx;

@@ -26,8 +26,10 @@ const std::map<std::string, core::event_type_def, std::less<>>& catalog() {
     order.code = "orderPlaced";
     order.name = "Order placed";
     order.ns = "shop";
-    order.attributes = {{"orderTotal", "number"}, {"giftWrap", "boolean"},
-                        {"deliveredAt", "date"},  {"note", "string"}};
+    order.attributes = {{"orderTotal", "number"},
+                        {"giftWrap", "boolean"},
+                        {"deliveredAt", "date"},
+                        {"note", "string"}};
     m.emplace(order.code, order);
     core::event_type_def view;
     view.code = "pageView";
@@ -58,7 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::check(!r->events.empty(), "a decoded batch holds an event");
   for (const auto& e : r->events) {
     fuzz::check(!core::validate_event_type(e.type), "a routed type is valid");
-    fuzz::check(e.type == "shop.orderPlaced" || e.type == "pageView", "a routed type is registered");
+    fuzz::check(e.type == "shop.orderPlaced" || e.type == "pageView",
+                "a routed type is registered");
     fuzz::check(fuzz::is_json_object(e.data), "synthesised data is a JSON object");
   }
   return 0;

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::check(!core::validate_url(r->url), "the url is valid");
   fuzz::check(r->country.size() == 2 || r->country.size() == 3, "the country has 2 or 3 letters");
   fuzz::check(r->event == "REGISTER" || r->event == "CHANGE" || r->event == "DELETE" ||
-                  r->event == "INVOKE",
+                r->event == "INVOKE",
               "the event is one of the four");
   return 0;
 }

@@ -121,7 +121,8 @@ private:
   }
   bool number() {
     std::size_t start = i_;
-    while (i_ < s_.size() && std::string_view("+-0123456789.eE").find(s_[i_]) != std::string_view::npos)
+    while (i_ < s_.size() &&
+           std::string_view("+-0123456789.eE").find(s_[i_]) != std::string_view::npos)
       ++i_;
     return i_ > start && core::json::is_json_number(s_.substr(start, i_ - start));
   }

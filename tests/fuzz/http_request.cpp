@@ -66,9 +66,11 @@ const transport::route_table& routes() {
 
 void check_request(transport::http_request& req) {
   fuzz::check(!req.method.empty(), "a parsed request has a method");
-  fuzz::check(req.path + (req.target.find('?') == std::string::npos ? "" : "?" + req.query) == req.target,
+  fuzz::check(req.path + (req.target.find('?') == std::string::npos ? "" : "?" + req.query) ==
+                req.target,
               "path and query make up the target");
-  fuzz::check(req.body.capacity() >= req.body.size() + transport::body_padding, "the body is padded");
+  fuzz::check(req.body.capacity() >= req.body.size() + transport::body_padding,
+              "the body is padded");
 
   auto lookup = routes().find(req.method, req.path);
   if (lookup.found) {

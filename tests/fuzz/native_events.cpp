@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& a = first[i];
     const auto& b = again->events[i];
     fuzz::check(a.type == b.type && a.country == b.country && a.client_id == b.client_id &&
-                    a.data == b.data && a.timestamp_ms == b.timestamp_ms,
+                  a.data == b.data && a.timestamp_ms == b.timestamp_ms,
                 "decode, encode, decode gives the same event");
   }
   return 0;

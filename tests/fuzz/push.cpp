@@ -13,7 +13,9 @@ using namespace sy;
 
 namespace {
 
-bool is_canonical_device_type(const std::string& s) { return s == "Android" || s == "iOS" || s == "Web"; }
+bool is_canonical_device_type(const std::string& s) {
+  return s == "Android" || s == "iOS" || s == "Web";
+}
 
 } // namespace
 
@@ -25,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a) {
     fuzz::check(!a->token.empty(), "a token is set");
     fuzz::check(!a->cellphone.empty() || !a->email.empty(), "a cellphone or an email is set");
-    fuzz::check(a->cellphone.empty() || core::is_valid_cellphone(a->cellphone), "the cellphone is valid");
+    fuzz::check(a->cellphone.empty() || core::is_valid_cellphone(a->cellphone),
+                "the cellphone is valid");
     fuzz::check(a->email.empty() || core::is_valid_email(a->email), "the email is valid");
     fuzz::check(a->device_type.empty() || is_canonical_device_type(a->device_type),
                 "the device type is canonical");

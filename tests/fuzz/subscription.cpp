@@ -27,7 +27,8 @@ void check_spec(const core::subscription_spec& s) {
     fuzz::check(*s.max_in_flight >= 1 && *s.max_in_flight <= core::max_max_in_flight,
                 "max_in_flight within range");
   if (s.rate_limit)
-    fuzz::check(*s.rate_limit >= 0 && *s.rate_limit <= core::max_rate_limit, "rate_limit within range");
+    fuzz::check(*s.rate_limit >= 0 && *s.rate_limit <= core::max_rate_limit,
+                "rate_limit within range");
 }
 
 void check_auth_round_trip(const core::egress_auth& auth) {
@@ -53,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (created) {
     check_spec(*created);
     fuzz::check(created->service && created->types && created->delivery &&
-                    created->verification_required && created->max_in_flight && created->rate_limit,
+                  created->verification_required && created->max_in_flight && created->rate_limit,
                 "a create fills in every default");
     if (created->auth)
       check_auth_round_trip(*created->auth);

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   fuzz::check(parts->scheme == "http" || parts->scheme == "https", "the scheme is http(s)");
   fuzz::check(!parts->host.empty() && parts->port != 0, "a host and a port");
-  fuzz::check(!parts->target.empty() && (parts->target.front() == '/' || parts->target.front() == '?'),
+  fuzz::check(!parts->target.empty() &&
+                (parts->target.front() == '/' || parts->target.front() == '?'),
               "the target starts with / or ?");
 
   // The target gains a '/' before a bare "?query", and the rebuilt URL
@@ -34,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = core::parse_url(rebuilt);
   fuzz::check(again.has_value(), "a URL rebuilt from its parts parses");
   fuzz::check(again->scheme == parts->scheme && again->host == parts->host &&
-                  again->port == parts->port && again->target == parts->target,
+                again->port == parts->port && again->target == parts->target,
               "a rebuilt URL has the same parts");
 
   std::string with_query = parts->scheme + "://" + parts->host_header() +

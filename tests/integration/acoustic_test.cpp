@@ -32,7 +32,8 @@ protected:
   void SetUp() override { start(); }
 
   void start() {
-    server = std::make_unique<server_process>(dir.path(), "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
+    server = std::make_unique<server_process>(dir.path(),
+                                              "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
     server->start();
   }
 
@@ -46,8 +47,7 @@ protected:
   }
 
   // Subscribes `path` on the sink to `types`, active at once and strictly in order.
-  std::string subscribe(const std::string& path, const std::string& types,
-                        bool verify = false) {
+  std::string subscribe(const std::string& path, const std::string& types, bool verify = false) {
     auto r = server->call("POST", "/v1/subscriptions",
                           R"({"service":"s","url":")" + hook.url(path) + R"(","types":)" + types +
                             R"(,"max_in_flight":1,"verification":")" +
@@ -151,9 +151,10 @@ TEST_F(acoustic, publishes_the_three_payload_forms) {
   auto got = hook.delivered("/acme");
   for (const auto& d : got)
     EXPECT_EQ(json_string(d.body, "type"), "acme.cartPurchase") << d.body;
-  EXPECT_EQ(data_of(got[0]),
-            R"({"channel":"web","identifiers":[{"name":"email","value":"ann@example.com"},)"
-            R"({"name":"crm","value":"c-1"}],"attributes":{"orderTotal":"125.53","giftWrap":"true"}})");
+  EXPECT_EQ(
+    data_of(got[0]),
+    R"({"channel":"web","identifiers":[{"name":"email","value":"ann@example.com"},)"
+    R"({"name":"crm","value":"c-1"}],"attributes":{"orderTotal":"125.53","giftWrap":"true"}})");
   EXPECT_NE(got[0].body.find(R"("timestamp":1425154572000)"), std::string::npos) << got[0].body;
   EXPECT_EQ(data_of(got[1]), R"({"channel":"mobile","identifiers":[{"name":"email",)"
                              R"("value":"bob@example.com"}],"attributes":{"note":"first"}})");
@@ -177,7 +178,8 @@ TEST_F(acoustic, invalid_events_are_refused_whole_with_400) {
   };
   const refusal cases[] = {
     // An unregistered code, after a valid event: the batch is refused whole.
-    {R"({"channel":"web",)" + ids + R"(,"events":[)"
+    {R"({"channel":"web",)" + ids +
+       R"(,"events":[)"
        R"({"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z"},)"
        R"({"code":"refund","timestamp":"2015-02-28T20:16:12Z"}]})",
      "events[1].code"},
@@ -192,19 +194,24 @@ TEST_F(acoustic, invalid_events_are_refused_whole_with_400) {
     {"{" + ids + R"(,"events":[{"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z"}]})",
      "events[0].channel"},
     // Identifiers at both levels.
-    {R"({"channel":"web",)" + ids + R"(,"events":[{"code":"cartPurchase",)"
-       R"("timestamp":"2015-02-28T20:16:12Z",)" + ids + "}]}",
+    {R"({"channel":"web",)" + ids +
+       R"(,"events":[{"code":"cartPurchase",)"
+       R"("timestamp":"2015-02-28T20:16:12Z",)" +
+       ids + "}]}",
      "events[0].identifiers"},
     // A timestamp is required outside a compound batch, and must be ISO-8601.
     {R"({"channel":"web",)" + ids + R"(,"events":[{"code":"cartPurchase"}]})",
      "events[0].timestamp"},
-    {R"({"channel":"web",)" + ids + R"(,"events":[{"code":"cartPurchase","timestamp":"yesterday"}]})",
+    {R"({"channel":"web",)" + ids +
+       R"(,"events":[{"code":"cartPurchase","timestamp":"yesterday"}]})",
      "events[0].timestamp"},
     // Attribute values against their registered types, and unregistered names.
-    {R"({"channel":"web",)" + ids + R"(,"events":[{"code":"cartPurchase",)"
+    {R"({"channel":"web",)" + ids +
+       R"(,"events":[{"code":"cartPurchase",)"
        R"("timestamp":"2015-02-28T20:16:12Z","attributes":[{"name":"orderTotal","value":"lots"}]}]})",
      "events[0].attributes[0].value"},
-    {R"({"channel":"web",)" + ids + R"(,"events":[{"code":"cartPurchase",)"
+    {R"({"channel":"web",)" + ids +
+       R"(,"events":[{"code":"cartPurchase",)"
        R"("timestamp":"2015-02-28T20:16:12Z","attributes":[{"name":"colour","value":"red"}]}]})",
      "events[0].attributes[0].name"},
   };
@@ -228,9 +235,10 @@ TEST_F(acoustic, subscribed_lists_only_event_types_someone_consumes) {
   // consumes nothing; one with a country filter still consumes.
   subscribe("/web", R"(["web.*"])", true);
   subscribe("/acme", R"(["other.thing","acme.*"])");
-  auto r = server->call("POST", "/v1/subscriptions",
-                        R"({"service":"s","url":")" + hook.url("/no") +
-                          R"(","types":["acme.cartPurchase"],"country":"NO","verification":"skip"})");
+  auto r = server->call(
+    "POST", "/v1/subscriptions",
+    R"({"service":"s","url":")" + hook.url("/no") +
+      R"(","types":["acme.cartPurchase"],"country":"NO","verification":"skip"})");
   ASSERT_EQ(r.status, 201) << r.body;
 
   r = server->call("GET", "/v1/eventtype/subscribed");
@@ -242,14 +250,14 @@ TEST_F(acoustic, subscribed_lists_only_event_types_someone_consumes) {
 
   // A literal pattern on the routed type counts too.
   subscribe("/pv", R"(["web.pageView"])");
-  EXPECT_EQ(server->call("GET", "/v1/eventtype/subscribed").body,
-            R"(["cartPurchase","pageView"])");
+  EXPECT_EQ(server->call("GET", "/v1/eventtype/subscribed").body, R"(["cartPurchase","pageView"])");
 }
 
 TEST_F(acoustic, delete_answers_true_then_false_and_unregisters_the_code) {
   ASSERT_EQ(register_type(cart_purchase).status, 201);
-  const std::string event = R"({"channel":"web","identifiers":[{"name":"e","value":"v"}],)"
-                            R"("events":[{"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z"}]})";
+  const std::string event =
+    R"({"channel":"web","identifiers":[{"name":"e","value":"v"}],)"
+    R"("events":[{"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z"}]})";
   ASSERT_EQ(publish(event).status, 202);
 
   auto r = server->call("DELETE", "/v1/eventtype/cartPurchase");
@@ -293,8 +301,9 @@ TEST_F(acoustic, event_types_survive_a_restart) {
 
 TEST(acoustic_auth, publish_tokens_may_only_publish) {
   temp_dir dir;
-  server_process server(dir.path(),
-                        "[auth]\nadmin_tokens = [\"adm-1-integration-test-token-0000\"]\npublish_tokens = [\"pub-1-integration-test-token-0000\"]\n");
+  server_process server(
+    dir.path(), "[auth]\nadmin_tokens = [\"adm-1-integration-test-token-0000\"]\npublish_tokens = "
+                "[\"pub-1-integration-test-token-0000\"]\n");
   server.start();
   const headers_t admin = {{"Authorization", "Bearer adm-1-integration-test-token-0000"}};
   const headers_t publish = {{"Authorization", "Bearer pub-1-integration-test-token-0000"}};

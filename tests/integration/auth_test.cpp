@@ -9,8 +9,9 @@ using namespace sy::test;
 
 TEST(auth, admin_and_publish_tokens) {
   temp_dir dir;
-  server_process server(dir.path(),
-                        "[auth]\nadmin_tokens = [\"adm-1-integration-test-token-0000\"]\npublish_tokens = [\"pub-1-integration-test-token-0000\"]\n");
+  server_process server(
+    dir.path(), "[auth]\nadmin_tokens = [\"adm-1-integration-test-token-0000\"]\npublish_tokens = "
+                "[\"pub-1-integration-test-token-0000\"]\n");
   server.start();
   const headers_t admin = {{"Authorization", "Bearer adm-1-integration-test-token-0000"}};
   const headers_t publish = {{"Authorization", "Bearer pub-1-integration-test-token-0000"}};
@@ -22,7 +23,11 @@ TEST(auth, admin_and_publish_tokens) {
   EXPECT_NE(r.body.find("Bearer"), std::string::npos) << r.body;
   EXPECT_EQ(r.header("www-authenticate"), "Bearer");
   EXPECT_EQ(server.call("POST", "/v1/events", event, wrong).status, 401);
-  EXPECT_EQ(server.call("POST", "/v1/events", event, {{"Authorization", "Basic adm-1-integration-test-token-0000"}}).status, 401);
+  EXPECT_EQ(server
+              .call("POST", "/v1/events", event,
+                    {{"Authorization", "Basic adm-1-integration-test-token-0000"}})
+              .status,
+            401);
   EXPECT_EQ(server.call("POST", "/v1/events", event, publish).status, 202);
   EXPECT_EQ(server.call("POST", "/v1/events", event, admin).status, 202);
 

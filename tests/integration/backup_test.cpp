@@ -30,7 +30,10 @@ TEST(backup, a_backup_taken_while_serving_restores_subscriptions_and_queued_even
   auto id = json_string(r.body, "id");
   ASSERT_EQ(live.call("POST", "/v1/subscriptions/" + id + "/pause").status, 200);
   for (int i = 0; i < 40; ++i)
-    ASSERT_EQ(live.call("POST", "/v1/events", R"({"type":"a.b","data":{"n":)" + std::to_string(i) + "}}").status, 202);
+    ASSERT_EQ(
+      live.call("POST", "/v1/events", R"({"type":"a.b","data":{"n":)" + std::to_string(i) + "}}")
+        .status,
+      202);
 
   // The restore directory is a data directory: serve --data DIR.
   const auto target = restore_dir.path() + "/data";
@@ -46,12 +49,16 @@ TEST(backup, a_backup_taken_while_serving_restores_subscriptions_and_queued_even
 
   // Published after the backup: not in it.
   for (int i = 40; i < 45; ++i)
-    ASSERT_EQ(live.call("POST", "/v1/events", R"({"type":"a.b","data":{"n":)" + std::to_string(i) + "}}").status, 202);
+    ASSERT_EQ(
+      live.call("POST", "/v1/events", R"({"type":"a.b","data":{"n":)" + std::to_string(i) + "}}")
+        .status,
+      202);
   // A second backup into the same directory is refused; the first is intact.
   auto again = live.call("POST", "/v1/admin/backup", backup_body(target));
   EXPECT_EQ(again.status, 409) << again.body;
   EXPECT_NE(again.body.find("already exists"), std::string::npos) << again.body;
-  EXPECT_NE(live.wait_for_text("/v1/subscriptions/" + id, R"("queued":45)").find(R"("queued":45)"), std::string::npos);
+  EXPECT_NE(live.wait_for_text("/v1/subscriptions/" + id, R"("queued":45)").find(R"("queued":45)"),
+            std::string::npos);
 
   // Restore: a second server on the copy, while the first keeps running.
   server_process restored(restore_dir.path());
@@ -100,7 +107,8 @@ TEST(backup, bad_requests_name_the_field_and_change_nothing) {
   // The unauthenticated metrics listener does not take backups.
   auto port = server.metrics_port();
   ASSERT_NE(port, 0);
-  EXPECT_EQ(http_call(port, "POST", "/v1/admin/backup", backup_body(other.path() + "/y")).status, 404);
+  EXPECT_EQ(http_call(port, "POST", "/v1/admin/backup", backup_body(other.path() + "/y")).status,
+            404);
   EXPECT_FALSE(std::filesystem::exists(other.path() + "/y"));
   EXPECT_EQ(server.call("GET", "/healthz").status, 200);
 }
@@ -108,7 +116,8 @@ TEST(backup, bad_requests_name_the_field_and_change_nothing) {
 TEST(backup, only_an_admin_token_may_take_one) {
   temp_dir dir, other;
   const std::string admin(32, 'a'), publish(32, 'p');
-  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"" + admin + "\"]\npublish_tokens = [\"" + publish + "\"]\n");
+  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"" + admin +
+                                      "\"]\npublish_tokens = [\"" + publish + "\"]\n");
   server.start();
   auto as_publisher = server.call("POST", "/v1/admin/backup", backup_body(other.path() + "/p"),
                                   {{"Authorization", "Bearer " + publish}});

@@ -44,16 +44,18 @@ void check(server_process& s, const bad_case& c) {
     EXPECT_NE(r.body.find(c.names), std::string::npos)
       << "error does not name '" << c.names << "': " << r.body;
   }
-  ASSERT_EQ(s.call("GET", "/healthz").status, 200) << "server stopped answering after "
-                                                   << c.target << " " << c.body.substr(0, 200);
+  ASSERT_EQ(s.call("GET", "/healthz").status, 200)
+    << "server stopped answering after " << c.target << " " << c.body.substr(0, 200);
 }
 
 } // namespace
 
 TEST_F(bad_input, events) {
   std::string deep = R"({"type":"a","data":)";
-  for (int i = 0; i < 1500; ++i) deep += "[";
-  for (int i = 0; i < 1500; ++i) deep += "]";
+  for (int i = 0; i < 1500; ++i)
+    deep += "[";
+  for (int i = 0; i < 1500; ++i)
+    deep += "]";
   deep += "}";
   const bad_case cases[] = {
     {"POST", "/v1/events", "", 400, "empty"},
@@ -70,7 +72,8 @@ TEST_F(bad_input, events) {
     {"POST", "/v1/events", R"({"type":"a","data":{"x":tru}})", 400, "data"},
     {"POST", "/v1/events", R"({"type":"a","timestamp":"yesterday"})", 400, "timestamp"},
     {"POST", "/v1/events", R"({"type":"a","timestamp":1e400})", 422, "timestamp"},
-    {"POST", "/v1/events", R"({"type":"a","timestamp":123456789012345678901234567890})", 422, "timestamp"},
+    {"POST", "/v1/events", R"({"type":"a","timestamp":123456789012345678901234567890})", 422,
+     "timestamp"},
     {"POST", "/v1/events", R"({"type":"a","country":"no"})", 422, "country"},
     {"POST", "/v1/events", R"({"type":"a","country":"NOR"})", 422, "country"},
     {"POST", "/v1/events", R"({"type":"a","id":")" + std::string(200, 'i') + "\"}", 422, "id"},
@@ -78,7 +81,8 @@ TEST_F(bad_input, events) {
     {"POST", "/v1/events", "[]", 422, "batch"},
     {"POST", "/v1/events", "{\"type\":\"a\",\"data\":{\"s\":\"\xff\xfe\"}}", 400, "UTF-8"},
     {"POST", "/v1/events", deep, 400, "data"},
-    {"POST", "/v1/events", R"({"type":"a","data":{"s":")" + std::string(5000, 'x') + "\"}}", 413, "max_body_bytes"},
+    {"POST", "/v1/events", R"({"type":"a","data":{"s":")" + std::string(5000, 'x') + "\"}}", 413,
+     "max_body_bytes"},
   };
   for (const auto& c : cases)
     check(*server, c);
@@ -94,14 +98,24 @@ TEST_F(bad_input, subscriptions) {
     {"POST", "/v1/subscriptions", R"({"service":"s","url":"ftp://x"})", 422, "url"},
     {"POST", "/v1/subscriptions", R"({"service":"s","url":"not a url"})", 422, "url"},
     {"POST", "/v1/subscriptions", R"({"service":5,"url":"http://x.test"})", 400, "service"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","types":["a.**.b"]})", 422, "types"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","types":"a"})", 400, "types"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","country":"Norway"})", 422, "country"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","max_in_flight":0})", 422, "max_in_flight"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","verification":"maybe"})", 422, "verification"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth"}})", 422, "auth"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuthRefreshTokenOnly","authURL":"http://a.test","refreshToken":"r"}})", 422, "supplierKey"},
-    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth","authURL":"mailto:x","clientID":"c","clientSecret":"s","refreshToken":"r"}})", 422, "authURL"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","types":["a.**.b"]})",
+     422, "types"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","types":"a"})", 400,
+     "types"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","country":"Norway"})",
+     422, "country"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","max_in_flight":0})", 422,
+     "max_in_flight"},
+    {"POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test","verification":"maybe"})",
+     422, "verification"},
+    {"POST", "/v1/subscriptions",
+     R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth"}})", 422, "auth"},
+    {"POST", "/v1/subscriptions",
+     R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuthRefreshTokenOnly","authURL":"http://a.test","refreshToken":"r"}})",
+     422, "supplierKey"},
+    {"POST", "/v1/subscriptions",
+     R"({"service":"s","url":"http://x.test","auth":{"authType":"OAuth","authURL":"mailto:x","clientID":"c","clientSecret":"s","refreshToken":"r"}})",
+     422, "authURL"},
     {"POST", "/v1/subscriptions", R"({"service":"s","delivery":"sideways"})", 422, "delivery"},
     {"POST", "/v1/subscriptions", R"({"service":"s"})", 422, "url"},
     {"GET", "/v1/subscriptions/sub_nope", "", 404, "sub_nope"},
@@ -116,7 +130,8 @@ TEST_F(bad_input, subscriptions) {
   };
   for (const auto& c : cases)
     check(*server, c);
-  auto created = server->call("POST", "/v1/subscriptions", R"({"service":"s","url":"http://x.test"})");
+  auto created = server->call("POST", "/v1/subscriptions",
+                              R"({"service":"s","url":"http://x.test"})");
   ASSERT_EQ(created.status, 201);
   auto id = json_string(created.body, "id");
   const bad_case patches[] = {

@@ -148,7 +148,8 @@ int64_t array_size(const std::string& json, const char* key = nullptr) {
 class cli_client : public ::testing::Test {
 protected:
   void SetUp() override {
-    server = std::make_unique<server_process>(dir.path(), "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
+    server = std::make_unique<server_process>(dir.path(),
+                                              "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
     server->start();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
@@ -230,8 +231,8 @@ TEST_F(cli_client, subscription_lifecycle_with_exit_codes) {
 }
 
 TEST_F(cli_client, server_error_is_printed_with_its_status) {
-  auto r = client({"subscriptions", "create", "--service", "shop", "--url", hook.url("/a"),
-                   "--country", "no"});
+  auto r = client(
+    {"subscriptions", "create", "--service", "shop", "--url", hook.url("/a"), "--country", "no"});
   EXPECT_EQ(r.status, 1) << describe(r);
   EXPECT_NE(r.err.find("422"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("country"), std::string::npos) << r.err;
@@ -243,8 +244,8 @@ TEST_F(cli_client, publish_one_event_and_ndjson_batches) {
                      "--types", "shop.*", "--skip-verification"});
   ASSERT_EQ(sub.status, 0) << describe(sub);
 
-  auto one = client({"publish", "--type", "shop.Purchase", "--country", "NO", "--data",
-                     R"({"total":12.5})"});
+  auto one = client(
+    {"publish", "--type", "shop.Purchase", "--country", "NO", "--data", R"({"total":12.5})"});
   ASSERT_EQ(one.status, 0) << describe(one);
   ASSERT_EQ(array_size(one.out, "ids"), 1) << one.out;
   ASSERT_TRUE(hook.wait_delivered("/p", 1));
@@ -254,8 +255,9 @@ TEST_F(cli_client, publish_one_event_and_ndjson_batches) {
   EXPECT_NE(d.body.find(R"("data":{"total":12.5})"), std::string::npos) << d.body;
 
   // Three events and a blank line on stdin: one batch, three ids, three deliveries.
-  auto few = client({"publish"}, "{\"type\":\"shop.a\"}\n\n{\"type\":\"shop.b\",\"data\":{\"k\":1}}\n"
-                                 "{\"type\":\"shop.c\",\"country\":\"GB\"}\n");
+  auto few = client({"publish"},
+                    "{\"type\":\"shop.a\"}\n\n{\"type\":\"shop.b\",\"data\":{\"k\":1}}\n"
+                    "{\"type\":\"shop.c\",\"country\":\"GB\"}\n");
   ASSERT_EQ(few.status, 0) << describe(few);
   EXPECT_EQ(array_size(few.out, "ids"), 3) << few.out;
   ASSERT_TRUE(hook.wait_delivered("/p", 4));
@@ -295,8 +297,8 @@ TEST_F(cli_client, listen_receives_checks_both_signatures_and_unsubscribes_on_si
   cli_process listen({"listen", "--port", "0", "--types", "live.*", "--json", "--server", url()},
                      "");
   std::string err;
-  auto active = listen.wait_for(&cli_process::err,
-                                std::regex(R"(subscription (\S+) is active)"), err);
+  auto active = listen.wait_for(&cli_process::err, std::regex(R"(subscription (\S+) is active)"),
+                                err);
   ASSERT_FALSE(active.empty()) << err;
   const std::string id = active[1];
   std::smatch port;
@@ -334,8 +336,8 @@ TEST_F(cli_client, listen_receives_checks_both_signatures_and_unsubscribes_on_si
 TEST_F(cli_client, listen_stops_on_sigint_too) {
   cli_process listen({"listen", "--port", "0", "--server", url()}, "");
   std::string err;
-  auto active = listen.wait_for(&cli_process::err,
-                                std::regex(R"(subscription (\S+) is active)"), err);
+  auto active = listen.wait_for(&cli_process::err, std::regex(R"(subscription (\S+) is active)"),
+                                err);
   ASSERT_FALSE(active.empty()) << err;
   listen.signal(SIGINT);
   EXPECT_EQ(listen.wait(20s), 0) << listen.err();
@@ -345,7 +347,8 @@ TEST_F(cli_client, listen_stops_on_sigint_too) {
 TEST_F(cli_client, listen_without_a_server_fails_with_exit_1) {
   auto port = server->port();
   server->terminate();
-  auto r = run_cli({"listen", "--port", "0", "--server", "http://127.0.0.1:" + std::to_string(port)});
+  auto r = run_cli(
+    {"listen", "--port", "0", "--server", "http://127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(r.status, 1) << describe(r);
 }
 
@@ -365,17 +368,20 @@ TEST_F(cli_client, health_and_the_environment_variables) {
 
 TEST(cli_client_auth, token_from_flag_or_environment) {
   temp_dir dir;
-  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"t0ken-cli-client-test-0123456789\"]\n");
+  server_process server(dir.path(),
+                        "[auth]\nadmin_tokens = [\"t0ken-cli-client-test-0123456789\"]\n");
   server.start();
   std::string url = "http://127.0.0.1:" + std::to_string(server.port());
   auto none = run_cli({"subscriptions", "ls", "--json", "--server", url});
   EXPECT_EQ(none.status, 1) << describe(none);
   EXPECT_NE(none.err.find("401"), std::string::npos) << none.err;
-  auto flag = run_cli({"subscriptions", "ls", "--json", "--server", url, "--token", "t0ken-cli-client-test-0123456789"});
+  auto flag = run_cli({"subscriptions", "ls", "--json", "--server", url, "--token",
+                       "t0ken-cli-client-test-0123456789"});
   EXPECT_EQ(flag.status, 0) << describe(flag);
   EXPECT_EQ(flag.out, "[]\n");
-  auto env = run_cli({"subscriptions", "ls", "--json"}, "",
-                     {{"SWITCHYARD_URL", url}, {"SWITCHYARD_TOKEN", "t0ken-cli-client-test-0123456789"}});
+  auto env = run_cli(
+    {"subscriptions", "ls", "--json"}, "",
+    {{"SWITCHYARD_URL", url}, {"SWITCHYARD_TOKEN", "t0ken-cli-client-test-0123456789"}});
   EXPECT_EQ(env.status, 0) << describe(env);
 }
 
@@ -391,14 +397,15 @@ TEST(cli_signatures, sign_and_verify_known_answer) {
   ASSERT_EQ(standard, "v1," + hmac_b64(unbase64(secret.substr(6)), id + "." + ts + "." + body));
   const std::string notificare = hmac_b64(secret, body);
 
-  auto signed_ = run_cli({"sign", "--secret", secret, "--id", id, "--timestamp", ts, "--json"}, body);
+  auto signed_ = run_cli({"sign", "--secret", secret, "--id", id, "--timestamp", ts, "--json"},
+                         body);
   ASSERT_EQ(signed_.status, 0) << describe(signed_);
   EXPECT_EQ(json_string(signed_.out, "webhook-signature"), standard) << signed_.out;
   EXPECT_EQ(json_string(signed_.out, "x-notificare-signature"), notificare) << signed_.out;
 
   auto check = [&](std::vector<std::string> flags, const std::string& input) {
     std::vector<std::string> args{"verify-signature", "--secret", secret, "--id", id,
-                                  "--timestamp", ts};
+                                  "--timestamp",      ts};
     args.insert(args.end(), flags.begin(), flags.end());
     return run_cli(args, input);
   };
@@ -420,8 +427,10 @@ TEST(cli_signatures, sign_and_verify_known_answer) {
   // Usage errors: no signature, both, a secret that is not whsec_.
   EXPECT_EQ(check({}, body).status, 2);
   EXPECT_EQ(check({"--signature", standard, "--notificare-signature", notificare}, body).status, 2);
-  EXPECT_EQ(run_cli({"sign", "--secret", "hunter2", "--id", id, "--timestamp", ts}, body).status, 2);
-  EXPECT_EQ(run_cli({"sign", "--secret", secret, "--id", id, "--timestamp", "soon"}, body).status, 2);
+  EXPECT_EQ(run_cli({"sign", "--secret", "hunter2", "--id", id, "--timestamp", ts}, body).status,
+            2);
+  EXPECT_EQ(run_cli({"sign", "--secret", secret, "--id", id, "--timestamp", "soon"}, body).status,
+            2);
 }
 
 TEST(cli_config, check_names_the_bad_key) {
@@ -466,7 +475,8 @@ TEST(cli_client_tls, https_server_trusted_through_cacert) {
   temp_dir dir;
   test_pki pki;
   auto leaf = pki.leaf("switchyard", "IP:127.0.0.1");
-  server_process server(dir.path(), "", "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + leaf.second + "\"\n");
+  server_process server(dir.path(), "",
+                        "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + leaf.second + "\"\n");
   server.use_tls(pki.ca_file());
   server.start();
   std::string url = "https://127.0.0.1:" + std::to_string(server.port());
@@ -480,16 +490,18 @@ TEST(cli_client_tls, https_server_trusted_through_cacert) {
   // Without the CA the certificate is not trusted.
   auto untrusted = run_cli({"subscriptions", "ls", "--json", "--server", url});
   EXPECT_EQ(untrusted.status, 1) << describe(untrusted);
-  EXPECT_NE(untrusted.err.find("certificate verify failed"), std::string::npos) << describe(untrusted);
+  EXPECT_NE(untrusted.err.find("certificate verify failed"), std::string::npos)
+    << describe(untrusted);
   // A --cacert that does not exist is a usage error naming the option.
-  auto missing = run_cli({"subscriptions", "ls", "--server", url, "--cacert", dir.path() + "/nope.pem"});
+  auto missing = run_cli(
+    {"subscriptions", "ls", "--server", url, "--cacert", dir.path() + "/nope.pem"});
   EXPECT_EQ(missing.status, 2) << describe(missing);
   EXPECT_NE(missing.err.find("--cacert"), std::string::npos) << describe(missing);
 }
 
 TEST_F(cli_client, backup_writes_a_data_directory_that_a_server_serves) {
-  auto created = client({"subscriptions", "create", "--service", "b", "--url", hook.url("/a"),
-                         "--skip-verification"});
+  auto created = client(
+    {"subscriptions", "create", "--service", "b", "--url", hook.url("/a"), "--skip-verification"});
   ASSERT_EQ(created.status, 0) << describe(created);
   auto id = json_string(created.out, "id");
   temp_dir restore;

@@ -18,7 +18,8 @@ TEST(durability, kill9_while_failing_loses_nothing_acknowledged) {
   auto server = std::make_unique<server_process>(dir.path(), cfg);
   server->start();
   auto created = server->call("POST", "/v1/subscriptions",
-                              R"({"service":"d","url":")" + hook.url("/k") + R"(","verification":"skip"})");
+                              R"({"service":"d","url":")" + hook.url("/k") +
+                                R"(","verification":"skip"})");
   ASSERT_EQ(created.status, 201) << created.body;
   auto id = json_string(created.body, "id");
 
@@ -79,9 +80,12 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
   auto server = std::make_unique<server_process>(dir.path());
   server->start();
   auto created = server->call("POST", "/v1/subscriptions",
-                              R"({"service":"d","url":")" + hook.url("/p") + R"(","verification":"skip"})");
+                              R"({"service":"d","url":")" + hook.url("/p") +
+                                R"(","verification":"skip"})");
   ASSERT_EQ(created.status, 201);
-  ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + json_string(created.body, "id") + "/pause").status, 200);
+  ASSERT_EQ(
+    server->call("POST", "/v1/subscriptions/" + json_string(created.body, "id") + "/pause").status,
+    200);
 
   // Publish from a thread while the main thread kills the server mid-stream.
   std::mutex m;
@@ -110,7 +114,8 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
   server->kill9();
   stop = true;
   publisher.join();
-  ASSERT_GE(acknowledged.size(), 200u) << "the publisher stopped before 200 events were acknowledged";
+  ASSERT_GE(acknowledged.size(), 200u)
+    << "the publisher stopped before 200 events were acknowledged";
 
   server = std::make_unique<server_process>(dir.path());
   server->start();

@@ -47,7 +47,7 @@ public:
                                            std::filesystem::directory_iterator{});
         threads != 1) {
       why_ = std::to_string(threads) + " threads already run in this process (run the test on "
-             "its own, as ctest does)";
+                                       "its own, as ctest does)";
       return;
     }
     // Must run before the test starts any thread (CLONE_NEWNS implies CLONE_FS).
@@ -129,9 +129,9 @@ TEST(full_disk, answers_503_recovers_once_space_returns_and_loses_nothing) {
   sink hook;
   auto server = std::make_unique<server_process>(dir.path());
   server->start();
-  auto created = server->call(
-    "POST", "/v1/subscriptions",
-    R"({"service":"disk","url":")" + hook.url("/full") + R"(","verification":"skip"})");
+  auto created = server->call("POST", "/v1/subscriptions",
+                              R"({"service":"disk","url":")" + hook.url("/full") +
+                                R"(","verification":"skip"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const auto id = json_string(created.body, "id");
   ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + id + "/pause").status, 200);

@@ -47,8 +47,9 @@ std::string lower(std::string s) {
 }
 
 // Lines that only a sanitizer runtime writes (a SWITCHYARD_SANITIZE build).
-constexpr const char* sanitizer_marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                                           "runtime error: ", "SUMMARY: UndefinedBehaviorSanitizer"};
+constexpr const char* sanitizer_marks[] = {
+  "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+  "runtime error: ", "SUMMARY: UndefinedBehaviorSanitizer"};
 
 std::string find_in(const headers_t& h, const std::string& name) {
   auto want = lower(name);
@@ -104,8 +105,9 @@ namespace {
 
 // Writes `req` on `stream` and reads the answer into `out`.
 template <class Stream>
-void exchange(Stream& stream, const std::string& authority, const std::string& method, const std::string& target,
-              const std::string& body, const headers_t& headers, http_result& out) {
+void exchange(Stream& stream, const std::string& authority, const std::string& method,
+              const std::string& target, const std::string& body, const headers_t& headers,
+              http_result& out) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, authority);
   bool has_ct = false;
@@ -131,8 +133,9 @@ void exchange(Stream& stream, const std::string& authority, const std::string& m
 
 } // namespace
 
-http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host, const std::string& method,
-                       const std::string& target, const std::string& body, const headers_t& headers,
+http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host,
+                       const std::string& method, const std::string& target,
+                       const std::string& body, const headers_t& headers,
                        std::chrono::milliseconds timeout) {
   asio::io_context ioc;
   ssl::context ctx(ssl::context::tls_client);
@@ -153,7 +156,8 @@ http_result https_call(uint16_t port, const std::string& ca_file, const std::str
       X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
     }
     beast::get_lowest_layer(stream).expires_after(timeout);
-    beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    beast::get_lowest_layer(stream).connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     stream.handshake(ssl::stream_base::client);
     exchange(stream, host + ":" + std::to_string(port), method, target, body, headers, out);
     boost::system::error_code ignored;
@@ -200,7 +204,7 @@ temp_dir::~temp_dir() {
 
 server_process::server_process(std::string data_dir, std::string extra_toml,
                                std::string server_toml)
-  : data_dir_(std::move(data_dir)) {
+    : data_dir_(std::move(data_dir)) {
   config_path_ = data_dir_ + "/test.toml";
   log_path_ = data_dir_ + "/switchyard.log";
   std::ofstream f(config_path_);
@@ -219,7 +223,8 @@ server_process::~server_process() {
   int status = terminate();
   if (status != 0)
     ADD_FAILURE() << "switchyard exited " << status << " on SIGTERM (-1000: still running 20 s "
-                  << "later), want 0; its log:\n" << log();
+                  << "later), want 0; its log:\n"
+                  << log();
 }
 
 void server_process::expect_no_sanitizer_report() const {
@@ -282,7 +287,8 @@ void server_process::start() {
 }
 
 uint16_t server_process::metrics_port() const {
-  const std::regex line(R"(serving /metrics, /healthz and /readyz without auth on 127\.0\.0\.1:(\d+))");
+  const std::regex line(
+    R"(serving /metrics, /healthz and /readyz without auth on 127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     auto text = log().substr(log_start_);
@@ -568,8 +574,7 @@ void sink::serve_http(Stream& socket) {
             res.set(http::field::retry_after, std::to_string(s.retry_after_s));
         } else if (s.fail_all_status) {
           res.result(static_cast<http::status>(s.fail_all_status));
-        } else if (s.fail_fraction > 0 &&
-                   std::bernoulli_distribution(s.fail_fraction)(s.coin)) {
+        } else if (s.fail_fraction > 0 && std::bernoulli_distribution(s.fail_fraction)(s.coin)) {
           res.result(static_cast<http::status>(s.fail_random_status));
         } else {
           s.delivered.push_back(rec);

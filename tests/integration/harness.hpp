@@ -45,8 +45,8 @@ http_result http_call(uint16_t port, const std::string& method, const std::strin
 /// `host` (a DNS name or an IP literal), and waits for the answer. A failed
 /// handshake is status 0 with the reason in the body.
 http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host,
-                       const std::string& method, const std::string& target, const std::string& body = "",
-                       const headers_t& headers = {},
+                       const std::string& method, const std::string& target,
+                       const std::string& body = "", const headers_t& headers = {},
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 /// Sends raw bytes and returns whatever comes back until the peer closes

@@ -83,7 +83,8 @@ std::string raw_request(const std::string& method, const std::string& target) {
 
 TEST(metrics, made_up_methods_and_unknown_paths_add_no_series) {
   temp_dir dir;
-  server_process server(dir.path(), std::string("[auth]\nadmin_tokens = [\"") + admin_token + "\"]\n");
+  server_process server(dir.path(),
+                        std::string("[auth]\nadmin_tokens = [\"") + admin_token + "\"]\n");
   server.start();
   const headers_t admin = {{"Authorization", std::string("Bearer ") + admin_token}};
 
@@ -91,8 +92,9 @@ TEST(metrics, made_up_methods_and_unknown_paths_add_no_series) {
   ASSERT_NE(raw_call(server.port(), raw_request("XWARM", "/v1/events")).find(" 401 "),
             std::string::npos);
   ASSERT_NE(raw_call(server.port(), "YWARM /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                    "Authorization: Bearer " + std::string(admin_token) +
-                                    "\r\nConnection: close\r\n\r\n").find(" 405 "),
+                                    "Authorization: Bearer " +
+                                      std::string(admin_token) + "\r\nConnection: close\r\n\r\n")
+              .find(" 405 "),
             std::string::npos);
   EXPECT_EQ(server.call("GET", "/no/such/path/warm", "", admin).status, 404);
   scrape(server.port(), admin);
@@ -100,13 +102,15 @@ TEST(metrics, made_up_methods_and_unknown_paths_add_no_series) {
 
   // Without a token (401), as the operator found, and with one (405, 404).
   for (int i = 0; i < 50; ++i) {
-    auto answer = raw_call(server.port(), raw_request("X" + std::to_string(10000 + i), "/v1/events"));
+    auto answer = raw_call(server.port(),
+                           raw_request("X" + std::to_string(10000 + i), "/v1/events"));
     ASSERT_NE(answer.find(" 401 "), std::string::npos) << answer;
   }
   for (int i = 0; i < 20; ++i) {
-    auto answer = raw_call(server.port(),
-                           "Y" + std::to_string(i) + " /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           "Authorization: Bearer " + admin_token + "\r\nConnection: close\r\n\r\n");
+    auto answer = raw_call(server.port(), "Y" + std::to_string(i) +
+                                            " /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                            "Authorization: Bearer " +
+                                            admin_token + "\r\nConnection: close\r\n\r\n");
     ASSERT_NE(answer.find(" 405 "), std::string::npos) << answer;
     EXPECT_EQ(server.call("GET", "/no/such/path/" + std::to_string(i), "", admin).status, 404);
   }
@@ -116,24 +120,27 @@ TEST(metrics, made_up_methods_and_unknown_paths_add_no_series) {
   EXPECT_EQ(after.find("X100"), std::string::npos) << after;
   EXPECT_EQ(after.find("/no/such/path"), std::string::npos) << after;
   // A refused request is counted under the route its path matched.
-  EXPECT_GE(sample(after, R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="401"})")
-              .value_or(0),
-            51)
+  EXPECT_GE(
+    sample(after, R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="401"})")
+      .value_or(0),
+    51)
     << after;
-  EXPECT_GE(sample(after, R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="405"})")
-              .value_or(0),
-            20)
+  EXPECT_GE(
+    sample(after, R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="405"})")
+      .value_or(0),
+    20)
     << after;
-  EXPECT_GE(sample(after, R"(switchyard_http_requests_total{method="GET",route="unrouted",code="404"})")
-              .value_or(0),
-            21)
+  EXPECT_GE(
+    sample(after, R"(switchyard_http_requests_total{method="GET",route="unrouted",code="404"})")
+      .value_or(0),
+    21)
     << after;
   // Every method label is a known verb or OTHER.
   for (const auto& line : lines_starting(after, "switchyard_http_requests_total{")) {
     auto m = line.substr(line.find("method=\"") + 8);
     m = m.substr(0, m.find('"'));
-    static const std::vector<std::string> allowed = {"GET",    "HEAD",    "POST", "PUT", "PATCH",
-                                                     "DELETE", "OPTIONS", "OTHER"};
+    static const std::vector<std::string> allowed = {"GET",   "HEAD",   "POST",    "PUT",
+                                                     "PATCH", "DELETE", "OPTIONS", "OTHER"};
     EXPECT_NE(std::find(allowed.begin(), allowed.end(), m), allowed.end()) << line;
   }
 }
@@ -147,14 +154,15 @@ TEST(metrics, per_subscription_series_cover_only_the_deepest_queues) {
   // Five paused subscriptions with 1..5 events queued.
   std::vector<std::string> ids;
   for (int i = 1; i <= 5; ++i) {
-    ids.push_back(subscribe(server, hook.url("/q" + std::to_string(i)),
-                            "[\"t" + std::to_string(i) + ".*\"]"));
+    ids.push_back(
+      subscribe(server, hook.url("/q" + std::to_string(i)), "[\"t" + std::to_string(i) + ".*\"]"));
     ASSERT_EQ(server.call("POST", "/v1/subscriptions/" + ids.back() + "/pause").status, 200);
   }
   for (int i = 1; i <= 5; ++i)
     for (int n = 0; n < i; ++n)
-      ASSERT_EQ(server.call("POST", "/v1/events", "{\"type\":\"t" + std::to_string(i) + ".e\"}").status,
-                202);
+      ASSERT_EQ(
+        server.call("POST", "/v1/events", "{\"type\":\"t" + std::to_string(i) + ".e\"}").status,
+        202);
   auto body = scrape_until(server.port(), [](const std::string& b) {
     return sample(b, "switchyard_queued_events") == 15.0;
   });
@@ -220,7 +228,8 @@ TEST(metrics, delivery_latency_oldest_age_build_and_process) {
   EXPECT_EQ(sample(body, R"(switchyard_delivery_latency_seconds_bucket{le="+Inf"})"), 3.0) << body;
   // The event held while paused waited at least 0.5 s: it is above the
   // 0.25 s bucket, and the sum counts its wait.
-  EXPECT_LE(sample(body, R"(switchyard_delivery_latency_seconds_bucket{le="0.25"})").value_or(99), 2.0)
+  EXPECT_LE(sample(body, R"(switchyard_delivery_latency_seconds_bucket{le="0.25"})").value_or(99),
+            2.0)
     << body;
   EXPECT_GE(sample(body, "switchyard_delivery_latency_seconds_sum").value_or(0), 0.5) << body;
   // Buckets are cumulative.
@@ -230,7 +239,8 @@ TEST(metrics, delivery_latency_oldest_age_build_and_process) {
     EXPECT_GE(v, last) << line;
     last = v;
   }
-  EXPECT_EQ(lines_starting(body, "switchyard_delivery_latency_seconds_bucket{").size(), 17u) << body;
+  EXPECT_EQ(lines_starting(body, "switchyard_delivery_latency_seconds_bucket{").size(), 17u)
+    << body;
 
   EXPECT_EQ(sample(body, R"(switchyard_build_info{version="0.1.0"})"), 1.0) << body;
   EXPECT_GT(sample(body, "process_resident_memory_bytes").value_or(0), 1e6) << body;
@@ -284,9 +294,9 @@ TEST(metrics, metrics_listen_serves_without_a_token) {
 
   // The main listener still demands a token.
   EXPECT_EQ(server.call("GET", "/metrics").status, 401);
-  EXPECT_EQ(server.call("GET", "/metrics", "", {{"Authorization", std::string("Bearer ") +
-                                                                      admin_token}})
-              .status,
-            200);
+  EXPECT_EQ(
+    server.call("GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + admin_token}})
+      .status,
+    200);
   EXPECT_EQ(server.terminate(), 0);
 }

@@ -17,7 +17,8 @@ protected:
   void SetUp() override { start(); }
 
   void start() {
-    server = std::make_unique<server_process>(dir.path(), "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
+    server = std::make_unique<server_process>(dir.path(),
+                                              "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
     server->start();
   }
 
@@ -27,7 +28,8 @@ protected:
 
   // Registers the sink's `path` as the watcher, with an API key.
   void watch(const std::string& path, const std::string& key = "acct-7") {
-    auto r = put_watcher(R"({"notificationKey":")" + key + R"(","notificationURL":")" + hook.url(path) +
+    auto r = put_watcher(R"({"notificationKey":")" + key + R"(","notificationURL":")" +
+                         hook.url(path) +
                          R"(","authentication":{"authType":"APIKey","APIKey":"k-123"}})");
     ASSERT_TRUE(r.status == 201 || r.status == 200) << r.body;
   }
@@ -87,12 +89,14 @@ TEST_F(notifications, every_change_of_a_subscription_reaches_the_watcher_in_orde
   EXPECT_EQ(json_string(r.body, "notificationKey"), "acct-7");
 
   auto id = subscribe("/hook");
-  ASSERT_EQ(server->call("PATCH", "/v1/subscriptions/" + id, R"({"service":"renamed"})").status, 200);
+  ASSERT_EQ(server->call("PATCH", "/v1/subscriptions/" + id, R"({"service":"renamed"})").status,
+            200);
   ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + id + "/pause").status, 200);
   ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + id + "/activate").status, 200);
   ASSERT_EQ(server->call("DELETE", "/v1/subscriptions/" + id).status, 204);
   auto dash = server->call("POST", "/dashboard/v1/notifications",
-                           R"({"url":")" + hook.url("/d") + R"(","country":"NO","event":"REGISTER"})");
+                           R"({"url":")" + hook.url("/d") +
+                             R"(","country":"NO","event":"REGISTER"})");
   ASSERT_EQ(dash.status, 201) << dash.body;
 
   ASSERT_TRUE(hook.wait_delivered("/watch", 6)) << server->log();

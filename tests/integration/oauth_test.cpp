@@ -14,7 +14,8 @@ namespace {
 class oauth : public ::testing::Test {
 protected:
   void SetUp() override {
-    server = std::make_unique<server_process>(dir.path(), "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
+    server = std::make_unique<server_process>(dir.path(),
+                                              "[retry]\ninitial_ms = 50\nmax_ms = 400\n");
     server->start();
   }
 
@@ -36,9 +37,11 @@ protected:
 
   void publish(int n) {
     for (int i = 0; i < n; ++i)
-      ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"o.e","data":{"n":)" + std::to_string(i) + "}}")
-                  .status,
-                202);
+      ASSERT_EQ(
+        server
+          ->call("POST", "/v1/events", R"({"type":"o.e","data":{"n":)" + std::to_string(i) + "}}")
+          .status,
+        202);
   }
 
   temp_dir dir;

@@ -72,11 +72,16 @@ std::optional<log_line> parse_line(const std::string& raw, bool json) {
       if (value.get(v))
         return std::nullopt; // every value is a string
       std::string k(key);
-      if (k == "ts") l.ts = v;
-      else if (k == "level") l.level = v;
-      else if (k == "event") l.event = v;
-      else if (k == "msg") l.msg = v;
-      else l.fields[k] = std::string(v);
+      if (k == "ts")
+        l.ts = v;
+      else if (k == "level")
+        l.level = v;
+      else if (k == "event")
+        l.event = v;
+      else if (k == "msg")
+        l.msg = v;
+      else
+        l.fields[k] = std::string(v);
     }
     return l;
   }
@@ -174,15 +179,16 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
                         "[auth]\nadmin_tokens = [{name = \"ops\", token = \"" + admin_token +
                           "\"}]\npublish_tokens = [\"" + publish_token +
                           "\"]\n[retry]\ninitial_ms = 20\nmax_ms = 200\nmax_age = \"2s\"\n"
-                          "breaker_min_attempts = 2\n[log]\nformat = \"" + GetParam() +
-                          "\"\nfailure_interval_s = 1\n");
+                          "breaker_min_attempts = 2\n[log]\nformat = \"" +
+                          GetParam() + "\"\nfailure_interval_s = 1\n");
   server.start();
   const bool j = json();
 
   // An auth failure names the peer, never the token it sent.
   EXPECT_EQ(server.call("GET", "/v1/subscriptions").status, 401);
-  EXPECT_EQ(server.call("GET", "/v1/subscriptions", "",
-                        {{"Authorization", "Bearer " + admin_token + "-near-miss"}})
+  EXPECT_EQ(server
+              .call("GET", "/v1/subscriptions", "",
+                    {{"Authorization", "Bearer " + admin_token + "-near-miss"}})
               .status,
             401);
   wait_line(server, j, "auth.failed", {{"remote", "127.0.0.1"}, {"path", "/v1/subscriptions"}});
@@ -195,18 +201,21 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
   std::vector<std::string> private_keys;
 
   // Verification: one that answers the challenge, one that does not.
-  auto [verified, verified_key] =
-    create(R"({"service":"s","url":")" + hook.url("/verified") + R"(","types":["v.*"]})");
+  auto [verified, verified_key] = create(R"({"service":"s","url":")" + hook.url("/verified") +
+                                         R"(","types":["v.*"]})");
   private_keys.push_back(verified_key);
   wait_line(server, j, "subscription.changed",
             {{"change", "created"}, {"subscription", verified}, {"token", "ops"}});
   hook.set_key("/verified", verified_key);
-  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + verified + "/verify", "", as_admin).status, 200);
-  wait_line(server, j, "verification.succeeded", {{"subscription", verified}, {"host", "127.0.0.1"}});
-  auto [unverified, unverified_key] =
-    create(R"({"service":"s","url":")" + hook.url("/no-key") + R"(","types":["u.*"]})");
+  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + verified + "/verify", "", as_admin).status,
+            200);
+  wait_line(server, j, "verification.succeeded",
+            {{"subscription", verified}, {"host", "127.0.0.1"}});
+  auto [unverified, unverified_key] = create(R"({"service":"s","url":")" + hook.url("/no-key") +
+                                             R"(","types":["u.*"]})");
   private_keys.push_back(unverified_key);
-  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + unverified + "/verify", "", as_admin).status, 422);
+  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + unverified + "/verify", "", as_admin).status,
+            422);
   wait_line(server, j, "verification.failed",
             {{"subscription", unverified}, {"reason", "answered HTTP 404 to the challenge"}});
 
@@ -221,9 +230,12 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
     R"(","refreshToken":")" + refresh_token + R"("}})");
   private_keys.push_back(streaky_key);
   wait_line(server, j, "subscription.changed",
-            {{"change", "created"}, {"subscription", streaky}, {"token", "ops"},
+            {{"change", "created"},
+             {"subscription", streaky},
+             {"token", "ops"},
              {"detail", "host 127.0.0.1"}});
-  ASSERT_EQ(server.call("POST", "/v1/events", R"({"type":"o.e","data":{}})", as_publisher).status, 202);
+  ASSERT_EQ(server.call("POST", "/v1/events", R"({"type":"o.e","data":{}})", as_publisher).status,
+            202);
   ASSERT_TRUE(hook.wait_delivered("/hook", 1)) << server.log();
   wait_line(server, j, "delivery.failing",
             {{"subscription", streaky}, {"host", "127.0.0.1"}, {"error", "HTTP 503"}});
@@ -231,34 +243,40 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
   wait_line(server, j, "breaker.closed", {{"subscription", streaky}});
   wait_line(server, j, "delivery.recovered", {{"subscription", streaky}, {"failed_attempts", "3"}});
   EXPECT_EQ(count_lines(server, j, "delivery.failing", {{"subscription", streaky}}), 1u)
-    << "one start line per streak, however many attempts failed:\n" << server.log();
+    << "one start line per streak, however many attempts failed:\n"
+    << server.log();
 
   // Egress API key and Basic auth, delivered with their secrets.
-  auto [keyed, keyed_key] =
-    create(R"({"service":"s","url":")" + hook.url("/keyed") +
-           R"(","types":["k.*"],"verification":"skip","auth":{"authType":"APIKey","APIKey":")" +
-           api_key + R"("}})");
-  auto [basic, basic_key] =
-    create(R"({"service":"s","url":")" + hook.url("/basic") +
-           R"(","types":["b.*"],"verification":"skip","auth":{"authType":"Basic","userId":"u","password":")" +
-           password + R"("}})");
+  auto [keyed, keyed_key] = create(
+    R"({"service":"s","url":")" + hook.url("/keyed") +
+    R"(","types":["k.*"],"verification":"skip","auth":{"authType":"APIKey","APIKey":")" + api_key +
+    R"("}})");
+  auto [basic, basic_key] = create(
+    R"({"service":"s","url":")" + hook.url("/basic") +
+    R"(","types":["b.*"],"verification":"skip","auth":{"authType":"Basic","userId":"u","password":")" +
+    password + R"("}})");
   private_keys.push_back(keyed_key);
   private_keys.push_back(basic_key);
-  ASSERT_EQ(server.call("POST", "/v1/events", R"([{"type":"k.e","data":{}},{"type":"b.e","data":{}}])",
-                        as_publisher)
+  ASSERT_EQ(server
+              .call("POST", "/v1/events", R"([{"type":"k.e","data":{}},{"type":"b.e","data":{}}])",
+                    as_publisher)
               .status,
             202);
   ASSERT_TRUE(hook.wait_delivered("/keyed", 1));
   ASSERT_TRUE(hook.wait_delivered("/basic", 1));
 
   // Changes, each with what changed and by whom.
-  EXPECT_EQ(server.call("PATCH", "/v1/subscriptions/" + keyed, R"({"types":["k.*","kk.*"]})", as_admin).status,
-            200);
-  wait_line(server, j, "subscription.changed",
-            {{"change", "updated"}, {"subscription", keyed}, {"token", "ops"}, {"detail", "types"}});
+  EXPECT_EQ(
+    server.call("PATCH", "/v1/subscriptions/" + keyed, R"({"types":["k.*","kk.*"]})", as_admin)
+      .status,
+    200);
+  wait_line(
+    server, j, "subscription.changed",
+    {{"change", "updated"}, {"subscription", keyed}, {"token", "ops"}, {"detail", "types"}});
   EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + keyed + "/pause", "", as_admin).status, 200);
   wait_line(server, j, "subscription.changed", {{"change", "paused"}, {"subscription", keyed}});
-  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + keyed + "/activate", "", as_admin).status, 200);
+  EXPECT_EQ(server.call("POST", "/v1/subscriptions/" + keyed + "/activate", "", as_admin).status,
+            200);
   wait_line(server, j, "subscription.changed", {{"change", "activated"}, {"subscription", keyed}});
   EXPECT_EQ(server.call("DELETE", "/v1/subscriptions/" + basic, "", as_admin).status, 204);
   wait_line(server, j, "subscription.changed",
@@ -269,12 +287,14 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
   auto [dead, dead_key] = create(R"({"service":"s","url":")" + hook.url("/dead") +
                                  R"(","types":["d.*"],"verification":"skip"})");
   private_keys.push_back(dead_key);
-  ASSERT_EQ(server.call("POST", "/v1/events", R"({"type":"d.e","data":{}})", as_publisher).status, 202);
+  ASSERT_EQ(server.call("POST", "/v1/events", R"({"type":"d.e","data":{}})", as_publisher).status,
+            202);
   wait_line(server, j, "delivery.dead_lettered", {{"subscription", dead}, {"events", "1"}});
   EXPECT_LE(count_lines(server, j, "delivery.still_failing", {{"subscription", dead}}) +
               count_lines(server, j, "delivery.failing", {{"subscription", dead}}),
             4u)
-    << "failure lines are rate-limited to one a second here:\n" << server.log();
+    << "failure lines are rate-limited to one a second here:\n"
+    << server.log();
 
   ASSERT_EQ(server.terminate(), 0);
   const auto text = server.log();
@@ -293,7 +313,8 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
     secrets.push_back(k.substr(6)); // without "whsec_"
   }
   for (const auto& secret : secrets)
-    EXPECT_EQ(text.find(secret), std::string::npos) << "the log holds a secret: " << secret << "\n" << text;
+    EXPECT_EQ(text.find(secret), std::string::npos) << "the log holds a secret: " << secret << "\n"
+                                                    << text;
 }
 
 INSTANTIATE_TEST_SUITE_P(formats, log_lines, ::testing::Values("text", "json"));
@@ -337,7 +358,8 @@ int run_serve(const std::vector<std::string>& args, std::string& output) {
 std::string write_config(const std::string& dir, const std::string& toml) {
   const std::string path = dir + "/serve.toml";
   std::ofstream(path) << "[server]\nlisten = \"127.0.0.1:0\"\nio_threads = 1\nactor_threads = 1\n"
-                      << "[storage]\ndata_dir = \"" << dir << "/data\"\n" << toml;
+                      << "[storage]\ndata_dir = \"" << dir << "/data\"\n"
+                      << toml;
   return path;
 }
 
@@ -394,7 +416,8 @@ TEST(start_up, address_in_use_exits_1) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   const auto port = std::to_string(ntohs(addr.sin_port));
   std::string out;
-  EXPECT_EQ(run_serve({"--config", write_config(dir.path(), ""), "--listen", "127.0.0.1:" + port}, out), 1)
+  EXPECT_EQ(
+    run_serve({"--config", write_config(dir.path(), ""), "--listen", "127.0.0.1:" + port}, out), 1)
     << out;
   EXPECT_NE(out.find("cannot listen on 127.0.0.1:" + port), std::string::npos) << out;
   ::close(fd);
@@ -406,7 +429,8 @@ TEST(start_up, journal_in_use_exits_1) {
   first.start();
   std::string out;
   // The same data directory as the running server's.
-  EXPECT_EQ(run_serve({"--config", write_config(dir.path(), ""), "--data", dir.path() + "/data"}, out), 1)
+  EXPECT_EQ(
+    run_serve({"--config", write_config(dir.path(), ""), "--data", dir.path() + "/data"}, out), 1)
     << out;
   EXPECT_NE(out.find("storage.error"), std::string::npos) << out;
   EXPECT_EQ(first.call("GET", "/healthz").status, 200) << "the first server is untouched";
@@ -421,9 +445,10 @@ TEST(start_up, the_data_directory_is_private) {
                        R"({"service":"s","url":")" + hook.url("/h") +
                          R"(","types":["p.*"],"verification":"skip"})");
   ASSERT_EQ(r.status, 201) << r.body;
-  ASSERT_EQ(server.call("POST", "/v1/subscriptions", R"({"service":"p","types":["p.*"],"delivery":"pull"})")
-              .status,
-            201);
+  ASSERT_EQ(
+    server.call("POST", "/v1/subscriptions", R"({"service":"p","types":["p.*"],"delivery":"pull"})")
+      .status,
+    201);
   ASSERT_EQ(server.call("POST", "/v1/events", R"({"type":"p.e","data":{}})").status, 202);
   ASSERT_TRUE(hook.wait_delivered("/h", 1));
   const auto data = dir.path() + "/data";
@@ -437,8 +462,8 @@ TEST(start_up, the_data_directory_is_private) {
       EXPECT_EQ(st.st_mode & 0777, 0700u) << entry.path();
     } else {
       ++files;
-      EXPECT_EQ(st.st_mode & 0077, 0u) << entry.path() << " is readable by others: " << std::oct
-                                       << (st.st_mode & 0777);
+      EXPECT_EQ(st.st_mode & 0077, 0u)
+        << entry.path() << " is readable by others: " << std::oct << (st.st_mode & 0777);
     }
   }
   EXPECT_GT(files, 3u) << "the journal's files were checked";
@@ -474,9 +499,12 @@ TEST(signals, sighup_reloads_tokens_and_log_level) {
   EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", new_h).status, 200);
   // warn: a created subscription (info) is no longer logged, an auth failure (warn) is.
   sink hook;
-  ASSERT_EQ(server.call("POST", "/v1/subscriptions",
-                        R"({"service":"s","url":")" + hook.url("/h") + R"(","types":["x.*"],"verification":"skip"})",
-                        new_h).status,
+  ASSERT_EQ(server
+              .call("POST", "/v1/subscriptions",
+                    R"({"service":"s","url":")" + hook.url("/h") +
+                      R"(","types":["x.*"],"verification":"skip"})",
+                    new_h)
+              .status,
             201);
   const auto failures_before = count_lines(server, false, "auth.failed", {});
   EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", old_h).status, 401);

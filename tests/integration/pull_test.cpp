@@ -156,7 +156,8 @@ TEST_F(pull, events_are_grouped_into_files_by_count_and_age) {
   EXPECT_EQ(server->call("DELETE", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key)).status,
             204);
   EXPECT_EQ(names_of(files(sub.access_key).body), (std::vector<std::string>{names[1], names[2]}));
-  EXPECT_EQ(server->call("GET", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key)).status, 404);
+  EXPECT_EQ(server->call("GET", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key)).status,
+            404);
   EXPECT_EQ(server->call("DELETE", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key)).status,
             404);
   auto stats = server->call("GET", "/v1/subscriptions/" + sub.id).body;
@@ -174,7 +175,8 @@ TEST_F(pull, at_most_ten_files_are_listed_oldest_first) {
   auto first = server->call("GET", "/v1/eventfiles/" + names[0], "", bearer(sub.access_key));
   EXPECT_EQ(numbers_in(first.body), range(0, 3));
   for (const auto& name : names)
-    ASSERT_EQ(server->call("DELETE", "/v1/eventfiles/" + name, "", bearer(sub.access_key)).status, 204);
+    ASSERT_EQ(server->call("DELETE", "/v1/eventfiles/" + name, "", bearer(sub.access_key)).status,
+              204);
   EXPECT_EQ(read_all(sub.access_key), range(30, 6)) << "the two files beyond the first ten";
 }
 
@@ -204,8 +206,11 @@ TEST_F(pull, the_access_key_is_required_and_scopes_the_files) {
   EXPECT_EQ(json_string(r.body, "field"), "numFiles") << r.body;
   EXPECT_EQ(files(a.access_key, "?numFiles=0").status, 400);
   EXPECT_EQ(files(a.access_key, "?numFiles=-1").status, 400);
-  for (const char* bad : {"x", "evf_zzzzzzzzzzzzzzzz.ndjson", "evf_0000000000000000.ndjson", "..%2F..%2Fetc"})
-    EXPECT_EQ(server->call("GET", std::string("/v1/eventfiles/") + bad, "", bearer(b.access_key)).status, 404)
+  for (const char* bad :
+       {"x", "evf_zzzzzzzzzzzzzzzz.ndjson", "evf_0000000000000000.ndjson", "..%2F..%2Fetc"})
+    EXPECT_EQ(
+      server->call("GET", std::string("/v1/eventfiles/") + bad, "", bearer(b.access_key)).status,
+      404)
       << bad;
 
   // Deleting the subscription ends its key and its files.
@@ -253,7 +258,8 @@ TEST_F(pull, access_keys_work_beside_api_tokens) {
   ASSERT_EQ(r.status, 201) << r.body;
   auto key = json_string(r.body, "accessKey");
   EXPECT_EQ(files(key).status, 200) << "the accessKey is enough for event files";
-  EXPECT_EQ(files("adm-pull-test-token-0123456789").status, 401) << "an API token is not an accessKey";
+  EXPECT_EQ(files("adm-pull-test-token-0123456789").status, 401)
+    << "an API token is not an accessKey";
   EXPECT_EQ(server->call("GET", "/v1/subscriptions", "", bearer(key)).status, 401)
     << "an accessKey opens nothing else";
 }

@@ -19,7 +19,8 @@ constexpr const char* association_path = "/v1/association/create";
 constexpr const char* send_path = "/v1/notification/sendToList";
 constexpr const char* association_ok =
   R"({"status":"OK","data":"Successful association","error":null})";
-constexpr const char* send_ok = R"({"status":"OK","data":"Notification has been sent","error":null})";
+constexpr const char* send_ok =
+  R"({"status":"OK","data":"Notification has been sent","error":null})";
 
 class push : public ::testing::Test {
 protected:
@@ -163,10 +164,14 @@ TEST_F(push, send_to_list_by_tokens_delivers_once_per_distinct_token) {
 }
 
 TEST_F(push, send_to_list_by_association_applies_app_and_device_filters) {
-  associate_ok(R"({"appId":"app.a","token":"android-a","association":{"cellphone":"573141234567"},"deviceType":"Android"})");
-  associate_ok(R"({"appId":"app.a","token":"ios-a","association":{"cellphone":"573141234567"},"deviceType":"iOS"})");
-  associate_ok(R"({"appId":"app.b","token":"android-b","association":{"cellphone":"573141234567"},"deviceType":"android"})");
-  associate_ok(R"({"appId":"app.a","token":"web-a","association":{"email":"Ann@Example.com"},"deviceType":"WEB"})");
+  associate_ok(
+    R"({"appId":"app.a","token":"android-a","association":{"cellphone":"573141234567"},"deviceType":"Android"})");
+  associate_ok(
+    R"({"appId":"app.a","token":"ios-a","association":{"cellphone":"573141234567"},"deviceType":"iOS"})");
+  associate_ok(
+    R"({"appId":"app.b","token":"android-b","association":{"cellphone":"573141234567"},"deviceType":"android"})");
+  associate_ok(
+    R"({"appId":"app.a","token":"web-a","association":{"email":"Ann@Example.com"},"deviceType":"WEB"})");
   associate_ok(R"({"token":"untyped","association":{"email":"ann@example.com"}})");
 
   // appId and deviceTypesToSend (any case) filter the look-ups only: the
@@ -206,8 +211,8 @@ TEST_F(push, send_to_list_refuses_reserved_data_keys_in_the_contract_shape) {
   }
   expect_contract_error(send(R"({"notification":{"title":"t","message":"m"}})"), 400, send_path,
                         "tokens");
-  expect_contract_error(send(R"({"tokens":["t1"],"notification":{"message":"m"}})"), 400,
-                        send_path, "notification.title");
+  expect_contract_error(send(R"({"tokens":["t1"],"notification":{"message":"m"}})"), 400, send_path,
+                        "notification.title");
   std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(hook.received("/push").empty());
 }
@@ -229,7 +234,8 @@ TEST_F(push, associations_and_queued_notifications_survive_a_restart) {
 
   // Queued while the gateway refuses, delivered after the restart.
   hook.fail_all("/push", 503);
-  ASSERT_EQ(send(R"({"tokens":["queued"],"notification":{"title":"t","message":"m"}})").status, 200);
+  ASSERT_EQ(send(R"({"tokens":["queued"],"notification":{"title":"t","message":"m"}})").status,
+            200);
   restart();
   hook.fail_all("/push", 0);
   ASSERT_TRUE(hook.wait_delivered("/push", 1, 20s));

@@ -81,11 +81,13 @@ TEST(sdk, notificare_and_standard_webhooks_receivers_accept_switchyard) {
   ASSERT_EQ(v.status, 200) << v.body;
   EXPECT_EQ(json_string(v.body, "state"), "active");
 
-  ASSERT_EQ(server.call("POST", "/v1/events",
-                        R"([{"type":"re.notifica.event.custom.Purchase","data":{"amount":"12 €","q":"\"x\""}},)"
-                        R"({"type":"re.notifica.event.notification.Open","country":"NO"}])")
-              .status,
-            202);
+  ASSERT_EQ(
+    server
+      .call("POST", "/v1/events",
+            R"([{"type":"re.notifica.event.custom.Purchase","data":{"amount":"12 €","q":"\"x\""}},)"
+            R"({"type":"re.notifica.event.notification.Open","country":"NO"}])")
+      .status,
+    202);
   std::string results;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -97,7 +99,8 @@ TEST(sdk, notificare_and_standard_webhooks_receivers_accept_switchyard) {
   }
   EXPECT_NE(results.find("custom.Purchase"), std::string::npos) << results;
   EXPECT_NE(results.find("notification.Open"), std::string::npos) << results;
-  EXPECT_EQ(results.find("false"), std::string::npos) << "a library rejected a delivery: " << results;
+  EXPECT_EQ(results.find("false"), std::string::npos)
+    << "a library rejected a delivery: " << results;
   auto stats = server.call("GET", "/v1/subscriptions/" + id).body;
   EXPECT_NE(stats.find(R"("failed_attempts":0)"), std::string::npos) << stats;
 }

@@ -299,8 +299,8 @@ TEST_F(serve, ten_thousand_events_to_ten_subscribers_arrive_complete) {
   }
   for (int s = 0; s < 10; ++s) {
     auto path = "/m" + std::to_string(s);
-    ASSERT_TRUE(hook.wait_delivered(path, 10000, 120s)) << path << " got "
-                                                        << hook.delivered(path).size();
+    ASSERT_TRUE(hook.wait_delivered(path, 10000, 120s))
+      << path << " got " << hook.delivered(path).size();
     std::set<std::string> seen;
     for (const auto& d : hook.delivered(path))
       seen.insert(json_string(d.body, "id"));
@@ -344,7 +344,8 @@ TEST_F(serve, list_and_get_show_stats_but_never_the_private_key) {
 
 TEST_F(serve, dashboard_facade_follows_its_document) {
   auto r = server->call("POST", "/dashboard/v1/notifications",
-                        R"({"Url":")" + hook.url("/dash") + R"(","Country":"NO","Event":"REGISTER"})");
+                        R"({"Url":")" + hook.url("/dash") +
+                          R"(","Country":"NO","Event":"REGISTER"})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto id = json_string(r.body, "id");
   ASSERT_FALSE(id.empty());
@@ -354,12 +355,14 @@ TEST_F(serve, dashboard_facade_follows_its_document) {
   EXPECT_EQ(missing.status, 422);
   for (const char* f : {"url", "country", "event"})
     EXPECT_NE(missing.body.find(f), std::string::npos) << missing.body;
-  EXPECT_EQ(server->call("POST", "/dashboard/v1/notifications",
-                         R"({"url":"http://x.test","country":"no","event":"REGISTER"})")
+  EXPECT_EQ(server
+              ->call("POST", "/dashboard/v1/notifications",
+                     R"({"url":"http://x.test","country":"no","event":"REGISTER"})")
               .status,
             422);
-  EXPECT_EQ(server->call("POST", "/dashboard/v1/notifications",
-                         R"({"url":"http://x.test","country":"NO","event":"EXPLODE"})")
+  EXPECT_EQ(server
+              ->call("POST", "/dashboard/v1/notifications",
+                     R"({"url":"http://x.test","country":"NO","event":"EXPLODE"})")
               .status,
             422);
   auto list = server->call("GET", "/dashboard/v1/notifications");
@@ -431,16 +434,17 @@ TEST_F(serve, ops_endpoints) {
   ASSERT_TRUE(hook.wait_delivered("/met", 1));
   // The sink answered; the subscriber counts the answer a moment later.
   auto m = server->call("GET", "/metrics");
-  for (int i = 0; i < 200 && m.body.find("switchyard_deliveries_total 1") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && m.body.find("switchyard_deliveries_total 1") == std::string::npos;
+       ++i) {
     std::this_thread::sleep_for(10ms);
     m = server->call("GET", "/metrics");
   }
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.header("content-type").find("text/plain"), std::string::npos);
-  for (const char* name : {"switchyard_events_ingested_total 1", "switchyard_events_routed_total 1",
-                           "switchyard_deliveries_total 1", "switchyard_failed_attempts_total",
-                           "switchyard_queue_depth{subscription=",
-                           "switchyard_http_request_duration_seconds_bucket"})
+  for (const char* name :
+       {"switchyard_events_ingested_total 1", "switchyard_events_routed_total 1",
+        "switchyard_deliveries_total 1", "switchyard_failed_attempts_total",
+        "switchyard_queue_depth{subscription=", "switchyard_http_request_duration_seconds_bucket"})
     EXPECT_NE(m.body.find(name), std::string::npos) << name << "\n" << m.body;
 }
 

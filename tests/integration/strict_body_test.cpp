@@ -28,8 +28,8 @@ protected:
   virtual std::string extra_config() { return "[retry]\ninitial_ms = 50\nmax_ms = 400\n"; }
 
   std::string sub_body(const std::string& extra = "") {
-    return R"({"service":"s","url":")" + hook.url("/h") + "\"" + (extra.empty() ? "" : "," + extra) +
-           "}";
+    return R"({"service":"s","url":")" + hook.url("/h") + "\"" +
+           (extra.empty() ? "" : "," + extra) + "}";
   }
 
   std::string create(const std::string& extra = "") {
@@ -87,7 +87,8 @@ TEST_F(strict_body, a_misspelt_country_is_refused_and_creates_nothing) {
   EXPECT_EQ(json_string(r.body, "error"), R"(unknown field "contry" (did you mean "country"?))");
   r = server->call("POST", "/v1/subscriptions", sub_body(R"("colour":"blue")"));
   EXPECT_EQ(r.status, 422) << r.body;
-  EXPECT_EQ(json_string(r.body, "error"), R"(unknown field "colour")") << "no hint when none is near";
+  EXPECT_EQ(json_string(r.body, "error"), R"(unknown field "colour")")
+    << "no hint when none is near";
   // Members the server shows but does not take are refused as well.
   r = server->call("POST", "/v1/subscriptions", sub_body(R"("state":"active")"));
   EXPECT_EQ(r.status, 422) << r.body;
@@ -113,7 +114,8 @@ TEST_F(strict_body, a_patch_with_an_unknown_member_changes_nothing) {
   r = server->call("PATCH", "/v1/subscriptions/" + id,
                    R"({"auth":{"authType":"APIKey","APIKey":"k","apiKye":"k"}})");
   EXPECT_EQ(r.status, 422) << r.body;
-  EXPECT_EQ(json_string(r.body, "error"), R"(unknown field "auth.apiKye" (did you mean "APIKey"?))");
+  EXPECT_EQ(json_string(r.body, "error"),
+            R"(unknown field "auth.apiKye" (did you mean "APIKey"?))");
   auto after = server->call("GET", "/v1/subscriptions/" + id);
   EXPECT_EQ(json_string(after.body, "service"), "s");
   EXPECT_EQ(json_string(after.body, "country"), "NO");
@@ -143,7 +145,8 @@ TEST_F(strict_body, native_events_single_and_batch_are_strict) {
   EXPECT_EQ(json_string(r.body, "error"), R"(unknown field "contry" (did you mean "country"?))");
   r = server->call("POST", "/v1/events", R"([{"type":"a.b"},{"type":"a.c","tipe":"x"}])");
   EXPECT_EQ(r.status, 422) << r.body;
-  EXPECT_EQ(json_string(r.body, "error"), R"(event 1: unknown field "tipe" (did you mean "type"?))");
+  EXPECT_EQ(json_string(r.body, "error"),
+            R"(event 1: unknown field "tipe" (did you mean "type"?))");
   EXPECT_NE(r.body.find(R"("index":1)"), std::string::npos) << r.body;
   EXPECT_EQ(ingested(*server), "0") << "a refused batch accepts no event";
   // data stays free-form.
@@ -166,9 +169,10 @@ TEST_F(strict_body, acoustic_bodies_are_strict_but_attributes_free_form) {
   ASSERT_EQ(server->call("POST", "/v1/eventtype", R"({"code":"buy","name":"Buy"})").status, 201);
 
   const std::string ids = R"("identifiers":[{"name":"email","value":"a@b.test"}])";
-  r = server->call("POST", "/v1/event",
-                   R"({"channel":"web",)" + ids +
-                     R"(,"events":[{"code":"buy","timestamp":"2015-02-28T20:16:12Z","atributes":[]}]})");
+  r = server->call(
+    "POST", "/v1/event",
+    R"({"channel":"web",)" + ids +
+      R"(,"events":[{"code":"buy","timestamp":"2015-02-28T20:16:12Z","atributes":[]}]})");
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(json_string(r.body, "error"),
             R"(event 0: unknown field "events[0].atributes" (did you mean "attributes"?))");
@@ -187,8 +191,9 @@ TEST_F(strict_body, acoustic_bodies_are_strict_but_attributes_free_form) {
 }
 
 TEST_F(strict_body, push_bodies_are_strict_in_the_push_shape) {
-  auto r = server->call("POST", "/v1/association/create",
-                        R"({"token":"t1","association":{"email":"a@b.test","cellfone":"4790000000"}})");
+  auto r = server->call(
+    "POST", "/v1/association/create",
+    R"({"token":"t1","association":{"email":"a@b.test","cellfone":"4790000000"}})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(json_string(r.body, "message"),
             R"(unknown field "association.cellfone" (did you mean "cellphone"?))");
@@ -234,9 +239,11 @@ protected:
 };
 
 TEST_F(batch_limit, a_batch_over_the_limit_is_413_naming_the_key) {
-  auto r = server->call("POST", "/v1/events", R"([{"type":"a"},{"type":"a"},{"type":"a"},{"type":"a"}])");
+  auto r = server->call("POST", "/v1/events",
+                        R"([{"type":"a"},{"type":"a"},{"type":"a"},{"type":"a"}])");
   EXPECT_EQ(r.status, 413) << r.body;
-  EXPECT_NE(json_string(r.body, "error").find("http.max_batch_events"), std::string::npos) << r.body;
+  EXPECT_NE(json_string(r.body, "error").find("http.max_batch_events"), std::string::npos)
+    << r.body;
   EXPECT_EQ(ingested(*server), "0");
   // The limit itself is accepted.
   r = server->call("POST", "/v1/events", R"([{"type":"a"},{"type":"a"},{"type":"a"}])");
@@ -251,7 +258,8 @@ TEST_F(batch_limit, a_batch_over_the_limit_is_413_naming_the_key) {
                    R"({"channel":"web","identifiers":[{"name":"e","value":"v"}],"events":[)" +
                      events + "]}");
   EXPECT_EQ(r.status, 413) << r.body;
-  EXPECT_NE(json_string(r.body, "error").find("http.max_batch_events"), std::string::npos) << r.body;
+  EXPECT_NE(json_string(r.body, "error").find("http.max_batch_events"), std::string::npos)
+    << r.body;
   EXPECT_EQ(ingested(*server), "3");
 }
 
@@ -286,9 +294,9 @@ TEST_F(strict_body, a_given_private_key_signs_deliveries) {
 TEST_F(strict_body, an_invalid_private_key_is_422_naming_it) {
   const std::string bad[] = {
     R"("privateKey":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")", // no whsec_
-    R"("privateKey":"whsec_AQIDBAUGBwgJCgsMDQ4PEBE=")",              // 16 bytes
+    R"("privateKey":"whsec_AQIDBAUGBwgJCgsMDQ4PEBE=")",               // 16 bytes
     R"("privateKey":"whsec_not base64!")",
-    R"("privateKey":"whsec_)" + std::string(88, 'A') + "\"",        // 66 bytes
+    R"("privateKey":"whsec_)" + std::string(88, 'A') + "\"", // 66 bytes
     R"("privateKey":42)",
   };
   for (const auto& extra : bad) {
@@ -312,7 +320,8 @@ TEST_F(strict_body, list_filters_and_pages_with_a_next_link) {
     all.push_back(create(R"("types":[")" + std::string(i % 2 ? "billing.*" : "shop.**") +
                          R"("],"verification":")" + (i < 2 ? "skip" : "required") + "\""));
   std::sort(all.begin(), all.end());
-  ASSERT_EQ(server->call("PATCH", "/v1/subscriptions/" + all[4], R"({"service":"other"})").status, 200);
+  ASSERT_EQ(server->call("PATCH", "/v1/subscriptions/" + all[4], R"({"service":"other"})").status,
+            200);
 
   // Pages of 2 in id order, following Link until it is gone.
   std::vector<std::string> paged;
@@ -360,15 +369,16 @@ TEST_F(strict_body, list_filters_and_pages_with_a_next_link) {
     const char* query;
     const char* field;
   };
-  for (auto [query, field] : {bad{"state=sleeping", "state"}, bad{"limit=0", "limit"},
-                              bad{"limit=x", "limit"}, bad{"type=a.*", "type"},
-                              bad{"limt=2", "limt"}}) {
+  for (auto [query, field] :
+       {bad{"state=sleeping", "state"}, bad{"limit=0", "limit"}, bad{"limit=x", "limit"},
+        bad{"type=a.*", "type"}, bad{"limt=2", "limt"}}) {
     r = server->call("GET", std::string("/v1/subscriptions?") + query);
     EXPECT_EQ(r.status, 400) << query << " → " << r.body;
     EXPECT_EQ(json_string(r.body, "field"), field) << query << " → " << r.body;
   }
   r = server->call("GET", "/v1/subscriptions?limt=2");
-  EXPECT_EQ(json_string(r.body, "error"), R"(unknown query parameter "limt" (did you mean "limit"?))");
+  EXPECT_EQ(json_string(r.body, "error"),
+            R"(unknown query parameter "limt" (did you mean "limit"?))");
 }
 
 // -- dead letters: replay one, drop all ------------------------------------------------
@@ -399,8 +409,10 @@ TEST_F(dead_letters, one_is_replayed_by_id_and_the_rest_dropped) {
   ASSERT_EQ(r.status, 201) << r.body;
   auto id = json_string(r.body, "id");
   hook.fail_all("/h", 500);
-  ASSERT_EQ(server->call("POST", "/v1/events", R"([{"type":"a.one"},{"type":"a.two"},{"type":"a.three"}])").status,
-            202);
+  ASSERT_EQ(
+    server->call("POST", "/v1/events", R"([{"type":"a.one"},{"type":"a.two"},{"type":"a.three"}])")
+      .status,
+    202);
   auto letters = wait_letters(id, 3);
   ASSERT_EQ(letters.size(), 3u);
   hook.fail_all("/h", 0);

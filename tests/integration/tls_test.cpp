@@ -25,7 +25,8 @@ class tls : public ::testing::Test {
 protected:
   // Starts switchyard with `egress`, the body of its [egress] table.
   void start(const std::string& egress) {
-    server = std::make_unique<server_process>(dir.path(), std::string(fast_retry) + "[egress]\n" + egress);
+    server = std::make_unique<server_process>(dir.path(),
+                                              std::string(fast_retry) + "[egress]\n" + egress);
     server->start();
   }
 
@@ -34,7 +35,8 @@ protected:
     auto r = server->call("POST", "/v1/subscriptions",
                           R"({"service":"tls","url":")" + url + R"(","verification":"skip"})");
     EXPECT_EQ(r.status, 201) << r.body;
-    return {json_string(r.body, "id"), json_string(r.body, "publicKey"), json_string(r.body, "privateKey")};
+    return {json_string(r.body, "id"), json_string(r.body, "publicKey"),
+            json_string(r.body, "privateKey")};
   }
 
   http_result publish(const std::string& type) {
@@ -58,7 +60,8 @@ TEST_F(tls, https_sink_trusted_through_ca_file_receives_signed_events_and_verifi
   auto r = server->call("POST", "/v1/subscriptions",
                         R"({"service":"tls","url":")" + hook.url("/a") + R"("})");
   ASSERT_EQ(r.status, 201) << r.body;
-  created sub{json_string(r.body, "id"), json_string(r.body, "publicKey"), json_string(r.body, "privateKey")};
+  created sub{json_string(r.body, "id"), json_string(r.body, "publicKey"),
+              json_string(r.body, "privateKey")};
   hook.set_key("/a", sub.private_key);
   auto v = server->call("POST", "/v1/subscriptions/" + sub.id + "/verify");
   ASSERT_EQ(v.status, 200) << v.body;
@@ -72,9 +75,11 @@ TEST_F(tls, https_sink_trusted_through_ca_file_receives_signed_events_and_verifi
   EXPECT_EQ(d.header("x-notificare-signature"), hmac_b64(sub.private_key, d.body));
   auto secret = unbase64(sub.private_key.substr(6));
   EXPECT_EQ(d.header("webhook-signature"),
-            "v1," + hmac_b64(secret, d.header("webhook-id") + "." + d.header("webhook-timestamp") + "." + d.body));
+            "v1," + hmac_b64(secret, d.header("webhook-id") + "." + d.header("webhook-timestamp") +
+                                       "." + d.body));
   EXPECT_EQ(hook.failed_handshakes(), 0u);
-  EXPECT_NE(server->wait_for_text("/v1/subscriptions/" + sub.id, R"("delivered":1)").find(R"("delivered":1)"),
+  EXPECT_NE(server->wait_for_text("/v1/subscriptions/" + sub.id, R"("delivered":1)")
+              .find(R"("delivered":1)"),
             std::string::npos);
 }
 
@@ -84,7 +89,9 @@ TEST_F(tls, https_sink_with_an_unknown_ca_fails_verification_and_receives_nothin
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
   auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "certificate verify failed");
-  EXPECT_NE(body.find(R"("last_error":"tls handshake: certificate verify failed)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("last_error":"tls handshake: certificate verify failed)"),
+            std::string::npos)
+    << body;
   EXPECT_NE(body.find(R"("delivered":0)"), std::string::npos) << body;
   // The sink counts its side of the handshake a moment after switchyard
   // gave up on it: wait for the count, with a deadline.
@@ -106,9 +113,11 @@ TEST_F(tls, allow_private_false_refuses_a_loopback_sink_without_connecting) {
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
   auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "refused");
-  EXPECT_NE(body.find(R"j("last_error":"refused: 127.0.0.1 is a private address (egress.allow_private = false)")j"),
-            std::string::npos)
-      << body;
+  EXPECT_NE(
+    body.find(
+      R"j("last_error":"refused: 127.0.0.1 is a private address (egress.allow_private = false)")j"),
+    std::string::npos)
+    << body;
   EXPECT_NE(body.find(R"("delivered":0)"), std::string::npos) << body;
   EXPECT_FALSE(hook.wait_delivered("/a", 1, 300ms));
   EXPECT_TRUE(hook.received("/a").empty());
@@ -121,8 +130,9 @@ TEST_F(tls, allow_private_false_refuses_a_name_resolving_to_loopback) {
   auto sub = subscribe(hook.url("/a"));
   ASSERT_EQ(publish("a.b").status, 202);
   auto body = server->wait_for_text("/v1/subscriptions/" + sub.id, "refused");
-  EXPECT_NE(body.find(R"("last_error":"refused: localhost resolves to private address )"), std::string::npos)
-      << body;
+  EXPECT_NE(body.find(R"("last_error":"refused: localhost resolves to private address )"),
+            std::string::npos)
+    << body;
   EXPECT_EQ(hook.connections(), 0u);
 }
 
@@ -161,7 +171,8 @@ TEST_F(tls_ingress, the_api_answers_over_https_with_a_certificate_the_client_ver
   EXPECT_NE(server.log().find("(https)"), std::string::npos) << server.log();
 
   auto r = server.call("POST", "/v1/subscriptions",
-                       R"({"service":"tls","url":")" + hook.url("/in") + R"(","verification":"skip"})");
+                       R"({"service":"tls","url":")" + hook.url("/in") +
+                         R"(","verification":"skip"})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto id = json_string(r.body, "id");
   // Host-name verification by DNS name as well as by address.
@@ -205,18 +216,24 @@ void expect_config_refused(const std::string& data_dir, const std::string& serve
 }
 
 TEST_F(tls_ingress, a_missing_or_mismatched_certificate_or_key_stops_the_start_up) {
-  expect_config_refused(dir.path(), "tls_cert = \"" + dir.path() + "/missing.pem\"\ntls_key = \"" + leaf.second + "\"\n",
+  expect_config_refused(dir.path(),
+                        "tls_cert = \"" + dir.path() + "/missing.pem\"\ntls_key = \"" +
+                          leaf.second + "\"\n",
                         {"server.tls_cert", dir.path() + "/missing.pem"});
-  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + dir.path() + "/missing.key\"\n",
-                        {"server.tls_key", dir.path() + "/missing.key"});
+  expect_config_refused(
+    dir.path(), "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + dir.path() + "/missing.key\"\n",
+    {"server.tls_key", dir.path() + "/missing.key"});
   {
     std::ofstream junk(dir.path() + "/junk.pem");
     junk << "not a certificate\n";
   }
-  expect_config_refused(dir.path(), "tls_cert = \"" + dir.path() + "/junk.pem\"\ntls_key = \"" + leaf.second + "\"\n",
-                        {"server.tls_cert " + dir.path() + "/junk.pem is not a PEM certificate chain"});
+  expect_config_refused(
+    dir.path(), "tls_cert = \"" + dir.path() + "/junk.pem\"\ntls_key = \"" + leaf.second + "\"\n",
+    {"server.tls_cert " + dir.path() + "/junk.pem is not a PEM certificate chain"});
   auto other = pki.leaf("other", "DNS:localhost");
-  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + other.second + "\"\n",
+  expect_config_refused(dir.path(),
+                        "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + other.second + "\"\n",
                         {"does not match"});
-  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\n", {"server.tls_cert needs server.tls_key"});
+  expect_config_refused(dir.path(), "tls_cert = \"" + leaf.first + "\"\n",
+                        {"server.tls_cert needs server.tls_key"});
 }

@@ -88,9 +88,8 @@ protected:
     sched_->run();
     self->receive([&](Reply& reply) { out = std::move(reply); },
                   [&](caf::error& err) { out = std::move(err); },
-                  caf::after(std::chrono::seconds(0)) >> [&] {
-                    out = caf::make_error(caf::sec::request_timeout);
-                  });
+                  caf::after(std::chrono::seconds(0)) >>
+                    [&] { out = caf::make_error(caf::sec::request_timeout); });
     return out;
   }
 

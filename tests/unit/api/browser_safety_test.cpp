@@ -19,9 +19,9 @@ TEST(browser_safety, fetch_metadata_decides_for_writes) {
   EXPECT_FALSE(is_cross_origin_write(request("POST", {{"sec-fetch-site", "same-origin"}})));
   EXPECT_FALSE(is_cross_origin_write(request("PATCH", {{"sec-fetch-site", "none"}})));
   // Fetch metadata wins over Origin.
-  EXPECT_TRUE(is_cross_origin_write(request(
-    "PUT", {{"sec-fetch-site", "cross-site"}, {"origin", "http://127.0.0.1:8080"},
-            {"host", "127.0.0.1:8080"}})));
+  EXPECT_TRUE(is_cross_origin_write(request("PUT", {{"sec-fetch-site", "cross-site"},
+                                                    {"origin", "http://127.0.0.1:8080"},
+                                                    {"host", "127.0.0.1:8080"}})));
 }
 
 TEST(browser_safety, reads_are_never_refused_for_their_origin) {
@@ -39,8 +39,8 @@ TEST(browser_safety, without_fetch_metadata_the_origin_must_be_the_requests_own)
   EXPECT_TRUE(is_cross_origin_write(
     request("POST", {{"origin", "http://127.0.0.1:9999"}, {"host", "127.0.0.1:8080"}})));
   EXPECT_TRUE(is_cross_origin_write(request("POST", {{"origin", "null"}, {"host", "a"}})));
-  EXPECT_TRUE(is_cross_origin_write(
-    request("POST", {{"origin", "file://x"}, {"host", "127.0.0.1:8080"}})));
+  EXPECT_TRUE(
+    is_cross_origin_write(request("POST", {{"origin", "file://x"}, {"host", "127.0.0.1:8080"}})));
   // curl, SDKs and servers send neither header.
   EXPECT_FALSE(is_cross_origin_write(request("POST", {{"host", "127.0.0.1:8080"}})));
 }

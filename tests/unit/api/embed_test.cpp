@@ -15,7 +15,7 @@
 namespace sy::embedded {
 extern const std::string_view embed_fixture;
 extern const std::string_view openapi_yaml;
-}
+} // namespace sy::embedded
 
 namespace {
 

@@ -30,8 +30,10 @@ TEST(http_metrics, many_made_up_methods_share_one_series) {
   m.observe("GET", "/metrics", 200, 0.001);
   std::string out;
   m.render(out);
-  EXPECT_NE(out.find("switchyard_http_requests_total{method=\"OTHER\",route=\"unrouted\",code=\"401\"} 1000\n"),
-            std::string::npos)
+  EXPECT_NE(
+    out.find(
+      "switchyard_http_requests_total{method=\"OTHER\",route=\"unrouted\",code=\"401\"} 1000\n"),
+    std::string::npos)
     << out;
   EXPECT_EQ(out.find("X1"), std::string::npos) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2 + 2 + 2 + 2 * 15) << out;
@@ -40,8 +42,8 @@ TEST(http_metrics, many_made_up_methods_share_one_series) {
 TEST(process_metrics, reads_proc_self) {
   std::string out;
   render_process_metrics(out);
-  for (const char* name : {"process_resident_memory_bytes ", "process_open_fds ",
-                           "process_cpu_seconds_total "})
+  for (const char* name :
+       {"process_resident_memory_bytes ", "process_open_fds ", "process_cpu_seconds_total "})
     EXPECT_NE(out.find(std::string("\n") + name), std::string::npos) << out;
   render_build_info(out);
   EXPECT_NE(out.find("switchyard_build_info{version=\""), std::string::npos) << out;

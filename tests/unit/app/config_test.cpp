@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 using namespace sy::app;
 
 namespace {
@@ -67,13 +66,13 @@ TEST(config, short_tokens_are_refused_naming_the_key_not_the_value) {
   const std::string strong(24, 'x');
   for (const char* list : {"admin_tokens", "publish_tokens", "metrics_tokens"}) {
     config c;
-    const std::string weak_list =
-      std::string(list) + " = [\"" + strong + "\", \"short-secret-23-chars-x\"]\n";
-    auto err = load(std::string("[auth]\n") +
-                      (list == std::string("admin_tokens") ? ""
-                                                           : "admin_tokens = [\"" + strong + "\"]\n") +
-                      weak_list,
-                    c);
+    const std::string weak_list = std::string(list) + " = [\"" + strong +
+                                  "\", \"short-secret-23-chars-x\"]\n";
+    auto err = load(
+      std::string("[auth]\n") +
+        (list == std::string("admin_tokens") ? "" : "admin_tokens = [\"" + strong + "\"]\n") +
+        weak_list,
+      c);
     ASSERT_FALSE(err) << err->message;
     auto refused = validate_config(c);
     ASSERT_TRUE(refused) << list;
@@ -98,7 +97,8 @@ TEST(config, tokens_take_names) {
 [auth]
 admin_tokens = ["plain-admin-token-000000000", {name = "ci", token = "ci-admin-token-0000000000000"}]
 publish_tokens = [{token = "p-0000000000000000000000000", name = "producer"}]
-)", c);
+)",
+                  c);
   ASSERT_FALSE(err) << err->message;
   ASSERT_EQ(c.admin_tokens.size(), 2u);
   EXPECT_EQ(c.admin_tokens[0], (named_token{"admin#1", "plain-admin-token-000000000"}));
@@ -106,10 +106,10 @@ publish_tokens = [{token = "p-0000000000000000000000000", name = "producer"}]
   EXPECT_EQ(c.publish_tokens[0], (named_token{"producer", "p-0000000000000000000000000"}));
   EXPECT_FALSE(validate_config(c));
 
-  for (const char* bad : {"admin_tokens = [{name = \"x\"}]", "admin_tokens = [{token = \"t\"}]",
-                          "admin_tokens = [{name = \"x\", token = \"t\", scope = \"all\"}]",
-                          "admin_tokens = [{name = \"a b\", token = \"t\"}]",
-                          "admin_tokens = [3]"}) {
+  for (const char* bad :
+       {"admin_tokens = [{name = \"x\"}]", "admin_tokens = [{token = \"t\"}]",
+        "admin_tokens = [{name = \"x\", token = \"t\", scope = \"all\"}]",
+        "admin_tokens = [{name = \"a b\", token = \"t\"}]", "admin_tokens = [3]"}) {
     config b;
     auto e = load(std::string("[auth]\n") + bad + "\n", b);
     ASSERT_TRUE(e) << bad;
@@ -161,7 +161,8 @@ file_max_events = 5
 file_max_age_ms = 100
 [push]
 gateway_url = "http://127.0.0.1:9/push"
-)", c);
+)",
+                  c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_EQ(c.max_body_bytes, 2048);
   EXPECT_EQ(c.max_batch_events, 7);
@@ -193,7 +194,8 @@ TEST(config, breaker_keys_are_read_and_checked) {
   EXPECT_EQ(d.breaker_window_ms, 10000);
   EXPECT_EQ(d.breaker_min_attempts, 20);
   config c;
-  auto err = load("[retry]\nbreaker_ratio = 0.75\nbreaker_window_ms = 2000\nbreaker_min_attempts = 5\n", c);
+  auto err = load(
+    "[retry]\nbreaker_ratio = 0.75\nbreaker_window_ms = 2000\nbreaker_min_attempts = 5\n", c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_EQ(c.breaker_ratio, 0.75);
   EXPECT_EQ(c.breaker_window_ms, 2000);
@@ -206,7 +208,8 @@ TEST(config, breaker_keys_are_read_and_checked) {
     config x;
     auto e = load(std::string("[retry]\n") + bad + "\n", x);
     ASSERT_TRUE(e) << bad;
-    const std::string key = std::string("retry.") + std::string(bad).substr(0, std::string(bad).find(' '));
+    const std::string key = std::string("retry.") +
+                            std::string(bad).substr(0, std::string(bad).find(' '));
     EXPECT_NE(e->message.find(key), std::string::npos) << e->message;
   }
   auto typo = load("[retry]\nbreaker_ration = 0.5\n", c);
@@ -274,7 +277,8 @@ listen = "0.0.0.0:8080"
 allowed_hosts = ["switchyard.internal"]
 [auth]
 allow_anonymous = true
-)", c);
+)",
+                  c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_TRUE(c.allow_anonymous);
   EXPECT_EQ(c.allowed_hosts, std::vector<std::string>{"switchyard.internal"});
@@ -322,18 +326,21 @@ admin_tokens = ["a-strong-admin-token-000000"]
 metrics_tokens = ["m1-scraper-token-0000000000", "m2-scraper-token-0000000000"]
 [metrics]
 max_subscription_series = 3
-)", c);
+)",
+                  c);
   ASSERT_FALSE(err) << err->message;
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9180");
-  EXPECT_EQ(c.metrics_tokens, (std::vector<named_token>{{"metrics#1", "m1-scraper-token-0000000000"},
-                                                        {"metrics#2", "m2-scraper-token-0000000000"}}));
+  EXPECT_EQ(c.metrics_tokens,
+            (std::vector<named_token>{{"metrics#1", "m1-scraper-token-0000000000"},
+                                      {"metrics#2", "m2-scraper-token-0000000000"}}));
   EXPECT_EQ(c.max_subscription_series, 3);
   EXPECT_FALSE(validate_config(c));
 
   config bad;
   err = load("[metrics]\nmax_subscription_series = -1\n", bad);
   ASSERT_TRUE(err);
-  EXPECT_NE(err->message.find("metrics.max_subscription_series"), std::string::npos) << err->message;
+  EXPECT_NE(err->message.find("metrics.max_subscription_series"), std::string::npos)
+    << err->message;
   err = load("[metrics]\nmax_series = 5\n", bad);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("unknown key metrics.max_series"), std::string::npos) << err->message;

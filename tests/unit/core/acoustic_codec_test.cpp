@@ -38,9 +38,7 @@ const event_type_lookup lookup = [](std::string_view code) -> const event_type_d
   return it == registry().end() ? nullptr : &it->second;
 };
 
-result<event_batch> decode(std::string body) {
-  return decode_acoustic_events(body, lookup, now);
-}
+result<event_batch> decode(std::string body) { return decode_acoustic_events(body, lookup, now); }
 
 input_error error_of(std::string body) {
   auto r = decode(body);
@@ -107,9 +105,8 @@ TEST(acoustic_codec, simple_batch_form_takes_channel_and_identifiers_per_event) 
   ASSERT_EQ(r->events.size(), 2u);
   EXPECT_EQ(r->events[0].type, "pageView");
   EXPECT_EQ(r->events[0].timestamp_ms, 1425154572000);
-  EXPECT_EQ(r->events[0].data,
-            R"({"channel":"web","identifiers":[{"name":"cookie","value":"c1"}],)"
-            R"("attributes":{"url":"/a"}})");
+  EXPECT_EQ(r->events[0].data, R"({"channel":"web","identifiers":[{"name":"cookie","value":"c1"}],)"
+                               R"("attributes":{"url":"/a"}})");
   EXPECT_EQ(r->events[1].type, "shop.orderPlaced");
   EXPECT_EQ(r->events[1].timestamp_ms, 1425154573250);
   EXPECT_EQ(r->events[1].data,
@@ -155,9 +152,8 @@ TEST(acoustic_codec, compound_batch_form_with_event_channels) {
   EXPECT_EQ(r->events[0].data,
             R"({"channel":"web","identifiers":[{"name":"email","value":"a@b.c"}],)"
             R"("attributes":{}})");
-  EXPECT_EQ(r->events[1].data,
-            R"({"channel":"kiosk","identifiers":[{"name":"badge","value":"7"}],)"
-            R"("attributes":{}})");
+  EXPECT_EQ(r->events[1].data, R"({"channel":"kiosk","identifiers":[{"name":"badge","value":"7"}],)"
+                               R"("attributes":{}})");
 }
 
 TEST(acoustic_codec, compound_batch_element_may_give_the_channel) {
@@ -207,7 +203,8 @@ TEST(acoustic_codec, unknown_fields_are_422_naming_them) {
 }
 
 TEST(acoustic_codec, attributes_are_free_form_and_identifiers_may_carry_channel) {
-  auto r = decode(R"({"channel":"web","identifiers":[{"name":"email","value":"a@b.c","channel":"x","provider":"y"}],
+  auto r = decode(
+    R"({"channel":"web","identifiers":[{"name":"email","value":"a@b.c","channel":"x","provider":"y"}],
     "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z",
                "attributes":[{"name":"q","value":"1","note":{"any":[1]}}]}]})");
   ASSERT_TRUE(r) << r.error().what();
@@ -222,9 +219,10 @@ TEST(acoustic_codec, synthesised_data_escapes_strings) {
     "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z",
                "attributes":[{"name":"q\"k","value":"a\tb"}]}]})");
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_EQ(r->events[0].data,
-            "{\"channel\":\"w\\\"eb\",\"identifiers\":[{\"name\":\"e\\\\m\",\"value\":\"\xc3\xa6\\n\"}],"
-            "\"attributes\":{\"q\\\"k\":\"a\\tb\"}}");
+  EXPECT_EQ(
+    r->events[0].data,
+    "{\"channel\":\"w\\\"eb\",\"identifiers\":[{\"name\":\"e\\\\m\",\"value\":\"\xc3\xa6\\n\"}],"
+    "\"attributes\":{\"q\\\"k\":\"a\\tb\"}}");
 }
 
 TEST(acoustic_codec, views_outlive_the_body) {
@@ -363,11 +361,10 @@ TEST(acoustic_codec, timestamp_is_optional_in_compound_form) {
 }
 
 TEST(acoustic_codec, bad_timestamps_are_400) {
-  for (const char* ts :
-       {"2015-02-30T00:00:00Z", "yesterday", "", "2015-02-28", "2015-02-28T20:16:12",
-        "2015-02-28 20:16:12Z", "2015-13-01T00:00:00Z", "2015-02-28T24:00:00Z",
-        "2015-02-28T20:16:12.Z", "2015-02-28T20:16:12+1:00", "1425154572000",
-        "2015-02-28T20:16:12Zjunk"}) {
+  for (const char* ts : {"2015-02-30T00:00:00Z", "yesterday", "", "2015-02-28",
+                         "2015-02-28T20:16:12", "2015-02-28 20:16:12Z", "2015-13-01T00:00:00Z",
+                         "2015-02-28T24:00:00Z", "2015-02-28T20:16:12.Z",
+                         "2015-02-28T20:16:12+1:00", "1425154572000", "2015-02-28T20:16:12Zjunk"}) {
     SCOPED_TRACE(ts);
     auto e = error_of(individual(std::string(R"("code":"pageView","timestamp":")") + ts + "\""));
     EXPECT_EQ(e.status, 400);
@@ -420,9 +417,9 @@ TEST(acoustic_codec, attribute_value_must_be_a_string) {
 TEST(acoustic_codec, number_attribute_is_checked) {
   for (const char* ok : {"125.53", "-3", "0", "1e5", "2.5E-3", "-0.0"})
     EXPECT_TRUE(decode(order_with(std::string(R"([{"name":"orderTotal","value":")") + ok + "\"}]")))
-        << ok;
-  for (const char* bad : {"", "abc", "12,5", "+3", ".5", "5.", "0x10", "1e", " 1", "1 ", "NaN",
-                          "01"}) {
+      << ok;
+  for (const char* bad :
+       {"", "abc", "12,5", "+3", ".5", "5.", "0x10", "1e", " 1", "1 ", "NaN", "01"}) {
     SCOPED_TRACE(bad);
     expect_400(order_with(std::string(R"([{"name":"orderTotal","value":")") + bad + "\"}]"),
                "events[0].attributes[0].value", 0);
@@ -432,7 +429,7 @@ TEST(acoustic_codec, number_attribute_is_checked) {
 TEST(acoustic_codec, boolean_attribute_is_checked) {
   for (const char* ok : {"true", "false", "TRUE", "False"})
     EXPECT_TRUE(decode(order_with(std::string(R"([{"name":"giftWrap","value":")") + ok + "\"}]")))
-        << ok;
+      << ok;
   for (const char* bad : {"yes", "1", "", "truee"}) {
     SCOPED_TRACE(bad);
     expect_400(order_with(std::string(R"([{"name":"giftWrap","value":")") + bad + "\"}]"),
@@ -441,7 +438,8 @@ TEST(acoustic_codec, boolean_attribute_is_checked) {
 }
 
 TEST(acoustic_codec, date_attribute_is_checked) {
-  EXPECT_TRUE(decode(order_with(R"([{"name":"deliveredAt","value":"2015-03-02T08:00:00+01:00"}])")));
+  EXPECT_TRUE(
+    decode(order_with(R"([{"name":"deliveredAt","value":"2015-03-02T08:00:00+01:00"}])")));
   expect_400(order_with(R"([{"name":"deliveredAt","value":"2015-02-30T08:00:00Z"}])"),
              "events[0].attributes[0].value", 0);
   expect_400(order_with(R"([{"name":"deliveredAt","value":"tomorrow"}])"),
@@ -459,19 +457,19 @@ TEST(acoustic_codec, attribute_own_type_is_checked_and_wins) {
              "events[0].attributes[0].value", 0);
   expect_400(with(R"([{"name":"b","value":"abc","type":"Boolean"}])"),
              "events[0].attributes[0].value", 0);
-  expect_400(with(R"([{"name":"d","value":"abc","type":"TIME"}])"),
-             "events[0].attributes[0].value", 0);
+  expect_400(with(R"([{"name":"d","value":"abc","type":"TIME"}])"), "events[0].attributes[0].value",
+             0);
   EXPECT_TRUE(decode(with(R"([{"name":"d","value":"2015-02-28T20:16:12Z","type":"date"}])")));
   expect_400(with(R"([{"name":"n","value":"abc","type":"currency"}])"),
              "events[0].attributes[0].type", 0);
-  expect_400(with(R"([{"name":"n","value":"abc","type":1}])"), "events[0].attributes[0].type",
-             0);
+  expect_400(with(R"([{"name":"n","value":"abc","type":1}])"), "events[0].attributes[0].type", 0);
   // orderTotal is registered as a number; its own type "string" is what counts.
   EXPECT_TRUE(decode(order_with(R"([{"name":"orderTotal","value":"n/a","type":"string"}])")));
 }
 
 TEST(acoustic_codec, unregistered_attribute_name_is_an_error) {
-  auto e = error_of(order_with(R"([{"name":"orderTotal","value":"1"},{"name":"coupon","value":"X"}])"));
+  auto e = error_of(
+    order_with(R"([{"name":"orderTotal","value":"1"},{"name":"coupon","value":"X"}])"));
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "events[0].attributes[1].name");
   EXPECT_EQ(e.index, 0);
@@ -533,8 +531,9 @@ TEST(acoustic_codec, duplicate_fields_are_400) {
   expect_400(R"({"channel":"w","channel":"x","identifiers":[{"name":"e","value":"v"}],
                  "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z"}]})",
              "channel", -1);
-  expect_400(individual(R"("code":"pageView","CODE":"pageView","timestamp":"2015-02-28T20:16:12Z")"),
-             "events[0].code", 0);
+  expect_400(
+    individual(R"("code":"pageView","CODE":"pageView","timestamp":"2015-02-28T20:16:12Z")"),
+    "events[0].code", 0);
   expect_400(R"({"channel":"w","identifiers":[{"name":"e","Name":"f","value":"v"}],
                  "events":[{"code":"pageView","timestamp":"2015-02-28T20:16:12Z"}]})",
              "identifiers[0].name", -1);
@@ -558,8 +557,8 @@ TEST(acoustic_codec, wrong_types_are_400) {
 }
 
 TEST(acoustic_codec, malformed_json_is_400) {
-  for (const char* body : {"", "{", "{\"events\":[", "{\"events\":[}", "{\"channel\":\"w}",
-                           "{} {}", "{\"events\":[{\"code\":\"pageView\",}]}", "nul",
+  for (const char* body : {"", "{", "{\"events\":[", "{\"events\":[}", "{\"channel\":\"w}", "{} {}",
+                           "{\"events\":[{\"code\":\"pageView\",}]}", "nul",
                            "{\"channel\":\"w\",\"identifiers\":[{\"name\":\"e\",\"value\":\"v\"}],"
                            "\"events\":[{\"code\":\"pageView\",\"timestamp\":"
                            "\"2015-02-28T20:16:12Z\"}]}]"}) {

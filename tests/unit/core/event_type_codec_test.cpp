@@ -22,10 +22,8 @@ event_type_def order_placed() {
   order.code = "orderPlaced";
   order.name = "Order placed";
   order.ns = "shop";
-  order.attributes = {{"orderTotal", "number"},
-                      {"giftWrap", "boolean"},
-                      {"deliveredAt", "date"},
-                      {"note", "string"}};
+  order.attributes = {
+    {"orderTotal", "number"}, {"giftWrap", "boolean"}, {"deliveredAt", "date"}, {"note", "string"}};
   return order;
 }
 
@@ -94,11 +92,11 @@ TEST(event_type_codec, requires_code_and_name) {
     const char* body;
     const char* field;
   } cases[] = {
-      {R"({"name":"n"})", "code"},
-      {R"({"code":"","name":"n"})", "code"},
-      {R"({"code":null,"name":"n"})", "code"},
-      {R"({"code":"c"})", "name"},
-      {R"({"code":"c","name":""})", "name"},
+    {R"({"name":"n"})", "code"},
+    {R"({"code":"","name":"n"})", "code"},
+    {R"({"code":null,"name":"n"})", "code"},
+    {R"({"code":"c"})", "name"},
+    {R"({"code":"c","name":""})", "name"},
   };
   for (const auto& c : cases) {
     auto e = type_error_of(c.body);
@@ -112,23 +110,22 @@ TEST(event_type_codec, wrong_types_are_400) {
     const char* body;
     const char* field;
   } cases[] = {
-      {R"({"code":1,"name":"n"})", "code"},
-      {R"({"code":"c","name":["n"]})", "name"},
-      {R"({"code":"c","name":"n","description":5})", "description"},
-      {R"({"code":"c","name":"n","namespace":{}})", "namespace"},
-      {R"({"code":"c","name":"n","version":"1"})", "version"},
-      {R"({"code":"c","name":"n","registrationType":true})", "registrationType"},
-      {R"({"code":"c","name":"n","attributes":{}})", "attributes"},
-      {R"({"code":"c","name":"n","attributes":["x"]})", "attributes[0]"},
-      {R"({"code":"c","name":"n","attributes":[{"name":1,"type":"string"}]})",
-       "attributes[0].name"},
-      {R"({"code":"c","code":"d","name":"n"})", "code"},
-      {R"({"code":"c","name":"n","attributes":[{"name":"a","type":"string","TYPE":"number"}]})",
-       "attributes[0].type"},
-      {R"([{"code":"c","name":"n"}])", ""},
-      {R"({"code":"c","name":"n")", ""},
-      {R"({"code":"c","name":"n"} x)", ""},
-      {"", ""},
+    {R"({"code":1,"name":"n"})", "code"},
+    {R"({"code":"c","name":["n"]})", "name"},
+    {R"({"code":"c","name":"n","description":5})", "description"},
+    {R"({"code":"c","name":"n","namespace":{}})", "namespace"},
+    {R"({"code":"c","name":"n","version":"1"})", "version"},
+    {R"({"code":"c","name":"n","registrationType":true})", "registrationType"},
+    {R"({"code":"c","name":"n","attributes":{}})", "attributes"},
+    {R"({"code":"c","name":"n","attributes":["x"]})", "attributes[0]"},
+    {R"({"code":"c","name":"n","attributes":[{"name":1,"type":"string"}]})", "attributes[0].name"},
+    {R"({"code":"c","code":"d","name":"n"})", "code"},
+    {R"({"code":"c","name":"n","attributes":[{"name":"a","type":"string","TYPE":"number"}]})",
+     "attributes[0].type"},
+    {R"([{"code":"c","name":"n"}])", ""},
+    {R"({"code":"c","name":"n")", ""},
+    {R"({"code":"c","name":"n"} x)", ""},
+    {"", ""},
   };
   for (const auto& c : cases) {
     auto e = type_error_of(c.body);
@@ -164,11 +161,11 @@ TEST(event_type_codec, attribute_rules) {
     const char* attributes;
     const char* field;
   } cases[] = {
-      {R"([{"type":"string"}])", "attributes[0].name"},
-      {R"([{"name":"","type":"string"}])", "attributes[0].name"},
-      {R"([{"name":"a"}])", "attributes[0].type"},
-      {R"([{"name":"a","type":"money"}])", "attributes[0].type"},
-      {R"([{"name":"a","type":"string"},{"name":"a","type":"number"}])", "attributes[1].name"},
+    {R"([{"type":"string"}])", "attributes[0].name"},
+    {R"([{"name":"","type":"string"}])", "attributes[0].name"},
+    {R"([{"name":"a"}])", "attributes[0].type"},
+    {R"([{"name":"a","type":"money"}])", "attributes[0].type"},
+    {R"([{"name":"a","type":"string"},{"name":"a","type":"number"}])", "attributes[1].name"},
   };
   for (const auto& c : cases) {
     auto e = type_error_of(std::string(R"({"code":"c","name":"n","attributes":)") + c.attributes +
@@ -183,12 +180,12 @@ TEST(event_type_codec, routed_type_must_be_valid) {
     const char* body;
     const char* field;
   } cases[] = {
-      {R"({"code":"order placed","name":"n"})", "code"},
-      {R"({"code":"order.*","name":"n"})", "code"},
-      {R"({"code":".x","name":"n"})", "code"},
-      {R"({"code":"x","name":"n","namespace":"shop."})", "namespace"},
-      {R"({"code":"x","name":"n","namespace":"my shop"})", "namespace"},
-      {R"({"code":"*","name":"n","namespace":"shop"})", "code"},
+    {R"({"code":"order placed","name":"n"})", "code"},
+    {R"({"code":"order.*","name":"n"})", "code"},
+    {R"({"code":".x","name":"n"})", "code"},
+    {R"({"code":"x","name":"n","namespace":"shop."})", "namespace"},
+    {R"({"code":"x","name":"n","namespace":"my shop"})", "namespace"},
+    {R"({"code":"*","name":"n","namespace":"shop"})", "code"},
   };
   for (const auto& c : cases) {
     auto e = type_error_of(c.body);

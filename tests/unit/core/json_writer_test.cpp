@@ -22,9 +22,18 @@ std::string read_back(const std::string& json) {
 TEST(json_writer, nested_containers_and_commas) {
   json_writer w;
   w.begin_object()
-    .key("a").value(1)
-    .key("b").begin_array().value("x").value(true).null().begin_object().end_object().end_array()
-    .key("c").raw(R"({"z":[]})")
+    .key("a")
+    .value(1)
+    .key("b")
+    .begin_array()
+    .value("x")
+    .value(true)
+    .null()
+    .begin_object()
+    .end_object()
+    .end_array()
+    .key("c")
+    .raw(R"({"z":[]})")
     .end_object();
   EXPECT_EQ(w.str(), R"({"a":1,"b":["x",true,null,{}],"c":{"z":[]}})");
 }
@@ -40,8 +49,12 @@ TEST(json_writer, escapes_round_trip_through_simdjson) {
 
 TEST(json_writer, numbers) {
   json_writer w;
-  w.begin_array().value(int64_t{-9223372036854775807 - 1}).value(uint64_t{18446744073709551615ull})
-    .value(0.5).value(1.0 / 0.0).end_array();
+  w.begin_array()
+    .value(int64_t{-9223372036854775807 - 1})
+    .value(uint64_t{18446744073709551615ull})
+    .value(0.5)
+    .value(1.0 / 0.0)
+    .end_array();
   EXPECT_EQ(w.str(), "[-9223372036854775808,18446744073709551615,0.5,null]");
 }
 

@@ -17,7 +17,8 @@ input_error error_of(std::string body) {
 } // namespace
 
 TEST(native_codec, single_event_keeps_data_bytes) {
-  std::string body = R"({"type":"re.notifica.event.custom.Purchase","data":{ "a" : [1, 2.5e3, "x\"y"], "b":{} } ,"country":"NO","timestamp":1421656451382,"id":"c-1"})";
+  std::string body =
+    R"({"type":"re.notifica.event.custom.Purchase","data":{ "a" : [1, 2.5e3, "x\"y"], "b":{} } ,"country":"NO","timestamp":1421656451382,"id":"c-1"})";
   auto r = decode(body);
   ASSERT_TRUE(r) << r.error().what();
   ASSERT_EQ(r->events.size(), 1u);
@@ -102,10 +103,11 @@ TEST(native_codec, duplicate_field_is_400) {
 }
 
 TEST(native_codec, malformed_json_is_400) {
-  for (std::string bad : {"", "{", "[", "[1,", "not json", "nul", "tru", "-", "\"unterminated", R"({"type":"a",})", R"({"type":"a"} x)", R"({"type":"a","data":{"x":tru}})",
-                          R"({"type":"a","data":{"x":1,}})", R"({"type":"a","data":{"x":01}})",
-                          "{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", R"({"type":"a\q"})",
-                          R"({"type":"a","data":{"x":"\ud800"}})"}) {
+  for (std::string bad :
+       {"", "{", "[", "[1,", "not json", "nul", "tru", "-", "\"unterminated", R"({"type":"a",})",
+        R"({"type":"a"} x)", R"({"type":"a","data":{"x":tru}})", R"({"type":"a","data":{"x":1,}})",
+        R"({"type":"a","data":{"x":01}})", "{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}",
+        R"({"type":"a\q"})", R"({"type":"a","data":{"x":"\ud800"}})"}) {
     auto e = error_of(bad);
     EXPECT_EQ(e.status, 400) << bad << " → " << e.what();
   }
@@ -116,11 +118,12 @@ TEST(native_codec, malformed_json_gives_the_byte_offset) {
     std::string body;
     const char* starts;
   };
-  for (const auto& c : {offset_case{R"({"type":"a"} x)", "invalid JSON at byte 13"},
-                        offset_case{R"({"type":"a","data":{"x":tru}})", "invalid JSON at byte 24"},
-                        offset_case{"{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", "invalid JSON at byte 25"},
-                        offset_case{R"({"type":"a","data":"x)", "invalid JSON at byte 19"},
-                        offset_case{"", "invalid JSON at byte 0"}}) {
+  for (const auto& c :
+       {offset_case{R"({"type":"a"} x)", "invalid JSON at byte 13"},
+        offset_case{R"({"type":"a","data":{"x":tru}})", "invalid JSON at byte 24"},
+        offset_case{"{\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", "invalid JSON at byte 25"},
+        offset_case{R"({"type":"a","data":"x)", "invalid JSON at byte 19"},
+        offset_case{"", "invalid JSON at byte 0"}}) {
     auto e = error_of(c.body);
     EXPECT_EQ(e.status, 400) << c.body;
     EXPECT_EQ(e.message.rfind(c.starts, 0), 0u) << c.body << " → " << e.message;
@@ -160,9 +163,11 @@ TEST(native_codec, huge_numbers_in_data_pass_through) {
 
 TEST(native_codec, deep_nesting_is_400_not_a_crash) {
   std::string deep = R"({"type":"a","data":)";
-  for (int i = 0; i < 5000; ++i) deep += R"({"a":)";
+  for (int i = 0; i < 5000; ++i)
+    deep += R"({"a":)";
   deep += "1";
-  for (int i = 0; i < 5000; ++i) deep += "}";
+  for (int i = 0; i < 5000; ++i)
+    deep += "}";
   deep += "}";
   EXPECT_EQ(error_of(deep).status, 400);
   std::string arrays(100000, '[');

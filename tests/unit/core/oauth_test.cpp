@@ -23,8 +23,8 @@ TEST(oauth, token_request_is_the_refresh_token_grant_form_encoded) {
   a.client_id = "client 1";
   a.client_secret = "s&cret=";
   a.refresh_token = "r/t+";
-  EXPECT_EQ(oauth_token_request(a),
-            "grant_type=refresh_token&refresh_token=r%2Ft%2B&client_id=client%201&client_secret=s%26cret%3D");
+  EXPECT_EQ(oauth_token_request(a), "grant_type=refresh_token&refresh_token=r%2Ft%2B&client_id="
+                                    "client%201&client_secret=s%26cret%3D");
   egress_auth b;
   b.type = "OAuthRefreshTokenOnly";
   b.auth_url = "https://id.test/token";

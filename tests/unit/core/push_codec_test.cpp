@@ -66,14 +66,16 @@ TEST(push_codec, association_field_names_are_case_insensitive) {
 }
 
 TEST(push_codec, association_device_type_is_canonicalised) {
-  for (auto [in, out] : {std::pair{"android", "Android"}, std::pair{"ANDROID", "Android"},
-                         std::pair{"IOS", "iOS"}, std::pair{"ios", "iOS"}, std::pair{"Web", "Web"}}) {
-    auto r = association(std::string(R"({"token":"t","association":{"email":"a@b.co"},"deviceType":")") +
-                         in + "\"}");
+  for (auto [in, out] :
+       {std::pair{"android", "Android"}, std::pair{"ANDROID", "Android"}, std::pair{"IOS", "iOS"},
+        std::pair{"ios", "iOS"}, std::pair{"Web", "Web"}}) {
+    auto r = association(
+      std::string(R"({"token":"t","association":{"email":"a@b.co"},"deviceType":")") + in + "\"}");
     ASSERT_TRUE(r) << in;
     EXPECT_EQ(r->device_type, out);
   }
-  auto e = association_error(R"({"token":"t","association":{"email":"a@b.co"},"deviceType":"Windows"})");
+  auto e = association_error(
+    R"({"token":"t","association":{"email":"a@b.co"},"deviceType":"Windows"})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "deviceType");
 }
@@ -121,12 +123,13 @@ TEST(push_codec, association_needs_cellphone_or_email) {
 
 TEST(push_codec, association_cellphone_is_8_to_15_digits) {
   for (auto ok : {"12345678", "123456789012345", "573141234567"})
-    EXPECT_TRUE(association(std::string(R"({"token":"t","association":{"cellphone":")") + ok + "\"}}"))
-        << ok;
+    EXPECT_TRUE(
+      association(std::string(R"({"token":"t","association":{"cellphone":")") + ok + "\"}}"))
+      << ok;
   for (auto bad : {"1234567", "1234567890123456", "+573141234567", "57 314 123 4567",
                    "573-141-2345", "abcdefghij"}) {
-    auto e = association_error(std::string(R"({"token":"t","association":{"email":"a@b.co","cellphone":")") +
-                               bad + "\"}}");
+    auto e = association_error(
+      std::string(R"({"token":"t","association":{"email":"a@b.co","cellphone":")") + bad + "\"}}");
     EXPECT_EQ(e.status, 400) << bad;
     EXPECT_EQ(e.field, "association.cellphone") << bad;
   }
@@ -138,7 +141,8 @@ TEST(push_codec, association_cellphone_is_8_to_15_digits) {
 TEST(push_codec, association_email_must_be_valid) {
   for (auto bad : {"usuario", "@empresa.com", "usuario@", "usuario@empresa", "a@@b.co", "a@b@c.co",
                    "us uario@empresa.com", "a@.b.co", "a@b.co.", "a@b..co", "a,b@c.co"}) {
-    auto e = association_error(std::string(R"({"token":"t","association":{"email":")") + bad + "\"}}");
+    auto e = association_error(std::string(R"({"token":"t","association":{"email":")") + bad +
+                               "\"}}");
     EXPECT_EQ(e.status, 400) << bad;
     EXPECT_EQ(e.field, "association.email") << bad;
   }
@@ -288,13 +292,15 @@ TEST(push_codec, send_to_list_association_needs_cellphone_or_email) {
 }
 
 TEST(push_codec, send_to_list_association_members_are_validated) {
-  auto e = send_error(send_body(R"("tokensByAssociation":{"cellphones":["12345678","12ab5678"]},)"));
+  auto e = send_error(
+    send_body(R"("tokensByAssociation":{"cellphones":["12345678","12ab5678"]},)"));
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "tokensByAssociation.cellphones[1]");
   e = send_error(send_body(R"("tokensByAssociation":{"emails":["a@b.co","nope"]},)"));
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "tokensByAssociation.emails[1]");
-  e = send_error(send_body(R"("tokensByAssociation":{"emails":["a@b.co"],"deviceTypesToSend":["Android","BlackBerry"]},)"));
+  e = send_error(send_body(
+    R"("tokensByAssociation":{"emails":["a@b.co"],"deviceTypesToSend":["Android","BlackBerry"]},)"));
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "tokensByAssociation.deviceTypesToSend[1]");
   e = send_error(send_body(R"("tokensByAssociation":{"emails":"a@b.co"},)"));
@@ -333,7 +339,8 @@ TEST(push_codec, send_to_list_title_and_message_are_required) {
 }
 
 TEST(push_codec, send_to_list_image_url_must_be_valid) {
-  auto e = send_error(R"({"tokens":["a"],"notification":{"title":"t","message":"m","imageUrl":"imagen.png"}})");
+  auto e = send_error(
+    R"({"tokens":["a"],"notification":{"title":"t","message":"m","imageUrl":"imagen.png"}})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "notification.imageUrl");
   auto r = send(R"({"tokens":["a"],"notification":{"title":"t","message":"m","imageUrl":null}})");
@@ -359,12 +366,13 @@ TEST(push_codec, send_to_list_data_is_string_to_string) {
 TEST(push_codec, send_to_list_data_refuses_reserved_keys) {
   for (auto key : {"from", "FROM", "message_type", "Message_Type", "google", "google.c.a.e",
                    "GoogleX", "gcm", "gcm.notification", "GCMx"}) {
-    auto e = send_error(send_body(std::string(R"("tokens":["a"],"data":{"ok":"1",")") + key +
-                                  R"(":"v"},)"));
+    auto e = send_error(
+      send_body(std::string(R"("tokens":["a"],"data":{"ok":"1",")") + key + R"(":"v"},)"));
     EXPECT_EQ(e.status, 400) << key;
     EXPECT_EQ(e.field, std::string("data.") + key);
   }
-  auto r = send(send_body(R"("tokens":["a"],"data":{"fromage":"brie","my_google":"x","message":"m"},)"));
+  auto r = send(
+    send_body(R"("tokens":["a"],"data":{"fromage":"brie","my_google":"x","message":"m"},)"));
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->data.size(), 3u);
 }
@@ -381,7 +389,8 @@ TEST(push_codec, send_to_list_errors_are_always_400) {
 }
 
 TEST(push_codec, strings_outlive_the_body) {
-  std::string body = R"({"tokens":["t\u0031"],"notification":{"title":"a\"b","message":"m"},"data":{"k\n":"v"}})";
+  std::string body =
+    R"({"tokens":["t\u0031"],"notification":{"title":"a\"b","message":"m"},"data":{"k\n":"v"}})";
   auto r = decode_send_to_list(body);
   body.assign(body.size(), 'X');
   ASSERT_TRUE(r) << r.error().what();

@@ -68,7 +68,8 @@ TEST(signing, generated_keys_have_the_documented_shape) {
 }
 
 TEST(signing, base64_round_trip) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)}) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff\x10", 3)}) {
     auto d = base64_decode(base64_encode(s));
     ASSERT_TRUE(d);
     EXPECT_EQ(*d, s);
@@ -82,7 +83,8 @@ TEST(signing, random_digits_are_digits) {
   auto d = random_digits(17);
   ASSERT_EQ(d.size(), 17u);
   EXPECT_NE(d[0], '0');
-  for (char c : d) EXPECT_TRUE(c >= '0' && c <= '9');
+  for (char c : d)
+    EXPECT_TRUE(c >= '0' && c <= '9');
 }
 
 TEST(signing, constant_time_equal) {

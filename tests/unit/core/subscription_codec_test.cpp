@@ -110,7 +110,8 @@ TEST(subscription_codec, camel_case_limits_are_accepted) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->max_in_flight, 1);
   EXPECT_EQ(r->rate_limit, 7);
-  auto e = create_error(R"({"service":"s","url":"https://a.test/","maxInFlight":1,"max_in_flight":2})");
+  auto e = create_error(
+    R"({"service":"s","url":"https://a.test/","maxInFlight":1,"max_in_flight":2})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "max_in_flight");
 }
@@ -143,7 +144,7 @@ TEST(subscription_codec, private_key_is_whsec_base64_of_24_to_64_bytes) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->private_key, key32);
   EXPECT_FALSE(create(R"({"service":"s","url":"https://a.test/"})")->private_key);
-  EXPECT_FALSE(validate_private_key("whsec_" + std::string(32, 'A'))); // 24 bytes
+  EXPECT_FALSE(validate_private_key("whsec_" + std::string(32, 'A')));        // 24 bytes
   EXPECT_FALSE(validate_private_key("whsec_" + std::string(86, 'A') + "==")); // 64 bytes
 }
 
@@ -335,13 +336,27 @@ TEST(subscription_codec, repeated_field_is_400) {
 }
 
 TEST(subscription_codec, malformed_json_and_wrong_root_type_are_400) {
-  for (auto bad : {"", "   ", "{", "}", "[]", "\"x\"", "null", "42", R"({"service":})",
-                   R"({"service":"s",})", R"({"service":"s","url":"https://a.test/"} x)",
-                   R"({"service":"s","url":"https://a.test/"}{})", "{\"service\":\"\xff\"}",
-                   R"({"service":"s" "url":"x"})", R"({"service":'s'})",
+  for (auto bad : {"",
+                   "   ",
+                   "{",
+                   "}",
+                   "[]",
+                   "\"x\"",
+                   "null",
+                   "42",
+                   R"({"service":})",
+                   R"({"service":"s",})",
+                   R"({"service":"s","url":"https://a.test/"} x)",
+                   R"({"service":"s","url":"https://a.test/"}{})",
+                   "{\"service\":\"\xff\"}",
+                   R"({"service":"s" "url":"x"})",
+                   R"({"service":'s'})",
                    R"({"service":"s","url":"https://a.test/","unknown":[1,}]})",
-                   "{} x", R"({"types":[]} {})", R"({"service":"s","x":01})",
-                   R"({"service":"s","x":[nul]})", R"({"service":"s","x":"\q"})"}) {
+                   "{} x",
+                   R"({"types":[]} {})",
+                   R"({"service":"s","x":01})",
+                   R"({"service":"s","x":[nul]})",
+                   R"({"service":"s","x":"\q"})"}) {
     auto r = create(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().status, 400) << bad;
@@ -678,7 +693,8 @@ TEST(subscription_codec, state_and_mode_names_round_trip) {
 // -- dashboard facade ---------------------------------------------------------------------
 
 TEST(dashboard_codec, decodes_lowercase_fields) {
-  auto r = dashboard(R"({"url":"https://api.my-notifications.test","country":"NO","event":"REGISTER"})");
+  auto r = dashboard(
+    R"({"url":"https://api.my-notifications.test","country":"NO","event":"REGISTER"})");
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->url, "https://api.my-notifications.test");
   EXPECT_EQ(r->country, "NO");
@@ -758,8 +774,8 @@ TEST(dashboard_codec, country_must_be_two_or_three_uppercase_letters) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->country, "NOR");
   for (auto bad : {"no", "No", "N", "NORW", "N1", "COUNTRY-CODE", "Ø"}) {
-    auto e = dashboard_error(std::string(R"({"url":"https://a.test","event":"DELETE","country":")") +
-                             bad + "\"}");
+    auto e = dashboard_error(
+      std::string(R"({"url":"https://a.test","event":"DELETE","country":")") + bad + "\"}");
     EXPECT_EQ(e.status, 422) << bad;
     EXPECT_EQ(e.field, "country") << bad;
     EXPECT_NE(e.message.find("uppercase"), std::string::npos);
@@ -777,7 +793,8 @@ TEST(dashboard_codec, event_must_be_one_of_four_exactly) {
 }
 
 TEST(dashboard_codec, repeated_field_is_400_and_unknown_fields_are_422) {
-  auto e = dashboard_error(R"({"url":"https://a.test","URL":"https://b.test","country":"NO","event":"CHANGE"})");
+  auto e = dashboard_error(
+    R"({"url":"https://a.test","URL":"https://b.test","country":"NO","event":"CHANGE"})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "url");
   e = dashboard_error(R"({"id":"1","url":"https://a.test","country":"NO","event":"CHANGE"})");

@@ -62,7 +62,8 @@ TEST(subscription_index, empty_index_matches_nothing) {
 
 TEST(subscription_index, very_deep_types) {
   std::string type = "a";
-  for (int i = 0; i < 100; ++i) type += ".a";
+  for (int i = 0; i < 100; ++i)
+    type += ".a";
   subscription_index idx({{"s", {"a.**"}, ""}, {"t", {type}, ""}, {"u", {"*.**"}, ""}});
   EXPECT_EQ(match(idx, type), (std::vector<uint32_t>{0, 1, 2}));
 }
@@ -71,11 +72,14 @@ TEST(subscription_index, agrees_with_brute_force_on_random_patterns) {
   std::mt19937 rng(20261125); // fixed seed: a failure reproduces
   const std::vector<std::string> alphabet = {"a", "b", "c", "re", "notifica", "X"};
   const std::vector<std::string> countries = {"", "", "NO", "GB"};
-  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
   auto random_type = [&] {
     std::string t;
     std::size_t n = 1 + pick(5);
-    for (std::size_t i = 0; i < n; ++i) t += (i ? "." : "") + alphabet[pick(alphabet.size())];
+    for (std::size_t i = 0; i < n; ++i)
+      t += (i ? "." : "") + alphabet[pick(alphabet.size())];
     return t;
   };
   auto random_pattern = [&] {
@@ -84,9 +88,12 @@ TEST(subscription_index, agrees_with_brute_force_on_random_patterns) {
     for (std::size_t i = 0; i < n; ++i) {
       std::string seg;
       auto r = pick(10);
-      if (r < 2) seg = "*";
-      else if (r == 2 && i == n - 1) seg = "**";
-      else seg = alphabet[pick(alphabet.size())];
+      if (r < 2)
+        seg = "*";
+      else if (r == 2 && i == n - 1)
+        seg = "**";
+      else
+        seg = alphabet[pick(alphabet.size())];
       p += (i ? "." : "") + seg;
     }
     return p;

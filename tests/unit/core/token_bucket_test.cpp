@@ -14,7 +14,7 @@ TEST(token_bucket, unlimited_always_gives_a_token) {
 
 TEST(token_bucket, spaces_deliveries_at_the_rate) {
   manual_clock c;
-  token_bucket b(c, 20); // 20/s: burst of 2, one token every 50 ms
+  token_bucket b(c, 20);     // 20/s: burst of 2, one token every 50 ms
   EXPECT_TRUE(b.try_take()); // it starts with one
   EXPECT_FALSE(b.try_take());
   EXPECT_EQ(b.wait_ms(), 51);

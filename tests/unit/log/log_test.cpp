@@ -40,7 +40,8 @@ TEST(log, json_quote_escapes_what_could_forge_a_line) {
   EXPECT_EQ(log::json_quote("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(log::json_quote("line\nnext\r\t"), R"("line\nnext\r\t")");
   EXPECT_EQ(log::json_quote(std::string("\x01\x1f\x7f", 3)), R"("\u0001\u001f\u007f")");
-  EXPECT_EQ(log::json_quote("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"") << "valid UTF-8 stays";
+  EXPECT_EQ(log::json_quote("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"")
+    << "valid UTF-8 stays";
   EXPECT_EQ(log::json_quote("\xff\xc3"), R"("\ufffd\ufffd")") << "invalid UTF-8 is replaced";
   EXPECT_EQ(log::json_quote("\xc0\xaf"), R"("\ufffd\ufffd")") << "an overlong form is invalid";
   EXPECT_EQ(log::json_quote("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")") << "a surrogate is invalid";
@@ -66,9 +67,10 @@ TEST(log, text_lines_quote_values_and_json_lines_are_objects) {
     log::write(log::level::info, "config.reloaded", "say \"hi\"", {{"k", "v\x01"}});
   });
   EXPECT_EQ(json.substr(0, 7), "{\"ts\":\"") << json;
-  EXPECT_NE(json.find("Z\",\"level\":\"info\",\"event\":\"config.reloaded\",\"msg\":\"say \\\"hi\\\"\","
-                      "\"k\":\"v\\u0001\"}\n"),
-            std::string::npos)
+  EXPECT_NE(
+    json.find("Z\",\"level\":\"info\",\"event\":\"config.reloaded\",\"msg\":\"say \\\"hi\\\"\","
+              "\"k\":\"v\\u0001\"}\n"),
+    std::string::npos)
     << json;
   log::configure(log::format::text, log::level::info);
 }

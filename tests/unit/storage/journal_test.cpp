@@ -174,8 +174,8 @@ public:
       run_durability_child(spec);
   }
 };
-[[maybe_unused]] const auto* const durability_child =
-    ::testing::AddGlobalTestEnvironment(new durability_child_environment);
+[[maybe_unused]] const auto* const durability_child = ::testing::AddGlobalTestEnvironment(
+  new durability_child_environment);
 
 } // namespace
 
@@ -250,7 +250,8 @@ TEST(journal, reads_queues_in_sequence_order_per_subscription) {
   std::vector<append_item> items;
   for (uint64_t s = 1; s <= 6; ++s) {
     // Odd seqs go to subs 1 and 2, even ones to 2 and 3.
-    items.push_back({make_event(s), s % 2 ? std::vector<uint64_t>{1, 2} : std::vector<uint64_t>{2, 3}});
+    items.push_back(
+      {make_event(s), s % 2 ? std::vector<uint64_t>{1, 2} : std::vector<uint64_t>{2, 3}});
   }
   ASSERT_FALSE(j->append(items));
 
@@ -283,7 +284,8 @@ TEST(journal, reopens_with_everything_in_place) {
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].event->seq, 2u);
   EXPECT_EQ(dead[0].reason, "410 Gone");
-  EXPECT_EQ(ok(j->load_subscriptions()), (std::vector<std::pair<uint64_t, std::string>>{{1, "record-1"}}));
+  EXPECT_EQ(ok(j->load_subscriptions()),
+            (std::vector<std::pair<uint64_t, std::string>>{{1, "record-1"}}));
   EXPECT_EQ(ok(j->get_meta("types/a")), "A");
   EXPECT_EQ(j->next_seq(), 6u);
 }
@@ -382,7 +384,8 @@ TEST(journal, purge_counts_and_empties_only_that_subscription) {
 
   // The last possible subscription number, including its last possible seq.
   ASSERT_FALSE(j->append({{make_event(max_u64 - 1), {max_u64}}}));
-  EXPECT_EQ(seqs_of(ok(j->read_queue(max_u64, 0, 100))), (std::vector<uint64_t>{1, 2, 3, 4, max_u64 - 1}));
+  EXPECT_EQ(seqs_of(ok(j->read_queue(max_u64, 0, 100))),
+            (std::vector<uint64_t>{1, 2, 3, 4, max_u64 - 1}));
   EXPECT_EQ(ok(j->purge(max_u64)), 5u);
   EXPECT_EQ(ok(j->count_queue(max_u64)), 0u);
   EXPECT_EQ(ok(j->count_queue(6)), 4u);
@@ -396,9 +399,8 @@ TEST(journal, kill_many_moves_a_page_of_dead_letters_in_one_write) {
   auto queued = ok(j->read_queue(1, 0, 100));
   ASSERT_EQ(queued.size(), 6u);
   EXPECT_FALSE(j->kill_many(1, {}));
-  EXPECT_FALSE(j->kill_many(1, {{queued[0], "older than retry.max_age"},
-                                {queued[2], "HTTP 500"},
-                                {queued[5], "timeout"}}));
+  EXPECT_FALSE(j->kill_many(
+    1, {{queued[0], "older than retry.max_age"}, {queued[2], "HTTP 500"}, {queued[5], "timeout"}}));
   EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{2, 4, 5}));
   EXPECT_EQ(ok(j->count_queue(2)), 6u); // another subscription's queue is untouched
   auto dead = ok(j->dead_letters(1, 10));
@@ -504,9 +506,8 @@ TEST(journal, oldest_queued_ingest_ms_reads_every_queue_head) {
   EXPECT_FALSE(ok(j->oldest_queued_ingest_ms()));
   // Seq order is not ingest order (a replayed dead letter keeps its seq):
   // sub 1's head is seq 1 ingested at 5000, sub 2's head seq 2 at 3000.
-  std::vector<append_item> items = {{make_event(1, {}, 5000), {1}},
-                                    {make_event(2, {}, 3000), {2}},
-                                    {make_event(3, {}, 1000), {1}}};
+  std::vector<append_item> items = {
+    {make_event(1, {}, 5000), {1}}, {make_event(2, {}, 3000), {2}}, {make_event(3, {}, 1000), {1}}};
   ASSERT_FALSE(j->append(items));
   EXPECT_EQ(ok(j->oldest_queued_ingest_ms()), 3000);
   EXPECT_FALSE(j->ack_many(2, {2}));
@@ -521,7 +522,8 @@ TEST(journal, dedupe_window_and_expiry) {
   temp_dir dir;
   auto j = open_journal(dir.path());
   ASSERT_TRUE(j);
-  ASSERT_FALSE(j->append({{make_event(1, "abc", 10'000), {1}}, {make_event(2, "", 10'000), {1}},
+  ASSERT_FALSE(j->append({{make_event(1, "abc", 10'000), {1}},
+                          {make_event(2, "", 10'000), {1}},
                           {make_event(3, "old", 1'000), {1}}}));
   EXPECT_EQ(ok(j->find_client_id("abc", 10'500, 1'000)), 1u);
   EXPECT_EQ(ok(j->find_client_id("abc", 11'000, 1'000)), 1u); // the edge is inside
@@ -546,7 +548,8 @@ TEST(journal, delete_subscription_removes_only_its_keys) {
   EXPECT_FALSE(j->kill(2, *make_event(1), "y"));
 
   ASSERT_FALSE(j->delete_subscription(1));
-  EXPECT_EQ(ok(j->load_subscriptions()), (std::vector<std::pair<uint64_t, std::string>>{{2, "two"}}));
+  EXPECT_EQ(ok(j->load_subscriptions()),
+            (std::vector<std::pair<uint64_t, std::string>>{{2, "two"}}));
   EXPECT_EQ(ok(j->count_queue(1)), 0u);
   EXPECT_TRUE(ok(j->dead_letters(1, 10)).empty());
   EXPECT_EQ(seqs_of(ok(j->read_queue(2, 0, 10))), (std::vector<uint64_t>{2, 3, 4}));
@@ -637,7 +640,8 @@ void check_acknowledged_appends_survive_sigkill(bool sync) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e)
     env_strings.emplace_back(*e);
-  env_strings.push_back(std::string(child_env) + "=" + std::to_string(fds[1]) + (sync ? " 1 " : " 0 ") + db);
+  env_strings.push_back(std::string(child_env) + "=" + std::to_string(fds[1]) +
+                        (sync ? " 1 " : " 0 ") + db);
   std::vector<char*> envp;
   for (auto& s : env_strings)
     envp.push_back(s.data());
@@ -924,7 +928,7 @@ public:
                                            std::filesystem::directory_iterator{});
         threads != 1) {
       why_ = std::to_string(threads) + " threads already run in this process (run the test on "
-             "its own, as ctest does)";
+                                       "its own, as ctest does)";
       return;
     }
     if (::unshare(CLONE_NEWNS) != 0 ||
@@ -970,7 +974,8 @@ TEST(journal, a_failed_write_stops_writes_until_space_returns_and_loses_nothing)
   temp_dir dir;
   tmpfs_mount fs(dir.path(), 16);
   if (!fs.mounted())
-    GTEST_SKIP() << "cannot mount a tmpfs here (" << fs.why() << "); run as root to test a full disk";
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << fs.why()
+                 << "); run as root to test a full disk";
   const std::string db = dir.path() + "/journal";
   std::vector<uint64_t> acked;
   std::vector<std::string> lines;
@@ -1032,7 +1037,8 @@ TEST(journal, a_failed_write_stops_writes_until_space_returns_and_loses_nothing)
   std::set<uint64_t> present(queued.begin(), queued.end());
   for (uint64_t seq : acked)
     ASSERT_TRUE(present.count(seq)) << "acknowledged seq " << seq << " lost";
-  std::printf("journal: %zu acknowledged before and after a full disk, all present\n", acked.size());
+  std::printf("journal: %zu acknowledged before and after a full disk, all present\n",
+              acked.size());
 }
 
 // Client ids expire in key order (dedupe_by_time): a seek and a range
@@ -1071,7 +1077,8 @@ TEST(journal, records_its_format_version_and_refuses_a_newer_one) {
   bool newer = false;
   EXPECT_FALSE(journal::open(dir.path(), false, error, &newer));
   EXPECT_TRUE(newer);
-  EXPECT_NE(error.find("format version 2, newer than this switchyard's 1"), std::string::npos) << error;
+  EXPECT_NE(error.find("format version 2, newer than this switchyard's 1"), std::string::npos)
+    << error;
 
   // Any other failure to open is not a newer format.
   const auto file = dir.path() + "/file";

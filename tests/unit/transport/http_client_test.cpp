@@ -144,7 +144,8 @@ TEST(http_client, retries_when_the_server_closes_as_the_next_request_arrives) {
   io_threads io;
   imposter server(close_at_the_second_request);
   http_client client(io.ioc(), {});
-  EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).body, "first");
+  EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).body,
+            "first");
   auto second = send_and_wait(client, make_request("POST", local_url(server.port()), "{}"));
   EXPECT_EQ(second.status, 200) << second.error;
   EXPECT_EQ(second.body, "conn 1");
@@ -227,8 +228,8 @@ TEST(http_client, cuts_a_chunked_response_over_max_response_bytes) {
     if (!s.read_message())
       return;
     std::string chunk(80, 'c');
-    s.send_all("HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n50\r\n" + chunk + "\r\n50\r\n" + chunk +
-               "\r\n0\r\n\r\n");
+    s.send_all("HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n50\r\n" + chunk +
+               "\r\n50\r\n" + chunk + "\r\n0\r\n\r\n");
   });
   client_options options;
   options.max_response_bytes = 100;
@@ -252,7 +253,8 @@ TEST(http_client, resolves_host_names) {
   http_client client(io.ioc(), {});
   // "localhost" may resolve to ::1 first, where nothing listens: the
   // client then tries the next address.
-  auto r = send_and_wait(client, make_request("GET", "http://localhost:" + std::to_string(*port) + "/"));
+  auto r = send_and_wait(client,
+                         make_request("GET", "http://localhost:" + std::to_string(*port) + "/"));
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.body, "localhost:" + std::to_string(*port));
 }
@@ -274,10 +276,10 @@ TEST(http_client, shutdown_closes_idle_connections) {
 
 // -- TLS ------------------------------------------------------------------------
 
-std::string localhost_url(uint16_t port, std::string_view scheme = "https", std::string_view target = "/") {
+std::string localhost_url(uint16_t port, std::string_view scheme = "https",
+                          std::string_view target = "/") {
   return std::string(scheme) + "://localhost:" + std::to_string(port) + std::string(target);
 }
-
 
 client_options trusting(const test_pki& pki) {
   client_options options;
@@ -291,16 +293,17 @@ TEST(http_client, https_verifies_the_certificate_with_ca_file_and_sends_sni) {
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
   auto seen = std::make_shared<std::promise<std::pair<std::string, std::string>>>();
   imposter server(
-      [seen](raw_socket& s, int) {
-        auto m = s.read_message();
-        if (!m)
-          return;
-        s.send_all(ok_response("secret"));
-        seen->set_value(*m);
-      },
-      tls.get());
+    [seen](raw_socket& s, int) {
+      auto m = s.read_message();
+      if (!m)
+        return;
+      s.send_all(ok_response("secret"));
+      seen->set_value(*m);
+    },
+    tls.get());
   http_client client(io.ioc(), trusting(pki));
-  auto r = send_and_wait(client, make_request("POST", localhost_url(server.port(), "https", "/hook?a=1"), "{}"));
+  auto r = send_and_wait(
+    client, make_request("POST", localhost_url(server.port(), "https", "/hook?a=1"), "{}"));
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.body, "secret");
   EXPECT_EQ(server.server_names(), std::vector<std::string>{"localhost"});
@@ -320,7 +323,8 @@ TEST(http_client, https_to_an_ip_literal_checks_the_ip_san_and_sends_no_sni) {
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
   imposter server(answer_one, tls.get());
   http_client client(io.ioc(), trusting(pki));
-  auto r = send_and_wait(client, make_request("GET", "https://127.0.0.1:" + std::to_string(server.port()) + "/"));
+  auto r = send_and_wait(
+    client, make_request("GET", "https://127.0.0.1:" + std::to_string(server.port()) + "/"));
   EXPECT_EQ(r.status, 200) << r.error;
   // RFC 6066: no IP literal in SNI.
   EXPECT_EQ(server.server_names(), std::vector<std::string>{""});
@@ -332,16 +336,17 @@ TEST(http_client, https_fails_verification_without_the_ca) {
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1"));
   auto requests = std::make_shared<std::atomic<int>>(0);
   imposter server(
-      [requests](raw_socket& s, int) {
-        if (s.read_message())
-          ++*requests;
-      },
-      tls.get());
+    [requests](raw_socket& s, int) {
+      if (s.read_message())
+        ++*requests;
+    },
+    tls.get());
   http_client client(io.ioc(), {});
   auto r = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.error.rfind("tls handshake: certificate verify failed (", 0), 0u) << r.error;
-  EXPECT_NE(r.error.find("self-signed certificate in certificate chain"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("self-signed certificate in certificate chain"), std::string::npos)
+    << r.error;
   EXPECT_EQ(*requests, 0);
 }
 
@@ -354,7 +359,8 @@ TEST(http_client, https_fails_when_the_certificate_names_another_host) {
   auto by_name = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
   EXPECT_EQ(by_name.status, 0);
   EXPECT_EQ(by_name.error, "tls handshake: certificate verify failed (hostname mismatch)");
-  auto by_ip = send_and_wait(client, make_request("POST", "https://127.0.0.1:" + std::to_string(server.port()), "{}"));
+  auto by_ip = send_and_wait(
+    client, make_request("POST", "https://127.0.0.1:" + std::to_string(server.port()), "{}"));
   EXPECT_EQ(by_ip.status, 0);
   EXPECT_EQ(by_ip.error, "tls handshake: certificate verify failed (IP address mismatch)");
 }
@@ -393,7 +399,8 @@ TEST(http_client, https_retries_when_the_pooled_tls_connection_was_closed) {
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
   imposter server(close_at_the_second_request, tls.get());
   http_client client(io.ioc(), trusting(pki));
-  EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}")).body, "first");
+  EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}")).body,
+            "first");
   auto second = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
   EXPECT_EQ(second.status, 200) << second.error;
   EXPECT_EQ(second.body, "conn 1");
@@ -405,13 +412,13 @@ TEST(http_client, https_reads_a_body_ended_by_a_close_without_close_notify) {
   test_pki pki;
   tls_server_context tls(pki.leaf("localhost", "DNS:localhost"));
   imposter server(
-      [](raw_socket& s, int) {
-        if (!s.read_message())
-          return;
-        s.send_all("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
-        s.close();
-      },
-      tls.get());
+    [](raw_socket& s, int) {
+      if (!s.read_message())
+        return;
+      s.send_all("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+      s.close();
+    },
+    tls.get());
   http_client client(io.ioc(), trusting(pki));
   auto r = send_and_wait(client, make_request("POST", localhost_url(server.port()), "{}"));
   EXPECT_EQ(r.status, 200) << r.error;
@@ -466,7 +473,8 @@ TEST(http_client, a_missing_or_unreadable_ca_file_fails_construction_naming_it) 
     http_client client(io.ioc(), garbage);
     ADD_FAILURE() << "constructed with a ca_file holding no certificate";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("cannot load CA file " + garbage.ca_file + ": ", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("cannot load CA file " + garbage.ca_file + ": ", 0), 0u)
+      << e.what();
   }
 }
 
@@ -485,8 +493,10 @@ TEST(http_client, allow_private_false_refuses_a_private_ip_literal_without_conne
   auto r = send_and_wait(client, make_request("POST", local_url(server.port()), "{}"));
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.error, "refused: 127.0.0.1 is a private address (egress.allow_private = false)");
-  auto v6 = send_and_wait(client, make_request("POST", "http://[::ffff:127.0.0.1]:" + std::to_string(server.port())));
-  EXPECT_EQ(v6.error, "refused: ::ffff:127.0.0.1 is a private address (egress.allow_private = false)");
+  auto v6 = send_and_wait(
+    client, make_request("POST", "http://[::ffff:127.0.0.1]:" + std::to_string(server.port())));
+  EXPECT_EQ(v6.error,
+            "refused: ::ffff:127.0.0.1 is a private address (egress.allow_private = false)");
   EXPECT_EQ(server.accepted(), 0);
 }
 
@@ -516,19 +526,41 @@ TEST(http_client, allow_private_true_connects_to_loopback) {
   client_options options;
   options.allow_private = true;
   http_client client(io.ioc(), options);
-  EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).status, 200);
-  EXPECT_EQ(send_and_wait(client, make_request("POST", localhost_url(server.port(), "http"), "{}")).status, 200);
+  EXPECT_EQ(send_and_wait(client, make_request("POST", local_url(server.port()), "{}")).status,
+            200);
+  EXPECT_EQ(
+    send_and_wait(client, make_request("POST", localhost_url(server.port(), "http"), "{}")).status,
+    200);
 }
 
 TEST(http_client, is_private_address_knows_the_refused_ranges) {
-  for (auto ip : {"127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-                  "169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0", "0.1.2.3", "::1", "::", "fe80::1",
-                  "febf::1", "fc00::1", "fd12:3456::1", "fec0::1", "::ffff:10.1.2.3", "::ffff:127.0.0.1",
-                  "::ffff:169.254.169.254", "::127.0.0.1"})
+  for (auto ip : {"127.0.0.1",
+                  "127.255.255.254",
+                  "10.0.0.1",
+                  "172.16.0.1",
+                  "172.31.255.255",
+                  "192.168.1.1",
+                  "169.254.169.254",
+                  "100.64.0.1",
+                  "100.127.255.255",
+                  "0.0.0.0",
+                  "0.1.2.3",
+                  "::1",
+                  "::",
+                  "fe80::1",
+                  "febf::1",
+                  "fc00::1",
+                  "fd12:3456::1",
+                  "fec0::1",
+                  "::ffff:10.1.2.3",
+                  "::ffff:127.0.0.1",
+                  "::ffff:169.254.169.254",
+                  "::127.0.0.1"})
     EXPECT_TRUE(is_private_address(ip)) << ip;
-  for (auto ip : {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "192.167.1.1", "169.253.0.1", "100.63.255.255",
-                  "100.128.0.1", "11.0.0.1", "2001:4860:4860::8888", "2606:4700::1111",
-                  "::ffff:8.8.8.8", "fbff::1", "fe00::1", "not an address", "localhost", ""})
+  for (auto ip :
+       {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "192.167.1.1", "169.253.0.1",
+        "100.63.255.255", "100.128.0.1", "11.0.0.1", "2001:4860:4860::8888", "2606:4700::1111",
+        "::ffff:8.8.8.8", "fbff::1", "fe00::1", "not an address", "localhost", ""})
     EXPECT_FALSE(is_private_address(ip)) << ip;
 }
 

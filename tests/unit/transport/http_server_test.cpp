@@ -60,11 +60,14 @@ protected:
 TEST_F(server_test, routes_exact_paths_and_placeholders) {
   route("GET", "/", [](http_request&&, responder reply) { reply(text("root")); });
   route("GET", "/v1/subscriptions", [](http_request&&, responder reply) { reply(text("list")); });
-  route("GET", "/v1/subscriptions/{id}", [](http_request&& r, responder reply) { reply(text("get " + r.params.at(0))); });
-  route("POST", "/v1/subscriptions/{id}/verify",
-        [](http_request&& r, responder reply) { reply(text("verify " + r.params.at(0) + " " + r.body)); });
-  route("GET", "/v1/{a}/x/{b}",
-        [](http_request&& r, responder reply) { reply(text(r.params.at(0) + "," + r.params.at(1) + "?" + r.query)); });
+  route("GET", "/v1/subscriptions/{id}",
+        [](http_request&& r, responder reply) { reply(text("get " + r.params.at(0))); });
+  route("POST", "/v1/subscriptions/{id}/verify", [](http_request&& r, responder reply) {
+    reply(text("verify " + r.params.at(0) + " " + r.body));
+  });
+  route("GET", "/v1/{a}/x/{b}", [](http_request&& r, responder reply) {
+    reply(text(r.params.at(0) + "," + r.params.at(1) + "?" + r.query));
+  });
   start();
   http_client client(io_.ioc(), {});
 
@@ -72,9 +75,11 @@ TEST_F(server_test, routes_exact_paths_and_placeholders) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "root");
   EXPECT_EQ(send_and_wait(client, make_request("GET", url("/v1/subscriptions"))).body, "list");
-  EXPECT_EQ(send_and_wait(client, make_request("GET", url("/v1/subscriptions/abc"))).body, "get abc");
-  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions/s%201/verify"), "{}")).body,
-            "verify s%201 {}");
+  EXPECT_EQ(send_and_wait(client, make_request("GET", url("/v1/subscriptions/abc"))).body,
+            "get abc");
+  EXPECT_EQ(
+    send_and_wait(client, make_request("POST", url("/v1/subscriptions/s%201/verify"), "{}")).body,
+    "verify s%201 {}");
   EXPECT_EQ(send_and_wait(client, make_request("GET", url("/v1/p/x/q?k=v"))).body, "p,q?k=v");
   // A placeholder matches one non-empty segment only.
   EXPECT_EQ(send_and_wait(client, make_request("GET", url("/v1/subscriptions/"))).status, 404);
@@ -94,15 +99,19 @@ TEST_F(server_test, unknown_path_gets_404_with_json_error) {
 
 TEST_F(server_test, wrong_method_gets_405_with_allow) {
   route("GET", "/v1/subscriptions", [](http_request&&, responder reply) { reply(text("list")); });
-  route("POST", "/v1/subscriptions", [](http_request&&, responder reply) { reply(text("made", 201)); });
-  route("GET", "/v1/subscriptions/{id}", [](http_request&&, responder reply) { reply(text("one")); });
+  route("POST", "/v1/subscriptions",
+        [](http_request&&, responder reply) { reply(text("made", 201)); });
+  route("GET", "/v1/subscriptions/{id}",
+        [](http_request&&, responder reply) { reply(text("one")); });
   start();
   http_client client(io_.ioc(), {});
   auto r = send_and_wait(client, make_request("DELETE", url("/v1/subscriptions")));
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(find_header(r.headers, "allow"), "GET, POST");
-  EXPECT_EQ(r.body, core::error_body("method DELETE not allowed on /v1/subscriptions; allowed: GET, POST"));
-  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions"), "{}")).status, 201);
+  EXPECT_EQ(r.body,
+            core::error_body("method DELETE not allowed on /v1/subscriptions; allowed: GET, POST"));
+  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions"), "{}")).status,
+            201);
 }
 
 TEST_F(server_test, passes_request_fields_to_the_handler) {
@@ -153,10 +162,13 @@ TEST_F(server_test, oversized_body_gets_413_not_a_reset) {
 
   // Through the client, which writes all of a 2 MiB body before reading.
   http_client client(io_.ioc(), {});
-  auto big = send_and_wait(client, make_request("POST", url("/v1/events"), std::string(2 << 20, 'y')));
+  auto big = send_and_wait(client,
+                           make_request("POST", url("/v1/events"), std::string(2 << 20, 'y')));
   EXPECT_EQ(big.status, 413) << big.error;
   // A body within the limit still passes.
-  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/events"), std::string(1024, 'z'))).status, 200);
+  EXPECT_EQ(
+    send_and_wait(client, make_request("POST", url("/v1/events"), std::string(1024, 'z'))).status,
+    200);
 }
 
 TEST_F(server_test, oversized_chunked_body_gets_413) {
@@ -167,7 +179,8 @@ TEST_F(server_test, oversized_chunked_body_gets_413) {
   auto s = raw_socket::connect_to(port_);
   std::string chunk(800, 'x');
   ASSERT_TRUE(s.send_all("POST /v1/events HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+                         "320\r\n" +
+                         chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
   auto r = s.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -178,12 +191,14 @@ TEST_F(server_test, huge_headers_get_431) {
   server_limits limits;
   limits.max_header_bytes = 4096;
   start(limits);
-  auto r = raw_exchange("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n");
+  auto r = raw_exchange("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(8000, 'a') +
+                        "\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431);
   EXPECT_EQ(r->body, core::error_body("request headers exceed 4096 bytes"));
   // Headers within the limit are fine.
-  auto ok = raw_exchange("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+  auto ok = raw_exchange("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') +
+                         "\r\n\r\n");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
 }
@@ -191,8 +206,9 @@ TEST_F(server_test, huge_headers_get_431) {
 TEST_F(server_test, malformed_request_gets_400_and_close) {
   route("GET", "/", [](http_request&&, responder reply) { reply(text("root")); });
   start();
-  for (std::string bad : {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
-                          "GET / HTTP/9.x\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n"}) {
+  for (std::string bad :
+       {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
+        "GET / HTTP/9.x\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n"}) {
     auto s = raw_socket::connect_to(port_);
     ASSERT_TRUE(s.send_all(bad));
     auto r = s.read_response();
@@ -205,7 +221,8 @@ TEST_F(server_test, malformed_request_gets_400_and_close) {
 
 TEST_F(server_test, responder_may_be_called_later_from_another_thread) {
   auto pending = std::make_shared<std::promise<responder>>();
-  route("POST", "/v1/events", [pending](http_request&&, responder reply) { pending->set_value(std::move(reply)); });
+  route("POST", "/v1/events",
+        [pending](http_request&&, responder reply) { pending->set_value(std::move(reply)); });
   start();
   http_client client(io_.ioc(), {});
   auto result = std::make_shared<std::promise<client_response>>();
@@ -269,7 +286,8 @@ TEST_F(server_test, keeps_alive_two_requests_on_one_connection) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->body, "2");
   // Two pipelined requests are answered in order.
-  ASSERT_TRUE(s.send_all("GET /n/3 HTTP/1.1\r\nHost: a\r\n\r\nGET /n/4 HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(
+    s.send_all("GET /n/3 HTTP/1.1\r\nHost: a\r\n\r\nGET /n/4 HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto third = s.read_response();
   auto fourth = s.read_response();
   ASSERT_TRUE(third && fourth);
@@ -289,15 +307,18 @@ TEST_F(server_test, head_gets_headers_without_a_body) {
   start();
   auto s = raw_socket::connect_to(port_);
   ASSERT_TRUE(s.send_all("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(s.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 5s));
+  ASSERT_TRUE(
+    s.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 5s));
   auto head = s.pending();
   raw_response r;
   r.head = head;
   EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 405");
-  EXPECT_EQ(r.header("content-length"), std::to_string(core::error_body("method HEAD not allowed on /; allowed: GET").size()));
+  EXPECT_EQ(r.header("content-length"),
+            std::to_string(core::error_body("method HEAD not allowed on /; allowed: GET").size()));
   // Nothing follows the header: the next response starts right after it.
   ASSERT_TRUE(s.send_all("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(s.read_until([](const std::string& b) { return b.find("root") != std::string::npos; }, 5s));
+  ASSERT_TRUE(
+    s.read_until([](const std::string& b) { return b.find("root") != std::string::npos; }, 5s));
   auto rest = s.pending().substr(head.size());
   EXPECT_EQ(rest.substr(0, 15), "HTTP/1.1 200 OK");
 }
@@ -376,11 +397,14 @@ TEST_F(server_test, idle_timeout_closes_a_quiet_keep_alive_connection) {
 }
 
 TEST_F(server_test, answers_100_continue_before_the_body) {
-  route("POST", "/v1/events", [](http_request&& r, responder reply) { reply(text("got " + r.body)); });
+  route("POST", "/v1/events",
+        [](http_request&& r, responder reply) { reply(text("got " + r.body)); });
   start();
   auto s = raw_socket::connect_to(port_);
-  ASSERT_TRUE(s.send_all("POST /v1/events HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
-  ASSERT_TRUE(s.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 5s));
+  ASSERT_TRUE(s.send_all(
+    "POST /v1/events HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  ASSERT_TRUE(
+    s.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 5s));
   EXPECT_EQ(s.pending().substr(0, 25), "HTTP/1.1 100 Continue\r\n\r\n");
   ASSERT_TRUE(s.send_all("hello"));
   auto interim = s.read_response();
@@ -419,13 +443,15 @@ TEST_F(server_test, observer_sees_method_route_status_and_latency) {
   };
   auto seen = std::make_shared<std::vector<std::promise<observation>>>(2);
   auto count = std::make_shared<std::atomic<int>>(0);
-  route("GET", "/v1/subscriptions/{id}", [](http_request&&, responder reply) { reply(text("one")); });
+  route("GET", "/v1/subscriptions/{id}",
+        [](http_request&&, responder reply) { reply(text("one")); });
   configure([seen, count](http_server& server) {
-    server.set_observer([seen, count](const std::string& m, const std::string& r, int status, double s) {
-      int i = (*count)++;
-      if (i < 2)
-        (*seen)[static_cast<std::size_t>(i)].set_value({m, r, status, s});
-    });
+    server.set_observer(
+      [seen, count](const std::string& m, const std::string& r, int status, double s) {
+        int i = (*count)++;
+        if (i < 2)
+          (*seen)[static_cast<std::size_t>(i)].set_value({m, r, status, s});
+      });
   });
   start();
   http_client client(io_.ioc(), {});
@@ -450,22 +476,25 @@ TEST_F(server_test, observer_sees_method_route_status_and_latency) {
 TEST_F(server_test, observer_sees_the_route_of_filtered_requests_and_405s) {
   auto seen = std::make_shared<std::vector<std::promise<std::pair<std::string, int>>>>(3);
   auto count = std::make_shared<std::atomic<int>>(0);
-  route("POST", "/v1/subscriptions/{id}/pause", [](http_request&&, responder reply) { reply(text("ok")); });
+  route("POST", "/v1/subscriptions/{id}/pause",
+        [](http_request&&, responder reply) { reply(text("ok")); });
   configure([seen, count](http_server& server) {
     server.set_filter([](const http_request& r) -> std::optional<http_response> {
       if (r.header("authorization") != "Bearer t")
         return text("no", 401);
       return std::nullopt;
     });
-    server.set_observer([seen, count](const std::string&, const std::string& r, int status, double) {
-      int i = (*count)++;
-      if (i < 3)
-        (*seen)[static_cast<std::size_t>(i)].set_value({r, status});
-    });
+    server.set_observer(
+      [seen, count](const std::string&, const std::string& r, int status, double) {
+        int i = (*count)++;
+        if (i < 3)
+          (*seen)[static_cast<std::size_t>(i)].set_value({r, status});
+      });
   });
   start();
   http_client client(io_.ioc(), {});
-  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions/7/pause"))).status, 401);
+  EXPECT_EQ(send_and_wait(client, make_request("POST", url("/v1/subscriptions/7/pause"))).status,
+            401);
   auto put = make_request("PUT", url("/v1/subscriptions/7/pause"));
   put.headers.emplace_back("Authorization", "Bearer t");
   EXPECT_EQ(send_and_wait(client, std::move(put)).status, 405);
@@ -486,7 +515,8 @@ TEST_F(server_test, observer_sees_the_route_of_filtered_requests_and_405s) {
 TEST_F(server_test, stop_closes_idle_connections_and_finishes_requests_in_progress) {
   auto pending = std::make_shared<std::promise<responder>>();
   route("GET", "/idle", [](http_request&&, responder reply) { reply(text("idle")); });
-  route("GET", "/slow", [pending](http_request&&, responder reply) { pending->set_value(std::move(reply)); });
+  route("GET", "/slow",
+        [pending](http_request&&, responder reply) { pending->set_value(std::move(reply)); });
   start();
   auto idle = raw_socket::connect_to(port_);
   ASSERT_TRUE(idle.send_all("GET /idle HTTP/1.1\r\nHost: a\r\n\r\n"));
@@ -513,7 +543,8 @@ TEST_F(server_test, listen_reports_an_address_in_use) {
   http_server second(io_.ioc(), {});
   std::string error;
   EXPECT_FALSE(second.listen("127.0.0.1", port_, error));
-  EXPECT_NE(error.find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos) << error;
+  EXPECT_NE(error.find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos)
+    << error;
 }
 
 } // namespace

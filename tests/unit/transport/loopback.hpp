@@ -180,7 +180,8 @@ public:
 
   /// Reads into the pending buffer until `done(buffer)` holds; returns
   /// false at the deadline, on error, or when the peer closes first.
-  bool read_until(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds timeout) {
+  bool read_until(const std::function<bool(const std::string&)>& done,
+                  std::chrono::milliseconds timeout) {
     auto deadline = clock_type::now() + timeout;
     while (!done(pending_)) {
       int r = read_some(deadline);
@@ -204,10 +205,14 @@ public:
   }
 
   /// Reads one request: head and body.
-  std::optional<std::pair<std::string, std::string>> read_message(std::chrono::milliseconds timeout = 5s) {
+  std::optional<std::pair<std::string, std::string>> read_message(
+    std::chrono::milliseconds timeout = 5s) {
     auto deadline = clock_type::now() + timeout;
-    auto left = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()); };
-    if (!read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, left()))
+    auto left = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    };
+    if (!read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; },
+                    left()))
       return std::nullopt;
     auto end = pending_.find("\r\n\r\n") + 4;
     std::string head = pending_.substr(0, end);
@@ -256,7 +261,8 @@ public:
 private:
   // Returns bytes read (>0), 0 on eof, -1 at the deadline, -2 on error.
   int read_some(clock_type::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+    auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     if (left <= 0)
       return -1;
     if (ssl_ && ::SSL_pending(ssl_) > 0)
@@ -413,12 +419,14 @@ private:
 
 /// Returns a keep-alive HTTP/1.1 200 response carrying `body`.
 inline std::string ok_response(std::string_view body) {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         std::string(body);
 }
 
 /// Sends `req` and waits at most `wait` for the response; the test fails
 /// (status -1) when none comes.
-inline client_response send_and_wait(http_client& client, client_request req, std::chrono::milliseconds wait = 10s) {
+inline client_response send_and_wait(http_client& client, client_request req,
+                                     std::chrono::milliseconds wait = 10s) {
   auto promise = std::make_shared<std::promise<client_response>>();
   auto future = promise->get_future();
   client.send(std::move(req), [promise](client_response r) { promise->set_value(std::move(r)); });
