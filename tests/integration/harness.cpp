@@ -64,43 +64,6 @@ std::string find_in(const headers_t& h, const std::string& name) {
 std::string http_result::header(const std::string& name) const { return find_in(headers, name); }
 std::string sink_request::header(const std::string& name) const { return find_in(headers, name); }
 
-http_result http_call(uint16_t port, const std::string& method, const std::string& target,
-                      const std::string& body, const headers_t& headers,
-                      std::chrono::milliseconds timeout) {
-  asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  http_result out;
-  try {
-    stream.expires_after(timeout);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-    bool has_ct = false;
-    for (const auto& [k, v] : headers) {
-      req.set(k, v);
-      has_ct |= lower(k) == "content-type";
-    }
-    if (!body.empty() && !has_ct)
-      req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    http::read(stream, buffer, parser);
-    auto& res = parser.get();
-    out.status = static_cast<int>(res.result_int());
-    out.body = res.body();
-    for (const auto& f : res)
-      out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  } catch (const std::exception& e) {
-    out.status = 0;
-    out.body = e.what();
-  }
-  return out;
-}
-
 namespace {
 
 // Writes `req` on `stream` and reads the answer into `out`.
@@ -132,6 +95,23 @@ void exchange(Stream& stream, const std::string& authority, const std::string& m
 }
 
 } // namespace
+
+http_result http_call(uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& body, const headers_t& headers,
+                      std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  http_result out;
+  try {
+    stream.expires_after(timeout);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    exchange(stream, "127.0.0.1:" + std::to_string(port), method, target, body, headers, out);
+  } catch (const std::exception& e) {
+    out.status = 0;
+    out.body = e.what();
+  }
+  return out;
+}
 
 http_result https_call(uint16_t port, const std::string& ca_file, const std::string& host,
                        const std::string& method, const std::string& target,
