@@ -1,10 +1,10 @@
 #pragma once
 // A value or an error, for everything in core that can fail on bad input.
 
-#include <cassert>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "core/expected.hpp"
 
 namespace sy::core {
 
@@ -37,41 +37,8 @@ inline input_error unprocessable(std::string field, std::string message, long in
   return {422, std::move(field), std::move(message), index};
 }
 
-/// Holds either a T or an input_error (a minimal std::expected for C++20).
+/// Holds either a T or an input_error: what every decoder of core returns.
 template <class T>
-class result {
-public:
-  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  result(input_error err) : v_(std::in_place_index<1>, std::move(err)) {}
-
-  /// Returns true when a value is held.
-  explicit operator bool() const noexcept { return v_.index() == 0; }
-  bool has_value() const noexcept { return v_.index() == 0; }
-
-  T& value() & {
-    assert(has_value());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(has_value());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(has_value());
-    return std::get<0>(std::move(v_));
-  }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
-  const input_error& error() const {
-    assert(!has_value());
-    return std::get<1>(v_);
-  }
-
-private:
-  std::variant<T, input_error> v_;
-};
+using result = expected<T, input_error>;
 
 } // namespace sy::core
