@@ -83,6 +83,8 @@ struct api_context {
   const storage::journal* journal = nullptr;
   /// Runs POST /v1/admin/backup.
   storage::backup_runner* backups = nullptr;
+  /// console.dir: serve /console/ from here instead of the embedded copy.
+  std::string console_dir;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

@@ -207,7 +207,8 @@ void install(transport::http_server& server, const api_context& ctx) {
       return refuse(403, "host not allowed");
     // Event files answer to a pull subscription's accessKey, checked by their handlers.
     const bool eventfiles = r.path == "/v1/eventfiles" || r.path.starts_with("/v1/eventfiles/");
-    if (auth && !eventfiles) {
+    // The console's files are public; every API call the page makes carries the token.
+    if (auth && !eventfiles && !is_console_path(r.path)) {
       auto token = bearer_token(r);
       const bool admin = listed(tokens->admin, token) != nullptr;
       const bool publish = listed(tokens->publish, token) != nullptr;
@@ -262,6 +263,7 @@ void install(transport::http_server& server, const api_context& ctx) {
   install_ops(server, ctx);
   install_admin(server, ctx);
   install_openapi(server, ctx);
+  install_console(server, ctx);
 }
 
 } // namespace sy::api

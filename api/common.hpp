@@ -124,5 +124,9 @@ void install_push(transport::http_server& server, const api_context& ctx);
 void install_eventfiles(transport::http_server& server, const api_context& ctx);
 void install_openapi(transport::http_server& server, const api_context& ctx);
 void install_admin(transport::http_server& server, const api_context& ctx);
+void install_console(transport::http_server& server, const api_context& ctx);
+
+/// Returns true for /console and the files under /console/, which need no token.
+bool is_console_path(std::string_view path);
 
 } // namespace sy::api

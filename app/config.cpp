@@ -194,6 +194,7 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
      {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
       {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
     {"push", {{"gateway_url", string_key(&config::gateway_url)}}},
+    {"console", {{"dir", string_key(&config::console_dir)}}},
     {"metrics",
      {{"max_subscription_series", int_key(&config::max_subscription_series, 0, 1000000)}}},
     {"log",

@@ -73,6 +73,10 @@ struct config {
   // [metrics]
   /// Subscriptions (the deepest queues) given per-subscription series.
   int64_t max_subscription_series = 1000;
+  // [console]
+  /// Serves /console/ from this directory instead of the copy embedded in
+  /// the binary ("" = embedded): for working on web/ without rebuilding.
+  std::string console_dir;
 
   bool operator==(const config&) const = default;
 };

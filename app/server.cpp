@@ -259,6 +259,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     ctx.journal = journal.get();
     storage::backup_runner backups(*journal);
     ctx.backups = &backups;
+    ctx.console_dir = cfg.console_dir;
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.
