@@ -1,0 +1,250 @@
+// etcd's v3 JSON gateway, read with simdjson's DOM API: the answers are
+// small and rare (leases, elections, configurations), so clarity wins over
+// On Demand's speed here.
+
+#include "cluster/etcd_client.hpp"
+
+#include <charconv>
+#include <memory>
+#include <simdjson.h>
+#include <utility>
+
+#include "core/json_writer.hpp"
+#include "core/signing.hpp"
+#include "transport/http_client.hpp"
+
+namespace sy::cluster {
+namespace {
+
+using simdjson::dom::element;
+
+std::string b64(const std::string& bytes) { return core::base64_encode(bytes); }
+
+// The gateway writes int64 as a JSON string ("5"); a number is read too.
+// Absent means 0 (proto3 leaves out default values).
+int64_t int_field(element object, std::string_view name) {
+  element v;
+  if (object[name].get(v))
+    return 0;
+  if (v.is_int64())
+    return v.get_int64().value_unsafe();
+  std::string_view text;
+  if (v.get_string().get(text))
+    throw std::runtime_error(std::string(name) + " is neither a number nor a string");
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw std::runtime_error(std::string(name) + " is not an integer: " + std::string(text));
+  return n;
+}
+
+std::string bytes_field(element object, std::string_view name) {
+  std::string_view text;
+  if (object[name].get_string().get(text))
+    return {};
+  auto bytes = core::base64_decode(text);
+  if (!bytes)
+    throw std::runtime_error(std::string(name) + " is not base64");
+  return *bytes;
+}
+
+int64_t revision_of(element root) {
+  element header;
+  return root["header"].get(header) ? 0 : int_field(header, "revision");
+}
+
+etcd_txn txn_of(element root) {
+  bool ok = false;
+  if (root["succeeded"].get_bool().get(ok))
+    ok = false; // absent = false (proto3 leaves out defaults)
+  return {ok, revision_of(root)};
+}
+
+etcd_lease lease_of(element object) { return {int_field(object, "ID"), int_field(object, "TTL")}; }
+
+// Parses `body` and hands its root to `read`; a parse or read failure
+// becomes an etcd_error.
+template <class T, class Read>
+core::expected<T, etcd_error> parse(const std::string& body, Read read) {
+  simdjson::dom::parser parser;
+  // The keep-alive stream may end with a newline after its one message.
+  auto end = body.find('\n');
+  simdjson::padded_string json(std::string_view(body).substr(0, end));
+  element root;
+  if (auto err = parser.parse(json).get(root))
+    return etcd_error{200, std::string("unreadable etcd answer: ") + simdjson::error_message(err)};
+  try {
+    return read(root);
+  } catch (const std::exception& e) {
+    return etcd_error{200, std::string("unreadable etcd answer: ") + e.what()};
+  }
+}
+
+template <class T, class Read>
+std::function<void(std::string)> reader(etcd_client::callback<T> done, Read read) {
+  return [done, read](std::string body) { done(parse<T>(body, read)); };
+}
+
+template <class T>
+std::function<void(etcd_error)> failer(etcd_client::callback<T> done) {
+  return [done](etcd_error e) { done(std::move(e)); };
+}
+
+std::string put_request(const std::string& key, const std::string& value, int64_t lease) {
+  core::json_writer w;
+  w.begin_object().key("key").value(b64(key)).key("value").value(b64(value));
+  if (lease != 0)
+    w.key("lease").value(std::to_string(lease));
+  w.end_object();
+  return std::move(w).str();
+}
+
+std::string compare_and_put_request(const char* target, const char* field, int64_t revision,
+                                    const std::string& key, const std::string& value,
+                                    int64_t lease) {
+  core::json_writer w;
+  w.begin_object().key("compare").begin_array();
+  w.begin_object()
+    .key("target")
+    .value(target)
+    .key("key")
+    .value(b64(key))
+    .key(field)
+    .value(std::to_string(revision))
+    .end_object();
+  w.end_array().key("success").begin_array().begin_object().key("request_put");
+  w.raw(put_request(key, value, lease));
+  w.end_object().end_array().end_object();
+  return std::move(w).str();
+}
+
+} // namespace
+
+std::string prefix_end(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+etcd_client::etcd_client(transport::http_client& http, std::string endpoint,
+                         std::chrono::milliseconds timeout)
+    : http_(http), endpoint_(std::move(endpoint)), timeout_(timeout) {
+  while (!endpoint_.empty() && endpoint_.back() == '/')
+    endpoint_.pop_back();
+}
+
+void etcd_client::post(const char* path, std::string body, std::function<void(std::string)> read,
+                       std::function<void(etcd_error)> fail) {
+  transport::client_request req;
+  req.method = "POST";
+  req.url = endpoint_ + path;
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = std::move(body);
+  req.timeout = timeout_;
+  http_.send(std::move(req), [read = std::move(read), fail = std::move(fail),
+                              path](transport::client_response r) {
+    if (r.status == 0)
+      return fail({0, std::string("etcd ") + path + ": " + r.error});
+    if (r.status != 200) {
+      // The gateway's error body: {"error","message","code"}.
+      auto message = parse<std::string>(r.body, [](element root) {
+        std::string_view m;
+        if (root["message"].get_string().get(m))
+          throw std::runtime_error("no message");
+        return std::string(m);
+      });
+      return fail({r.status, std::string("etcd ") + path + ": " +
+                               (message ? *message : "HTTP " + std::to_string(r.status))});
+    }
+    read(std::move(r.body));
+  });
+}
+
+void etcd_client::range(const std::string& key, bool prefix, callback<etcd_range> done) {
+  core::json_writer w;
+  w.begin_object().key("key").value(b64(key));
+  if (prefix)
+    w.key("range_end").value(b64(prefix_end(key)));
+  w.end_object();
+  post("/v3/kv/range", std::move(w).str(),
+       reader<etcd_range>(done,
+                          [](element root) {
+                            etcd_range out{revision_of(root), {}};
+                            simdjson::dom::array kvs;
+                            if (!root["kvs"].get_array().get(kvs))
+                              for (element kv : kvs)
+                                out.kvs.push_back(
+                                  {bytes_field(kv, "key"), bytes_field(kv, "value"),
+                                   int_field(kv, "create_revision"), int_field(kv, "mod_revision"),
+                                   int_field(kv, "version"), int_field(kv, "lease")});
+                            return out;
+                          }),
+       failer(done));
+}
+
+void etcd_client::put(const std::string& key, const std::string& value, int64_t lease,
+                      callback<int64_t> done) {
+  post("/v3/kv/put", put_request(key, value, lease),
+       reader<int64_t>(done, [](element root) { return revision_of(root); }), failer(done));
+}
+
+void etcd_client::create(const std::string& key, const std::string& value, int64_t lease,
+                         callback<etcd_txn> done) {
+  post("/v3/kv/txn", compare_and_put_request("CREATE", "create_revision", 0, key, value, lease),
+       reader<etcd_txn>(done, txn_of), failer(done));
+}
+
+void etcd_client::compare_and_put(const std::string& key, int64_t mod_revision,
+                                  const std::string& value, int64_t lease,
+                                  callback<etcd_txn> done) {
+  post("/v3/kv/txn",
+       compare_and_put_request("MOD", "mod_revision", mod_revision, key, value, lease),
+       reader<etcd_txn>(done, txn_of), failer(done));
+}
+
+void etcd_client::erase(const std::string& key, bool prefix, callback<int64_t> done) {
+  core::json_writer w;
+  w.begin_object().key("key").value(b64(key));
+  if (prefix)
+    w.key("range_end").value(b64(prefix_end(key)));
+  w.end_object();
+  post("/v3/kv/deleterange", std::move(w).str(),
+       reader<int64_t>(done, [](element root) { return int_field(root, "deleted"); }),
+       failer(done));
+}
+
+void etcd_client::grant(std::chrono::seconds ttl, callback<etcd_lease> done) {
+  core::json_writer w;
+  w.begin_object().key("TTL").value(std::to_string(ttl.count())).end_object();
+  post("/v3/lease/grant", std::move(w).str(), reader<etcd_lease>(done, lease_of), failer(done));
+}
+
+void etcd_client::keep_alive(int64_t id, callback<etcd_lease> done) {
+  core::json_writer w;
+  w.begin_object().key("ID").value(std::to_string(id)).end_object();
+  post("/v3/lease/keepalive", std::move(w).str(),
+       reader<etcd_lease>(done,
+                          [](element root) {
+                            element result;
+                            if (root["result"].get(result))
+                              throw std::runtime_error("no result");
+                            return lease_of(result);
+                          }),
+       failer(done));
+}
+
+void etcd_client::revoke(int64_t id, callback<bool> done) {
+  core::json_writer w;
+  w.begin_object().key("ID").value(std::to_string(id)).end_object();
+  post("/v3/lease/revoke", std::move(w).str(), reader<bool>(done, [](element) { return true; }),
+       failer(done));
+}
+
+} // namespace sy::cluster
