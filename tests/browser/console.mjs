@@ -140,6 +140,8 @@ try {
   const privateKey = (await id("secret-private-key").textContent()).trim();
   const publicKey = (await id("secret-public-key").textContent()).trim();
   check(privateKey.startsWith("whsec_") && publicKey.length > 0, "the keys are shown after creation");
+  await id("secrets-close").click();
+  check(await id("secret-private-key").isHidden(), "the keys can be put away");
   await fetch(`${hook}/configure`, { method: "POST", body: JSON.stringify({ privateKey, publicKey }) });
   const row = page.getByTestId("subscription-row").filter({ hasText: "Console test" });
   await row.waitFor();
