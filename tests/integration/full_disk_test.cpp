@@ -25,62 +25,12 @@
 #include <set>
 
 #include "harness.hpp"
+#include "../common/tmpfs_mount.hpp"
 
 using namespace sy::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A tmpfs of `mib` MiB on `dir`, in a private mount namespace; unmounted
-/// when the object goes. mounted() is false (why() says why) when this
-/// process may not mount.
-class tmpfs_mount {
-public:
-  tmpfs_mount(std::string dir, int mib) : dir_(std::move(dir)) {
-    if (::geteuid() != 0) {
-      why_ = "not root (uid " + std::to_string(::geteuid()) + ")";
-      return;
-    }
-    // A namespace is per thread: threads started before (RocksDB's, by an
-    // earlier test in this process) would keep writing to the old one.
-    if (const auto threads = std::distance(std::filesystem::directory_iterator("/proc/self/task"),
-                                           std::filesystem::directory_iterator{});
-        threads != 1) {
-      why_ = std::to_string(threads) + " threads already run in this process (run the test on "
-                                       "its own, as ctest does)";
-      return;
-    }
-    // Must run before the test starts any thread (CLONE_NEWNS implies CLONE_FS).
-    if (::unshare(CLONE_NEWNS) != 0) {
-      why_ = std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
-      return;
-    }
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      why_ = std::string("make / private: ") + std::strerror(errno);
-      return;
-    }
-    const std::string opts = "size=" + std::to_string(mib) + "m";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
-      why_ = std::string("mount tmpfs: ") + std::strerror(errno);
-      return;
-    }
-    mounted_ = true;
-  }
-  ~tmpfs_mount() {
-    if (mounted_)
-      ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  tmpfs_mount(const tmpfs_mount&) = delete;
-  tmpfs_mount& operator=(const tmpfs_mount&) = delete;
-
-  bool mounted() const { return mounted_; }
-  const std::string& why() const { return why_; }
-
-private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string why_;
-};
 
 /// Adds every event id in a 202 body to `into`; returns how many it held.
 std::size_t collect_ids(const std::string& body, std::set<std::string>& into) {

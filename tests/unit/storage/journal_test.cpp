@@ -27,6 +27,10 @@
 #include <utility>
 #include <vector>
 
+#include "../../common/tmpfs_mount.hpp"
+
+using sy::test::tmpfs_mount;
+
 extern char** environ;
 
 using namespace sy::storage;
@@ -909,60 +913,6 @@ TEST(journal, refuses_writes_as_no_space_while_the_disk_keeps_less_than_the_rese
   EXPECT_NE(lines[0].find("is full"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("delete files on that disk"), std::string::npos) << lines[0];
 }
-
-namespace {
-
-// Mounts a tmpfs of `mib` MiB on `dir` in a mount namespace of this
-// process's own (so that not even a crash leaves it mounted); unmounted by
-// the destructor. Root only; must run before the test starts threads.
-class tmpfs_mount {
-public:
-  tmpfs_mount(const std::string& dir, int mib) : dir_(dir) {
-    if (::geteuid() != 0) {
-      why_ = "not root";
-      return;
-    }
-    // A namespace is per thread: threads started before (RocksDB's, by an
-    // earlier test in this process) would keep writing to the old one.
-    if (const auto threads = std::distance(std::filesystem::directory_iterator("/proc/self/task"),
-                                           std::filesystem::directory_iterator{});
-        threads != 1) {
-      why_ = std::to_string(threads) + " threads already run in this process (run the test on "
-                                       "its own, as ctest does)";
-      return;
-    }
-    if (::unshare(CLONE_NEWNS) != 0 ||
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      why_ = std::string("private mount namespace: ") + std::strerror(errno);
-      return;
-    }
-    const std::string opts = "size=" + std::to_string(mib) + "m";
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0;
-    if (!mounted_)
-      why_ = std::string("mount tmpfs: ") + std::strerror(errno);
-  }
-  ~tmpfs_mount() {
-    if (mounted_)
-      ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  tmpfs_mount(const tmpfs_mount&) = delete;
-  tmpfs_mount& operator=(const tmpfs_mount&) = delete;
-
-  bool mounted() const { return mounted_; }
-  const std::string& why() const { return why_; }
-  /// Grows the file system to `mib` MiB.
-  bool grow(int mib) {
-    const std::string opts = "size=" + std::to_string(mib) + "m";
-    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, opts.c_str()) == 0;
-  }
-
-private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string why_;
-};
-
-} // namespace
 
 // With the reserve off, RocksDB itself meets ENOSPC in a synced WAL write
 // (the crash of issue 9). The journal must answer no_space from then on
