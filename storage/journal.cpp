@@ -189,8 +189,8 @@ void encode_into(std::string& out, const stored_event& e) {
 // last error, time given up): absent in older records, which still read.
 constexpr uint8_t dead_details_tag = 1;
 
-std::string encode_dead(const stored_event& e, std::string_view reason, uint32_t attempts = 0,
-                        std::string_view last_error = {}, int64_t dead_ms = 0) {
+std::string encode_dead(const stored_event& e, std::string_view reason, uint32_t attempts,
+                        std::string_view last_error, int64_t dead_ms) {
   std::string out;
   append_bytes(out, encode_event(e));
   append_bytes(out, reason);
@@ -201,7 +201,13 @@ std::string encode_dead(const stored_event& e, std::string_view reason, uint32_t
   return out;
 }
 
-std::optional<dead_letter> decode_dead(std::string_view bytes) {
+} // namespace
+
+std::string encode_dead_letter(const dead_letter& d) {
+  return encode_dead(*d.event, d.reason, d.attempts, d.last_error, d.dead_ms);
+}
+
+std::optional<dead_letter> decode_dead_letter(std::string_view bytes) {
   reader r(bytes);
   std::string_view event_bytes;
   dead_letter d;
@@ -219,6 +225,8 @@ std::optional<dead_letter> decode_dead(std::string_view bytes) {
   d.event = std::make_shared<const stored_event>(std::move(*e));
   return d;
 }
+
+namespace {
 
 bool has_prefix(const rocksdb::Slice& key, const char* prefix, std::size_t n) {
   return key.size() >= n && std::equal(prefix, prefix + n, key.data());
@@ -1019,7 +1027,7 @@ expected<uint64_t> journal::purge(uint64_t sub) {
 std::optional<error> journal::kill(uint64_t sub, const stored_event& e, const std::string& reason) {
   const pair_key key(sub, e.seq);
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason));
+  batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason, 0, {}, 0));
   batch.Delete(impl_->cf(cf_queues), key.slice());
   return impl_->write(batch, impl_->sync_, "kill");
 }
@@ -1049,7 +1057,7 @@ expected<std::vector<dead_letter>> journal::dead_letters(uint64_t sub, std::size
        it->Next()) {
     if (!has_prefix(it->key(), prefix.b.data(), 8))
       break;
-    if (auto dl = decode_dead(std::string_view(it->value().data(), it->value().size())))
+    if (auto dl = decode_dead_letter(std::string_view(it->value().data(), it->value().size())))
       out.push_back(std::move(*dl));
   }
   if (!it->status().ok())
@@ -1071,7 +1079,7 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
         break;
-      auto dl = decode_dead(std::string_view(it->value().data(), it->value().size()));
+      auto dl = decode_dead_letter(std::string_view(it->value().data(), it->value().size()));
       if (!dl)
         continue; // left in place for an operator to inspect
       if (!filter.admits(dl->event->ev))

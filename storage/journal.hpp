@@ -93,6 +93,13 @@ struct dead_letter {
   int64_t dead_ms = 0;
 };
 
+/// Returns the bytes the journal stores for dead letter `d`.
+std::string encode_dead_letter(const dead_letter& d);
+/// Returns the dead letter encoded in `bytes` (also as written before
+/// attempts, last error and time were kept: those read as 0, "" and 0), or
+/// nullopt when they are corrupt.
+std::optional<dead_letter> decode_dead_letter(std::string_view bytes);
+
 /// Which dead letters a replay requeues: those whose event timestamp is
 /// within [since_ms, until_ms) (every one by default), and only the event
 /// `only_id` when that is not empty.
