@@ -18,6 +18,19 @@ std::string event_id(uint64_t seq) {
   return id;
 }
 
+std::optional<uint64_t> seq_of_event_id(std::string_view id) {
+  if (id.size() != 20 || id.substr(0, 4) != "evt_")
+    return std::nullopt;
+  uint64_t seq = 0;
+  for (char c : id.substr(4)) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0)
+      return std::nullopt;
+    seq = (seq << 4) | static_cast<uint64_t>(digit);
+  }
+  return seq;
+}
+
 ingest_pipeline::ingest_pipeline(storage::journal& journal, int64_t dedupe_window_ms,
                                  std::size_t max_pending_events)
     : journal_(journal), dedupe_window_ms_(dedupe_window_ms),

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,6 +29,10 @@ struct ingest_outcome {
 
 /// Returns the public id of the event with sequence number `seq`.
 std::string event_id(uint64_t seq);
+
+/// Returns the sequence number of the event whose public id is `id` (the
+/// inverse of event_id), or nullopt when `id` is not such an id.
+std::optional<uint64_t> seq_of_event_id(std::string_view id);
 
 /// One batch on its way to the journal: events (seq and id still unset),
 /// each event's matched route ordinals, the table they index, and who waits.

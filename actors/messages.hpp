@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,7 +120,7 @@ struct replayed {
   uint64_t count = 0;
 };
 
-/// One dead letter: the event and why it was given up.
+/// One dead letter: the event, why it was given up and how delivery went.
 struct dead_letter_view {
   std::string id;
   std::string type;
@@ -127,11 +128,16 @@ struct dead_letter_view {
   std::string data; ///< raw JSON
   int64_t timestamp_ms = 0;
   std::string reason;
+  uint64_t attempts = 0;  ///< failed attempts before it was given up
+  std::string last_error; ///< of the last failed attempt; "" when none
+  int64_t dead_ms = 0;    ///< wall ms when given up; 0 when not recorded (older records)
 };
 
-/// A subscription's dead letters, oldest first.
+/// A page of a subscription's dead letters, oldest first; `more` when
+/// others follow the last one.
 struct dead_letter_list {
   std::vector<dead_letter_view> items;
+  bool more = false;
 };
 
 /// The change-notification watcher and whether the request created it.
@@ -239,14 +245,20 @@ struct purge_subscription {
   std::string id;
 };
 
-/// Lists the dead letters → dead_letter_list.
+/// Lists at most `limit` dead letters after the event of seq `after_seq`
+/// (0: from the first) → dead_letter_list.
 struct list_dead_letters {
   std::string id;
+  uint64_t limit = storage::max_listed_dead_letters;
+  uint64_t after_seq = 0;
 };
 
-/// Requeues every dead letter → replayed.
+/// Requeues the dead letters whose event timestamp is within
+/// [since_ms, until_ms) (every one by default) → replayed.
 struct replay_subscription {
   std::string id;
+  int64_t since_ms = std::numeric_limits<int64_t>::min();
+  int64_t until_ms = std::numeric_limits<int64_t>::max();
 };
 
 /// Requeues the dead letter of event `event_id` → replayed, or not_found.
@@ -330,9 +342,12 @@ struct storage_done {
 };
 
 /// Requeues a subscriber's dead letters (only that of `event_id` when it
-/// is not empty) → replayed.
+/// is not empty; only those whose event timestamp is within [since_ms,
+/// until_ms)) → replayed.
 struct replay_dead_letters {
   std::string event_id;
+  int64_t since_ms = std::numeric_limits<int64_t>::min();
+  int64_t until_ms = std::numeric_limits<int64_t>::max();
 };
 
 /// Lists at most `max` sealed files of a pull subscriber → event_file_names.
@@ -400,8 +415,9 @@ SY_INSPECT(subscription_list, x.items)
 SY_INSPECT_EMPTY(done)
 SY_INSPECT(purged, x.count)
 SY_INSPECT(replayed, x.count)
-SY_INSPECT(dead_letter_view, x.id, x.type, x.country, x.data, x.timestamp_ms, x.reason)
-SY_INSPECT(dead_letter_list, x.items)
+SY_INSPECT(dead_letter_view, x.id, x.type, x.country, x.data, x.timestamp_ms, x.reason, x.attempts,
+           x.last_error, x.dead_ms)
+SY_INSPECT(dead_letter_list, x.items, x.more)
 SY_INSPECT(watcher_view, x.sub, x.created)
 SY_INSPECT(event_type_stored, x.type, x.added)
 SY_INSPECT(event_type_deleted, x.existed)
@@ -421,8 +437,8 @@ SY_INSPECT(verify_subscription, x.id)
 SY_INSPECT(pause_subscription, x.id)
 SY_INSPECT(activate_subscription, x.id)
 SY_INSPECT(purge_subscription, x.id)
-SY_INSPECT(list_dead_letters, x.id)
-SY_INSPECT(replay_subscription, x.id)
+SY_INSPECT(list_dead_letters, x.id, x.limit, x.after_seq)
+SY_INSPECT(replay_subscription, x.id, x.since_ms, x.until_ms)
 SY_INSPECT(replay_dead_letter, x.id, x.event_id)
 SY_INSPECT(drop_dead_letters, x.id)
 SY_INSPECT(put_watcher, x.spec)
@@ -438,7 +454,7 @@ SY_INSPECT_EMPTY(list_stats)
 SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
-SY_INSPECT(replay_dead_letters, x.event_id)
+SY_INSPECT(replay_dead_letters, x.event_id, x.since_ms, x.until_ms)
 SY_INSPECT(list_event_files, x.max)
 SY_INSPECT(read_event_file, x.name)
 SY_INSPECT(delete_event_file, x.name)

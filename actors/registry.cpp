@@ -314,9 +314,9 @@ registry_actor::behavior_type registry_behavior(
     },
     [&st](const purge_subscription& x) -> caf::result<purged> { return st.purge(x.id); },
     [&st](const list_dead_letters& x) -> caf::result<dead_letter_list> {
-      return st.dead_letters(x.id);
+      return st.dead_letters(x);
     },
-    [&st](const replay_subscription& x) -> caf::result<replayed> { return st.replay(x.id); },
+    [&st](const replay_subscription& x) -> caf::result<replayed> { return st.replay(x); },
     [&st](const replay_dead_letter& x) -> caf::result<replayed> {
       return st.replay_one(x.id, x.event_id);
     },

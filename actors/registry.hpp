@@ -84,9 +84,9 @@ public:
   /// Asks the subscriber to drop its queue.
   caf::result<purged> purge(const std::string& id);
   /// Returns the dead letters, oldest first (at most storage::max_listed_dead_letters).
-  caf::expected<dead_letter_list> dead_letters(const std::string& id) const;
+  caf::expected<dead_letter_list> dead_letters(const list_dead_letters& q) const;
   /// Asks the subscriber to requeue its dead letters.
-  caf::result<replayed> replay(const std::string& id);
+  caf::result<replayed> replay(const replay_subscription& q);
   /// Asks the subscriber to requeue the dead letter of `event_id`.
   caf::result<replayed> replay_one(const std::string& id, const std::string& event_id);
   /// Deletes every dead letter of `id`; returns how many there were.

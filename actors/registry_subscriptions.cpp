@@ -1,6 +1,7 @@
 // The subscription life cycle inside the registry actor (docs/api.md §2):
 // create, read, patch, delete, verify, pause/activate, purge, dead letters.
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/registry.hpp"
@@ -281,11 +282,11 @@ caf::result<purged> registry_state::purge(const std::string& id) {
   return forward<purged>(self_, e->actor, purge_queue{});
 }
 
-caf::result<replayed> registry_state::replay(const std::string& id) {
-  auto* e = find(id, subscription_kind::native);
+caf::result<replayed> registry_state::replay(const replay_subscription& q) {
+  auto* e = find(q.id, subscription_kind::native);
   if (!e)
-    return not_found(id);
-  return forward<replayed>(self_, e->actor, replay_dead_letters{});
+    return not_found(q.id);
+  return forward<replayed>(self_, e->actor, replay_dead_letters{{}, q.since_ms, q.until_ms});
 }
 
 caf::result<replayed> registry_state::replay_one(const std::string& id,
@@ -309,19 +310,24 @@ caf::expected<purged> registry_state::drop_dead(const std::string& id) {
   return purged{*dropped};
 }
 
-caf::expected<dead_letter_list> registry_state::dead_letters(const std::string& id) const {
-  auto* e = find(id, subscription_kind::native);
+caf::expected<dead_letter_list> registry_state::dead_letters(const list_dead_letters& q) const {
+  auto* e = find(q.id, subscription_kind::native);
   if (!e)
-    return not_found(id);
-  auto letters = env_.journal->dead_letters(e->sub.number, storage::max_listed_dead_letters);
+    return not_found(q.id);
+  const auto limit = std::min<uint64_t>(q.limit, storage::max_listed_dead_letters);
+  // One more than the page: whether another page follows.
+  auto letters = env_.journal->dead_letters(e->sub.number, limit + 1, q.after_seq);
   if (!letters)
     return make_error(errc::unavailable,
                       "could not read the dead letters: " + letters.error().message + "; retry");
   dead_letter_list out;
+  out.more = letters->size() > limit;
+  if (out.more)
+    letters->resize(limit);
   for (const auto& d : *letters) {
     const auto& ev = d.event->ev;
-    out.items.push_back(
-      dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms, d.reason});
+    out.items.push_back(dead_letter_view{ev.id, ev.type, ev.country, ev.data, ev.timestamp_ms,
+                                         d.reason, d.attempts, d.last_error, d.dead_ms});
   }
   return out;
 }

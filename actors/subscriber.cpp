@@ -220,8 +220,9 @@ namespace {
 // Gives `e` up; the journal write waits for flush_dead, one per message.
 void dead_letter(self_ptr self, const storage::event_ptr& e, std::string reason) {
   auto& st = self->state;
+  st.dead.push_back({e, std::move(reason), static_cast<uint32_t>(st.retries.failures(e->seq)),
+                     st.retries.last_error(e->seq), st.clock->wall_ms()});
   st.retries.forget(e->seq);
-  st.dead.push_back({e, std::move(reason)});
   if (st.queued > 0)
     --st.queued;
 }
@@ -673,13 +674,13 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     std::string why = failure_text(r);
     count_failure(st, why);
     note_failure(st, why, st.host);
+    const int failures = st.retries.add_failure(seq, why);
     if (was_dropped) {
       st.retries.forget(seq);
     } else if (wall - e->ingest_ms > st.env->settings.max_age_ms) {
       dead_letter(self, e, "older than retry.max_age; last error: " + why);
     } else {
       // The event waits out its own delay; the others keep flowing.
-      const int failures = st.retries.add_failure(seq);
       st.retries.defer(seq,
                        st.clock->steady_ms() + st.schedule.delay_ms(failures, retry_after, st.rng));
       st.retrying.emplace(seq, e);
@@ -848,8 +849,9 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       const int64_t now = st.clock->wall_ms();
       off_worker(
         self,
-        [journal, number, now, only = x.event_id] {
-          return journal->replay_dead(number, now, only);
+        [journal, number, now,
+         filter = storage::replay_filter{x.event_id, x.since_ms, x.until_ms}] {
+          return journal->replay_dead(number, now, filter);
         },
         [self, rp, only = x.event_id](
           storage::expected<std::vector<storage::event_ptr>>& replayed_events) mutable {

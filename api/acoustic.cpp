@@ -8,6 +8,8 @@
 #include "core/json_writer.hpp"
 #include "core/native_codec.hpp"
 #include "core/subscription_codec.hpp"
+#include "core/url.hpp"
+#include "log/log.hpp"
 
 namespace sy::api {
 
@@ -82,13 +84,19 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     auto type = core::decode_event_type(req.body);
     if (!type)
       return respond(input_error_response(type.error()));
-    ask<actors::event_type_stored>(*ctx.system, ctx.registry,
-                                   actors::put_event_type{std::move(type).value()},
-                                   std::move(respond), [](const actors::event_type_stored& x) {
-                                     core::json_writer w;
-                                     core::write_event_type(w, x.type);
-                                     return json_response(x.added ? 201 : 200, std::move(w).str());
-                                   });
+    ask<actors::event_type_stored>(
+      *ctx.system, ctx.registry, actors::put_event_type{std::move(type).value()},
+      std::move(respond), [who = token_name(ctx, req)](const actors::event_type_stored& x) {
+        log::write(log::level::info, "event_type.changed",
+                   x.added ? "event type registered" : "event type replaced",
+                   {{"change", x.added ? "created" : "updated"},
+                    {"code", x.type.code},
+                    {"type", x.type.routed_type()},
+                    {"token", who}});
+        core::json_writer w;
+        core::write_event_type(w, x.type);
+        return json_response(x.added ? 201 : 200, std::move(w).str());
+      });
   });
   // Read from the published snapshot, on the I/O thread: the registry
   // publishes a change before it answers it, so a client reads its writes.
@@ -114,7 +122,12 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
                  ask<actors::event_type_deleted>(
                    *ctx.system, ctx.registry,
                    actors::delete_event_type{transport::percent_decode(req.params.at(0), false)},
-                   std::move(respond), [](const actors::event_type_deleted& x) {
+                   std::move(respond),
+                   [code = transport::percent_decode(req.params.at(0), false),
+                    who = token_name(ctx, req)](const actors::event_type_deleted& x) {
+                     if (x.existed)
+                       log::write(log::level::info, "event_type.changed", "event type deleted",
+                                  {{"change", "deleted"}, {"code", code}, {"token", who}});
                      return json_response(200, x.existed ? "true" : "false");
                    });
                });
@@ -128,7 +141,17 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
       return respond(input_error_response(spec.error()));
     ask<actors::watcher_view>(*ctx.system, ctx.registry,
                               actors::put_watcher{std::move(spec).value()}, std::move(respond),
-                              render_watcher);
+                              [who = token_name(ctx, req)](const actors::watcher_view& v) {
+                                // The url's host only: its path, query or userinfo may carry secrets.
+                                auto url = core::parse_url(v.sub.url);
+                                log::write(log::level::info, "watcher.changed",
+                                           v.created ? "change-notification watcher registered"
+                                                     : "change-notification watcher replaced",
+                                           {{"change", v.created ? "created" : "updated"},
+                                            {"host", url ? url->host : std::string()},
+                                            {"token", who}});
+                                return render_watcher(v);
+                              });
   });
   server.route("GET", watcher, [ctx](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())
@@ -136,12 +159,18 @@ void install_acoustic(transport::http_server& server, const api_context& ctx) {
     ask<actors::watcher_view>(*ctx.system, ctx.registry, actors::get_watcher{}, std::move(respond),
                               render_watcher);
   });
-  server.route("DELETE", watcher, [ctx](transport::http_request&&, transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    ask<actors::done>(*ctx.system, ctx.registry, actors::delete_watcher{}, std::move(respond),
-                      [](const actors::done&) { return json_response(204, ""); });
-  });
+  server.route(
+    "DELETE", watcher, [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      ask<actors::done>(*ctx.system, ctx.registry, actors::delete_watcher{}, std::move(respond),
+                        [who = token_name(ctx, req)](const actors::done&) {
+                          log::write(log::level::info, "watcher.changed",
+                                     "change-notification watcher removed",
+                                     {{"change", "deleted"}, {"token", who}});
+                          return json_response(204, "");
+                        });
+    });
 }
 
 } // namespace sy::api

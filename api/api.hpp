@@ -12,6 +12,9 @@ namespace sy::transport {
 class http_server;
 struct http_request;
 } // namespace sy::transport
+namespace sy::log {
+class rate_limit;
+} // namespace sy::log
 namespace sy::storage {
 class journal;
 class backup_runner;
@@ -85,6 +88,9 @@ struct api_context {
   storage::backup_runner* backups = nullptr;
   /// console.dir: serve /console/ from here instead of the embedded copy.
   std::string console_dir;
+  /// Keeps auth-failure lines to one per remote address per
+  /// log.failure_interval_s; null: every failure is logged.
+  std::shared_ptr<log::rate_limit> auth_failures;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

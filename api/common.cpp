@@ -9,7 +9,9 @@
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/time_format.hpp"
+#include "core/clock.hpp"
 #include "log/log.hpp"
+#include "log/rate_limit.hpp"
 
 namespace sy::api {
 
@@ -126,6 +128,22 @@ void log_change(std::string_view change, std::string_view kind, std::string_view
               {"detail", detail}});
 }
 
+void log_auth_failure(const api_context& ctx, std::string_view why, const std::string& remote,
+                      std::string_view method, std::string_view path) {
+  if (!log::enabled(log::level::warn))
+    return;
+  std::optional<uint64_t> left_out = 0;
+  if (ctx.auth_failures)
+    left_out = ctx.auth_failures->admit(remote, core::system_clock().steady_ms());
+  if (!left_out)
+    return;
+  log::write(log::level::warn, "auth.failed", why,
+             {{"remote", remote},
+              {"method", method},
+              {"path", path},
+              {"suppressed", std::to_string(*left_out)}});
+}
+
 std::string render_subscription(const actors::subscription_view& v) {
   core::json_writer w;
   actors::write_subscription(w, v.sub, &v.stats, v.show_private_key);
@@ -216,10 +234,10 @@ void install(transport::http_server& server, const api_context& ctx) {
       if (token.empty() || !(admin || publish || scrape)) {
         // Who knocks, never with what: the header's value is a secret or a
         // near miss of one.
-        log::write(log::level::warn, "auth.failed",
-                   token.empty() ? "request without a bearer token refused"
-                                 : "request with an unknown bearer token refused",
-                   {{"remote", r.remote}, {"method", r.method}, {"path", r.path}});
+        log_auth_failure(ctx,
+                         token.empty() ? "request without a bearer token refused"
+                                       : "request with an unknown bearer token refused",
+                         r.remote, r.method, r.path);
         auto resp = refuse(401,
                            "missing or unknown bearer token: send Authorization: Bearer <token>");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -95,6 +95,13 @@ void ask(caf::actor_system& sys, Handle target, Request request, transport::resp
 void log_change(std::string_view change, std::string_view kind, std::string_view id,
                 std::string_view token, std::string_view detail = {});
 
+/// Writes the `auth.failed` log line for a request refused for its
+/// credentials (`why`: the sentence): the remote address, never what it
+/// sent; at most one line per address per ctx.auth_failures' interval,
+/// each saying how many were left out before it (`suppressed`).
+void log_auth_failure(const api_context& ctx, std::string_view why, const std::string& remote,
+                      std::string_view method, std::string_view path);
+
 /// Returns the JSON of one subscription as the API shows it.
 std::string render_subscription(const actors::subscription_view& v);
 

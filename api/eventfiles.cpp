@@ -29,8 +29,8 @@ void ask_pull_subscriber(const api_context& ctx, const transport::http_request& 
     return respond(not_ready_response());
   std::string key(bearer_token(req));
   if (key.empty()) {
-    log::write(log::level::warn, "auth.failed", "event-file request without an accessKey refused",
-               {{"remote", req.remote}, {"method", req.method}, {"path", req.path}});
+    log_auth_failure(ctx, "event-file request without an accessKey refused", req.remote, req.method,
+                     req.path);
     return respond(unauthorized("missing accessKey"));
   }
   caf::actor_system& sys = *ctx.system;
@@ -39,11 +39,10 @@ void ask_pull_subscriber(const api_context& ctx, const transport::http_request& 
     [&sys, request, render](caf::actor& subscriber, const transport::responder& respond) {
       ask<Reply>(sys, subscriber, request, respond, render);
     },
-    [remote = req.remote, method = req.method, path = req.path](const caf::error& e) {
+    [ctx, remote = req.remote, method = req.method, path = req.path](const caf::error& e) {
       if (actors::to_domain_error(e).code == actors::errc::unauthorized) {
-        log::write(log::level::warn, "auth.failed",
-                   "event-file request with an unknown accessKey refused",
-                   {{"remote", remote}, {"method", method}, {"path", path}});
+        log_auth_failure(ctx, "event-file request with an unknown accessKey refused", remote,
+                         method, path);
         return unauthorized("unknown accessKey");
       }
       return error_response(e);

@@ -9,6 +9,7 @@
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
 #include "core/push_codec.hpp"
+#include "log/log.hpp"
 
 namespace sy::api {
 
@@ -111,12 +112,26 @@ void install_push(transport::http_server& server, const api_context& ctx) {
                  auto decoded = core::decode_association(req.body);
                  if (!decoded)
                    return respond(bad_request(decoded.error(), association_path));
+                 // The log names which look-up keys the association has, never their
+                 // values (phone numbers, addresses) nor the device token.
+                 const auto& a = decoded.value();
+                 std::string keys = a.cellphone.empty() ? "" : "cellphone";
+                 if (!a.email.empty())
+                   keys += keys.empty() ? "email" : ",email";
+                 std::string app_id = a.app_id, device = a.device_type;
                  // The registry stores it (synced) and keeps it for look-ups, serialised
                  // with every other association write and every look-up.
                  ask_then<actors::done>(
                    *ctx.system, ctx.registry, actors::put_association{std::move(decoded).value()},
                    std::move(respond),
-                   [](const actors::done&, const transport::responder& respond) {
+                   [keys, app_id, device, who = token_name(ctx, req)](
+                     const actors::done&, const transport::responder& respond) {
+                     log::write(log::level::info, "association.changed", "association stored",
+                                {{"change", "stored"},
+                                 {"app_id", app_id},
+                                 {"device_type", device},
+                                 {"keys", keys},
+                                 {"token", who}});
                      respond(json_response(200, association_ok));
                    },
                    [](const caf::error& e) { return push_error(e, association_path); });

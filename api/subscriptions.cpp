@@ -4,6 +4,7 @@
 #include <charconv>
 #include <optional>
 
+#include "actors/ingest.hpp"
 #include "api/common.hpp"
 #include "core/field_names.hpp"
 #include "core/json_writer.hpp"
@@ -20,13 +21,19 @@ using actors::subscription_kind;
 /// Most subscriptions one page of GET /v1/subscriptions may hold.
 constexpr std::size_t max_list_limit = 1000;
 
+// A page of a listing in id order (docs/api.md §2): at most `limit` items
+// (all of them without it) whose id is after `after`.
+struct page_query {
+  std::optional<std::size_t> limit;
+  std::string after;
+};
+
 // The query of GET /v1/subscriptions: filters, and a page when `limit` is given.
 struct list_query {
   std::optional<core::subscription_state> state;
   std::optional<std::string> service;
   std::optional<std::string> type;
-  std::optional<std::size_t> limit;
-  std::string after;
+  page_query page;
 };
 
 std::string percent_encode(std::string_view s) {
@@ -45,10 +52,13 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-// Reads the query; a parameter it does not know, a repeated one or a bad
-// value is refused naming it, as body members are.
-core::result<list_query> parse_list_query(std::string_view query) {
-  list_query q;
+// Reads `query` one parameter at a time, percent-decoded: `read(name,
+// value)` answers why a value is bad, or nullopt. A parameter not in
+// `known`, or one given twice, is refused naming it, as body members are.
+template <class Read>
+std::optional<core::input_error> read_query(std::string_view query,
+                                            std::initializer_list<std::string_view> known,
+                                            Read read) {
   std::vector<std::string> seen;
   while (!query.empty()) {
     auto amp = query.find('&');
@@ -64,34 +74,66 @@ core::result<list_query> parse_list_query(std::string_view query) {
     if (std::find(seen.begin(), seen.end(), name) != seen.end())
       return core::bad_request(name, "appears more than once");
     seen.push_back(name);
-    if (name == "state") {
-      q.state = core::parse_state(value);
-      if (!q.state)
-        return core::bad_request("state", "must be pending_verification, active or paused");
-    } else if (name == "service") {
-      if (value.empty())
-        return core::bad_request("service", "must not be empty");
-      q.service = value;
-    } else if (name == "type") {
-      if (auto why = core::validate_event_type(value))
-        return core::bad_request("type", "must be an event type, which " + *why);
-      q.type = value;
-    } else if (name == "limit") {
-      std::size_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n == 0 || n > max_list_limit)
-        return core::bad_request("limit", "must be a whole number from 1 to " +
-                                            std::to_string(max_list_limit));
-      q.limit = n;
-    } else if (name == "after") {
-      q.after = value;
-    } else {
-      auto e = core::unknown_field("", name, {"state", "service", "type", "limit", "after"});
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      auto e = core::unknown_field("", name, known);
       e.status = 400;
       e.message.replace(0, 13, "unknown query parameter");
       return e;
     }
+    if (auto bad = read(name, value))
+      return bad;
   }
+  return std::nullopt;
+}
+
+// Reads `limit` (1 to max_list_limit) and `after` into `page`; other names
+// are not its business (nullopt).
+std::optional<core::input_error> read_page_param(const std::string& name, const std::string& value,
+                                                 page_query& page) {
+  if (name == "limit") {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n == 0 || n > max_list_limit)
+      return core::bad_request("limit", "must be a whole number from 1 to " +
+                                          std::to_string(max_list_limit));
+    page.limit = n;
+  } else if (name == "after") {
+    page.after = value;
+  }
+  return std::nullopt;
+}
+
+// Returns the Link header of the page after `last_id`: `target` is the
+// listing's path and its other parameters ("/v1/x?" or "/v1/x?a=b&").
+std::string next_link(std::string target, std::size_t limit, const std::string& last_id) {
+  target.append("limit=").append(std::to_string(limit));
+  target.append("&after=").append(percent_encode(last_id));
+  return "<" + target + ">; rel=\"next\"";
+}
+
+// Reads the query of GET /v1/subscriptions.
+core::result<list_query> parse_list_query(std::string_view query) {
+  list_query q;
+  auto bad = read_query(
+    query, {"state", "service", "type", "limit", "after"},
+    [&q](const std::string& name, const std::string& value) -> std::optional<core::input_error> {
+      if (name == "state") {
+        q.state = core::parse_state(value);
+        if (!q.state)
+          return core::bad_request("state", "must be pending_verification, active or paused");
+      } else if (name == "service") {
+        if (value.empty())
+          return core::bad_request("service", "must not be empty");
+        q.service = value;
+      } else if (name == "type") {
+        if (auto why = core::validate_event_type(value))
+          return core::bad_request("type", "must be an event type, which " + *why);
+        q.type = value;
+      }
+      return read_page_param(name, value, q.page);
+    });
+  if (bad)
+    return std::move(*bad);
   return q;
 }
 
@@ -104,7 +146,7 @@ bool list_matches(const list_query& q, const actors::subscription_view& v) {
         return core::pattern_matches(p, *q.type);
       }))
     return false;
-  return q.after.empty() || v.sub.id > q.after;
+  return q.page.after.empty() || v.sub.id > q.page.after;
 }
 
 // Returns the link to the page after `last_id`, keeping the other parameters.
@@ -116,9 +158,7 @@ std::string next_link(const list_query& q, const std::string& last_id) {
     target.append("service=").append(percent_encode(*q.service)).append("&");
   if (q.type)
     target.append("type=").append(percent_encode(*q.type)).append("&");
-  target.append("limit=").append(std::to_string(*q.limit));
-  target.append("&after=").append(percent_encode(last_id));
-  return "<" + target + ">; rel=\"next\"";
+  return next_link(std::move(target), *q.page.limit, last_id);
 }
 
 // Answers the list in id order (the registry's), filtered, one page of it
@@ -132,7 +172,7 @@ transport::http_response render_list(const list_query& q, const actors::subscrip
   for (const auto& v : list.items) {
     if (!list_matches(q, v))
       continue;
-    if (q.limit && n == *q.limit) {
+    if (q.page.limit && n == *q.page.limit) {
       more = true;
       break;
     }
@@ -153,7 +193,31 @@ transport::http_response render_count(const char* name, uint64_t n) {
   return json_response(200, std::move(w).str());
 }
 
-transport::http_response render_dead_letters(const actors::dead_letter_list& list) {
+// Reads the query of GET /v1/subscriptions/{id}/dead-letters into the
+// request for subscription `id`: `limit` and `after` (an event id) as the
+// subscription list takes them; without `limit`, the most one page holds.
+core::result<actors::list_dead_letters> parse_dead_letter_query(std::string_view query,
+                                                                std::string id) {
+  page_query page;
+  auto bad = read_query(query, {"limit", "after"},
+                        [&page](const std::string& name, const std::string& value) {
+                          return read_page_param(name, value, page);
+                        });
+  if (bad)
+    return std::move(*bad);
+  actors::list_dead_letters q{std::move(id), page.limit.value_or(max_list_limit), 0};
+  if (!page.after.empty()) {
+    auto seq = actors::seq_of_event_id(page.after);
+    if (!seq)
+      return core::bad_request("after", "must be an event id such as evt_0000000000000007");
+    q.after_seq = *seq;
+  }
+  return q;
+}
+
+// Answers a page of dead letters, with a Link to the next page while more remain.
+transport::http_response render_dead_letters(const actors::list_dead_letters& q,
+                                             const actors::dead_letter_list& list) {
   core::json_writer w;
   w.begin_array();
   for (const auto& d : list.items) {
@@ -166,10 +230,28 @@ transport::http_response render_dead_letters(const actors::dead_letter_list& lis
       .value(d.timestamp_ms)
       .key("reason")
       .value(d.reason)
-      .end_object();
+      .key("attempts")
+      .value(d.attempts)
+      .key("last_error");
+    if (d.last_error.empty())
+      w.null();
+    else
+      w.value(d.last_error);
+    // Records written before it was kept have no time.
+    w.key("dead_lettered_at");
+    if (d.dead_ms > 0)
+      w.value(core::format_iso8601_ms(d.dead_ms));
+    else
+      w.null();
+    w.end_object();
   }
   w.end_array();
-  return json_response(200, std::move(w).str());
+  auto r = json_response(200, std::move(w).str());
+  if (list.more && !list.items.empty())
+    r.headers.emplace_back("Link",
+                           next_link("/v1/subscriptions/" + percent_encode(q.id) + "/dead-letters?",
+                                     q.limit, list.items.back().id));
+  return r;
 }
 
 // Registers `method path` ({id} first) to ask the registry `make(id)` and
@@ -290,14 +372,47 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     server, ctx, "POST", base + "/{id}/purge",
     [](const std::string& id) { return actors::purge_subscription{id}; },
     [](const actors::purged& p) { return render_count("purged", p.count); }, "purged");
-  id_route<actors::dead_letter_list>(
-    server, ctx, "GET", base + "/{id}/dead-letters",
-    [](const std::string& id) { return actors::list_dead_letters{id}; }, render_dead_letters);
-  id_route<actors::replayed>(
-    server, ctx, "POST", base + "/{id}/dead-letters/replay",
-    [](const std::string& id) { return actors::replay_subscription{id}; },
-    [](const actors::replayed& r) { return render_count("replayed", r.count); },
-    "dead_letters_replayed");
+  server.route("GET", base + "/{id}/dead-letters",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 auto query = parse_dead_letter_query(req.query, req.params.at(0));
+                 if (!query)
+                   return respond(input_error_response(query.error()));
+                 auto q = std::move(query).value();
+                 ask<actors::dead_letter_list>(*ctx.system, ctx.registry, q, std::move(respond),
+                                               [q](const actors::dead_letter_list& list) {
+                                                 return render_dead_letters(q, list);
+                                               });
+               });
+  server.route(
+    "POST", base + "/{id}/dead-letters/replay",
+    [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      auto bounds = core::decode_dead_letter_replay(req.body);
+      if (!bounds)
+        return respond(input_error_response(bounds.error()));
+      actors::replay_subscription request{req.params.at(0)};
+      std::string detail;
+      if (bounds->since_ms) {
+        request.since_ms = *bounds->since_ms;
+        detail = "since " + core::format_iso8601_ms(*bounds->since_ms);
+      }
+      if (bounds->until_ms) {
+        request.until_ms = *bounds->until_ms;
+        detail += (detail.empty() ? "" : " ") + std::string("until ") +
+                  core::format_iso8601_ms(*bounds->until_ms);
+      }
+      ask<actors::replayed>(
+        *ctx.system, ctx.registry, std::move(request), std::move(respond),
+        [id = req.params.at(0), detail, who = token_name(ctx, req)](const actors::replayed& r) {
+          log_change("dead_letters_replayed", "native", id, who,
+                     detail.empty() ? "replayed " + std::to_string(r.count)
+                                    : "replayed " + std::to_string(r.count) + " " + detail);
+          return render_count("replayed", r.count);
+        });
+    });
   server.route("POST", base + "/{id}/dead-letters/{event_id}/replay",
                [ctx](transport::http_request&& req, transport::responder respond) {
                  if (!ctx.ready->load())

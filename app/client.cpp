@@ -18,6 +18,7 @@
 #include "app/api_client.hpp"
 #include "app/config.hpp"
 #include "app/listen.hpp"
+#include "core/ascii.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 
@@ -167,7 +168,8 @@ struct client_commands::impl {
   bool json_flag = false;
   // Arguments.
   std::string id, service, url, country, type, data, secret, msg_id, signature,
-    notificare_signature, file;
+    notificare_signature, file, since, until, after;
+  int64_t limit = 0;
   std::vector<std::string> types;
   bool skip_verification = false;
   int64_t timestamp = 0;
@@ -347,24 +349,49 @@ struct client_commands::impl {
   // -- dead letters ---------------------------------------------------------------
 
   int dead_letters_ls() {
-    auto res = call("GET", sub_path("/dead-letters"));
+    std::string query;
+    if (limit > 0)
+      query += "limit=" + std::to_string(limit);
+    if (!after.empty())
+      query += (query.empty() ? "" : "&") + std::string("after=") + after;
+    auto res = call("GET", sub_path("/dead-letters") + (query.empty() ? "" : "?" + query));
     if (!res)
       return exit_failed;
+    // One page at a time (the server's default is its largest, 1000): the
+    // next one starts after the last id shown.
+    for (const auto& [name, value] : res->headers)
+      if (core::equal_nocase(name, "link"))
+        std::cerr << "more dead letters follow: ls --after <last ID>"
+                  << (limit > 0 ? " --limit " + std::to_string(limit) : std::string()) << "\n";
     return show(*res, [](simdjson::dom::element doc) {
       std::vector<std::vector<std::string>> rows;
       for (auto d : as_array(doc))
         rows.push_back({field(d, "id"), field(d, "type"), field(d, "country"),
-                        field(d, "timestamp"), field(d, "reason")});
+                        field(d, "timestamp"), field(d, "attempts"), field(d, "last_error"),
+                        field(d, "dead_lettered_at"), field(d, "reason")});
       if (rows.empty()) {
         std::cout << "no dead letters\n";
         return;
       }
-      print_table({"ID", "TYPE", "COUNTRY", "TIMESTAMP", "REASON"}, rows);
+      print_table(
+        {"ID", "TYPE", "COUNTRY", "TIMESTAMP", "ATTEMPTS", "LAST ERROR", "DEAD SINCE", "REASON"},
+        rows);
     });
   }
 
   int dead_letters_replay() {
-    auto res = call("POST", sub_path("/dead-letters/replay"));
+    std::string body;
+    if (!since.empty() || !until.empty()) {
+      core::json_writer w;
+      w.begin_object();
+      if (!since.empty())
+        w.key("since").value(since);
+      if (!until.empty())
+        w.key("until").value(until);
+      w.end_object();
+      body = std::move(w).str();
+    }
+    auto res = call("POST", sub_path("/dead-letters/replay"), std::move(body));
     if (!res)
       return exit_failed;
     return show(*res, [this](simdjson::dom::element doc) {
@@ -617,10 +644,19 @@ struct client_commands::impl {
 
     auto* dead = cli.add_subcommand("dead-letters", "list and replay dead letters");
     dead->require_subcommand(1);
-    add_id(server_leaf(dead, "ls", "list a subscription's dead letters",
-                       [this] { return dead_letters_ls(); }));
-    add_id(server_leaf(dead, "replay", "requeue a subscription's dead letters",
-                       [this] { return dead_letters_replay(); }));
+    auto* dead_ls = server_leaf(dead, "ls", "list a subscription's dead letters, oldest first",
+                                [this] { return dead_letters_ls(); });
+    add_id(dead_ls);
+    dead_ls->add_option("--limit", limit, "at most this many (1 to 1000; default 1000)")
+      ->check(CLI::Range(1, 1000));
+    dead_ls->add_option("--after", after, "only those of events after this event id");
+    auto* dead_replay = server_leaf(dead, "replay", "requeue a subscription's dead letters",
+                                    [this] { return dead_letters_replay(); });
+    add_id(dead_replay);
+    dead_replay->add_option("--since", since,
+                            "only events whose timestamp is at or after this ISO-8601 time");
+    dead_replay->add_option("--until", until,
+                            "only events whose timestamp is before this ISO-8601 time");
 
     auto* pub = server_leaf(&cli, "publish",
                             "publish one event, or NDJSON events from standard input",

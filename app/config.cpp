@@ -216,7 +216,8 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
          c.log_format = *v;
          return std::nullopt;
        }},
-      {"failure_interval_s", int_key(&config::failure_interval_s, 1, 86400)}}},
+      {"failure_interval_s", int_key(&config::failure_interval_s, 1, 86400)},
+      {"file", string_key(&config::log_file)}}},
   };
   return s;
 }

@@ -68,8 +68,11 @@ struct config {
   // [log]
   std::string log_level = "info";
   std::string log_format = "text"; ///< "text" or "json" (JSON lines)
-  /// At most one failure-streak line per subscription this often.
+  /// At most one failure-streak line per subscription, and one auth-failure
+  /// line per remote address, this often.
   int64_t failure_interval_s = 60;
+  /// The file lines are appended to (reopened on SIGHUP); "" = standard error.
+  std::string log_file;
   // [metrics]
   /// Subscriptions (the deepest queues) given per-subscription series.
   int64_t max_subscription_series = 1000;

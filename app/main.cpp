@@ -17,6 +17,8 @@ constexpr const char* version_string = "switchyard 0.1.0";
 
 // Exit status for a configuration the operator must fix (docs/api.md §7).
 constexpr int exit_bad_config = 2;
+// Exit status for a failure at start that is not the configuration's (docs/api.md §11).
+constexpr int exit_failure = 1;
 
 } // namespace
 
@@ -92,6 +94,12 @@ int main(int argc, char** argv) {
     source = config_path;
   sy::log::configure(cfg->log_format == "json" ? sy::log::format::json : sy::log::format::text,
                      sy::log::parse_level(cfg->log_level));
+  if (!cfg->log_file.empty()) {
+    if (auto why = sy::log::open_file(cfg->log_file)) {
+      std::cerr << "switchyard: log.file: " << *why << "\n";
+      return exit_failure;
+    }
+  }
   sy::log::write(sy::log::level::info, "server.starting", std::string(version_string) + " starting",
                  {{"config", source},
                   {"listen", cfg->listen},

@@ -16,7 +16,9 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "core/clock.hpp"
 #include "log/log.hpp"
+#include "log/rate_limit.hpp"
 #include "storage/gc.hpp"
 #include "storage/journal.hpp"
 #include "storage/worker.hpp"
@@ -75,6 +77,13 @@ std::string names(const std::vector<named_token>& list) {
 // SIGHUP: applies the tokens and the log level of the file as it is now; a
 // bad file changes nothing. Other keys need a restart, and the log says so.
 void reload(config& current, const config_reader& read, api::token_store& tokens) {
+  // log.file: logrotate has moved the file away; lines from here on go to a
+  // new one at the configured path (a new path needs a restart).
+  if (!current.log_file.empty())
+    if (auto why = log::reopen_file())
+      log::write(log::level::error, "log.reopen_failed",
+                 "SIGHUP: cannot reopen log.file; lines keep going to the file of before",
+                 {{"error", *why}});
   std::string error;
   auto next = read(error);
   if (!next) {
@@ -141,8 +150,15 @@ int serve(const config& start_cfg, const config_reader& read_config) {
   storage::journal_options journal_opts;
   journal_opts.sync = cfg.sync;
   // A full or failing disk is reported here: one line, saying what to do.
-  journal_opts.log = [](storage::log_level level, const std::string& line) {
-    if (level == storage::log_level::error)
+  // A failing disk fails every read: one read-error line per
+  // log.failure_interval_s, with how many it stands for.
+  auto read_errors = std::make_shared<log::rate_limit>(cfg.failure_interval_s * 1000);
+  journal_opts.log = [read_errors](storage::log_level level, const std::string& line) {
+    if (level == storage::log_level::read_error) {
+      if (auto left_out = read_errors->admit("read", core::system_clock().steady_ms()))
+        log::write(log::level::error, "storage.read_failed", line,
+                   {{"suppressed", std::to_string(*left_out)}});
+    } else if (level == storage::log_level::error)
       log::write(log::level::error, "storage.error", line);
     else
       log::write(log::level::info, "storage.recovered", line);
@@ -260,6 +276,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     storage::backup_runner backups(*journal);
     ctx.backups = &backups;
     ctx.console_dir = cfg.console_dir;
+    ctx.auth_failures = std::make_shared<log::rate_limit>(cfg.failure_interval_s * 1000);
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.

@@ -2,11 +2,20 @@
 
 namespace sy::core {
 
-int retry_queue::add_failure(uint64_t seq) { return ++failures_[seq]; }
+int retry_queue::add_failure(uint64_t seq, std::string error) {
+  auto& f = failures_[seq];
+  f.last_error = std::move(error);
+  return ++f.count;
+}
 
 int retry_queue::failures(uint64_t seq) const {
   auto it = failures_.find(seq);
-  return it == failures_.end() ? 0 : it->second;
+  return it == failures_.end() ? 0 : it->second.count;
+}
+
+std::string retry_queue::last_error(uint64_t seq) const {
+  auto it = failures_.find(seq);
+  return it == failures_.end() ? std::string{} : it->second.last_error;
 }
 
 void retry_queue::defer(uint64_t seq, int64_t due_ms) {

@@ -6,23 +6,27 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
 namespace sy::core {
 
 /// The per-event retry bookkeeping of one subscription, by event sequence
-/// number: how many times each event failed, and when each failed event that
+/// number: how many times each event failed and why it failed last, and
+/// when each failed event that
 /// waits is due again. Events not due yet are skipped while others flow;
 /// a FIFO subscription asks for head() instead and waits for it.
 /// Owned by one subscriber actor; not thread-safe; times are steady ms.
 class retry_queue {
 public:
-  /// Counts a failed attempt of `seq` and returns its failures so far (1 on
-  /// the first).
-  int add_failure(uint64_t seq);
+  /// Counts a failed attempt of `seq` whose failure was `error` ("HTTP
+  /// 500", a connection error) and returns its failures so far (1 on the first).
+  int add_failure(uint64_t seq, std::string error = {});
   /// Returns how many attempts of `seq` failed (0 when none, or forgotten).
   int failures(uint64_t seq) const;
+  /// Returns the failure of the last failed attempt of `seq` ("" when none).
+  std::string last_error(uint64_t seq) const;
 
   /// Makes `seq` wait until `due_ms` (replacing an earlier wait).
   void defer(uint64_t seq, int64_t due_ms);
@@ -52,7 +56,11 @@ public:
 private:
   std::map<uint64_t, int64_t> due_;              // seq → due, in seq order
   std::set<std::pair<int64_t, uint64_t>> order_; // (due, seq), earliest first
-  std::unordered_map<uint64_t, int> failures_;
+  struct failed {
+    int count = 0;
+    std::string last_error;
+  };
+  std::unordered_map<uint64_t, failed> failures_;
 };
 
 } // namespace sy::core

@@ -10,6 +10,7 @@
 #include "core/country.hpp"
 #include "core/json_input.hpp"
 #include "core/signing.hpp"
+#include "core/time_format.hpp"
 #include "core/type_pattern.hpp"
 #include "core/url.hpp"
 
@@ -472,6 +473,47 @@ void write_egress_auth(json_writer& w, const egress_auth& auth, bool redact_secr
 result<dashboard_spec> decode_dashboard_subscription(std::string& body) {
   return json::decode<dashboard_spec>(
     body, [](od::document& doc) { return read_dashboard(get_root_object(doc)); });
+}
+
+namespace {
+
+int64_t read_replay_bound(json::od::value& v, std::string_view field) {
+  auto text = json::get_string(v, field);
+  auto ms = parse_iso8601_ms(text);
+  if (!ms)
+    json::fail_422(std::string(field),
+                   "must be an ISO-8601 time such as \"2026-11-25T01:30:00Z\", got \"" +
+                     std::string(text.substr(0, 64)) + "\"");
+  return *ms;
+}
+
+dead_letter_replay read_dead_letter_replay(json::od::object obj) {
+  json::seen_members seen;
+  dead_letter_replay r;
+  json::for_each_member(obj, "", [&](std::string_view key, json::od::value& v) {
+    if (json::key_is(key, "since")) {
+      seen.once(0, "since");
+      r.since_ms = read_replay_bound(v, "since");
+    } else if (json::key_is(key, "until")) {
+      seen.once(1, "until");
+      r.until_ms = read_replay_bound(v, "until");
+    } else {
+      json::fail_unknown("", key, {"since", "until"});
+    }
+  });
+  if (r.since_ms && r.until_ms && *r.since_ms >= *r.until_ms)
+    json::fail_422("until", "must be later than since");
+  return r;
+}
+
+} // namespace
+
+result<dead_letter_replay> decode_dead_letter_replay(std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return dead_letter_replay{};
+  return json::decode<dead_letter_replay>(body, [](json::od::document& doc) {
+    return read_dead_letter_replay(json::get_root_object(doc));
+  });
 }
 
 } // namespace sy::core

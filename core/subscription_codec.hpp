@@ -99,6 +99,20 @@ result<subscription_spec> decode_subscription_create(std::string& body);
 /// null `country` or `auth` clears it, `delivery` and `verification` are refused.
 result<subscription_spec> decode_subscription_patch(std::string& body);
 
+/// Which dead letters POST /v1/subscriptions/{id}/dead-letters/replay
+/// requeues: those whose event timestamp is at or after `since_ms` and
+/// before `until_ms` (an unset bound is open).
+struct dead_letter_replay {
+  std::optional<int64_t> since_ms;
+  std::optional<int64_t> until_ms;
+};
+
+/// Decodes the replay body `{"since", "until"}` (ISO-8601 times, both
+/// optional); an empty body is every dead letter. A wrong type or malformed
+/// JSON is 400; an unknown field, a string that is not an ISO-8601 time, or
+/// `since` not before `until` is 422 naming the field.
+result<dead_letter_replay> decode_dead_letter_replay(std::string& body);
+
 /// Decodes a body that is one egress auth object; error fields are prefixed
 /// with `path` ("authentication" → "authentication.clientSecret").
 result<egress_auth> decode_egress_auth_body(std::string& body, std::string_view path = {});

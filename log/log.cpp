@@ -1,9 +1,14 @@
 #include "log/log.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace sy::log {
@@ -96,10 +101,66 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
+// Writes each line with one write(2) to a file descriptor: standard error,
+// or log.file opened for appending (so that a line is never split between
+// two files, and a file logrotate moved away keeps no buffered tail).
+// spdlog's mutex (base_sink) serialises lines and the swap of the file.
+class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  ~fd_sink() override {
+    if (fd_ != STDERR_FILENO)
+      ::close(fd_);
+  }
+
+  // Opens `path` (or the path of before when empty) and writes there from
+  // now on; on failure nothing changes.
+  std::optional<std::string> open(const std::string& path) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const std::string& target = path.empty() ? path_ : path;
+    if (target.empty())
+      return std::nullopt;
+    const int fd = ::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return "cannot open " + target + ": " + std::strerror(errno);
+    if (fd_ != STDERR_FILENO)
+      ::close(fd_);
+    fd_ = fd;
+    path_ = target;
+    return std::nullopt;
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    const char* p = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd_, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return; // nowhere else to say it
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  void flush_() override {}
+
+private:
+  int fd_ = STDERR_FILENO;
+  std::string path_;
+};
+
+// The one sink, shared by the logger and open_file.
+const std::shared_ptr<fd_sink>& sink() {
+  static const auto instance = std::make_shared<fd_sink>();
+  return instance;
+}
+
 std::shared_ptr<spdlog::logger> make_logger() {
-  // Standard error, uncoloured: a JSON line must hold nothing but JSON.
-  auto logger = std::make_shared<spdlog::logger>("switchyard",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // Uncoloured: a JSON line must hold nothing but JSON.
+  auto logger = std::make_shared<spdlog::logger>("switchyard", sink());
   logger->set_level(spdlog::level::trace); // the threshold is ours (threshold_)
   logger->flush_on(spdlog::level::trace);  // a line is on disk before anything else happens
   return logger;
@@ -133,6 +194,15 @@ void configure(format f, level threshold) {
                                          : "%Y-%m-%dT%H:%M:%S.%eZ %v",
                        spdlog::pattern_time_type::utc);
 }
+
+std::optional<std::string> open_file(const std::string& path) {
+  logger(); // the sink's formatter is the logger's pattern
+  if (path.empty())
+    return "log.file is empty";
+  return sink()->open(path);
+}
+
+std::optional<std::string> reopen_file() { return sink()->open({}); }
 
 void set_level(level threshold) { threshold_ = threshold; }
 

@@ -2,6 +2,7 @@
 // The operator's log: one line per event worth knowing, text or JSON lines.
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ level parse_level(std::string_view name);
 /// Sets the format and the threshold; safe to call again from any thread
 /// (SIGHUP changes the level while other threads log).
 void configure(format f, level threshold);
+
+/// Writes lines to the file at `path` from now on (appended; created 0600
+/// when missing) instead of standard error; returns why it cannot be opened.
+/// Safe to call from any thread.
+std::optional<std::string> open_file(const std::string& path);
+
+/// Reopens the file open_file opened (SIGHUP, after logrotate moved it
+/// away); lines keep going to the old file when that fails, and the
+/// failure is returned. Does nothing when lines go to standard error.
+std::optional<std::string> reopen_file();
 
 /// Sets the threshold only.
 void set_level(level threshold);

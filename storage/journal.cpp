@@ -185,25 +185,48 @@ void encode_into(std::string& out, const stored_event& e) {
   append_bytes(out, ev.data);
 }
 
-std::string encode_dead(const stored_event& e, std::string_view reason) {
+// Tag of the fields a dead letter has carried since issue 13 (attempts,
+// last error, time given up): absent in older records, which still read.
+constexpr uint8_t dead_details_tag = 1;
+
+std::string encode_dead(const stored_event& e, std::string_view reason, uint32_t attempts,
+                        std::string_view last_error, int64_t dead_ms) {
   std::string out;
   append_bytes(out, encode_event(e));
   append_bytes(out, reason);
+  out.push_back(static_cast<char>(dead_details_tag));
+  append_be32(out, attempts);
+  append_bytes(out, last_error);
+  append_be64(out, static_cast<uint64_t>(dead_ms));
   return out;
 }
 
-std::optional<dead_letter> decode_dead(std::string_view bytes) {
+} // namespace
+
+std::string encode_dead_letter(const dead_letter& d) {
+  return encode_dead(*d.event, d.reason, d.attempts, d.last_error, d.dead_ms);
+}
+
+std::optional<dead_letter> decode_dead_letter(std::string_view bytes) {
   reader r(bytes);
   std::string_view event_bytes;
   dead_letter d;
-  if (!r.bytes(event_bytes) || !r.bytes(d.reason) || !r.done())
+  if (!r.bytes(event_bytes) || !r.bytes(d.reason))
     return std::nullopt;
+  if (!r.done()) {
+    uint8_t tag = 0;
+    if (!r.u8(tag) || tag != dead_details_tag || !r.u32(d.attempts) || !r.bytes(d.last_error) ||
+        !r.i64(d.dead_ms) || !r.done())
+      return std::nullopt;
+  }
   auto e = decode_event(event_bytes);
   if (!e)
     return std::nullopt;
   d.event = std::make_shared<const stored_event>(std::move(*e));
   return d;
 }
+
+namespace {
 
 bool has_prefix(const rocksdb::Slice& key, const char* prefix, std::size_t n) {
   return key.size() >= n && std::equal(prefix, prefix + n, key.data());
@@ -407,6 +430,22 @@ struct journal::impl {
       log_(level, line);
     else
       std::fprintf(stderr, "switchyard: %s\n", line.c_str());
+  }
+
+  /// Returns the error a failed read means, and logs it (docs/operations.md
+  /// storage.read_failed); absent keys are answers, not failures.
+  error read_failed(std::string_view what, const rocksdb::Status& s) const {
+    auto e = translate(what, s);
+    if (e.kind != errc::not_found)
+      say(log_level::read_error, e.message);
+    return e;
+  }
+  /// Returns a corruption error for bytes that are not what switchyard
+  /// wrote, and logs it.
+  error read_failed(std::string m) const {
+    auto e = corrupt(std::move(m));
+    say(log_level::read_error, e.message);
+    return e;
   }
 
   /// Measures the free space of the journal's file system (UINT64_MAX when
@@ -869,9 +908,9 @@ expected<uint64_t> journal::find_client_id(std::string_view client_id, int64_t n
   rocksdb::PinnableSlice v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_dedupe), client_id, &v);
   if (!s.ok())
-    return translate("read client id", s);
+    return impl_->read_failed("read client id", s);
   if (v.size() != 16)
-    return corrupt("corrupt client id record");
+    return impl_->read_failed("corrupt client id record");
   const uint64_t seq = get_be64(v.data());
   const auto ingest_ms = static_cast<int64_t>(get_be64(v.data() + 8));
   if (ingest_ms < now_ms - window_ms)
@@ -914,7 +953,7 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     }
     // Keys read before a failure are served; a failure before any is the answer.
     if (!it->status().ok() && seqs.empty())
-      return translate("read queue", it->status());
+      return impl_->read_failed("read queue", it->status());
   }
   if (seqs.empty())
     return out;
@@ -946,7 +985,7 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     } else if (!statuses[i].IsNotFound()) {
       // An I/O error: stop here so that the caller resumes at this seq.
       if (out.empty())
-        return translate("read events", statuses[i]);
+        return impl_->read_failed("read events", statuses[i]);
       break;
     }
     stale.Delete(d.cf(cf_queues), pair_key(sub, seqs[i]).slice());
@@ -969,7 +1008,7 @@ expected<uint64_t> journal::count_queue(uint64_t sub) const {
     ++n;
   }
   if (!it->status().ok())
-    return translate("count queue", it->status());
+    return impl_->read_failed("count queue", it->status());
   return n;
 }
 
@@ -988,7 +1027,7 @@ expected<uint64_t> journal::purge(uint64_t sub) {
 std::optional<error> journal::kill(uint64_t sub, const stored_event& e, const std::string& reason) {
   const pair_key key(sub, e.seq);
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason));
+  batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(e, reason, 0, {}, 0));
   batch.Delete(impl_->cf(cf_queues), key.slice());
   return impl_->write(batch, impl_->sync_, "kill");
 }
@@ -999,30 +1038,35 @@ std::optional<error> journal::kill_many(uint64_t sub, const std::vector<dead_let
   rocksdb::WriteBatch batch;
   for (const auto& l : letters) {
     const pair_key key(sub, l.event->seq);
-    batch.Put(impl_->cf(cf_dead), key.slice(), encode_dead(*l.event, l.reason));
+    batch.Put(impl_->cf(cf_dead), key.slice(),
+              encode_dead(*l.event, l.reason, l.attempts, l.last_error, l.dead_ms));
     batch.Delete(impl_->cf(cf_queues), key.slice());
   }
   return impl_->write(batch, impl_->sync_, "kill_many");
 }
 
-expected<std::vector<dead_letter>> journal::dead_letters(uint64_t sub, std::size_t limit) const {
+expected<std::vector<dead_letter>> journal::dead_letters(uint64_t sub, std::size_t limit,
+                                                         uint64_t after_seq) const {
   auto& d = *impl_;
   const seq_key prefix(sub);
   std::vector<dead_letter> out;
+  if (after_seq == max_u64)
+    return out;
   std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_dead)));
-  for (it->Seek(pair_key(sub, 0).slice()); it->Valid() && out.size() < limit; it->Next()) {
+  for (it->Seek(pair_key(sub, after_seq + 1).slice()); it->Valid() && out.size() < limit;
+       it->Next()) {
     if (!has_prefix(it->key(), prefix.b.data(), 8))
       break;
-    if (auto dl = decode_dead(std::string_view(it->value().data(), it->value().size())))
+    if (auto dl = decode_dead_letter(std::string_view(it->value().data(), it->value().size())))
       out.push_back(std::move(*dl));
   }
   if (!it->status().ok())
-    return translate("read dead letters", it->status());
+    return impl_->read_failed("read dead letters", it->status());
   return out;
 }
 
 expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_ms,
-                                                      std::string_view only_id) {
+                                                      const replay_filter& filter) {
   auto& d = *impl_;
   std::lock_guard<std::mutex> gc_guard(d.gc_mu_);
   const seq_key prefix(sub);
@@ -1035,10 +1079,10 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
         break;
-      auto dl = decode_dead(std::string_view(it->value().data(), it->value().size()));
+      auto dl = decode_dead_letter(std::string_view(it->value().data(), it->value().size()));
       if (!dl)
         continue; // left in place for an operator to inspect
-      if (!only_id.empty() && dl->event->ev.id != only_id)
+      if (!filter.admits(dl->event->ev))
         continue;
       auto replayed = std::make_shared<stored_event>(*dl->event);
       replayed->ingest_ms = now_ms;
@@ -1052,7 +1096,7 @@ expected<std::vector<event_ptr>> journal::replay_dead(uint64_t sub, int64_t now_
       out.push_back(std::move(dl->event));
     }
     if (!it->status().ok())
-      return translate("read dead letters", it->status());
+      return impl_->read_failed("read dead letters", it->status());
   }
   if (out.empty())
     return out;
@@ -1078,7 +1122,7 @@ expected<uint64_t> journal::drop_dead(uint64_t sub) {
     ++n;
   }
   if (!it->status().ok())
-    return translate("drop_dead", it->status());
+    return impl_->read_failed("drop_dead", it->status());
   if (n == 0)
     return n;
   if (auto err = d.write(batch, d.sync_, "drop_dead"))
@@ -1103,7 +1147,7 @@ expected<uint64_t> journal::min_queued_seq() const {
   while (it->Valid()) {
     auto key = it->key();
     if (key.size() != 16)
-      return corrupt("malformed key in queues");
+      return impl_->read_failed("malformed key in queues");
     const uint64_t sub = get_be64(key.data());
     low = std::min(low, get_be64(key.data() + 8));
     if (sub == UINT64_MAX)
@@ -1111,7 +1155,7 @@ expected<uint64_t> journal::min_queued_seq() const {
     it->Seek(pair_key(sub + 1, 0).slice());
   }
   if (!it->status().ok())
-    return translate("scan queues", it->status());
+    return impl_->read_failed("scan queues", it->status());
   return low;
 }
 
@@ -1136,7 +1180,7 @@ expected<std::optional<int64_t>> journal::oldest_queued_ingest_ms() const {
       it->Seek(pair_key(sub + 1, 0).slice());
     }
     if (!it->status().ok())
-      return translate("scan queues", it->status());
+      return impl_->read_failed("scan queues", it->status());
   }
   std::optional<int64_t> oldest;
   std::string value;
@@ -1145,7 +1189,7 @@ expected<std::optional<int64_t>> journal::oldest_queued_ingest_ms() const {
     if (s.IsNotFound())
       continue; // a missing record is read_queue's to clean up
     if (!s.ok())
-      return translate("read events", s);
+      return impl_->read_failed("read events", s);
     if (auto e = decode_event(value); e && (!oldest || e->ingest_ms < *oldest))
       oldest = e->ingest_ms;
   }
@@ -1196,7 +1240,7 @@ std::optional<error> journal::collect_garbage(uint64_t low_water, int64_t dedupe
       if (s.IsNotFound())
         continue;
       if (!s.ok()) {
-        first_error = translate("read client id", s);
+        first_error = impl_->read_failed("read client id", s);
         break;
       }
       if (value.size() != 16 || static_cast<int64_t>(get_be64(value.data() + 8)) < dedupe_before_ms)
@@ -1209,7 +1253,7 @@ std::optional<error> journal::collect_garbage(uint64_t low_water, int64_t dedupe
         first_error = std::move(err);
   }
   if (!first_error && !it->status().ok())
-    first_error = translate("scan dedupe_by_time", it->status());
+    first_error = impl_->read_failed("scan dedupe_by_time", it->status());
   if (!first_error) {
     rocksdb::WriteBatch batch;
     batch.DeleteRange(d.cf(cf_dedupe_time), time_key(0, {}), end);
@@ -1266,7 +1310,7 @@ expected<std::vector<std::pair<uint64_t, std::string>>> journal::load_subscripti
     out.emplace_back(get_be64(it->key().data()), it->value().ToString());
   }
   if (!it->status().ok())
-    return translate("read subscriptions", it->status());
+    return impl_->read_failed("read subscriptions", it->status());
   return out;
 }
 
@@ -1316,7 +1360,7 @@ expected<std::vector<pull_file>> journal::pull_files(uint64_t sub, std::size_t l
       out.push_back(*f);
   }
   if (!it->status().ok())
-    return translate("read pull files", it->status());
+    return impl_->read_failed("read pull files", it->status());
   return out;
 }
 
@@ -1324,10 +1368,10 @@ expected<pull_file> journal::find_pull_file(uint64_t sub, uint64_t first) const 
   std::string v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), pull_key(sub, first), &v);
   if (!s.ok())
-    return translate("read pull file", s);
+    return impl_->read_failed("read pull file", s);
   auto f = decode_pull_file(v);
   if (!f)
-    return corrupt("corrupt pull file record");
+    return impl_->read_failed("corrupt pull file record");
   return *f;
 }
 
@@ -1344,7 +1388,7 @@ expected<std::string> journal::get_meta(std::string_view name) const {
   std::string v;
   auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf(cf_meta), name, &v);
   if (!s.ok())
-    return translate("read meta", s);
+    return impl_->read_failed("read meta", s);
   return v;
 }
 
@@ -1359,7 +1403,7 @@ expected<std::vector<std::pair<std::string, std::string>>> journal::scan_meta(
     out.emplace_back(it->key().ToString(), it->value().ToString());
   }
   if (!it->status().ok())
-    return translate("read meta", it->status());
+    return impl_->read_failed("read meta", it->status());
   return out;
 }
 

@@ -5,7 +5,9 @@
 // Column families (keys big-endian, so iteration is sequence order):
 //   events  seq(8)                 → encoded stored_event
 //   queues  sub(8) seq(8)          → "" (the event waits for that subscription)
-//   dead    sub(8) seq(8)          → encoded stored_event + reason
+//   dead    sub(8) seq(8)          → encoded stored_event + reason [+ attempts,
+//                                    last error, dead-lettered at: since issue 13;
+//                                    records without them still read]
 //   subs    sub(8)                 → subscription record (opaque bytes)
 //   meta    name                   → value (counters, registries)
 //   dedupe  client id              → seq(8) ingest_ms(8)
@@ -37,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -78,10 +81,37 @@ struct append_item {
   std::vector<uint64_t> subs;
 };
 
-/// A dead letter: the event and why it was given up.
+/// A dead letter: the event, why it was given up, and how its delivery went.
 struct dead_letter {
   event_ptr event;
   std::string reason;
+  /// Failed delivery attempts before it was given up (0 when none was made).
+  uint32_t attempts = 0;
+  /// The last attempt's failure ("HTTP 500", a connection error); "" when none.
+  std::string last_error;
+  /// Wall ms when it was given up; 0 for records written before it was kept.
+  int64_t dead_ms = 0;
+};
+
+/// Returns the bytes the journal stores for dead letter `d`.
+std::string encode_dead_letter(const dead_letter& d);
+/// Returns the dead letter encoded in `bytes` (also as written before
+/// attempts, last error and time were kept: those read as 0, "" and 0), or
+/// nullopt when they are corrupt.
+std::optional<dead_letter> decode_dead_letter(std::string_view bytes);
+
+/// Which dead letters a replay requeues: those whose event timestamp is
+/// within [since_ms, until_ms) (every one by default), and only the event
+/// `only_id` when that is not empty.
+struct replay_filter {
+  std::string only_id;
+  int64_t since_ms = std::numeric_limits<int64_t>::min();
+  int64_t until_ms = std::numeric_limits<int64_t>::max();
+  /// Returns true when `e` is one of those.
+  bool admits(const core::event& e) const {
+    return (only_id.empty() || e.id == only_id) && e.timestamp_ms >= since_ms &&
+           e.timestamp_ms < until_ms;
+  }
 };
 
 /// A sealed pull file (docs/api.md §4): the queued events `first`..`last` of one
@@ -93,8 +123,10 @@ struct pull_file {
   int64_t sealed_ms = 0;
 };
 
-/// How loud a line the journal logs is.
-enum class log_level : uint8_t { info, error };
+/// How loud a line the journal logs is: `read_error` is a failed read (the
+/// caller answers it as an error; the receiver should rate-limit these
+/// lines, a failing disk fails every read).
+enum class log_level : uint8_t { info, error, read_error };
 
 /// How a journal is opened.
 struct journal_options {
@@ -213,14 +245,17 @@ public:
   /// whole page of expired events rather than one each.
   [[nodiscard]] std::optional<error> kill_many(uint64_t sub,
                                                const std::vector<dead_letter>& letters);
-  /// Returns up to `limit` dead letters of `sub`, oldest first.
-  expected<std::vector<dead_letter>> dead_letters(uint64_t sub, std::size_t limit) const;
-  /// Moves every dead letter of `sub` (only the event `only_id` when it is
-  /// not empty) back into its queue, rewriting its event record with
-  /// `now_ms` as the ingest time (a replayed event gets a whole
-  /// retry.max_age again); returns the requeued events in order.
+  /// Returns up to `limit` dead letters of `sub` whose seq is above
+  /// `after_seq`, oldest first (a page: the next one starts after the last
+  /// seq of this one).
+  expected<std::vector<dead_letter>> dead_letters(uint64_t sub, std::size_t limit,
+                                                  uint64_t after_seq = 0) const;
+  /// Moves every dead letter of `sub` that `filter` admits back into its
+  /// queue, rewriting its event record with `now_ms` as the ingest time (a
+  /// replayed event gets a whole retry.max_age again); returns the
+  /// requeued events in order.
   [[nodiscard]] expected<std::vector<event_ptr>> replay_dead(uint64_t sub, int64_t now_ms,
-                                                             std::string_view only_id = {});
+                                                             const replay_filter& filter = {});
   /// Deletes every dead letter of `sub` (synced when the journal is) and
   /// returns how many there were.
   [[nodiscard]] expected<uint64_t> drop_dead(uint64_t sub);

@@ -221,6 +221,18 @@ TEST_F(cli_client, subscription_lifecycle_with_exit_codes) {
   auto replay = client({"dead-letters", "replay", id});
   ASSERT_EQ(replay.status, 0) << describe(replay);
   EXPECT_NE(replay.out.find(R"("replayed":0)"), std::string::npos) << replay.out;
+  // Bounds go to the server as the replay body; a bad one is the server's 422.
+  auto bounded = client({"dead-letters", "replay", id, "--since", "2026-01-01T00:00:00Z", "--until",
+                         "2026-01-02T00:00:00Z"});
+  ASSERT_EQ(bounded.status, 0) << describe(bounded);
+  EXPECT_NE(bounded.out.find(R"("replayed":0)"), std::string::npos) << bounded.out;
+  auto bad_bound = client({"dead-letters", "replay", id, "--since", "yesterday"});
+  EXPECT_EQ(bad_bound.status, 1) << describe(bad_bound);
+  EXPECT_NE(bad_bound.err.find("since"), std::string::npos) << bad_bound.err;
+  auto paged = client(
+    {"dead-letters", "ls", id, "--limit", "5", "--after", "evt_0000000000000001"});
+  ASSERT_EQ(paged.status, 0) << describe(paged);
+  EXPECT_EQ(array_size(paged.out), 0) << paged.out;
 
   auto rm = client({"subscriptions", "rm", id});
   ASSERT_EQ(rm.status, 0) << describe(rm);

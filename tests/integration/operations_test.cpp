@@ -319,6 +319,68 @@ TEST_P(log_lines, tell_what_happened_without_secrets) {
 
 INSTANTIATE_TEST_SUITE_P(formats, log_lines, ::testing::Values("text", "json"));
 
+// The Acoustic registry, the change-notification watcher and push
+// associations are changed by a token too: one line each, naming it, and
+// never the device token, phone number or address.
+TEST_P(log_lines, name_the_token_behind_registry_watcher_and_association_changes) {
+  server_process server(dir.path(), "[auth]\nadmin_tokens = [{name = \"ops\", token = \"" +
+                                      admin_token + "\"}]\n[log]\nformat = \"" + GetParam() +
+                                      "\"\n");
+  server.start();
+  const bool j = json();
+  const std::string type = R"({"code":"cartPurchase","name":"Cart purchase","namespace":"shop"})";
+  ASSERT_EQ(server.call("POST", "/v1/eventtype", type, as_admin).status, 201);
+  wait_line(server, j, "event_type.changed",
+            {{"change", "created"},
+             {"code", "cartPurchase"},
+             {"type", "shop.cartPurchase"},
+             {"token", "ops"}});
+  ASSERT_EQ(server.call("POST", "/v1/eventtype", type, as_admin).status, 200);
+  wait_line(server, j, "event_type.changed",
+            {{"change", "updated"}, {"code", "cartPurchase"}, {"token", "ops"}});
+  ASSERT_EQ(server.call("DELETE", "/v1/eventtype/cartPurchase", "", as_admin).body, "true");
+  wait_line(server, j, "event_type.changed",
+            {{"change", "deleted"}, {"code", "cartPurchase"}, {"token", "ops"}});
+  // Deleting what is not there changes nothing, and says nothing.
+  ASSERT_EQ(server.call("DELETE", "/v1/eventtype/never", "", as_admin).body, "false");
+
+  const std::string watcher_key = "watcher-notification-key-5e1b";
+  ASSERT_EQ(server
+              .call("PUT", "/v1/subscription/notification",
+                    R"({"notificationKey":")" + watcher_key + R"(","notificationURL":")" +
+                      hook.url("/watch?sig=query-secret-77") + R"("})",
+                    as_admin)
+              .status,
+            201);
+  wait_line(server, j, "watcher.changed",
+            {{"change", "created"}, {"host", "127.0.0.1"}, {"token", "ops"}});
+  ASSERT_EQ(server.call("DELETE", "/v1/subscription/notification", "", as_admin).status, 204);
+  wait_line(server, j, "watcher.changed", {{"change", "deleted"}, {"token", "ops"}});
+
+  const std::string device = "device-token-3c9e0a7f", phone = "4712345678",
+                    email = "someone@example.no";
+  ASSERT_EQ(server
+              .call("POST", "/v1/association/create",
+                    R"({"appId":"app-1","token":")" + device + R"(","association":{"cellphone":")" +
+                      phone + R"(","email":")" + email + R"("},"deviceType":"iOS"})",
+                    as_admin)
+              .status,
+            200);
+  wait_line(server, j, "association.changed",
+            {{"change", "stored"},
+             {"app_id", "app-1"},
+             {"device_type", "iOS"},
+             {"keys", "cellphone,email"},
+             {"token", "ops"}});
+
+  ASSERT_EQ(server.terminate(), 0);
+  EXPECT_EQ(count_lines(server, j, "event_type.changed", {}), 3u) << server.log();
+  for (const auto& secret :
+       {admin_token, watcher_key, std::string("query-secret-77"), device, phone, email})
+    EXPECT_EQ(server.log().find(secret), std::string::npos) << "the log holds " << secret << ":\n"
+                                                            << server.log();
+}
+
 namespace {
 
 // Runs `switchyard serve` with `args` until it exits (at most 30 s);
@@ -473,7 +535,10 @@ TEST(signals, sighup_reloads_tokens_and_log_level) {
   temp_dir dir;
   const std::string old_token = "old-admin-token-4a1c9e2b7d";
   const std::string new_token = "new-admin-token-9f3b6d0e1a";
-  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"" + old_token + "\"]\n");
+  // failure_interval_s = 1: the auth failure below is not held back by the
+  // one before it (auth.failed lines are rate-limited per address).
+  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"" + old_token +
+                                      "\"]\n[log]\nfailure_interval_s = 1\n");
   server.start();
   const headers_t old_h = {{"Authorization", "Bearer " + old_token}};
   const headers_t new_h = {{"Authorization", "Bearer " + new_token}};
@@ -492,7 +557,7 @@ TEST(signals, sighup_reloads_tokens_and_log_level) {
     std::ofstream(server.config_path()) << text;
   };
   with_auth("[auth]\nadmin_tokens = [{name = \"rotated\", token = \"" + new_token +
-            "\"}]\n[log]\nlevel = \"warn\"\n");
+            "\"}]\n[log]\nlevel = \"warn\"\nfailure_interval_s = 1\n");
   server.send_signal(SIGHUP);
   wait_line(server, false, "config.reloaded", {{"admin_tokens", "rotated"}, {"log_level", "warn"}});
   EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", old_h).status, 401);
@@ -507,11 +572,14 @@ TEST(signals, sighup_reloads_tokens_and_log_level) {
               .status,
             201);
   const auto failures_before = count_lines(server, false, "auth.failed", {});
-  EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", old_h).status, 401);
+  // Refused until a line says so (at most one a second per address).
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (count_lines(server, false, "auth.failed", {}) == failures_before &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  do {
+    EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", old_h).status, 401);
+    if (count_lines(server, false, "auth.failed", {}) > failures_before)
+      break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(count_lines(server, false, "auth.failed", {}), failures_before + 1) << server.log();
   // The auth failure came after the create, in the same log: the create
   // line, had it been written, is there too.
@@ -525,4 +593,135 @@ TEST(signals, sighup_reloads_tokens_and_log_level) {
   EXPECT_EQ(server.log().find(new_token), std::string::npos);
   EXPECT_EQ(server.log().find("\"short\""), std::string::npos);
   EXPECT_EQ(server.terminate(), 0);
+}
+
+// A flood of bad tokens from one address writes one auth.failed line per
+// log.failure_interval_s; each line says how many it left out since the
+// one before, so lines + left out = requests refused.
+TEST(auth_failures, are_logged_once_per_address_per_interval_with_the_count_left_out) {
+  temp_dir dir;
+  server_process server(dir.path(), "[auth]\nadmin_tokens = [\"" + admin_token +
+                                      "\"]\n[log]\nfailure_interval_s = 2\n");
+  server.start();
+  const headers_t bad = {{"Authorization", "Bearer not-a-token-of-this-server-0000"}};
+  auto refused = [&] { EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", bad).status, 401); };
+  auto lines = [&] { return count_lines(server, false, "auth.failed", {}); };
+  auto accounted = [&] {
+    std::size_t n = 0;
+    for (const auto& raw : lines_of(server.log()))
+      if (auto l = parse_line(raw, false); l && l->event == "auth.failed")
+        n += 1 + std::stoul(l->fields.at("suppressed"));
+    return n;
+  };
+
+  // The line is written before the 401 is sent: counting after the answer
+  // needs no wait.
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t sent = 0;
+  for (; sent < 200; ++sent)
+    refused();
+  const auto took = std::chrono::steady_clock::now() - started;
+  const auto burst_lines = lines();
+  EXPECT_GE(burst_lines, 1u);
+  // One line per started interval at most (a slow machine may see two).
+  EXPECT_LE(burst_lines, 1u + static_cast<std::size_t>(took / 2s)) << server.log();
+
+  // Keep knocking until the next interval's line: it counts the rest.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (lines() == burst_lines && std::chrono::steady_clock::now() < deadline) {
+    refused();
+    ++sent;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(lines(), burst_lines + 1) << server.log();
+  EXPECT_EQ(accounted(), sent) << server.log();
+  auto last = wait_line(server, false, "auth.failed", {{"remote", "127.0.0.1"}});
+  ASSERT_TRUE(last);
+  EXPECT_EQ(server.log().find("not-a-token-of-this-server"), std::string::npos);
+
+  // A good token is not held back by the flood.
+  EXPECT_EQ(server.call("GET", "/v1/subscriptions", "", as_admin).status, 200);
+}
+
+// log.file: lines go to the file (0600), not standard error; after
+// logrotate moves it away, SIGHUP opens a new one at the configured path.
+TEST(log_file, receives_the_lines_and_is_reopened_on_sighup) {
+  temp_dir dir;
+  const std::string log_path = dir.path() + "/switchyard.log";
+  const std::string config = write_config(
+    dir.path(), "[auth]\nadmin_tokens = [{name = \"ops\", token = \"" + admin_token +
+                  "\"}]\n[log]\nfile = \"" + log_path + "\"\n");
+  const std::string out_path = dir.path() + "/stderr";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(SWITCHYARD_BIN, SWITCHYARD_BIN, "serve", "--config", config.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  auto read = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  // Waits until the file at `path` holds `text`; returns what it holds.
+  auto wait_text = [&](const std::string& path, const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    std::string got;
+    while ((got = read(path)).find(text) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    return got;
+  };
+  auto text = wait_text(log_path, "listening on");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+    << text << read(out_path);
+  const auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  struct stat st {};
+  ASSERT_EQ(::stat(log_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // logrotate: move the file away, then SIGHUP.
+  const std::string rotated = log_path + ".1";
+  std::filesystem::rename(log_path, rotated);
+  EXPECT_EQ(http_call(port, "POST", "/v1/eventtype", R"({"code":"before","name":"b"})",
+                      {{"Authorization", "Bearer " + admin_token}})
+              .status,
+            201);
+  EXPECT_NE(wait_text(rotated, "event_type.changed").find("code=before"), std::string::npos);
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  auto fresh = wait_text(log_path, "config.reloaded");
+  EXPECT_NE(fresh.find("config.reloaded"), std::string::npos) << fresh;
+  ASSERT_EQ(::stat(log_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(http_call(port, "POST", "/v1/eventtype", R"({"code":"after","name":"a"})",
+                      {{"Authorization", "Bearer " + admin_token}})
+              .status,
+            201);
+  fresh = wait_text(log_path, "code=after");
+  EXPECT_NE(fresh.find("code=after"), std::string::npos) << fresh;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  fresh = read(log_path);
+  EXPECT_NE(fresh.find("server.stopped"), std::string::npos) << fresh;
+  // Each line went to one file: the old one has nothing from after the move's SIGHUP.
+  const auto old_text = read(rotated);
+  EXPECT_EQ(old_text.find("code=after"), std::string::npos) << old_text;
+  EXPECT_EQ(old_text.find("server.stopped"), std::string::npos) << old_text;
+  EXPECT_EQ(read(out_path).find("listening on"), std::string::npos)
+    << "lines went to standard error too";
+}
+
+TEST(log_file, that_cannot_be_opened_stops_the_start_naming_the_key) {
+  temp_dir dir;
+  std::string out;
+  const auto config = write_config(dir.path(), "[log]\nfile = \"" + dir.path() +
+                                                 "/no/such/dir/switchyard.log\"\n");
+  EXPECT_EQ(run_serve({"--config", config}, out), 1) << out;
+  EXPECT_NE(out.find("log.file"), std::string::npos) << out;
 }

@@ -147,6 +147,8 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(purged{12});
   expect_bytes_round_trip(replayed{13});
   expect_bytes_round_trip(dead_letter_list{{{"evt_1", "t", "NO", R"({"a":1})", 5, "too old"}}});
+  expect_bytes_round_trip(dead_letter_list{
+    {{"evt_1", "t", "NO", R"({"a":1})", 5, "too old", 7, "HTTP 500", 1767225600000}}, true});
   expect_bytes_round_trip(watcher_view{sub, true});
   expect_bytes_round_trip(event_type_stored{full_event_type(), true});
   expect_bytes_round_trip(event_type_deleted{true});
@@ -167,6 +169,8 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(purge_subscription{"sub_5"});
   expect_bytes_round_trip(list_dead_letters{"sub_6"});
   expect_bytes_round_trip(replay_subscription{"sub_7"});
+  expect_bytes_round_trip(list_dead_letters{"sub_6", 10, 42});
+  expect_bytes_round_trip(replay_subscription{"sub_7", 1767225600000, 1767229200000});
   expect_bytes_round_trip(replay_dead_letter{"sub_7", "evt_0000000000000003"});
   expect_bytes_round_trip(drop_dead_letters{"sub_7"});
   expect_bytes_round_trip(put_watcher{{"k", "http://w.test/", {}}});
@@ -184,6 +188,7 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(purge_queue{});
   expect_bytes_round_trip(replay_dead_letters{});
   expect_bytes_round_trip(replay_dead_letters{"evt_0000000000000003"});
+  expect_bytes_round_trip(replay_dead_letters{"", -5, 1767229200000});
   expect_bytes_round_trip(list_event_files{3});
   expect_bytes_round_trip(read_event_file{"evf_1.ndjson"});
   expect_bytes_round_trip(delete_event_file{"evf_2.ndjson"});

@@ -133,6 +133,18 @@ TEST(config, log_keys_are_read_and_checked) {
   err = load("[log]\nfailure_interval_s = 0\n", b);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("log.failure_interval_s"), std::string::npos) << err->message;
+  // log.file: standard error by default, a path when given, a string or refused.
+  EXPECT_EQ(config{}.log_file, "");
+  config f;
+  err = load("[log]\nfile = \"/var/log/switchyard/switchyard.log\"\n", f);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(f.log_file, "/var/log/switchyard/switchyard.log");
+  err = load("[log]\nfile = 1\n", b);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("log.file"), std::string::npos) << err->message;
+  err = load("[log]\nfiles = \"x\"\n", b);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("log.files"), std::string::npos) << err->message;
 }
 
 TEST(config, every_api_key_is_read) {

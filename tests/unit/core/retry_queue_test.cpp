@@ -88,3 +88,17 @@ TEST(retry_queue, peek_due_leaves_the_event_waiting) {
   q.take(3);
   EXPECT_FALSE(q.peek_due(50));
 }
+
+TEST(retry_queue, keeps_the_last_error_of_each_event_until_forgotten) {
+  retry_queue q;
+  EXPECT_EQ(q.last_error(7), "");
+  q.add_failure(7, "HTTP 500");
+  q.add_failure(7, "connection refused");
+  q.add_failure(8, "HTTP 429");
+  EXPECT_EQ(q.last_error(7), "connection refused");
+  EXPECT_EQ(q.last_error(8), "HTTP 429");
+  q.forget(7);
+  EXPECT_EQ(q.last_error(7), "");
+  q.clear();
+  EXPECT_EQ(q.last_error(8), "");
+}

@@ -818,3 +818,39 @@ TEST(watcher_codec, reads_key_url_and_authentication) {
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.field, "notificationURL");
 }
+
+TEST(dead_letter_replay_codec, reads_optional_iso_bounds_and_an_empty_body) {
+  for (std::string body : {std::string(), std::string(" \n"), std::string("{}")}) {
+    auto r = decode_dead_letter_replay(body);
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_FALSE(r->since_ms);
+    EXPECT_FALSE(r->until_ms);
+  }
+  std::string body = R"({"Since":"2026-01-01T00:00:00Z","until":"2026-01-01T02:00:00+01:00"})";
+  auto r = decode_dead_letter_replay(body);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->since_ms, 1767225600000);
+  EXPECT_EQ(r->until_ms, 1767225600000 + 3600 * 1000);
+}
+
+TEST(dead_letter_replay_codec, refuses_unknown_fields_bad_times_and_empty_ranges) {
+  auto error = [](std::string body) { return error_of(decode_dead_letter_replay(body)); };
+  auto e = error(R"({"sinc":"2026-01-01T00:00:00Z"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "sinc");
+  EXPECT_EQ(e.what(), R"(unknown field "sinc" (did you mean "since"?))");
+  e = error(R"({"since":"2026-01-01"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "since");
+  e = error(R"({"until":12})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "until");
+  e = error(R"({"since":"2026-01-01T00:00:00Z","until":"2026-01-01T00:00:00Z"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.field, "until");
+  e = error(R"({"since":"2026-01-01T00:00:00Z","SINCE":"2026-01-02T00:00:00Z"})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "since");
+  EXPECT_EQ(error("[]").status, 400);
+  EXPECT_EQ(error("{").status, 400);
+}

@@ -420,6 +420,111 @@ TEST(journal, kill_many_moves_a_page_of_dead_letters_in_one_write) {
   EXPECT_EQ(seqs_of(ok(j->replay_dead(1, 5))), (std::vector<uint64_t>{1, 3, 6}));
 }
 
+TEST(journal, dead_letters_keep_attempts_last_error_and_time) {
+  temp_dir dir;
+  auto j = open_journal(dir.path(), true);
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 2, {1});
+  auto queued = ok(j->read_queue(1, 0, 100));
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_FALSE(j->kill_many(1, {{queued[0], "older than retry.max_age", 7, "HTTP 500", 1234},
+                                {queued[1], "older than retry.max_age before delivery"}}));
+  j.reset();
+  j = open_journal(dir.path(), true);
+  auto dead = ok(j->dead_letters(1, 10));
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].attempts, 7u);
+  EXPECT_EQ(dead[0].last_error, "HTTP 500");
+  EXPECT_EQ(dead[0].dead_ms, 1234);
+  EXPECT_EQ(dead[1].attempts, 0u);
+  EXPECT_EQ(dead[1].last_error, "");
+  EXPECT_EQ(dead[1].dead_ms, 0);
+}
+
+TEST(journal, dead_letters_written_before_details_were_kept_still_read) {
+  const auto e = make_event(9);
+  // The record as switchyard wrote it before: the event, then the reason.
+  auto with_length = [](std::string_view s) {
+    std::string out(4, '\0');
+    for (int i = 0; i < 4; ++i)
+      out[i] = static_cast<char>((s.size() >> (8 * (3 - i))) & 0xff);
+    return out.append(s);
+  };
+  const std::string old = with_length(encode_event(*e)) + with_length("HTTP 500");
+  auto d = decode_dead_letter(old);
+  ASSERT_TRUE(d);
+  expect_same_event(*d->event, *e);
+  EXPECT_EQ(d->reason, "HTTP 500");
+  EXPECT_EQ(d->attempts, 0u);
+  EXPECT_EQ(d->last_error, "");
+  EXPECT_EQ(d->dead_ms, 0);
+  // The new form round-trips; a truncated one, or an unknown tag, is corrupt.
+  const std::string now = encode_dead_letter({e, "timeout", 3, "connection refused", 99});
+  auto n = decode_dead_letter(now);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->attempts, 3u);
+  EXPECT_EQ(n->last_error, "connection refused");
+  EXPECT_EQ(n->dead_ms, 99);
+  for (std::size_t len = old.size(); len < now.size(); ++len)
+    EXPECT_FALSE(decode_dead_letter(std::string_view(now).substr(0, len))) << len;
+  std::string bad_tag = now;
+  bad_tag[old.size() - std::string("HTTP 500").size() + std::string("timeout").size()] = 2;
+  EXPECT_FALSE(decode_dead_letter(bad_tag));
+  EXPECT_FALSE(decode_dead_letter(now + "x"));
+}
+
+TEST(journal, dead_letters_page_after_a_seq) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 6, {1, 2});
+  auto queued = ok(j->read_queue(1, 0, 100));
+  std::vector<dead_letter> all;
+  for (const auto& e : queued)
+    all.push_back({e, "r"});
+  EXPECT_FALSE(j->kill_many(1, all));
+  EXPECT_FALSE(j->kill_many(2, {{queued[0], "other subscription"}}));
+  auto seqs = [](const std::vector<dead_letter>& v) {
+    std::vector<uint64_t> out;
+    for (const auto& d : v)
+      out.push_back(d.event->seq);
+    return out;
+  };
+  EXPECT_EQ(seqs(ok(j->dead_letters(1, 2))), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(seqs(ok(j->dead_letters(1, 2, 2))), (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(seqs(ok(j->dead_letters(1, 10, 4))), (std::vector<uint64_t>{5, 6}));
+  EXPECT_TRUE(ok(j->dead_letters(1, 10, 6)).empty());
+  EXPECT_TRUE(ok(j->dead_letters(1, 10, std::numeric_limits<uint64_t>::max())).empty());
+}
+
+TEST(journal, replay_requeues_only_what_the_filter_admits) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 6, {1});
+  auto queued = ok(j->read_queue(1, 0, 100));
+  std::vector<dead_letter> all;
+  for (const auto& e : queued)
+    all.push_back({e, "r"});
+  EXPECT_FALSE(j->kill_many(1, all));
+  // make_event: timestamp = 1700000000000 + seq; [since, until).
+  replay_filter f;
+  f.since_ms = 1700000000002;
+  f.until_ms = 1700000000004;
+  EXPECT_EQ(seqs_of(ok(j->replay_dead(1, 5, f))), (std::vector<uint64_t>{2, 3}));
+  f = {};
+  f.since_ms = 1700000000006;
+  EXPECT_EQ(seqs_of(ok(j->replay_dead(1, 5, f))), (std::vector<uint64_t>{6}));
+  f = {};
+  f.until_ms = 1700000000001;
+  EXPECT_TRUE(ok(j->replay_dead(1, 5, f)).empty());
+  f = {};
+  f.only_id = "id-4";
+  EXPECT_EQ(seqs_of(ok(j->replay_dead(1, 5, f))), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(seqs_of(ok(j->replay_dead(1, 5))), (std::vector<uint64_t>{1, 5}));
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), iota(1, 6));
+}
+
 TEST(journal, kill_and_replay_dead_letters) {
   temp_dir dir;
   auto j = open_journal(dir.path());
@@ -862,8 +967,16 @@ TEST(journal, a_failed_read_is_an_error_not_absent) {
   { ASSERT_TRUE(open_journal(dir.path())); }
   ASSERT_GE(corrupt_tables(dir.path(), marker), 1u) << "the client id is in no table file";
 
-  auto j = open_journal(dir.path());
-  ASSERT_TRUE(j);
+  std::vector<std::pair<log_level, std::string>> said;
+  std::mutex said_mutex;
+  journal_options options;
+  options.log = [&](log_level level, const std::string& line) {
+    std::lock_guard<std::mutex> guard(said_mutex);
+    said.emplace_back(level, line);
+  };
+  std::string error;
+  auto j = journal::open(dir.path(), std::move(options), error);
+  ASSERT_TRUE(j) << error;
   auto found = j->find_client_id(marker, 5'000, 1'000);
   ASSERT_FALSE(found);
   EXPECT_NE(found.error().kind, errc::not_found) << found.error().message;
@@ -873,6 +986,15 @@ TEST(journal, a_failed_read_is_an_error_not_absent) {
   EXPECT_EQ(queue.error().kind, errc::corruption) << queue.error().message;
   // Another key of the same families still reads.
   EXPECT_TRUE(absent(j->find_client_id("never-seen", 5'000, 1'000)));
+  // Each failed read was logged as one (an absent key is not).
+  std::lock_guard<std::mutex> guard(said_mutex);
+  std::size_t read_errors = 0;
+  for (const auto& [level, line] : said)
+    if (level == log_level::read_error) {
+      ++read_errors;
+      EXPECT_NE(line.find("orrupt"), std::string::npos) << line;
+    }
+  EXPECT_EQ(read_errors, 2u);
 }
 
 // A reserve larger than any disk: every write that adds data is refused as
