@@ -20,6 +20,7 @@ namespace sy::actors {
 class route_publisher;
 class event_type_publisher;
 class ingest_pipeline;
+class live_feed;
 } // namespace sy::actors
 
 namespace sy::api {
@@ -83,6 +84,12 @@ struct api_context {
   const storage::journal* journal = nullptr;
   /// Runs POST /v1/admin/backup.
   storage::backup_runner* backups = nullptr;
+  /// Shows attempts and state changes to the open /v1/stream connections.
+  actors::live_feed* feed = nullptr;
+  /// console.max_streams: most /v1/stream connections open at once.
+  int64_t max_streams = 16;
+  /// How many /v1/stream connections are open (shared by the handlers' copies).
+  std::shared_ptr<std::atomic<int64_t>> open_streams = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

@@ -124,5 +124,6 @@ void install_push(transport::http_server& server, const api_context& ctx);
 void install_eventfiles(transport::http_server& server, const api_context& ctx);
 void install_openapi(transport::http_server& server, const api_context& ctx);
 void install_admin(transport::http_server& server, const api_context& ctx);
+void install_live(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

@@ -196,6 +196,7 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
     {"push", {{"gateway_url", string_key(&config::gateway_url)}}},
     {"metrics",
      {{"max_subscription_series", int_key(&config::max_subscription_series, 0, 1000000)}}},
+    {"console", {{"max_streams", int_key(&config::max_streams, 1, 10000)}}},
     {"log",
      {{"level",
        [](const toml::node& n, config& c) -> std::optional<std::string> {

@@ -73,6 +73,9 @@ struct config {
   // [metrics]
   /// Subscriptions (the deepest queues) given per-subscription series.
   int64_t max_subscription_series = 1000;
+  // [console]
+  /// Most /v1/stream connections open at once (503 beyond).
+  int64_t max_streams = 16;
 
   bool operator==(const config&) const = default;
 };
