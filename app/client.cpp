@@ -18,6 +18,7 @@
 #include "app/api_client.hpp"
 #include "app/config.hpp"
 #include "app/listen.hpp"
+#include "app/tail.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 
@@ -169,6 +170,7 @@ struct client_commands::impl {
   std::string id, service, url, country, type, data, secret, msg_id, signature,
     notificare_signature, file;
   std::vector<std::string> types;
+  std::string tail_subscription;
   bool skip_verification = false;
   int64_t timestamp = 0;
   int port = 0;
@@ -669,6 +671,10 @@ struct client_commands::impl {
       ->required();
 
     server_leaf(&cli, "health", "check /healthz and /readyz", [this] { return health(); });
+
+    server_leaf(&cli, "tail", "print each delivery attempt and state change as it happens", [this] {
+      return run_tail(endpoint, tail_subscription, json());
+    })->add_option("--subscription", tail_subscription, "only this subscription's");
 
     server_leaf(&cli, "backup",
                 "write an online backup of the server's journal into the new directory DIR",

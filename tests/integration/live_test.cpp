@@ -6,11 +6,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -142,6 +146,70 @@ std::string standard_signature(const sink_request& r, const std::string& whsec) 
          hmac_b64(unbase64(whsec.substr(6)),
                   r.header("webhook-id") + "." + r.header("webhook-timestamp") + "." + r.body);
 }
+
+// `switchyard <args>` with its output in files; killed if still running.
+class cli_run {
+public:
+  explicit cli_run(const std::vector<std::string>& args) {
+    out_ = dir_.path() + "/out";
+    err_ = dir_.path() + "/err";
+    std::vector<std::string> argv_s{SWITCHYARD_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(out, 1);
+      dup2(err, 2);
+      ::unsetenv("SWITCHYARD_URL");
+      ::unsetenv("SWITCHYARD_TOKEN");
+      std::vector<char*> argv;
+      for (auto& a : argv_s)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(SWITCHYARD_BIN, argv.data());
+      _exit(127);
+    }
+  }
+  ~cli_run() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  cli_run(const cli_run&) = delete;
+  cli_run& operator=(const cli_run&) = delete;
+
+  /// Waits for the exit; the status, or -1000 (after SIGKILL) past the deadline.
+  int wait(std::chrono::milliseconds timeout = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1000;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  std::string out() const { return read(out_); }
+  std::string err() const { return read(err_); }
+
+private:
+  static std::string read(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  temp_dir dir_;
+  std::string out_, err_;
+  int pid_ = -1;
+};
 
 } // namespace
 
@@ -341,4 +409,53 @@ TEST_F(live, rotate_keys_refuses_bad_bodies_naming_the_field) {
   auto dflt = server->call("POST", target);
   EXPECT_EQ(dflt.status, 200) << dflt.body;
   EXPECT_EQ(server->call("POST", "/v1/subscriptions/sub_nosuch/rotate-keys").status, 404);
+}
+
+TEST_F(live, tail_prints_attempts_and_state_changes_and_exits_with_the_server) {
+  const std::string token = "adm-live-integration-test-token-0000";
+  start("[auth]\nadmin_tokens = [\"" + token + "\"]\n");
+  const headers_t auth = {{"Authorization", "Bearer " + token}};
+  const auto url = "http://127.0.0.1:" + std::to_string(server->port());
+  auto created = server->call(
+    "POST", "/v1/subscriptions",
+    R"({"service":"tail","url":")" + hook.url("/t") + R"(","verification":"skip"})", auth);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto id = json_string(created.body, "id");
+
+  cli_run tail({"tail", "--server", url, "--token", token, "--json"});
+  // Pauses and activates until tail shows a change: then it is connected.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (tail.out().find(R"("change":"paused")") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    server->call("POST", "/v1/subscriptions/" + id + "/pause", "", auth);
+    server->call("POST", "/v1/subscriptions/" + id + "/activate", "", auth);
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_NE(tail.out().find(R"({"event":"state","data":{"subscription":")" + id +
+                            R"(","change":"paused","state":"paused"}})"),
+            std::string::npos)
+    << tail.out() << tail.err();
+  auto r = server->call("POST", "/v1/events", R"({"type":"tail.e"})", auth);
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto event = r.body.substr(r.body.find("evt_"), 20);
+  ASSERT_TRUE(hook.wait_delivered("/t", 1));
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (tail.out().find(event) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(tail.out().find(R"({"event":"attempt","data":{"subscription":")" + id +
+                            R"(","event_id":")" + event + R"(","type":"tail.e","attempt":1,)"),
+            std::string::npos)
+    << tail.out();
+  // Stats are the console's, not tail's.
+  EXPECT_EQ(tail.out().find("subscriptions"), std::string::npos) << tail.out();
+
+  cli_run unauthorized({"tail", "--server", url, "--token", "not-the-token"});
+  EXPECT_EQ(unauthorized.wait(), 1);
+  EXPECT_NE(unauthorized.err().find("401"), std::string::npos) << unauthorized.err();
+  cli_run missing({"tail", "--server", url, "--token", token, "--subscription", "sub_nosuch"});
+  EXPECT_EQ(missing.wait(), 1);
+  EXPECT_NE(missing.err().find("404"), std::string::npos) << missing.err();
+
+  EXPECT_EQ(server->terminate(), 0);
+  EXPECT_EQ(tail.wait(), 0) << tail.err();
 }
