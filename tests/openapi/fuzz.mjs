@@ -263,10 +263,14 @@ for (const o of operations) {
       fc.tuple(base, fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "text/json"))
         .map(([b, ct]) => ({ want: [415], bytes: b, contentType: ct })),
     );
+    // An empty body is the request without one, which an optional
+    // requestBody (rotate-keys) accepts.
+    const bodyOptional = deref(doc, o.op.requestBody).required !== true;
     await fc.assert(fc.asyncProperty(bodyMutation, async (m) => {
       const res = await send(o, target, m.bytes, m.contentType ? { "Content-Type": m.contentType } : {});
-      if (res && !m.want.includes(res.status))
-        fail(`answered ${res.status}, want ${m.want.join(" or ")}`, o, `${target} ${Buffer.from(m.bytes).toString("utf8").slice(0, 200)}`, res);
+      const want = bodyOptional && !m.contentType && Buffer.from(m.bytes).length === 0 ? [...m.want, 200] : m.want;
+      if (res && !want.includes(res.status))
+        fail(`answered ${res.status}, want ${want.join(" or ")}`, o, `${target} ${Buffer.from(m.bytes).toString("utf8").slice(0, 200)}`, res);
     }), fcOptions(runs));
 
     // Oversized: a few, they are 1 MiB each.
