@@ -459,3 +459,39 @@ TEST_F(live, tail_prints_attempts_and_state_changes_and_exits_with_the_server) {
   EXPECT_EQ(server->terminate(), 0);
   EXPECT_EQ(tail.wait(), 0) << tail.err();
 }
+
+TEST(live_tls, a_stream_over_https_ends_with_its_last_chunk_on_sigterm) {
+  temp_dir dir;
+  test_pki pki;
+  auto leaf = pki.leaf("switchyard", "DNS:localhost,IP:127.0.0.1");
+  server_process server(dir.path(), "[console]\nmax_streams = 1\n",
+                        "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + leaf.second + "\"\n");
+  server.use_tls(pki.ca_file());
+  server.start();
+  std::atomic<bool> stop_reading{false};
+  http_result streamed;
+  std::thread reader([&] {
+    // Retried while a probe below holds the one place.
+    do
+      streamed = https_call(server.port(), pki.ca_file(), "127.0.0.1", "GET", "/v1/stream", "", {},
+                            30s);
+    while (streamed.status == 503 && !stop_reading);
+  });
+  // The stream holds the one place once a probe is refused (a probe of an
+  // unknown subscription gives its place back at once).
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  int probe = 0;
+  while (probe != 503 && std::chrono::steady_clock::now() < deadline)
+    probe = server.call("GET", "/v1/stream?subscription=sub_nosuch").status;
+  stop_reading = true;
+  EXPECT_EQ(probe, 503);
+  auto before = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.terminate(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+  reader.join();
+  // A whole response: the chunked body ended and TLS closed cleanly.
+  EXPECT_EQ(streamed.status, 200) << streamed.body;
+  EXPECT_EQ(streamed.header("Content-Type"), "text/event-stream; charset=utf-8");
+  EXPECT_EQ(streamed.body.find("event: stats"), streamed.body.empty() ? std::string::npos : 0)
+    << streamed.body;
+}
