@@ -34,7 +34,12 @@ void live_feed::publish(const live_event& e) {
 
 std::string utf8_excerpt(std::string_view body, std::size_t max) {
   std::string out;
-  out.reserve(std::min(body.size(), max));
+  assign_utf8_excerpt(out, body, max);
+  return out;
+}
+
+void assign_utf8_excerpt(std::string& out, std::string_view body, std::size_t max) {
+  out.clear();
   std::size_t i = 0;
   while (i < body.size()) {
     const auto c = static_cast<unsigned char>(body[i]);
@@ -58,16 +63,16 @@ std::string utf8_excerpt(std::string_view body, std::size_t max) {
     out.append(piece);
     i += valid ? len : 1;
   }
-  return out;
 }
 
-void attempt_ring::add(attempt_record a) {
-  if (items_.size() < max_kept_attempts) {
-    items_.push_back(std::move(a));
-    return;
-  }
-  items_[next_] = std::move(a);
+void attempt_ring::add(attempt_record a) { next_slot() = std::move(a); }
+
+attempt_record& attempt_ring::next_slot() {
+  if (items_.size() < max_kept_attempts)
+    return items_.emplace_back();
+  auto& slot = items_[next_];
   next_ = (next_ + 1) % max_kept_attempts;
+  return slot;
 }
 
 std::vector<attempt_record> attempt_ring::newest(std::size_t limit) const {

@@ -77,12 +77,20 @@ inline constexpr std::size_t max_excerpt_bytes = 256;
 /// invalid UTF-8 sequence (an invalid byte becomes U+FFFD).
 std::string utf8_excerpt(std::string_view body, std::size_t max = max_excerpt_bytes);
 
+/// As utf8_excerpt, into `out` (replacing its contents, keeping its capacity).
+void assign_utf8_excerpt(std::string& out, std::string_view body,
+                         std::size_t max = max_excerpt_bytes);
+
 /// The last max_kept_attempts attempts, oldest overwritten first. Touched
 /// only by its subscriber actor.
 class attempt_ring {
 public:
   /// Adds `a`, dropping the oldest when full.
   void add(attempt_record a);
+  /// Returns the slot of the next attempt to fill in (the oldest once
+  /// full): overwriting its strings reuses their memory, so that a warm
+  /// ring records an attempt without allocating.
+  attempt_record& next_slot();
   /// Returns the newest `limit` attempts, newest first.
   std::vector<attempt_record> newest(std::size_t limit) const;
 

@@ -633,22 +633,23 @@ core::attempt_outcome outcome_of(const transport::client_response& r, int64_t re
 // Keeps attempt `a` of `e` for GET …/attempts and shows it to open streams.
 void record_attempt(subscriber_state& st, const storage::stored_event& e, int64_t sent,
                     const transport::client_response& r, int attempt) {
-  attempt_record a;
-  a.event_id = e.ev.id;
-  a.type = e.ev.type;
+  attempt_record& a = st.attempts.next_slot(); // assigned over: no allocation once warm
+  a.event_id.assign(e.ev.id);
+  a.type.assign(e.ev.type);
   a.attempt = attempt;
   a.at = st.to_wall(sent);
   a.duration_ms = std::max<int64_t>(0, st.clock->steady_ms() - sent);
   a.status = r.status;
-  if (r.status < 200 || r.status >= 300)
+  if (r.status >= 200 && r.status < 300)
+    a.error.clear();
+  else
     a.error = failure_text(r);
-  a.response_excerpt = utf8_excerpt(r.body);
+  assign_utf8_excerpt(a.response_excerpt, r.body);
   auto* feed = st.env->feed;
   if (feed && feed->active()) {
     auto json = attempt_event_json(st.sub.id, a);
     feed->publish({"attempt", st.sub.id, json});
   }
-  st.attempts.add(std::move(a));
 }
 
 void on_delivered(self_ptr self, uint64_t seq, int64_t sent, const transport::client_response& r) {
