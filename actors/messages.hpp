@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "actors/errors.hpp"
+#include "actors/live_feed.hpp"
 #include "actors/subscription.hpp"
 #include "core/event_type_codec.hpp"
 #include "core/push_codec.hpp"
@@ -315,6 +316,26 @@ struct find_pull_subscriber {
 /// Reads every subscription's stats → stats_table.
 struct list_stats {};
 
+/// Reads the newest `limit` delivery attempts of subscription `id` →
+/// attempt_list (newest first; memory only, empty after a restart).
+struct get_attempts {
+  std::string id;
+  uint64_t limit = 20;
+};
+
+/// Gives subscription `id` new keys → subscription_view (private key
+/// shown); the old private key still signs webhook-signature for
+/// `grace_seconds`.
+struct rotate_keys {
+  std::string id;
+  int64_t grace_seconds = 86400;
+};
+
+/// Delivery attempts, newest first.
+struct attempt_list {
+  std::vector<attempt_record> items;
+};
+
 /// The endpoint's answer to a verification challenge (the registry's own
 /// message to itself; `ticket` names the waiting request).
 struct verification_answer {
@@ -333,6 +354,11 @@ struct update_subscription {
 
 /// Drops a subscriber's queue → purged.
 struct purge_queue {};
+
+/// Reads a subscriber's newest `limit` attempts → attempt_list.
+struct list_attempts {
+  uint64_t limit = 0;
+};
 
 /// A journal job's continuation, run by the actor that asked for the job
 /// once the job is done on storage::blocking_worker (local only: it carries
@@ -388,7 +414,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<put_association>::with<done>,
   caf::replies_to<resolve_push_tokens>::with<push_tokens>,
   caf::replies_to<find_pull_subscriber>::with<caf::actor>,
-  caf::replies_to<list_stats>::with<stats_table>, caf::reacts_to<verification_answer>>;
+  caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
+  caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 
@@ -406,7 +433,7 @@ using registry_actor = caf::typed_actor<
 SY_INSPECT(subscription, x.number, x.id, x.kind, x.service, x.url, x.types, x.country, x.delivery,
            x.verification_required, x.state, x.public_key, x.private_key, x.created_at,
            x.max_in_flight, x.rate_limit, x.auth, x.access_key, x.dashboard_event,
-           x.notification_key, x.verified)
+           x.notification_key, x.verified, x.previous_private_key, x.previous_key_until)
 SY_INSPECT(stats_snapshot, x.queued, x.in_flight, x.delivered, x.failed_attempts, x.dead_lettered,
            x.last_success_at, x.last_failure_at, x.last_error, x.latency_p50_ms, x.latency_p99_ms,
            x.backing_off_until, x.probing, x.next_attempt_at, x.latency_buckets, x.latency_sum_ms)
@@ -451,6 +478,12 @@ SY_INSPECT(put_association, x.association)
 SY_INSPECT(resolve_push_tokens, x.spec)
 SY_INSPECT(find_pull_subscriber, x.access_key)
 SY_INSPECT_EMPTY(list_stats)
+SY_INSPECT(attempt_record, x.event_id, x.type, x.attempt, x.at, x.duration_ms, x.status, x.error,
+           x.response_excerpt)
+SY_INSPECT(get_attempts, x.id, x.limit)
+SY_INSPECT(rotate_keys, x.id, x.grace_seconds)
+SY_INSPECT(attempt_list, x.items)
+SY_INSPECT(list_attempts, x.limit)
 SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
@@ -549,6 +582,10 @@ CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_event_files))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::read_event_file))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::delete_event_file))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::registry_actor))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_attempts))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::rotate_keys))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::attempt_list))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_attempts))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

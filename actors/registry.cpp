@@ -348,6 +348,12 @@ registry_actor::behavior_type registry_behavior(
       return st.pull_subscriber(x.access_key);
     },
     [&st](const list_stats&) -> caf::result<stats_table> { return st.stats(); },
+    [&st](const get_attempts& x) -> caf::result<attempt_list> {
+      return st.attempts(x.id, x.limit);
+    },
+    [&st](const rotate_keys& x) -> caf::result<subscription_view> {
+      return st.rotate(x.id, x.grace_seconds);
+    },
     [&st](const verification_answer& x) { st.finish_verify(x); },
   };
 }

@@ -91,6 +91,11 @@ public:
   caf::result<replayed> replay_one(const std::string& id, const std::string& event_id);
   /// Deletes every dead letter of `id`; returns how many there were.
   caf::expected<purged> drop_dead(const std::string& id);
+  /// Asks the subscriber for its newest `limit` attempts.
+  caf::result<attempt_list> attempts(const std::string& id, uint64_t limit);
+  /// Gives `id` new keys; the old private key keeps signing
+  /// webhook-signature for `grace_seconds` (journaled with the record).
+  caf::expected<subscription_view> rotate(const std::string& id, int64_t grace_seconds);
 
   // -- the change-notification watcher (registry_watcher.cpp) -------------
 
@@ -156,6 +161,9 @@ private:
   /// for the watcher, if one is registered and `sub` is a client's.
   void notify_watcher(std::string_view change, const subscription& sub);
   void publish_routes();
+  /// Shows the open /v1/stream connections that `change` ("created",
+  /// "verified", "paused", …) happened to native subscription `sub`.
+  void tell_streams(std::string_view change, const subscription& sub) const;
   /// Loads every stored subscription; the error when the journal cannot be read.
   std::optional<storage::error> load_subscriptions();
   /// Loads every stored association; the error when the journal cannot be read.

@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "actors/registry.hpp"
+#include "core/json_writer.hpp"
+#include "core/time_format.hpp"
 #include "core/signing.hpp"
 #include "core/url.hpp"
 #include "log/log.hpp"
@@ -66,6 +68,7 @@ caf::expected<subscription_view> registry_state::create(core::subscription_spec 
   auto added = add(std::move(s));
   if (!added)
     return std::move(added.error());
+  tell_streams("created", (*added)->sub);
   return view(**added, true);
 }
 
@@ -130,11 +133,14 @@ caf::expected<subscription_view> registry_state::patch(const std::string& id,
     s.public_key = keys.public_key;
     s.private_key = keys.private_key;
     rotated = true;
+    s.previous_private_key.clear(); // the new endpoint never held the old key
+    s.previous_key_until = 0;
     if (s.verification_required)
       s.state = core::subscription_state::pending_verification;
   }
   if (auto updated = update(*e, std::move(s)); !updated)
     return std::move(updated.error());
+  tell_streams("updated", e->sub);
   return view(*e, rotated);
 }
 
@@ -147,6 +153,8 @@ caf::expected<done> registry_state::remove(subscription_kind kind, const std::st
                       "could not delete the subscription: " + err->message + "; retry");
   caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
   auto gone = std::move(e->sub);
+  if (gone.kind == subscription_kind::native)
+    tell_streams("deleted", gone);
   subs_.erase(id);
   if (gone.receives_events())
     publish_routes();
@@ -227,6 +235,7 @@ void registry_state::finish_verify(const verification_answer& answer) {
       if (auto updated = update(*e, std::move(sub)); !updated)
         return std::move(updated.error());
     }
+    tell_streams("verified", e->sub);
     return view(*e, false);
   }();
   if (outcome) {
@@ -256,6 +265,7 @@ caf::expected<subscription_view> registry_state::change_state(const std::string&
     if (auto updated = update(*e, std::move(sub)); !updated)
       return std::move(updated.error());
   }
+  tell_streams(to == core::subscription_state::paused ? "paused" : "activated", e->sub);
   return view(*e, false);
 }
 
@@ -279,7 +289,59 @@ caf::result<purged> registry_state::purge(const std::string& id) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
-  return forward<purged>(self_, e->actor, purge_queue{});
+  auto promise = self_->make_response_promise<purged>();
+  self_->request(e->actor, caf::infinite, purge_queue{})
+    .then(
+      [this, promise, id](purged& reply) mutable {
+        if (auto* now = find(id, subscription_kind::native))
+          tell_streams("purged", now->sub);
+        promise.deliver(std::move(reply));
+      },
+      [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+caf::result<attempt_list> registry_state::attempts(const std::string& id, uint64_t limit) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  if (e->sub.delivery != core::delivery_mode::push)
+    return attempt_list{}; // a pull subscription's events are fetched, not attempted
+  return forward<attempt_list>(self_, e->actor, list_attempts{limit});
+}
+
+caf::expected<subscription_view> registry_state::rotate(const std::string& id,
+                                                        int64_t grace_seconds) {
+  auto* e = find(id, subscription_kind::native);
+  if (!e)
+    return not_found(id);
+  auto sub = e->sub;
+  auto keys = core::generate_keys();
+  sub.previous_private_key = grace_seconds > 0 ? sub.private_key : std::string();
+  sub.previous_key_until = grace_seconds > 0 ? core::now_ms() + grace_seconds * 1000 : 0;
+  sub.public_key = keys.public_key;
+  sub.private_key = keys.private_key;
+  if (auto updated = update(*e, std::move(sub)); !updated)
+    return std::move(updated.error());
+  tell_streams("keys_rotated", e->sub);
+  return view(*e, true);
+}
+
+void registry_state::tell_streams(std::string_view change, const subscription& sub) const {
+  auto* feed = env_.subscriber_env ? env_.subscriber_env->feed : nullptr;
+  if (!feed || !feed->active() || sub.kind != subscription_kind::native)
+    return;
+  core::json_writer w;
+  w.begin_object()
+    .key("subscription")
+    .value(sub.id)
+    .key("change")
+    .value(change)
+    .key("state")
+    .value(core::to_string(sub.state))
+    .end_object();
+  auto json = std::move(w).str();
+  feed->publish({"state", sub.id, json});
 }
 
 caf::result<replayed> registry_state::replay(const replay_subscription& q) {

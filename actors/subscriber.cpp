@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "actors/live_feed.hpp"
 #include "actors/messages.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/clock.hpp"
@@ -99,6 +100,9 @@ struct subscriber_state {
   std::vector<storage::dead_letter> dead;
 
   std::mt19937_64 rng;
+
+  // The last attempts, for GET …/attempts (memory only).
+  attempt_ring attempts;
 
   // The failure streak as the log tells it (docs/operations.md): a start
   // line, "still failing" lines, an end line, at most one line per
@@ -314,6 +318,11 @@ void sign_envelope(transport::client_request& req, const subscription& sub,
     {"webhook-signature",
      core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
   };
+  // During a rotate-keys grace the old key signs too, after the new one:
+  // Standard Webhooks receivers accept any of the listed signatures.
+  if (!sub.previous_private_key.empty() && wall_ms < sub.previous_key_until)
+    req.headers.back().second.append(" ").append(
+      core::standard_webhooks_signature(sub.previous_private_key, e.ev.id, ts, req.body));
 }
 
 bool uses_oauth(const subscription& sub) {
@@ -358,8 +367,9 @@ void send_one(self_ptr self, storage::event_ptr e) {
   st.breaker->sent(e->seq);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
-  st.env->client->send(std::move(req), [me, seq](transport::client_response r) {
-    caf::anon_send(me, delivered_atom::value, seq, std::move(r));
+  const int64_t sent = st.clock->steady_ms();
+  st.env->client->send(std::move(req), [me, seq, sent](transport::client_response r) {
+    caf::anon_send(me, delivered_atom::value, seq, sent, std::move(r));
   });
 }
 
@@ -621,7 +631,29 @@ core::attempt_outcome outcome_of(const transport::client_response& r, int64_t re
   return core::attempt_outcome::failure;
 }
 
-void on_delivered(self_ptr self, uint64_t seq, const transport::client_response& r) {
+// Keeps attempt `a` of `e` for GET …/attempts and shows it to open streams.
+void record_attempt(subscriber_state& st, const storage::stored_event& e, int64_t sent,
+                    const transport::client_response& r, int attempt) {
+  attempt_record& a = st.attempts.next_slot(); // assigned over: no allocation once warm
+  a.event_id.assign(e.ev.id);
+  a.type.assign(e.ev.type);
+  a.attempt = attempt;
+  a.at = st.to_wall(sent);
+  a.duration_ms = std::max<int64_t>(0, st.clock->steady_ms() - sent);
+  a.status = r.status;
+  if (r.status >= 200 && r.status < 300)
+    a.error.clear();
+  else
+    a.error = failure_text(r);
+  assign_utf8_excerpt(a.response_excerpt, r.body);
+  auto* feed = st.env->feed;
+  if (feed && feed->active()) {
+    auto json = attempt_event_json(st.sub.id, a);
+    feed->publish({"attempt", st.sub.id, json});
+  }
+}
+
+void on_delivered(self_ptr self, uint64_t seq, int64_t sent, const transport::client_response& r) {
   auto& st = self->state;
   auto it = st.in_flight.find(seq);
   if (it == st.in_flight.end())
@@ -635,6 +667,7 @@ void on_delivered(self_ptr self, uint64_t seq, const transport::client_response&
     sent_gen = g->second;
     st.sent_with.erase(g);
   }
+  record_attempt(st, *e, sent, r, st.retries.failures(seq) + 1);
   if (r.status == 401 && uses_oauth(st.sub) && !was_dropped) {
     // A 401 to a token fetched on schedule: refresh it once and resend, no
     // failure counted. A 401 to a token fetched after a 401 is a failure.
@@ -738,8 +771,11 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       flush_dead(self);
       publish_stats(st);
     },
-    [=](delivered_atom, uint64_t seq, const transport::client_response& r) {
-      on_delivered(self, seq, r);
+    [=](delivered_atom, uint64_t seq, int64_t sent, const transport::client_response& r) {
+      on_delivered(self, seq, sent, r);
+    },
+    [=](const list_attempts& x) -> attempt_list {
+      return attempt_list{self->state.attempts.newest(x.limit)};
     },
     [=](wake_atom, uint64_t gen) {
       auto& st = self->state;

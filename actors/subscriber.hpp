@@ -22,6 +22,8 @@ class http_client;
 
 namespace sy::actors {
 
+class live_feed;
+
 /// Retry and delivery settings shared by every subscriber (docs/api.md §3, §7).
 struct delivery_settings {
   int64_t timeout_ms = 10000;
@@ -51,6 +53,9 @@ struct subscriber_env {
   /// CAF workers; when null (tests) they run on the actor's own thread.
   storage::blocking_worker* writer = nullptr;
   transport::http_client* client = nullptr;
+  /// Shows each delivery attempt to the open /v1/stream connections; null
+  /// in tests that watch none.
+  live_feed* feed = nullptr;
   delivery_settings settings;
   /// Reads time for every delay and age (core::system_clock() when null).
   const core::clock* clock = nullptr;

@@ -87,8 +87,13 @@ std::string encode_subscription(const subscription& s) {
     .key("dashboard_event")
     .value(s.dashboard_event)
     .key("notification_key")
-    .value(s.notification_key)
-    .end_object();
+    .value(s.notification_key);
+  if (!s.previous_private_key.empty())
+    w.key("previous_private_key")
+      .value(s.previous_private_key)
+      .key("previous_key_until")
+      .value(s.previous_key_until);
+  w.end_object();
   return std::move(w).str();
 }
 
@@ -152,6 +157,10 @@ std::optional<subscription> decode_subscription(std::string bytes) {
         s.dashboard_event = std::string(std::string_view(v.get_string()));
       else if (key == "notification_key")
         s.notification_key = std::string(std::string_view(v.get_string()));
+      else if (key == "previous_private_key")
+        s.previous_private_key = std::string(std::string_view(v.get_string()));
+      else if (key == "previous_key_until")
+        s.previous_key_until = v.get_int64();
     }
     // Records from before "verified" existed: an active or paused one was.
     if (!seen_verified)

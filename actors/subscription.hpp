@@ -46,6 +46,10 @@ struct subscription {
   std::string access_key;       ///< pull subscriptions
   std::string dashboard_event;  ///< dashboard facade: REGISTER, CHANGE, …
   std::string notification_key; ///< watcher: echoed in every notification
+  /// The private key before the last rotate-keys: it still signs
+  /// webhook-signature, after the new one, until `previous_key_until`.
+  std::string previous_private_key;
+  int64_t previous_key_until = 0; ///< ms since epoch; 0 = no grace
 
   /// Returns true for the kinds a client created (shown, routed, watched).
   bool is_client_kind() const {

@@ -23,6 +23,7 @@ namespace sy::actors {
 class route_publisher;
 class event_type_publisher;
 class ingest_pipeline;
+class live_feed;
 } // namespace sy::actors
 
 namespace sy::api {
@@ -91,6 +92,12 @@ struct api_context {
   /// Keeps auth-failure lines to one per remote address per
   /// log.failure_interval_s; null: every failure is logged.
   std::shared_ptr<log::rate_limit> auth_failures;
+  /// Shows attempts and state changes to the open /v1/stream connections.
+  actors::live_feed* feed = nullptr;
+  /// console.max_streams: most /v1/stream connections open at once.
+  int64_t max_streams = 16;
+  /// How many /v1/stream connections are open (shared by the handlers' copies).
+  std::shared_ptr<std::atomic<int64_t>> open_streams = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

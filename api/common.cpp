@@ -280,6 +280,7 @@ void install(transport::http_server& server, const api_context& ctx) {
   install_dashboard(server, ctx);
   install_ops(server, ctx);
   install_admin(server, ctx);
+  install_live(server, ctx);
   install_openapi(server, ctx);
   install_console(server, ctx);
 }

@@ -135,5 +135,6 @@ void install_console(transport::http_server& server, const api_context& ctx);
 
 /// Returns true for /console and the files under /console/, which need no token.
 bool is_console_path(std::string_view path);
+void install_live(transport::http_server& server, const api_context& ctx);
 
 } // namespace sy::api

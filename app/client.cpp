@@ -19,6 +19,7 @@
 #include "app/config.hpp"
 #include "app/listen.hpp"
 #include "core/ascii.hpp"
+#include "app/tail.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 
@@ -171,6 +172,7 @@ struct client_commands::impl {
     notificare_signature, file, since, until, after;
   int64_t limit = 0;
   std::vector<std::string> types;
+  std::string tail_subscription;
   bool skip_verification = false;
   int64_t timestamp = 0;
   int port = 0;
@@ -705,6 +707,10 @@ struct client_commands::impl {
       ->required();
 
     server_leaf(&cli, "health", "check /healthz and /readyz", [this] { return health(); });
+
+    server_leaf(&cli, "tail", "print each delivery attempt and state change as it happens", [this] {
+      return run_tail(endpoint, tail_subscription, json());
+    })->add_option("--subscription", tail_subscription, "only this subscription's");
 
     server_leaf(&cli, "backup",
                 "write an online backup of the server's journal into the new directory DIR",

@@ -194,9 +194,11 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
      {{"file_max_events", int_key(&config::file_max_events, 1, 10000000)},
       {"file_max_age_ms", int_key(&config::file_max_age_ms, 10, 86400000LL * 30)}}},
     {"push", {{"gateway_url", string_key(&config::gateway_url)}}},
-    {"console", {{"dir", string_key(&config::console_dir)}}},
     {"metrics",
      {{"max_subscription_series", int_key(&config::max_subscription_series, 0, 1000000)}}},
+    {"console",
+     {{"dir", string_key(&config::console_dir)},
+      {"max_streams", int_key(&config::max_streams, 1, 10000)}}},
     {"log",
      {{"level",
        [](const toml::node& n, config& c) -> std::optional<std::string> {

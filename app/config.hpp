@@ -80,6 +80,8 @@ struct config {
   /// Serves /console/ from this directory instead of the copy embedded in
   /// the binary ("" = embedded): for working on web/ without rebuilding.
   std::string console_dir;
+  /// Most /v1/stream connections open at once (503 beyond).
+  int64_t max_streams = 16;
 
   bool operator==(const config&) const = default;
 };

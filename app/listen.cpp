@@ -145,31 +145,30 @@ int run_listen(const api_endpoint& endpoint, const listen_options& options) {
   auto state = std::make_shared<receiver_state>();
   state->json = options.json;
 
-  server.route(
-    "GET", hook_path, [state](transport::http_request&& req, transport::responder respond) {
-      std::string key;
-      {
-        std::lock_guard<std::mutex> guard(state->mutex);
-        key = state->private_key;
-      }
-      auto challenge = req.query_param("challenge");
-      if (key.empty() || challenge.empty())
-        return respond({404, "application/json", core::error_body("no challenge to answer"), {}});
-      std::cerr << "switchyard listen: answered the verification challenge\n";
-      respond({200, "text/plain", core::notificare_signature(key, challenge), {}});
-    });
+  server.route("GET", hook_path, [state](transport::http_request&& req, transport::responder respond) {
+    std::string key;
+    {
+      std::lock_guard<std::mutex> guard(state->mutex);
+      key = state->private_key;
+    }
+    auto challenge = req.query_param("challenge");
+    if (key.empty() || challenge.empty())
+      return respond({404, "application/json", core::error_body("no challenge to answer"), {}, {}});
+    std::cerr << "switchyard listen: answered the verification challenge\n";
+    respond({200, "text/plain", core::notificare_signature(key, challenge), {}, {}});
+  });
   server.route(
     "POST", hook_path, [state](transport::http_request&& req, transport::responder respond) {
       std::lock_guard<std::mutex> guard(state->mutex);
       if (state->private_key.empty())
-        return respond({503, "application/json", core::error_body("not subscribed yet"), {}});
+        return respond({503, "application/json", core::error_body("not subscribed yet"), {}, {}});
       auto sig = check_signatures(req, state->private_key);
       // One line per delivery, flushed, so that a pipe sees it at once.
       std::cout << describe(req, sig, state->json) << std::endl;
       if (sig.notificare && sig.standard)
-        return respond({200, "application/json", "{}", {}});
+        return respond({200, "application/json", "{}", {}, {}});
       // A receiver refuses what it cannot authenticate; the server retries it.
-      respond({401, "application/json", core::error_body("signature invalid"), {}});
+      respond({401, "application/json", core::error_body("signature invalid"), {}, {}});
     });
 
   std::string error;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "actors/ingest.hpp"
+#include "actors/live_feed.hpp"
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
@@ -223,7 +224,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // Synced writes that subscribers ask for (dead letters, purge, replay)
     // run here, not on a CAF worker; stopped once every actor is done.
     storage::blocking_worker journal_writer;
+    // Attempts and state changes on their way to open /v1/stream connections.
+    actors::live_feed feed;
     auto sub_env = std::make_shared<actors::subscriber_env>();
+    sub_env->feed = &feed;
     sub_env->journal = journal.get();
     sub_env->writer = &journal_writer;
     sub_env->client = &client;
@@ -277,6 +281,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     ctx.backups = &backups;
     ctx.console_dir = cfg.console_dir;
     ctx.auth_failures = std::make_shared<log::rate_limit>(cfg.failure_interval_s * 1000);
+    ctx.feed = &feed;
+    ctx.max_streams = cfg.max_streams;
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.

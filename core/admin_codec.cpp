@@ -27,7 +27,26 @@ backup_request read_backup_request(od::object obj) {
   return r;
 }
 
+int64_t read_rotate_keys_request(od::object obj) {
+  seen_members seen;
+  int64_t grace = default_grace_seconds;
+  for_each_member(obj, "", [&](std::string_view key, od::value& v) {
+    if (!key_is(key, "grace_seconds"))
+      fail_unknown("", key, {"grace_seconds"});
+    seen.once(0, "grace_seconds");
+    grace = get_integer(v, "grace_seconds", 0, max_grace_seconds);
+  });
+  return grace;
+}
+
 } // namespace
+
+result<int64_t> decode_rotate_keys_request(std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return default_grace_seconds;
+  return json::decode<int64_t>(
+    body, [](od::document& doc) { return read_rotate_keys_request(get_root_object(doc)); });
+}
 
 result<backup_request> decode_backup_request(std::string& body) {
   return json::decode<backup_request>(

@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <mutex>
+#include <sstream>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -88,6 +90,79 @@ public:
   virtual void stop() = 0;
 };
 
+// The sink of one streamed response: chunks are posted to the session's
+// strand; the session marks it closed when the stream ends, whoever ends it.
+// Holds the session weakly, so that a handler keeping a sink after the end
+// does not keep the connection's buffers.
+template <class Session, class Executor>
+class session_sink : public stream_sink {
+public:
+  session_sink(std::weak_ptr<Session> session, Executor ex)
+      : session_(std::move(session)), ex_(std::move(ex)) {}
+
+  bool write(std::string chunk) override {
+    if (closed_.load(std::memory_order_acquire))
+      return false;
+    try {
+      asio::post(ex_, [w = session_, c = std::move(chunk)]() mutable {
+        if (auto s = w.lock())
+          s->queue_chunk(std::move(c));
+      });
+    } catch (...) {
+      return false; // out of memory: the chunk is lost, the stream goes on
+    }
+    return true;
+  }
+
+  void close() override {
+    if (closed_.load(std::memory_order_acquire))
+      return;
+    try {
+      asio::post(ex_, [w = session_] {
+        if (auto s = w.lock())
+          s->end_stream();
+      });
+    } catch (...) {
+    }
+  }
+
+  bool closed() const override { return closed_.load(std::memory_order_acquire); }
+
+  void on_close(std::function<void()> f) override {
+    std::unique_lock lock(mutex_);
+    if (closed_.load(std::memory_order_acquire)) {
+      lock.unlock();
+      f();
+      return;
+    }
+    on_close_ = std::move(f);
+  }
+
+  /// Marks the stream ended and runs the on_close function; the session's strand.
+  void mark_closed() {
+    std::function<void()> f;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_.exchange(true, std::memory_order_acq_rel))
+        return;
+      f = std::move(on_close_);
+    }
+    if (f) {
+      try {
+        f();
+      } catch (...) {
+      }
+    }
+  }
+
+private:
+  std::weak_ptr<Session> session_;
+  Executor ex_;
+  std::atomic<bool> closed_{false};
+  std::mutex mutex_; // orders on_close() against mark_closed()
+  std::function<void()> on_close_;
+};
+
 // One accepted connection, from its first byte to its close. All steps run
 // on the connection's strand; responders reach it from any thread through
 // post_response(). Owned by its pending operations and pending responders.
@@ -127,6 +202,33 @@ public:
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->on_stop(); });
   }
 
+  /// Queues one chunk of a streamed body; the strand (through the sink).
+  void queue_chunk(std::string data) {
+    if (phase_ != phase::streaming || !live_ || live_->ending || data.empty())
+      return; // an empty chunk would end a chunked body
+    if (live_->chunked) {
+      char size[20];
+      auto n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      data.insert(0, size, static_cast<std::size_t>(n));
+      data.append("\r\n");
+    }
+    if (live_->backlog + data.size() > max_stream_backlog)
+      return stream_failed(); // the client reads slower than the stream goes
+    queue_raw(std::move(data));
+  }
+
+  /// Ends a streamed body after what is queued; the strand.
+  void end_stream() {
+    if (phase_ != phase::streaming || !live_ || live_->ending)
+      return;
+    live_->ending = true;
+    live_->sink->mark_closed();
+    if (live_->chunked)
+      queue_raw("0\r\n\r\n");
+    else if (!live_->writing)
+      finish_stream();
+  }
+
   /// Hands `r` to the strand to be written; callable from any thread.
   void post_response(http_response r) noexcept {
     try {
@@ -140,7 +242,21 @@ public:
   }
 
 private:
-  enum class phase { waiting, reading, handling, writing, closing };
+  enum class phase { waiting, reading, handling, writing, streaming, closing };
+
+  using executor_type = decltype(std::declval<Stream&>().get_executor());
+  using sink_type = session_sink<session, executor_type>;
+
+  // What a streamed response needs; made only for one.
+  struct stream_state {
+    std::shared_ptr<sink_type> sink;
+    std::deque<std::string> out; // framed chunks not yet written, oldest first
+    std::size_t backlog = 0;     // bytes in `out`
+    bool chunked = true;         // HTTP/1.1; HTTP/1.0 ends the body by closing
+    bool writing = false;
+    bool reading = false;
+    bool ending = false;
+  };
 
   beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
 
@@ -380,6 +496,8 @@ private:
       res_.insert(name, value);
     }
     status_ = r.status;
+    if (r.stream && r.status == 200 && method_ != "HEAD")
+      return start_stream(std::move(r));
     bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
     if (!bodiless) {
       res_.content_length(r.body.size());
@@ -394,7 +512,7 @@ private:
                       beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
-  void on_write(error_code ec, std::size_t) {
+  void observe() {
     if (core_->observer) {
       try {
         std::chrono::duration<double> took = std::chrono::steady_clock::now() - received_;
@@ -402,6 +520,109 @@ private:
       } catch (...) {
       }
     }
+  }
+
+  // Sends the status line and headers of a streamed response (res_ holds
+  // them), then whatever the handler writes to its sink, each piece as a
+  // chunk. The connection is read meanwhile only to see the client go: a
+  // read error ends the stream. The read never times out; each write gets
+  // read_timeout (Beast's tcp_stream applies a new expiry only to the
+  // operations not pending), so a client that stops reading is dropped.
+  void start_stream(http_response r) {
+    phase_ = phase::streaming;
+    live_ = std::make_unique<stream_state>();
+    live_->chunked = version_ >= 11;
+    if (live_->chunked)
+      res_.chunked(true);
+    res_.keep_alive(false);
+    std::ostringstream head;
+    head << res_.base();
+    res_ = {};
+    live_->sink = std::make_shared<sink_type>(this->weak_from_this(), stream_.get_executor());
+    observe();
+    tcp_layer().expires_never();
+    do_stream_read();
+    queue_raw(std::move(head).str());
+    try {
+      r.stream(live_->sink);
+    } catch (...) {
+      return end_stream();
+    }
+    if (core_->stopped)
+      end_stream();
+  }
+
+  void queue_raw(std::string data) {
+    live_->backlog += data.size();
+    live_->out.push_back(std::move(data));
+    if (!live_->writing)
+      do_stream_write();
+  }
+
+  void do_stream_write() {
+    live_->writing = true;
+    tcp_layer().expires_after(core_->limits.read_timeout);
+    const auto& front = live_->out.front();
+    asio::async_write(stream_, asio::buffer(front.data(), front.size()),
+                      beast::bind_front_handler(&session::on_stream_write, shared_from_this()));
+  }
+
+  void on_stream_write(error_code ec, std::size_t) {
+    if (phase_ != phase::streaming)
+      return;
+    live_->writing = false;
+    live_->backlog -= live_->out.front().size();
+    live_->out.pop_front();
+    if (ec)
+      return stream_failed();
+    if (!live_->out.empty())
+      return do_stream_write();
+    if (live_->ending)
+      finish_stream();
+  }
+
+  void do_stream_read() {
+    live_->reading = true;
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+      buffer_.prepare(first_read_bytes),
+      beast::bind_front_handler(&session::on_stream_read, shared_from_this()));
+  }
+
+  // Whatever a client sends during a stream is discarded.
+  void on_stream_read(error_code ec, std::size_t) {
+    if (phase_ != phase::streaming)
+      return;
+    live_->reading = false;
+    if (live_->ending) {
+      if (!live_->writing && live_->out.empty())
+        do_close(); // the read was cancelled by finish_stream()
+      return;
+    }
+    if (ec)
+      return stream_failed();
+    tcp_layer().expires_never(); // only the read's timer: a write may be pending
+    do_stream_read();
+  }
+
+  // Everything is written, the end marker too: cancel the read and close
+  // as any response does (linger, TLS close_notify).
+  void finish_stream() {
+    if (live_->reading)
+      tcp_layer().socket().cancel(); // on_stream_read then closes
+    else
+      do_close();
+  }
+
+  // The client went away, a write failed or the client is too slow.
+  void stream_failed() {
+    live_->sink->mark_closed();
+    phase_ = phase::closing;
+    tcp_layer().close();
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    observe();
     method_.clear();
     route_pattern_.clear();
     res_ = {};
@@ -448,6 +669,8 @@ private:
   void on_stop() {
     if (phase_ == phase::waiting || phase_ == phase::closing)
       tcp_layer().close();
+    else if (phase_ == phase::streaming)
+      end_stream();
   }
 
   // Ends the connection after a failed step. There is no one to tell: the
@@ -461,6 +684,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   http::response<http::string_body> res_;
+  std::unique_ptr<stream_state> live_;
   phase phase_ = phase::waiting;
   bool first_request_ = true;
   bool keep_alive_ = false;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,12 +46,43 @@ struct http_request {
   std::string query_param(std::string_view key) const;
 };
 
+/// The sending end of a streamed response body (Server-Sent Events). Made
+/// by the server for a response whose `stream` is set; every member may be
+/// called from any thread. Holding it does not keep the connection open:
+/// the client going away or the server stopping ends the stream.
+class stream_sink {
+public:
+  virtual ~stream_sink() = default;
+  /// Queues `chunk` to be written; returns false once the stream has ended
+  /// (the client went away, the server stops, the queue overflowed or
+  /// close() was called), when the chunk is dropped.
+  virtual bool write(std::string chunk) = 0;
+  /// Ends the stream: the body ends after the chunks queued before.
+  virtual void close() = 0;
+  /// Returns true once the stream has ended.
+  virtual bool closed() const = 0;
+  /// Sets `f` to run once when the stream ends, on the connection's thread
+  /// (at once when it has ended already). `f` must not block.
+  virtual void on_close(std::function<void()> f) = 0;
+};
+
+/// Starts a streamed body: called once, after the status and headers went
+/// out, with the sink the body is written to.
+using stream_starter = std::function<void(std::shared_ptr<stream_sink>)>;
+
+/// Most bytes a streamed response may have queued and not yet written: a
+/// client reading slower than that is dropped rather than buffered for.
+inline constexpr std::size_t max_stream_backlog = 1 << 20;
+
 /// One response to send. `content_type` "" sends no Content-Type.
 struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   header_list headers;
+  /// When set, `body` is ignored: the body is sent in chunks as `stream`'s
+  /// sink is given them, and the connection closes when the stream ends.
+  stream_starter stream;
 };
 
 /// Sends the response for one request. Call exactly once, from any thread;

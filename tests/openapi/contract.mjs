@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { call, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
+import { call, callFirstEvent, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
 
 const bin = findBinary(process.argv[2]);
 const doc = loadDocument();
@@ -167,6 +167,31 @@ try {
   await req(m, "GET", "/v1/eventtype/subscribed", { want: 200 });
   r = await req(m, "GET", "/v1/eventtype/subscribed/producer", { want: 200 });
   if (!json(r).some((t) => t.code === "cartPurchase")) problems.push(`cartPurchase not listed as subscribed: ${r.body}`);
+
+  // -- the console's API: attempts, key rotation, the live stream
+  await req(m, "GET", "/v1/subscriptions/{id}/attempts", { params: { id: sub.id }, want: 200 });
+  await req(m, "GET", "/v1/subscriptions/{id}/attempts", { params: { id: sub.id }, query: "?limit=5", want: 200 });
+  r = await req(m, "GET", "/v1/subscriptions/{id}/attempts", { params: { id: sub.id }, query: "?limit=500", want: 400 });
+  names(r, "/v1/subscriptions/{id}/attempts", "limit");
+  await req(m, "GET", "/v1/subscriptions/{id}/attempts", { params: { id: "sub_nope" }, want: 404 });
+  await req(m, "POST", "/v1/subscriptions/{id}/rotate-keys", { params: { id: sub.id }, body: { grace_seconds: 60 }, want: 200 });
+  await req(m, "POST", "/v1/subscriptions/{id}/rotate-keys", { params: { id: sub.id }, want: 200 });
+  r = await req(m, "POST", "/v1/subscriptions/{id}/rotate-keys", { params: { id: sub.id }, body: { grace_seconds: -1 }, want: 422 });
+  names(r, "/v1/subscriptions/{id}/rotate-keys", "grace_seconds");
+  r = await req(m, "POST", "/v1/subscriptions/{id}/rotate-keys", { params: { id: sub.id }, body: { grace: 1 }, want: 422 });
+  names(r, "/v1/subscriptions/{id}/rotate-keys", "grace");
+  await req(m, "POST", "/v1/subscriptions/{id}/rotate-keys", { params: { id: "sub_nope" }, want: 404 });
+  for (const [query, want] of [["", 200], [`?subscription=${encodeURIComponent(sub.id)}`, 200],
+                               ["?subscription=sub_nope", 404], ["?subscriptions=x", 400]]) {
+    const res = await callFirstEvent(m.port, "/v1/stream" + query);
+    for (const p of checker.check("GET", "/v1/stream", res)) problems.push(p);
+    if (res.status !== want) problems.push(`GET /v1/stream${query}: status ${res.status}, want ${want}: ${res.body.slice(0, 300)}`);
+  }
+  {
+    const res = await callFirstEvent(secured.port, "/v1/stream");
+    for (const p of checker.check("GET", "/v1/stream", res)) problems.push(p);
+    if (res.status !== 401) problems.push(`GET /v1/stream without a token: ${res.status}, want 401`);
+  }
 
   // -- dead letters, purge, delete
   await req(m, "GET", "/v1/subscriptions/{id}/dead-letters", { params: { id: sub.id }, want: 200 });

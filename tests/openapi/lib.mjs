@@ -170,6 +170,38 @@ export function call(port, method, target, { body, headers = {}, timeoutMs = 300
   });
 }
 
+/// Sends GET `target`, reads the answer until its body holds a first
+/// Server-Sent Event (or ends), then closes the connection: for
+/// text/event-stream answers, which never end by themselves.
+export function callFirstEvent(port, target, { headers = {}, timeoutMs = 30000 } = {}) {
+  return new Promise((resolveCall, reject) => {
+    let done = false;
+    const req = http.request({ host: "127.0.0.1", port, method: "GET", path: target, headers, agent: false }, (res) => {
+      const chunks = [];
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        const raw = Buffer.concat(chunks);
+        resolveCall({ status: res.statusCode, headers: res.headers, raw, body: raw.toString("utf8") });
+        req.destroy();
+      };
+      res.on("data", (c) => {
+        chunks.push(c);
+        if (Buffer.concat(chunks).includes("\n\n")) finish();
+      });
+      res.on("end", finish);
+      res.on("error", (e) => { if (!done) reject(e); });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`GET ${target}: no event within ${timeoutMs} ms`)), timeoutMs);
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      if (!done) reject(e);
+    });
+    req.end();
+  });
+}
+
 /// Starts a loopback HTTP receiver: answers Notificare's verification
 /// challenge for the urls whose private key it was given, and 200 to the rest.
 export async function startSink() {

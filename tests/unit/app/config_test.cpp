@@ -32,6 +32,7 @@ TEST(config, shipped_default_file_equals_built_in_defaults) {
   EXPECT_EQ(from_file.metrics_listen, d.metrics_listen);
   EXPECT_EQ(from_file.metrics_tokens, d.metrics_tokens);
   EXPECT_EQ(from_file.max_subscription_series, d.max_subscription_series);
+  EXPECT_EQ(from_file.max_streams, d.max_streams);
   EXPECT_EQ(from_file.log_format, d.log_format);
   EXPECT_EQ(from_file.failure_interval_s, d.failure_interval_s);
   EXPECT_TRUE(from_file == d) << "a key of conf/switchyard.toml differs from its built-in default";
@@ -372,4 +373,22 @@ max_subscription_series = 3
   refused = validate_config(alone);
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->message.find("auth.metrics_tokens"), std::string::npos) << refused->message;
+}
+
+TEST(config, console_max_streams_is_read_and_checked) {
+  config c;
+  auto err = load("[console]\nmax_streams = 3\n", c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(c.max_streams, 3);
+  EXPECT_EQ(config{}.max_streams, 16);
+  for (const char* bad : {"[console]\nmax_streams = 0\n", "[console]\nmax_streams = \"4\"\n"}) {
+    config b;
+    err = load(bad, b);
+    ASSERT_TRUE(err) << bad;
+    EXPECT_NE(err->message.find("console.max_streams"), std::string::npos) << err->message;
+  }
+  config b;
+  err = load("[console]\nmax_stream = 4\n", b);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("unknown key console.max_stream"), std::string::npos) << err->message;
 }

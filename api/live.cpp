@@ -1,0 +1,280 @@
+// What the web console watches and does beyond the subscription API
+// (docs/api.md "Console and live observation"): GET /v1/stream (Server-Sent
+// Events), GET /v1/subscriptions/{id}/attempts and POST …/rotate-keys.
+
+#include <charconv>
+
+#include "actors/live_feed.hpp"
+#include "api/common.hpp"
+#include "core/admin_codec.hpp"
+#include "core/field_names.hpp"
+#include "core/json_writer.hpp"
+
+namespace sy::api {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// How often a stream gets its `stats` event.
+constexpr auto stats_period = 1s;
+/// Stats periods between two `: keep-alive` comments (15 s).
+constexpr int keep_alive_ticks = 15;
+
+/// Default and largest `limit` of GET …/attempts.
+constexpr uint64_t default_attempts = 20;
+
+using stream_ptr = std::shared_ptr<transport::stream_sink>;
+
+// One SSE frame: the event's name and its data on one line.
+std::string sse_frame(std::string_view name, std::string_view json) {
+  std::string out;
+  out.reserve(name.size() + json.size() + 16);
+  out.append("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
+  return out;
+}
+
+// Holds one of console.max_streams; given back when the last copy goes
+// (the stream ended, or the request failed before it started).
+class stream_slot {
+public:
+  explicit stream_slot(std::shared_ptr<std::atomic<int64_t>> open) : open_(std::move(open)) {}
+  stream_slot(const stream_slot&) = delete;
+  stream_slot& operator=(const stream_slot&) = delete;
+  ~stream_slot() { open_->fetch_sub(1, std::memory_order_relaxed); }
+
+private:
+  std::shared_ptr<std::atomic<int64_t>> open_;
+};
+
+// Renders the stats event: every native subscription, or only `only`.
+std::string stats_json(const actors::subscription_list& list, const std::string& only) {
+  core::json_writer w;
+  w.begin_object().key("subscriptions").begin_array();
+  for (const auto& v : list.items) {
+    if (!only.empty() && v.sub.id != only)
+      continue;
+    w.begin_object()
+      .key("id")
+      .value(v.sub.id)
+      .key("state")
+      .value(core::to_string(v.sub.state))
+      .key("stats");
+    actors::write_stats(w, v.stats);
+    w.end_object();
+  }
+  w.end_array().end_object();
+  return std::move(w).str();
+}
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// One open stream's clock: a stats event every second (the registry asked
+// once per tick), a keep-alive comment every 15 s. It quits when the
+// stream ends (the sink's close sends it an exit) or the registry is gone.
+// Attempts and state changes do not pass through it: the live feed writes
+// them to the sink directly.
+caf::behavior stream_clock(caf::event_based_actor* self, actors::registry_actor registry,
+                           stream_ptr sink, std::string only) {
+  self->send(self, tick_atom::value, uint64_t{0});
+  return {
+    [=](tick_atom, uint64_t n) {
+      if (sink->closed())
+        return self->quit();
+      if (n > 0 && n % keep_alive_ticks == 0)
+        sink->write(": keep-alive\n\n");
+      self->request(registry, actor_timeout, actors::list_subscriptions{})
+        .then(
+          [=](const actors::subscription_list& list) {
+            sink->write(sse_frame("stats", stats_json(list, only)));
+            self->delayed_send(self, stats_period, tick_atom::value, n + 1);
+          },
+          [=](caf::error&) {
+            sink->close();
+            self->quit();
+          });
+    },
+  };
+}
+
+// Reads the query of GET /v1/stream: `subscription` only.
+core::result<std::string> parse_stream_query(std::string_view query) {
+  std::string only;
+  bool seen = false;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto name = transport::percent_decode(pair.substr(0, eq), true);
+    auto value = eq == std::string_view::npos
+                   ? std::string{}
+                   : transport::percent_decode(pair.substr(eq + 1), true);
+    if (name != "subscription") {
+      auto e = core::unknown_field("", name, {"subscription"});
+      e.status = 400;
+      e.message.replace(0, 13, "unknown query parameter");
+      return e;
+    }
+    if (seen)
+      return core::bad_request("subscription", "appears more than once");
+    if (value.empty())
+      return core::bad_request("subscription", "must be a subscription id");
+    seen = true;
+    only = std::move(value);
+  }
+  return only;
+}
+
+// Reads the query of GET …/attempts: `limit` only, 1 to max_kept_attempts.
+core::result<uint64_t> parse_attempts_query(std::string_view query) {
+  uint64_t limit = default_attempts;
+  bool seen = false;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto name = transport::percent_decode(pair.substr(0, eq), true);
+    auto value = eq == std::string_view::npos
+                   ? std::string{}
+                   : transport::percent_decode(pair.substr(eq + 1), true);
+    if (name != "limit") {
+      auto e = core::unknown_field("", name, {"limit"});
+      e.status = 400;
+      e.message.replace(0, 13, "unknown query parameter");
+      return e;
+    }
+    if (seen)
+      return core::bad_request("limit", "appears more than once");
+    seen = true;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+    if (ec != std::errc() || end != value.data() + value.size() || limit == 0 ||
+        limit > actors::max_kept_attempts)
+      return core::bad_request("limit", "must be a whole number from 1 to " +
+                                          std::to_string(actors::max_kept_attempts));
+  }
+  return limit;
+}
+
+std::string render_attempts(const actors::attempt_list& list) {
+  core::json_writer w;
+  w.begin_object().key("attempts").begin_array();
+  for (const auto& a : list.items) {
+    w.begin_object()
+      .key("event_id")
+      .value(a.event_id)
+      .key("type")
+      .value(a.type)
+      .key("attempt")
+      .value(a.attempt)
+      .key("at")
+      .value(core::format_iso8601_ms(a.at))
+      .key("duration_ms")
+      .value(a.duration_ms)
+      .key("status")
+      .value(a.status)
+      .key("error");
+    if (a.error.empty())
+      w.null();
+    else
+      w.value(a.error);
+    w.key("response_excerpt").value(a.response_excerpt).end_object();
+  }
+  w.end_array().end_object();
+  return std::move(w).str();
+}
+
+// Answers the stream: headers now, then frames until the client goes, the
+// server stops or the registry is gone.
+transport::http_response open_stream(const api_context& ctx, std::shared_ptr<stream_slot> slot,
+                                     std::string only) {
+  transport::http_response r;
+  r.status = 200;
+  r.content_type = "text/event-stream; charset=utf-8";
+  r.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
+  r.stream = [feed = ctx.feed, sys = ctx.system, registry = ctx.registry, slot = std::move(slot),
+              only = std::move(only)](stream_ptr sink) mutable {
+    uint64_t listener = 0;
+    if (feed)
+      listener = feed->listen([sink, only](const actors::live_event& e) {
+        if (only.empty() || e.subscription == only)
+          sink->write(sse_frame(e.name, e.json));
+      });
+    auto clock = sys->spawn(stream_clock, registry, sink, only);
+    sink->on_close([feed, listener, clock, slot = std::move(slot)] {
+      if (feed)
+        feed->forget(listener);
+      caf::anon_send_exit(clock, caf::exit_reason::user_shutdown);
+    });
+  };
+  return r;
+}
+
+} // namespace
+
+void install_live(transport::http_server& server, const api_context& ctx) {
+  server.route(
+    "GET", "/v1/stream", [ctx](transport::http_request&& req, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      auto only = parse_stream_query(req.query);
+      if (!only)
+        return respond(input_error_response(only.error()));
+      if (ctx.open_streams->fetch_add(1, std::memory_order_relaxed) >= ctx.max_streams) {
+        ctx.open_streams->fetch_sub(1, std::memory_order_relaxed);
+        auto r = error_response(503, "too many open streams (console.max_streams = " +
+                                       std::to_string(ctx.max_streams) + "); retry later");
+        r.headers.emplace_back("Retry-After", std::string(retry_after_s));
+        return respond(std::move(r));
+      }
+      auto slot = std::make_shared<stream_slot>(ctx.open_streams);
+      if (only->empty())
+        return respond(open_stream(ctx, std::move(slot), {}));
+      // A stream of one subscription that does not exist is a 404, not an
+      // empty stream.
+      ask<actors::subscription_view>(
+        *ctx.system, ctx.registry,
+        actors::get_subscription{actors::subscription_kind::native, *only}, std::move(respond),
+        [ctx, slot, id = *only](const actors::subscription_view&) {
+          return open_stream(ctx, slot, id);
+        });
+    });
+
+  server.route("GET", "/v1/subscriptions/{id}/attempts",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 auto limit = parse_attempts_query(req.query);
+                 if (!limit)
+                   return respond(input_error_response(limit.error()));
+                 ask<actors::attempt_list>(
+                   *ctx.system, ctx.registry, actors::get_attempts{req.params.at(0), *limit},
+                   std::move(respond), [](const actors::attempt_list& list) {
+                     return json_response(200, render_attempts(list));
+                   });
+               });
+
+  server.route("POST", "/v1/subscriptions/{id}/rotate-keys",
+               [ctx](transport::http_request&& req, transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 auto grace = core::decode_rotate_keys_request(req.body);
+                 if (!grace)
+                   return respond(input_error_response(grace.error()));
+                 ask<actors::subscription_view>(
+                   *ctx.system, ctx.registry, actors::rotate_keys{req.params.at(0), *grace},
+                   std::move(respond),
+                   [who = token_name(ctx, req), g = *grace](const actors::subscription_view& v) {
+                     log_change("keys_rotated", "native", v.sub.id, who,
+                                "grace_seconds " + std::to_string(g));
+                     return json_response(200, render_subscription(v));
+                   });
+               });
+}
+
+} // namespace sy::api
