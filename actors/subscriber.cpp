@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "actors/messages.hpp"
+#include "actors/off_worker.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/clock.hpp"
 #include "core/in_flight_window.hpp"
@@ -22,7 +23,6 @@
 #include "core/url.hpp"
 #include "log/log.hpp"
 #include "storage/journal.hpp"
-#include "storage/worker.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
@@ -226,24 +226,12 @@ void dead_letter(self_ptr self, const storage::event_ptr& e, std::string reason)
     --st.queued;
 }
 
-// Runs `job` (a synced journal write) on env->writer, off the CAF workers,
-// then `then(result)` back on this actor's thread; both inline without a
-// writer. Jobs of all subscribers run one at a time, in the order asked.
+// Runs `job` (a synced journal write) off the CAF workers, then
+// `then(result)` back in this actor (actors/off_worker.hpp).
 template <class Job, class Then>
 void off_worker(self_ptr self, Job job, Then then) {
-  auto* writer = self->state.env->writer;
-  if (!writer) {
-    auto r = job();
-    then(r);
-    return;
-  }
-  auto me = caf::actor_cast<caf::actor>(self);
-  writer->post([me, job = std::move(job), then = std::move(then)]() mutable {
-    auto r = std::make_shared<decltype(job())>(job());
-    // Runs in the actor's handler for storage_done, so `then` may touch its
-    // state; dropped with the message when the actor is gone.
-    caf::anon_send(me, storage_done{[r, then = std::move(then)]() mutable { then(*r); }});
-  });
+  actors::off_worker(self->state.env->writer, caf::actor_cast<caf::actor>(self), std::move(job),
+                     std::move(then));
 }
 
 // Moves the dead letters gathered while handling one message to the
