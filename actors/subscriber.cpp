@@ -39,6 +39,16 @@ std::string failure_text(const transport::client_response& r) {
   return r.status ? "HTTP " + std::to_string(r.status) : r.error;
 }
 
+// Sends `req` through the injected sender when a test set one, else the
+// shared HTTP client.
+template <class Done>
+void send_request(const subscriber_env& env, transport::client_request req, Done done) {
+  if (env.send)
+    env.send(std::move(req), std::move(done));
+  else
+    env.client->send(std::move(req), std::move(done));
+}
+
 // Parses Retry-After given in seconds (the HTTP-date form is not honoured).
 int64_t retry_after_ms(const transport::client_response& r) {
   auto v = transport::find_header(r.headers, "retry-after");
@@ -345,7 +355,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   st.breaker->sent(e->seq);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
-  st.env->client->send(std::move(req), [me, seq](transport::client_response r) {
+  send_request(*st.env, std::move(req), [me, seq](transport::client_response r) {
     caf::anon_send(me, delivered_atom::value, seq, std::move(r));
   });
 }
@@ -501,7 +511,7 @@ void fetch_token(self_ptr self) {
                  {"Accept", "application/json"}};
   req.body = core::oauth_token_request(st.sub.auth);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.env->client->send(std::move(req), [me](transport::client_response r) {
+  send_request(*st.env, std::move(req), [me](transport::client_response r) {
     caf::anon_send(me, token_atom::value, std::move(r));
   });
 }
