@@ -318,8 +318,12 @@ event_type_list registry_state::subscribed_event_types() const {
 caf::result<done> registry_state::put_association(core::association_spec a) {
   auto rp = self_->make_response_promise<done>();
   auto* journal = env_.journal;
-  write([journal, name = association_key(a.token),
-         record = encode_association(a)] { return journal->put_meta(name, record); },
+  // Encoded before the call: the continuation below takes `a` by move, and
+  // the order in which a call's arguments are made is unspecified.
+  auto name = association_key(a.token);
+  auto record = encode_association(a);
+  write([journal, name = std::move(name),
+         record = std::move(record)] { return journal->put_meta(name, record); },
         [this, rp, a = std::move(a)](std::optional<storage::error>& err) mutable {
           if (err) {
             rp.deliver(make_error(errc::unavailable,

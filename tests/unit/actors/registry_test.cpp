@@ -291,6 +291,20 @@ TEST_F(registry_fixture, subscriptions_survive_a_restart) {
   EXPECT_TRUE(routed(v.sub.id));
 }
 
+TEST_F(registry_fixture, associations_survive_a_restart) {
+  core::association_spec a;
+  a.token = "device-1";
+  a.cellphone = "573140000001";
+  ASSERT_TRUE(ask<done>(put_association{a}));
+  restart();
+  core::send_to_list_spec spec;
+  spec.by_association = true;
+  spec.cellphones = {"573140000001"};
+  auto tokens = ask<push_tokens>(resolve_push_tokens{spec});
+  ASSERT_TRUE(tokens);
+  EXPECT_EQ(tokens->tokens, std::vector<std::string>{"device-1"});
+}
+
 // Runs every job posted to `worker` so far (each storage_done it sends is
 // in the registry's mailbox on return).
 void drain(storage::blocking_worker& worker) {
