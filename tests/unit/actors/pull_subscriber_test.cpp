@@ -15,13 +15,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <sstream>
 
 #include "actors/messages.hpp"
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "storage/worker.hpp"
+#include "tests/unit/actors/writer_hold.hpp"
 
 namespace sy::actors {
 namespace {
@@ -54,14 +54,6 @@ std::size_t count_of(const std::string& text, std::string_view what) {
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
     ++n;
   return n;
-}
-
-// Runs every job posted to `worker` so far.
-void drain(storage::blocking_worker& worker) {
-  std::promise<void> done;
-  auto f = done.get_future();
-  worker.post([&done] { done.set_value(); });
-  f.wait();
 }
 
 class pull_fixture : public ::testing::Test {
@@ -178,9 +170,7 @@ protected:
 TEST_F(pull_fixture, files_are_stored_through_the_writer_one_at_a_time_in_order) {
   storage::blocking_worker worker;
   spawn(false, &worker);
-  std::promise<void> release;
-  auto held = release.get_future().share();
-  worker.post([held] { held.wait(); });
+  test_support::writer_hold hold(worker);
 
   publish(5); // two full files and one open event
   EXPECT_TRUE(files().empty()) << "listed before its seal is stored";
@@ -188,11 +178,11 @@ TEST_F(pull_fixture, files_are_stored_through_the_writer_one_at_a_time_in_order)
     std::lock_guard<std::mutex> guard(stats_->mutex);
     EXPECT_EQ(stats_->queued, 5u);
   }
-  release.set_value();
-  drain(worker); // the first file is stored…
-  sched_->run(); // …and the second posted only now
+  hold.release();
+  test_support::drain(worker); // the first file is stored…
+  sched_->run();               // …and the second posted only now
   EXPECT_EQ(files().size(), 1u);
-  drain(worker);
+  test_support::drain(worker);
   sched_->run();
   auto names = files();
   ASSERT_EQ(names.size(), 2u);
@@ -204,7 +194,7 @@ TEST_F(pull_fixture, files_are_stored_through_the_writer_one_at_a_time_in_order)
     caf::scoped_actor self{*sys_};
     self->send(actor_, delete_event_file{names[0]});
     sched_->run();
-    drain(worker);
+    test_support::drain(worker);
     sched_->run();
     self->receive([&](done& d) { deleted = d; }, [&](caf::error& e) { deleted = e; },
                   caf::after(std::chrono::seconds(0)) >> [] { ADD_FAILURE() << "no answer"; });

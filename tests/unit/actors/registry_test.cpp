@@ -12,10 +12,10 @@
 
 #include <filesystem>
 #include <functional>
-#include <future>
 
 #include "storage/journal.hpp"
 #include "storage/worker.hpp"
+#include "tests/unit/actors/writer_hold.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
@@ -305,15 +305,6 @@ TEST_F(registry_fixture, associations_survive_a_restart) {
   EXPECT_EQ(tokens->tokens, std::vector<std::string>{"device-1"});
 }
 
-// Runs every job posted to `worker` so far (each storage_done it sends is
-// in the registry's mailbox on return).
-void drain(storage::blocking_worker& worker) {
-  std::promise<void> done;
-  auto f = done.get_future();
-  worker.post([&done] { done.set_value(); });
-  f.wait();
-}
-
 TEST_F(registry_fixture, a_change_is_answered_after_its_write_and_later_changes_wait_for_it) {
   auto v = create(true);
   const auto id = v.sub.id;
@@ -321,9 +312,7 @@ TEST_F(registry_fixture, a_change_is_answered_after_its_write_and_later_changes_
   writer_ = &worker;
   restart();
   // Hold the writer, so that the pause's write cannot end before the test says.
-  std::promise<void> release;
-  auto held = release.get_future().share();
-  worker.post([held] { held.wait(); });
+  test_support::writer_hold hold(worker);
 
   { // the scoped actor must be gone before the actor system is
     caf::scoped_actor self{*sys_};
@@ -346,13 +335,13 @@ TEST_F(registry_fixture, a_change_is_answered_after_its_write_and_later_changes_
     EXPECT_EQ(answers[0], core::subscription_state::active);
     EXPECT_TRUE(routed(id));
 
-    release.set_value();
-    drain(worker); // the pause is stored
-    sched_->run(); // …answered; the activation's write starts
+    hold.release();
+    test_support::drain(worker); // the pause is stored
+    sched_->run();               // …answered; the activation's write starts
     take_answers();
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(answers[1], core::subscription_state::paused);
-    drain(worker);
+    test_support::drain(worker);
     sched_->run();
     take_answers();
     ASSERT_EQ(answers.size(), 3u);
@@ -379,7 +368,7 @@ TEST_F(registry_fixture, a_subscription_is_created_and_deleted_through_the_write
     spec.verification_required = false;
     self->send(registry_, create_subscription{spec});
     sched_->run();
-    drain(worker);
+    test_support::drain(worker);
     sched_->run();
     std::string id;
     self->receive([&](subscription_view& x) { id = x.sub.id; },
@@ -390,7 +379,7 @@ TEST_F(registry_fixture, a_subscription_is_created_and_deleted_through_the_write
 
     self->send(registry_, delete_subscription{subscription_kind::native, id});
     sched_->run();
-    drain(worker);
+    test_support::drain(worker);
     sched_->run();
     bool deleted = false;
     self->receive([&](done&) { deleted = true; },
