@@ -12,17 +12,22 @@ namespace {
 // Meta names of the catalog: "eventtype/<code>" → write_event_type JSON.
 constexpr std::string_view event_type_prefix = "eventtype/";
 
-std::string event_type_key(std::string_view code) {
+} // namespace
+
+std::string event_type_catalog::key_of(std::string_view code) {
   std::string key(event_type_prefix);
   key += code;
   return key;
 }
 
-} // namespace
+std::pair<std::string, std::string> event_type_catalog::record_of(const core::event_type_def& type) {
+  core::json_writer w;
+  core::write_event_type(w, type);
+  return {key_of(type.code), std::move(w).str()};
+}
 
 std::optional<storage::error> event_type_catalog::load(storage::journal& journal,
                                                        event_type_publisher& publisher) {
-  journal_ = &journal;
   publisher_ = &publisher;
   auto catalog = std::make_shared<event_type_map>();
   auto records = journal.scan_meta(event_type_prefix);
@@ -43,12 +48,11 @@ std::optional<storage::error> event_type_catalog::load(storage::journal& journal
   return std::nullopt;
 }
 
-caf::expected<bool> event_type_catalog::put(core::event_type_def type) {
-  core::json_writer w;
-  core::write_event_type(w, type);
-  if (auto err = journal_->put_meta(event_type_key(type.code), std::move(w).str()))
-    return make_error(errc::unavailable,
-                      "could not store the event type: " + err->message + "; retry");
+bool event_type_catalog::contains(const std::string& code) const {
+  return current_->find(code) != current_->end();
+}
+
+bool event_type_catalog::adopt(core::event_type_def type) {
   auto next = std::make_shared<event_type_map>(*current_);
   auto code = type.code;
   const bool added = next->insert_or_assign(std::move(code), std::move(type)).second;
@@ -56,16 +60,10 @@ caf::expected<bool> event_type_catalog::put(core::event_type_def type) {
   return added;
 }
 
-caf::expected<bool> event_type_catalog::remove(const std::string& code) {
-  if (current_->find(code) == current_->end())
-    return false;
-  if (auto err = journal_->delete_meta(event_type_key(code)))
-    return make_error(errc::unavailable,
-                      "could not delete the event type: " + err->message + "; retry");
+void event_type_catalog::forget(const std::string& code) {
   auto next = std::make_shared<event_type_map>(*current_);
   next->erase(code);
   publish(std::move(next));
-  return true;
 }
 
 void event_type_catalog::for_each(const std::function<void(const core::event_type_def&)>& f) const {

@@ -6,9 +6,10 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "storage/error.hpp"
-#include "actors/errors.hpp"
 #include "actors/routes.hpp"
 #include "core/event_type_codec.hpp"
 
@@ -27,13 +28,25 @@ public:
   /// the journal cannot be read (nothing is published then).
   std::optional<storage::error> load(storage::journal& journal, event_type_publisher& publisher);
 
-  /// Stores `type` (replacing the one with its code) and publishes the new
-  /// catalog before returning, so a client that registers and then
-  /// publishes finds its code. Returns true when the code is new.
-  caf::expected<bool> put(core::event_type_def type);
+  /// Returns the meta name and the record under which `type` is stored
+  /// (the registry writes them off the actor, then calls adopt()).
+  static std::pair<std::string, std::string> record_of(const core::event_type_def& type);
 
-  /// Deletes the event type `code`; returns whether it was registered.
-  caf::expected<bool> remove(const std::string& code);
+  /// Returns the meta name of the event type `code`.
+  static std::string key_of(std::string_view code);
+
+  /// Returns whether the event type `code` is registered.
+  bool contains(const std::string& code) const;
+
+  /// Adds `type` (replacing the one with its code), once its record is
+  /// stored, and publishes the new catalog before returning, so a client
+  /// that registers and then publishes finds its code. Returns true when
+  /// the code is new.
+  bool adopt(core::event_type_def type);
+
+  /// Removes the event type `code`, once its record is deleted, and
+  /// publishes the new catalog.
+  void forget(const std::string& code);
 
   /// Calls `f` with every registered event type, in code order.
   void for_each(const std::function<void(const core::event_type_def&)>& f) const;
@@ -41,7 +54,6 @@ public:
 private:
   void publish(event_types_ptr next);
 
-  storage::journal* journal_ = nullptr;
   event_type_publisher* publisher_ = nullptr;
   // As last published: replaced, never changed in place, since ingest
   // threads may still read the previous one.

@@ -391,7 +391,8 @@ struct delete_event_file {
   std::string name;
 };
 
-/// The registry's typed interface: every request it answers, with its reply.
+/// The registry's typed interface: every request it answers, with its reply
+/// (and storage_done, local only: its own synced writes coming back).
 using registry_actor = caf::typed_actor<
   caf::replies_to<create_subscription>::with<subscription_view>,
   caf::replies_to<create_dashboard_subscription>::with<subscription_view>,
@@ -415,7 +416,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<resolve_push_tokens>::with<push_tokens>,
   caf::replies_to<find_pull_subscriber>::with<caf::actor>,
   caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
-  caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>>;
+  caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>,
+  caf::reacts_to<storage_done>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 

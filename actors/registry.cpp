@@ -36,9 +36,10 @@ void registry_state::start(registry_actor::pointer self, env_t env) {
                  failed->message.c_str());
     return;
   }
-  configure_push_gateway();
   publish_routes();
-  env_.ready->store(true);
+  // Ready once the gateway's subscription is stored: until then the API
+  // answers 503, and requests that change something wait for the write.
+  configure_push_gateway([this] { env_.ready->store(true); });
 }
 
 std::optional<storage::error> registry_state::load_subscriptions() {
@@ -81,12 +82,12 @@ std::optional<storage::error> registry_state::load_associations() {
   return std::nullopt;
 }
 
-void registry_state::configure_push_gateway() {
+void registry_state::configure_push_gateway(std::function<void()> then) {
   const auto& url = env_.push_gateway_url;
   auto* e = find(std::string(push_gateway_id), subscription_kind::push_gateway);
   if (!e) {
     if (url.empty())
-      return;
+      return then();
     subscription s;
     s.id = push_gateway_id;
     s.kind = subscription_kind::push_gateway;
@@ -96,11 +97,14 @@ void registry_state::configure_push_gateway() {
     s.state = core::subscription_state::active;
     // Stored like any subscription, so that its queue number survives a
     // restart and what it had not delivered is delivered after it.
-    if (auto added = add(std::move(s)); !added)
-      std::fprintf(stderr,
-                   "switchyard: could not store the push gateway subscription: %s; "
-                   "sendToList answers 503\n",
-                   to_domain_error(added.error()).message.c_str());
+    add(std::move(s), [then](caf::expected<entry*> added) {
+      if (!added)
+        std::fprintf(stderr,
+                     "switchyard: could not store the push gateway subscription: %s; "
+                     "sendToList answers 503\n",
+                     to_domain_error(added.error()).message.c_str());
+      then();
+    });
     return;
   }
   subscription s = e->sub;
@@ -112,10 +116,13 @@ void registry_state::configure_push_gateway() {
     s.state = core::subscription_state::active;
   }
   if (s.url == e->sub.url && s.state == e->sub.state)
-    return;
-  if (auto updated = update(*e, std::move(s)); !updated)
-    std::fprintf(stderr, "switchyard: could not store the push gateway subscription: %s\n",
-                 to_domain_error(updated.error()).message.c_str());
+    return then();
+  update(*e, std::move(s), [then](caf::expected<void> updated) {
+    if (!updated)
+      std::fprintf(stderr, "switchyard: could not store the push gateway subscription: %s\n",
+                   to_domain_error(updated.error()).message.c_str());
+    then();
+  });
 }
 
 registry_state::~registry_state() {
@@ -147,45 +154,80 @@ subscription_view registry_state::view(const entry& e, bool show_private_key) co
   return subscription_view{e.sub, snapshot_of(*e.stats), show_private_key};
 }
 
-caf::expected<registry_state::entry*> registry_state::add(subscription s) {
-  auto number = env_.journal->next_sub_number();
-  if (!number)
-    return make_error(errc::unavailable,
-                      "could not number the subscription: " + number.error().message + "; retry");
-  s.number = *number;
+void registry_state::add(subscription s, added_fn then) {
   auto keys = core::generate_keys();
   s.public_key = keys.public_key;
   if (s.private_key.empty()) // else the client brought its own (POST privateKey)
     s.private_key = keys.private_key;
   s.created_at = now_ms();
   s.verified = s.state != core::subscription_state::pending_verification;
-  if (auto err = env_.journal->put_subscription(s.number, encode_subscription(s)))
-    return make_error(errc::unavailable,
-                      "could not store the subscription: " + err->message + "; retry");
-  auto id = s.id;
-  auto& placed = subs_
-                   .emplace(
-                     id, entry{std::move(s), std::make_shared<subscription_stats>(), caf::actor{}})
-                   .first->second;
-  spawn(placed, false, 0);
-  if (placed.sub.receives_events())
-    publish_routes();
-  notify_watcher("REGISTER", placed.sub);
-  return &placed;
+  auto note = note_for("REGISTER", s);
+  auto* journal = env_.journal;
+  write(
+    [journal, s, note]() mutable {
+      stored out;
+      auto number = journal->next_sub_number();
+      if (!number) {
+        out.error = make_error(errc::unavailable, "could not number the subscription: " +
+                                                    number.error().message + "; retry");
+        return out;
+      }
+      s.number = out.number = *number;
+      if (auto err = journal->put_subscription(s.number, encode_subscription(s))) {
+        out.error = make_error(errc::unavailable,
+                               "could not store the subscription: " + err->message + "; retry");
+        return out;
+      }
+      if (note)
+        out.note = journal_note(*journal, *note, s);
+      return out;
+    },
+    [this, s, then = std::move(then)](stored& result) mutable {
+      if (result.error)
+        return then(std::move(result.error));
+      s.number = result.number;
+      auto id = s.id;
+      auto& placed = subs_
+                       .emplace(id, entry{std::move(s), std::make_shared<subscription_stats>(),
+                                          caf::actor{}})
+                       .first->second;
+      spawn(placed, false, 0);
+      if (placed.sub.receives_events())
+        publish_routes();
+      deliver_note(std::move(result.note));
+      then(&placed);
+    });
 }
 
-caf::expected<void> registry_state::update(entry& e, subscription next) {
-  if (auto err = env_.journal->put_subscription(next.number, encode_subscription(next)))
-    return make_error(errc::unavailable,
-                      "could not store the subscription: " + err->message + "; retry");
-  const bool routing_changed = next.types != e.sub.types || next.country != e.sub.country ||
-                               next.state != e.sub.state;
-  e.sub = std::move(next);
-  caf::anon_send(e.actor, update_subscription{e.sub});
-  if (routing_changed)
-    publish_routes();
-  notify_watcher("CHANGE", e.sub);
-  return caf::unit;
+void registry_state::update(entry& e, subscription next, updated_fn then) {
+  auto note = note_for("CHANGE", next);
+  auto* journal = env_.journal;
+  write(
+    [journal, next, note] {
+      stored out;
+      if (auto err = journal->put_subscription(next.number, encode_subscription(next))) {
+        out.error = make_error(errc::unavailable,
+                               "could not store the subscription: " + err->message + "; retry");
+        return out;
+      }
+      if (note)
+        out.note = journal_note(*journal, *note, next);
+      return out;
+    },
+    // `e` outlives the write: only a change erases an entry, and changes
+    // wait for this write to end.
+    [this, &e, next, then = std::move(then)](stored& result) mutable {
+      if (result.error)
+        return then(std::move(result.error));
+      const bool routing_changed = next.types != e.sub.types || next.country != e.sub.country ||
+                                   next.state != e.sub.state;
+      e.sub = std::move(next);
+      caf::anon_send(e.actor, update_subscription{e.sub});
+      if (routing_changed)
+        publish_routes();
+      deliver_note(std::move(result.note));
+      then(caf::unit);
+    });
 }
 
 void registry_state::publish_routes() {
@@ -215,19 +257,41 @@ void registry_state::publish_routes() {
   env_.routes->publish(std::move(table));
 }
 
-caf::expected<event_type_stored> registry_state::put_event_type(core::event_type_def type) {
-  auto copy = type;
-  auto added = catalog_.put(std::move(type));
-  if (!added)
-    return std::move(added.error());
-  return event_type_stored{std::move(copy), *added};
+caf::result<event_type_stored> registry_state::put_event_type(core::event_type_def type) {
+  auto rp = self_->make_response_promise<event_type_stored>();
+  auto* journal = env_.journal;
+  auto [name, record] = event_type_catalog::record_of(type);
+  write([journal, name = std::move(name),
+         record = std::move(record)] { return journal->put_meta(name, record); },
+        [this, rp, type = std::move(type)](std::optional<storage::error>& err) mutable {
+          if (err) {
+            rp.deliver(make_error(errc::unavailable,
+                                  "could not store the event type: " + err->message + "; retry"));
+            return;
+          }
+          auto copy = type;
+          const bool added = catalog_.adopt(std::move(type));
+          rp.deliver(event_type_stored{std::move(copy), added});
+        });
+  return rp;
 }
 
-caf::expected<event_type_deleted> registry_state::remove_event_type(const std::string& code) {
-  auto existed = catalog_.remove(code);
-  if (!existed)
-    return std::move(existed.error());
-  return event_type_deleted{*existed};
+caf::result<event_type_deleted> registry_state::remove_event_type(const std::string& code) {
+  if (!catalog_.contains(code))
+    return event_type_deleted{false};
+  auto rp = self_->make_response_promise<event_type_deleted>();
+  auto* journal = env_.journal;
+  write([journal, name = event_type_catalog::key_of(code)] { return journal->delete_meta(name); },
+        [this, rp, code](std::optional<storage::error>& err) mutable {
+          if (err) {
+            rp.deliver(make_error(errc::unavailable,
+                                  "could not delete the event type: " + err->message + "; retry"));
+            return;
+          }
+          catalog_.forget(code);
+          rp.deliver(event_type_deleted{true});
+        });
+  return rp;
 }
 
 event_type_list registry_state::subscribed_event_types() const {
@@ -251,12 +315,25 @@ event_type_list registry_state::subscribed_event_types() const {
   return out;
 }
 
-caf::expected<done> registry_state::put_association(core::association_spec a) {
-  if (auto err = env_.journal->put_meta(association_key(a.token), encode_association(a)))
-    return make_error(errc::unavailable,
-                      "could not store the association: " + err->message + "; retry");
-  associations_.put(std::move(a));
-  return done{};
+caf::result<done> registry_state::put_association(core::association_spec a) {
+  auto rp = self_->make_response_promise<done>();
+  auto* journal = env_.journal;
+  // Encoded before the call: the continuation below takes `a` by move, and
+  // the order in which a call's arguments are made is unspecified.
+  auto name = association_key(a.token);
+  auto record = encode_association(a);
+  write([journal, name = std::move(name),
+         record = std::move(record)] { return journal->put_meta(name, record); },
+        [this, rp, a = std::move(a)](std::optional<storage::error>& err) mutable {
+          if (err) {
+            rp.deliver(make_error(errc::unavailable,
+                                  "could not store the association: " + err->message + "; retry"));
+            return;
+          }
+          associations_.put(std::move(a));
+          rp.deliver(done{});
+        });
+  return rp;
 }
 
 push_tokens registry_state::resolve(const core::send_to_list_spec& spec) const {
@@ -286,11 +363,18 @@ registry_actor::behavior_type registry_behavior(
   registry_actor::stateful_pointer<registry_state> self, registry_state::env_t env) {
   self->state.start(self, std::move(env));
   auto& st = self->state;
+  // A request that changes something returns caf::skip while a synced write
+  // runs: CAF keeps it in the mailbox, in order, and offers it again once
+  // the write's storage_done has been handled. Reads are answered at once.
   return {
     [&st](create_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.create(std::move(x.spec));
     },
     [&st](create_dashboard_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.create_dashboard(std::move(x.spec));
     },
     [&st](const list_subscriptions& x) -> caf::result<subscription_list> {
@@ -300,47 +384,80 @@ registry_actor::behavior_type registry_behavior(
       return st.get(x.kind, x.id);
     },
     [&st](patch_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.patch(x.id, std::move(x.spec));
     },
-    [&st](const delete_subscription& x) -> caf::result<done> { return st.remove(x.kind, x.id); },
+    [&st](const delete_subscription& x) -> caf::result<done> {
+      if (st.writing())
+        return caf::skip;
+      return st.remove(x.kind, x.id);
+    },
     [&st](const verify_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.verify(x.id);
     },
     [&st](const pause_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.change_state(x.id, core::subscription_state::paused);
     },
     [&st](const activate_subscription& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.change_state(x.id, core::subscription_state::active);
     },
-    [&st](const purge_subscription& x) -> caf::result<purged> { return st.purge(x.id); },
+    [&st](const purge_subscription& x) -> caf::result<purged> {
+      if (st.writing())
+        return caf::skip;
+      return st.purge(x.id);
+    },
     [&st](const list_dead_letters& x) -> caf::result<dead_letter_list> {
       return st.dead_letters(x);
     },
-    [&st](const replay_subscription& x) -> caf::result<replayed> { return st.replay(x); },
+    [&st](const replay_subscription& x) -> caf::result<replayed> {
+      if (st.writing())
+        return caf::skip;
+      return st.replay(x);
+    },
     [&st](const replay_dead_letter& x) -> caf::result<replayed> {
+      if (st.writing())
+        return caf::skip;
       return st.replay_one(x.id, x.event_id);
     },
     [&st](const drop_dead_letters& x) -> caf::result<purged> {
-      auto r = st.drop_dead(x.id);
-      if (!r)
-        return std::move(r.error());
-      return *r;
+      if (st.writing())
+        return caf::skip;
+      return st.drop_dead(x.id);
     },
     [&st](put_watcher& x) -> caf::result<watcher_view> {
+      if (st.writing())
+        return caf::skip;
       return st.put_watcher(std::move(x.spec));
     },
     [&st](const get_watcher&) -> caf::result<watcher_view> { return st.get_watcher(); },
-    [&st](const delete_watcher&) -> caf::result<done> { return st.remove_watcher(); },
+    [&st](const delete_watcher&) -> caf::result<done> {
+      if (st.writing())
+        return caf::skip;
+      return st.remove_watcher();
+    },
     [&st](put_event_type& x) -> caf::result<event_type_stored> {
+      if (st.writing())
+        return caf::skip;
       return st.put_event_type(std::move(x.type));
     },
     [&st](const delete_event_type& x) -> caf::result<event_type_deleted> {
+      if (st.writing())
+        return caf::skip;
       return st.remove_event_type(x.code);
     },
     [&st](const list_subscribed_event_types&) -> caf::result<event_type_list> {
       return st.subscribed_event_types();
     },
     [&st](put_association& x) -> caf::result<done> {
+      if (st.writing())
+        return caf::skip;
       return st.put_association(std::move(x.association));
     },
     [&st](const resolve_push_tokens& x) -> caf::result<push_tokens> { return st.resolve(x.spec); },
@@ -352,18 +469,26 @@ registry_actor::behavior_type registry_behavior(
       return st.attempts(x.id, x.limit);
     },
     [&st](const rotate_keys& x) -> caf::result<subscription_view> {
+      if (st.writing())
+        return caf::skip;
       return st.rotate(x.id, x.grace_seconds);
     },
-    [&st](const verification_answer& x) { st.finish_verify(x); },
+    [&st](const verification_answer& x) -> caf::result<void> {
+      if (st.writing())
+        return caf::skip;
+      st.finish_verify(x);
+      return caf::unit;
+    },
+    [](storage_done& x) { x.then(); },
   };
 }
 
 } // namespace
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_state::env_t env) {
-  // Scheduled, not detached: its fsync'd writes are rare (subscription
-  // changes), and a detached actor's thread would make ~actor_system wait for
-  // every last handle to it, including those in pending timers.
+  // Scheduled, not detached: its fsync'd writes go to storage::blocking_worker,
+  // and a detached actor's thread would make ~actor_system wait for every
+  // last handle to it, including those in pending timers.
   return sys.spawn(registry_behavior, std::move(env));
 }
 

@@ -7,6 +7,15 @@
 // (`registry_actor`): each request is one handler, each answer a domain
 // value or a domain error (actors/errors.hpp).
 //
+// Its synced journal writes (subscription records and numbers, watcher
+// notifications, event types, associations, dropped dead letters) run on
+// storage::blocking_worker (actors/off_worker.hpp), never on a CAF worker.
+// A change is applied and answered only once its write is durable, and
+// while a write runs the registry skips (leaves in its mailbox) every
+// request that changes something, so changes apply one at a time in the
+// order they came; reads are answered meanwhile, from the state before the
+// change.
+//
 // The code is split by concern: registry.cpp (start-up, the one way a
 // subscription is added, routes, the behavior), registry_subscriptions.cpp
 // (the subscription life cycle), registry_watcher.cpp (change
@@ -16,14 +25,17 @@
 #include <caf/fwd.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "actors/associations.hpp"
 #include "actors/catalog.hpp"
 #include "actors/messages.hpp"
+#include "actors/off_worker.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
 #include "core/subscription_codec.hpp"
@@ -63,24 +75,24 @@ public:
   // -- subscriptions (registry_subscriptions.cpp) --------------------------
 
   /// Creates a native subscription (private key shown).
-  caf::expected<subscription_view> create(core::subscription_spec spec);
+  caf::result<subscription_view> create(core::subscription_spec spec);
   /// Creates a dashboard-facade subscription (active at once).
-  caf::expected<subscription_view> create_dashboard(core::dashboard_spec spec);
+  caf::result<subscription_view> create_dashboard(core::dashboard_spec spec);
   /// Returns the subscriptions of `kind` in id order.
   subscription_list list(subscription_kind kind) const;
   /// Returns one subscription, or not_found.
   caf::expected<subscription_view> get(subscription_kind kind, const std::string& id) const;
   /// Applies the members `spec` sets; a new url rotates the keys and, when
   /// verification is required, asks for it again.
-  caf::expected<subscription_view> patch(const std::string& id, core::subscription_spec spec);
+  caf::result<subscription_view> patch(const std::string& id, core::subscription_spec spec);
   /// Deletes a subscription and its queue (idempotent).
-  caf::expected<done> remove(subscription_kind kind, const std::string& id);
+  caf::result<done> remove(subscription_kind kind, const std::string& id);
   /// Sends the challenge; the answer arrives as a verification_answer.
   caf::result<subscription_view> verify(const std::string& id);
   /// Completes the verification `answer.ticket` names.
   void finish_verify(const verification_answer& answer);
   /// Pauses or activates a verified subscription.
-  caf::expected<subscription_view> change_state(const std::string& id, core::subscription_state to);
+  caf::result<subscription_view> change_state(const std::string& id, core::subscription_state to);
   /// Asks the subscriber to drop its queue.
   caf::result<purged> purge(const std::string& id);
   /// Returns the dead letters, oldest first (at most storage::max_listed_dead_letters).
@@ -90,34 +102,34 @@ public:
   /// Asks the subscriber to requeue the dead letter of `event_id`.
   caf::result<replayed> replay_one(const std::string& id, const std::string& event_id);
   /// Deletes every dead letter of `id`; returns how many there were.
-  caf::expected<purged> drop_dead(const std::string& id);
+  caf::result<purged> drop_dead(const std::string& id);
   /// Asks the subscriber for its newest `limit` attempts.
   caf::result<attempt_list> attempts(const std::string& id, uint64_t limit);
   /// Gives `id` new keys; the old private key keeps signing
   /// webhook-signature for `grace_seconds` (journaled with the record).
-  caf::expected<subscription_view> rotate(const std::string& id, int64_t grace_seconds);
+  caf::result<subscription_view> rotate(const std::string& id, int64_t grace_seconds);
 
   // -- the change-notification watcher (registry_watcher.cpp) -------------
 
   /// Registers (created) or replaces the watcher; its queued notifications
   /// go to the new URL.
-  caf::expected<watcher_view> put_watcher(core::watcher_spec spec);
+  caf::result<watcher_view> put_watcher(core::watcher_spec spec);
   /// Returns the watcher, or not_found when none is registered.
   caf::expected<watcher_view> get_watcher() const;
   /// Removes the watcher and the notifications it had not received.
-  caf::expected<done> remove_watcher();
+  caf::result<done> remove_watcher();
 
   // -- event types and associations -----------------------------------------
 
   /// Registers (or replaces, by code) an event type and publishes the catalog.
-  caf::expected<event_type_stored> put_event_type(core::event_type_def type);
+  caf::result<event_type_stored> put_event_type(core::event_type_def type);
   /// Deletes an event type and publishes the catalog.
-  caf::expected<event_type_deleted> remove_event_type(const std::string& code);
+  caf::result<event_type_deleted> remove_event_type(const std::string& code);
   /// Returns the registered event types that some event-receiving client
   /// subscription's patterns match (the country filter is ignored).
   event_type_list subscribed_event_types() const;
   /// Stores an association, replacing its token's previous one.
-  caf::expected<done> put_association(core::association_spec a);
+  caf::result<done> put_association(core::association_spec a);
   /// Returns the distinct tokens a sendToList addresses.
   push_tokens resolve(const core::send_to_list_spec& spec) const;
 
@@ -128,6 +140,10 @@ public:
   caf::expected<caf::actor> pull_subscriber(std::string_view access_key) const;
   /// Returns every subscription's stats.
   stats_table stats() const;
+
+  /// Returns true while a synced write runs: the behavior then skips every
+  /// request that changes something until it is done.
+  bool writing() const { return writing_; }
 
   static inline const char* name = "registry";
 
@@ -146,20 +162,56 @@ private:
     caf::typed_response_promise<subscription_view> promise;
   };
 
+  /// A change notification for the watcher, journaled by the job that
+  /// stores the change (REGISTER, CHANGE, DELETE).
+  struct watcher_note {
+    uint64_t watcher_number = 0;
+    std::string notification_key;
+    std::string change;
+  };
+
+  /// What a subscription write did: the error that stopped it, else the
+  /// number it gave (add) and the notification it journaled (none: null).
+  struct stored {
+    caf::error error;
+    uint64_t number = 0;
+    storage::event_ptr note;
+  };
+
+  using added_fn = std::function<void(caf::expected<entry*>)>;
+  using updated_fn = std::function<void(caf::expected<void>)>;
+
+  /// Runs `job` (synced journal writes) on the writer, then `then(result)`
+  /// in the registry; writing() is true in between.
+  template <class Job, class Then>
+  void write(Job job, Then then);
+
+  /// Logs how verification `pending` ended and answers its request.
+  void end_verify(pending_verification& pending, caf::expected<subscription_view> outcome,
+                  const std::string& host, std::string reason);
+
   entry* find(const std::string& id, subscription_kind kind);
   const entry* find(const std::string& id, subscription_kind kind) const;
   subscription_view view(const entry& e, bool show_private_key) const;
   /// Gives `s` its journal number, keys and creation time, stores it, spawns
-  /// its subscriber, publishes the routes and tells the watcher (REGISTER):
-  /// the one way a subscription comes into being.
-  caf::expected<entry*> add(subscription s);
+  /// its subscriber, publishes the routes and tells the watcher (REGISTER),
+  /// then calls `then` with the new entry or the storage error: the one way
+  /// a subscription comes into being.
+  void add(subscription s, added_fn then);
   /// Persists `next` as `e`'s record, adopts it, tells its subscriber and
-  /// the watcher (CHANGE) and publishes the routes; on a storage error
-  /// returns it and leaves `e` unchanged.
-  caf::expected<void> update(entry& e, subscription next);
-  /// Journals a notification of `change` (REGISTER, CHANGE, DELETE) to `sub`
-  /// for the watcher, if one is registered and `sub` is a client's.
-  void notify_watcher(std::string_view change, const subscription& sub);
+  /// the watcher (CHANGE) and publishes the routes, then calls `then`; on a
+  /// storage error passes it and leaves `e` unchanged.
+  void update(entry& e, subscription next, updated_fn then);
+  /// Returns the watcher notification of `change` to `sub`, or nullopt when
+  /// no watcher is registered or `sub` is not a client's.
+  std::optional<watcher_note> note_for(std::string_view change, const subscription& sub) const;
+  /// Journals `note` about `sub` (on the writer's thread); returns the
+  /// event, or null when it could not be written (logged: the change itself
+  /// is stored, only its notification is lost).
+  static storage::event_ptr journal_note(storage::journal& journal, const watcher_note& note,
+                                         const subscription& sub);
+  /// Hands a journaled notification to the watcher's subscriber.
+  void deliver_note(storage::event_ptr note);
   void publish_routes();
   /// Shows the open /v1/stream connections that `change` ("created",
   /// "verified", "paused", …) happened to native subscription `sub`.
@@ -168,7 +220,9 @@ private:
   std::optional<storage::error> load_subscriptions();
   /// Loads every stored association; the error when the journal cannot be read.
   std::optional<storage::error> load_associations();
-  void configure_push_gateway();
+  /// Creates, updates or pauses the push gateway's subscription as
+  /// push.gateway_url says, then calls `then`.
+  void configure_push_gateway(std::function<void()> then);
   void spawn(entry& e, bool recovered, uint64_t queued);
 
   registry_actor::pointer self_ = nullptr;
@@ -182,7 +236,19 @@ private:
   association_store associations_;
   std::map<uint64_t, pending_verification> verifications_;
   uint64_t next_ticket_ = 0;
+  bool writing_ = false;
 };
+
+template <class Job, class Then>
+void registry_state::write(Job job, Then then) {
+  writing_ = true;
+  auto* writer = env_.subscriber_env ? env_.subscriber_env->writer : nullptr;
+  off_worker(writer, caf::actor_cast<registry_actor>(self_), std::move(job),
+             [this, then = std::move(then)](auto& result) mutable {
+               writing_ = false;
+               then(result);
+             });
+}
 
 /// Spawns the registry actor; it loads the journal's subscriptions first.
 registry_actor spawn_registry(caf::actor_system& sys, registry_state::env_t env);

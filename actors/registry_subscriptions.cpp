@@ -41,7 +41,7 @@ std::string challenge_url(std::string url, const std::string& challenge) {
 
 } // namespace
 
-caf::expected<subscription_view> registry_state::create(core::subscription_spec spec) {
+caf::result<subscription_view> registry_state::create(core::subscription_spec spec) {
   subscription s;
   do {
     s.id = "sub_" + core::random_hex(12);
@@ -65,14 +65,19 @@ caf::expected<subscription_view> registry_state::create(core::subscription_spec 
     s.auth = *spec.auth;
   if (spec.private_key)
     s.private_key = *spec.private_key;
-  auto added = add(std::move(s));
-  if (!added)
-    return std::move(added.error());
-  tell_streams("created", (*added)->sub);
-  return view(**added, true);
+  auto rp = self_->make_response_promise<subscription_view>();
+  add(std::move(s), [this, rp](caf::expected<entry*> added) mutable {
+    if (!added)
+      rp.deliver(std::move(added.error()));
+    else {
+      tell_streams("created", (*added)->sub);
+      rp.deliver(view(**added, true));
+    }
+  });
+  return rp;
 }
 
-caf::expected<subscription_view> registry_state::create_dashboard(core::dashboard_spec spec) {
+caf::result<subscription_view> registry_state::create_dashboard(core::dashboard_spec spec) {
   subscription s;
   do {
     s.id = core::random_digits(17);
@@ -85,10 +90,14 @@ caf::expected<subscription_view> registry_state::create_dashboard(core::dashboar
   s.verification_required = false;
   s.state = core::subscription_state::active; // the facade has no verification step
   s.dashboard_event = spec.event;
-  auto added = add(std::move(s));
-  if (!added)
-    return std::move(added.error());
-  return view(**added, false);
+  auto rp = self_->make_response_promise<subscription_view>();
+  add(std::move(s), [this, rp](caf::expected<entry*> added) mutable {
+    if (!added)
+      rp.deliver(std::move(added.error()));
+    else
+      rp.deliver(view(**added, false));
+  });
+  return rp;
 }
 
 subscription_list registry_state::list(subscription_kind kind) const {
@@ -107,8 +116,8 @@ caf::expected<subscription_view> registry_state::get(subscription_kind kind,
   return view(*e, false);
 }
 
-caf::expected<subscription_view> registry_state::patch(const std::string& id,
-                                                       core::subscription_spec spec) {
+caf::result<subscription_view> registry_state::patch(const std::string& id,
+                                                     core::subscription_spec spec) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
@@ -138,28 +147,55 @@ caf::expected<subscription_view> registry_state::patch(const std::string& id,
     if (s.verification_required)
       s.state = core::subscription_state::pending_verification;
   }
-  if (auto updated = update(*e, std::move(s)); !updated)
-    return std::move(updated.error());
-  tell_streams("updated", e->sub);
-  return view(*e, rotated);
+  auto rp = self_->make_response_promise<subscription_view>();
+  update(*e, std::move(s), [this, rp, e, rotated](caf::expected<void> updated) mutable {
+    if (!updated)
+      rp.deliver(std::move(updated.error()));
+    else {
+      tell_streams("updated", e->sub);
+      rp.deliver(view(*e, rotated));
+    }
+  });
+  return rp;
 }
 
-caf::expected<done> registry_state::remove(subscription_kind kind, const std::string& id) {
+caf::result<done> registry_state::remove(subscription_kind kind, const std::string& id) {
   auto* e = find(id, kind);
   if (!e)
     return done{}; // idempotent
-  if (auto err = env_.journal->delete_subscription(e->sub.number))
-    return make_error(errc::unavailable,
-                      "could not delete the subscription: " + err->message + "; retry");
-  caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
-  auto gone = std::move(e->sub);
-  if (gone.kind == subscription_kind::native)
-    tell_streams("deleted", gone);
-  subs_.erase(id);
-  if (gone.receives_events())
-    publish_routes();
-  notify_watcher("DELETE", gone);
-  return done{};
+  auto note = note_for("DELETE", e->sub);
+  auto* journal = env_.journal;
+  auto rp = self_->make_response_promise<done>();
+  write(
+    [journal, sub = e->sub, note] {
+      stored out;
+      if (auto err = journal->delete_subscription(sub.number)) {
+        out.error = make_error(errc::unavailable,
+                               "could not delete the subscription: " + err->message + "; retry");
+        return out;
+      }
+      if (note)
+        out.note = journal_note(*journal, *note, sub);
+      return out;
+    },
+    [this, rp, id](stored& result) mutable {
+      if (result.error) {
+        rp.deliver(std::move(result.error));
+        return;
+      }
+      // Still there: only a change erases an entry, and changes waited.
+      auto it = subs_.find(id);
+      caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+      if (it->second.sub.kind == subscription_kind::native)
+        tell_streams("deleted", it->second.sub);
+      const bool routed = it->second.sub.receives_events();
+      subs_.erase(it);
+      if (routed)
+        publish_routes();
+      deliver_note(std::move(result.note));
+      rp.deliver(done{});
+    });
+  return rp;
 }
 
 caf::result<subscription_view> registry_state::verify(const std::string& id) {
@@ -196,6 +232,8 @@ void registry_state::finish_verify(const verification_answer& answer) {
   // What the log says: the url's host and the reason, not the url (its
   // query may carry a receiver's secret).
   std::string host, reason;
+  entry* activate = nullptr; // verified while pending: stored as active first
+  subscription activate_to;
   auto outcome = [&]() -> caf::expected<subscription_view> {
     const auto& id = pending.id;
     auto* e = find(id, subscription_kind::native);
@@ -232,12 +270,33 @@ void registry_state::finish_verify(const verification_answer& answer) {
       auto sub = e->sub;
       sub.state = core::subscription_state::active;
       sub.verified = true;
-      if (auto updated = update(*e, std::move(sub)); !updated)
-        return std::move(updated.error());
+      // Answered once the new state is stored (below, from the write's end).
+      activate = e;
+      activate_to = std::move(sub);
+    } else {
+      tell_streams("verified", e->sub); // already active or paused: nothing to store
     }
-    tell_streams("verified", e->sub);
     return view(*e, false);
   }();
+  if (outcome && activate) {
+    update(*activate, std::move(activate_to),
+           [this, pending = std::move(pending), host,
+            e = activate](caf::expected<void> updated) mutable {
+             caf::expected<subscription_view> done_outcome = view(*e, false);
+             if (!updated)
+               done_outcome = std::move(updated.error());
+             else
+               tell_streams("verified", e->sub);
+             end_verify(pending, std::move(done_outcome), host, {});
+           });
+    return;
+  }
+  end_verify(pending, std::move(outcome), host, reason);
+}
+
+void registry_state::end_verify(pending_verification& pending,
+                                caf::expected<subscription_view> outcome, const std::string& host,
+                                std::string reason) {
   if (outcome) {
     log::write(log::level::info, "verification.succeeded",
                "subscription verified: its url answered the challenge",
@@ -252,21 +311,30 @@ void registry_state::finish_verify(const verification_answer& answer) {
   }
 }
 
-caf::expected<subscription_view> registry_state::change_state(const std::string& id,
-                                                              core::subscription_state to) {
+caf::result<subscription_view> registry_state::change_state(const std::string& id,
+                                                            core::subscription_state to) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
   if (e->sub.state == core::subscription_state::pending_verification)
     return make_error(errc::conflict, "subscription " + id + " is not verified; verify it first");
-  if (e->sub.state != to) {
-    auto sub = e->sub;
-    sub.state = to;
-    if (auto updated = update(*e, std::move(sub)); !updated)
-      return std::move(updated.error());
+  const char* said = to == core::subscription_state::paused ? "paused" : "activated";
+  if (e->sub.state == to) {
+    tell_streams(said, e->sub);
+    return view(*e, false);
   }
-  tell_streams(to == core::subscription_state::paused ? "paused" : "activated", e->sub);
-  return view(*e, false);
+  auto sub = e->sub;
+  sub.state = to;
+  auto rp = self_->make_response_promise<subscription_view>();
+  update(*e, std::move(sub), [this, rp, e, said](caf::expected<void> updated) mutable {
+    if (!updated) {
+      rp.deliver(std::move(updated.error()));
+      return;
+    }
+    tell_streams(said, e->sub);
+    rp.deliver(view(*e, false));
+  });
+  return rp;
 }
 
 namespace {
@@ -310,8 +378,8 @@ caf::result<attempt_list> registry_state::attempts(const std::string& id, uint64
   return forward<attempt_list>(self_, e->actor, list_attempts{limit});
 }
 
-caf::expected<subscription_view> registry_state::rotate(const std::string& id,
-                                                        int64_t grace_seconds) {
+caf::result<subscription_view> registry_state::rotate(const std::string& id,
+                                                      int64_t grace_seconds) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
@@ -321,10 +389,16 @@ caf::expected<subscription_view> registry_state::rotate(const std::string& id,
   sub.previous_key_until = grace_seconds > 0 ? core::now_ms() + grace_seconds * 1000 : 0;
   sub.public_key = keys.public_key;
   sub.private_key = keys.private_key;
-  if (auto updated = update(*e, std::move(sub)); !updated)
-    return std::move(updated.error());
-  tell_streams("keys_rotated", e->sub);
-  return view(*e, true);
+  auto rp = self_->make_response_promise<subscription_view>();
+  update(*e, std::move(sub), [this, rp, e](caf::expected<void> updated) mutable {
+    if (!updated) {
+      rp.deliver(std::move(updated.error()));
+      return;
+    }
+    tell_streams("keys_rotated", e->sub);
+    rp.deliver(view(*e, true));
+  });
+  return rp;
 }
 
 void registry_state::tell_streams(std::string_view change, const subscription& sub) const {
@@ -361,15 +435,21 @@ caf::result<replayed> registry_state::replay_one(const std::string& id,
   return forward<replayed>(self_, e->actor, replay_dead_letters{event_id});
 }
 
-caf::expected<purged> registry_state::drop_dead(const std::string& id) {
+caf::result<purged> registry_state::drop_dead(const std::string& id) {
   auto* e = find(id, subscription_kind::native);
   if (!e)
     return not_found(id);
-  auto dropped = env_.journal->drop_dead(e->sub.number);
-  if (!dropped)
-    return make_error(errc::unavailable,
-                      "could not drop the dead letters: " + dropped.error().message + "; retry");
-  return purged{*dropped};
+  auto rp = self_->make_response_promise<purged>();
+  auto* journal = env_.journal;
+  write([journal, number = e->sub.number] { return journal->drop_dead(number); },
+        [rp](storage::expected<uint64_t>& dropped) mutable {
+          if (!dropped)
+            rp.deliver(make_error(errc::unavailable, "could not drop the dead letters: " +
+                                                       dropped.error().message + "; retry"));
+          else
+            rp.deliver(purged{*dropped});
+        });
+  return rp;
 }
 
 caf::expected<dead_letter_list> registry_state::dead_letters(const list_dead_letters& q) const {

@@ -19,15 +19,20 @@ constexpr std::string_view watcher_id = "subscription_watcher";
 
 } // namespace
 
-caf::expected<watcher_view> registry_state::put_watcher(core::watcher_spec spec) {
+caf::result<watcher_view> registry_state::put_watcher(core::watcher_spec spec) {
+  auto rp = self_->make_response_promise<watcher_view>();
   if (auto* e = find(std::string(watcher_id), subscription_kind::watcher)) {
     subscription s = e->sub;
     s.url = std::move(spec.notification_url);
     s.auth = std::move(spec.auth);
     s.notification_key = std::move(spec.notification_key);
-    if (auto updated = update(*e, std::move(s)); !updated)
-      return std::move(updated.error());
-    return watcher_view{e->sub, false};
+    update(*e, std::move(s), [rp, e](caf::expected<void> updated) mutable {
+      if (!updated)
+        rp.deliver(std::move(updated.error()));
+      else
+        rp.deliver(watcher_view{e->sub, false});
+    });
+    return rp;
   }
   subscription s;
   s.id = watcher_id;
@@ -39,10 +44,13 @@ caf::expected<watcher_view> registry_state::put_watcher(core::watcher_spec spec)
   s.verification_required = false;
   s.state = core::subscription_state::active;
   s.max_in_flight = 1; // changes arrive in the order they happened
-  auto added = add(std::move(s));
-  if (!added)
-    return std::move(added.error());
-  return watcher_view{(*added)->sub, true};
+  add(std::move(s), [rp](caf::expected<entry*> added) mutable {
+    if (!added)
+      rp.deliver(std::move(added.error()));
+    else
+      rp.deliver(watcher_view{(*added)->sub, true});
+  });
+  return rp;
 }
 
 caf::expected<watcher_view> registry_state::get_watcher() const {
@@ -53,46 +61,61 @@ caf::expected<watcher_view> registry_state::get_watcher() const {
   return watcher_view{e->sub, false};
 }
 
-caf::expected<done> registry_state::remove_watcher() {
+caf::result<done> registry_state::remove_watcher() {
   return remove(subscription_kind::watcher, std::string(watcher_id));
 }
 
-void registry_state::notify_watcher(std::string_view change, const subscription& sub) {
+std::optional<registry_state::watcher_note> registry_state::note_for(
+  std::string_view change, const subscription& sub) const {
   if (!sub.is_client_kind())
-    return;
+    return std::nullopt;
   auto it = subs_.find(std::string(watcher_id));
   if (it == subs_.end())
-    return;
-  const auto& watcher = it->second;
+    return std::nullopt;
+  const auto& watcher = it->second.sub;
+  return watcher_note{watcher.number, watcher.notification_key, std::string(change)};
+}
+
+storage::event_ptr registry_state::journal_note(storage::journal& journal, const watcher_note& note,
+                                                const subscription& sub) {
   core::json_writer w;
   w.begin_object().key("notificationKey");
-  if (watcher.sub.notification_key.empty())
+  if (note.notification_key.empty())
     w.null();
   else
-    w.value(watcher.sub.notification_key);
-  w.key("change").value(change).key("subscription");
+    w.value(note.notification_key);
+  w.key("change").value(note.change).key("subscription");
   write_subscription(w, sub, nullptr, false);
   w.end_object();
 
   auto ev = std::make_shared<storage::stored_event>();
-  auto reservation = env_.journal->reserve(1); // held until the append is written
+  auto reservation = journal.reserve(1); // held until the append is written
   ev->seq = reservation.first();
   ev->ingest_ms = core::now_ms();
   ev->ev.id = event_id(ev->seq);
-  ev->ev.type = "switchyard.subscription." + std::string(change);
+  ev->ev.type = "switchyard.subscription." + note.change;
   ev->ev.data = std::move(w).str();
   ev->ev.timestamp_ms = ev->ingest_ms;
   storage::event_ptr stored = ev;
-  if (auto err = env_.journal->append({storage::append_item{stored, {watcher.sub.number}}})) {
+  if (auto err = journal.append({storage::append_item{stored, {note.watcher_number}}})) {
     // The change itself is stored; only its notification is lost.
     std::fprintf(stderr,
                  "switchyard: could not journal the %s notification of subscription %s: %s\n",
-                 std::string(change).c_str(), sub.id.c_str(), err->message.c_str());
-    return;
+                 note.change.c_str(), sub.id.c_str(), err->message.c_str());
+    return nullptr;
   }
+  return stored;
+}
+
+void registry_state::deliver_note(storage::event_ptr note) {
+  if (!note)
+    return;
+  auto it = subs_.find(std::string(watcher_id));
+  if (it == subs_.end())
+    return;
   actors::event_list list;
-  list.events.push_back(std::move(stored));
-  caf::anon_send(watcher.actor, enqueue_atom::value, std::move(list));
+  list.events.push_back(std::move(note));
+  caf::anon_send(it->second.actor, enqueue_atom::value, std::move(list));
 }
 
 } // namespace sy::actors

@@ -9,6 +9,7 @@
 
 #include "actors/live_feed.hpp"
 #include "actors/messages.hpp"
+#include "actors/off_worker.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/clock.hpp"
 #include "core/in_flight_window.hpp"
@@ -23,7 +24,6 @@
 #include "core/url.hpp"
 #include "log/log.hpp"
 #include "storage/journal.hpp"
-#include "storage/worker.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
@@ -38,6 +38,16 @@ constexpr auto ack_flush_delay = std::chrono::milliseconds(5);
 // Returns why a request failed: "HTTP <status>" or the transport's error.
 std::string failure_text(const transport::client_response& r) {
   return r.status ? "HTTP " + std::to_string(r.status) : r.error;
+}
+
+// Sends `req` through the injected sender when a test set one, else the
+// shared HTTP client.
+template <class Done>
+void send_request(const subscriber_env& env, transport::client_request req, Done done) {
+  if (env.send)
+    env.send(std::move(req), std::move(done));
+  else
+    env.client->send(std::move(req), std::move(done));
 }
 
 // Parses Retry-After given in seconds (the HTTP-date form is not honoured).
@@ -231,24 +241,12 @@ void dead_letter(self_ptr self, const storage::event_ptr& e, std::string reason)
     --st.queued;
 }
 
-// Runs `job` (a synced journal write) on env->writer, off the CAF workers,
-// then `then(result)` back on this actor's thread; both inline without a
-// writer. Jobs of all subscribers run one at a time, in the order asked.
+// Runs `job` (a synced journal write) off the CAF workers, then
+// `then(result)` back in this actor (actors/off_worker.hpp).
 template <class Job, class Then>
 void off_worker(self_ptr self, Job job, Then then) {
-  auto* writer = self->state.env->writer;
-  if (!writer) {
-    auto r = job();
-    then(r);
-    return;
-  }
-  auto me = caf::actor_cast<caf::actor>(self);
-  writer->post([me, job = std::move(job), then = std::move(then)]() mutable {
-    auto r = std::make_shared<decltype(job())>(job());
-    // Runs in the actor's handler for storage_done, so `then` may touch its
-    // state; dropped with the message when the actor is gone.
-    caf::anon_send(me, storage_done{[r, then = std::move(then)]() mutable { then(*r); }});
-  });
+  actors::off_worker(self->state.env->writer, caf::actor_cast<caf::actor>(self), std::move(job),
+                     std::move(then));
 }
 
 // Moves the dead letters gathered while handling one message to the
@@ -368,7 +366,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
   const int64_t sent = st.clock->steady_ms();
-  st.env->client->send(std::move(req), [me, seq, sent](transport::client_response r) {
+  send_request(*st.env, std::move(req), [me, seq, sent](transport::client_response r) {
     caf::anon_send(me, delivered_atom::value, seq, sent, std::move(r));
   });
 }
@@ -524,7 +522,7 @@ void fetch_token(self_ptr self) {
                  {"Accept", "application/json"}};
   req.body = core::oauth_token_request(st.sub.auth);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.env->client->send(std::move(req), [me](transport::client_response r) {
+  send_request(*st.env, std::move(req), [me](transport::client_response r) {
     caf::anon_send(me, token_atom::value, std::move(r));
   });
 }

@@ -4,6 +4,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <functional>
 #include <memory>
 
 #include "actors/subscription.hpp"
@@ -18,7 +19,9 @@ struct stored_event;
 } // namespace sy::storage
 namespace sy::transport {
 class http_client;
-}
+struct client_request;
+struct client_response;
+} // namespace sy::transport
 
 namespace sy::actors {
 
@@ -56,6 +59,11 @@ struct subscriber_env {
   /// Shows each delivery attempt to the open /v1/stream connections; null
   /// in tests that watch none.
   live_feed* feed = nullptr;
+  /// Sends a subscriber's requests instead of `client` when set: a test
+  /// answers them itself (the production path leaves it empty). Calls
+  /// `done` exactly once, never inside the call, as http_client::send does.
+  std::function<void(transport::client_request, std::function<void(transport::client_response)>)>
+    send;
   delivery_settings settings;
   /// Reads time for every delay and age (core::system_clock() when null).
   const core::clock* clock = nullptr;

@@ -14,6 +14,8 @@
 #include <functional>
 
 #include "storage/journal.hpp"
+#include "storage/worker.hpp"
+#include "tests/unit/actors/writer_hold.hpp"
 #include "transport/http_client.hpp"
 
 namespace sy::actors {
@@ -50,6 +52,7 @@ protected:
     auto sub_env = std::make_shared<subscriber_env>();
     sub_env->journal = journal_.get();
     sub_env->client = &client_;
+    sub_env->writer = writer_;
     registry_state::env_t env;
     env.journal = journal_.get();
     env.client = &client_;
@@ -138,6 +141,9 @@ protected:
   transport::http_client client_{ioc_, transport::client_options{}};
   route_publisher routes_;
   event_type_publisher event_types_;
+  // Runs the registry's synced writes when set (open() reads it); null:
+  // they run inline, on the coordinator's thread.
+  storage::blocking_worker* writer_ = nullptr;
   std::atomic<bool> ready_{false};
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -283,6 +289,106 @@ TEST_F(registry_fixture, subscriptions_survive_a_restart) {
   EXPECT_EQ(got->sub.url, v.sub.url);
   EXPECT_EQ(got->sub.private_key, v.sub.private_key);
   EXPECT_TRUE(routed(v.sub.id));
+}
+
+TEST_F(registry_fixture, associations_survive_a_restart) {
+  core::association_spec a;
+  a.token = "device-1";
+  a.cellphone = "573140000001";
+  ASSERT_TRUE(ask<done>(put_association{a}));
+  restart();
+  core::send_to_list_spec spec;
+  spec.by_association = true;
+  spec.cellphones = {"573140000001"};
+  auto tokens = ask<push_tokens>(resolve_push_tokens{spec});
+  ASSERT_TRUE(tokens);
+  EXPECT_EQ(tokens->tokens, std::vector<std::string>{"device-1"});
+}
+
+TEST_F(registry_fixture, a_change_is_answered_after_its_write_and_later_changes_wait_for_it) {
+  auto v = create(true);
+  const auto id = v.sub.id;
+  storage::blocking_worker worker;
+  writer_ = &worker;
+  restart();
+  // Hold the writer, so that the pause's write cannot end before the test says.
+  test_support::writer_hold hold(worker);
+
+  { // the scoped actor must be gone before the actor system is
+    caf::scoped_actor self{*sys_};
+    self->send(registry_, pause_subscription{id});
+    self->send(registry_, activate_subscription{id});
+    self->send(registry_, get_subscription{subscription_kind::native, id});
+    sched_->run();
+    // Only the read is answered, from the state before the pause; the pause
+    // waits for its write and the activation waits for the pause.
+    std::vector<core::subscription_state> answers;
+    auto take_answers = [&] {
+      bool more = true;
+      while (more)
+        self->receive([&](subscription_view& x) { answers.push_back(x.sub.state); },
+                      [&](caf::error& e) { ADD_FAILURE() << sys_->render(e); },
+                      caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+    };
+    take_answers();
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0], core::subscription_state::active);
+    EXPECT_TRUE(routed(id));
+
+    hold.release();
+    test_support::drain(worker); // the pause is stored
+    sched_->run();               // …answered; the activation's write starts
+    take_answers();
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[1], core::subscription_state::paused);
+    test_support::drain(worker);
+    sched_->run();
+    take_answers();
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(answers[2], core::subscription_state::active);
+  }
+
+  // Stored in that order: a restart finds the last change.
+  stop();
+  writer_ = nullptr;
+  open();
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, id});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub.state, core::subscription_state::active);
+}
+
+TEST_F(registry_fixture, a_subscription_is_created_and_deleted_through_the_writer) {
+  storage::blocking_worker worker;
+  writer_ = &worker;
+  restart();
+  {
+    caf::scoped_actor self{*sys_};
+    core::subscription_spec spec;
+    spec.url = "http://127.0.0.1:9/hook";
+    spec.verification_required = false;
+    self->send(registry_, create_subscription{spec});
+    sched_->run();
+    test_support::drain(worker);
+    sched_->run();
+    std::string id;
+    self->receive([&](subscription_view& x) { id = x.sub.id; },
+                  [&](caf::error& e) { ADD_FAILURE() << sys_->render(e); },
+                  caf::after(std::chrono::seconds(0)) >> [] { ADD_FAILURE() << "no answer"; });
+    ASSERT_FALSE(id.empty());
+    EXPECT_TRUE(routed(id));
+
+    self->send(registry_, delete_subscription{subscription_kind::native, id});
+    sched_->run();
+    test_support::drain(worker);
+    sched_->run();
+    bool deleted = false;
+    self->receive([&](done&) { deleted = true; },
+                  [&](caf::error& e) { ADD_FAILURE() << sys_->render(e); },
+                  caf::after(std::chrono::seconds(0)) >> [] { ADD_FAILURE() << "no answer"; });
+    EXPECT_TRUE(deleted);
+    EXPECT_FALSE(routed(id));
+  }
+  stop();
 }
 
 } // namespace
