@@ -97,7 +97,7 @@ try {
   const receiver = await start("node", [join(receiverDir, "receiver.js")], /port (\d+)/, { cwd: receiverDir });
   const hook = `http://127.0.0.1:${receiver.match[1]}`;
 
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const problems = [];
   let allowed401 = 0;
