@@ -13,7 +13,7 @@
 
 namespace {
 
-constexpr const char* version_string = "switchyard 0.1.0";
+constexpr const char* version_string = "switchyard " SWITCHYARD_VERSION;
 
 // Exit status for a configuration the operator must fix (docs/api.md §7).
 constexpr int exit_bad_config = 2;
