@@ -27,10 +27,8 @@ namespace {
 
 const char* etcd_binary = "/usr/bin/etcd";
 
-// A fresh directory under /tmp, removed with everything in it. (Not the
-// harness's temp_dir: the harness compiles Beast without the transport
-// library's BOOST_BEAST_USE_STD_STRING_VIEW, and one program must see one
-// definition of Beast's types.)
+// A fresh directory under /tmp, removed with everything in it (this test
+// needs nothing else of the harness).
 class scratch_dir {
 public:
   scratch_dir() {
