@@ -1,11 +1,13 @@
 #include "api/common.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "api/browser_safety.hpp"
 #include "api/metrics.hpp"
+#include "core/field_names.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/time_format.hpp"
@@ -283,6 +285,36 @@ void install(transport::http_server& server, const api_context& ctx) {
   install_live(server, ctx);
   install_openapi(server, ctx);
   install_console(server, ctx);
+}
+
+std::optional<core::input_error> read_query(std::string_view query,
+                                            std::initializer_list<std::string_view> known,
+                                            const query_reader& read) {
+  std::vector<std::string> seen;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto name = transport::percent_decode(pair.substr(0, eq), true);
+    auto value = eq == std::string_view::npos
+                   ? std::string{}
+                   : transport::percent_decode(pair.substr(eq + 1), true);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      return core::bad_request(name, "appears more than once");
+    seen.push_back(name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      auto e = core::unknown_field("", name, known);
+      e.status = 400;
+      e.message.replace(0, 13, "unknown query parameter");
+      return e;
+    }
+    if (auto bad = read(name, value))
+      return bad;
+  }
+  return std::nullopt;
 }
 
 } // namespace sy::api

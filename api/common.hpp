@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -132,6 +134,17 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx);
 void install_openapi(transport::http_server& server, const api_context& ctx);
 void install_admin(transport::http_server& server, const api_context& ctx);
 void install_console(transport::http_server& server, const api_context& ctx);
+
+/// Answers why the value of query parameter `name` is bad, or nullopt.
+using query_reader =
+  std::function<std::optional<core::input_error>(const std::string& name, const std::string& value)>;
+
+/// Reads `query` one parameter at a time, percent-decoded, handing each to
+/// `read`. A parameter not in `known`, or one given twice, is refused (400)
+/// naming it, as body members are.
+std::optional<core::input_error> read_query(std::string_view query,
+                                            std::initializer_list<std::string_view> known,
+                                            const query_reader& read);
 
 /// Returns true for /console and the files under /console/, which need no token.
 bool is_console_path(std::string_view path);

@@ -7,7 +7,6 @@
 #include "actors/live_feed.hpp"
 #include "api/common.hpp"
 #include "core/admin_codec.hpp"
-#include "core/field_names.hpp"
 #include "core/json_writer.hpp"
 
 namespace sy::api {
@@ -100,64 +99,34 @@ caf::behavior stream_clock(caf::event_based_actor* self, actors::registry_actor 
 // Reads the query of GET /v1/stream: `subscription` only.
 core::result<std::string> parse_stream_query(std::string_view query) {
   std::string only;
-  bool seen = false;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto name = transport::percent_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos
-                   ? std::string{}
-                   : transport::percent_decode(pair.substr(eq + 1), true);
-    if (name != "subscription") {
-      auto e = core::unknown_field("", name, {"subscription"});
-      e.status = 400;
-      e.message.replace(0, 13, "unknown query parameter");
-      return e;
-    }
-    if (seen)
-      return core::bad_request("subscription", "appears more than once");
-    if (value.empty())
-      return core::bad_request("subscription", "must be a subscription id");
-    seen = true;
-    only = std::move(value);
-  }
+  auto bad = read_query(
+    query, {"subscription"},
+    [&only](const std::string&, const std::string& value) -> std::optional<core::input_error> {
+      if (value.empty())
+        return core::bad_request("subscription", "must be a subscription id");
+      only = value;
+      return std::nullopt;
+    });
+  if (bad)
+    return std::move(*bad);
   return only;
 }
 
 // Reads the query of GET …/attempts: `limit` only, 1 to max_kept_attempts.
 core::result<uint64_t> parse_attempts_query(std::string_view query) {
   uint64_t limit = default_attempts;
-  bool seen = false;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto name = transport::percent_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos
-                   ? std::string{}
-                   : transport::percent_decode(pair.substr(eq + 1), true);
-    if (name != "limit") {
-      auto e = core::unknown_field("", name, {"limit"});
-      e.status = 400;
-      e.message.replace(0, 13, "unknown query parameter");
-      return e;
-    }
-    if (seen)
-      return core::bad_request("limit", "appears more than once");
-    seen = true;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-    if (ec != std::errc() || end != value.data() + value.size() || limit == 0 ||
-        limit > actors::max_kept_attempts)
-      return core::bad_request("limit", "must be a whole number from 1 to " +
-                                          std::to_string(actors::max_kept_attempts));
-  }
+  auto bad = read_query(
+    query, {"limit"},
+    [&limit](const std::string&, const std::string& value) -> std::optional<core::input_error> {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || end != value.data() + value.size() || limit == 0 ||
+          limit > actors::max_kept_attempts)
+        return core::bad_request("limit", "must be a whole number from 1 to " +
+                                            std::to_string(actors::max_kept_attempts));
+      return std::nullopt;
+    });
+  if (bad)
+    return std::move(*bad);
   return limit;
 }
 

@@ -6,7 +6,6 @@
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
-#include "core/field_names.hpp"
 #include "core/json_writer.hpp"
 #include "core/subscription_codec.hpp"
 #include "core/url.hpp"
@@ -50,40 +49,6 @@ std::string percent_encode(std::string_view s) {
     }
   }
   return out;
-}
-
-// Reads `query` one parameter at a time, percent-decoded: `read(name,
-// value)` answers why a value is bad, or nullopt. A parameter not in
-// `known`, or one given twice, is refused naming it, as body members are.
-template <class Read>
-std::optional<core::input_error> read_query(std::string_view query,
-                                            std::initializer_list<std::string_view> known,
-                                            Read read) {
-  std::vector<std::string> seen;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto name = transport::percent_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos
-                   ? std::string{}
-                   : transport::percent_decode(pair.substr(eq + 1), true);
-    if (std::find(seen.begin(), seen.end(), name) != seen.end())
-      return core::bad_request(name, "appears more than once");
-    seen.push_back(name);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      auto e = core::unknown_field("", name, known);
-      e.status = 400;
-      e.message.replace(0, 13, "unknown query parameter");
-      return e;
-    }
-    if (auto bad = read(name, value))
-      return bad;
-  }
-  return std::nullopt;
 }
 
 // Reads `limit` (1 to max_list_limit) and `after` into `page`; other names
