@@ -88,12 +88,8 @@ std::vector<attempt_record> attempt_ring::newest(std::size_t limit) const {
   return out;
 }
 
-std::string attempt_event_json(std::string_view subscription, const attempt_record& a) {
-  core::json_writer w;
-  w.begin_object()
-    .key("subscription")
-    .value(subscription)
-    .key("event_id")
+void write_attempt_members(core::json_writer& w, const attempt_record& a) {
+  w.key("event_id")
     .value(a.event_id)
     .key("type")
     .value(a.type)
@@ -110,6 +106,12 @@ std::string attempt_event_json(std::string_view subscription, const attempt_reco
     w.null();
   else
     w.value(a.error);
+}
+
+std::string attempt_event_json(std::string_view subscription, const attempt_record& a) {
+  core::json_writer w;
+  w.begin_object().key("subscription").value(subscription);
+  write_attempt_members(w, a);
   w.end_object();
   return std::move(w).str();
 }

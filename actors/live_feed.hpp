@@ -11,6 +11,10 @@
 #include <string_view>
 #include <vector>
 
+namespace sy::core {
+class json_writer;
+}
+
 namespace sy::actors {
 
 /// One observation as the streams send it: an SSE event name ("attempt",
@@ -98,6 +102,11 @@ private:
   std::vector<attempt_record> items_;
   std::size_t next_ = 0; // where the next one goes once full
 };
+
+/// Writes the members event_id, type, attempt, at, duration_ms, status and
+/// error of `a` into the object `w` has open (the stream's attempt event and
+/// GET …/attempts share them).
+void write_attempt_members(core::json_writer& w, const attempt_record& a);
 
 /// Returns the JSON of `a` as the stream's attempt event shows it
 /// (`subscription` first, no excerpt).

@@ -134,24 +134,8 @@ std::string render_attempts(const actors::attempt_list& list) {
   core::json_writer w;
   w.begin_object().key("attempts").begin_array();
   for (const auto& a : list.items) {
-    w.begin_object()
-      .key("event_id")
-      .value(a.event_id)
-      .key("type")
-      .value(a.type)
-      .key("attempt")
-      .value(a.attempt)
-      .key("at")
-      .value(core::format_iso8601_ms(a.at))
-      .key("duration_ms")
-      .value(a.duration_ms)
-      .key("status")
-      .value(a.status)
-      .key("error");
-    if (a.error.empty())
-      w.null();
-    else
-      w.value(a.error);
+    w.begin_object();
+    actors::write_attempt_members(w, a);
     w.key("response_excerpt").value(a.response_excerpt).end_object();
   }
   w.end_array().end_object();
