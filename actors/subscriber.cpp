@@ -111,6 +111,11 @@ struct subscriber_state {
 
   std::mt19937_64 rng;
 
+  // The subscription's keys prepared for signing (made on first use, again
+  // when a rotation changes them): the current key and the grace key.
+  std::optional<core::delivery_signer> signer;
+  std::optional<core::delivery_signer> previous_signer;
+
   // The last attempts, for GET …/attempts (memory only).
   attempt_ring attempts;
 
@@ -302,25 +307,39 @@ bool take_token(self_ptr self) {
   return false;
 }
 
+// Returns the signer of `key`: `signer` itself when it holds that key
+// already, else a new one (keys are prepared once per key, not per delivery).
+core::delivery_signer& signer_for(std::optional<core::delivery_signer>& signer,
+                                  const std::string& key) {
+  if (!signer || signer->private_key() != key)
+    signer.emplace(key);
+  return *signer;
+}
+
 // Sets the envelope body and its signatures (docs/api.md §3).
-void sign_envelope(transport::client_request& req, const subscription& sub,
+void sign_envelope(transport::client_request& req, subscriber_state& st,
                    const storage::stored_event& e, int64_t wall_ms) {
+  const subscription& sub = st.sub;
   req.body = envelope_body(sub, e);
   const int64_t ts = wall_ms / 1000;
-  req.headers = {
-    {"Content-Type", "application/json"},
-    {"x-notificare-public-key", sub.public_key},
-    {"x-notificare-signature", core::notificare_signature(sub.private_key, req.body)},
-    {"webhook-id", e.ev.id},
-    {"webhook-timestamp", std::to_string(ts)},
-    {"webhook-signature",
-     core::standard_webhooks_signature(sub.private_key, e.ev.id, ts, req.body)},
-  };
+  auto& signer = signer_for(st.signer, sub.private_key);
+  std::string standard;
+  signer.append_standard_webhooks_signature(standard, e.ev.id, ts, req.body);
   // During a rotate-keys grace the old key signs too, after the new one:
   // Standard Webhooks receivers accept any of the listed signatures.
-  if (!sub.previous_private_key.empty() && wall_ms < sub.previous_key_until)
-    req.headers.back().second.append(" ").append(
-      core::standard_webhooks_signature(sub.previous_private_key, e.ev.id, ts, req.body));
+  if (!sub.previous_private_key.empty() && wall_ms < sub.previous_key_until) {
+    standard.push_back(' ');
+    signer_for(st.previous_signer, sub.previous_private_key)
+      .append_standard_webhooks_signature(standard, e.ev.id, ts, req.body);
+  }
+  // Emplaced, not an initializer list: that would copy every string once more.
+  req.headers.reserve(7); // and one for egress auth
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.headers.emplace_back("x-notificare-public-key", sub.public_key);
+  req.headers.emplace_back("x-notificare-signature", signer.notificare_signature(req.body));
+  req.headers.emplace_back("webhook-id", e.ev.id);
+  req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
+  req.headers.emplace_back("webhook-signature", std::move(standard));
 }
 
 bool uses_oauth(const subscription& sub) {
@@ -348,7 +367,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   req.url = sub.url;
   req.timeout = std::chrono::milliseconds(st.env->settings.timeout_ms);
   if (sub.is_client_kind()) {
-    sign_envelope(req, sub, *e, st.clock->wall_ms());
+    sign_envelope(req, st, *e, st.clock->wall_ms());
   } else {
     // The push gateway and the change watcher have their own contracts: the
     // body is the event's data ({token, notification, data} or

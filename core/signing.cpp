@@ -1,7 +1,9 @@
 #include "core/signing.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <cctype>
@@ -21,7 +23,87 @@ std::string random_bytes(std::size_t n) {
 
 constexpr std::string_view whsec_prefix = "whsec_";
 
+// Returns the Standard Webhooks secret of `private_key`: the base64-decoded
+// part after "whsec_" (the text itself when it is not base64).
+std::string standard_webhooks_secret(std::string_view private_key) {
+  auto encoded = private_key.substr(0, whsec_prefix.size()) == whsec_prefix
+                   ? private_key.substr(whsec_prefix.size())
+                   : private_key;
+  return base64_decode(encoded).value_or(std::string(encoded));
+}
+
+// Returns OpenSSL's HMAC implementation, fetched once for the process.
+EVP_MAC* hmac_mac() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr)
+    throw std::runtime_error("OpenSSL has no HMAC");
+  return mac;
+}
+
+// Returns standard base64 of the 32 bytes of `md`.
+std::string base64_of(const std::array<unsigned char, 32>& md) {
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(md.data()), md.size()));
+}
+
 } // namespace
+
+void hmac_key::ctx_free::operator()(void* ctx) const {
+  EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx));
+}
+
+hmac_key::hmac_key(std::string_view key) {
+  template_.reset(EVP_MAC_CTX_new(hmac_mac()));
+  if (!template_)
+    throw std::runtime_error("OpenSSL EVP_MAC_CTX_new failed");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  // An empty key is a valid HMAC key; OpenSSL wants a non-null pointer for it.
+  static const unsigned char no_key = 0;
+  const auto* bytes = key.empty() ? &no_key : reinterpret_cast<const unsigned char*>(key.data());
+  if (EVP_MAC_init(static_cast<EVP_MAC_CTX*>(template_.get()), bytes, key.size(), params) != 1)
+    throw std::runtime_error("OpenSSL EVP_MAC_init failed");
+  work_.reset(EVP_MAC_CTX_dup(static_cast<EVP_MAC_CTX*>(template_.get())));
+  if (!work_)
+    throw std::runtime_error("OpenSSL EVP_MAC_CTX_dup failed");
+}
+
+hmac_key::~hmac_key() = default;
+hmac_key::hmac_key(hmac_key&&) noexcept = default;
+hmac_key& hmac_key::operator=(hmac_key&&) noexcept = default;
+
+std::array<unsigned char, 32> hmac_key::sign(std::initializer_list<std::string_view> parts) {
+  auto* ctx = static_cast<EVP_MAC_CTX*>(work_.get());
+  // A null key restarts the MAC from the keyed state the template's init
+  // left (OpenSSL 3 HMAC): no key hashing and no allocation per signature.
+  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1)
+    throw std::runtime_error("OpenSSL EVP_MAC_init failed");
+  for (auto part : parts)
+    if (!part.empty() &&
+        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) != 1)
+      throw std::runtime_error("OpenSSL EVP_MAC_update failed");
+  std::array<unsigned char, 32> md{};
+  std::size_t len = 0;
+  if (EVP_MAC_final(ctx, md.data(), &len, md.size()) != 1 || len != md.size())
+    throw std::runtime_error("OpenSSL EVP_MAC_final failed");
+  return md;
+}
+
+delivery_signer::delivery_signer(std::string_view private_key)
+    : private_key_(private_key), notificare_(private_key),
+      standard_(standard_webhooks_secret(private_key)) {}
+
+std::string delivery_signer::notificare_signature(std::string_view body) {
+  return base64_of(notificare_.sign({body}));
+}
+
+void delivery_signer::append_standard_webhooks_signature(std::string& out,
+                                                         std::string_view msg_id,
+                                                         int64_t timestamp_s,
+                                                         std::string_view body) {
+  const auto ts = std::to_string(timestamp_s);
+  out.append("v1,").append(base64_of(standard_.sign({msg_id, ".", ts, ".", body})));
+}
 
 std::string random_hex(std::size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -100,10 +182,7 @@ std::string notificare_signature(std::string_view private_key, std::string_view 
 
 std::string standard_webhooks_signature(std::string_view private_key, std::string_view msg_id,
                                         int64_t timestamp_s, std::string_view body) {
-  auto encoded = private_key.substr(0, whsec_prefix.size()) == whsec_prefix
-                   ? private_key.substr(whsec_prefix.size())
-                   : private_key;
-  auto secret = base64_decode(encoded).value_or(std::string(encoded));
+  auto secret = standard_webhooks_secret(private_key);
   std::string content;
   content.reserve(msg_id.size() + body.size() + 24);
   content.append(msg_id).append(".").append(std::to_string(timestamp_s)).append(".").append(body);

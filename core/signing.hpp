@@ -1,7 +1,10 @@
 #pragma once
 // Keys and signatures of webhook deliveries (docs/api.md §3) on OpenSSL.
 
+#include <array>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +46,68 @@ std::string notificare_signature(std::string_view private_key, std::string_view 
 /// where the secret is the base64-decoded part of `private_key` after "whsec_".
 std::string standard_webhooks_signature(std::string_view private_key, std::string_view msg_id,
                                         int64_t timestamp_s, std::string_view body);
+
+/// An HMAC-SHA256 key prepared once (OpenSSL 3 EVP_MAC): a keyed template
+/// context, and a working context made from it with EVP_MAC_CTX_dup that
+/// each sign() resets to the keyed state instead of hashing the key again.
+/// Move-only. Not thread-safe: sign() reuses the working context, so an
+/// object belongs to one thread or actor at a time (a subscriber keeps its
+/// own, core::delivery_signer).
+class hmac_key {
+public:
+  /// Makes an empty key, which sign() must not be called on.
+  hmac_key() = default;
+  /// Prepares `key`. Throws std::runtime_error when OpenSSL fails.
+  explicit hmac_key(std::string_view key);
+  /// Frees both contexts.
+  ~hmac_key();
+  hmac_key(hmac_key&&) noexcept;
+  hmac_key& operator=(hmac_key&&) noexcept;
+
+  /// Returns whether no key is prepared.
+  bool empty() const { return !template_; }
+
+  /// Returns the raw HMAC-SHA256 of the concatenation of `parts`. Throws
+  /// std::runtime_error when OpenSSL fails.
+  std::array<unsigned char, 32> sign(std::initializer_list<std::string_view> parts);
+
+private:
+  struct ctx_free {
+    void operator()(void* ctx) const;
+  };
+  std::unique_ptr<void, ctx_free> template_;
+  std::unique_ptr<void, ctx_free> work_;
+};
+
+/// A subscription's private key prepared for signing its deliveries both
+/// ways (docs/api.md §3): the Notificare key (the key string's bytes) and
+/// the Standard Webhooks secret (the base64-decoded part after "whsec_").
+/// Same results as notificare_signature and standard_webhooks_signature,
+/// without preparing the keys per delivery. Not thread-safe (hmac_key).
+class delivery_signer {
+public:
+  /// Makes a signer with no key (empty()).
+  delivery_signer() = default;
+  /// Prepares `private_key`.
+  explicit delivery_signer(std::string_view private_key);
+
+  /// Returns whether no key is prepared.
+  bool empty() const { return notificare_.empty(); }
+  /// Returns the private key this signer was made from.
+  const std::string& private_key() const { return private_key_; }
+
+  /// Returns notificare_signature(private_key(), body).
+  std::string notificare_signature(std::string_view body);
+  /// Appends standard_webhooks_signature(private_key(), msg_id, timestamp_s,
+  /// body) to `out`.
+  void append_standard_webhooks_signature(std::string& out, std::string_view msg_id,
+                                          int64_t timestamp_s, std::string_view body);
+
+private:
+  std::string private_key_;
+  hmac_key notificare_;
+  hmac_key standard_;
+};
 
 /// Returns true when `a` and `b` are equal, in time independent of where they differ.
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -17,6 +17,7 @@
 
 #include "actors/messages.hpp"
 #include "core/clock.hpp"
+#include "core/signing.hpp"
 #include "storage/journal.hpp"
 #include "transport/http_types.hpp"
 
@@ -181,6 +182,51 @@ TEST_F(subscriber_fixture, delivers_an_event_and_acknowledges_it_after_the_flush
   advance(5);
   EXPECT_EQ(journal_queue(), 0u);
   EXPECT_EQ(sent_.size(), 1u);
+}
+
+TEST_F(subscriber_fixture, signs_with_the_current_key_and_the_grace_key_after_a_rotation) {
+  spawn();
+  publish("evt_1");
+  ASSERT_EQ(sent_.size(), 1u);
+  auto ts_of = [](const transport::client_request& r) {
+    return std::stoll(header(r, "webhook-timestamp"));
+  };
+  const auto& first = sent_[0].request;
+  EXPECT_EQ(header(first, "x-notificare-signature"),
+            core::notificare_signature("test-private-key", first.body));
+  EXPECT_EQ(header(first, "webhook-signature"),
+            core::standard_webhooks_signature("test-private-key", "evt_1", ts_of(first),
+                                              first.body));
+  answer(0, 200);
+
+  // Rotated while the actor runs: the prepared key must follow the new one,
+  // and the old key signs too until the grace ends.
+  sub_.previous_private_key = sub_.private_key;
+  sub_.previous_key_until = clock_.wall_ms() + 60000;
+  sub_.private_key = "whsec_" + core::base64_encode(std::string(32, '\x05'));
+  caf::anon_send(actor_, update_subscription{sub_});
+  sched_->run();
+  publish("evt_2");
+  ASSERT_EQ(sent_.size(), 2u);
+  const auto& second = sent_[1].request;
+  EXPECT_EQ(header(second, "x-notificare-signature"),
+            core::notificare_signature(sub_.private_key, second.body));
+  EXPECT_EQ(header(second, "webhook-signature"),
+            core::standard_webhooks_signature(sub_.private_key, "evt_2", ts_of(second),
+                                              second.body) +
+              " " +
+              core::standard_webhooks_signature("test-private-key", "evt_2", ts_of(second),
+                                                second.body));
+  answer(1, 200);
+
+  // Past the grace only the new key signs.
+  advance(60001);
+  publish("evt_3");
+  ASSERT_EQ(sent_.size(), 3u);
+  const auto& third = sent_[2].request;
+  EXPECT_EQ(header(third, "webhook-signature"),
+            core::standard_webhooks_signature(sub_.private_key, "evt_3", ts_of(third),
+                                              third.body));
 }
 
 TEST_F(subscriber_fixture, a_failed_attempt_waits_out_its_retry_delay_on_the_clock) {

@@ -92,3 +92,53 @@ TEST(signing, constant_time_equal) {
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "ab"));
 }
+
+TEST(signing, hmac_key_rfc4231_vector_on_every_reuse) {
+  // RFC 4231 test case 2; signed three times to show that each sign()
+  // starts again from the keyed state, however the data is split.
+  hmac_key key("Jefe");
+  const std::string expected =
+    base64_encode(std::string("\x5b\xdc\xc1\x46\xbf\x60\x75\x4e\x6a\x04\x24\x26\x08\x95"
+                              "\x75\xc7\x5a\x00\x3f\x08\x9d\x27\x39\x83\x9d\xec\x58\xb9"
+                              "\x64\xec\x38\x43",
+                              32)); // one byte is 0: the length is given
+  auto b64 = [](const std::array<unsigned char, 32>& md) {
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(md.data()), md.size()));
+  };
+  EXPECT_EQ(b64(key.sign({"what do ya want for nothing?"})), expected);
+  EXPECT_EQ(b64(key.sign({"what do ya ", "", "want for nothing?"})), expected);
+  EXPECT_EQ(b64(key.sign({"what do ya want for nothing?"})), expected);
+  hmac_key moved = std::move(key);
+  EXPECT_TRUE(key.empty());
+  EXPECT_EQ(b64(moved.sign({"what do ya want for nothing?"})), expected);
+}
+
+TEST(signing, hmac_key_accepts_an_empty_key) {
+  hmac_key key("");
+  auto md = key.sign({"data"});
+  EXPECT_EQ(base64_encode(std::string_view(reinterpret_cast<const char*>(md.data()), md.size())),
+            reference_hmac_b64("", "data"));
+}
+
+TEST(signing, delivery_signer_matches_the_one_shot_signatures) {
+  const std::string key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  delivery_signer signer(key);
+  EXPECT_EQ(signer.private_key(), key);
+  for (std::string body : {R"({"test": 2432232314})", "", R"({"id":"2","data":[1,2,3]})"}) {
+    EXPECT_EQ(signer.notificare_signature(body), notificare_signature(key, body));
+    std::string header = "prefix ";
+    signer.append_standard_webhooks_signature(header, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                              body);
+    EXPECT_EQ(header, "prefix " + standard_webhooks_signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                                                              1614265330, body));
+  }
+  std::string header;
+  signer.append_standard_webhooks_signature(header, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                            R"({"test": 2432232314})");
+  EXPECT_EQ(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  // A key that is not "whsec_" + base64 signs with its own bytes, as before.
+  delivery_signer plain("not base64!");
+  std::string h2;
+  plain.append_standard_webhooks_signature(h2, "id", 1, "b");
+  EXPECT_EQ(h2, standard_webhooks_signature("not base64!", "id", 1, "b"));
+}
