@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <filesystem>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -110,11 +112,16 @@ bool is_private_ip(const asio::ip::address& a) {
 
 // One open connection to an origin: a plain tcp_stream for http, an
 // ssl_stream over one for https. The exchange's write and read steps pick
-// the stream that is set; timeouts are always the tcp_stream's.
+// the stream that is set; timeouts are always the tcp_stream's. The strand
+// its stream runs on and its buffers live as long as it does, so that an
+// exchange on a kept-alive connection makes none of them: the read buffer
+// keeps its capacity, the request head is written into `head`.
 struct connection {
-  explicit connection(asio::any_io_executor ex) : plain(std::in_place, std::move(ex)) {}
-  connection(asio::any_io_executor ex, ssl::context& tls_context)
-      : tls(std::in_place, std::move(ex), tls_context) {}
+  using strand_type = asio::strand<asio::io_context::executor_type>;
+
+  explicit connection(strand_type s) : strand(s), plain(std::in_place, s) {}
+  connection(strand_type s, ssl::context& tls_context)
+      : strand(s), tls(std::in_place, s, tls_context) {}
 
   /// Returns the TCP stream under the connection.
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -128,9 +135,14 @@ struct connection {
       f(*plain);
   }
 
+  strand_type strand;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   clock_type::time_point idle_since;
+  /// Bytes read past the last response: empty whenever the connection is idle.
+  beast::flat_buffer buffer;
+  /// The request line and header of the exchange in progress.
+  std::string head;
 };
 
 // Returns whether an idle connection still looks open: the peer has
@@ -222,34 +234,59 @@ private:
 
 // One request from send() to done(): connect (or reuse), TLS handshake for
 // https, write, read, give the connection back. Its steps run one after
-// another, on its own strand or on a reused connection's strand; never two
-// at once. Owned by its pending operation.
+// another on one strand, never two at once: a reused connection's own
+// strand, or a new one for a new connection (kept by that connection).
+// Owned by its pending operation.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(asio::io_context& ioc, std::shared_ptr<connection_pool> pool,
            std::shared_ptr<ssl::context> tls_context, client_request req, core::url_parts url,
            std::function<void(client_response)> done)
-      : strand_(asio::make_strand(ioc)), resolver_(strand_), resolve_timer_(strand_),
-        pool_(std::move(pool)), tls_context_(std::move(tls_context)), url_(std::move(url)),
-        timeout_(req.timeout), deadline_(clock_type::now() + req.timeout), done_(std::move(done)) {
-    origin_ = url_.scheme + "://" + url_.host_header();
-    build_request(std::move(req));
+      : ioc_(ioc), pool_(std::move(pool)), tls_context_(std::move(tls_context)),
+        url_(std::move(url)), req_(std::move(req)), timeout_(req_.timeout),
+        deadline_(clock_type::now() + req_.timeout), done_(std::move(done)) {
+    host_header_ = url_.host_header();
+    origin_.reserve(url_.scheme.size() + 3 + host_header_.size());
+    origin_.append(url_.scheme).append("://").append(host_header_);
+    method_ok_ = is_token(req_.method);
+    head_ = req_.method == "HEAD";
   }
 
-  /// Starts the exchange on its strand, so that done never runs inside send().
+  /// Takes an idle connection to the origin when one is open, then posts
+  /// the first step to the strand it runs on, so that done never runs
+  /// inside send(): one executor hop to the write on a reused connection.
   void start() {
-    asio::post(strand_, beast::bind_front_handler(&exchange::do_start, shared_from_this()));
+    if (method_ok_ && timeout_.count() > 0)
+      conn_ = pool_->take(origin_);
+    if (conn_) {
+      reused_ = true;
+      strand_.emplace(conn_->strand);
+      return asio::post(*strand_,
+                        beast::bind_front_handler(&exchange::do_write, shared_from_this()));
+    }
+    strand_.emplace(asio::make_strand(ioc_));
+    asio::post(*strand_, beast::bind_front_handler(&exchange::do_start, shared_from_this()));
   }
 
 private:
-  void build_request(client_request req) {
-    request_.version(11);
-    request_.method_string(req.method);
-    request_.target(url_.target);
-    request_.set(http::field::host, url_.host_header());
+  void do_start() {
+    if (!method_ok_)
+      return finish_error("bad method");
+    if (timeout_.count() <= 0)
+      return finish_error("timed out after " + std::to_string(timeout_.count()) + " ms");
+    do_resolve();
+  }
+
+  // Writes the request line and header into the connection's `head`
+  // (reused: its capacity stays): Host, the caller's headers in order, then
+  // User-Agent and Content-Type unless given, then Content-Length.
+  void write_head(std::string& out) const {
+    out.clear();
+    out.append(req_.method).append(" ").append(url_.target).append(" HTTP/1.1\r\n");
+    out.append("Host: ").append(host_header_).append("\r\n");
     bool has_user_agent = false;
     bool has_content_type = false;
-    for (auto& [name, value] : req.headers) {
+    for (const auto& [name, value] : req_.headers) {
       // Framing and Host are ours; a line break would split the request.
       if (name.empty() || has_line_break(name) || has_line_break(value) ||
           equal_nocase(name, "host") || equal_nocase(name, "content-length") ||
@@ -257,32 +294,16 @@ private:
         continue;
       has_user_agent = has_user_agent || equal_nocase(name, "user-agent");
       has_content_type = has_content_type || equal_nocase(name, "content-type");
-      request_.insert(name, value);
+      out.append(name).append(": ").append(value).append("\r\n");
     }
     if (!has_user_agent)
-      request_.set(http::field::user_agent, user_agent);
-    if (!req.body.empty() && !has_content_type)
-      request_.set(http::field::content_type, "application/json");
-    request_.keep_alive(true);
-    bool bodiless_method = req.method == "GET" || req.method == "HEAD";
-    if (!req.body.empty() || !bodiless_method)
-      request_.content_length(req.body.size());
-    request_.body() = std::move(req.body);
-    method_ok_ = is_token(req.method);
-    head_ = req.method == "HEAD";
-  }
-
-  void do_start() {
-    if (!method_ok_)
-      return finish_error("bad method");
-    if (timeout_.count() <= 0)
-      return finish_error("timed out after " + std::to_string(timeout_.count()) + " ms");
-    conn_ = pool_->take(origin_);
-    if (conn_) {
-      reused_ = true;
-      return do_write();
-    }
-    do_resolve();
+      out.append("User-Agent: ").append(user_agent).append("\r\n");
+    if (!req_.body.empty() && !has_content_type)
+      out.append("Content-Type: application/json\r\n");
+    const bool bodiless_method = req_.method == "GET" || req_.method == "HEAD";
+    if (!req_.body.empty() || !bodiless_method)
+      out.append("Content-Length: ").append(std::to_string(req_.body.size())).append("\r\n");
+    out.append("\r\n");
   }
 
   void do_resolve() {
@@ -297,18 +318,22 @@ private:
     // The resolver cannot be interrupted (getaddrinfo runs to its end), so
     // the deadline is kept by a timer that answers first when it must.
     resolving_ = true;
-    resolve_timer_.expires_at(deadline_);
-    resolve_timer_.async_wait(
+    if (!resolver_) {
+      resolver_.emplace(*strand_);
+      resolve_timer_.emplace(*strand_);
+    }
+    resolve_timer_->expires_at(deadline_);
+    resolve_timer_->async_wait(
       beast::bind_front_handler(&exchange::on_resolve_timeout, shared_from_this()));
-    resolver_.async_resolve(url_.host, std::to_string(url_.port), tcp::resolver::numeric_service,
-                            beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
+    resolver_->async_resolve(url_.host, std::to_string(url_.port), tcp::resolver::numeric_service,
+                             beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
   }
 
   void on_resolve_timeout(error_code ec) {
     if (ec || !resolving_)
       return;
     resolving_ = false;
-    resolver_.cancel();
+    resolver_->cancel();
     fail(beast::error::timeout, "resolve");
   }
 
@@ -316,7 +341,7 @@ private:
     if (!resolving_)
       return; // the deadline has already answered
     resolving_ = false;
-    resolve_timer_.cancel();
+    resolve_timer_->cancel();
     if (ec)
       return fail(ec, "resolve");
     // Only the addresses checked here are connected to, so a name that
@@ -344,9 +369,9 @@ private:
 
   void do_connect(std::vector<tcp::endpoint> endpoints) {
     if (url_.scheme == "https")
-      conn_ = std::make_unique<connection>(strand_, *tls_context_);
+      conn_ = std::make_unique<connection>(*strand_, *tls_context_);
     else
-      conn_ = std::make_unique<connection>(strand_);
+      conn_ = std::make_unique<connection>(*strand_);
     conn_->tcp().expires_at(deadline_);
     endpoints_ = std::move(endpoints);
     conn_->tcp().async_connect(
@@ -404,9 +429,12 @@ private:
   }
 
   void do_write() {
+    write_head(conn_->head);
+    // The head and the body go out in one gathered write; the body is not copied.
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(conn_->head), asio::buffer(req_.body)};
     conn_->tcp().expires_at(deadline_);
-    conn_->visit([this](auto& stream) {
-      http::async_write(stream, request_,
+    conn_->visit([this, buffers](auto& stream) {
+      asio::async_write(stream, buffers,
                         beast::bind_front_handler(&exchange::on_write, shared_from_this()));
     });
   }
@@ -428,7 +456,7 @@ private:
     conn_->tcp().expires_at(deadline_);
     conn_->visit([this](auto& stream) {
       http::async_read_header(
-        stream, buffer_, *parser_,
+        stream, conn_->buffer, *parser_,
         beast::bind_front_handler(&exchange::on_read_header, shared_from_this()));
     });
   }
@@ -440,7 +468,7 @@ private:
     if (ec == http::error::body_limit && parser_->is_header_done())
       return finish_response(false);
     if (ec) {
-      if (reused_ && is_stale_error(ec) && !parser_->got_some() && buffer_.size() == 0)
+      if (reused_ && is_stale_error(ec) && !parser_->got_some() && conn_->buffer.size() == 0)
         return retry();
       return fail(ec, "read");
     }
@@ -448,12 +476,29 @@ private:
     auto status = parser_->get().result_int();
     if (status >= 100 && status < 200 && status != 101)
       return do_read();
+    // A small response's body has mostly arrived with its header: parsing
+    // it here spares a read whose completion would be posted once more.
+    auto& buffer = conn_->buffer;
+    parser_->eager(true);
+    while (buffer.size() > 0 && !parser_->is_done()) {
+      error_code parse_ec;
+      const auto used = parser_->put(buffer.data(), parse_ec);
+      buffer.consume(used);
+      if (parse_ec == http::error::need_more)
+        break;
+      if (parse_ec)
+        return on_read(parse_ec, 0);
+      if (used == 0)
+        break;
+    }
+    if (parser_->is_done())
+      return on_read({}, 0);
     do_read_body();
   }
 
   void do_read_body() {
     conn_->visit([this](auto& stream) {
-      http::async_read(stream, buffer_, *parser_,
+      http::async_read(stream, conn_->buffer, *parser_,
                        beast::bind_front_handler(&exchange::on_read, shared_from_this()));
     });
   }
@@ -475,7 +520,7 @@ private:
     const auto& res = parser_->get();
     // After a 101 the connection speaks another protocol.
     finish_response(res.result_int() >= 200 && res.keep_alive() && !res.need_eof() &&
-                    buffer_.size() == 0);
+                    conn_->buffer.size() == 0);
   }
 
   // Sends the request again on a new connection: the reused one had been
@@ -483,7 +528,6 @@ private:
   void retry() {
     reused_ = false;
     conn_.reset();
-    buffer_.clear();
     do_resolve();
   }
 
@@ -531,22 +575,23 @@ private:
     }
   }
 
-  asio::strand<asio::io_context::executor_type> strand_;
-  tcp::resolver resolver_;
-  asio::steady_timer resolve_timer_;
+  asio::io_context& ioc_;
+  std::optional<connection::strand_type> strand_;
+  std::optional<tcp::resolver> resolver_;        // made for a host name only
+  std::optional<asio::steady_timer> resolve_timer_;
   std::shared_ptr<connection_pool> pool_;
   std::shared_ptr<ssl::context> tls_context_;
   core::url_parts url_;
+  client_request req_;
+  std::string host_header_;
   std::string origin_;
   std::chrono::milliseconds timeout_;
   clock_type::time_point deadline_;
   std::function<void(client_response)> done_;
-  http::request<http::string_body> request_;
   bool method_ok_ = true;
   bool head_ = false;
   std::unique_ptr<connection> conn_;
   std::vector<tcp::endpoint> endpoints_;
-  beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
   bool reused_ = false;
   bool resolving_ = false;

@@ -95,6 +95,73 @@ TEST(http_client, sends_host_user_agent_content_type_and_body) {
   EXPECT_EQ(body, R"({"x":1})");
 }
 
+TEST(http_client, keeps_host_and_framing_its_own_and_drops_headers_with_line_breaks) {
+  io_threads io;
+  auto head = std::make_shared<std::promise<std::string>>();
+  imposter server([head](raw_socket& s, int) {
+    auto m = s.read_message();
+    if (!m)
+      return;
+    s.send_all(ok_response("ok"));
+    head->set_value(m->first);
+  });
+  http_client client(io.ioc(), {});
+  auto req = make_request("POST", local_url(server.port(), "/x"), "12345");
+  req.headers = {{"Host", "evil.example"},         {"Content-Length", "99"},
+                 {"Transfer-Encoding", "chunked"}, {"Connection", "close"},
+                 {"X-Split", "a\r\nInjected: 1"},  {"X-Name\r\nInjected", "2"},
+                 {"User-Agent", "custom/1"},       {"Content-Type", "text/plain"},
+                 {"X-Kept", "yes"}};
+  auto r = send_and_wait(client, std::move(req));
+  EXPECT_EQ(r.status, 200) << r.error;
+  auto future = head->get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  raw_response seen;
+  seen.head = future.get();
+  EXPECT_EQ(seen.header("host"), "127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(seen.header("content-length"), "5");
+  EXPECT_EQ(seen.header("user-agent"), "custom/1");
+  EXPECT_EQ(seen.header("content-type"), "text/plain");
+  EXPECT_EQ(seen.header("x-kept"), "yes");
+  for (std::string absent : {"transfer-encoding", "connection", "injected", "x-split"})
+    EXPECT_EQ(seen.header(absent), "") << absent;
+  // One of each: nothing the caller gave went out beside ours.
+  EXPECT_EQ(seen.head.find("\r\nHost:"), seen.head.rfind("\r\nHost:"));
+  EXPECT_EQ(seen.head.find("Content-Length:"), seen.head.rfind("Content-Length:"));
+  EXPECT_EQ(seen.head.find("User-Agent:"), seen.head.rfind("User-Agent:"));
+}
+
+TEST(http_client, reuses_a_connection_whose_responses_arrive_in_pieces) {
+  io_threads io;
+  // The body (plain, then chunked) is sent after the head, in a second
+  // write: the client reads it on its own or with the head, and either way
+  // keeps the connection for the next request.
+  imposter server([](raw_socket& s, int index) {
+    for (int i = 0; s.read_message(); ++i) {
+      const std::string body = "conn " + std::to_string(index) + " #" + std::to_string(i);
+      if (i % 2 == 0) {
+        s.send_all("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                   "\r\n\r\n");
+        std::this_thread::sleep_for(20ms);
+        s.send_all(body);
+      } else {
+        s.send_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n" +
+                   body.substr(0, 3) + "\r\n");
+        std::this_thread::sleep_for(20ms);
+        s.send_all(
+          std::to_string(body.size() - 3) + "\r\n" + body.substr(3) + "\r\n0\r\n\r\n");
+      }
+    }
+  });
+  http_client client(io.ioc(), {});
+  for (int i = 0; i < 4; ++i) {
+    auto r = send_and_wait(client, make_request("POST", local_url(server.port()), "{}"));
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body, "conn 0 #" + std::to_string(i));
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
 // Answers every request on the connection with its index, until it closes
 // (the imposter accepts the next connection only after that).
 void answer_each(raw_socket& s, int index) {
