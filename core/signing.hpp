@@ -61,8 +61,10 @@ public:
   explicit hmac_key(std::string_view key);
   /// Frees both contexts.
   ~hmac_key();
-  hmac_key(hmac_key&&) noexcept;
-  hmac_key& operator=(hmac_key&&) noexcept;
+  /// Takes over `other`'s contexts; `other` becomes empty.
+  hmac_key(hmac_key&& other) noexcept;
+  /// Frees this key's contexts and takes over `other`'s; `other` becomes empty.
+  hmac_key& operator=(hmac_key&& other) noexcept;
 
   /// Returns whether no key is prepared.
   bool empty() const { return !template_; }
