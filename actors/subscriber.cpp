@@ -93,6 +93,13 @@ struct subscriber_state {
   bool waiting_for_tokens = false;
   uint64_t tokens_gen = 0;
 
+  // Failures counted since the last publish_stats, so that a reader of the
+  // stats never sees a failure before the in-flight and breaker state it
+  // changed.
+  uint64_t unpublished_failures = 0;
+  int64_t last_failure_at = 0;
+  std::string last_error;
+
   // OAuth egress auth: the access token fetched from auth.auth_url.
   std::string token;
   int64_t token_valid_until = 0; ///< wall ms; refetched after
@@ -179,6 +186,12 @@ void publish_stats(subscriber_state& st) {
   const int64_t until = st.breaker->open_until();
   const int64_t next = next_timed_attempt(st);
   std::lock_guard<std::mutex> guard(st.stats->mutex);
+  if (st.unpublished_failures > 0) {
+    st.stats->failed_attempts += st.unpublished_failures;
+    st.stats->last_failure_at = st.last_failure_at;
+    st.stats->last_error = st.last_error;
+    st.unpublished_failures = 0;
+  }
   st.stats->queued = st.queued;
   st.stats->in_flight = st.in_flight.size();
   st.stats->backing_off_until = until ? st.to_wall(until) : 0;
@@ -390,12 +403,11 @@ void send_one(self_ptr self, storage::event_ptr e) {
   });
 }
 
-// Counts a failed attempt in the stats.
+// Counts a failed attempt; the next publish_stats shows it.
 void count_failure(subscriber_state& st, const std::string& why) {
-  std::lock_guard<std::mutex> guard(st.stats->mutex);
-  ++st.stats->failed_attempts;
-  st.stats->last_failure_at = st.clock->wall_ms();
-  st.stats->last_error = why;
+  ++st.unpublished_failures;
+  st.last_failure_at = st.clock->wall_ms();
+  st.last_error = why;
 }
 
 // Returns the host of `url` for the log ("" when it does not parse).
@@ -524,6 +536,7 @@ void token_failure(self_ptr self, const std::string& why, int64_t retry_after) {
   st.breaker->trip(retry_after, st.rng);
   note_breaker(st, before);
   arm_wake(self);
+  publish_stats(st);
 }
 
 // Asks auth.auth_url for an access token (refresh-token grant); the answer
