@@ -97,8 +97,7 @@ std::string delivery_signer::notificare_signature(std::string_view body) {
   return base64_of(notificare_.sign({body}));
 }
 
-void delivery_signer::append_standard_webhooks_signature(std::string& out,
-                                                         std::string_view msg_id,
+void delivery_signer::append_standard_webhooks_signature(std::string& out, std::string_view msg_id,
                                                          int64_t timestamp_s,
                                                          std::string_view body) {
   const auto ts = std::to_string(timestamp_s);

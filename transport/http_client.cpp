@@ -577,7 +577,7 @@ private:
 
   asio::io_context& ioc_;
   std::optional<connection::strand_type> strand_;
-  std::optional<tcp::resolver> resolver_;        // made for a host name only
+  std::optional<tcp::resolver> resolver_; // made for a host name only
   std::optional<asio::steady_timer> resolve_timer_;
   std::shared_ptr<connection_pool> pool_;
   std::shared_ptr<ssl::context> tls_context_;

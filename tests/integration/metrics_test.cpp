@@ -100,16 +100,20 @@ TEST(metrics, made_up_methods_and_unknown_paths_add_no_series) {
   // A request is counted once its answer is written, which may be after the
   // client read it: wait for the three, then for two scrapes in a row of the
   // same length (the scrape's own series exist too).
-  const std::string s401 = R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="401"})";
-  const std::string s405 = R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="405"})";
-  const std::string s404 = R"(switchyard_http_requests_total{method="GET",route="unrouted",code="404"})";
+  const std::string s401 =
+    R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="401"})";
+  const std::string s405 =
+    R"(switchyard_http_requests_total{method="OTHER",route="/v1/events",code="405"})";
+  const std::string s404 =
+    R"(switchyard_http_requests_total{method="GET",route="unrouted",code="404"})";
   auto counted = [&](double n401, double n405, double n404) {
     return [=](const std::string& m) {
       return sample(m, s401).value_or(0) >= n401 && sample(m, s405).value_or(0) >= n405 &&
              sample(m, s404).value_or(0) >= n404;
     };
   };
-  const std::string scrapes = R"(switchyard_http_requests_total{method="GET",route="/metrics",code="200"})";
+  const std::string scrapes =
+    R"(switchyard_http_requests_total{method="GET",route="/metrics",code="200"})";
   std::string before = scrape_until(
     server.port(),
     [&](const std::string& m) { return counted(1, 1, 1)(m) && sample(m, scrapes).has_value(); },

@@ -194,9 +194,9 @@ TEST_F(subscriber_fixture, signs_with_the_current_key_and_the_grace_key_after_a_
   const auto& first = sent_[0].request;
   EXPECT_EQ(header(first, "x-notificare-signature"),
             core::notificare_signature("test-private-key", first.body));
-  EXPECT_EQ(header(first, "webhook-signature"),
-            core::standard_webhooks_signature("test-private-key", "evt_1", ts_of(first),
-                                              first.body));
+  EXPECT_EQ(
+    header(first, "webhook-signature"),
+    core::standard_webhooks_signature("test-private-key", "evt_1", ts_of(first), first.body));
   answer(0, 200);
 
   // Rotated while the actor runs: the prepared key must follow the new one,
@@ -211,12 +211,10 @@ TEST_F(subscriber_fixture, signs_with_the_current_key_and_the_grace_key_after_a_
   const auto& second = sent_[1].request;
   EXPECT_EQ(header(second, "x-notificare-signature"),
             core::notificare_signature(sub_.private_key, second.body));
-  EXPECT_EQ(header(second, "webhook-signature"),
-            core::standard_webhooks_signature(sub_.private_key, "evt_2", ts_of(second),
-                                              second.body) +
-              " " +
-              core::standard_webhooks_signature("test-private-key", "evt_2", ts_of(second),
-                                                second.body));
+  EXPECT_EQ(
+    header(second, "webhook-signature"),
+    core::standard_webhooks_signature(sub_.private_key, "evt_2", ts_of(second), second.body) + " " +
+      core::standard_webhooks_signature("test-private-key", "evt_2", ts_of(second), second.body));
   answer(1, 200);
 
   // Past the grace only the new key signs.
@@ -225,8 +223,7 @@ TEST_F(subscriber_fixture, signs_with_the_current_key_and_the_grace_key_after_a_
   ASSERT_EQ(sent_.size(), 3u);
   const auto& third = sent_[2].request;
   EXPECT_EQ(header(third, "webhook-signature"),
-            core::standard_webhooks_signature(sub_.private_key, "evt_3", ts_of(third),
-                                              third.body));
+            core::standard_webhooks_signature(sub_.private_key, "evt_3", ts_of(third), third.body));
 }
 
 TEST_F(subscriber_fixture, a_failed_attempt_waits_out_its_retry_delay_on_the_clock) {

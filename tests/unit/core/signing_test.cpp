@@ -97,11 +97,11 @@ TEST(signing, hmac_key_rfc4231_vector_on_every_reuse) {
   // RFC 4231 test case 2; signed three times to show that each sign()
   // starts again from the keyed state, however the data is split.
   hmac_key key("Jefe");
-  const std::string expected =
-    base64_encode(std::string("\x5b\xdc\xc1\x46\xbf\x60\x75\x4e\x6a\x04\x24\x26\x08\x95"
-                              "\x75\xc7\x5a\x00\x3f\x08\x9d\x27\x39\x83\x9d\xec\x58\xb9"
-                              "\x64\xec\x38\x43",
-                              32)); // one byte is 0: the length is given
+  const std::string expected = base64_encode(
+    std::string("\x5b\xdc\xc1\x46\xbf\x60\x75\x4e\x6a\x04\x24\x26\x08\x95"
+                "\x75\xc7\x5a\x00\x3f\x08\x9d\x27\x39\x83\x9d\xec\x58\xb9"
+                "\x64\xec\x38\x43",
+                32)); // one byte is 0: the length is given
   auto b64 = [](const std::array<unsigned char, 32>& md) {
     return base64_encode(std::string_view(reinterpret_cast<const char*>(md.data()), md.size()));
   };

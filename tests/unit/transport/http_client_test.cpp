@@ -107,11 +107,10 @@ TEST(http_client, keeps_host_and_framing_its_own_and_drops_headers_with_line_bre
   });
   http_client client(io.ioc(), {});
   auto req = make_request("POST", local_url(server.port(), "/x"), "12345");
-  req.headers = {{"Host", "evil.example"},         {"Content-Length", "99"},
-                 {"Transfer-Encoding", "chunked"}, {"Connection", "close"},
-                 {"X-Split", "a\r\nInjected: 1"},  {"X-Name\r\nInjected", "2"},
-                 {"User-Agent", "custom/1"},       {"Content-Type", "text/plain"},
-                 {"X-Kept", "yes"}};
+  req.headers = {
+    {"Host", "evil.example"},   {"Content-Length", "99"},        {"Transfer-Encoding", "chunked"},
+    {"Connection", "close"},    {"X-Split", "a\r\nInjected: 1"}, {"X-Name\r\nInjected", "2"},
+    {"User-Agent", "custom/1"}, {"Content-Type", "text/plain"},  {"X-Kept", "yes"}};
   auto r = send_and_wait(client, std::move(req));
   EXPECT_EQ(r.status, 200) << r.error;
   auto future = head->get_future();
@@ -148,8 +147,7 @@ TEST(http_client, reuses_a_connection_whose_responses_arrive_in_pieces) {
         s.send_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n" +
                    body.substr(0, 3) + "\r\n");
         std::this_thread::sleep_for(20ms);
-        s.send_all(
-          std::to_string(body.size() - 3) + "\r\n" + body.substr(3) + "\r\n0\r\n\r\n");
+        s.send_all(std::to_string(body.size() - 3) + "\r\n" + body.substr(3) + "\r\n0\r\n\r\n");
       }
     }
   });
