@@ -116,6 +116,7 @@ public:
   /// Returns one past the highest ordinal in use (free ordinals included).
   std::size_t size() const { return entries_.size(); }
 
+  /// One trie node and one shard of literal edges (subscription_index.cpp).
   struct node;
   struct edge_shard;
 
@@ -137,6 +138,7 @@ private:
 /// pointers plus a copy of each chunk touched since the last snapshot.
 class index_builder {
 public:
+  /// Starts with no entries.
   index_builder();
   ~index_builder();
   index_builder(const index_builder&) = delete;
