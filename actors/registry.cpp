@@ -62,6 +62,8 @@ std::optional<storage::error> registry_state::load_subscriptions() {
     auto id = e.sub.id;
     auto& placed = subs_.emplace(id, std::move(e)).first->second;
     spawn(placed, true, *queued);
+    route(placed);
+    remember_key(placed.sub);
   }
   return std::nullopt;
 }
@@ -192,7 +194,8 @@ void registry_state::add(subscription s, added_fn then) {
                                           caf::actor{}})
                        .first->second;
       spawn(placed, false, 0);
-      if (placed.sub.receives_events())
+      remember_key(placed.sub);
+      if (route(placed))
         publish_routes();
       deliver_note(std::move(result.note));
       then(&placed);
@@ -221,40 +224,67 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
         return then(std::move(result.error));
       const bool routing_changed = next.types != e.sub.types || next.country != e.sub.country ||
                                    next.state != e.sub.state;
+      forget_key(e.sub);
       e.sub = std::move(next);
+      remember_key(e.sub);
       caf::anon_send(e.actor, update_subscription{e.sub});
-      if (routing_changed)
+      if (routing_changed && route(e))
         publish_routes();
       deliver_note(std::move(result.note));
       then(caf::unit);
     });
 }
 
+bool registry_state::unroute(entry& e) {
+  if (e.ordinal == unrouted)
+    return false;
+  index_.remove(e.ordinal);
+  targets_.at(e.ordinal) = route_target{};
+  if (gateway_ordinal_ == e.ordinal)
+    gateway_ordinal_.reset();
+  e.ordinal = unrouted;
+  return true;
+}
+
+bool registry_state::route(entry& e) {
+  const bool was = unroute(e);
+  const auto& s = e.sub;
+  if (!s.receives_events())
+    return was;
+  if (s.is_client_kind()) {
+    e.ordinal = index_.add(core::index_entry{s.id, s.types, s.country});
+  } else if (s.kind == subscription_kind::push_gateway &&
+             s.state == core::subscription_state::active) {
+    // In the index without a pattern: ordinary events never reach the
+    // gateway (nor the watcher, which is not routed at all).
+    e.ordinal = index_.add(core::index_entry{s.id, {}, {}});
+    gateway_ordinal_ = e.ordinal;
+  } else {
+    return was;
+  }
+  targets_.at(e.ordinal) = route_target{s.number, e.actor};
+  return true;
+}
+
 void registry_state::publish_routes() {
-  std::vector<core::index_entry> entries;
-  std::vector<route_target> targets;
-  const entry* gateway = nullptr;
-  for (const auto& [id, e] : subs_) {
-    if (!e.sub.receives_events())
-      continue;
-    if (!e.sub.is_client_kind()) {
-      // Kept out of the index: ordinary events never reach the gateway or
-      // the watcher.
-      if (e.sub.kind == subscription_kind::push_gateway &&
-          e.sub.state == core::subscription_state::active)
-        gateway = &e;
-      continue;
+  env_.routes->publish(
+    std::make_shared<route_table>(index_.snapshot(), targets_.publish(), gateway_ordinal_));
+}
+
+void registry_state::remember_key(const subscription& sub) {
+  if (sub.delivery == core::delivery_mode::pull && !sub.access_key.empty())
+    pull_keys_.emplace(std::hash<std::string_view>{}(sub.access_key), sub.id);
+}
+
+void registry_state::forget_key(const subscription& sub) {
+  if (sub.delivery != core::delivery_mode::pull || sub.access_key.empty())
+    return;
+  auto [lo, hi] = pull_keys_.equal_range(std::hash<std::string_view>{}(sub.access_key));
+  for (auto it = lo; it != hi; ++it)
+    if (it->second == sub.id) {
+      pull_keys_.erase(it);
+      return;
     }
-    entries.push_back(core::index_entry{e.sub.id, e.sub.types, e.sub.country});
-    targets.push_back(route_target{e.sub.number, e.actor});
-  }
-  auto table = std::make_shared<route_table>(std::move(entries));
-  if (gateway) {
-    table->push_gateway = static_cast<uint32_t>(targets.size());
-    targets.push_back(route_target{gateway->sub.number, gateway->actor});
-  }
-  table->targets = std::move(targets);
-  env_.routes->publish(std::move(table));
 }
 
 caf::result<event_type_stored> registry_state::put_event_type(core::event_type_def type) {
@@ -341,11 +371,15 @@ push_tokens registry_state::resolve(const core::send_to_list_spec& spec) const {
 }
 
 caf::expected<caf::actor> registry_state::pull_subscriber(std::string_view access_key) const {
-  if (!access_key.empty())
-    for (const auto& [id, e] : subs_)
-      if (e.sub.delivery == core::delivery_mode::pull &&
-          core::constant_time_equal(e.sub.access_key, access_key))
-        return e.actor;
+  if (!access_key.empty()) {
+    auto [lo, hi] = pull_keys_.equal_range(std::hash<std::string_view>{}(access_key));
+    for (auto it = lo; it != hi; ++it) {
+      auto found = subs_.find(it->second);
+      if (found != subs_.end() && found->second.sub.delivery == core::delivery_mode::pull &&
+          core::constant_time_equal(found->second.sub.access_key, access_key))
+        return found->second.actor;
+    }
+  }
   return make_error(errc::unauthorized, "unknown accessKey");
 }
 

@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "actors/associations.hpp"
 #include "actors/catalog.hpp"
@@ -148,10 +149,14 @@ public:
   static inline const char* name = "registry";
 
 private:
+  /// An entry's ordinal while it is not in the routing index.
+  static constexpr uint32_t unrouted = UINT32_MAX;
+
   struct entry {
     subscription sub;
     stats_ptr stats;
     caf::actor actor;
+    uint32_t ordinal = unrouted; ///< in index_ and targets_
   };
 
   /// A verification waiting for its endpoint's answer.
@@ -212,7 +217,17 @@ private:
                                          const subscription& sub);
   /// Hands a journaled notification to the watcher's subscriber.
   void deliver_note(storage::event_ptr note);
+  /// Takes `e` out of the routing index and puts it back as its record now
+  /// says (client subscriptions that receive events, the active push
+  /// gateway); returns true when the routes changed (publish_routes is due).
+  bool route(entry& e);
+  /// Takes `e` out of the routing index; returns true when it was in it.
+  bool unroute(entry& e);
+  /// Publishes the routing index's current version with its targets.
   void publish_routes();
+  /// Adds (remember) or removes (forget) `sub`'s accessKey in pull_keys_.
+  void remember_key(const subscription& sub);
+  void forget_key(const subscription& sub);
   /// Shows the open /v1/stream connections that `change` ("created",
   /// "verified", "paused", …) happened to native subscription `sub`.
   void tell_streams(std::string_view change, const subscription& sub) const;
@@ -228,6 +243,15 @@ private:
   registry_actor::pointer self_ = nullptr;
   env_t env_;
   std::map<std::string, entry> subs_;
+  // The routing index and its targets, changed one subscription at a time;
+  // publish_routes() publishes a version that shares what did not change.
+  core::index_builder index_;
+  core::chunked_writer<route_target> targets_;
+  std::optional<uint32_t> gateway_ordinal_;
+  // Pull subscriptions by std::hash of their accessKey (→ id): a lookup
+  // compares hashes, then the stored key in constant time, so a guess's
+  // timing tells nothing of the key beyond its hash's bucket.
+  std::unordered_multimap<std::size_t, std::string> pull_keys_;
   event_type_catalog catalog_;
   // Owned here rather than published as a snapshot: associations are written
   // often (every app install) and may be many, so copying them on every

@@ -188,7 +188,8 @@ caf::result<done> registry_state::remove(subscription_kind kind, const std::stri
       caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
       if (it->second.sub.kind == subscription_kind::native)
         tell_streams("deleted", it->second.sub);
-      const bool routed = it->second.sub.receives_events();
+      forget_key(it->second.sub);
+      const bool routed = unroute(it->second);
       subs_.erase(it);
       if (routed)
         publish_routes();

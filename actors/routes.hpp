@@ -24,14 +24,22 @@ struct route_target {
 };
 
 /// An index snapshot and its targets (targets[i] belongs to index entry i).
-/// Built by the registry, read concurrently by every ingest thread.
+/// Built by the registry, read concurrently by every ingest thread. Both
+/// share their unchanged chunks with the tables published before and after
+/// (core::index_builder, core::chunked_writer), so publishing after one
+/// subscription changed costs that change, not the registry's size.
 struct route_table {
+  /// Builds a table of `entries` with no targets (tests).
   explicit route_table(std::vector<core::index_entry> entries) : index(std::move(entries)) {}
+  /// Adopts an index version and its targets.
+  route_table(core::subscription_index idx, core::chunked_vector<route_target> t,
+              std::optional<uint32_t> gateway)
+      : index(std::move(idx)), targets(std::move(t)), push_gateway(gateway) {}
   core::subscription_index index;
-  std::vector<route_target> targets;
+  core::chunked_vector<route_target> targets;
   /// The ordinal in `targets` of the push gateway (docs/api.md §5), or nullopt
-  /// when push.gateway_url is not configured. It lies past the index's
-  /// entries, so no type pattern ever matches it: only sendToList names it.
+  /// when push.gateway_url is not configured. Its index entry has no
+  /// pattern, so no event type ever matches it: only sendToList names it.
   std::optional<uint32_t> push_gateway;
 };
 

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -279,6 +281,62 @@ TEST_F(registry_fixture, a_pull_subscription_is_found_by_its_access_key_only) {
   auto wrong = ask<caf::actor>(find_pull_subscriber{v->sub.access_key + "x"});
   ASSERT_FALSE(wrong);
   EXPECT_EQ(kind(wrong.error()), errc::unauthorized);
+}
+
+TEST_F(registry_fixture, routes_follow_creates_patches_deletes_and_restarts) {
+  // The ids whose route the published table gives `type`, each checked
+  // against its target's journal number.
+  auto routed_to = [this](std::string_view type) {
+    auto table = routes_.current();
+    std::vector<uint32_t> ords;
+    table->index.match(type, "", ords);
+    std::vector<std::string> ids;
+    for (auto o : ords) {
+      const auto& id = table->index.entry(o).id;
+      auto got = ask<subscription_view>(get_subscription{subscription_kind::native, id});
+      EXPECT_TRUE(got) << id;
+      if (got)
+        EXPECT_EQ(table->targets[o].number, got->sub.number) << id;
+      ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto a = create(true); // billing.*
+  auto b = create(true);
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(routed_to("billing.paid"), sorted({a.sub.id, b.sub.id}));
+  core::subscription_spec change;
+  change.types = std::vector<std::string>{"orders.**"};
+  ASSERT_TRUE(ask<subscription_view>(patch_subscription{b.sub.id, change}));
+  EXPECT_EQ(routed_to("billing.paid"), std::vector<std::string>{a.sub.id});
+  EXPECT_EQ(routed_to("orders.new.x"), std::vector<std::string>{b.sub.id});
+  ASSERT_TRUE(ask<done>(delete_subscription{subscription_kind::native, a.sub.id}));
+  EXPECT_TRUE(routed_to("billing.paid").empty());
+  auto c = create(true); // takes a's freed ordinal
+  EXPECT_EQ(routed_to("billing.paid"), std::vector<std::string>{c.sub.id});
+  restart();
+  EXPECT_EQ(routed_to("billing.paid"), std::vector<std::string>{c.sub.id});
+  EXPECT_EQ(routed_to("orders.new.x"), std::vector<std::string>{b.sub.id});
+}
+
+TEST_F(registry_fixture, a_pull_access_key_is_found_after_a_restart_and_not_after_a_delete) {
+  core::subscription_spec spec;
+  spec.delivery = core::delivery_mode::pull;
+  auto v = ask<subscription_view>(create_subscription{spec});
+  ASSERT_TRUE(v);
+  auto other = ask<subscription_view>(create_subscription{spec});
+  ASSERT_TRUE(other);
+  restart();
+  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{v->sub.access_key}));
+  ASSERT_TRUE(ask<done>(delete_subscription{subscription_kind::native, v->sub.id}));
+  auto gone = ask<caf::actor>(find_pull_subscriber{v->sub.access_key});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(kind(gone.error()), errc::unauthorized);
+  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{other->sub.access_key}));
 }
 
 TEST_F(registry_fixture, subscriptions_survive_a_restart) {
