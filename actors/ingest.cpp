@@ -1,6 +1,8 @@
 #include "actors/ingest.hpp"
 
 #include <chrono>
+#include <cstring>
+#include <deque>
 #include <unordered_map>
 
 #include "actors/messages.hpp"
@@ -10,12 +12,34 @@ namespace sy::actors {
 
 using core::now_ms;
 
-std::string event_id(uint64_t seq) {
+void write_event_id(char* out, uint64_t seq) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string id = "evt_0000000000000000";
+  std::memcpy(out, "evt_", 4);
   for (int i = 0; i < 16; ++i)
-    id[4 + 15 - i] = hex[(seq >> (4 * i)) & 15];
+    out[4 + 15 - i] = hex[(seq >> (4 * i)) & 15];
+}
+
+std::string event_id(uint64_t seq) {
+  std::string id(event_id_size, '0');
+  write_event_id(id.data(), seq);
   return id;
+}
+
+void ingest_submission::reserve(std::size_t n, std::size_t bytes) {
+  events.reserve(n);
+  match_ends.reserve(n);
+  record_ends.reserve(n);
+  records.reserve(bytes);
+}
+
+void ingest_submission::add(std::shared_ptr<storage::stored_event> e,
+                            std::span<const uint32_t> ords) {
+  e->ev.id.assign(event_id_size, '0');
+  storage::encode_event_into(records, *e);
+  record_ends.push_back(records.size());
+  matches.insert(matches.end(), ords.begin(), ords.end());
+  match_ends.push_back(matches.size());
+  events.push_back(std::move(e));
 }
 
 std::optional<uint64_t> seq_of_event_id(std::string_view id) {
@@ -44,7 +68,10 @@ void ingest_pipeline::submit(ingest_submission s) {
     if (!stopping_ && queued_events_ + s.events.size() <= max_pending_events_) {
       queued_events_ += s.events.size();
       queue_.push_back(std::move(s));
-      wake_.notify_one();
+      // Only the first submission of a round wakes the commit thread: it
+      // takes the whole queue once the commit in progress is written.
+      if (queue_.size() == 1)
+        wake_.notify_one();
       return;
     }
   }
@@ -90,28 +117,40 @@ void ingest_pipeline::fail(std::vector<ingest_submission>& group, const std::str
 }
 
 void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
-  std::size_t total = 0;
-  for (auto& s : group)
+  std::size_t total = 0, total_matches = 0;
+  for (auto& s : group) {
     total += s.events.size();
+    total_matches += s.matches.size();
+  }
   // Held until the append below is written (garbage collection waits).
   auto reservation = journal_.reserve(total);
   uint64_t seq = reservation.first();
   const int64_t now = now_ms();
 
-  std::vector<storage::append_item> items;
-  items.reserve(total);
+  records_.clear();
+  records_.reserve(total);
+  subs_.clear();
+  subs_.reserve(total_matches); // never grows below: the spans into it stay valid
+  std::deque<std::string> respilled; // records encoded again here (not expected)
   std::vector<ingest_outcome> outcomes(group.size());
   // Per subscriber, in commit order; keyed by actor address for grouping.
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, event_list>> deliveries;
-  std::unordered_map<std::string, uint64_t> ids_in_group;
+  std::unordered_map<std::string_view, uint64_t> ids_in_group;
   uint64_t routed = 0, deduped = 0;
 
   for (std::size_t g = 0; g < group.size(); ++g) {
     auto& s = group[g];
     auto& out = outcomes[g];
-    out.ids.reserve(s.events.size());
+    out.seqs.reserve(s.events.size());
+    std::size_t record_begin = 0, match_begin = 0;
     for (std::size_t i = 0; i < s.events.size(); ++i, ++seq) {
       auto& e = s.events[i];
+      const std::span<char> record(s.records.data() + record_begin,
+                                   s.record_ends[i] - record_begin);
+      const std::span<const uint32_t> ords(s.matches.data() + match_begin,
+                                           s.match_ends[i] - match_begin);
+      record_begin = s.record_ends[i];
+      match_begin = s.match_ends[i];
       const auto& cid = e->ev.client_id;
       if (!cid.empty()) {
         // A repeated client id is acknowledged with its first id, routed once.
@@ -125,37 +164,42 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
           return fail(group, "the journal could not read client ids: " + found.error().message +
                                "; retry shortly");
         if (prior) {
-          out.ids.push_back(event_id(*prior));
+          out.seqs.push_back(*prior);
           ++deduped;
           continue;
         }
         ids_in_group.emplace(cid, seq);
       }
       e->seq = seq;
-      e->ev.id = event_id(seq);
-      storage::append_item item;
-      item.event = e;
-      for (uint32_t ord : s.matches[i]) {
+      if (e->ev.id.size() != event_id_size)
+        e->ev.id.resize(event_id_size);
+      write_event_id(e->ev.id.data(), seq);
+      std::string_view bytes(record.data(), record.size());
+      if (!storage::set_record_seq(record, seq, e->ev.id))
+        bytes = respilled.emplace_back(storage::encode_event(*e));
+      const std::size_t subs_begin = subs_.size();
+      for (uint32_t ord : ords) {
         const auto& target = s.routes->targets[ord];
-        item.subs.push_back(target.number);
+        subs_.push_back(target.number);
         auto& d = deliveries[target.actor.address()];
         if (!d.first)
           d.first = target.actor;
         d.second.events.push_back(e);
       }
-      routed += item.subs.size();
-      out.ids.push_back(e->ev.id);
-      items.push_back(std::move(item));
+      routed += ords.size();
+      out.seqs.push_back(seq);
+      records_.push_back({seq, e->ingest_ms, bytes, cid,
+                          std::span<const uint64_t>(subs_.data() + subs_begin, ords.size())});
     }
   }
 
-  auto err = items.empty() ? std::nullopt : journal_.append(items);
+  auto err = records_.empty() ? std::nullopt : journal_.append_records(records_);
   if (err) {
     if (err->kind == storage::errc::no_space)
       return fail(group, "the journal's disk is full; retry once space is freed");
     return fail(group, "the journal could not write: " + err->message + "; retry shortly");
   }
-  counters_.ingested.fetch_add(items.size(), std::memory_order_relaxed);
+  counters_.ingested.fetch_add(records_.size(), std::memory_order_relaxed);
   counters_.routed.fetch_add(routed, std::memory_order_relaxed);
   counters_.deduplicated.fetch_add(deduped, std::memory_order_relaxed);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
