@@ -55,10 +55,19 @@ std::optional<uint64_t> seq_of_event_id(std::string_view id) {
   return seq;
 }
 
+struct ingest_pipeline::written_round {
+  std::vector<ingest_submission> group;
+  std::vector<ingest_outcome> outcomes;
+  // Per subscriber, in commit order; keyed by actor address for grouping.
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, event_list>> deliveries;
+  uint64_t ingested = 0, routed = 0, deduped = 0;
+};
+
 ingest_pipeline::ingest_pipeline(storage::journal& journal, int64_t dedupe_window_ms,
                                  std::size_t max_pending_events)
     : journal_(journal), dedupe_window_ms_(dedupe_window_ms),
-      max_pending_events_(max_pending_events), thread_([this] { run(); }) {}
+      max_pending_events_(max_pending_events), sync_thread_([this] { run_sync(); }),
+      thread_([this] { run(); }) {}
 
 ingest_pipeline::~ingest_pipeline() { stop(); }
 
@@ -89,6 +98,44 @@ void ingest_pipeline::stop() {
   }
   if (thread_.joinable())
     thread_.join();
+  {
+    std::lock_guard<std::mutex> guard(sync_mutex_);
+    sync_stopping_ = true;
+    sync_wake_.notify_one();
+  }
+  if (sync_thread_.joinable())
+    sync_thread_.join();
+}
+
+void ingest_pipeline::run_sync() {
+  for (;;) {
+    std::unique_ptr<written_round> round;
+    {
+      std::unique_lock<std::mutex> lock(sync_mutex_);
+      sync_wake_.wait(lock, [&] { return sync_stopping_ || written_; });
+      if (!written_)
+        return; // stopping, and every written round has been synced
+      round = std::move(written_);
+      sync_taken_.notify_one();
+    }
+    // Covers every write made before it began, so the whole round.
+    if (auto err = journal_.sync_appends()) {
+      fail(round->group, err->kind == storage::errc::no_space
+                           ? "the journal's disk is full; retry once space is freed"
+                           : "the journal could not write: " + err->message + "; retry shortly");
+      continue;
+    }
+    counters_.ingested.fetch_add(round->ingested, std::memory_order_relaxed);
+    counters_.routed.fetch_add(round->routed, std::memory_order_relaxed);
+    counters_.deduplicated.fetch_add(round->deduped, std::memory_order_relaxed);
+    counters_.commits.fetch_add(1, std::memory_order_relaxed);
+    // Subscribers hear of the events before producers hear 202: a client that
+    // publishes and then pauses or purges finds its events already queued.
+    for (auto& [addr, d] : round->deliveries)
+      caf::anon_send(d.first, enqueue_atom::value, std::move(d.second));
+    for (std::size_t g = 0; g < round->group.size(); ++g)
+      round->group[g].done(std::move(round->outcomes[g]));
+  }
 }
 
 void ingest_pipeline::run() {
@@ -132,9 +179,10 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
   subs_.clear();
   subs_.reserve(total_matches); // never grows below: the spans into it stay valid
   std::deque<std::string> respilled; // records encoded again here (not expected)
-  std::vector<ingest_outcome> outcomes(group.size());
-  // Per subscriber, in commit order; keyed by actor address for grouping.
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, event_list>> deliveries;
+  auto round = std::make_unique<written_round>();
+  auto& outcomes = round->outcomes;
+  outcomes.resize(group.size());
+  auto& deliveries = round->deliveries;
   std::unordered_map<std::string_view, uint64_t> ids_in_group;
   uint64_t routed = 0, deduped = 0;
 
@@ -193,22 +241,24 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
     }
   }
 
-  auto err = records_.empty() ? std::nullopt : journal_.append_records(records_);
+  // Unsynced: the sync thread makes it durable before anyone hears of it.
+  // Even a round that wrote nothing waits for that sync: a repeated client
+  // id may have been answered from a round still being synced.
+  auto err = records_.empty() ? std::nullopt : journal_.append_records(records_, false);
   if (err) {
     if (err->kind == storage::errc::no_space)
       return fail(group, "the journal's disk is full; retry once space is freed");
     return fail(group, "the journal could not write: " + err->message + "; retry shortly");
   }
-  counters_.ingested.fetch_add(records_.size(), std::memory_order_relaxed);
-  counters_.routed.fetch_add(routed, std::memory_order_relaxed);
-  counters_.deduplicated.fetch_add(deduped, std::memory_order_relaxed);
-  counters_.commits.fetch_add(1, std::memory_order_relaxed);
-  // Subscribers hear of the events before producers hear 202: a client that
-  // publishes and then pauses or purges finds its events already queued.
-  for (auto& [addr, d] : deliveries)
-    caf::anon_send(d.first, enqueue_atom::value, std::move(d.second));
-  for (std::size_t g = 0; g < group.size(); ++g)
-    group[g].done(std::move(outcomes[g]));
+  round->ingested = records_.size();
+  round->routed = routed;
+  round->deduped = deduped;
+  round->group = std::move(group);
+  std::unique_lock<std::mutex> lock(sync_mutex_);
+  // One round waits while one syncs: what arrives meanwhile makes the next.
+  sync_taken_.wait(lock, [&] { return !written_; });
+  written_ = std::move(round);
+  sync_wake_.notify_one();
 }
 
 } // namespace sy::actors

@@ -73,10 +73,13 @@ struct ingest_counters {
   std::atomic<uint64_t> commits{0};      ///< group commits written
 };
 
-/// Owns the group-commit thread. Any thread may submit; the commit thread
-/// assigns sequence numbers in commit order, writes everything that queued
-/// up during the previous sync in one WriteBatch, then answers every
-/// submission of the group and sends each subscriber one message.
+/// Owns the group-commit threads. Any thread may submit; the commit thread
+/// assigns sequence numbers in commit order and writes everything that
+/// queued up meanwhile in one unsynced WriteBatch (a round); the sync
+/// thread then makes it durable with one fsync and only then sends each
+/// subscriber one message and answers every submission of the round. The
+/// commit thread writes round N + 1 while round N is being synced, and
+/// waits for the sync thread to take a round before it writes the next.
 class ingest_pipeline {
 public:
   /// `dedupe_window_ms`: a client id seen within this window is not routed again.
@@ -94,7 +97,11 @@ public:
   const ingest_counters& counters() const { return counters_; }
 
 private:
+  /// A round written but not yet synced, and what to tell once it is.
+  struct written_round;
+
   void run();
+  void run_sync();
   void commit(std::vector<ingest_submission>& group);
   /// Answers every submission of `group` 503 with `why`.
   void fail(std::vector<ingest_submission>& group, const std::string& why);
@@ -111,6 +118,13 @@ private:
   std::size_t queued_events_ = 0;
   bool stopping_ = false;
   ingest_counters counters_;
+  // Rounds handed to the sync thread (at most one waits while one syncs).
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;  // the sync thread: a round, or stop
+  std::condition_variable sync_taken_; // the commit thread: the round was taken
+  std::unique_ptr<written_round> written_;
+  bool sync_stopping_ = false;
+  std::thread sync_thread_;
   std::thread thread_;
 };
 

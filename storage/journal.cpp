@@ -913,6 +913,29 @@ std::optional<error> journal::append(const std::vector<append_item>& items) {
 }
 
 std::optional<error> journal::append_records(std::span<const append_record> records) {
+  return append_records(records, true);
+}
+
+std::optional<error> journal::sync_appends() {
+  auto& d = *impl_;
+  if (!d.sync_)
+    return std::nullopt;
+  {
+    // A WAL whose sync failed is not synced again before Resume() replaced
+    // it (Debian's RocksDB asserts); writes are refused meanwhile anyway.
+    std::lock_guard guard(d.health_mu_);
+    if (d.failed_)
+      return *d.failed_;
+  }
+  auto s = d.db_->SyncWAL();
+  if (s.ok())
+    return std::nullopt;
+  auto e = translate("sync appends", s);
+  d.write_failed(e);
+  return e;
+}
+
+std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
   if (records.empty())
     return std::nullopt;
   auto& d = *impl_;
@@ -939,7 +962,7 @@ std::optional<error> journal::append_records(std::span<const append_record> reco
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
-  auto err = d.write(batch, d.sync_, "append");
+  auto err = d.write(batch, d.sync_ && sync, "append");
   // A large commit's buffer is not kept for the next one.
   if (batch.GetDataSize() > (4u << 20))
     batch = rocksdb::WriteBatch();

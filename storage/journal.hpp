@@ -238,6 +238,15 @@ public:
   /// caller encoded: the group commit encodes on the I/O threads, so that
   /// its own thread only writes. One WriteBatch, reused across calls.
   [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records);
+  /// As append_records(records), synced only when `sync` (and the journal
+  /// syncs). Unsynced, the records are readable at once but durable only
+  /// after sync_appends(): the caller tells nobody of them before that.
+  [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records,
+                                                    bool sync);
+  /// Makes every write made so far durable (one fsync of the WAL) when the
+  /// journal syncs; returns at once when it does not. May run concurrently
+  /// with writes. A failure stops writes as a failed write does.
+  [[nodiscard]] std::optional<error> sync_appends();
 
   /// Returns the seq recorded for `client_id` if it was seen within
   /// `window_ms` of `now_ms`; errc::not_found when it was not (or has
