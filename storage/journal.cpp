@@ -18,6 +18,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -402,6 +403,22 @@ struct journal::impl {
   std::mutex append_mu_;
   uint64_t persisted_seq_ = 0; // guarded by append_mu_
   rocksdb::WriteBatch append_batch_; // guarded by append_mu_; reused by every append
+  // The first seq of every append written unsynced and not yet synced, in
+  // write order, and the lowest of them (max_u64: none). read_queue stops
+  // there: no event is delivered before it is durable.
+  std::mutex unsynced_mu_;
+  std::deque<uint64_t> unsynced_; // guarded by unsynced_mu_
+  std::atomic<uint64_t> unsynced_low_{std::numeric_limits<uint64_t>::max()};
+
+  /// Forgets the first `n` unsynced appends (synced now, or failed).
+  void drop_unsynced(std::size_t n) {
+    std::lock_guard guard(unsynced_mu_);
+    unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(
+                                                             std::min(n, unsynced_.size())));
+    unsynced_low_.store(unsynced_.empty() ? std::numeric_limits<uint64_t>::max()
+                                          : *std::min_element(unsynced_.begin(), unsynced_.end()),
+                        std::memory_order_release);
+  }
   // Orders the persisted sub_seq writes the same way as the numbers.
   std::mutex sub_mu_;
   // Keeps replay_dead from writing below a low-water mark being collected.
@@ -927,7 +944,15 @@ std::optional<error> journal::sync_appends() {
     if (d.failed_)
       return *d.failed_;
   }
+  std::size_t covered = 0;
+  {
+    std::lock_guard guard(d.unsynced_mu_);
+    covered = d.unsynced_.size();
+  }
   auto s = d.db_->SyncWAL();
+  // Failed, the journal refuses writes until Resume(), which flushes every
+  // memtable: those events are then on disk as well.
+  d.drop_unsynced(covered);
   if (s.ok())
     return std::nullopt;
   auto e = translate("sync appends", s);
@@ -962,7 +987,26 @@ std::optional<error> journal::append_records(std::span<const append_record> reco
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
+  const bool unsynced = d.sync_ && !sync;
+  if (unsynced) {
+    // Masked before it is written: a reader never sees it undurable.
+    std::lock_guard guard(d.unsynced_mu_);
+    uint64_t low = records.front().seq;
+    for (const auto& r : records)
+      low = std::min(low, r.seq);
+    d.unsynced_.push_back(low);
+    if (low < d.unsynced_low_.load(std::memory_order_relaxed))
+      d.unsynced_low_.store(low, std::memory_order_release);
+  }
   auto err = d.write(batch, d.sync_ && sync, "append");
+  if (err && unsynced) {
+    std::lock_guard guard(d.unsynced_mu_);
+    d.unsynced_.pop_back();
+    d.unsynced_low_.store(d.unsynced_.empty()
+                            ? std::numeric_limits<uint64_t>::max()
+                            : *std::min_element(d.unsynced_.begin(), d.unsynced_.end()),
+                          std::memory_order_release);
+  }
   // A large commit's buffer is not kept for the next one.
   if (batch.GetDataSize() > (4u << 20))
     batch = rocksdb::WriteBatch();
@@ -1015,12 +1059,19 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     if (sub != max_u64)
       ro.iterate_upper_bound = &bound_slice;
     std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(ro, d.cf(cf_queues)));
+    // Events written but not yet synced are left for the next read (their
+    // subscribers hear of them once they are durable). Read after the
+    // iterator's snapshot: an append masks its seqs before it writes them.
+    const uint64_t durable_below = d.unsynced_low_.load(std::memory_order_acquire);
     for (it->Seek(pair_key(sub, after + 1).slice()); it->Valid() && seqs.size() < limit;
          it->Next()) {
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
         break;
-      seqs.push_back(get_be64(key.data() + 8));
+      const uint64_t seq = get_be64(key.data() + 8);
+      if (seq >= durable_below)
+        break;
+      seqs.push_back(seq);
     }
     // Keys read before a failure are served; a failure before any is the answer.
     if (!it->status().ok() && seqs.empty())

@@ -259,7 +259,9 @@ public:
   [[nodiscard]] std::optional<error> ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in
-  /// sequence order. A queue key whose event is missing is skipped and
+  /// sequence order, stopping before the first event of an append written
+  /// unsynced (append_records(…, false)) that sync_appends() has not yet made
+  /// durable. A queue key whose event is missing is skipped and
   /// removed. A read that fails part-way returns what came before the
   /// failure (the caller resumes there); one that fails first, the error.
   expected<std::vector<event_ptr>> read_queue(uint64_t sub, uint64_t after,

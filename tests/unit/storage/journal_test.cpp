@@ -369,6 +369,30 @@ TEST(journal, append_records_writes_what_append_writes) {
   }
 }
 
+TEST(journal, an_unsynced_append_is_not_read_from_a_queue_until_synced) {
+  temp_dir dir;
+  auto j = open_journal(dir.path(), true);
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 2, {1});
+  std::vector<std::string> bytes;
+  std::vector<event_ptr> events;
+  for (uint64_t seq = 3; seq <= 5; ++seq) {
+    events.push_back(make_event(seq));
+    bytes.push_back(encode_event(*events.back()));
+  }
+  const uint64_t subs[] = {1};
+  std::vector<append_record> records;
+  for (std::size_t i = 0; i < events.size(); ++i)
+    records.push_back({events[i]->seq, events[i]->ingest_ms, bytes[i], "", subs});
+  ASSERT_FALSE(j->append_records(records, false));
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2}));
+  // A synced append after it is held back as well: the queue is read in order.
+  append_range(*j, 6, 1, {1});
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2}));
+  ASSERT_FALSE(j->sync_appends());
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+}
+
 // A data directory written by the journal of before append_records (one
 // events key, one queues key per subscription, the dedupe pair, meta "seq"),
 // written here with RocksDB directly, opens, delivers, and takes new commits.
