@@ -5,7 +5,6 @@
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
-#include "core/json_writer.hpp"
 #include "core/native_codec.hpp"
 
 namespace sy::api {
@@ -17,10 +16,13 @@ namespace {
 actors::ingest_submission route_batch(const core::event_batch& batch, actors::route_ptr routes,
                                       int64_t received_ms) {
   actors::ingest_submission s;
-  s.events.reserve(batch.events.size());
-  s.matches.resize(batch.events.size());
-  for (std::size_t i = 0; i < batch.events.size(); ++i) {
-    const auto& v = batch.events[i];
+  std::size_t bytes = 0;
+  for (const auto& v : batch.events)
+    bytes += 64 + actors::event_id_size + v.type.size() + v.country.size() + v.client_id.size() +
+             v.data.size();
+  s.reserve(batch.events.size(), bytes);
+  std::vector<uint32_t> matched;
+  for (const auto& v : batch.events) {
     auto e = std::make_shared<storage::stored_event>();
     e->ingest_ms = received_ms;
     e->ev.type = v.type;
@@ -28,11 +30,30 @@ actors::ingest_submission route_batch(const core::event_batch& batch, actors::ro
     e->ev.client_id = v.client_id;
     e->ev.data = v.data;
     e->ev.timestamp_ms = v.timestamp_ms;
-    routes->index.match(v.type, v.country, s.matches[i]);
-    s.events.push_back(std::move(e));
+    routes->index.match(v.type, v.country, matched);
+    s.add(std::move(e), matched);
   }
   s.routes = std::move(routes);
   return s;
+}
+
+// The 202 body, {"ids":["evt_…",…]}, written into one buffer of its final size.
+std::string ids_body(const std::vector<uint64_t>& seqs) {
+  constexpr std::string_view head = "{\"ids\":[", tail = "]}";
+  const std::size_t quoted = actors::event_id_size + 2;
+  std::string body(head.size() + seqs.size() * (quoted + 1) - (seqs.empty() ? 0 : 1) + tail.size(),
+                   '"');
+  char* p = body.data();
+  p = std::copy(head.begin(), head.end(), p);
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    if (i > 0)
+      *p++ = ',';
+    ++p; // the opening quote is already there
+    actors::write_event_id(p, seqs[i]);
+    p += actors::event_id_size + 1;
+  }
+  std::copy(tail.begin(), tail.end(), p);
+  return body;
 }
 
 void answer(const transport::responder& respond, actors::ingest_outcome out) {
@@ -42,12 +63,7 @@ void answer(const transport::responder& respond, actors::ingest_outcome out) {
     respond(std::move(r));
     return;
   }
-  core::json_writer w;
-  w.begin_object().key("ids").begin_array();
-  for (const auto& id : out.ids)
-    w.value(id);
-  w.end_array().end_object();
-  respond(json_response(202, std::move(w).str()));
+  respond(json_response(202, ids_body(out.seqs)));
 }
 
 } // namespace

@@ -83,15 +83,15 @@ void submit_push(const actors::route_publisher& publisher, actors::ingest_pipeli
   }
   const int64_t now = now_ms();
   actors::ingest_submission s;
-  s.events.reserve(tokens.size());
-  s.matches.assign(tokens.size(), std::vector<uint32_t>{*routes->push_gateway});
+  s.reserve(tokens.size(), 0);
+  const uint32_t gateway[] = {*routes->push_gateway};
   for (const auto& token : tokens) {
     auto e = std::make_shared<storage::stored_event>();
     e->ingest_ms = now;
     e->ev.type = push_event_type;
     e->ev.data = push_event_data(spec, token);
     e->ev.timestamp_ms = now;
-    s.events.push_back(std::move(e));
+    s.add(std::move(e), gateway);
   }
   s.routes = std::move(routes);
   s.done = [respond](actors::ingest_outcome out) {

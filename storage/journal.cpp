@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -68,6 +70,13 @@ void put_be64(char* out, uint64_t v) {
 uint64_t get_be64(const char* in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+uint32_t get_be32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
     v = (v << 8) | static_cast<uint8_t>(in[i]);
   return v;
 }
@@ -345,6 +354,18 @@ std::string encode_event(const stored_event& e) {
   return out;
 }
 
+void encode_event_into(std::string& out, const stored_event& e) { encode_into(out, e); }
+
+bool set_record_seq(std::span<char> record, uint64_t seq, std::string_view id) {
+  // version(1) seq(8) ingest_ms(8) timestamp_ms(8) id length(4) id bytes
+  constexpr std::size_t seq_at = 1, id_size_at = 1 + 3 * 8, id_at = id_size_at + 4;
+  if (record.size() < id_at + id.size() || get_be32(record.data() + id_size_at) != id.size())
+    return false;
+  put_be64(record.data() + seq_at, seq);
+  std::memcpy(record.data() + id_at, id.data(), id.size());
+  return true;
+}
+
 std::optional<stored_event> decode_event(std::string_view bytes) {
   reader r(bytes);
   uint8_t version = 0;
@@ -381,6 +402,23 @@ struct journal::impl {
   // Serialises append() so that meta "seq" only ever grows on disk.
   std::mutex append_mu_;
   uint64_t persisted_seq_ = 0; // guarded by append_mu_
+  rocksdb::WriteBatch append_batch_; // guarded by append_mu_; reused by every append
+  // The first seq of every append written unsynced and not yet synced, in
+  // write order, and the lowest of them (max_u64: none). read_queue stops
+  // there: no event is delivered before it is durable.
+  std::mutex unsynced_mu_;
+  std::deque<uint64_t> unsynced_; // guarded by unsynced_mu_
+  std::atomic<uint64_t> unsynced_low_{std::numeric_limits<uint64_t>::max()};
+
+  /// Forgets the first `n` unsynced appends (synced now, or failed).
+  void drop_unsynced(std::size_t n) {
+    std::lock_guard guard(unsynced_mu_);
+    unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(
+                                                             std::min(n, unsynced_.size())));
+    unsynced_low_.store(unsynced_.empty() ? std::numeric_limits<uint64_t>::max()
+                                          : *std::min_element(unsynced_.begin(), unsynced_.end()),
+                        std::memory_order_release);
+  }
   // Orders the persisted sub_seq writes the same way as the numbers.
   std::mutex sub_mu_;
   // Keeps replay_dead from writing below a low-water mark being collected.
@@ -866,36 +904,113 @@ bool journal::writable() const { return impl_->healthy_.load(); }
 std::optional<error> journal::append(const std::vector<append_item>& items) {
   if (items.empty())
     return std::nullopt;
-  auto& d = *impl_;
-  rocksdb::WriteBatch batch;
-  std::string value;
-  uint64_t high = 0;
+  std::string bytes;
+  std::vector<std::size_t> ends;
+  std::vector<append_record> records;
+  ends.reserve(items.size());
+  records.reserve(items.size());
   for (const auto& item : items) {
     assert(item.event);
     if (!item.event)
       continue;
-    const auto& e = *item.event;
-    const seq_key key(e.seq);
-    value.clear();
-    encode_into(value, e);
-    batch.Put(d.cf(cf_events), key.slice(), value);
-    for (uint64_t sub : item.subs)
-      batch.Put(d.cf(cf_queues), pair_key(sub, e.seq).slice(), rocksdb::Slice());
-    if (!e.ev.client_id.empty()) {
-      char v[16];
-      put_be64(v, e.seq);
-      put_be64(v + 8, static_cast<uint64_t>(e.ingest_ms));
-      batch.Put(d.cf(cf_dedupe), e.ev.client_id, rocksdb::Slice(v, sizeof v));
-      batch.Put(d.cf(cf_dedupe_time), time_key(e.ingest_ms, e.ev.client_id), rocksdb::Slice());
-    }
-    high = std::max(high, e.seq + 1);
+    encode_into(bytes, *item.event);
+    ends.push_back(bytes.size());
   }
+  std::size_t begin = 0, i = 0;
+  for (const auto& item : items) {
+    if (!item.event)
+      continue;
+    const auto& e = *item.event;
+    records.push_back({e.seq, e.ingest_ms,
+                       std::string_view(bytes).substr(begin, ends[i] - begin),
+                       e.ev.client_id, item.subs});
+    begin = ends[i++];
+  }
+  return append_records(records);
+}
 
+std::optional<error> journal::append_records(std::span<const append_record> records) {
+  return append_records(records, true);
+}
+
+std::optional<error> journal::sync_appends() {
+  auto& d = *impl_;
+  if (!d.sync_)
+    return std::nullopt;
+  {
+    // A WAL whose sync failed is not synced again before Resume() replaced
+    // it (Debian's RocksDB asserts); writes are refused meanwhile anyway.
+    std::lock_guard guard(d.health_mu_);
+    if (d.failed_)
+      return *d.failed_;
+  }
+  std::size_t covered = 0;
+  {
+    std::lock_guard guard(d.unsynced_mu_);
+    covered = d.unsynced_.size();
+  }
+  auto s = d.db_->SyncWAL();
+  // Failed, the journal refuses writes until Resume(), which flushes every
+  // memtable: those events are then on disk as well.
+  d.drop_unsynced(covered);
+  if (s.ok())
+    return std::nullopt;
+  auto e = translate("sync appends", s);
+  d.write_failed(e);
+  return e;
+}
+
+std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
+  if (records.empty())
+    return std::nullopt;
+  auto& d = *impl_;
   std::lock_guard lock(d.append_mu_);
+  auto& batch = d.append_batch_;
+  batch.Clear();
+  uint64_t high = 0;
+  for (const auto& r : records) {
+    batch.Put(d.cf(cf_events), seq_key(r.seq).slice(),
+              rocksdb::Slice(r.record.data(), r.record.size()));
+    for (uint64_t sub : r.subs)
+      batch.Put(d.cf(cf_queues), pair_key(sub, r.seq).slice(), rocksdb::Slice());
+    if (!r.client_id.empty()) {
+      char v[16];
+      put_be64(v, r.seq);
+      put_be64(v + 8, static_cast<uint64_t>(r.ingest_ms));
+      const rocksdb::Slice cid(r.client_id.data(), r.client_id.size());
+      batch.Put(d.cf(cf_dedupe), cid, rocksdb::Slice(v, sizeof v));
+      batch.Put(d.cf(cf_dedupe_time), time_key(r.ingest_ms, r.client_id), rocksdb::Slice());
+    }
+    high = std::max(high, r.seq + 1);
+  }
+  // The high-water mark once per commit, only when it grows.
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
-  if (auto err = d.write(batch, d.sync_, "append"))
+  const bool unsynced = d.sync_ && !sync;
+  if (unsynced) {
+    // Masked before it is written: a reader never sees it undurable.
+    std::lock_guard guard(d.unsynced_mu_);
+    uint64_t low = records.front().seq;
+    for (const auto& r : records)
+      low = std::min(low, r.seq);
+    d.unsynced_.push_back(low);
+    if (low < d.unsynced_low_.load(std::memory_order_relaxed))
+      d.unsynced_low_.store(low, std::memory_order_release);
+  }
+  auto err = d.write(batch, d.sync_ && sync, "append");
+  if (err && unsynced) {
+    std::lock_guard guard(d.unsynced_mu_);
+    d.unsynced_.pop_back();
+    d.unsynced_low_.store(d.unsynced_.empty()
+                            ? std::numeric_limits<uint64_t>::max()
+                            : *std::min_element(d.unsynced_.begin(), d.unsynced_.end()),
+                          std::memory_order_release);
+  }
+  // A large commit's buffer is not kept for the next one.
+  if (batch.GetDataSize() > (4u << 20))
+    batch = rocksdb::WriteBatch();
+  if (err)
     return err;
   d.persisted_seq_ = persisted;
   // Seqs the caller did not reserve must still never be handed out again.
@@ -944,12 +1059,19 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     if (sub != max_u64)
       ro.iterate_upper_bound = &bound_slice;
     std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(ro, d.cf(cf_queues)));
+    // Events written but not yet synced are left for the next read (their
+    // subscribers hear of them once they are durable). Read after the
+    // iterator's snapshot: an append masks its seqs before it writes them.
+    const uint64_t durable_below = d.unsynced_low_.load(std::memory_order_acquire);
     for (it->Seek(pair_key(sub, after + 1).slice()); it->Valid() && seqs.size() < limit;
          it->Next()) {
       auto key = it->key();
       if (key.size() != 16 || !has_prefix(key, prefix.b.data(), 8))
         break;
-      seqs.push_back(get_be64(key.data() + 8));
+      const uint64_t seq = get_be64(key.data() + 8);
+      if (seq >= durable_below)
+        break;
+      seqs.push_back(seq);
     }
     // Keys read before a failure are served; a failure before any is the answer.
     if (!it->status().ok() && seqs.empty())

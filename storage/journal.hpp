@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -72,13 +73,34 @@ using event_ptr = std::shared_ptr<const stored_event>;
 
 /// Returns the bytes the journal stores for `e`.
 std::string encode_event(const stored_event& e);
+/// Appends the bytes the journal stores for `e` to `out` (encode_event
+/// without a string of its own, for callers that encode many into one buffer).
+void encode_event_into(std::string& out, const stored_event& e);
 /// Returns the event encoded in `bytes`, or nullopt when they are corrupt.
 std::optional<stored_event> decode_event(std::string_view bytes);
+/// Writes `seq` and the public id `id` into `record`, the bytes encode_event
+/// made of an event whose id had `id.size()` bytes then (a placeholder of
+/// the same length): the group commit encodes on the I/O threads before the
+/// sequence number is known and fills it in here. Returns false, leaving
+/// `record` alone, when its id field is not `id.size()` bytes long.
+bool set_record_seq(std::span<char> record, uint64_t seq, std::string_view id);
 
 /// One event of a group commit and the subscriptions (by number) it is queued for.
 struct append_item {
   event_ptr event;
   std::vector<uint64_t> subs;
+};
+
+/// One event of a group commit as append_records() takes it: its record
+/// already encoded (encode_event's bytes, seq and id filled in), its client
+/// id and ingest time for deduplication, and the subscriptions (by number)
+/// it is queued for. Views: the caller keeps the bytes alive for the call.
+struct append_record {
+  uint64_t seq = 0;
+  int64_t ingest_ms = 0;
+  std::string_view record;
+  std::string_view client_id;
+  std::span<const uint64_t> subs;
 };
 
 /// A dead letter: the event, why it was given up, and how its delivery went.
@@ -212,6 +234,19 @@ public:
   /// Writes every event and its queue keys, plus the dedupe keys of events
   /// carrying a client id, in one WriteBatch (synced when the journal is).
   [[nodiscard]] std::optional<error> append(const std::vector<append_item>& items);
+  /// Writes as append() does (the same keys and bytes) from records the
+  /// caller encoded: the group commit encodes on the I/O threads, so that
+  /// its own thread only writes. One WriteBatch, reused across calls.
+  [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records);
+  /// As append_records(records), synced only when `sync` (and the journal
+  /// syncs). Unsynced, the records are readable at once but durable only
+  /// after sync_appends(): the caller tells nobody of them before that.
+  [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records,
+                                                    bool sync);
+  /// Makes every write made so far durable (one fsync of the WAL) when the
+  /// journal syncs; returns at once when it does not. May run concurrently
+  /// with writes. A failure stops writes as a failed write does.
+  [[nodiscard]] std::optional<error> sync_appends();
 
   /// Returns the seq recorded for `client_id` if it was seen within
   /// `window_ms` of `now_ms`; errc::not_found when it was not (or has
@@ -224,7 +259,9 @@ public:
   [[nodiscard]] std::optional<error> ack_many(uint64_t sub, const std::vector<uint64_t>& seqs);
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in
-  /// sequence order. A queue key whose event is missing is skipped and
+  /// sequence order, stopping before the first event of an append written
+  /// unsynced (append_records(…, false)) that sync_appends() has not yet made
+  /// durable. A queue key whose event is missing is skipped and
   /// removed. A read that fails part-way returns what came before the
   /// failure (the caller resumes there); one that fails first, the error.
   expected<std::vector<event_ptr>> read_queue(uint64_t sub, uint64_t after,

@@ -27,6 +27,9 @@
 #include <utility>
 #include <vector>
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include "../../common/tmpfs_mount.hpp"
 
 using sy::test::tmpfs_mount;
@@ -292,6 +295,158 @@ TEST(journal, reopens_with_everything_in_place) {
             (std::vector<std::pair<uint64_t, std::string>>{{1, "record-1"}}));
   EXPECT_EQ(ok(j->get_meta("types/a")), "A");
   EXPECT_EQ(j->next_seq(), 6u);
+}
+
+// -- append_records: the group commit's path -------------------------------------
+
+/// Returns `e` encoded as the I/O threads do before its seq is known: seq 0
+/// and an id of the same length, all zeros.
+std::string encode_unnumbered(const stored_event& e) {
+  stored_event blank = e;
+  blank.seq = 0;
+  blank.ev.id.assign(e.ev.id.size(), '0');
+  std::string out;
+  encode_event_into(out, blank);
+  return out;
+}
+
+TEST(journal, set_record_seq_makes_the_bytes_encode_event_makes) {
+  const auto e = make_event(0x0123456789abcdefULL, "client-7");
+  auto record = encode_unnumbered(*e);
+  ASSERT_NE(record, encode_event(*e));
+  ASSERT_TRUE(set_record_seq(record, e->seq, e->ev.id));
+  EXPECT_EQ(record, encode_event(*e));
+  auto back = decode_event(record);
+  ASSERT_TRUE(back);
+  expect_same_event(*back, *e);
+}
+
+TEST(journal, set_record_seq_refuses_an_id_of_another_length) {
+  const auto e = make_event(7); // id "id-7"
+  auto record = encode_unnumbered(*e);
+  const auto before = record;
+  EXPECT_FALSE(set_record_seq(record, 7, "id-77"));
+  EXPECT_FALSE(set_record_seq(std::span<char>(record.data(), 20), 7, "id-7"));
+  EXPECT_EQ(record, before);
+}
+
+TEST(journal, append_records_writes_what_append_writes) {
+  temp_dir a_dir, b_dir;
+  auto a = open_journal(a_dir.path());
+  auto b = open_journal(b_dir.path());
+  ASSERT_TRUE(a && b);
+  std::vector<append_item> items;
+  std::vector<std::string> bytes;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    auto e = make_event(seq, seq % 2 ? "c-" + std::to_string(seq) : std::string(), 5000);
+    items.push_back({e, seq == 3 ? std::vector<uint64_t>{} : std::vector<uint64_t>{1, 2}});
+    bytes.push_back(encode_unnumbered(*e));
+    ASSERT_TRUE(set_record_seq(bytes.back(), seq, e->ev.id));
+  }
+  std::vector<append_record> records;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& e = *items[i].event;
+    records.push_back({e.seq, e.ingest_ms, bytes[i], e.ev.client_id, items[i].subs});
+  }
+  ASSERT_FALSE(a->append(items));
+  ASSERT_FALSE(b->append_records(records));
+  for (auto* j : {a.get(), b.get()}) {
+    EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2, 4, 5, 6}));
+    EXPECT_EQ(seqs_of(ok(j->read_queue(2, 0, 100))), (std::vector<uint64_t>{1, 2, 4, 5, 6}));
+    EXPECT_EQ(ok(j->find_client_id("c-5", 6000, dedupe_window_ms)), 5u);
+    EXPECT_TRUE(absent(j->find_client_id("c-2", 6000, dedupe_window_ms)));
+    const auto queued = ok(j->read_queue(1, 0, 100));
+    ASSERT_EQ(queued.size(), 5u);
+    expect_same_event(*queued[2], *items[3].event);
+  }
+  a.reset();
+  b.reset();
+  // The high-water mark went to disk with the commit.
+  for (const auto* dir : {&a_dir, &b_dir}) {
+    auto j = open_journal(dir->path());
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->next_seq(), 7u);
+  }
+}
+
+TEST(journal, an_unsynced_append_is_not_read_from_a_queue_until_synced) {
+  temp_dir dir;
+  auto j = open_journal(dir.path(), true);
+  ASSERT_TRUE(j);
+  append_range(*j, 1, 2, {1});
+  std::vector<std::string> bytes;
+  std::vector<event_ptr> events;
+  for (uint64_t seq = 3; seq <= 5; ++seq) {
+    events.push_back(make_event(seq));
+    bytes.push_back(encode_event(*events.back()));
+  }
+  const uint64_t subs[] = {1};
+  std::vector<append_record> records;
+  for (std::size_t i = 0; i < events.size(); ++i)
+    records.push_back({events[i]->seq, events[i]->ingest_ms, bytes[i], "", subs});
+  ASSERT_FALSE(j->append_records(records, false));
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2}));
+  // A synced append after it is held back as well: the queue is read in order.
+  append_range(*j, 6, 1, {1});
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2}));
+  ASSERT_FALSE(j->sync_appends());
+  EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+}
+
+// A data directory written by the journal of before append_records (one
+// events key, one queues key per subscription, the dedupe pair, meta "seq"),
+// written here with RocksDB directly, opens, delivers, and takes new commits.
+TEST(journal, a_journal_written_by_the_previous_append_opens_and_delivers) {
+  temp_dir dir;
+  ASSERT_TRUE(open_journal(dir.path())); // creates the families and the format record
+  const auto be64 = [](uint64_t v) {
+    std::string out(8, '\0');
+    for (int i = 7; i >= 0; --i, v >>= 8)
+      out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    return out;
+  };
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name :
+         {"default", "events", "queues", "dead", "subs", "meta", "dedupe", "dedupe_by_time"})
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> cf;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), families, &cf, &raw).ok());
+    rocksdb::WriteBatch batch;
+    for (uint64_t seq = 1; seq <= 3; ++seq) {
+      auto e = make_event(seq, seq == 2 ? "old-client" : "", 5000);
+      batch.Put(cf[1], be64(seq), encode_event(*e));
+      batch.Put(cf[2], be64(4) + be64(seq), "");
+      if (seq == 2) {
+        batch.Put(cf[6], "old-client", be64(2) + be64(5000));
+        batch.Put(cf[7], be64(5000) + "old-client", "");
+      }
+    }
+    batch.Put(cf[5], "seq", be64(4));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE(raw->Write(wo, &batch).ok());
+    for (auto* h : cf)
+      raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->next_seq(), 4u);
+  auto old = ok(j->read_queue(4, 0, 100));
+  ASSERT_EQ(seqs_of(old), (std::vector<uint64_t>{1, 2, 3}));
+  expect_same_event(*old[1], *make_event(2, "old-client", 5000));
+  EXPECT_EQ(ok(j->find_client_id("old-client", 6000, dedupe_window_ms)), 2u);
+
+  const uint64_t seq = j->reserve_seqs(1);
+  ASSERT_EQ(seq, 4u);
+  auto e = make_event(seq, "", 6000);
+  const std::string record = encode_event(*e);
+  const uint64_t subs[] = {4};
+  const append_record r{seq, e->ingest_ms, record, "", subs};
+  ASSERT_FALSE(j->append_records({&r, 1}));
+  EXPECT_EQ(seqs_of(ok(j->read_queue(4, 0, 100))), (std::vector<uint64_t>{1, 2, 3, 4}));
 }
 
 TEST(journal, next_seq_survives_collection_of_every_event) {
