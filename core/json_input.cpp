@@ -521,6 +521,11 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
                                          trim_back(raw.data(), raw.data() + raw.size()) - raw.data()));
     if (!scan_json_object(raw))
       throw raw_value_refused{};
+    // A body that ends right after the value (unclosed parents) is refused
+    // by the walk's last step, with its words: take the walk's path.
+    const char* next = nullptr;
+    if (v.current_location().get(next))
+      throw raw_value_refused{};
     return raw;
   }
   // Walk the value first so that every token inside is checked, then take

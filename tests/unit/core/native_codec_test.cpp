@@ -237,3 +237,19 @@ TEST(native_codec, data_scanner_gives_the_answer_of_the_token_walk) {
   // The nesting limit names data with its index.
   EXPECT_EQ(answer_for(nested(128)), "refused 400 [data] 1 JSON nests deeper than 128 levels");
 }
+
+// A body that ends right after data, its event left open, is refused as the
+// walk refuses it (found by fuzzing the two against each other).
+TEST(native_codec, a_body_ending_after_data_is_refused_as_the_walk_refuses_it) {
+  for (std::string body : {R"({"type":"a","data":{"x":1})", R"([{"type":"a","data":{"x":{"y":1}})",
+                           R"({"type":"a","data":{"a":[]})"}) {
+    std::string copy = body;
+    auto scanned = decode(body);
+    ASSERT_FALSE(scanned) << body;
+    json::walk_raw_values walk;
+    auto walked = decode(copy);
+    ASSERT_FALSE(walked) << copy;
+    EXPECT_EQ(scanned.error().message, walked.error().message) << body;
+    EXPECT_EQ(scanned.error().status, 400);
+  }
+}
