@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.hpp"
 #include "core/field_names.hpp"
 #include "core/result.hpp"
 
@@ -40,7 +41,10 @@ inline constexpr int max_depth = 128;
 
 /// Returns true when `key` equals `lower_name` ignoring ASCII case.
 /// `lower_name` must be lowercase.
-bool key_is(std::string_view key, std::string_view lower_name);
+inline bool key_is(std::string_view key, std::string_view lower_name) {
+  // lower_name is already lowercase, so comparing without case is exact.
+  return equal_nocase(key, lower_name);
+}
 
 /// Returns "a string", "a number", … for messages.
 const char* type_name(od::json_type t);
@@ -74,9 +78,37 @@ od::object get_object(od::value& v, std::string_view field, long index = -1);
 /// Returns the array or refuses with 400 "must be an array".
 od::array get_array(od::value& v, std::string_view field, long index = -1);
 
-/// Walks the whole object (validating every token, depth ≤ max_depth) and
-/// returns its exact bytes. 400 when not an object or not valid JSON.
+/// Returns the object's exact bytes once every token in it is validated
+/// (depth ≤ max_depth). 400 naming `field` when not an object or not valid
+/// JSON. The bytes are checked by scan_json_object; when the scanner refuses,
+/// the decode starts again under walk_raw_values, which produces the error.
 std::string_view get_raw_object(od::value& v, std::string_view field, long index = -1);
+
+/// Returns true when `text` is exactly one JSON object (no surrounding
+/// whitespace) that the token walk of get_raw_object would accept, nesting
+/// at most max_depth levels. Conservative: on any doubt (a lone surrogate
+/// escape, say) it returns false and the walk decides. It does not check
+/// UTF-8: simdjson's first stage has checked the whole body before.
+bool scan_json_object(std::string_view text);
+
+/// Makes get_raw_object on this thread walk every token through On Demand
+/// while it lives (the check before the byte scanner; it is what words the
+/// error). decode() uses it to read a body again after the scanner refused
+/// a value; tests use it to compare the two.
+class walk_raw_values {
+public:
+  walk_raw_values();
+  ~walk_raw_values();
+  walk_raw_values(const walk_raw_values&) = delete;
+  walk_raw_values& operator=(const walk_raw_values&) = delete;
+
+private:
+  bool saved_;
+};
+
+/// Thrown by get_raw_object when the scanner refuses a value: decode() reads
+/// the body again under walk_raw_values.
+struct raw_value_refused {};
 
 /// Refuses any malformed document with 400, then rewinds `doc` for the
 /// reader. On Demand finds syntax errors only where it reads, so a reader
@@ -170,18 +202,31 @@ result<T> decode(std::string& body, Read&& read) {
     const char* at = nullptr;
     return doc.current_location().get(at) == simdjson::SUCCESS ? at : nullptr;
   };
+  auto run = [&]() -> result<T> {
+    try {
+      T out = read(doc);
+      if (const char* rest = here())
+        return at_offset(bad_request("", "malformed JSON: unexpected content after the document"),
+                         text, rest);
+      return out;
+    } catch (const codec_failure& f) {
+      if (is_syntax_error(f.error))
+        return at_offset(f.error, text, here());
+      return f.error;
+    } catch (const simdjson::simdjson_error& e) {
+      return at_offset(malformed(e.error()), text, here());
+    }
+  };
   try {
-    T out = read(doc);
-    if (const char* rest = here())
-      return at_offset(bad_request("", "malformed JSON: unexpected content after the document"),
-                       text, rest);
-    return out;
-  } catch (const codec_failure& f) {
-    if (is_syntax_error(f.error))
-      return at_offset(f.error, text, here());
-    return f.error;
-  } catch (const simdjson::simdjson_error& e) {
-    return at_offset(malformed(e.error()), text, here());
+    return run();
+  } catch (const raw_value_refused&) {
+    // Only a body the byte scanner doubts is read twice: the token walk
+    // then accepts it or refuses it with the message it always gave. The
+    // document is indexed again, not rewound: a failed skip abandons it.
+    walk_raw_values walk;
+    if (auto err = thread_parser().iterate(input).get(doc))
+      return at_offset(malformed(err), text, stage1_error_location(text, err));
+    return run();
   }
 }
 

@@ -15,6 +15,24 @@ using namespace json;
 constexpr std::size_t max_client_id_bytes = 128;
 constexpr std::string_view empty_object = "{}";
 
+// The members of a native event.
+enum class member { type, data, timestamp, country, id, unknown };
+
+// Returns the member `key` names, ignoring ASCII case: one comparison per
+// key, chosen by its length.
+member member_of(std::string_view key) {
+  switch (key.size()) {
+    case 2: return key_is(key, "id") ? member::id : member::unknown;
+    case 4:
+      if (key_is(key, "type"))
+        return member::type;
+      return key_is(key, "data") ? member::data : member::unknown;
+    case 7: return key_is(key, "country") ? member::country : member::unknown;
+    case 9: return key_is(key, "timestamp") ? member::timestamp : member::unknown;
+    default: return member::unknown;
+  }
+}
+
 // Field names carry the batch index separately (input_error::index), so that
 // a single event and element 3 of a batch name the same field.
 event_view read_event(od::value& v, long index) {
@@ -35,36 +53,42 @@ event_view read_event(od::value& v, long index) {
     od::value val;
     if (auto err = field.value().get(val))
       fail_400("event", std::string("malformed JSON: ") + simdjson::error_message(err), index);
-    if (key_is(key, "type")) {
-      once(seen_type, "type");
-      e.type = get_string(val, "type", index);
-      if (auto why = validate_event_type(e.type))
-        fail_422("type", *why, index);
-    } else if (key_is(key, "data")) {
-      once(seen_data, "data");
-      if (!is_null(val))
-        e.data = get_raw_object(val, "data", index);
-    } else if (key_is(key, "timestamp")) {
-      once(seen_ts, "timestamp");
-      if (!is_null(val))
-        e.timestamp_ms = get_integer(val, "timestamp", 0, INT64_MAX / 1000, index);
-    } else if (key_is(key, "country")) {
-      once(seen_country, "country");
-      if (!is_null(val)) {
-        e.country = get_string(val, "country", index);
-        if (!is_iso_country(e.country))
-          fail_422("country", "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB",
-                   index);
-      }
-    } else if (key_is(key, "id")) {
-      once(seen_id, "id");
-      if (!is_null(val)) {
-        e.client_id = get_string(val, "id", index);
-        if (e.client_id.empty() || e.client_id.size() > max_client_id_bytes)
-          fail_422("id", "must be 1 to 128 bytes", index);
-      }
-    } else {
-      fail_unknown("", key, {"type", "data", "timestamp", "country", "id"}, index);
+    switch (member_of(key)) {
+      case member::type:
+        once(seen_type, "type");
+        e.type = get_string(val, "type", index);
+        if (auto why = validate_event_type(e.type))
+          fail_422("type", *why, index);
+        break;
+      case member::data:
+        once(seen_data, "data");
+        if (!is_null(val))
+          e.data = get_raw_object(val, "data", index);
+        break;
+      case member::timestamp:
+        once(seen_ts, "timestamp");
+        if (!is_null(val))
+          e.timestamp_ms = get_integer(val, "timestamp", 0, INT64_MAX / 1000, index);
+        break;
+      case member::country:
+        once(seen_country, "country");
+        if (!is_null(val)) {
+          e.country = get_string(val, "country", index);
+          if (!is_iso_country(e.country))
+            fail_422("country", "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB",
+                     index);
+        }
+        break;
+      case member::id:
+        once(seen_id, "id");
+        if (!is_null(val)) {
+          e.client_id = get_string(val, "id", index);
+          if (e.client_id.empty() || e.client_id.size() > max_client_id_bytes)
+            fail_422("id", "must be 1 to 128 bytes", index);
+        }
+        break;
+      case member::unknown:
+        fail_unknown("", key, {"type", "data", "timestamp", "country", "id"}, index);
     }
   }
   if (!seen_type)

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "core/json_input.hpp"
+
 using namespace sy::core;
 
 namespace {
@@ -172,4 +177,79 @@ TEST(native_codec, deep_nesting_is_400_not_a_crash) {
   EXPECT_EQ(error_of(deep).status, 400);
   std::string arrays(100000, '[');
   EXPECT_EQ(error_of(arrays).status, 400);
+}
+
+namespace {
+
+// Returns the answer for `data` as a string: the kept bytes, or the refusal.
+std::string answer_for(const std::string& data) {
+  std::string body = R"([{"type":"a"},{"type":"a","data":)" + data + "}]";
+  auto r = decode(body);
+  if (!r)
+    return "refused " + std::to_string(r.error().status) + " [" + r.error().field + "] " +
+           std::to_string(r.error().index) + " " + r.error().message;
+  return "kept " + std::string(r->events[1].data);
+}
+
+std::string nested(int levels) {
+  std::string s;
+  for (int i = 0; i < levels; ++i)
+    s += R"({"a":)";
+  s += "1";
+  for (int i = 0; i < levels; ++i)
+    s += "}";
+  return s;
+}
+
+} // namespace
+
+// `data` is checked by a byte scanner; when it refuses, the body is read
+// again walking every token through On Demand, which words the error. The
+// two must agree on every value: the walk's answer is the reference.
+TEST(native_codec, data_scanner_gives_the_answer_of_the_token_walk) {
+  std::vector<std::string> valid = {
+    "{}", "{ }", R"({"":""})", R"({"a":[]})", R"({"a":[ ]})", R"({"a":{}})",
+    R"({"a":[1,-0,0.5,-1.5e3,2E+10,3e-7,123456789012345678901234567890]})",
+    R"({"t":true,"f":false,"n":null,"s":"x"})", " {\t\"a\" :\r\n1 } ",
+    R"({"e":"\" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 \uffff"})",
+    "{\"u\":\"\xc3\xa5\xf0\x9f\x98\x80 long enough to cross several 8-byte words\"}",
+    R"({"k\u0065y":1,"k\"":2})", R"({"dup":1,"dup":2})", nested(127)};
+  std::vector<std::string> invalid = {
+    R"({"x":tru})", R"({"x":nul})", R"({"x":falsey})", R"({"x":1,})", R"({"x":01})",
+    R"({"x":1.})", R"({"x":.5})", R"({"x":-})", R"({"x":1e})", R"({"x":+1})", R"({"x":[1,]})",
+    R"({"x":[1 2]})", R"({"x" 1})", R"({"x":1 "y":2})", R"({x:1})", R"({"x":[1}})",
+    R"({"x":{"y":1]})", R"({"x":"\q"})", R"({"x":"\u12"})", R"({"x":"\u12g4"})",
+    R"({"x":"\ud800"})", R"({"x":"\ud800\u0041"})", R"({"x":"\udc00"})", R"({"x":"\ud800x"})",
+    "{\"x\":\"a\tb\"}", "{\"x\":1\f}", R"({"x":1}})", R"({"x":'s'})", R"({,})",
+    R"({"x":"a"x})", R"({"x":truefalse})", nested(128), nested(200)};
+  for (const auto& data : valid) {
+    auto scanned = answer_for(data);
+    EXPECT_EQ(scanned.rfind("kept ", 0), 0u) << data << " → " << scanned;
+    json::walk_raw_values walk;
+    EXPECT_EQ(scanned, answer_for(data)) << data;
+  }
+  for (const auto& data : invalid) {
+    auto scanned = answer_for(data);
+    EXPECT_EQ(scanned.rfind("refused 400 ", 0), 0u) << data << " → " << scanned;
+    json::walk_raw_values walk;
+    EXPECT_EQ(scanned, answer_for(data)) << data;
+  }
+  // The nesting limit names data with its index.
+  EXPECT_EQ(answer_for(nested(128)), "refused 400 [data] 1 JSON nests deeper than 128 levels");
+}
+
+// A body that ends right after data, its event left open, is refused as the
+// walk refuses it (found by fuzzing the two against each other).
+TEST(native_codec, a_body_ending_after_data_is_refused_as_the_walk_refuses_it) {
+  for (std::string body : {R"({"type":"a","data":{"x":1})", R"([{"type":"a","data":{"x":{"y":1}})",
+                           R"({"type":"a","data":{"a":[]})"}) {
+    std::string copy = body;
+    auto scanned = decode(body);
+    ASSERT_FALSE(scanned) << body;
+    json::walk_raw_values walk;
+    auto walked = decode(copy);
+    ASSERT_FALSE(walked) << copy;
+    EXPECT_EQ(scanned.error().message, walked.error().message) << body;
+    EXPECT_EQ(scanned.error().status, 400);
+  }
 }
