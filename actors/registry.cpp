@@ -168,18 +168,16 @@ void registry_state::add(subscription s, added_fn then) {
   write(
     [journal, s, note]() mutable {
       stored out;
-      auto number = journal->next_sub_number();
+      auto number = journal->add_subscription([&s](uint64_t n) {
+        s.number = n;
+        return encode_subscription(s);
+      });
       if (!number) {
-        out.error = make_error(errc::unavailable, "could not number the subscription: " +
+        out.error = make_error(errc::unavailable, "could not store the subscription: " +
                                                     number.error().message + "; retry");
         return out;
       }
       s.number = out.number = *number;
-      if (auto err = journal->put_subscription(s.number, encode_subscription(s))) {
-        out.error = make_error(errc::unavailable,
-                               "could not store the subscription: " + err->message + "; retry");
-        return out;
-      }
       if (note)
         out.note = journal_note(*journal, *note, s);
       return out;

@@ -401,7 +401,7 @@ struct journal::impl {
 
   // Serialises append() so that meta "seq" only ever grows on disk.
   std::mutex append_mu_;
-  uint64_t persisted_seq_ = 0; // guarded by append_mu_
+  uint64_t persisted_seq_ = 0;       // guarded by append_mu_
   rocksdb::WriteBatch append_batch_; // guarded by append_mu_; reused by every append
   // The first seq of every append written unsynced and not yet synced, in
   // write order, and the lowest of them (max_u64: none). read_queue stops
@@ -413,8 +413,8 @@ struct journal::impl {
   /// Forgets the first `n` unsynced appends (synced now, or failed).
   void drop_unsynced(std::size_t n) {
     std::lock_guard guard(unsynced_mu_);
-    unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(
-                                                             std::min(n, unsynced_.size())));
+    unsynced_.erase(unsynced_.begin(),
+                    unsynced_.begin() + static_cast<std::ptrdiff_t>(std::min(n, unsynced_.size())));
     unsynced_low_.store(unsynced_.empty() ? std::numeric_limits<uint64_t>::max()
                                           : *std::min_element(unsynced_.begin(), unsynced_.end()),
                         std::memory_order_release);
@@ -897,6 +897,19 @@ expected<uint64_t> journal::next_sub_number() {
   return n;
 }
 
+expected<uint64_t> journal::add_subscription(const std::function<std::string(uint64_t)>& encode) {
+  std::lock_guard lock(impl_->sub_mu_);
+  const uint64_t n = impl_->next_sub_.load();
+  const std::string record = encode(n);
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_meta), meta_sub_seq, be64_string(n + 1));
+  batch.Put(impl_->cf(cf_subs), seq_key(n).slice(), record);
+  if (auto err = impl_->write(batch, true, "put subscription"))
+    return std::move(*err);
+  impl_->next_sub_.fetch_add(1);
+  return n;
+}
+
 bool journal::writable() const { return impl_->healthy_.load(); }
 
 // -- events and queues ------------------------------------------------------------
@@ -921,8 +934,7 @@ std::optional<error> journal::append(const std::vector<append_item>& items) {
     if (!item.event)
       continue;
     const auto& e = *item.event;
-    records.push_back({e.seq, e.ingest_ms,
-                       std::string_view(bytes).substr(begin, ends[i] - begin),
+    records.push_back({e.seq, e.ingest_ms, std::string_view(bytes).substr(begin, ends[i] - begin),
                        e.ev.client_id, item.subs});
     begin = ends[i++];
   }

@@ -224,6 +224,11 @@ public:
   /// persisted (synced) before it returns, so numbers never repeat. Fails
   /// when the counter cannot be written.
   [[nodiscard]] expected<uint64_t> next_sub_number();
+  /// Numbers a new subscription and stores its record in one synced write
+  /// (one fsync instead of next_sub_number's and put_subscription's two):
+  /// `encode` gets the number and returns the record. Returns the number.
+  [[nodiscard]] expected<uint64_t> add_subscription(
+    const std::function<std::string(uint64_t)>& encode);
 
   /// Returns true while writes that add data are admitted (the disk keeps
   /// its reserve and no write has failed since the last Resume()).

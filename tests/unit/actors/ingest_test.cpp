@@ -34,21 +34,21 @@ constexpr uint64_t sub_number = 7;
 class ingest_fixture : public ::testing::Test {
 protected:
   ingest_fixture() {
-    dir_ = fs::temp_directory_path() / ("sy_ingest_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter_++));
+    dir_ = fs::temp_directory_path() /
+           ("sy_ingest_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     fs::remove_all(dir_);
     open();
     register_protocol(cfg_);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     // Stands in for the subscriber: counts the events handed over.
     subscriber_ = sys_->spawn([delivered = delivered_]() -> caf::behavior {
-      return {[delivered](enqueue_atom, const event_list& l) {
-        delivered->fetch_add(l.events.size());
-      }};
+      return {
+        [delivered](enqueue_atom, const event_list& l) { delivered->fetch_add(l.events.size()); }};
     });
-    auto table = std::make_shared<route_table>(std::vector<core::index_entry>{});
-    table->targets.push_back({sub_number, subscriber_});
-    routes_ = table;
+    core::chunked_writer<route_target> targets;
+    targets.at(0) = {sub_number, subscriber_};
+    routes_ = std::make_shared<route_table>(
+      core::subscription_index(std::vector<core::index_entry>{}), targets.publish(), std::nullopt);
   }
   ~ingest_fixture() override {
     caf::anon_send_exit(subscriber_, caf::exit_reason::user_shutdown);
@@ -120,8 +120,8 @@ protected:
   static inline int counter_ = 0;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
-  std::shared_ptr<std::atomic<std::size_t>> delivered_ =
-    std::make_shared<std::atomic<std::size_t>>(0);
+  std::shared_ptr<std::atomic<std::size_t>> delivered_ = std::make_shared<std::atomic<std::size_t>>(
+    0);
   caf::actor subscriber_;
   fs::path dir_;
   std::unique_ptr<storage::journal> journal_;
@@ -186,8 +186,8 @@ TEST_F(ingest_fixture, a_repeated_client_id_is_answered_with_its_first_id) {
   EXPECT_EQ(outcomes_[1].seqs, (std::vector<uint64_t>{first, first}));
   ASSERT_EQ(outcomes_[2].seqs.size(), 2u);
   EXPECT_EQ(outcomes_[2].seqs[1], first);
-  EXPECT_EQ(queued_seqs(), (std::vector<uint64_t>{first, outcomes_[0].seqs[1],
-                                                  outcomes_[2].seqs[0]}));
+  EXPECT_EQ(queued_seqs(),
+            (std::vector<uint64_t>{first, outcomes_[0].seqs[1], outcomes_[2].seqs[0]}));
   EXPECT_EQ(pipeline.counters().deduplicated.load(), 3u);
   EXPECT_TRUE(wait_delivered(3)) << delivered_->load();
 }

@@ -821,6 +821,26 @@ TEST(journal, delete_subscription_removes_only_its_keys) {
   EXPECT_EQ(ok(j->dead_letters(2, 10))[0].reason, "y");
 }
 
+TEST(journal, add_subscription_numbers_and_stores_in_one_write) {
+  temp_dir dir;
+  {
+    auto j = open_journal(dir.path());
+    ASSERT_TRUE(j);
+    EXPECT_EQ(ok(j->next_sub_number()), 1u);
+    EXPECT_EQ(ok(j->add_subscription([](uint64_t n) { return "sub-" + std::to_string(n); })), 2u);
+    EXPECT_EQ(ok(j->add_subscription([](uint64_t n) { return "sub-" + std::to_string(n); })), 3u);
+  }
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  auto records = ok(j->load_subscriptions());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].first, 2u);
+  EXPECT_EQ(records[0].second, "sub-2");
+  EXPECT_EQ(records[1].first, 3u);
+  EXPECT_EQ(records[1].second, "sub-3");
+  EXPECT_EQ(ok(j->next_sub_number()), 4u); // numbers handed out never repeat
+}
+
 TEST(journal, subscription_numbers_never_repeat) {
   temp_dir dir;
   {
