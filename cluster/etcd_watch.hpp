@@ -74,9 +74,10 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
-/// Parses one line of the watch stream: appends its events to `out`;
-/// answers "compacted" with the compact revision set, "canceled" or an
-/// error message. Exposed for the unit test of odd lines.
+/// What one newline-delimited message of the watch stream says: its events,
+/// whether it created or canceled the watch, the compact revision of a
+/// watch canceled by a compaction, or an error. Exposed for the test of
+/// odd lines.
 struct watch_line {
   bool created = false;
   bool canceled = false;

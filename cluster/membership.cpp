@@ -294,6 +294,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   }
 
   void start_watch() {
+    if (stopped_)
+      return;
     std::weak_ptr<impl> weak = shared_from_this();
     auto on_strand = [weak](auto f) {
       if (auto self = weak.lock())
@@ -533,12 +535,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void stop() {
     if (stopped_.exchange(true))
       return;
-    if (watch_)
-      watch_->stop();
     auto cancelled = std::make_shared<std::promise<void>>();
     auto done = cancelled->get_future();
     asio::post(strand_, [self = shared_from_this(), cancelled] {
       self->tick_.cancel();
+      if (self->watch_)
+        self->watch_->stop();
       cancelled->set_value();
     });
     done.wait_for(std::chrono::seconds(1));

@@ -60,14 +60,15 @@ try {
       `etcd = ["${etcd.url}"]\npartitions = 4\nreplicas = 1\nmin_insync = 1\npreview = true\n`);
     try {
       // The controller places the partitions a moment after the node joined.
-      const deadline = Date.now() + 20000;
+      const deadline = Date.now() + 30000;
       let placed = false;
       while (!placed && Date.now() < deadline) {
         const r = await call(clustered.port, "GET", "/v1/cluster");
-        placed = r.status === 200 && JSON.parse(r.body).partitions.every((p) => p.primary === "c1");
+        const parts = r.status === 200 ? JSON.parse(r.body).partitions : [];
+        placed = parts.length === 4 && parts.every((p) => p.primary === "c1");
         if (!placed) await new Promise((r) => setTimeout(r, 50));
       }
-      if (!placed) problems.push("GET /v1/cluster: the clustered node never placed its partitions");
+      if (!placed) problems.push(`GET /v1/cluster: the clustered node never placed its partitions; its log:\n${clustered.log()}`);
       const c = json(await req(clustered, "GET", "/v1/cluster", { want: 200 }));
       if (c.node !== "c1" || c.members.length !== 1 || c.members[0].state !== "up" || c.partitions.length !== 4)
         problems.push(`GET /v1/cluster on a one-node cluster: ${JSON.stringify(c)}`);
