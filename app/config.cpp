@@ -322,11 +322,9 @@ namespace {
 
 // A node name is an etcd key segment and appears in URLs and logs.
 bool is_node_name(const std::string& name) {
-  return !name.empty() && name.size() <= 64 &&
-         std::all_of(name.begin(), name.end(), [](char ch) {
-           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
-                  ch == '.';
-         });
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  });
 }
 
 std::optional<config_error> validate_cluster(const config& c) {
@@ -353,20 +351,19 @@ std::optional<config_error> validate_cluster(const config& c) {
     const std::string where = "cluster.etcd[" + std::to_string(i) + "]";
     auto parts = core::parse_url(url);
     if (!parts)
-      return config_error{where + " is not a URL: " +
-                          core::validate_url(url).value_or("invalid") + ", got \"" + url + "\""};
+      return config_error{where + " is not a URL: " + core::validate_url(url).value_or("invalid") +
+                          ", got \"" + url + "\""};
     if (parts->scheme != "http")
       return config_error{where + " must be an http:// URL (etcd over TLS is not supported yet)"};
     if (parts->target != "/")
-      return config_error{where + " must be scheme://host:port with no path, got \"" + url +
-                          "\""};
+      return config_error{where + " must be scheme://host:port with no path, got \"" + url + "\""};
   }
   if (c.cluster_min_insync > c.cluster_replicas)
     return config_error{"cluster.min_insync (" + std::to_string(c.cluster_min_insync) +
                         ") must not exceed cluster.replicas (" +
                         std::to_string(c.cluster_replicas) + ")"};
-  const bool any_tls =
-    !c.cluster_tls_cert.empty() || !c.cluster_tls_key.empty() || !c.cluster_tls_ca.empty();
+  const bool any_tls = !c.cluster_tls_cert.empty() || !c.cluster_tls_key.empty() ||
+                       !c.cluster_tls_ca.empty();
   if (any_tls) {
     const std::pair<const char*, const std::string*> files[] = {
       {"cluster.tls_cert", &c.cluster_tls_cert},

@@ -83,10 +83,10 @@ struct config {
   /// Most /v1/stream connections open at once (503 beyond).
   int64_t max_streams = 16;
   // [cluster] (docs/api.md §10, docs/cluster.md): absent = a single node.
-  bool cluster_enabled = false; ///< a [cluster] table was given
-  std::string cluster_node;     ///< unique name of this node
-  std::string cluster_listen;   ///< HOST:PORT for node-to-node traffic
-  std::string cluster_advertise; ///< what peers dial; "" = cluster_listen
+  bool cluster_enabled = false;          ///< a [cluster] table was given
+  std::string cluster_node;              ///< unique name of this node
+  std::string cluster_listen;            ///< HOST:PORT for node-to-node traffic
+  std::string cluster_advertise;         ///< what peers dial; "" = cluster_listen
   std::vector<std::string> cluster_etcd; ///< etcd client URLs
   int64_t cluster_partitions = 64;
   int64_t cluster_replicas = 3;

@@ -17,10 +17,10 @@
 namespace sy::cluster {
 namespace {
 
-using simdjson::dom::element;
 using json::bytes_field;
 using json::int_field;
 using json::revision_of;
+using simdjson::dom::element;
 
 std::string b64(const std::string& bytes) { return core::base64_encode(bytes); }
 

@@ -54,9 +54,8 @@ inline int64_t revision_of(element root) {
 
 /// Returns the key-value `kv` as etcd_kv.
 inline etcd_kv kv_of(element kv) {
-  return {bytes_field(kv, "key"),           bytes_field(kv, "value"),
-          int_field(kv, "create_revision"), int_field(kv, "mod_revision"),
-          int_field(kv, "version"),         int_field(kv, "lease")};
+  return {bytes_field(kv, "key"),        bytes_field(kv, "value"), int_field(kv, "create_revision"),
+          int_field(kv, "mod_revision"), int_field(kv, "version"), int_field(kv, "lease")};
 }
 
 } // namespace sy::cluster::json

@@ -172,12 +172,12 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
       return broken("write", ec);
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream never ends on its own
-    http::async_read_header(*stream_, buffer_, *parser_,
-                            [self = shared_from_this(), g = generation_](error_code ec,
-                                                                         std::size_t) {
-                              if (self->current(g))
-                                self->on_header(ec);
-                            });
+    http::async_read_header(
+      *stream_, buffer_, *parser_,
+      [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
+        if (self->current(g))
+          self->on_header(ec);
+      });
   }
 
   void on_header(error_code ec) {
@@ -196,8 +196,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     parser_->get().body().data = chunk_;
     parser_->get().body().size = sizeof chunk_;
     http::async_read_some(*stream_, buffer_, *parser_,
-                          [self = shared_from_this(), g = generation_](error_code ec,
-                                                                       std::size_t) {
+                          [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
                             if (self->current(g))
                               self->on_read(ec);
                           });
@@ -210,8 +209,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     if (ec)
       return broken("read", ec);
     std::size_t start = 0;
-    for (auto nl = pending_.find('\n'); nl != std::string::npos;
-         nl = pending_.find('\n', start)) {
+    for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n', start)) {
       auto line = pending_.substr(start, nl - start);
       start = nl + 1;
       if (line.find_first_not_of(" \r\t") == std::string::npos)

@@ -79,7 +79,8 @@ std::string part_value(const partition_view& p) {
 
 // Parses a JSON object value; nullopt when it is not one.
 template <class Read>
-auto read_json(const std::string& value, Read read) -> std::optional<decltype(read(json::element{}))> {
+auto read_json(const std::string& value, Read read)
+  -> std::optional<decltype(read(json::element{}))> {
   simdjson::dom::parser parser;
   simdjson::padded_string text(value);
   json::element root;
@@ -188,7 +189,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       : ioc_(ioc), strand_(asio::make_strand(ioc)), tick_(strand_), http_(http),
         opt_(std::move(options)) {
     for (const auto& url : opt_.etcd)
-      clients_.push_back(std::make_unique<etcd_client>(http_, url, std::chrono::milliseconds(2000)));
+      clients_.push_back(
+        std::make_unique<etcd_client>(http_, url, std::chrono::milliseconds(2000)));
     view_.node = opt_.node;
   }
 
@@ -239,12 +241,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                         meta_key + " in etcd is not {\"partitions\": N}: " + meta->kvs[0].value,
                         "cluster.etcd"};
     if (*partitions != opt_.partitions)
-      return join_error{true, "cluster.partitions is " + std::to_string(opt_.partitions) +
-                                " but the cluster in etcd was created with " +
-                                std::to_string(*partitions) +
-                                " partitions; it is fixed for the cluster's life: set "
-                                "cluster.partitions = " +
-                                std::to_string(*partitions),
+      return join_error{true,
+                        "cluster.partitions is " + std::to_string(opt_.partitions) +
+                          " but the cluster in etcd was created with " +
+                          std::to_string(*partitions) +
+                          " partitions; it is fixed for the cluster's life: set "
+                          "cluster.partitions = " +
+                          std::to_string(*partitions),
                         "cluster.partitions"};
     return {};
   }
@@ -269,14 +272,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       auto joined = wait<etcd_txn>(
         [&](auto cb) { etcd().create(members_prefix + opt_.node, address, lease_, cb); });
       if (!joined)
-        return fail("cannot write " + members_prefix + opt_.node + ": " +
-                    joined.error().message);
+        return fail("cannot write " + members_prefix + opt_.node + ": " + joined.error().message);
       if (joined->succeeded)
         break;
       if (clock_type::now() > deadline)
-        return join_error{true, "another node named " + opt_.node + " is up (it holds " +
-                                  members_prefix + opt_.node +
-                                  "); cluster.node must be unique",
+        return join_error{true,
+                          "another node named " + opt_.node + " is up (it holds " + members_prefix +
+                            opt_.node + "); cluster.node must be unique",
                           "cluster.node"};
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -463,17 +465,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     for (uint32_t p = 0; p < opt_.partitions; ++p) {
       auto current = current_part(p);
       auto next = next_configuration(current, live, opt_.replicas);
-      if (next.replicas.empty() || (current.epoch != 0 && next.primary == current.primary &&
-                                    next.replicas == current.replicas &&
-                                    next.in_sync == current.in_sync))
+      if (next.replicas.empty() ||
+          (current.epoch != 0 && next.primary == current.primary &&
+           next.replicas == current.replicas && next.in_sync == current.in_sync))
         continue;
       ++in_flight_;
       etcd().compare_and_put(
         part_key(p), current.epoch, part_value(next), 0,
         [self = shared_from_this(), p, from = current.primary, to = next.primary](auto r) {
-          asio::post(self->strand_, [self, p, from, to, r = std::move(r)] {
-            self->on_written(p, from, to, r);
-          });
+          asio::post(self->strand_,
+                     [self, p, from, to, r = std::move(r)] { self->on_written(p, from, to, r); });
         });
     }
   }

@@ -66,8 +66,8 @@ struct partition_view {
 /// The cluster as this node last saw it in etcd.
 struct cluster_view {
   std::string node;
-  std::string controller; ///< "" while none holds /sy/controller
-  std::vector<member_view> members;     ///< by node name
+  std::string controller;                 ///< "" while none holds /sy/controller
+  std::vector<member_view> members;       ///< by node name
   std::vector<partition_view> partitions; ///< 0 … partitions-1
 };
 

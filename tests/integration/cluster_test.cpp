@@ -134,11 +134,10 @@ protected:
       const auto log = etcd_dir_.path() + "/etcd.log";
       freopen(log.c_str(), "w", stdout);
       freopen(log.c_str(), "a", stderr);
-      execl(etcd_binary, "etcd", "--name", "t", "--data-dir",
-            (etcd_dir_.path() + "/etcd").c_str(), "--listen-client-urls", etcd_url_.c_str(),
-            "--advertise-client-urls", etcd_url_.c_str(), "--listen-peer-urls", peer.c_str(),
-            "--initial-advertise-peer-urls", peer.c_str(), "--initial-cluster",
-            ("t=" + peer).c_str(), static_cast<char*>(nullptr));
+      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (etcd_dir_.path() + "/etcd").c_str(),
+            "--listen-client-urls", etcd_url_.c_str(), "--advertise-client-urls", etcd_url_.c_str(),
+            "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
+            "--initial-cluster", ("t=" + peer).c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     ASSERT_GT(etcd_pid_, 0);
@@ -160,16 +159,16 @@ protected:
   }
 
   std::string cluster_toml(const std::string& node, int parts = partitions) const {
-    return "[cluster]\nnode = \"" + node + "\"\nlisten = \"127.0.0.1:" +
-           std::to_string(free_port()) + "\"\netcd = [\"" + etcd_url_ +
-           "\"]\npartitions = " + std::to_string(parts) +
+    return "[cluster]\nnode = \"" + node +
+           "\"\nlisten = \"127.0.0.1:" + std::to_string(free_port()) + "\"\netcd = [\"" +
+           etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
            "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n";
   }
 
   server_process& add_node(const std::string& name, int parts = partitions) {
     dirs_.push_back(std::make_unique<temp_dir>());
-    nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(),
-                                                      cluster_toml(name, parts)));
+    nodes_.push_back(
+      std::make_unique<server_process>(dirs_.back()->path(), cluster_toml(name, parts)));
     return *nodes_.back();
   }
 
@@ -280,7 +279,8 @@ TEST_F(cluster_test, a_single_node_answers_404_for_the_cluster) {
 TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_events_are_not_replicated) {
   temp_dir dir;
   server_process node(dir.path(), "[cluster]\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
-                                  "etcd = [\"" + etcd_url_ + "\"]\n");
+                                  "etcd = [\"" +
+                                    etcd_url_ + "\"]\n");
   EXPECT_THROW(node.start(), std::runtime_error);
   EXPECT_EQ(node.start_up_exit_status(), 2);
   EXPECT_NE(node.log().find("NOT replicated"), std::string::npos) << node.log();
