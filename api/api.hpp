@@ -25,6 +25,9 @@ class event_type_publisher;
 class ingest_pipeline;
 class live_feed;
 } // namespace sy::actors
+namespace sy::cluster {
+class membership;
+} // namespace sy::cluster
 
 namespace sy::api {
 
@@ -98,6 +101,8 @@ struct api_context {
   int64_t max_streams = 16;
   /// How many /v1/stream connections are open (shared by the handlers' copies).
   std::shared_ptr<std::atomic<int64_t>> open_streams = std::make_shared<std::atomic<int64_t>>(0);
+  /// This node's cluster membership ([cluster]); null on a single node.
+  const cluster::membership* cluster = nullptr;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

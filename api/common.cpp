@@ -285,6 +285,7 @@ void install(transport::http_server& server, const api_context& ctx) {
   install_live(server, ctx);
   install_openapi(server, ctx);
   install_console(server, ctx);
+  install_cluster(server, ctx);
 }
 
 std::optional<core::input_error> read_query(std::string_view query,

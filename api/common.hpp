@@ -134,6 +134,7 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx);
 void install_openapi(transport::http_server& server, const api_context& ctx);
 void install_admin(transport::http_server& server, const api_context& ctx);
 void install_console(transport::http_server& server, const api_context& ctx);
+void install_cluster(transport::http_server& server, const api_context& ctx);
 
 /// Answers why the value of query parameter `name` is bad, or nullopt.
 using query_reader =

@@ -4,6 +4,8 @@
 
 #include "core/url.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -11,6 +13,9 @@
 namespace sy::app {
 
 namespace {
+
+constexpr int64_t max_cluster_partitions = 4096;
+constexpr int64_t max_cluster_replicas = 16;
 
 using setter = std::function<std::optional<std::string>(const toml::node&, config&)>;
 
@@ -220,6 +225,18 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
        }},
       {"failure_interval_s", int_key(&config::failure_interval_s, 1, 86400)},
       {"file", string_key(&config::log_file)}}},
+    {"cluster",
+     {{"node", string_key(&config::cluster_node)},
+      {"listen", string_key(&config::cluster_listen)},
+      {"advertise", string_key(&config::cluster_advertise)},
+      {"etcd", string_list_key(&config::cluster_etcd)},
+      {"partitions", int_key(&config::cluster_partitions, 1, max_cluster_partitions)},
+      {"replicas", int_key(&config::cluster_replicas, 1, max_cluster_replicas)},
+      {"min_insync", int_key(&config::cluster_min_insync, 1, max_cluster_replicas)},
+      {"tls_cert", string_key(&config::cluster_tls_cert)},
+      {"tls_key", string_key(&config::cluster_tls_key)},
+      {"tls_ca", string_key(&config::cluster_tls_ca)},
+      {"preview", bool_key(&config::cluster_preview)}}},
   };
   return s;
 }
@@ -233,6 +250,8 @@ std::optional<config_error> apply(const toml::table& root, const std::string& so
     auto table = section_node.as_table();
     if (!table)
       return config_error{source + ": " + section + " must be a table ([" + section + "])"};
+    if (section == "cluster")
+      out.cluster_enabled = true;
     for (auto&& [key, node] : *table) {
       std::string name = section + "." + std::string(key.str());
       auto kit = sit->second.find(std::string(key.str()));
@@ -299,6 +318,79 @@ std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::strin
   return std::make_pair(host, static_cast<uint16_t>(p));
 }
 
+namespace {
+
+// A node name is an etcd key segment and appears in URLs and logs.
+bool is_node_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+std::optional<config_error> validate_cluster(const config& c) {
+  if (c.cluster_node.empty())
+    return config_error{"cluster.node is required in [cluster]: a unique name for this node, "
+                        "such as \"n1\""};
+  if (!is_node_name(c.cluster_node))
+    return config_error{"cluster.node must be 1 to 64 letters, digits, '-', '_' or '.', got \"" +
+                        c.cluster_node + "\""};
+  if (c.cluster_listen.empty())
+    return config_error{"cluster.listen is required in [cluster]: HOST:PORT for node-to-node "
+                        "traffic, such as 127.0.0.1:7101"};
+  if (!split_host_port(c.cluster_listen))
+    return config_error{"cluster.listen must be HOST:PORT, such as 127.0.0.1:7101, got \"" +
+                        c.cluster_listen + "\""};
+  if (!c.cluster_advertise.empty() && !split_host_port(c.cluster_advertise))
+    return config_error{"cluster.advertise must be HOST:PORT (what peers dial), got \"" +
+                        c.cluster_advertise + "\""};
+  if (c.cluster_etcd.empty())
+    return config_error{"cluster.etcd is required in [cluster]: an array of etcd client URLs, "
+                        "such as [\"http://127.0.0.1:2379\"]"};
+  for (std::size_t i = 0; i < c.cluster_etcd.size(); ++i) {
+    const auto& url = c.cluster_etcd[i];
+    const std::string where = "cluster.etcd[" + std::to_string(i) + "]";
+    auto parts = core::parse_url(url);
+    if (!parts)
+      return config_error{where + " is not a URL: " + core::validate_url(url).value_or("invalid") +
+                          ", got \"" + url + "\""};
+    if (parts->scheme != "http")
+      return config_error{where + " must be an http:// URL (etcd over TLS is not supported yet)"};
+    if (parts->target != "/")
+      return config_error{where + " must be scheme://host:port with no path, got \"" + url + "\""};
+  }
+  if (c.cluster_min_insync > c.cluster_replicas)
+    return config_error{"cluster.min_insync (" + std::to_string(c.cluster_min_insync) +
+                        ") must not exceed cluster.replicas (" +
+                        std::to_string(c.cluster_replicas) + ")"};
+  const bool any_tls = !c.cluster_tls_cert.empty() || !c.cluster_tls_key.empty() ||
+                       !c.cluster_tls_ca.empty();
+  if (any_tls) {
+    const std::pair<const char*, const std::string*> files[] = {
+      {"cluster.tls_cert", &c.cluster_tls_cert},
+      {"cluster.tls_key", &c.cluster_tls_key},
+      {"cluster.tls_ca", &c.cluster_tls_ca}};
+    for (auto [key, path] : files)
+      if (path->empty())
+        return config_error{std::string(key) +
+                            " is missing: mutual TLS between nodes needs cluster.tls_cert, "
+                            "cluster.tls_key and cluster.tls_ca together, or none of them"};
+    for (auto [key, path] : files) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(*path, ec))
+        return config_error{std::string(key) + ": no such file " + *path};
+    }
+  }
+  if (!c.cluster_preview)
+    return config_error{
+      "cluster.preview must be true to start in cluster mode: the cluster's data plane is not "
+      "built yet, so events are NOT replicated — an event answered 202 lives only on the node "
+      "that took it and is lost with that node's disk. Only membership, the controller and "
+      "GET /v1/cluster work (docs/cluster.md). Set cluster.preview = true to run it anyway"};
+  return std::nullopt;
+}
+
+} // namespace
+
 std::optional<config_error> validate_config(const config& c) {
   auto hp = split_host_port(c.listen);
   if (!hp)
@@ -350,6 +442,8 @@ std::optional<config_error> validate_config(const config& c) {
     if (auto why = core::validate_url(c.gateway_url))
       return config_error{"push.gateway_url: " + *why};
   }
+  if (c.cluster_enabled)
+    return validate_cluster(c);
   return std::nullopt;
 }
 

@@ -82,6 +82,20 @@ struct config {
   std::string console_dir;
   /// Most /v1/stream connections open at once (503 beyond).
   int64_t max_streams = 16;
+  // [cluster] (docs/api.md §10, docs/cluster.md): absent = a single node.
+  bool cluster_enabled = false;          ///< a [cluster] table was given
+  std::string cluster_node;              ///< unique name of this node
+  std::string cluster_listen;            ///< HOST:PORT for node-to-node traffic
+  std::string cluster_advertise;         ///< what peers dial; "" = cluster_listen
+  std::vector<std::string> cluster_etcd; ///< etcd client URLs
+  int64_t cluster_partitions = 64;
+  int64_t cluster_replicas = 3;
+  int64_t cluster_min_insync = 2;
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
+  /// The operator's acknowledgement that events are not replicated yet.
+  bool cluster_preview = false;
 
   bool operator==(const config&) const = default;
 };
@@ -101,7 +115,7 @@ std::optional<config_error> load_config_text(const std::string& text, const std:
 
 /// Checks cross-key rules (a listen address that parses, no open server on a
 /// non-loopback address without tokens, no token shorter than
-/// min_token_length or starting with "change-me").
+/// min_token_length or starting with "change-me", a complete [cluster]).
 std::optional<config_error> validate_config(const config& c);
 
 /// The shortest bearer token accepted at start-up (docs/api.md §11).

@@ -17,6 +17,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "cluster/membership.hpp"
 #include "core/clock.hpp"
 #include "log/log.hpp"
 #include "log/rate_limit.hpp"
@@ -131,6 +132,33 @@ std::optional<std::string> make_private_dir(const std::string& dir) {
   if (::chmod(dir.c_str(), 0700) != 0)
     return std::string("chmod 0700: ") + std::strerror(errno);
   return std::nullopt;
+}
+
+cluster::membership_options membership_options_of(const config& c) {
+  cluster::membership_options o;
+  o.node = c.cluster_node;
+  o.cluster = c.cluster_advertise.empty() ? c.cluster_listen : c.cluster_advertise;
+  o.etcd = c.cluster_etcd;
+  o.partitions = static_cast<uint32_t>(c.cluster_partitions);
+  o.replicas = static_cast<uint32_t>(c.cluster_replicas);
+  o.min_insync = static_cast<uint32_t>(c.cluster_min_insync);
+  return o;
+}
+
+// Returns the API base URL peers and clients reach this node at: the
+// listener's host (the advertised cluster host when it listens on every
+// address) and its actual port.
+std::string http_url_of(const config& c, uint16_t port) {
+  auto host = split_host_port(c.listen)->first;
+  if (host == "0.0.0.0" || host == "::") {
+    auto advertised = split_host_port(c.cluster_advertise.empty() ? c.cluster_listen
+                                                                  : c.cluster_advertise);
+    host = advertised->first;
+  }
+  if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  return std::string(c.tls_cert.empty() ? "http" : "https") + "://" + host + ":" +
+         std::to_string(port);
 }
 
 } // namespace
@@ -283,6 +311,14 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     ctx.auth_failures = std::make_shared<log::rate_limit>(cfg.failure_interval_s * 1000);
     ctx.feed = &feed;
     ctx.max_streams = cfg.max_streams;
+    // [cluster]: made here so that GET /v1/cluster can reach it; it joins
+    // once the listener's port is known. Without the table nothing of the
+    // cluster exists.
+    std::unique_ptr<cluster::membership> membership;
+    if (cfg.cluster_enabled) {
+      membership = std::make_unique<cluster::membership>(ioc, client, membership_options_of(cfg));
+      ctx.cluster = membership.get();
+    }
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
     // same I/O threads.
@@ -294,7 +330,17 @@ int serve(const config& start_cfg, const config_reader& read_config) {
 
     auto host_port = split_host_port(cfg.listen);
     std::optional<uint16_t> port;
-    if (!cfg.tls_cert.empty() && !server.enable_tls(cfg.tls_cert, cfg.tls_key, error)) {
+    auto cluster_failed = [&](const cluster::join_error& e) {
+      log::write(log::level::error, e.bad_config ? "config.invalid" : "cluster.join_failed",
+                 "cannot join the cluster: " + e.message, {{"key", e.key}});
+      status = e.bad_config ? exit_bad_config : exit_failure;
+    };
+    if (membership)
+      if (auto connected = membership->connect(); !connected)
+        cluster_failed(connected.error());
+    if (status != 0) {
+      // The reason is logged; nothing listens.
+    } else if (!cfg.tls_cert.empty() && !server.enable_tls(cfg.tls_cert, cfg.tls_key, error)) {
       log::write(log::level::error, "config.invalid", "bad configuration: " + error,
                  {{"key", "server.tls_cert"}, {"error", error}});
       status = exit_bad_config;
@@ -327,6 +373,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
                        metrics_host_port->first + ":" + std::to_string(*metrics_port));
         }
       }
+      if (status == 0 && membership) {
+        if (auto joined = membership->join(http_url_of(cfg, *port)); !joined)
+          cluster_failed(joined.error());
+      }
       while (status == 0) {
         int sig = wait_for_signal();
         if (sig == SIGHUP) {
@@ -339,6 +389,9 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       }
     }
 
+    // Leave the cluster first, so that the others see this node down at once.
+    if (membership)
+      membership->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:
     // anything not yet delivered stays in the journal for the next start.
     server.stop();

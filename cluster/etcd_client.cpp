@@ -3,6 +3,7 @@
 // On Demand's speed here.
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_json.hpp"
 
 #include <charconv>
 #include <memory>
@@ -16,42 +17,12 @@
 namespace sy::cluster {
 namespace {
 
+using json::bytes_field;
+using json::int_field;
+using json::revision_of;
 using simdjson::dom::element;
 
 std::string b64(const std::string& bytes) { return core::base64_encode(bytes); }
-
-// The gateway writes int64 as a JSON string ("5"); a number is read too.
-// Absent means 0 (proto3 leaves out default values).
-int64_t int_field(element object, std::string_view name) {
-  element v;
-  if (object[name].get(v))
-    return 0;
-  if (v.is_int64())
-    return v.get_int64().value_unsafe();
-  std::string_view text;
-  if (v.get_string().get(text))
-    throw std::runtime_error(std::string(name) + " is neither a number nor a string");
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size())
-    throw std::runtime_error(std::string(name) + " is not an integer: " + std::string(text));
-  return n;
-}
-
-std::string bytes_field(element object, std::string_view name) {
-  std::string_view text;
-  if (object[name].get_string().get(text))
-    return {};
-  auto bytes = core::base64_decode(text);
-  if (!bytes)
-    throw std::runtime_error(std::string(name) + " is not base64");
-  return *bytes;
-}
-
-int64_t revision_of(element root) {
-  element header;
-  return root["header"].get(header) ? 0 : int_field(header, "revision");
-}
 
 etcd_txn txn_of(element root) {
   bool ok = false;
@@ -180,10 +151,7 @@ void etcd_client::range(const std::string& key, bool prefix, callback<etcd_range
                             simdjson::dom::array kvs;
                             if (!root["kvs"].get_array().get(kvs))
                               for (element kv : kvs)
-                                out.kvs.push_back(
-                                  {bytes_field(kv, "key"), bytes_field(kv, "value"),
-                                   int_field(kv, "create_revision"), int_field(kv, "mod_revision"),
-                                   int_field(kv, "version"), int_field(kv, "lease")});
+                                out.kvs.push_back(json::kv_of(kv));
                             return out;
                           }),
        failer(done));

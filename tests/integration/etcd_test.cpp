@@ -12,12 +12,15 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_watch.hpp"
 #include "transport/http_client.hpp"
 
 using namespace sy;
@@ -67,26 +70,41 @@ protected:
   void SetUp() override {
     if (access(etcd_binary, X_OK) != 0)
       GTEST_SKIP() << "no " << etcd_binary << ": scripts/setup installs Debian's etcd-server";
-    const auto client = "http://127.0.0.1:" + std::to_string(free_port());
-    const auto peer = "http://127.0.0.1:" + std::to_string(free_port());
-    endpoint_ = client;
-    pid_ = fork();
-    if (pid_ == 0) {
-      const auto log = dir_.path() + "/etcd.log";
-      freopen(log.c_str(), "w", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (dir_.path() + "/etcd").c_str(),
-            "--listen-client-urls", client.c_str(), "--advertise-client-urls", client.c_str(),
-            "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
-            "--initial-cluster", ("t=" + peer).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ASSERT_GT(pid_, 0);
+    endpoint_ = "http://127.0.0.1:" + std::to_string(free_port());
+    peer_ = "http://127.0.0.1:" + std::to_string(free_port());
+    start_etcd(endpoint_);
     work_.emplace(ioc_.get_executor());
     thread_ = std::thread([this] { ioc_.run(); });
     http_ = std::make_unique<transport::http_client>(ioc_, transport::client_options{});
     etcd_ = std::make_unique<cluster::etcd_client>(*http_, endpoint_, 2000ms);
-    // Ready when a read answers (etcd elects itself within a second or two).
+    wait_ready();
+  }
+
+  // Starts etcd on the fixture's data dir, answering clients on `urls`
+  // (comma-separated).
+  void start_etcd(const std::string& urls) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const auto log = dir_.path() + "/etcd.log";
+      freopen(log.c_str(), "a", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (dir_.path() + "/etcd").c_str(),
+            "--listen-client-urls", urls.c_str(), "--advertise-client-urls", endpoint_.c_str(),
+            "--listen-peer-urls", peer_.c_str(), "--initial-advertise-peer-urls", peer_.c_str(),
+            "--initial-cluster", ("t=" + peer_).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(pid_, 0);
+  }
+
+  void kill_etcd() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // Waits until a read answers (etcd elects itself within a second or two).
+  void wait_ready() {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (true) {
       auto r = wait<cluster::etcd_range>([&](auto cb) { etcd_->range("/ready", false, cb); });
@@ -115,12 +133,42 @@ protected:
 
   scratch_dir dir_;
   std::string endpoint_;
+  std::string peer_;
   pid_t pid_ = -1;
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::unique_ptr<transport::http_client> http_;
   std::unique_ptr<cluster::etcd_client> etcd_;
+};
+
+// What a watch delivered, for the test thread to wait on.
+struct watch_record {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<cluster::etcd_range> snapshots;
+  std::vector<cluster::etcd_event> events;
+
+  cluster::etcd_watch_handlers handlers() {
+    return {[this](const cluster::etcd_range& r) {
+              std::lock_guard lock(mutex);
+              snapshots.push_back(r);
+              changed.notify_all();
+            },
+            [this](const std::vector<cluster::etcd_event>& batch) {
+              std::lock_guard lock(mutex);
+              events.insert(events.end(), batch.begin(), batch.end());
+              changed.notify_all();
+            },
+            {}};
+  }
+
+  // Waits (20 s at most) until `done` holds; returns whether it did.
+  template <class Pred>
+  bool wait_for(Pred done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 20s, [&] { return done(*this); });
+  }
 };
 
 } // namespace
@@ -244,4 +292,125 @@ TEST_F(etcd_test, errors_say_what_failed) {
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().status, 0);
   EXPECT_NE(down.error().message.find("/v3/kv/range"), std::string::npos) << down.error().message;
+}
+
+TEST(etcd_watch_line, reads_events_compaction_and_errors) {
+  auto put = cluster::parse_watch_line(
+    R"({"result":{"header":{"revision":"9"},"events":[{"kv":{"key":"L3cvYQ==","value":"MQ==",)"
+    R"("mod_revision":"9","create_revision":"9","version":"1"}},{"type":"DELETE","kv":)"
+    R"({"key":"L3cvYg==","mod_revision":"9"}}]}})");
+  ASSERT_TRUE(put.error.empty()) << put.error;
+  ASSERT_EQ(put.events.size(), 2u);
+  EXPECT_FALSE(put.events[0].deleted);
+  EXPECT_EQ(put.events[0].kv.key, "/w/a");
+  EXPECT_EQ(put.events[0].kv.value, "1");
+  EXPECT_TRUE(put.events[1].deleted);
+  EXPECT_EQ(put.events[1].kv.key, "/w/b");
+  auto compacted = cluster::parse_watch_line(
+    R"({"result":{"header":{},"canceled":true,"compact_revision":"12"}})");
+  EXPECT_TRUE(compacted.canceled);
+  EXPECT_EQ(compacted.compact_revision, 12);
+  auto error = cluster::parse_watch_line(R"({"error":{"grpc_code":14,"message":"unavailable"}})");
+  EXPECT_EQ(error.error, "unavailable");
+  EXPECT_FALSE(cluster::parse_watch_line("{nope").error.empty());
+}
+
+TEST_F(etcd_test, watch_streams_a_snapshot_then_every_change_in_order) {
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/a", "1", 0, cb); }));
+  watch_record seen;
+  cluster::etcd_watch watch(ioc_, *etcd_, endpoint_, "/w/", seen.handlers());
+  watch.start();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return !s.snapshots.empty(); }));
+  {
+    std::lock_guard lock(seen.mutex);
+    ASSERT_EQ(seen.snapshots[0].kvs.size(), 1u);
+    EXPECT_EQ(seen.snapshots[0].kvs[0].key, "/w/a");
+  }
+  auto put_b = wait<int64_t>([&](auto cb) { etcd_->put("/w/b", "2", 0, cb); });
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/x/elsewhere", "3", 0, cb); }));
+  auto erased = wait<int64_t>([&](auto cb) { etcd_->erase("/w/a", false, cb); });
+  ASSERT_TRUE(put_b && erased);
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() >= 2; }));
+  watch.stop();
+  std::lock_guard lock(seen.mutex);
+  ASSERT_EQ(seen.events.size(), 2u);
+  EXPECT_FALSE(seen.events[0].deleted);
+  EXPECT_EQ(seen.events[0].kv.key, "/w/b");
+  EXPECT_EQ(seen.events[0].kv.value, "2");
+  EXPECT_EQ(seen.events[0].kv.mod_revision, *put_b);
+  EXPECT_TRUE(seen.events[1].deleted);
+  EXPECT_EQ(seen.events[1].kv.key, "/w/a");
+  EXPECT_GT(seen.events[1].kv.mod_revision, *put_b);
+  EXPECT_EQ(watch.snapshots_read(), 1u);
+}
+
+TEST_F(etcd_test, watch_resumes_after_the_last_revision_seen_when_etcd_restarts) {
+  watch_record seen;
+  cluster::etcd_watch watch(ioc_, *etcd_, endpoint_, "/w/", seen.handlers(), 100ms);
+  watch.start();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return !s.snapshots.empty(); }));
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/1", "a", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() == 1; }));
+  kill_etcd();
+  start_etcd(endpoint_);
+  wait_ready();
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/2", "b", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() >= 2; }));
+  watch.stop();
+  std::lock_guard lock(seen.mutex);
+  // /w/1 is not seen twice: the new stream starts after its revision.
+  ASSERT_EQ(seen.events.size(), 2u);
+  EXPECT_EQ(seen.events[0].kv.key, "/w/1");
+  EXPECT_EQ(seen.events[1].kv.key, "/w/2");
+  EXPECT_GE(watch.streams_opened(), 2u);
+  EXPECT_EQ(watch.snapshots_read(), 1u);
+}
+
+TEST_F(etcd_test, watch_reads_a_new_snapshot_when_its_revision_was_compacted) {
+  // The watch streams from a second client URL, so that etcd can be run
+  // without it while the changes it has not seen are compacted away.
+  const auto second = "http://127.0.0.1:" + std::to_string(free_port());
+  kill_etcd();
+  start_etcd(endpoint_ + "," + second);
+  wait_ready();
+  watch_record seen;
+  cluster::etcd_watch watch(ioc_, *etcd_, second, "/w/", seen.handlers(), 100ms);
+  watch.start();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return !s.snapshots.empty(); }));
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/1", "a", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() == 1; }));
+
+  kill_etcd();
+  start_etcd(endpoint_);
+  wait_ready();
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/2", "b", 0, cb); }));
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->erase("/w/1", false, cb); }));
+  auto last = wait<int64_t>([&](auto cb) { etcd_->put("/w/3", "c", 0, cb); });
+  ASSERT_TRUE(last);
+  transport::client_request compact;
+  compact.method = "POST";
+  compact.url = endpoint_ + "/v3/kv/compaction";
+  compact.body = R"({"revision":")" + std::to_string(*last) + R"(","physical":true})";
+  compact.timeout = 5s;
+  std::promise<int> compacted;
+  http_->send(compact, [&](transport::client_response r) { compacted.set_value(r.status); });
+  ASSERT_EQ(compacted.get_future().get(), 200);
+
+  kill_etcd();
+  start_etcd(endpoint_ + "," + second);
+  wait_ready();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.snapshots.size() == 2; }));
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/4", "d", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() >= 2; }));
+  watch.stop();
+  std::lock_guard lock(seen.mutex);
+  const auto& fresh = seen.snapshots[1];
+  ASSERT_EQ(fresh.kvs.size(), 2u);
+  EXPECT_EQ(fresh.kvs[0].key, "/w/2");
+  EXPECT_EQ(fresh.kvs[1].key, "/w/3");
+  EXPECT_GE(fresh.revision, *last);
+  // Nothing from the compacted gap arrives as an event; the next change does.
+  ASSERT_EQ(seen.events.size(), 2u);
+  EXPECT_EQ(seen.events[1].kv.key, "/w/4");
+  EXPECT_EQ(watch.snapshots_read(), 2u);
 }

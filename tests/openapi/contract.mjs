@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { call, callFirstEvent, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startServer, startSink } from "./lib.mjs";
+import { call, callFirstEvent, docPath, findBinary, repoRoot, isPushPath, loadDocument, ResponseChecker, startEtcd, startServer, startSink } from "./lib.mjs";
 
 const bin = findBinary(process.argv[2]);
 const doc = loadDocument();
@@ -50,6 +50,33 @@ try {
   await req(m, "GET", "/healthz", { want: 200 });
   await req(m, "GET", "/readyz", { want: 200 });
   await req(m, "GET", "/metrics", { want: 200 });
+  // -- cluster mode: a single node has no cluster (404); a node of its own
+  // with one etcd answers 200 (docs/cluster.md)
+  await req(m, "GET", "/v1/cluster", { want: 404 });
+  const etcd = await startEtcd();
+  if (!etcd) problems.push("GET /v1/cluster needs /usr/bin/etcd (scripts/setup installs etcd-server)");
+  else {
+    const clustered = await startServer(bin, `[cluster]\nnode = "c1"\nlisten = "127.0.0.1:7199"\n` +
+      `etcd = ["${etcd.url}"]\npartitions = 4\nreplicas = 1\nmin_insync = 1\npreview = true\n`);
+    try {
+      // The controller places the partitions a moment after the node joined.
+      const deadline = Date.now() + 30000;
+      let placed = false;
+      while (!placed && Date.now() < deadline) {
+        const r = await call(clustered.port, "GET", "/v1/cluster");
+        const parts = r.status === 200 ? JSON.parse(r.body).partitions : [];
+        placed = parts.length === 4 && parts.every((p) => p.primary === "c1");
+        if (!placed) await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!placed) problems.push(`GET /v1/cluster: the clustered node never placed its partitions; its log:\n${clustered.log()}`);
+      const c = json(await req(clustered, "GET", "/v1/cluster", { want: 200 }));
+      if (c.node !== "c1" || c.members.length !== 1 || c.members[0].state !== "up" || c.partitions.length !== 4)
+        problems.push(`GET /v1/cluster on a one-node cluster: ${JSON.stringify(c)}`);
+    } finally {
+      await clustered.stop();
+      await etcd.stop();
+    }
+  }
   const served = await req(m, "GET", "/openapi.yaml", { want: 200 });
   if (served.body !== readFileSync(docPath, "utf8"))
     problems.push("GET /openapi.yaml does not serve docs/openapi.yaml byte for byte (rebuild?)");

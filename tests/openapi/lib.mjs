@@ -302,3 +302,50 @@ export class ResponseChecker {
 export function isPushPath(template) {
   return template === "/v1/association/create" || template === "/v1/notification/sendToList";
 }
+
+// -- etcd, for cluster mode -----------------------------------------------------
+
+// Returns a free loopback port (bound and released).
+async function freePort() {
+  const net = await import("node:net");
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/// Starts Debian's etcd (scripts/setup installs etcd-server) on free
+/// loopback ports with a fresh data dir; resolves to {url, stop} once it
+/// answers, or to null when /usr/bin/etcd is missing.
+export async function startEtcd() {
+  const bin = "/usr/bin/etcd";
+  if (!existsSync(bin)) return null;
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-openapi-etcd-"));
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const child = spawn(bin, ["--name", "t", "--data-dir", join(dir, "etcd"),
+    "--listen-client-urls", client, "--advertise-client-urls", client,
+    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `t=${peer}`], { stdio: "ignore" });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${client}/v3/kv/range`, { method: "POST", body: '{"key":"L3JlYWR5"}' })
+      .then((r) => r.status === 200).catch(() => false);
+    if (ok) return { url: client, stop };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stop();
+  throw new Error("etcd did not answer within 30 s");
+}

@@ -392,3 +392,109 @@ TEST(config, console_max_streams_is_read_and_checked) {
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("unknown key console.max_stream"), std::string::npos) << err->message;
 }
+
+namespace {
+
+const std::string good_cluster = R"([cluster]
+node = "n1"
+listen = "127.0.0.1:7101"
+etcd = ["http://127.0.0.1:2379"]
+preview = true
+)";
+
+// Returns the validation message of `good_cluster` with `edit` applied
+// (a line appended to the [cluster] table), or "" when accepted.
+std::string cluster_error(const std::string& extra, const std::string& table = good_cluster) {
+  config c;
+  if (auto err = load(table + extra, c))
+    return err->message;
+  auto err = validate_config(c);
+  return err ? err->message : "";
+}
+
+} // namespace
+
+TEST(config, no_cluster_table_is_a_single_node) {
+  config c;
+  EXPECT_FALSE(c.cluster_enabled);
+  EXPECT_FALSE(validate_config(c));
+}
+
+TEST(config, cluster_table_takes_the_keys_of_api_section_10_with_their_defaults) {
+  config c;
+  auto err = load(good_cluster, c);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_TRUE(c.cluster_enabled);
+  EXPECT_EQ(c.cluster_node, "n1");
+  EXPECT_EQ(c.cluster_listen, "127.0.0.1:7101");
+  EXPECT_EQ(c.cluster_etcd, std::vector<std::string>{"http://127.0.0.1:2379"});
+  EXPECT_EQ(c.cluster_partitions, 64);
+  EXPECT_EQ(c.cluster_replicas, 3);
+  EXPECT_EQ(c.cluster_min_insync, 2);
+  EXPECT_FALSE(validate_config(c));
+  config d;
+  ASSERT_FALSE(load(good_cluster + "partitions = 8\nreplicas = 2\nmin_insync = 1\n"
+                                   "advertise = \"10.0.0.1:7101\"\n",
+                    d));
+  EXPECT_EQ(d.cluster_partitions, 8);
+  EXPECT_EQ(d.cluster_replicas, 2);
+  EXPECT_EQ(d.cluster_min_insync, 1);
+  EXPECT_EQ(d.cluster_advertise, "10.0.0.1:7101");
+  EXPECT_FALSE(validate_config(d));
+}
+
+TEST(config, cluster_mode_needs_the_preview_acknowledgement) {
+  const std::string without = "[cluster]\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
+                              "etcd = [\"http://127.0.0.1:2379\"]\n";
+  auto why = cluster_error("", without);
+  EXPECT_NE(why.find("cluster.preview"), std::string::npos) << why;
+  EXPECT_NE(why.find("NOT replicated"), std::string::npos) << why;
+  EXPECT_NE(cluster_error("preview = false\n", without), "");
+  EXPECT_EQ(cluster_error("preview = true\n", without), "");
+}
+
+TEST(config, cluster_keys_are_checked_naming_the_key) {
+  struct bad_case {
+    std::string table;
+    std::string key;
+  };
+  const std::vector<bad_case> cases = {
+    {"[cluster]\npreview = true\nlisten = \"127.0.0.1:7101\"\netcd = [\"http://127.0.0.1:1\"]\n",
+     "cluster.node"},
+    {"[cluster]\npreview = true\nnode = \"a b\"\nlisten = \"127.0.0.1:7101\"\n"
+     "etcd = [\"http://127.0.0.1:1\"]\n",
+     "cluster.node"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\netcd = [\"http://127.0.0.1:1\"]\n",
+     "cluster.listen"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"nowhere\"\n"
+     "etcd = [\"http://127.0.0.1:1\"]\n",
+     "cluster.listen"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n", "cluster.etcd"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\netcd = []\n",
+     "cluster.etcd"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
+     "etcd = [\"ftp://x\"]\n",
+     "cluster.etcd[0]"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
+     "etcd = [\"https://127.0.0.1:2379\"]\n",
+     "cluster.etcd[0]"},
+    {"[cluster]\npreview = true\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
+     "etcd = \"http://127.0.0.1:2379\"\n",
+     "cluster.etcd"},
+    {good_cluster + "advertise = \"x\"\n", "cluster.advertise"},
+    {good_cluster + "partitions = 0\n", "cluster.partitions"},
+    {good_cluster + "partitions = \"64\"\n", "cluster.partitions"},
+    {good_cluster + "replicas = 0\n", "cluster.replicas"},
+    {good_cluster + "replicas = 2\nmin_insync = 3\n", "cluster.min_insync"},
+    {good_cluster + "tls_cert = \"/nonexistent.pem\"\n", "cluster.tls_key"},
+    {good_cluster + "tls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"
+                    "tls_ca = \"/nonexistent/ca.pem\"\n",
+     "cluster.tls_cert"},
+    {"[cluster]\npreview = 1\n", "cluster.preview"},
+    {good_cluster + "nodes = 3\n", "cluster.nodes"},
+  };
+  for (const auto& c : cases) {
+    auto why = cluster_error("", c.table);
+    EXPECT_NE(why.find(c.key), std::string::npos) << c.table << "\n→ " << why;
+  }
+}

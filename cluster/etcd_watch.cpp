@@ -1,0 +1,347 @@
+// The watch stream: one plain Beast connection per stream, the chunked body
+// read into a fixed buffer (buffer_body) and cut at newlines. Every step runs
+// on the watch's strand; a stream carries a generation number so that a
+// completion of an abandoned stream does nothing.
+
+#include "cluster/etcd_watch.hpp"
+
+#include <atomic>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "cluster/etcd_json.hpp"
+#include "core/json_writer.hpp"
+#include "core/signing.hpp"
+#include "core/url.hpp"
+
+namespace sy::cluster {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = beast::error_code;
+
+namespace {
+
+// Connecting, sending the request and reading the answer's header.
+constexpr auto open_timeout = std::chrono::seconds(5);
+// One watch message: etcd's limit on a request is 1.5 MiB; values here are small.
+constexpr std::size_t max_line_bytes = 4 << 20;
+
+std::string trimmed(std::string endpoint) {
+  while (!endpoint.empty() && endpoint.back() == '/')
+    endpoint.pop_back();
+  return endpoint;
+}
+
+} // namespace
+
+watch_line parse_watch_line(const std::string& line) {
+  watch_line out;
+  simdjson::dom::parser parser;
+  simdjson::padded_string text(line);
+  json::element root;
+  if (auto err = parser.parse(text).get(root)) {
+    out.error = std::string("unreadable watch message: ") + simdjson::error_message(err);
+    return out;
+  }
+  try {
+    json::element error;
+    if (!root["error"].get(error)) {
+      std::string_view m;
+      out.error = error["message"].get_string().get(m) ? "watch error" : std::string(m);
+      return out;
+    }
+    json::element result;
+    if (root["result"].get(result)) {
+      out.error = "watch message without result";
+      return out;
+    }
+    bool flag = false;
+    out.created = !result["created"].get_bool().get(flag) && flag;
+    out.canceled = !result["canceled"].get_bool().get(flag) && flag;
+    out.compact_revision = json::int_field(result, "compact_revision");
+    simdjson::dom::array events;
+    if (!result["events"].get_array().get(events))
+      for (json::element e : events) {
+        etcd_event ev;
+        std::string_view type;
+        ev.deleted = !e["type"].get_string().get(type) && type == "DELETE";
+        json::element kv;
+        if (!e["kv"].get(kv))
+          ev.kv = json::kv_of(kv);
+        out.events.push_back(std::move(ev));
+      }
+  } catch (const std::exception& e) {
+    out.error = std::string("unreadable watch message: ") + e.what();
+  }
+  return out;
+}
+
+struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
+  impl(asio::io_context& ioc, etcd_client& client, std::string endpoint, std::string prefix,
+       etcd_watch_handlers handlers, std::chrono::milliseconds retry)
+      : strand_(asio::make_strand(ioc)), timer_(strand_), client_(client),
+        endpoint_(trimmed(std::move(endpoint))), prefix_(std::move(prefix)),
+        handlers_(std::move(handlers)), retry_(retry) {}
+
+  // Reads the prefix; its revision + 1 is where the stream starts.
+  void do_snapshot() {
+    if (stopped_)
+      return;
+    client_.range(prefix_, true, [self = shared_from_this()](auto r) {
+      asio::post(self->strand_, [self, r = std::move(r)] { self->on_snapshot(r); });
+    });
+  }
+
+  void on_snapshot(const core::expected<etcd_range, etcd_error>& r) {
+    if (stopped_)
+      return;
+    if (!r) {
+      trouble("snapshot of " + prefix_ + ": " + r.error().message);
+      return retry_later([](impl& w) { w.do_snapshot(); });
+    }
+    ++snapshots_;
+    next_revision_ = r->revision + 1;
+    if (handlers_.snapshot)
+      handlers_.snapshot(*r);
+    do_open();
+  }
+
+  void do_open() {
+    if (stopped_)
+      return;
+    auto url = core::parse_url(endpoint_ + "/v3/watch");
+    if (!url || url->scheme != "http") {
+      trouble("cannot watch " + endpoint_ + ": only http:// etcd endpoints are supported");
+      return retry_later([](impl& w) { w.do_open(); });
+    }
+    ++generation_;
+    ++streams_;
+    stream_.emplace(strand_);
+    buffer_.clear();
+    pending_.clear();
+    core::json_writer w;
+    w.begin_object().key("create_request").begin_object();
+    w.key("key").value(core::base64_encode(prefix_));
+    w.key("range_end").value(core::base64_encode(prefix_end(prefix_)));
+    w.key("start_revision").value(std::to_string(next_revision_));
+    w.end_object().end_object();
+    request_ = {};
+    request_.version(11);
+    request_.method(http::verb::post);
+    request_.target(url->target);
+    request_.set(http::field::host, url->host_header());
+    request_.set(http::field::content_type, "application/json");
+    request_.body() = std::move(w).str();
+    request_.prepare_payload();
+    error_code ec;
+    auto address = asio::ip::make_address(url->host, ec);
+    if (ec) {
+      trouble("cannot watch " + endpoint_ + ": the host must be an IP address");
+      return retry_later([](impl& w) { w.do_open(); });
+    }
+    stream_->expires_after(open_timeout);
+    stream_->async_connect(tcp::endpoint(address, url->port),
+                           [self = shared_from_this(), g = generation_](error_code ec) {
+                             if (self->current(g))
+                               self->on_connect(ec);
+                           });
+  }
+
+  void on_connect(error_code ec) {
+    if (ec)
+      return broken("connect", ec);
+    http::async_write(*stream_, request_,
+                      [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
+                        if (self->current(g))
+                          self->on_write(ec);
+                      });
+  }
+
+  void on_write(error_code ec) {
+    if (ec)
+      return broken("write", ec);
+    parser_.emplace();
+    parser_->body_limit(boost::none); // the stream never ends on its own
+    http::async_read_header(
+      *stream_, buffer_, *parser_,
+      [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
+        if (self->current(g))
+          self->on_header(ec);
+      });
+  }
+
+  void on_header(error_code ec) {
+    if (ec)
+      return broken("read", ec);
+    if (parser_->get().result_int() != 200) {
+      trouble("watch of " + prefix_ + ": HTTP " + std::to_string(parser_->get().result_int()));
+      return reconnect();
+    }
+    // Open: nothing bounds how long etcd stays quiet.
+    stream_->expires_never();
+    do_read();
+  }
+
+  void do_read() {
+    parser_->get().body().data = chunk_;
+    parser_->get().body().size = sizeof chunk_;
+    http::async_read_some(*stream_, buffer_, *parser_,
+                          [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
+                            if (self->current(g))
+                              self->on_read(ec);
+                          });
+  }
+
+  void on_read(error_code ec) {
+    if (ec == http::error::need_buffer)
+      ec = {};
+    pending_.append(chunk_, sizeof chunk_ - parser_->get().body().size);
+    if (ec)
+      return broken("read", ec);
+    std::size_t start = 0;
+    for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n', start)) {
+      auto line = pending_.substr(start, nl - start);
+      start = nl + 1;
+      if (line.find_first_not_of(" \r\t") == std::string::npos)
+        continue;
+      if (!on_line(line))
+        return;
+    }
+    pending_.erase(0, start);
+    if (pending_.size() > max_line_bytes) {
+      trouble("watch message over " + std::to_string(max_line_bytes) + " bytes");
+      return reconnect();
+    }
+    if (parser_->is_done())
+      return broken("read", http::error::end_of_stream);
+    do_read();
+  }
+
+  // Returns whether the stream goes on.
+  bool on_line(const std::string& line) {
+    auto msg = parse_watch_line(line);
+    if (!msg.error.empty()) {
+      trouble("watch of " + prefix_ + ": " + msg.error);
+      reconnect();
+      return false;
+    }
+    if (msg.compact_revision > 0) {
+      // The changes since next_revision_ are gone: start again from a snapshot.
+      trouble("watch of " + prefix_ + ": revision " + std::to_string(next_revision_) +
+              " compacted (now " + std::to_string(msg.compact_revision) + "); reading anew");
+      close();
+      do_snapshot();
+      return false;
+    }
+    if (msg.canceled) {
+      trouble("watch of " + prefix_ + " canceled by etcd");
+      reconnect();
+      return false;
+    }
+    if (!msg.events.empty()) {
+      for (const auto& e : msg.events)
+        next_revision_ = std::max(next_revision_, e.kv.mod_revision + 1);
+      if (handlers_.events && !stopped_)
+        handlers_.events(msg.events);
+    }
+    return !stopped_;
+  }
+
+  void broken(const char* what, error_code ec) {
+    if (stopped_)
+      return;
+    trouble(std::string("watch of ") + prefix_ + ": " + what + ": " + ec.message());
+    reconnect();
+  }
+
+  // Reopens the stream from the revision after the last one seen.
+  void reconnect() {
+    close();
+    retry_later([](impl& w) { w.do_open(); });
+  }
+
+  void close() {
+    ++generation_;
+    if (stream_) {
+      error_code ignored;
+      stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_->close();
+    }
+    stream_.reset();
+    parser_.reset();
+  }
+
+  template <class Step>
+  void retry_later(Step step) {
+    if (stopped_)
+      return;
+    timer_.expires_after(retry_);
+    timer_.async_wait([self = shared_from_this(), step](error_code ec) {
+      if (!ec && !self->stopped_)
+        step(*self);
+    });
+  }
+
+  bool current(uint64_t g) const { return !stopped_ && g == generation_; }
+
+  void trouble(const std::string& why) {
+    if (handlers_.trouble && !stopped_)
+      handlers_.trouble(why);
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  etcd_client& client_;
+  const std::string endpoint_;
+  const std::string prefix_;
+  etcd_watch_handlers handlers_;
+  const std::chrono::milliseconds retry_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> streams_{0};
+  std::atomic<uint64_t> snapshots_{0};
+  uint64_t generation_ = 0;
+  int64_t next_revision_ = 0;
+  std::optional<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  http::request<http::string_body> request_;
+  char chunk_[16 << 10];
+  std::string pending_;
+};
+
+etcd_watch::etcd_watch(asio::io_context& ioc, etcd_client& client, std::string endpoint,
+                       std::string prefix, etcd_watch_handlers handlers,
+                       std::chrono::milliseconds retry)
+    : impl_(std::make_shared<impl>(ioc, client, std::move(endpoint), std::move(prefix),
+                                   std::move(handlers), retry)) {}
+
+etcd_watch::~etcd_watch() { stop(); }
+
+void etcd_watch::start() {
+  asio::post(impl_->strand_, [self = impl_] { self->do_snapshot(); });
+}
+
+void etcd_watch::stop() {
+  if (impl_->stopped_.exchange(true))
+    return;
+  asio::post(impl_->strand_, [self = impl_] {
+    self->timer_.cancel();
+    self->close();
+  });
+}
+
+uint64_t etcd_watch::streams_opened() const { return impl_->streams_; }
+
+uint64_t etcd_watch::snapshots_read() const { return impl_->snapshots_; }
+
+} // namespace sy::cluster

@@ -1,0 +1,599 @@
+// Membership and the controller. join() runs on the caller's thread and
+// waits on etcd's answers; everything after it runs on one strand: the
+// keep-alive tick, the watch's snapshot and events (posted over from the
+// watch's own strand) and the controller's transactions. keys_ mirrors
+// every key under /sy/ as the watch last reported it; view_ is rebuilt from
+// it after each change and read under view_mutex_ by any thread.
+
+#include "cluster/membership.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "cluster/etcd_client.hpp"
+#include "cluster/etcd_json.hpp"
+#include "cluster/etcd_watch.hpp"
+#include "cluster/placement.hpp"
+#include "core/json_writer.hpp"
+#include "log/log.hpp"
+
+namespace sy::cluster {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+const std::string root_prefix = "/sy/";
+const std::string meta_key = "/sy/meta";
+const std::string controller_key = "/sy/controller";
+const std::string members_prefix = "/sy/members/";
+const std::string nodes_prefix = "/sy/nodes/";
+const std::string parts_prefix = "/sy/parts/";
+
+std::string part_key(uint32_t p) { return parts_prefix + std::to_string(p); }
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::string member_value(const std::string& http, const std::string& cluster) {
+  core::json_writer w;
+  w.begin_object().key("http").value(http).key("cluster").value(cluster).end_object();
+  return std::move(w).str();
+}
+
+std::string meta_value(uint32_t partitions) {
+  core::json_writer w;
+  w.begin_object().key("partitions").value(static_cast<int64_t>(partitions)).end_object();
+  return std::move(w).str();
+}
+
+void write_names(core::json_writer& w, const char* key, const std::vector<std::string>& names) {
+  w.key(key).begin_array();
+  for (const auto& n : names)
+    w.value(n);
+  w.end_array();
+}
+
+// The value of /sy/parts/<p>: the epoch is not in it, it is the key's
+// mod_revision (known only once the transaction committed).
+std::string part_value(const partition_view& p) {
+  core::json_writer w;
+  w.begin_object().key("primary").value(p.primary);
+  write_names(w, "replicas", p.replicas);
+  write_names(w, "in_sync", p.in_sync);
+  w.end_object();
+  return std::move(w).str();
+}
+
+// Parses a JSON object value; nullopt when it is not one.
+template <class Read>
+auto read_json(const std::string& value, Read read)
+  -> std::optional<decltype(read(json::element{}))> {
+  simdjson::dom::parser parser;
+  simdjson::padded_string text(value);
+  json::element root;
+  if (parser.parse(text).get(root) || !root.is_object())
+    return std::nullopt;
+  try {
+    return read(root);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string string_field(json::element o, const char* name) {
+  std::string_view v;
+  return o[name].get_string().get(v) ? std::string() : std::string(v);
+}
+
+std::vector<std::string> names_field(json::element o, const char* name) {
+  std::vector<std::string> out;
+  simdjson::dom::array a;
+  if (!o[name].get_array().get(a))
+    for (json::element e : a) {
+      std::string_view v;
+      if (!e.get_string().get(v))
+        out.emplace_back(v);
+    }
+  return out;
+}
+
+struct member_address {
+  std::string http;
+  std::string cluster;
+};
+
+std::optional<member_address> parse_member(const std::string& value) {
+  return read_json(value, [](json::element o) {
+    return member_address{string_field(o, "http"), string_field(o, "cluster")};
+  });
+}
+
+std::optional<int64_t> parse_meta_partitions(const std::string& value) {
+  return read_json(value, [](json::element o) { return json::int_field(o, "partitions"); });
+}
+
+partition_view parse_part(uint32_t p, const etcd_kv& kv) {
+  partition_view out;
+  out.partition = p;
+  out.epoch = kv.mod_revision;
+  if (auto v = read_json(kv.value, [&](json::element o) {
+        partition_view r;
+        r.primary = string_field(o, "primary");
+        r.replicas = names_field(o, "replicas");
+        r.in_sync = names_field(o, "in_sync");
+        return r;
+      })) {
+    out.primary = v->primary;
+    out.replicas = v->replicas;
+    out.in_sync = v->in_sync;
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// Calls `start(callback)` and waits, at most `timeout`, for its answer.
+template <class T, class Start>
+core::expected<T, etcd_error> call(Start start, std::chrono::milliseconds timeout) {
+  auto p = std::make_shared<std::promise<core::expected<T, etcd_error>>>();
+  auto f = p->get_future();
+  start([p](core::expected<T, etcd_error> r) { p->set_value(std::move(r)); });
+  if (f.wait_for(timeout + std::chrono::milliseconds(500)) != std::future_status::ready)
+    return etcd_error{0, "no answer from etcd in time"};
+  return f.get();
+}
+
+} // namespace
+
+partition_view next_configuration(const partition_view& current,
+                                  const std::vector<std::string>& live, uint32_t replicas) {
+  partition_view next;
+  next.partition = current.partition;
+  next.epoch = current.epoch;
+  next.replicas = replicas_of(current.partition, live, replicas);
+  if (next.replicas.empty())
+    return next;
+  const bool had_config = current.epoch != 0;
+  if (had_config && contains(next.replicas, current.primary) &&
+      contains(current.in_sync, current.primary)) {
+    next.primary = current.primary;
+  } else {
+    // Fail over to a replica that holds every committed entry: one that was in sync.
+    auto it = std::find_if(next.replicas.begin(), next.replicas.end(),
+                           [&](const std::string& n) { return contains(current.in_sync, n); });
+    next.primary = it != next.replicas.end() ? *it : next.replicas.front();
+  }
+  // No data plane yet: a replica has no log to catch up on, so it is in
+  // sync as soon as it is a replica.
+  next.in_sync = next.replicas;
+  return next;
+}
+
+struct membership::impl : std::enable_shared_from_this<membership::impl> {
+  impl(asio::io_context& ioc, transport::http_client& http, membership_options options)
+      : ioc_(ioc), strand_(asio::make_strand(ioc)), tick_(strand_), http_(http),
+        opt_(std::move(options)) {
+    for (const auto& url : opt_.etcd)
+      clients_.push_back(
+        std::make_unique<etcd_client>(http_, url, std::chrono::milliseconds(2000)));
+    view_.node = opt_.node;
+  }
+
+  etcd_client& etcd() { return *clients_[current_]; }
+
+  // Moves to the next etcd URL after one did not answer.
+  void rotate(const etcd_error& e) {
+    if (e.status == 0 && clients_.size() > 1)
+      current_ = (current_ + 1) % clients_.size();
+  }
+
+  template <class T, class Start>
+  core::expected<T, etcd_error> wait(Start start) {
+    return call<T>(start, std::chrono::milliseconds(2000));
+  }
+
+  core::expected<void, join_error> connect() {
+    const auto deadline = clock_type::now() + opt_.join_timeout;
+    auto fail = [](std::string m) { return join_error{false, std::move(m)}; };
+    // 1. An etcd that answers, and the cluster's partition count.
+    std::optional<etcd_range> meta;
+    std::string last_error;
+    while (!meta) {
+      auto r = wait<etcd_range>([&](auto cb) { etcd().range(meta_key, false, cb); });
+      if (r) {
+        meta = *r;
+        break;
+      }
+      last_error = r.error().message;
+      rotate(r.error());
+      if (clock_type::now() > deadline)
+        return fail("no etcd of cluster.etcd answered: " + last_error);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (meta->kvs.empty()) {
+      auto created = wait<etcd_txn>(
+        [&](auto cb) { etcd().create(meta_key, meta_value(opt_.partitions), 0, cb); });
+      if (!created)
+        return fail("cannot create " + meta_key + ": " + created.error().message);
+      auto again = wait<etcd_range>([&](auto cb) { etcd().range(meta_key, false, cb); });
+      if (!again || again->kvs.empty())
+        return fail("cannot read " + meta_key + (again ? "" : ": " + again.error().message));
+      meta = *again;
+    }
+    auto partitions = parse_meta_partitions(meta->kvs[0].value);
+    if (!partitions)
+      return join_error{true,
+                        meta_key + " in etcd is not {\"partitions\": N}: " + meta->kvs[0].value,
+                        "cluster.etcd"};
+    if (*partitions != opt_.partitions)
+      return join_error{true,
+                        "cluster.partitions is " + std::to_string(opt_.partitions) +
+                          " but the cluster in etcd was created with " +
+                          std::to_string(*partitions) +
+                          " partitions; it is fixed for the cluster's life: set "
+                          "cluster.partitions = " +
+                          std::to_string(*partitions),
+                        "cluster.partitions"};
+    return {};
+  }
+
+  core::expected<void, join_error> join(std::string http) {
+    http_url_ = std::move(http);
+    const auto deadline = clock_type::now() + opt_.join_timeout;
+    auto fail = [](std::string m) { return join_error{false, std::move(m)}; };
+    // 2. The lease and this node's keys.
+    auto lease = wait<etcd_lease>([&](auto cb) { etcd().grant(opt_.lease_ttl, cb); });
+    if (!lease)
+      return fail("cannot grant a lease: " + lease.error().message);
+    lease_ = lease->id;
+    const auto address = member_value(http_url_, opt_.cluster);
+    auto noted = wait<int64_t>(
+      [&](auto cb) { etcd().put(nodes_prefix + opt_.node, address, 0, cb); });
+    if (!noted)
+      return fail("cannot write " + nodes_prefix + opt_.node + ": " + noted.error().message);
+    // An earlier life of this node, killed before its lease ran out, still
+    // holds the member key until that lease ends (at most the TTL).
+    while (true) {
+      auto joined = wait<etcd_txn>(
+        [&](auto cb) { etcd().create(members_prefix + opt_.node, address, lease_, cb); });
+      if (!joined)
+        return fail("cannot write " + members_prefix + opt_.node + ": " + joined.error().message);
+      if (joined->succeeded)
+        break;
+      if (clock_type::now() > deadline)
+        return join_error{true,
+                          "another node named " + opt_.node + " is up (it holds " + members_prefix +
+                            opt_.node + "); cluster.node must be unique",
+                          "cluster.node"};
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    renewed_ = clock_type::now();
+    log::write(log::level::info, "cluster.joined",
+               "joined the cluster as " + opt_.node + " (" + std::to_string(opt_.partitions) +
+                 " partitions, " + std::to_string(opt_.replicas) + " replicas)",
+               {{"node", opt_.node}, {"lease", std::to_string(lease_)}});
+    // 3. The loops.
+    asio::post(strand_, [self = shared_from_this()] {
+      self->start_watch();
+      self->schedule_tick();
+    });
+    return {};
+  }
+
+  void start_watch() {
+    if (stopped_)
+      return;
+    std::weak_ptr<impl> weak = shared_from_this();
+    auto on_strand = [weak](auto f) {
+      if (auto self = weak.lock())
+        asio::post(self->strand_, [self, f = std::move(f)] { f(*self); });
+    };
+    etcd_watch_handlers h;
+    h.snapshot = [on_strand](const etcd_range& r) {
+      on_strand([r](impl& m) {
+        m.keys_.clear();
+        for (const auto& kv : r.kvs)
+          m.keys_[kv.key] = kv;
+        m.on_change();
+      });
+    };
+    h.events = [on_strand](const std::vector<etcd_event>& events) {
+      on_strand([events](impl& m) {
+        for (const auto& e : events) {
+          if (e.deleted)
+            m.keys_.erase(e.kv.key);
+          else
+            m.keys_[e.kv.key] = e.kv;
+        }
+        m.on_change();
+      });
+    };
+    h.trouble = [](const std::string& why) {
+      log::write(log::level::warn, "cluster.watch_trouble", why);
+    };
+    watch_ = std::make_unique<etcd_watch>(ioc_, etcd(), opt_.etcd[current_], root_prefix,
+                                          std::move(h));
+    watch_->start();
+  }
+
+  void schedule_tick() {
+    if (stopped_)
+      return;
+    tick_.expires_after(opt_.keep_alive_every);
+    tick_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && !self->stopped_)
+        self->on_tick();
+    });
+  }
+
+  void on_tick() {
+    const int64_t lease = lease_;
+    etcd().keep_alive(lease, [self = shared_from_this(), lease](auto r) {
+      asio::post(self->strand_, [self, lease, r = std::move(r)] { self->on_kept(lease, r); });
+    });
+    schedule_tick();
+    // A campaign that failed for want of etcd is tried again here.
+    check_controller();
+  }
+
+  void on_kept(int64_t lease, const core::expected<etcd_lease, etcd_error>& r) {
+    if (stopped_ || lease != lease_)
+      return;
+    if (!r) {
+      rotate(r.error());
+      if (!warned_)
+        log::write(log::level::warn, "cluster.lease_trouble",
+                   "cannot renew the membership lease: " + r.error().message);
+      warned_ = true;
+      return;
+    }
+    if (r->ttl > 0) {
+      renewed_ = clock_type::now();
+      if (warned_)
+        log::write(log::level::info, "cluster.lease_renewed", "membership lease renewed again");
+      warned_ = false;
+      return;
+    }
+    // Expired (etcd was out of reach longer than the TTL): the node is down
+    // for the others; join again under a new lease.
+    log::write(log::level::warn, "cluster.lease_expired",
+               "membership lease expired; joining again under a new lease");
+    controller_ = false;
+    rejoin();
+  }
+
+  void rejoin() {
+    if (rejoining_)
+      return;
+    rejoining_ = true;
+    etcd().grant(opt_.lease_ttl, [self = shared_from_this()](auto r) {
+      asio::post(self->strand_, [self, r = std::move(r)] {
+        if (!r || self->stopped_) {
+          self->rejoining_ = false;
+          return; // the next tick's keep-alive of the dead lease tries again
+        }
+        self->lease_ = r->id;
+        self->etcd().put(members_prefix + self->opt_.node,
+                         member_value(self->http_url_, self->opt_.cluster), r->id,
+                         [self](auto put) {
+                           asio::post(self->strand_, [self, ok = bool(put)] {
+                             self->rejoining_ = false;
+                             if (ok)
+                               self->renewed_ = clock_type::now();
+                           });
+                         });
+      });
+    });
+  }
+
+  void on_change() {
+    if (stopped_)
+      return;
+    check_controller();
+    publish_view();
+    if (controller_)
+      reconcile();
+  }
+
+  // Campaigns when no node holds /sy/controller; follows who does.
+  void check_controller() {
+    auto it = keys_.find(controller_key);
+    if (it != keys_.end()) {
+      const bool mine = it->second.value == opt_.node && it->second.lease == lease_;
+      if (mine && !controller_)
+        log::write(log::level::info, "cluster.controller", opt_.node + " is the controller");
+      controller_ = mine;
+      return;
+    }
+    controller_ = false;
+    if (campaigning_ || rejoining_ || !watch_ || watch_->snapshots_read() == 0)
+      return;
+    campaigning_ = true;
+    etcd().create(controller_key, opt_.node, lease_, [self = shared_from_this()](auto r) {
+      asio::post(self->strand_, [self, r = std::move(r)] {
+        self->campaigning_ = false;
+        if (!r)
+          self->rotate(r.error());
+        // The watch reports the holder, this node or another.
+      });
+    });
+  }
+
+  std::vector<std::string> live_members() const {
+    std::vector<std::string> live;
+    for (auto it = keys_.lower_bound(members_prefix);
+         it != keys_.end() && starts_with(it->first, members_prefix); ++it)
+      live.push_back(it->first.substr(members_prefix.size()));
+    return live;
+  }
+
+  partition_view current_part(uint32_t p) const {
+    auto it = keys_.find(part_key(p));
+    if (it == keys_.end()) {
+      partition_view none;
+      none.partition = p;
+      return none;
+    }
+    return parse_part(p, it->second);
+  }
+
+  // The controller's work: brings each partition's configuration in line
+  // with the live members, one fenced transaction per partition that changes.
+  void reconcile() {
+    if (in_flight_ > 0) {
+      dirty_ = true;
+      return;
+    }
+    auto live = live_members();
+    if (!contains(live, opt_.node))
+      return; // this node's own lease is in doubt: not the moment to decide
+    for (uint32_t p = 0; p < opt_.partitions; ++p) {
+      auto current = current_part(p);
+      auto next = next_configuration(current, live, opt_.replicas);
+      if (next.replicas.empty() ||
+          (current.epoch != 0 && next.primary == current.primary &&
+           next.replicas == current.replicas && next.in_sync == current.in_sync))
+        continue;
+      ++in_flight_;
+      etcd().compare_and_put(
+        part_key(p), current.epoch, part_value(next), 0,
+        [self = shared_from_this(), p, from = current.primary, to = next.primary](auto r) {
+          asio::post(self->strand_,
+                     [self, p, from, to, r = std::move(r)] { self->on_written(p, from, to, r); });
+        });
+    }
+  }
+
+  void on_written(uint32_t p, const std::string& from, const std::string& to,
+                  const core::expected<etcd_txn, etcd_error>& r) {
+    --in_flight_;
+    if (!r) {
+      rotate(r.error());
+      dirty_ = true;
+    } else if (r->succeeded && from != to) {
+      log::write(log::level::info, "cluster.primary_changed",
+                 "partition " + std::to_string(p) + ": primary " + (from.empty() ? "-" : from) +
+                   " → " + to + " at epoch " + std::to_string(r->revision),
+                 {{"partition", std::to_string(p)}, {"epoch", std::to_string(r->revision)}});
+    }
+    // A refused transaction means the watch is behind: its event brings
+    // the newer configuration and reconciles again.
+    if (in_flight_ == 0 && dirty_ && controller_) {
+      dirty_ = false;
+      reconcile();
+    }
+  }
+
+  void publish_view() {
+    cluster_view v;
+    v.node = opt_.node;
+    if (auto it = keys_.find(controller_key); it != keys_.end())
+      v.controller = it->second.value;
+    std::map<std::string, member_view> members;
+    for (auto it = keys_.lower_bound(nodes_prefix);
+         it != keys_.end() && starts_with(it->first, nodes_prefix); ++it) {
+      member_view m;
+      m.node = it->first.substr(nodes_prefix.size());
+      if (auto a = parse_member(it->second.value)) {
+        m.http = a->http;
+        m.cluster = a->cluster;
+      }
+      members[m.node] = m;
+    }
+    for (auto it = keys_.lower_bound(members_prefix);
+         it != keys_.end() && starts_with(it->first, members_prefix); ++it) {
+      auto& m = members[it->first.substr(members_prefix.size())];
+      m.node = it->first.substr(members_prefix.size());
+      m.up = true;
+      if (auto a = parse_member(it->second.value)) {
+        m.http = a->http;
+        m.cluster = a->cluster;
+      }
+    }
+    for (auto& [name, m] : members)
+      v.members.push_back(std::move(m));
+    for (uint32_t p = 0; p < opt_.partitions; ++p)
+      v.partitions.push_back(current_part(p));
+    std::lock_guard lock(view_mutex_);
+    view_ = std::move(v);
+  }
+
+  void stop() {
+    if (stopped_.exchange(true))
+      return;
+    auto cancelled = std::make_shared<std::promise<void>>();
+    auto done = cancelled->get_future();
+    asio::post(strand_, [self = shared_from_this(), cancelled] {
+      self->tick_.cancel();
+      if (self->watch_)
+        self->watch_->stop();
+      cancelled->set_value();
+    });
+    done.wait_for(std::chrono::seconds(1));
+    if (lease_ != 0) {
+      auto revoked = wait<bool>([&](auto cb) { etcd().revoke(lease_, cb); });
+      log::write(revoked ? log::level::info : log::level::warn, "cluster.left",
+                 revoked ? "left the cluster (lease revoked)"
+                         : "could not revoke the membership lease; it ends by itself in " +
+                             std::to_string(opt_.lease_ttl.count()) + " s");
+    }
+  }
+
+  asio::io_context& ioc_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer tick_;
+  transport::http_client& http_;
+  const membership_options opt_;
+  std::string http_url_; ///< set by join(), read only after it
+  std::vector<std::unique_ptr<etcd_client>> clients_;
+  std::atomic<std::size_t> current_{0};
+  std::atomic<int64_t> lease_{0};
+  std::unique_ptr<etcd_watch> watch_;
+  std::map<std::string, etcd_kv> keys_;
+  bool controller_ = false;
+  bool campaigning_ = false;
+  bool rejoining_ = false;
+  bool warned_ = false;
+  bool dirty_ = false;
+  int in_flight_ = 0;
+  clock_type::time_point renewed_;
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex view_mutex_;
+  cluster_view view_;
+};
+
+membership::membership(asio::io_context& ioc, transport::http_client& http,
+                       membership_options options)
+    : impl_(std::make_shared<impl>(ioc, http, std::move(options))) {}
+
+membership::~membership() { stop(); }
+
+core::expected<void, join_error> membership::connect() { return impl_->connect(); }
+
+core::expected<void, join_error> membership::join(std::string http) {
+  return impl_->join(std::move(http));
+}
+
+void membership::stop() { impl_->stop(); }
+
+cluster_view membership::view() const {
+  std::lock_guard lock(impl_->view_mutex_);
+  return impl_->view_;
+}
+
+} // namespace sy::cluster

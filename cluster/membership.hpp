@@ -1,0 +1,129 @@
+#pragma once
+// A node's part in the cluster's control plane (../shared/CLUSTER.md,
+// docs/cluster.md): it holds a lease (TTL 3 s, renewed every second) with
+// /sy/members/<node> = {http, cluster} under it, records itself once in
+// /sy/nodes/<node> (so that a dead node is still listed, as down), checks
+// /sy/meta's partition count, campaigns for /sy/controller under its lease
+// and, while it is the controller, writes each /sy/parts/<p> = {primary,
+// replicas, in_sync} by a compare-mod_revision transaction whenever the
+// live members change. A partition's epoch is the revision of the
+// transaction that wrote it (the key's mod_revision): a fencing token that
+// only grows. Every node watches /sy/ and so knows the whole picture.
+//
+// Not here yet: the data plane. in_sync is the replica set itself (there is
+// no log to catch up on), and nothing acts on a partition's primary.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/expected.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sy::transport {
+class http_client;
+}
+
+namespace sy::cluster {
+
+/// What a node needs to join.
+struct membership_options {
+  std::string node;              ///< cluster.node
+  std::string cluster;           ///< cluster.advertise (or cluster.listen)
+  std::vector<std::string> etcd; ///< cluster.etcd; the first that answers is used
+  uint32_t partitions = 64;
+  uint32_t replicas = 3;
+  uint32_t min_insync = 2;
+  std::chrono::seconds lease_ttl{3};
+  std::chrono::milliseconds keep_alive_every{1000};
+  /// How long join() waits for etcd, and for an earlier life of this node
+  /// (killed before its lease ran out) to vanish.
+  std::chrono::milliseconds join_timeout{15000};
+};
+
+/// A member as GET /v1/cluster shows it.
+struct member_view {
+  std::string node;
+  std::string http;
+  std::string cluster;
+  bool up = false;
+};
+
+/// A partition's configuration as GET /v1/cluster shows it.
+struct partition_view {
+  uint32_t partition = 0;
+  int64_t epoch = 0; ///< the revision of the transaction that wrote it; 0 = not assigned yet
+  std::string primary;
+  std::vector<std::string> replicas;
+  std::vector<std::string> in_sync;
+};
+
+/// The cluster as this node last saw it in etcd.
+struct cluster_view {
+  std::string node;
+  std::string controller;                 ///< "" while none holds /sy/controller
+  std::vector<member_view> members;       ///< by node name
+  std::vector<partition_view> partitions; ///< 0 … partitions-1
+};
+
+/// Why join() failed: `bad_config` when the operator must change the
+/// configuration (exit 2), else etcd could not be used (exit 1).
+struct join_error {
+  bool bad_config = false;
+  std::string message;
+  std::string key = "cluster.etcd"; ///< the configuration key at fault
+};
+
+/// One node's membership and, when elected, the controller. Made and owned
+/// by app/server.cpp in cluster mode only; its work runs on a strand of
+/// the io_context it is given; view() may be called from any thread.
+class membership {
+public:
+  /// Makes the membership of `options.node`, calling etcd through `http`
+  /// (both must outlive it) on the threads running `ioc`.
+  membership(boost::asio::io_context& ioc, transport::http_client& http,
+             membership_options options);
+  /// Stops (see stop()).
+  ~membership();
+  membership(const membership&) = delete;
+  membership& operator=(const membership&) = delete;
+
+  /// Finds an etcd of options.etcd that answers and checks /sy/meta's
+  /// partition count (creating it when this is the cluster's first node):
+  /// before the node listens, so that a node of the wrong shape never
+  /// serves. Blocks; must not be called on a thread of `ioc`.
+  core::expected<void, join_error> connect();
+
+  /// Joins, after connect(), with `http` as this node's API base URL
+  /// ("http://127.0.0.1:8080", known once the listener has its port):
+  /// grants the lease, writes this node's keys, then starts the
+  /// keep-alive, the watch of /sy/ and the controller campaign. Blocks
+  /// until joined or failed; must not be called on a thread of `ioc`.
+  core::expected<void, join_error> join(std::string http);
+
+  /// Revokes the lease (the node shows down at once, and a controller it
+  /// held is freed) and stops every loop; waits at most two seconds for etcd.
+  void stop();
+
+  /// Returns the cluster as last seen.
+  cluster_view view() const;
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// Returns partition `p`'s next configuration given its current one
+/// (`current.epoch` 0 = none yet) and the live members: replicas = the top
+/// `replicas` of placement; the primary is kept while it is still a replica
+/// and in sync, else the first replica that was in sync, else the first
+/// replica; in_sync = the replicas (no data plane yet to catch up on).
+partition_view next_configuration(const partition_view& current,
+                                  const std::vector<std::string>& live, uint32_t replicas);
+
+} // namespace sy::cluster

@@ -1,0 +1,287 @@
+// Cluster mode's control plane with the real binary: one etcd (Debian
+// etcd-server) and three switchyard nodes on free loopback ports. Every
+// node shows every member and every partition's configuration in
+// GET /v1/cluster; kill -9 of a node (the controller, so that its
+// succession is tested too) shows it down and moves each partition it led
+// to a new primary at a higher epoch; the node comes back; a node with
+// another partition count exits 2. Waits are deadlines on what
+// GET /v1/cluster says, never fixed sleeps.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <map>
+#include <set>
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "harness.hpp"
+
+using namespace sy::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* etcd_binary = "/usr/bin/etcd";
+constexpr int partitions = 16;
+constexpr int replicas = 2;
+
+int free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+struct partition {
+  int64_t epoch = 0;
+  std::string primary;
+  std::vector<std::string> replicas;
+};
+
+// GET /v1/cluster as the test reads it.
+struct cluster_state {
+  bool ok = false;
+  std::string controller;
+  std::map<std::string, std::string> members; // node → "up" | "down"
+  std::vector<partition> parts;
+  std::string body;
+};
+
+cluster_state read_cluster(const server_process& node) {
+  cluster_state out;
+  auto r = node.call("GET", "/v1/cluster");
+  out.body = r.body;
+  if (r.status != 200)
+    return out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(r.body).get(root))
+    return out;
+  std::string_view s;
+  if (!root["controller"].get_string().get(s))
+    out.controller = s;
+  for (auto m : root["members"].get_array()) {
+    std::string_view name, state;
+    if (m["node"].get_string().get(name) || m["state"].get_string().get(state))
+      return out;
+    out.members[std::string(name)] = std::string(state);
+  }
+  for (auto p : root["partitions"].get_array()) {
+    partition part;
+    part.epoch = p["epoch"].get_int64().value_unsafe();
+    if (!p["primary"].get_string().get(s))
+      part.primary = s;
+    for (auto r : p["replicas"].get_array())
+      part.replicas.emplace_back(r.get_string().value_unsafe());
+    out.parts.push_back(std::move(part));
+  }
+  out.ok = true;
+  return out;
+}
+
+bool has(const std::vector<std::string>& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// Returns "" when every partition has a primary among `replicas` live
+// replicas drawn from `live`, else what is wrong.
+std::string check_placement(const cluster_state& c, const std::set<std::string>& live) {
+  if (c.parts.size() != partitions)
+    return "partitions: " + std::to_string(c.parts.size());
+  for (std::size_t p = 0; p < c.parts.size(); ++p) {
+    const auto& part = c.parts[p];
+    const auto want = std::min<std::size_t>(replicas, live.size());
+    if (part.epoch <= 0 || part.replicas.size() != want || !has(part.replicas, part.primary))
+      return "partition " + std::to_string(p) + " not placed";
+    for (const auto& r : part.replicas)
+      if (!live.count(r))
+        return "partition " + std::to_string(p) + " has replica " + r + " which is not live";
+  }
+  return "";
+}
+
+// Waits (at most `timeout`) until `done(read_cluster(node))` holds; returns
+// the last state read.
+template <class Pred>
+cluster_state wait_until(const server_process& node, Pred done,
+                         std::chrono::milliseconds timeout = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  cluster_state c;
+  while (std::chrono::steady_clock::now() < deadline) {
+    c = read_cluster(node);
+    if (c.ok && done(c))
+      return c;
+    std::this_thread::sleep_for(50ms);
+  }
+  return c;
+}
+
+class cluster_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (access(etcd_binary, X_OK) != 0)
+      GTEST_SKIP() << "no " << etcd_binary << ": scripts/setup installs Debian's etcd-server";
+    const auto client_port = free_port();
+    etcd_url_ = "http://127.0.0.1:" + std::to_string(client_port);
+    const auto peer = "http://127.0.0.1:" + std::to_string(free_port());
+    etcd_pid_ = fork();
+    if (etcd_pid_ == 0) {
+      const auto log = etcd_dir_.path() + "/etcd.log";
+      freopen(log.c_str(), "w", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (etcd_dir_.path() + "/etcd").c_str(),
+            "--listen-client-urls", etcd_url_.c_str(), "--advertise-client-urls", etcd_url_.c_str(),
+            "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
+            "--initial-cluster", ("t=" + peer).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(etcd_pid_, 0);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (http_call(static_cast<uint16_t>(client_port), "POST", "/v3/kv/range",
+                     R"({"key":"L3JlYWR5"})", {}, 2s)
+             .status != 200) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "etcd did not start";
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  void TearDown() override {
+    nodes_.clear(); // SIGTERM, each must exit 0
+    if (etcd_pid_ > 0) {
+      kill(etcd_pid_, SIGKILL);
+      waitpid(etcd_pid_, nullptr, 0);
+    }
+  }
+
+  std::string cluster_toml(const std::string& node, int parts = partitions) const {
+    return "[cluster]\nnode = \"" + node +
+           "\"\nlisten = \"127.0.0.1:" + std::to_string(free_port()) + "\"\netcd = [\"" +
+           etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
+           "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n";
+  }
+
+  server_process& add_node(const std::string& name, int parts = partitions) {
+    dirs_.push_back(std::make_unique<temp_dir>());
+    nodes_.push_back(
+      std::make_unique<server_process>(dirs_.back()->path(), cluster_toml(name, parts)));
+    return *nodes_.back();
+  }
+
+  temp_dir etcd_dir_;
+  std::string etcd_url_;
+  pid_t etcd_pid_ = -1;
+  std::vector<std::unique_ptr<temp_dir>> dirs_;
+  std::vector<std::unique_ptr<server_process>> nodes_;
+};
+
+} // namespace
+
+TEST_F(cluster_test, three_nodes_place_partitions_fail_over_and_rejoin) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  const std::set<std::string> all(names.begin(), names.end());
+  auto everyone_up = [&](const cluster_state& c) {
+    if (c.members.size() != 3 || c.controller.empty())
+      return false;
+    for (const auto& [n, state] : c.members)
+      if (state != "up")
+        return false;
+    return check_placement(c, all).empty();
+  };
+  cluster_state before;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    before = wait_until(*nodes_[i], everyone_up);
+    ASSERT_TRUE(everyone_up(before)) << names[i] << " sees " << before.body << "\n"
+                                     << check_placement(before, all);
+  }
+  // The controller is killed: its partitions fail over and another node
+  // takes the controller's key once the dead one's lease ends.
+  const std::string victim = before.controller;
+  const auto victim_index = std::find(names.begin(), names.end(), victim) - names.begin();
+  ASSERT_LT(victim_index, 3);
+  // The last view read, by a survivor, is the reference the epochs must pass.
+  const auto survivor_index = (victim_index + 1) % 3;
+  before = read_cluster(*nodes_[survivor_index]);
+  ASSERT_TRUE(everyone_up(before)) << before.body;
+  nodes_[victim_index]->kill9();
+
+  std::set<std::string> live = all;
+  live.erase(victim);
+  auto failed_over = [&](const cluster_state& c) {
+    if (c.members.size() != 3 || c.members.at(victim) != "down")
+      return false;
+    if (c.controller.empty() || c.controller == victim)
+      return false;
+    if (!check_placement(c, live).empty())
+      return false;
+    for (std::size_t p = 0; p < c.parts.size(); ++p)
+      if (before.parts[p].primary == victim &&
+          (c.parts[p].primary == victim || c.parts[p].epoch <= before.parts[p].epoch))
+        return false;
+    return true;
+  };
+  int led = 0;
+  for (const auto& p : before.parts)
+    led += p.primary == victim;
+  EXPECT_GT(led, 0) << "the victim led no partition: the failover would prove nothing";
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (static_cast<long>(i) == victim_index)
+      continue;
+    // Lease TTL 3 s, then the controller's transactions: well inside 15 s.
+    auto after = wait_until(*nodes_[i], failed_over, 15s);
+    ASSERT_TRUE(failed_over(after)) << names[i] << " sees " << after.body << "\n"
+                                    << check_placement(after, live);
+  }
+
+  // It comes back under its name (waiting out its old lease if need be).
+  nodes_[victim_index]->start();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    auto back = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      bool replica_somewhere = false;
+      for (const auto& p : c.parts)
+        replica_somewhere = replica_somewhere || has(p.replicas, victim);
+      return everyone_up(c) && replica_somewhere;
+    });
+    ASSERT_TRUE(everyone_up(back)) << names[i] << " sees " << back.body;
+  }
+}
+
+TEST_F(cluster_test, a_node_with_another_partition_count_exits_2) {
+  add_node("n1").start();
+  auto& odd = add_node("n2", partitions * 2);
+  EXPECT_THROW(odd.start(), std::runtime_error);
+  EXPECT_EQ(odd.start_up_exit_status(), 2);
+  EXPECT_NE(odd.log().find("cluster.partitions is 32 but the cluster in etcd was created with 16"),
+            std::string::npos)
+    << odd.log();
+  // The first node is unaffected.
+  auto c = wait_until(*nodes_[0], [](const cluster_state& c) {
+    return c.members.size() == 1 && c.members.begin()->second == "up";
+  });
+  EXPECT_EQ(c.members.size(), 1u) << c.body;
+}
+
+TEST_F(cluster_test, a_single_node_answers_404_for_the_cluster) {
+  temp_dir dir;
+  server_process alone(dir.path());
+  alone.start();
+  auto r = alone.call("GET", "/v1/cluster");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("not in cluster mode"), std::string::npos) << r.body;
+}
+
+TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_events_are_not_replicated) {
+  temp_dir dir;
+  server_process node(dir.path(), "[cluster]\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"
+                                  "etcd = [\"" +
+                                    etcd_url_ + "\"]\n");
+  EXPECT_THROW(node.start(), std::runtime_error);
+  EXPECT_EQ(node.start_up_exit_status(), 2);
+  EXPECT_NE(node.log().find("NOT replicated"), std::string::npos) << node.log();
+}
