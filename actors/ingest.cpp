@@ -177,7 +177,7 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
   records_.clear();
   records_.reserve(total);
   subs_.clear();
-  subs_.reserve(total_matches); // never grows below: the spans into it stay valid
+  subs_.reserve(total_matches);      // never grows below: the spans into it stay valid
   std::deque<std::string> respilled; // records encoded again here (not expected)
   auto round = std::make_unique<written_round>();
   auto& outcomes = round->outcomes;

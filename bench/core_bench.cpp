@@ -56,16 +56,19 @@ BENCHMARK(BM_parse_native_batch_100);
 void BM_parse_native_batch_100_large_data(benchmark::State& state) {
   std::string body = "[";
   for (int i = 0; i < 100; ++i) {
-    std::string data = R"({"order":"order-)" + std::to_string(i) +
-                       R"(","customer":{"name":"Åse Ødegård","email":"ase@example.no","vip":true,"note":null},"lines":[)";
+    std::string data =
+      R"({"order":"order-)" + std::to_string(i) +
+      R"(","customer":{"name":"Åse Ødegård","email":"ase@example.no","vip":true,"note":null},"lines":[)";
     for (int l = 0; l < 12; ++l)
       data += std::string(l ? "," : "") + R"({"sku":"SKU-)" + std::to_string(1000 + l) +
               R"(","title":"Widget \"deluxe\" \u00e9dition","qty":)" + std::to_string(l + 1) +
               R"(,"price":12.5e-1,"tags":["a","b\/c"],"gift":false})";
-    data += R"(],"total":-1234.5678,"text":"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua."})";
-    body += std::string(i ? "," : "") +
-            R"({"type":"re.notifica.event.custom.Purchase","country":"NO","timestamp":1421656451382,"id":"order-)" +
-            std::to_string(i) + R"(","data":)" + data + "}";
+    data +=
+      R"(],"total":-1234.5678,"text":"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua."})";
+    body +=
+      std::string(i ? "," : "") +
+      R"({"type":"re.notifica.event.custom.Purchase","country":"NO","timestamp":1421656451382,"id":"order-)" +
+      std::to_string(i) + R"(","data":)" + data + "}";
   }
   body += "]";
   parse(state, body);

@@ -230,7 +230,14 @@ bool hex4(byte_ptr& p, byte_ptr end, uint32_t& unit) {
   if (p == end)
     return false;
   switch (*p++) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return true;
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't': return true;
     case 'u': {
       uint32_t unit;
       if (!hex4(p, end, unit) || (unit >= 0xDC00 && unit <= 0xDFFF))
@@ -517,8 +524,9 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
     std::string_view raw;
     if (v.get_object().get(o) || o.raw_json().get(raw))
       throw raw_value_refused{};
-    raw = std::string_view(raw.data(), static_cast<std::size_t>(
-                                         trim_back(raw.data(), raw.data() + raw.size()) - raw.data()));
+    raw = std::string_view(
+      raw.data(),
+      static_cast<std::size_t>(trim_back(raw.data(), raw.data() + raw.size()) - raw.data()));
     if (!scan_json_object(raw))
       throw raw_value_refused{};
     // A body that ends right after the value (unclosed parents) is refused

@@ -236,7 +236,8 @@ struct index_builder::state {
 
   chunked_writer<node> nodes;
   chunked_writer<index_entry> entries;
-  std::vector<std::shared_ptr<edge_shard>> shards = std::vector<std::shared_ptr<edge_shard>>(shard_count);
+  std::vector<std::shared_ptr<edge_shard>> shards = std::vector<std::shared_ptr<edge_shard>>(
+    shard_count);
   std::vector<bool> shard_owned = std::vector<bool>(shard_count, false);
   std::vector<std::size_t> shards_touched;
   std::vector<node_meta> meta;

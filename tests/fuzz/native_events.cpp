@@ -88,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::check(same_events(first, *walked), "the scanner and the walk give the same events");
     else
       fuzz::check(error.status == walked.error().status && error.field == walked.error().field &&
-                    error.message == walked.error().message && error.index == walked.error().index &&
+                    error.message == walked.error().message &&
+                    error.index == walked.error().index &&
                     error.names_field == walked.error().names_field,
                   "the scanner and the walk give the same refusal");
     if (!r) {
