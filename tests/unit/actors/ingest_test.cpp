@@ -41,10 +41,15 @@ protected:
     register_protocol(cfg_);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     // Stands in for the subscriber: counts the events handed over.
-    subscriber_ = sys_->spawn([delivered = delivered_]() -> caf::behavior {
-      return {
-        [delivered](enqueue_atom, const event_list& l) { delivered->fetch_add(l.events.size()); }};
-    });
+    // The counter goes in as an argument: CAF 0.17 spawns a function that
+    // takes none through a null argument tuple (UBSan reports it).
+    subscriber_ = sys_->spawn(
+      [](std::shared_ptr<std::atomic<std::size_t>> delivered) -> caf::behavior {
+        return {[delivered](enqueue_atom, const event_list& l) {
+          delivered->fetch_add(l.events.size());
+        }};
+      },
+      delivered_);
     core::chunked_writer<route_target> targets;
     targets.at(0) = {sub_number, subscriber_};
     routes_ = std::make_shared<route_table>(
