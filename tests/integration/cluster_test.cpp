@@ -21,13 +21,13 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "harness.hpp"
+#include "../common/etcd_process.hpp"
 
 using namespace sy::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-const char* etcd_binary = "/usr/bin/etcd";
 constexpr int partitions = 16;
 constexpr int replicas = 2;
 
@@ -129,17 +129,7 @@ protected:
     const auto client_port = free_port();
     etcd_url_ = "http://127.0.0.1:" + std::to_string(client_port);
     const auto peer = "http://127.0.0.1:" + std::to_string(free_port());
-    etcd_pid_ = fork();
-    if (etcd_pid_ == 0) {
-      const auto log = etcd_dir_.path() + "/etcd.log";
-      freopen(log.c_str(), "w", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (etcd_dir_.path() + "/etcd").c_str(),
-            "--listen-client-urls", etcd_url_.c_str(), "--advertise-client-urls", etcd_url_.c_str(),
-            "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
-            "--initial-cluster", ("t=" + peer).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    etcd_pid_ = spawn_etcd(etcd_dir_.path(), etcd_url_, etcd_url_, peer);
     ASSERT_GT(etcd_pid_, 0);
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (http_call(static_cast<uint16_t>(client_port), "POST", "/v3/kv/range",

@@ -21,14 +21,14 @@
 
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_watch.hpp"
+#include "../common/etcd_process.hpp"
 #include "transport/http_client.hpp"
 
 using namespace sy;
+using sy::test::etcd_binary;
 using namespace std::chrono_literals;
 
 namespace {
-
-const char* etcd_binary = "/usr/bin/etcd";
 
 // A fresh directory under /tmp, removed with everything in it (this test
 // needs nothing else of the harness).
@@ -83,17 +83,7 @@ protected:
   // Starts etcd on the fixture's data dir, answering clients on `urls`
   // (comma-separated).
   void start_etcd(const std::string& urls) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const auto log = dir_.path() + "/etcd.log";
-      freopen(log.c_str(), "a", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (dir_.path() + "/etcd").c_str(),
-            "--listen-client-urls", urls.c_str(), "--advertise-client-urls", endpoint_.c_str(),
-            "--listen-peer-urls", peer_.c_str(), "--initial-advertise-peer-urls", peer_.c_str(),
-            "--initial-cluster", ("t=" + peer_).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    pid_ = test::spawn_etcd(dir_.path(), urls, endpoint_, peer_);
     ASSERT_GT(pid_, 0);
   }
 
