@@ -292,17 +292,9 @@ std::optional<core::input_error> read_query(std::string_view query,
                                             std::initializer_list<std::string_view> known,
                                             const query_reader& read) {
   std::vector<std::string> seen;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto name = transport::percent_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos
-                   ? std::string{}
-                   : transport::percent_decode(pair.substr(eq + 1), true);
+  while (auto pair = transport::next_query_pair(query)) {
+    auto name = transport::percent_decode(pair->name, true);
+    auto value = transport::percent_decode(pair->value, true);
     if (std::find(seen.begin(), seen.end(), name) != seen.end())
       return core::bad_request(name, "appears more than once");
     seen.push_back(name);

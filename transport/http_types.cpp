@@ -45,8 +45,7 @@ std::string_view find_header(const header_list& headers, std::string_view name) 
   return {};
 }
 
-std::string http_request::query_param(std::string_view key) const {
-  std::string_view rest = query;
+std::optional<query_pair> next_query_pair(std::string_view& rest) {
   while (!rest.empty()) {
     auto amp = rest.find('&');
     auto pair = rest.substr(0, amp);
@@ -54,11 +53,17 @@ std::string http_request::query_param(std::string_view key) const {
     if (pair.empty())
       continue;
     auto eq = pair.find('=');
-    auto name = pair.substr(0, eq);
-    if (percent_decode(name, true) != key)
-      continue;
-    return eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+    return query_pair{pair.substr(0, eq),
+                      eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1)};
   }
+  return std::nullopt;
+}
+
+std::string http_request::query_param(std::string_view key) const {
+  std::string_view rest = query;
+  while (auto pair = next_query_pair(rest))
+    if (percent_decode(pair->name, true) == key)
+      return percent_decode(pair->value, true);
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,17 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// `plus_as_space`, as in query strings); a '%' without two hex digits after
 /// it is kept as is, as browsers do.
 std::string percent_decode(std::string_view s, bool plus_as_space);
+
+/// One `name=value` pair of a query string, still percent-encoded (value
+/// empty when the pair has no `=`).
+struct query_pair {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// Returns the next non-empty `&`-separated pair of `rest` and moves `rest`
+/// past it; nullopt once `rest` has none left.
+std::optional<query_pair> next_query_pair(std::string_view& rest);
 
 /// Returns the value of header `name` (case-insensitive), or "" when absent.
 std::string_view find_header(const header_list& headers, std::string_view name);
