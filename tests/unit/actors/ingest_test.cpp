@@ -86,7 +86,11 @@ protected:
     const uint32_t to_sub[] = {0};
     for (std::size_t i = 0; i < n; ++i) {
       auto e = std::make_shared<storage::stored_event>();
-      e->ingest_ms = 1000;
+      // Now, as api/ingest.cpp stamps it: the journal answers a client id
+      // only within the dedupe window of its event's ingest time.
+      e->ingest_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
       e->ev.type = "t.ingest";
       e->ev.data = R"({"i":)" + std::to_string(i) + "}";
       e->ev.timestamp_ms = 1000;
