@@ -1,7 +1,9 @@
 // The watch stream: one plain Beast connection per stream, the chunked body
 // read into a fixed buffer (buffer_body) and cut at newlines. Every step runs
-// on the watch's strand; a stream carries a generation number so that a
-// completion of an abandoned stream does nothing.
+// on the watch's strand. A stream's socket, buffers and parser live in one
+// `stream_state` that its pending operations hold, so closing a stream never
+// frees what a cancelled read is still finishing with; a completion of an
+// abandoned stream then does nothing.
 
 #include "cluster/etcd_watch.hpp"
 
@@ -86,6 +88,22 @@ watch_line parse_watch_line(const std::string& line) {
   return out;
 }
 
+namespace {
+
+// One open stream; shared by the operations pending on it.
+struct stream_state {
+  template <class Executor>
+  explicit stream_state(Executor ex) : stream(ex) {}
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  http::request<http::string_body> request;
+  char chunk[16 << 10];
+};
+
+} // namespace
+
 struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   impl(asio::io_context& ioc, etcd_client& client, std::string endpoint, std::string prefix,
        etcd_watch_handlers handlers, std::chrono::milliseconds retry)
@@ -124,10 +142,9 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
       trouble("cannot watch " + endpoint_ + ": only http:// etcd endpoints are supported");
       return retry_later([](impl& w) { w.do_open(); });
     }
-    ++generation_;
     ++streams_;
-    stream_.emplace(strand_);
-    buffer_.clear();
+    auto c = std::make_shared<stream_state>(strand_);
+    stream_ = c;
     pending_.clear();
     core::json_writer w;
     w.begin_object().key("create_request").begin_object();
@@ -135,34 +152,36 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     w.key("range_end").value(core::base64_encode(prefix_end(prefix_)));
     w.key("start_revision").value(std::to_string(next_revision_));
     w.end_object().end_object();
-    request_ = {};
-    request_.version(11);
-    request_.method(http::verb::post);
-    request_.target(url->target);
-    request_.set(http::field::host, url->host_header());
-    request_.set(http::field::content_type, "application/json");
-    request_.body() = std::move(w).str();
-    request_.prepare_payload();
+    auto& request = c->request;
+    request.version(11);
+    request.method(http::verb::post);
+    request.target(url->target);
+    request.set(http::field::host, url->host_header());
+    request.set(http::field::content_type, "application/json");
+    request.body() = std::move(w).str();
+    request.prepare_payload();
     error_code ec;
     auto address = asio::ip::make_address(url->host, ec);
     if (ec) {
+      stream_.reset();
       trouble("cannot watch " + endpoint_ + ": the host must be an IP address");
       return retry_later([](impl& w) { w.do_open(); });
     }
-    stream_->expires_after(open_timeout);
-    stream_->async_connect(tcp::endpoint(address, url->port),
-                           [self = shared_from_this(), g = generation_](error_code ec) {
-                             if (self->current(g))
-                               self->on_connect(ec);
-                           });
+    c->stream.expires_after(open_timeout);
+    c->stream.async_connect(tcp::endpoint(address, url->port),
+                            [self = shared_from_this(), c](error_code ec) {
+                              if (self->current(c))
+                                self->on_connect(ec);
+                            });
   }
 
   void on_connect(error_code ec) {
     if (ec)
       return broken("connect", ec);
-    http::async_write(*stream_, request_,
-                      [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
-                        if (self->current(g))
+    auto c = stream_;
+    http::async_write(c->stream, c->request,
+                      [self = shared_from_this(), c](error_code ec, std::size_t) {
+                        if (self->current(c))
                           self->on_write(ec);
                       });
   }
@@ -170,42 +189,46 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   void on_write(error_code ec) {
     if (ec)
       return broken("write", ec);
-    parser_.emplace();
-    parser_->body_limit(boost::none); // the stream never ends on its own
-    http::async_read_header(
-      *stream_, buffer_, *parser_,
-      [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
-        if (self->current(g))
-          self->on_header(ec);
-      });
+    auto c = stream_;
+    c->parser.emplace();
+    c->parser->body_limit(boost::none); // the stream never ends on its own
+    http::async_read_header(c->stream, c->buffer, *c->parser,
+                            [self = shared_from_this(), c](error_code ec, std::size_t) {
+                              if (self->current(c))
+                                self->on_header(ec);
+                            });
   }
 
   void on_header(error_code ec) {
     if (ec)
       return broken("read", ec);
-    if (parser_->get().result_int() != 200) {
-      trouble("watch of " + prefix_ + ": HTTP " + std::to_string(parser_->get().result_int()));
+    auto& response = stream_->parser->get();
+    if (response.result_int() != 200) {
+      trouble("watch of " + prefix_ + ": HTTP " + std::to_string(response.result_int()));
       return reconnect();
     }
     // Open: nothing bounds how long etcd stays quiet.
-    stream_->expires_never();
+    stream_->stream.expires_never();
     do_read();
   }
 
   void do_read() {
-    parser_->get().body().data = chunk_;
-    parser_->get().body().size = sizeof chunk_;
-    http::async_read_some(*stream_, buffer_, *parser_,
-                          [self = shared_from_this(), g = generation_](error_code ec, std::size_t) {
-                            if (self->current(g))
+    auto c = stream_;
+    c->parser->get().body().data = c->chunk;
+    c->parser->get().body().size = sizeof c->chunk;
+    http::async_read_some(c->stream, c->buffer, *c->parser,
+                          [self = shared_from_this(), c](error_code ec, std::size_t) {
+                            if (self->current(c))
                               self->on_read(ec);
                           });
   }
 
   void on_read(error_code ec) {
+    // Holds the stream while its lines are handled: a line may close it.
+    auto c = stream_;
     if (ec == http::error::need_buffer)
       ec = {};
-    pending_.append(chunk_, sizeof chunk_ - parser_->get().body().size);
+    pending_.append(c->chunk, sizeof c->chunk - c->parser->get().body().size);
     if (ec)
       return broken("read", ec);
     std::size_t start = 0;
@@ -222,7 +245,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
       trouble("watch message over " + std::to_string(max_line_bytes) + " bytes");
       return reconnect();
     }
-    if (parser_->is_done())
+    if (c->parser->is_done())
       return broken("read", http::error::end_of_stream);
     do_read();
   }
@@ -270,15 +293,14 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     retry_later([](impl& w) { w.do_open(); });
   }
 
+  // Cancels the stream's operations; they finish with it and free it.
   void close() {
-    ++generation_;
     if (stream_) {
       error_code ignored;
-      stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_->close();
+      stream_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_->stream.close();
     }
     stream_.reset();
-    parser_.reset();
   }
 
   template <class Step>
@@ -292,7 +314,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     });
   }
 
-  bool current(uint64_t g) const { return !stopped_ && g == generation_; }
+  bool current(const std::shared_ptr<stream_state>& c) const { return !stopped_ && c == stream_; }
 
   void trouble(const std::string& why) {
     if (handlers_.trouble && !stopped_)
@@ -309,13 +331,8 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> streams_{0};
   std::atomic<uint64_t> snapshots_{0};
-  uint64_t generation_ = 0;
   int64_t next_revision_ = 0;
-  std::optional<beast::tcp_stream> stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::response_parser<http::buffer_body>> parser_;
-  http::request<http::string_body> request_;
-  char chunk_[16 << 10];
+  std::shared_ptr<stream_state> stream_;
   std::string pending_;
 };
 
