@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -55,6 +56,31 @@ int wait_for_signal() {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+// Runs `step` (connect or join: they block while etcd is retried) on its own
+// thread and takes SIGTERM/SIGINT meanwhile, so that a stop is not held up
+// by an etcd that does not answer. Returns the step's result and the signal
+// that interrupted it (0: none).
+std::pair<core::expected<void, cluster::join_error>, int> interruptible(
+  cluster::membership& m, std::function<core::expected<void, cluster::join_error>()> step) {
+  auto result = std::async(std::launch::async, std::move(step));
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  const timespec tick{0, 100'000'000};
+  int sig = 0;
+  while (result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    int got = sigtimedwait(&set, nullptr, &tick);
+    if (got > 0 && sig == 0) {
+      sig = got;
+      m.interrupt();
+    }
+  }
+  return {result.get(), sig};
 }
 
 std::vector<api::named_token> to_api(const std::vector<named_token>& tokens) {
@@ -335,10 +361,20 @@ int serve(const config& start_cfg, const config_reader& read_config) {
                  "cannot join the cluster: " + e.message, {{"key", e.key}});
       status = e.bad_config ? exit_bad_config : exit_failure;
     };
-    if (membership)
-      if (auto connected = membership->connect(); !connected)
+    int stop_signal = 0; // a stop signal taken while joining
+    auto stopping_while_joining = [&](int sig) {
+      stop_signal = sig;
+      log::write(log::level::info, "server.stopping",
+                 std::string(signal_name(sig)) + " received while joining the cluster: stopping");
+    };
+    if (membership) {
+      auto [connected, sig] = interruptible(*membership, [&] { return membership->connect(); });
+      if (sig != 0)
+        stopping_while_joining(sig);
+      else if (!connected)
         cluster_failed(connected.error());
-    if (status != 0) {
+    }
+    if (status != 0 || stop_signal != 0) {
       // The reason is logged; nothing listens.
     } else if (!cfg.tls_cert.empty() && !server.enable_tls(cfg.tls_cert, cfg.tls_key, error)) {
       log::write(log::level::error, "config.invalid", "bad configuration: " + error,
@@ -374,17 +410,22 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         }
       }
       if (status == 0 && membership) {
-        if (auto joined = membership->join(http_url_of(cfg, *port)); !joined)
+        auto url = http_url_of(cfg, *port);
+        auto [joined, sig] = interruptible(*membership,
+                                           [&] { return membership->join(std::move(url)); });
+        if (sig != 0)
+          stopping_while_joining(sig);
+        else if (!joined)
           cluster_failed(joined.error());
       }
-      while (status == 0) {
+      while (status == 0 && stop_signal == 0) {
         int sig = wait_for_signal();
         if (sig == SIGHUP) {
           reload(cfg, read_config, *ctx.tokens);
           continue;
         }
         log::write(log::level::info, "server.stopping",
-                   std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + " received: stopping");
+                   std::string(signal_name(sig)) + " received: stopping");
         break;
       }
     }

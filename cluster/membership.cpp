@@ -221,6 +221,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       }
       last_error = r.error().message;
       rotate(r.error());
+      if (interrupted_)
+        return interrupted();
       if (clock_type::now() > deadline)
         return fail("no etcd of cluster.etcd answered: " + last_error);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -252,6 +254,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     return {};
   }
 
+  static join_error interrupted() {
+    join_error e;
+    e.message = "interrupted";
+    e.interrupted = true;
+    return e;
+  }
+
   core::expected<void, join_error> join(std::string http) {
     http_url_ = std::move(http);
     const auto deadline = clock_type::now() + opt_.join_timeout;
@@ -259,8 +268,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     // 2. The lease and this node's keys.
     auto lease = wait<etcd_lease>([&](auto cb) { etcd().grant(opt_.lease_ttl, cb); });
     if (!lease)
-      return fail("cannot grant a lease: " + lease.error().message);
-    lease_ = lease->id;
+      return interrupted_ ? interrupted() : fail("cannot grant a lease: " + lease.error().message);
+    lease_ = lease->id; // stop() revokes it, even after an interrupt
+    if (interrupted_)
+      return interrupted();
     const auto address = member_value(http_url_, opt_.cluster);
     auto noted = wait<int64_t>(
       [&](auto cb) { etcd().put(nodes_prefix + opt_.node, address, 0, cb); });
@@ -275,6 +286,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         return fail("cannot write " + members_prefix + opt_.node + ": " + joined.error().message);
       if (joined->succeeded)
         break;
+      if (interrupted_)
+        return interrupted();
       if (clock_type::now() > deadline)
         return join_error{true,
                           "another node named " + opt_.node + " is up (it holds " + members_prefix +
@@ -573,6 +586,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   int in_flight_ = 0;
   clock_type::time_point renewed_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> interrupted_{false};
   mutable std::mutex view_mutex_;
   cluster_view view_;
 };
@@ -588,6 +602,8 @@ core::expected<void, join_error> membership::connect() { return impl_->connect()
 core::expected<void, join_error> membership::join(std::string http) {
   return impl_->join(std::move(http));
 }
+
+void membership::interrupt() { impl_->interrupted_ = true; }
 
 void membership::stop() { impl_->stop(); }
 

@@ -77,6 +77,7 @@ struct join_error {
   bool bad_config = false;
   std::string message;
   std::string key = "cluster.etcd"; ///< the configuration key at fault
+  bool interrupted = false;         ///< interrupt() ended it: nothing failed
 };
 
 /// One node's membership and, when elected, the controller. Made and owned
@@ -105,6 +106,11 @@ public:
   /// keep-alive, the watch of /sy/ and the controller campaign. Blocks
   /// until joined or failed; must not be called on a thread of `ioc`.
   core::expected<void, join_error> join(std::string http);
+
+  /// Makes a connect() or join() in progress on another thread give up
+  /// within one etcd call (at most ~2.5 s) with `interrupted` set: for a
+  /// stop signal that comes while etcd is still being retried.
+  void interrupt();
 
   /// Revokes the lease (the node shows down at once, and a controller it
   /// held is freed) and stops every loop; waits at most two seconds for etcd.

@@ -275,3 +275,24 @@ TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_events_are_not_
   EXPECT_EQ(node.start_up_exit_status(), 2);
   EXPECT_NE(node.log().find("NOT replicated"), std::string::npos) << node.log();
 }
+
+TEST_F(cluster_test, sigterm_stops_a_node_still_waiting_for_etcd) {
+  // Nothing listens on the etcd port: the node retries until its join
+  // timeout (15 s) unless the signal interrupts it.
+  temp_dir dir;
+  server_process node(
+    dir.path(), "[cluster]\nnode = \"n1\"\nlisten = \"127.0.0.1:" + std::to_string(free_port()) +
+                  "\"\netcd = [\"http://127.0.0.1:" + std::to_string(free_port()) +
+                  "\"]\npreview = true\n");
+  node.launch();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (node.log().find("server.starting") == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << node.log();
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(node.terminate(), 0) << node.log();
+  EXPECT_NE(node.log().find("SIGTERM received while joining the cluster: stopping"),
+            std::string::npos)
+    << node.log();
+  EXPECT_EQ(node.log().find("cannot join the cluster"), std::string::npos) << node.log();
+}

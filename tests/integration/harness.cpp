@@ -223,11 +223,10 @@ std::string server_process::log() const {
   return ss.str();
 }
 
-void server_process::start() {
-  // Truncate the log so that the port of this run is the one found.
-  { std::ofstream truncate(log_path_, std::ios::app); }
-  auto before = log().size();
-  log_start_ = before;
+void server_process::launch() {
+  // The log is appended to: this run's part begins where it ends now.
+  { std::ofstream create(log_path_, std::ios::app); }
+  log_start_ = log().size();
   pid_ = fork();
   if (pid_ == 0) {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
@@ -237,6 +236,11 @@ void server_process::start() {
           static_cast<char*>(nullptr));
     _exit(127);
   }
+}
+
+void server_process::start() {
+  launch();
+  const auto before = log_start_;
   const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   port_ = 0;

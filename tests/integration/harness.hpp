@@ -80,6 +80,8 @@ public:
 
   /// Starts the binary and waits until it logs its port and /readyz is 200.
   void start();
+  /// Starts the binary without waiting for anything (start() waits).
+  void launch();
   /// Makes start() and call() speak HTTPS to 127.0.0.1, trusting the CA of
   /// `ca_file` (for a server whose config sets server.tls_cert).
   void use_tls(std::string ca_file) { tls_ca_file_ = std::move(ca_file); }
