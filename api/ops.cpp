@@ -6,6 +6,7 @@
 
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
+#include "cluster/membership.hpp"
 #include "api/metrics.hpp"
 #include "storage/journal.hpp"
 
@@ -157,6 +158,12 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
   server.route("GET", "/readyz", [ctx](transport::http_request&&, transport::responder respond) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
+    if (ctx.cluster && !ctx.cluster->ready()) {
+      auto r = error_response(503, "this node has not joined the cluster or cannot renew its etcd "
+                                   "lease; check that cluster.etcd answers");
+      r.headers.emplace_back("Retry-After", "1");
+      return respond(std::move(r));
+    }
     respond(json_response(200, R"({"status":"ready"})"));
   });
   server.route("GET", "/metrics", [ctx](transport::http_request&&, transport::responder respond) {

@@ -296,6 +296,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     renewed_ = clock_type::now();
+    member_ = true;
     log::write(log::level::info, "cluster.joined",
                "joined the cluster as " + opt_.node + " (" + std::to_string(opt_.partitions) +
                  " partitions, " + std::to_string(opt_.replicas) + " replicas)",
@@ -319,6 +320,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     etcd_watch_handlers h;
     h.snapshot = [on_strand](const etcd_range& r) {
       on_strand([r](impl& m) {
+        m.seen_ = true;
         m.keys_.clear();
         for (const auto& kv : r.kvs)
           m.keys_[kv.key] = kv;
@@ -387,6 +389,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     log::write(log::level::warn, "cluster.lease_expired",
                "membership lease expired; joining again under a new lease");
     controller_ = false;
+    member_ = false;
     rejoin();
   }
 
@@ -406,8 +409,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                          [self](auto put) {
                            asio::post(self->strand_, [self, ok = bool(put)] {
                              self->rejoining_ = false;
-                             if (ok)
+                             if (ok) {
                                self->renewed_ = clock_type::now();
+                               self->member_ = true;
+                             }
                            });
                          });
       });
@@ -549,6 +554,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void stop() {
     if (stopped_.exchange(true))
       return;
+    member_ = false;
     auto cancelled = std::make_shared<std::promise<void>>();
     auto done = cancelled->get_future();
     asio::post(strand_, [self = shared_from_this(), cancelled] {
@@ -584,7 +590,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   bool warned_ = false;
   bool dirty_ = false;
   int in_flight_ = 0;
-  clock_type::time_point renewed_;
+  std::atomic<clock_type::time_point> renewed_{}; ///< read by ready() on any thread
+  std::atomic<bool> member_{false};               ///< holds a lease and its member key
+  std::atomic<bool> seen_{false};                 ///< has read /sy/ from etcd at least once
   std::atomic<bool> stopped_{false};
   std::atomic<bool> interrupted_{false};
   mutable std::mutex view_mutex_;
@@ -601,6 +609,11 @@ core::expected<void, join_error> membership::connect() { return impl_->connect()
 
 core::expected<void, join_error> membership::join(std::string http) {
   return impl_->join(std::move(http));
+}
+
+bool membership::ready() const {
+  return impl_->member_ && impl_->seen_ &&
+         clock_type::now() - impl_->renewed_.load() < impl_->opt_.lease_ttl;
 }
 
 void membership::interrupt() { impl_->interrupted_ = true; }

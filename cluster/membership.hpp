@@ -116,6 +116,11 @@ public:
   /// held is freed) and stops every loop; waits at most two seconds for etcd.
   void stop();
 
+  /// Returns whether this node is a member: joined, its lease renewed
+  /// within the lease's TTL, and /sy/ read from etcd at least once. /readyz
+  /// answers 503 otherwise.
+  bool ready() const;
+
   /// Returns the cluster as last seen.
   cluster_view view() const;
 

@@ -296,3 +296,27 @@ TEST_F(cluster_test, sigterm_stops_a_node_still_waiting_for_etcd) {
     << node.log();
   EXPECT_EQ(node.log().find("cannot join the cluster"), std::string::npos) << node.log();
 }
+
+TEST_F(cluster_test, a_node_cut_off_from_etcd_is_not_ready_until_it_renews_its_lease) {
+  auto& node = add_node("n1");
+  node.start(); // start() waits for /readyz 200: joined
+  // etcd stops answering: once the lease's TTL (3 s) has passed without a
+  // renewal, the node no longer claims to be a member.
+  ASSERT_EQ(kill(etcd_pid_, SIGSTOP), 0);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  http_result r;
+  while ((r = node.call("GET", "/readyz")).status != 503) {
+    if (std::chrono::steady_clock::now() > deadline)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  kill(etcd_pid_, SIGCONT);
+  ASSERT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("cannot renew its etcd lease"), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("Retry-After"), "1");
+  // etcd answers again: the node renews (or joins again) and is ready.
+  const auto back = std::chrono::steady_clock::now() + 20s;
+  while ((r = node.call("GET", "/readyz")).status != 200 && std::chrono::steady_clock::now() < back)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(r.status, 200) << r.body << node.log();
+}
