@@ -259,7 +259,7 @@ void write_stats(core::json_writer& w, const stats_snapshot& st) {
 }
 
 void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
-                        bool show_private_key) {
+                        bool show_private_key, const placement_view* where) {
   if (s.kind == subscription_kind::dashboard) {
     w.begin_object()
       .key("id")
@@ -304,6 +304,13 @@ void write_subscription(core::json_writer& w, const subscription& s, const stats
   if (stats) {
     w.key("stats");
     write_stats(w, *stats);
+  }
+  if (where) {
+    w.key("partition").value(static_cast<int64_t>(where->partition)).key("primary");
+    if (where->primary.empty())
+      w.null();
+    else
+      w.value(where->primary);
   }
   w.end_object();
 }

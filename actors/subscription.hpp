@@ -140,11 +140,18 @@ struct stats_snapshot {
 /// Returns a snapshot of `stats`.
 stats_snapshot snapshot_of(const subscription_stats& stats);
 
+/// Where a subscription lives in a cluster (docs/cluster.md).
+struct placement_view {
+  uint32_t partition = 0;
+  std::string primary; ///< empty: no primary yet
+};
+
 /// Writes the subscription as the API shows it. The native shape carries
-/// keys (the private key only when `show_private_key`) and stats; the
-/// dashboard shape is {id, url, country, event}.
+/// keys (the private key only when `show_private_key`), stats and, in a
+/// cluster (`where` set), "partition" and "primary"; the dashboard shape is
+/// {id, url, country, event}.
 void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
-                        bool show_private_key);
+                        bool show_private_key, const placement_view* where = nullptr);
 
 /// Writes the stats object of docs/api.md §2.
 void write_stats(core::json_writer& w, const stats_snapshot& st);

@@ -1,4 +1,5 @@
 #include "api/common.hpp"
+#include "cluster/membership.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -146,9 +147,19 @@ void log_auth_failure(const api_context& ctx, std::string_view why, const std::s
               {"suppressed", std::to_string(*left_out)}});
 }
 
-std::string render_subscription(const actors::subscription_view& v) {
+std::optional<actors::placement_view> placement_of(const cluster::membership* cluster,
+                                                   const std::string& id) {
+  if (!cluster)
+    return std::nullopt;
+  auto [partition, primary] = cluster->placement(id);
+  return actors::placement_view{partition, std::move(primary)};
+}
+
+std::string render_subscription(const actors::subscription_view& v,
+                                const cluster::membership* cluster) {
   core::json_writer w;
-  actors::write_subscription(w, v.sub, &v.stats, v.show_private_key);
+  auto where = placement_of(cluster, v.sub.id);
+  actors::write_subscription(w, v.sub, &v.stats, v.show_private_key, where ? &*where : nullptr);
   return std::move(w).str();
 }
 

@@ -104,8 +104,15 @@ void log_change(std::string_view change, std::string_view kind, std::string_view
 void log_auth_failure(const api_context& ctx, std::string_view why, const std::string& remote,
                       std::string_view method, std::string_view path);
 
-/// Returns the JSON of one subscription as the API shows it.
-std::string render_subscription(const actors::subscription_view& v);
+/// Returns subscription `id`'s partition and primary when this node is in a
+/// cluster (`cluster` set), else nothing.
+std::optional<actors::placement_view> placement_of(const cluster::membership* cluster,
+                                                   const std::string& id);
+
+/// Returns the JSON of one subscription as the API shows it (in a cluster
+/// with its partition and primary).
+std::string render_subscription(const actors::subscription_view& v,
+                                const cluster::membership* cluster);
 
 /// Registers `method path`, whose first placeholder is a subscription id,
 /// to ask the registry `make(id)` and answer 200 with the subscription.
@@ -117,8 +124,9 @@ void subscription_route(transport::http_server& server, const api_context& ctx, 
       if (!ctx.ready->load())
         return respond(not_ready_response());
       ask<actors::subscription_view>(*ctx.system, ctx.registry, make(req.params.at(0)),
-                                     std::move(respond), [](const actors::subscription_view& v) {
-                                       return json_response(200, render_subscription(v));
+                                     std::move(respond),
+                                     [cluster = ctx.cluster](const actors::subscription_view& v) {
+                                       return json_response(200, render_subscription(v, cluster));
                                      });
     });
 }

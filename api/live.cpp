@@ -222,10 +222,11 @@ void install_live(transport::http_server& server, const api_context& ctx) {
                  ask<actors::subscription_view>(
                    *ctx.system, ctx.registry, actors::rotate_keys{req.params.at(0), *grace},
                    std::move(respond),
-                   [who = token_name(ctx, req), g = *grace](const actors::subscription_view& v) {
+                   [who = token_name(ctx, req), g = *grace,
+                    cluster = ctx.cluster](const actors::subscription_view& v) {
                      log_change("keys_rotated", "native", v.sub.id, who,
                                 "grace_seconds " + std::to_string(g));
-                     return json_response(200, render_subscription(v));
+                     return json_response(200, render_subscription(v, cluster));
                    });
                });
 }

@@ -128,7 +128,8 @@ std::string next_link(const list_query& q, const std::string& last_id) {
 
 // Answers the list in id order (the registry's), filtered, one page of it
 // when `limit` is given, with a Link to the next page while more remain.
-transport::http_response render_list(const list_query& q, const actors::subscription_list& list) {
+transport::http_response render_list(const list_query& q, const actors::subscription_list& list,
+                                     const cluster::membership* cluster) {
   core::json_writer w;
   w.begin_array();
   std::size_t n = 0;
@@ -141,7 +142,8 @@ transport::http_response render_list(const list_query& q, const actors::subscrip
       more = true;
       break;
     }
-    actors::write_subscription(w, v.sub, &v.stats, false);
+    auto where = placement_of(cluster, v.sub.id);
+    actors::write_subscription(w, v.sub, &v.stats, false, where ? &*where : nullptr);
     last = &v.sub.id;
     ++n;
   }
@@ -262,8 +264,11 @@ std::string fields_of(const core::subscription_spec& s) {
   return out;
 }
 
-transport::http_response render_view(const actors::subscription_view& v) {
-  return json_response(200, render_subscription(v));
+// Answers 200 with the subscription (in a cluster with its placement).
+auto render_view(const api_context& ctx) {
+  return [cluster = ctx.cluster](const actors::subscription_view& v) {
+    return json_response(200, render_subscription(v, cluster));
+  };
 }
 
 } // namespace
@@ -278,12 +283,13 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
       return respond(input_error_response(spec.error()));
     ask<actors::subscription_view>(
       *ctx.system, ctx.registry, actors::create_subscription{std::move(spec).value()},
-      std::move(respond), [who = token_name(ctx, req)](const actors::subscription_view& v) {
+      std::move(respond),
+      [who = token_name(ctx, req), cluster = ctx.cluster](const actors::subscription_view& v) {
         // The decoder fills defaults, so the fields
         // given say little; where it delivers does.
         auto url = core::parse_url(v.sub.url);
         log_change("created", "native", v.sub.id, who, url ? "host " + url->host : "pull");
-        return json_response(201, render_subscription(v));
+        return json_response(201, render_subscription(v, cluster));
       });
   });
   server.route("GET", base, [ctx](transport::http_request&& req, transport::responder respond) {
@@ -294,8 +300,9 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
       return respond(input_error_response(query.error()));
     ask<actors::subscription_list>(
       *ctx.system, ctx.registry, actors::list_subscriptions{subscription_kind::native},
-      std::move(respond), [q = std::move(query).value()](const actors::subscription_list& list) {
-        return render_list(q, list);
+      std::move(respond),
+      [q = std::move(query).value(), cluster = ctx.cluster](const actors::subscription_list& list) {
+        return render_list(q, list, cluster);
       });
   });
   subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
@@ -312,9 +319,10 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
       ask<actors::subscription_view>(
         *ctx.system, ctx.registry,
         actors::patch_subscription{req.params.at(0), std::move(spec).value()}, std::move(respond),
-        [detail, who = token_name(ctx, req)](const actors::subscription_view& v) {
+        [detail, who = token_name(ctx, req),
+         cluster = ctx.cluster](const actors::subscription_view& v) {
           log_change("updated", "native", v.sub.id, who, detail);
-          return json_response(200, render_subscription(v));
+          return json_response(200, render_subscription(v, cluster));
         });
     });
   id_route<actors::done>(
@@ -328,10 +336,11 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
                      [](const std::string& id) { return actors::verify_subscription{id}; });
   id_route<actors::subscription_view>(
     server, ctx, "POST", base + "/{id}/pause",
-    [](const std::string& id) { return actors::pause_subscription{id}; }, render_view, "paused");
+    [](const std::string& id) { return actors::pause_subscription{id}; }, render_view(ctx),
+    "paused");
   id_route<actors::subscription_view>(
     server, ctx, "POST", base + "/{id}/activate",
-    [](const std::string& id) { return actors::activate_subscription{id}; }, render_view,
+    [](const std::string& id) { return actors::activate_subscription{id}; }, render_view(ctx),
     "activated");
   id_route<actors::purged>(
     server, ctx, "POST", base + "/{id}/purge",

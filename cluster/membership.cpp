@@ -620,6 +620,13 @@ void membership::interrupt() { impl_->interrupted_ = true; }
 
 void membership::stop() { impl_->stop(); }
 
+std::pair<uint32_t, std::string> membership::placement(std::string_view id) const {
+  const auto p = partition_of(id, impl_->opt_.partitions);
+  std::lock_guard lock(impl_->view_mutex_);
+  const auto& parts = impl_->view_.partitions;
+  return {p, p < parts.size() ? parts[p].primary : std::string()};
+}
+
 cluster_view membership::view() const {
   std::lock_guard lock(impl_->view_mutex_);
   return impl_->view_;

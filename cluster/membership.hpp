@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <string_view>
 #include <vector>
 
 #include "core/expected.hpp"
@@ -120,6 +122,10 @@ public:
   /// within the lease's TTL, and /sy/ read from etcd at least once. /readyz
   /// answers 503 otherwise.
   bool ready() const;
+
+  /// Returns subscription `id`'s partition and that partition's primary as
+  /// last seen (empty when it has none yet).
+  std::pair<uint32_t, std::string> placement(std::string_view id) const;
 
   /// Returns the cluster as last seen.
   cluster_view view() const;

@@ -22,6 +22,7 @@
 
 #include "harness.hpp"
 #include "../common/etcd_process.hpp"
+#include "cluster/placement.hpp"
 
 using namespace sy::test;
 using namespace std::chrono_literals;
@@ -264,6 +265,34 @@ TEST_F(cluster_test, a_single_node_answers_404_for_the_cluster) {
   auto r = alone.call("GET", "/v1/cluster");
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("not in cluster mode"), std::string::npos) << r.body;
+  // Nor does a subscription show a placement.
+  r = alone.call("POST", "/v1/subscriptions",
+                 R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.body.find("\"partition\""), std::string::npos) << r.body;
+}
+
+TEST_F(cluster_test, a_subscription_shows_its_partition_and_that_partitions_primary) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  auto c = wait_until(n2, [](const cluster_state& c) {
+    return check_placement(c, {"n1", "n2"}).empty();
+  });
+  ASSERT_EQ(check_placement(c, {"n1", "n2"}), "") << c.body;
+  auto r = n1.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  const auto p = sy::cluster::partition_of(id, partitions);
+  const std::string placed = "\"partition\":" + std::to_string(p) + ",\"primary\":\"" +
+                             c.parts[p].primary + "\"";
+  EXPECT_NE(r.body.find(placed), std::string::npos) << placed << " in " << r.body;
+  r = n1.call("GET", "/v1/subscriptions/" + id);
+  EXPECT_NE(r.body.find(placed), std::string::npos) << placed << " in " << r.body;
+  r = n1.call("GET", "/v1/subscriptions");
+  EXPECT_NE(r.body.find(placed), std::string::npos) << placed << " in " << r.body;
 }
 
 TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_events_are_not_replicated) {
