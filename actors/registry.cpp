@@ -1,5 +1,6 @@
 #include "actors/registry.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/signing.hpp"
@@ -46,6 +47,14 @@ std::optional<storage::error> registry_state::load_subscriptions() {
   auto records = env_.journal->load_subscriptions();
   if (!records)
     return records.error();
+  // Every queue counted in one scan, not one iterator per subscription.
+  auto counts = env_.journal->count_queues();
+  if (!counts)
+    return counts.error();
+  auto queued_of = [&counts](uint64_t number) -> uint64_t {
+    auto it = std::lower_bound(counts->begin(), counts->end(), std::pair<uint64_t, uint64_t>{number, 0});
+    return it != counts->end() && it->first == number ? it->second : 0;
+  };
   for (auto& [number, record] : *records) {
     auto sub = decode_subscription(record);
     if (!sub) {
@@ -56,12 +65,9 @@ std::optional<storage::error> registry_state::load_subscriptions() {
     }
     sub->number = number;
     entry e{std::move(*sub), std::make_shared<subscription_stats>(), nullptr};
-    auto queued = env_.journal->count_queue(number);
-    if (!queued)
-      return queued.error();
     auto id = e.sub.id;
     auto& placed = subs_.emplace(id, std::move(e)).first->second;
-    spawn(placed, true, *queued);
+    spawn(placed, true, queued_of(number));
     route(placed);
     remember_key(placed.sub);
   }
