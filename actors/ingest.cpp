@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "actors/subscriber_slot.hpp"
 #include "core/time_format.hpp"
 
 namespace sy::actors {
@@ -229,9 +230,11 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
       for (uint32_t ord : ords) {
         const auto& target = s.routes->targets[ord];
         subs_.push_back(target.number);
-        auto& d = deliveries[target.actor.address()];
+        // An idle subscription's actor is spawned here, by its first event.
+        const auto& actor = target.slot->get();
+        auto& d = deliveries[actor.address()];
         if (!d.first)
-          d.first = target.actor;
+          d.first = actor;
         d.second.events.push_back(e);
       }
       routed += ords.size();

@@ -1,5 +1,6 @@
 #include "actors/registry.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/signing.hpp"
@@ -46,6 +47,14 @@ std::optional<storage::error> registry_state::load_subscriptions() {
   auto records = env_.journal->load_subscriptions();
   if (!records)
     return records.error();
+  // Every queue counted in one scan, not one iterator per subscription.
+  auto counts = env_.journal->count_queues();
+  if (!counts)
+    return counts.error();
+  auto queued_of = [&counts](uint64_t number) -> uint64_t {
+    auto it = std::lower_bound(counts->begin(), counts->end(), std::pair<uint64_t, uint64_t>{number, 0});
+    return it != counts->end() && it->first == number ? it->second : 0;
+  };
   for (auto& [number, record] : *records) {
     auto sub = decode_subscription(record);
     if (!sub) {
@@ -55,13 +64,10 @@ std::optional<storage::error> registry_state::load_subscriptions() {
       continue;
     }
     sub->number = number;
-    entry e{std::move(*sub), std::make_shared<subscription_stats>(), caf::actor{}};
-    auto queued = env_.journal->count_queue(number);
-    if (!queued)
-      return queued.error();
+    entry e{std::move(*sub), std::make_shared<subscription_stats>(), nullptr};
     auto id = e.sub.id;
     auto& placed = subs_.emplace(id, std::move(e)).first->second;
-    spawn(placed, true, *queued);
+    spawn(placed, true, queued_of(number));
     route(placed);
     remember_key(placed.sub);
   }
@@ -129,8 +135,8 @@ void registry_state::configure_push_gateway(std::function<void()> then) {
 
 registry_state::~registry_state() {
   for (auto& [id, e] : subs_)
-    if (e.actor)
-      caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+    if (e.slot)
+      e.slot->close();
 }
 
 void registry_state::spawn(entry& e, bool recovered, uint64_t queued) {
@@ -138,7 +144,12 @@ void registry_state::spawn(entry& e, bool recovered, uint64_t queued) {
     std::lock_guard<std::mutex> guard(e.stats->mutex);
     e.stats->queued = queued;
   }
-  e.actor = spawn_subscriber(*env_.system, e.sub, e.stats, env_.subscriber_env, recovered, queued);
+  e.slot = std::make_shared<subscriber_slot>(*env_.system, e.sub, e.stats, env_.subscriber_env);
+  // A subscription with events waiting drains them without being asked;
+  // an idle one waits for its first event. A pull subscriber is spawned
+  // now all the same: its recovery also reads its files' records.
+  if (recovered && (queued > 0 || e.sub.delivery == core::delivery_mode::pull))
+    e.slot->start(queued);
 }
 
 registry_state::entry* registry_state::find(const std::string& id, subscription_kind kind) {
@@ -189,7 +200,7 @@ void registry_state::add(subscription s, added_fn then) {
       auto id = s.id;
       auto& placed = subs_
                        .emplace(id, entry{std::move(s), std::make_shared<subscription_stats>(),
-                                          caf::actor{}})
+                                          nullptr})
                        .first->second;
       spawn(placed, false, 0);
       remember_key(placed.sub);
@@ -225,7 +236,7 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
       forget_key(e.sub);
       e.sub = std::move(next);
       remember_key(e.sub);
-      caf::anon_send(e.actor, update_subscription{e.sub});
+      e.slot->update(e.sub);
       if (routing_changed && route(e))
         publish_routes();
       deliver_note(std::move(result.note));
@@ -260,7 +271,7 @@ bool registry_state::route(entry& e) {
   } else {
     return was;
   }
-  targets_.at(e.ordinal) = route_target{s.number, e.actor};
+  targets_.at(e.ordinal) = route_target{s.number, e.slot};
   return true;
 }
 
@@ -375,7 +386,7 @@ caf::expected<caf::actor> registry_state::pull_subscriber(std::string_view acces
       auto found = subs_.find(it->second);
       if (found != subs_.end() && found->second.sub.delivery == core::delivery_mode::pull &&
           core::constant_time_equal(found->second.sub.access_key, access_key))
-        return found->second.actor;
+        return found->second.slot->get();
     }
   }
   return make_error(errc::unauthorized, "unknown accessKey");

@@ -39,6 +39,7 @@
 #include "actors/off_worker.hpp"
 #include "actors/routes.hpp"
 #include "actors/subscriber.hpp"
+#include "actors/subscriber_slot.hpp"
 #include "core/subscription_codec.hpp"
 
 namespace sy::actors {
@@ -155,7 +156,8 @@ private:
   struct entry {
     subscription sub;
     stats_ptr stats;
-    caf::actor actor;
+    /// Its subscriber actor, spawned on first need (actors/subscriber_slot.hpp).
+    std::shared_ptr<subscriber_slot> slot;
     uint32_t ordinal = unrouted; ///< in index_ and targets_
   };
 
@@ -238,6 +240,9 @@ private:
   /// Creates, updates or pauses the push gateway's subscription as
   /// push.gateway_url says, then calls `then`.
   void configure_push_gateway(std::function<void()> then);
+  /// Gives `e` its subscriber slot; when it `recovered` `queued` events
+  /// (or is a pull subscription, whose files recovery reads) its actor is
+  /// spawned now, else on its first event or request.
   void spawn(entry& e, bool recovered, uint64_t queued);
 
   registry_actor::pointer self_ = nullptr;

@@ -185,7 +185,7 @@ caf::result<done> registry_state::remove(subscription_kind kind, const std::stri
       }
       // Still there: only a change erases an entry, and changes waited.
       auto it = subs_.find(id);
-      caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+      it->second.slot->close();
       if (it->second.sub.kind == subscription_kind::native)
         tell_streams("deleted", it->second.sub);
       forget_key(it->second.sub);
@@ -359,7 +359,7 @@ caf::result<purged> registry_state::purge(const std::string& id) {
   if (!e)
     return not_found(id);
   auto promise = self_->make_response_promise<purged>();
-  self_->request(e->actor, caf::infinite, purge_queue{})
+  self_->request(e->slot->get(), caf::infinite, purge_queue{})
     .then(
       [this, promise, id](purged& reply) mutable {
         if (auto* now = find(id, subscription_kind::native))
@@ -376,7 +376,9 @@ caf::result<attempt_list> registry_state::attempts(const std::string& id, uint64
     return not_found(id);
   if (e->sub.delivery != core::delivery_mode::push)
     return attempt_list{}; // a pull subscription's events are fetched, not attempted
-  return forward<attempt_list>(self_, e->actor, list_attempts{limit});
+  if (!e->slot->spawned())
+    return attempt_list{}; // no actor yet: nothing was attempted since start-up
+  return forward<attempt_list>(self_, e->slot->get(), list_attempts{limit});
 }
 
 caf::result<subscription_view> registry_state::rotate(const std::string& id,
@@ -423,7 +425,7 @@ caf::result<replayed> registry_state::replay(const replay_subscription& q) {
   auto* e = find(q.id, subscription_kind::native);
   if (!e)
     return not_found(q.id);
-  return forward<replayed>(self_, e->actor, replay_dead_letters{{}, q.since_ms, q.until_ms});
+  return forward<replayed>(self_, e->slot->get(), replay_dead_letters{{}, q.since_ms, q.until_ms});
 }
 
 caf::result<replayed> registry_state::replay_one(const std::string& id,
@@ -433,7 +435,7 @@ caf::result<replayed> registry_state::replay_one(const std::string& id,
     return not_found(id);
   if (event_id.empty())
     return make_error(errc::not_found, "no dead letter with an empty event id");
-  return forward<replayed>(self_, e->actor, replay_dead_letters{event_id});
+  return forward<replayed>(self_, e->slot->get(), replay_dead_letters{event_id});
 }
 
 caf::result<purged> registry_state::drop_dead(const std::string& id) {

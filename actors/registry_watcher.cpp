@@ -115,7 +115,7 @@ void registry_state::deliver_note(storage::event_ptr note) {
     return;
   actors::event_list list;
   list.events.push_back(std::move(note));
-  caf::anon_send(it->second.actor, enqueue_atom::value, std::move(list));
+  caf::anon_send(it->second.slot->get(), enqueue_atom::value, std::move(list));
 }
 
 } // namespace sy::actors

@@ -17,10 +17,14 @@
 
 namespace sy::actors {
 
-/// Where a matched event goes: the subscription's journal number and actor.
+class subscriber_slot;
+
+/// Where a matched event goes: the subscription's journal number and the
+/// slot of its subscriber actor (actors/subscriber_slot.hpp: spawned by
+/// the first event routed to it).
 struct route_target {
   uint64_t number = 0;
-  caf::actor actor;
+  std::shared_ptr<subscriber_slot> slot;
 };
 
 /// An index snapshot and its targets (targets[i] belongs to index entry i).

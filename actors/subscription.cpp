@@ -179,9 +179,13 @@ std::optional<subscription> decode_subscription(std::string bytes) {
 }
 
 void subscription_stats::add_latency(int64_t ms) {
-  latencies_ms.push_back(ms);
-  if (latencies_ms.size() > 1024)
-    latencies_ms.pop_front();
+  constexpr std::size_t kept = 1024;
+  if (latencies_ms.size() < kept) {
+    latencies_ms.push_back(ms);
+  } else {
+    latencies_ms[latency_next] = ms;
+    latency_next = (latency_next + 1) % kept;
+  }
   auto bucket = std::lower_bound(latency_bucket_ms.begin(), latency_bucket_ms.end(), ms);
   ++latency_buckets[static_cast<std::size_t>(bucket - latency_bucket_ms.begin())];
   latency_sum_ms += ms;

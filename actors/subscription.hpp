@@ -94,7 +94,11 @@ struct subscription_stats {
   int64_t last_success_at = 0; ///< ms; 0 = never
   int64_t last_failure_at = 0; ///< ms; 0 = never
   std::string last_error;
-  std::deque<int64_t> latencies_ms; ///< ingest → 2xx, newest last, bounded
+  /// Ingest → 2xx, the newest 1024 in a ring (oldest overwritten at
+  /// latency_next): a vector, empty until the first delivery, where a
+  /// std::deque allocated ~600 B up front for every idle subscription.
+  std::vector<int64_t> latencies_ms;
+  std::size_t latency_next = 0;
   /// ms since epoch until which the circuit breaker holds deliveries; 0 = closed.
   int64_t backing_off_until = 0;
   /// True while the breaker lets one probe out.

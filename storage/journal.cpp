@@ -1153,6 +1153,25 @@ expected<uint64_t> journal::count_queue(uint64_t sub) const {
   return n;
 }
 
+expected<std::vector<std::pair<uint64_t, uint64_t>>> journal::count_queues() const {
+  auto& d = *impl_;
+  std::unique_ptr<rocksdb::Iterator> it(
+    d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key();
+    if (key.size() != 16)
+      return impl_->read_failed("malformed key in queues");
+    const uint64_t sub = get_be64(key.data());
+    if (out.empty() || out.back().first != sub)
+      out.emplace_back(sub, 0);
+    ++out.back().second;
+  }
+  if (!it->status().ok())
+    return impl_->read_failed("count queues", it->status());
+  return out;
+}
+
 expected<uint64_t> journal::purge(uint64_t sub) {
   auto n = count_queue(sub);
   if (!n)

@@ -151,3 +151,67 @@ TEST(durability, kill9_during_publishing_keeps_every_202) {
   for (const auto& a : acknowledged)
     EXPECT_TRUE(delivered.count(a)) << a << " was acknowledged but not delivered";
 }
+
+// Issue 11: a subscription's subscriber actor is spawned on its first need.
+// After a crash, one with queued events drains them with no new event; an
+// idle one shows empty stats and still gets its first event.
+TEST(durability, after_a_restart_queued_subscriptions_drain_and_idle_ones_wake_on_an_event) {
+  temp_dir dir;
+  sink hook;
+  const std::string cfg = "[retry]\ninitial_ms = 50\nmax_ms = 300\n";
+  auto server = std::make_unique<server_process>(dir.path(), cfg);
+  server->start();
+  auto subscribe = [&](const std::string& path, const std::string& types) {
+    auto r = server->call("POST", "/v1/subscriptions",
+                          R"({"service":"d","url":")" + hook.url(path) + R"(","types":)" +
+                            types + R"(,"verification":"skip"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json_string(r.body, "id");
+  };
+  auto event_id = [](const std::string& accepted) {
+    auto pos = accepted.find("evt_");
+    return pos == std::string::npos ? std::string() : accepted.substr(pos, 20);
+  };
+  const auto queued_id = subscribe("/q", R"(["q.*"])");
+  const auto idle_id = subscribe("/idle", R"(["idle.*"])");
+
+  hook.fail_all("/q", 503);
+  std::set<std::string> acknowledged;
+  for (int i = 0; i < 5; ++i) {
+    auto r = server->call("POST", "/v1/events",
+                          R"({"type":"q.e","data":{"n":)" + std::to_string(i) + "}}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    acknowledged.insert(event_id(r.body));
+  }
+  ASSERT_EQ(acknowledged.size(), 5u);
+  server->kill9();
+
+  hook.fail_all("/q", 0);
+  server = std::make_unique<server_process>(dir.path(), cfg);
+  server->start();
+  // Delivered with no new event: recovery spawned its subscriber.
+  ASSERT_TRUE(hook.wait_delivered("/q", 5, std::chrono::seconds(60)));
+  std::set<std::string> seen;
+  for (const auto& d : hook.delivered("/q"))
+    seen.insert(json_string(d.body, "id"));
+  for (const auto& a : acknowledged)
+    EXPECT_TRUE(seen.count(a)) << a;
+  server->wait_for_text("/v1/subscriptions/" + queued_id, R"("queued":0)");
+
+  // The idle subscription has no actor yet; its stats are those of no event.
+  auto idle = server->call("GET", "/v1/subscriptions/" + idle_id);
+  ASSERT_EQ(idle.status, 200) << idle.body;
+  EXPECT_NE(idle.body.find(R"("queued":0)"), std::string::npos) << idle.body;
+  EXPECT_NE(idle.body.find(R"("delivered":0)"), std::string::npos) << idle.body;
+  auto attempts = server->call("GET", "/v1/subscriptions/" + idle_id + "/attempts");
+  EXPECT_EQ(attempts.status, 200) << attempts.body;
+  EXPECT_TRUE(hook.received("/idle").empty());
+
+  // Its first event spawns it and is delivered.
+  auto r = server->call("POST", "/v1/events", R"({"type":"idle.e","data":{}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(hook.wait_delivered("/idle", 1));
+  EXPECT_EQ(json_string(hook.delivered("/idle")[0].body, "id"), event_id(r.body));
+  auto after = server->wait_for_text("/v1/subscriptions/" + idle_id, R"("delivered":1)");
+  EXPECT_NE(after.find(R"("delivered":1)"), std::string::npos) << after;
+}

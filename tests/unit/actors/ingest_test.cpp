@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/subscriber_slot.hpp"
 
 namespace sy::actors {
 namespace {
@@ -51,7 +52,7 @@ protected:
       },
       delivered_);
     core::chunked_writer<route_target> targets;
-    targets.at(0) = {sub_number, subscriber_};
+    targets.at(0) = {sub_number, std::make_shared<subscriber_slot>(subscriber_)};
     routes_ = std::make_shared<route_table>(
       core::subscription_index(std::vector<core::index_entry>{}), targets.publish(), std::nullopt);
   }

@@ -273,6 +273,22 @@ TEST(journal, reads_queues_in_sequence_order_per_subscription) {
   EXPECT_EQ(j->next_seq(), 7u);
 }
 
+TEST(journal, count_queues_counts_every_non_empty_queue_in_one_scan) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  EXPECT_TRUE(ok(j->count_queues()).empty());
+  j->reserve_seqs(9);
+  append_range(*j, 1, 4, {2, 7});
+  append_range(*j, 5, 5, {300});
+  EXPECT_FALSE(j->ack_many(7, {1, 2}));
+  EXPECT_FALSE(j->ack_many(2, {1, 2, 3, 4})); // emptied: not listed
+  const std::vector<std::pair<uint64_t, uint64_t>> want{{7, 2}, {300, 5}};
+  EXPECT_EQ(ok(j->count_queues()), want);
+  for (auto [sub, n] : want)
+    EXPECT_EQ(ok(j->count_queue(sub)), n) << sub;
+}
+
 TEST(journal, reopens_with_everything_in_place) {
   temp_dir dir;
   {
