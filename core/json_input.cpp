@@ -102,6 +102,12 @@ od::json_type type_of(od::value& v, std::string_view field, long index) {
   fail_400(std::string(field), std::string("must be ") + want + ", got " + type_name(got), index);
 }
 
+[[noreturn]] void out_of_range(std::string_view field, int64_t min, int64_t max, long index) {
+  fail_422(std::string(field),
+           "must be an integer between " + std::to_string(min) + " and " + std::to_string(max),
+           index);
+}
+
 [[noreturn]] void malformed_value(simdjson::error_code err, std::string_view field, long index) {
   fail_400(std::string(field), std::string("malformed JSON value: ") + simdjson::error_message(err),
            index);
@@ -420,12 +426,20 @@ bool is_null(od::value& v) {
 }
 
 std::string_view get_string(od::value& v, std::string_view field, long index) {
+  // The common case in one call. A value that is no string is refused by
+  // get_string before it moves (INCORRECT_TYPE); then the path below words
+  // it. Any other error comes from unescaping a string it has consumed.
+  std::string_view s;
+  auto err = v.get_string().get(s);
+  if (!err)
+    return s;
+  if (err != simdjson::INCORRECT_TYPE)
+    malformed_value(err, field, index);
   auto t = type_of(v, field, index);
   if (t != od::json_type::string)
     wrong_type(t, field, "a string", index);
-  std::string_view s;
-  if (auto err = v.get_string().get(s))
-    malformed_value(err, field, index);
+  if (auto again = v.get_string().get(s))
+    malformed_value(again, field, index);
   return s;
 }
 
@@ -440,23 +454,29 @@ bool get_bool(od::value& v, std::string_view field, long index) {
 }
 
 int64_t get_integer(od::value& v, std::string_view field, int64_t min, int64_t max, long index) {
+  // The common case in one call: get_int64 succeeds only on a well-formed
+  // integer token that fits int64 (-?digits, no leading zero, followed by a
+  // structural or space), which the path below accepts with the same value.
+  // On failure it has not moved, and the path below words the refusal.
+  int64_t x;
+  if (v.get_int64().get(x) == simdjson::SUCCESS) {
+    if (x < min || x > max)
+      out_of_range(field, min, max, index);
+    return x;
+  }
   auto t = type_of(v, field, index);
   if (t != od::json_type::number)
     wrong_type(t, field, "an integer", index);
   bool syntax_ok = is_json_number(token_text(v.raw_json_token()));
   od::number n;
   auto err = v.get_number().get(n);
-  auto range = [&] {
-    fail_422(std::string(field),
-             "must be an integer between " + std::to_string(min) + " and " + std::to_string(max),
-             index);
-  };
+  auto range = [&] { out_of_range(field, min, max, index); };
   if (err && syntax_ok)
     range(); // well-formed, but too large for any machine number
   if (err)
     malformed_value(err, field, index);
   if (n.is_int64()) {
-    int64_t x = n.get_int64();
+    x = n.get_int64();
     if (x < min || x > max)
       range();
     return x;
@@ -514,15 +534,21 @@ walk_raw_values::walk_raw_values() : saved_(walk_raw_values_) { walk_raw_values_
 walk_raw_values::~walk_raw_values() { walk_raw_values_ = saved_; }
 
 std::string_view get_raw_object(od::value& v, std::string_view field, long index) {
-  auto t = type_of(v, field, index);
-  if (t != od::json_type::object)
-    wrong_type(t, field, "an object", index);
   if (!walk_raw_values_) {
     // raw_json() only counts brackets over simdjson's structural index; the
-    // scanner then checks every byte of the span it found.
+    // scanner then checks every byte of the span it found. get_object refuses
+    // a value that is no object before it moves (INCORRECT_TYPE): then the
+    // type check below words the refusal.
     od::object o;
+    auto err = v.get_object().get(o);
+    if (err == simdjson::INCORRECT_TYPE) {
+      auto t = type_of(v, field, index);
+      if (t != od::json_type::object)
+        wrong_type(t, field, "an object", index);
+      throw raw_value_refused{};
+    }
     std::string_view raw;
-    if (v.get_object().get(o) || o.raw_json().get(raw))
+    if (err || o.raw_json().get(raw))
       throw raw_value_refused{};
     raw = std::string_view(
       raw.data(),
@@ -536,6 +562,9 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
       throw raw_value_refused{};
     return raw;
   }
+  auto t = type_of(v, field, index);
+  if (t != od::json_type::object)
+    wrong_type(t, field, "an object", index);
   // Walk the value first so that every token inside is checked, then take
   // its bytes.
   const char* begin = nullptr;
