@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "core/ascii.hpp"
 
 namespace sy::core::json {
@@ -191,7 +195,8 @@ inline bool is_space(unsigned char c) { return c == ' ' || c == '\n' || c == '\r
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 inline void skip_space(byte_ptr& p, byte_ptr end) {
-  while (p < end && is_space(*p))
+  // One comparison for the common byte that is no space (compact JSON).
+  while (p < end && *p <= ' ' && is_space(*p))
     ++p;
 }
 
@@ -232,9 +237,12 @@ bool hex4(byte_ptr& p, byte_ptr end, uint32_t& unit) {
 
 // Checks the escape after a backslash: the ones simdjson unescapes; a high
 // surrogate must be followed by a low one, and a lone low one is refused too.
-[[gnu::noinline]] bool escape(byte_ptr& p, byte_ptr end) {
+// Returns where the escape ends, or nullptr. (Out of line and by value: a
+// position passed by reference to a call lives in memory, and every byte
+// the scanner reads would wait on its store.)
+[[gnu::noinline]] byte_ptr escape_end(byte_ptr p, byte_ptr end) {
   if (p == end)
-    return false;
+    return nullptr;
   switch (*p++) {
     case '"':
     case '\\':
@@ -243,26 +251,48 @@ bool hex4(byte_ptr& p, byte_ptr end, uint32_t& unit) {
     case 'f':
     case 'n':
     case 'r':
-    case 't': return true;
+    case 't': return p;
     case 'u': {
       uint32_t unit;
       if (!hex4(p, end, unit) || (unit >= 0xDC00 && unit <= 0xDFFF))
-        return false;
+        return nullptr;
       if (unit < 0xD800 || unit > 0xDBFF)
-        return true;
+        return p;
       if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
-        return false;
+        return nullptr;
       p += 2;
-      return hex4(p, end, unit) && unit >= 0xDC00 && unit <= 0xDFFF;
+      return hex4(p, end, unit) && unit >= 0xDC00 && unit <= 0xDFFF ? p : nullptr;
     }
-    default: return false;
+    default: return nullptr;
   }
 }
+
+#if defined(__SSE2__)
+// Returns one bit per byte of the 16 at p, set for a '"', a backslash or a
+// byte below 0x20: most strings in an event's data end within one load.
+inline uint32_t special_bytes_16(byte_ptr p) {
+  __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i quote = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+  __m128i backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+  __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); // x <= 0x1f
+  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)));
+}
+#endif
 
 // Checks the string whose opening quote is at p; leaves p after its end.
 inline bool scan_string(byte_ptr& p, byte_ptr end) {
   ++p;
   while (true) {
+#if defined(__SSE2__)
+    if (end - p >= 16) {
+      uint32_t m = special_bytes_16(p);
+      if (m == 0) {
+        p += 16;
+        continue;
+      }
+      p += std::countr_zero(m);
+    } else
+#endif
     if (end - p >= 8) {
       uint64_t m = special_bytes(p);
       if (m == 0) {
@@ -278,7 +308,7 @@ inline bool scan_string(byte_ptr& p, byte_ptr end) {
       return true;
     if (c < 0x20)
       return false;
-    if (c == '\\' && !escape(p, end))
+    if (c == '\\' && (p = escape_end(p, end)) == nullptr)
       return false;
   }
 }

@@ -34,17 +34,27 @@ bool is_valid_event_type(std::string_view type) {
   if (n == 0 || n > max_type_bytes || type.front() == '.' || type.back() == '.')
     return false;
   uint64_t dot_before = 0; // the high bit of the previous word's last byte is a '.'
-  for (std::size_t i = 0; i < n; i += 8) {
-    uint64_t w = ones * 'a'; // a tail shorter than 8 bytes is padded with plain bytes
-    std::memcpy(&w, type.data() + i, n - i < 8 ? n - i : 8);
+  // Returns true when the word holds a refused byte or a '.' after a '.'.
+  auto refused = [&dot_before](uint64_t w) {
     uint64_t bad = bytes_below(w, 0x21) | zero_bytes(w ^ (ones * 0x7f)) | zero_bytes(w ^ (ones * '*'));
     uint64_t dots = zero_bytes(w ^ (ones * '.'));
     // Little-endian: byte k + 1 of the string is the next higher byte of w.
-    if (bad | (dots & (dots << 8 | dot_before)))
-      return false;
+    bool out = (bad | (dots & (dots << 8 | dot_before))) != 0;
     dot_before = dots >> 56;
+    return out;
+  };
+  std::size_t i = 0;
+  uint64_t w;
+  for (; n - i >= 8; i += 8) {
+    std::memcpy(&w, type.data() + i, 8);
+    if (refused(w))
+      return false;
   }
-  return true;
+  if (i == n)
+    return true;
+  w = ones * 'a'; // the tail, padded with plain bytes
+  std::memcpy(&w, type.data() + i, n - i);
+  return !refused(w);
 }
 
 // Checks the rules types and patterns share; `allow_wildcards` admits '*'
