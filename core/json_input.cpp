@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -563,12 +564,35 @@ walk_raw_values::walk_raw_values() : saved_(walk_raw_values_) { walk_raw_values_
 
 walk_raw_values::~walk_raw_values() { walk_raw_values_ = saved_; }
 
+namespace {
+
+// Returns the bytes of the object `o` (just opened from `v`) once the
+// scanner accepts them; raw_value_refused otherwise.
+std::string_view scanned_raw_object(od::value& v, od::object& o) {
+  // raw_json() only counts brackets over simdjson's structural index; the
+  // scanner then checks every byte of the span it found.
+  std::string_view raw;
+  if (o.raw_json().get(raw))
+    throw raw_value_refused{};
+  raw = std::string_view(
+    raw.data(),
+    static_cast<std::size_t>(trim_back(raw.data(), raw.data() + raw.size()) - raw.data()));
+  if (!scan_json_object(raw))
+    throw raw_value_refused{};
+  // A body that ends right after the value (unclosed parents) is refused
+  // by the walk's last step, with its words: take the walk's path.
+  const char* next = nullptr;
+  if (v.current_location().get(next))
+    throw raw_value_refused{};
+  return raw;
+}
+
+} // namespace
+
 std::string_view get_raw_object(od::value& v, std::string_view field, long index) {
   if (!walk_raw_values_) {
-    // raw_json() only counts brackets over simdjson's structural index; the
-    // scanner then checks every byte of the span it found. get_object refuses
-    // a value that is no object before it moves (INCORRECT_TYPE): then the
-    // type check below words the refusal.
+    // get_object refuses a value that is no object before it moves
+    // (INCORRECT_TYPE): then the type check below words the refusal.
     od::object o;
     auto err = v.get_object().get(o);
     if (err == simdjson::INCORRECT_TYPE) {
@@ -577,20 +601,9 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
         wrong_type(t, field, "an object", index);
       throw raw_value_refused{};
     }
-    std::string_view raw;
-    if (err || o.raw_json().get(raw))
+    if (err)
       throw raw_value_refused{};
-    raw = std::string_view(
-      raw.data(),
-      static_cast<std::size_t>(trim_back(raw.data(), raw.data() + raw.size()) - raw.data()));
-    if (!scan_json_object(raw))
-      throw raw_value_refused{};
-    // A body that ends right after the value (unclosed parents) is refused
-    // by the walk's last step, with its words: take the walk's path.
-    const char* next = nullptr;
-    if (v.current_location().get(next))
-      throw raw_value_refused{};
-    return raw;
+    return scanned_raw_object(v, o);
   }
   auto t = type_of(v, field, index);
   if (t != od::json_type::object)
@@ -607,6 +620,52 @@ std::string_view get_raw_object(od::value& v, std::string_view field, long index
     malformed_value(err, field, index);
   end = trim_back(begin, end);
   return std::string_view(begin, static_cast<std::size_t>(end - begin));
+}
+
+// The optional readers try the typed getter first: it refuses null (and any
+// other wrong type) before it moves, and only then is null tested for, so
+// that a present value costs one call. A value that is neither is read by
+// the plain reader, which words the refusal exactly as without the try.
+
+std::optional<std::string_view> get_optional_string(od::value& v, std::string_view field,
+                                                    long index) {
+  std::string_view s;
+  auto err = v.get_string().get(s);
+  if (!err)
+    return s;
+  if (err != simdjson::INCORRECT_TYPE)
+    malformed_value(err, field, index); // a string it consumed, badly escaped
+  if (is_null(v))
+    return std::nullopt;
+  return get_string(v, field, index);
+}
+
+std::optional<int64_t> get_optional_integer(od::value& v, std::string_view field, int64_t min,
+                                            int64_t max, long index) {
+  int64_t x;
+  if (v.get_int64().get(x) == simdjson::SUCCESS) {
+    if (x < min || x > max)
+      out_of_range(field, min, max, index);
+    return x;
+  }
+  if (is_null(v))
+    return std::nullopt;
+  return get_integer(v, field, min, max, index);
+}
+
+std::optional<std::string_view> get_optional_raw_object(od::value& v, std::string_view field,
+                                                        long index) {
+  if (!walk_raw_values_) {
+    od::object o;
+    auto err = v.get_object().get(o);
+    if (!err)
+      return scanned_raw_object(v, o);
+    if (err != simdjson::INCORRECT_TYPE)
+      throw raw_value_refused{};
+  }
+  if (is_null(v))
+    return std::nullopt;
+  return get_raw_object(v, field, index);
 }
 
 void check_scalar_document(od::document& doc) {

@@ -59,13 +59,6 @@ member member_of_raw(const char* raw) {
   }
 }
 
-// Returns true when `v` is JSON null, and consumes it. Reads the first byte
-// before it calls is_null, which costs a call per member otherwise.
-bool null_value(od::value& v) {
-  std::string_view tok = v.raw_json_token();
-  return !tok.empty() && tok[0] == 'n' && is_null(v);
-}
-
 // Field names carry the batch index separately (input_error::index), so that
 // a single event and element 3 of a batch name the same field.
 event_view read_event(od::value& v, long index) {
@@ -101,18 +94,18 @@ event_view read_event(od::value& v, long index) {
         break;
       case member::data:
         once(seen_data, "data");
-        if (!null_value(val))
-          e.data = get_raw_object(val, "data", index);
+        if (auto raw = get_optional_raw_object(val, "data", index))
+          e.data = *raw;
         break;
       case member::timestamp:
         once(seen_ts, "timestamp");
-        if (!null_value(val))
-          e.timestamp_ms = get_integer(val, "timestamp", 0, INT64_MAX / 1000, index);
+        if (auto ts = get_optional_integer(val, "timestamp", 0, INT64_MAX / 1000, index))
+          e.timestamp_ms = *ts;
         break;
       case member::country:
         once(seen_country, "country");
-        if (!null_value(val)) {
-          e.country = get_string(val, "country", index);
+        if (auto country = get_optional_string(val, "country", index)) {
+          e.country = *country;
           if (!is_iso_country(e.country))
             fail_422("country", "must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB",
                      index);
@@ -120,8 +113,8 @@ event_view read_event(od::value& v, long index) {
         break;
       case member::id:
         once(seen_id, "id");
-        if (!null_value(val)) {
-          e.client_id = get_string(val, "id", index);
+        if (auto id = get_optional_string(val, "id", index)) {
+          e.client_id = *id;
           if (e.client_id.empty() || e.client_id.size() > max_client_id_bytes)
             fail_422("id", "must be 1 to 128 bytes", index);
         }
