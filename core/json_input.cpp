@@ -276,34 +276,34 @@ inline uint32_t special_bytes_16(byte_ptr p) {
   __m128i quote = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
   __m128i backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
   __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); // x <= 0x1f
-  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)));
+  return static_cast<uint32_t>(
+    _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)));
 }
 #endif
+
+// Returns the first byte from p that is a '"', a backslash or below 0x20,
+// or end when there is none.
+inline byte_ptr next_special(byte_ptr p, byte_ptr end) {
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16)
+    if (uint32_t m = special_bytes_16(p))
+      return p + std::countr_zero(m);
+#endif
+  for (; end - p >= 8; p += 8)
+    if (uint64_t m = special_bytes(p))
+      return p + std::countr_zero(m) / 8;
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
+    ++p;
+  return p;
+}
 
 // Checks the string whose opening quote is at p; leaves p after its end.
 inline bool scan_string(byte_ptr& p, byte_ptr end) {
   ++p;
   while (true) {
-#if defined(__SSE2__)
-    if (end - p >= 16) {
-      uint32_t m = special_bytes_16(p);
-      if (m == 0) {
-        p += 16;
-        continue;
-      }
-      p += std::countr_zero(m);
-    } else
-#endif
-    if (end - p >= 8) {
-      uint64_t m = special_bytes(p);
-      if (m == 0) {
-        p += 8;
-        continue;
-      }
-      p += std::countr_zero(m) / 8;
-    } else if (p == end) {
+    p = next_special(p, end);
+    if (p == end)
       return false;
-    }
     unsigned char c = *p++;
     if (c == '"')
       return true;

@@ -15,9 +15,7 @@ constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 // Returns the high bit of every byte of `w` that is zero, and no other bit.
 // (The exact form: adding 0x7f to the low seven bits carries into no
 // neighbour, unlike the shorter haszero trick.)
-constexpr uint64_t zero_bytes(uint64_t w) {
-  return ~(((w & ~highs) + ~highs) | w | ~highs);
-}
+constexpr uint64_t zero_bytes(uint64_t w) { return ~(((w & ~highs) + ~highs) | w | ~highs); }
 
 // Returns the high bit of every byte of `w` below `n` (n <= 0x80), exactly.
 constexpr uint64_t bytes_below(uint64_t w, uint64_t n) {
@@ -36,7 +34,8 @@ bool is_valid_event_type(std::string_view type) {
   uint64_t dot_before = 0; // the high bit of the previous word's last byte is a '.'
   // Returns true when the word holds a refused byte or a '.' after a '.'.
   auto refused = [&dot_before](uint64_t w) {
-    uint64_t bad = bytes_below(w, 0x21) | zero_bytes(w ^ (ones * 0x7f)) | zero_bytes(w ^ (ones * '*'));
+    uint64_t bad = bytes_below(w, 0x21) | zero_bytes(w ^ (ones * 0x7f)) |
+                   zero_bytes(w ^ (ones * '*'));
     uint64_t dots = zero_bytes(w ^ (ones * '.'));
     // Little-endian: byte k + 1 of the string is the next higher byte of w.
     bool out = (bad | (dots & (dots << 8 | dot_before))) != 0;

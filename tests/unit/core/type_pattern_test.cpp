@@ -62,8 +62,7 @@ TEST(type_pattern, pattern_rules) {
 TEST(type_pattern, event_type_bytes_at_every_position) {
   const std::string control = "must not contain spaces or control characters";
   const std::string wildcard = "must not contain '*' (wildcards belong in subscription patterns)";
-  const std::string empty =
-    "must not contain an empty segment (leading, trailing or double '.')";
+  const std::string empty = "must not contain an empty segment (leading, trailing or double '.')";
   for (std::size_t size : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 24u}) {
     for (std::size_t at = 0; at < size; ++at) {
       for (int b = 0; b < 256; ++b) {
@@ -76,15 +75,15 @@ TEST(type_pattern, event_type_bytes_at_every_position) {
           want = wildcard;
         else if (b == '.' && (at == 0 || at + 1 == size))
           want = empty;
-        ASSERT_EQ(validate_event_type(type), want) << "size " << size << " byte " << b << " at " << at;
+        ASSERT_EQ(validate_event_type(type), want)
+          << "size " << size << " byte " << b << " at " << at;
       }
     }
   }
 }
 
 TEST(type_pattern, event_type_double_dots_at_every_position) {
-  const std::string empty =
-    "must not contain an empty segment (leading, trailing or double '.')";
+  const std::string empty = "must not contain an empty segment (leading, trailing or double '.')";
   for (std::size_t size : {3u, 9u, 16u, 17u, 33u}) {
     for (std::size_t at = 1; at + 2 < size; ++at) {
       std::string type(size, 'b');
@@ -115,7 +114,9 @@ TEST(type_pattern, event_type_refusals_keep_their_order) {
   EXPECT_EQ(validate_event_type("."),
             "must not contain an empty segment (leading, trailing or double '.')");
   // Bytes from 0x80 up (UTF-8) are plain segment bytes.
-  EXPECT_EQ(validate_event_type("re.bl\xc3\xa5" "b\xc3\xa6r.\xff\x80"), std::nullopt);
+  EXPECT_EQ(validate_event_type("re.bl\xc3\xa5"
+                                "b\xc3\xa6r.\xff\x80"),
+            std::nullopt);
   std::string longest(255, 'x');
   longest[127] = '.';
   EXPECT_EQ(validate_event_type(longest), std::nullopt);
