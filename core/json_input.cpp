@@ -283,7 +283,7 @@ inline uint32_t special_bytes_16(byte_ptr p) {
 
 // Returns the first byte from p that is a '"', a backslash or below 0x20,
 // or end when there is none.
-inline byte_ptr next_special(byte_ptr p, byte_ptr end) {
+[[gnu::always_inline]] inline byte_ptr next_special(byte_ptr p, byte_ptr end) {
 #if defined(__SSE2__)
   for (; end - p >= 16; p += 16)
     if (uint32_t m = special_bytes_16(p))
@@ -298,7 +298,9 @@ inline byte_ptr next_special(byte_ptr p, byte_ptr end) {
 }
 
 // Checks the string whose opening quote is at p; leaves p after its end.
-inline bool scan_string(byte_ptr& p, byte_ptr end) {
+// Always inlined: out of line, the position it takes by reference would
+// live in memory (measured: 15 % slower on the batch of 100).
+[[gnu::always_inline]] inline bool scan_string(byte_ptr& p, byte_ptr end) {
   ++p;
   while (true) {
     p = next_special(p, end);
