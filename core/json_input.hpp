@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -83,6 +84,21 @@ od::array get_array(od::value& v, std::string_view field, long index = -1);
 /// JSON. The bytes are checked by scan_json_object; when the scanner refuses,
 /// the decode starts again under walk_raw_values, which produces the error.
 std::string_view get_raw_object(od::value& v, std::string_view field, long index = -1);
+
+/// Returns the string, or nullopt when the value is null; otherwise as
+/// get_string. One call for a present string.
+std::optional<std::string_view> get_optional_string(od::value& v, std::string_view field,
+                                                    long index = -1);
+
+/// Returns the integer, or nullopt when the value is null; otherwise as
+/// get_integer. One call for a present integer.
+std::optional<int64_t> get_optional_integer(od::value& v, std::string_view field, int64_t min,
+                                            int64_t max, long index = -1);
+
+/// Returns the object's bytes, or nullopt when the value is null; otherwise
+/// as get_raw_object. One call for a present object.
+std::optional<std::string_view> get_optional_raw_object(od::value& v, std::string_view field,
+                                                        long index = -1);
 
 /// Returns true when `text` is exactly one JSON object (no surrounding
 /// whitespace) that the token walk of get_raw_object would accept, nesting

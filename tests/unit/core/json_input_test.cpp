@@ -85,16 +85,28 @@ TEST(json_input, scan_limits_nesting_as_the_walk_does) {
 }
 
 TEST(json_input, scan_finds_specials_in_every_byte_of_a_word) {
-  // The string scan reads 8 bytes at a time: a quote, a backslash or a
-  // control byte must be found at every offset of a word.
-  for (std::size_t at = 0; at < 24; ++at) {
-    std::string s(24, 'x');
-    std::string quote = s, escape = s, control = s;
-    quote[at] = '"';
-    escape.replace(at, 1, "\\n");
-    control[at] = '\x1f';
-    EXPECT_FALSE(json::scan_json_object("{\"a\":\"" + quote + "\"}")) << at;
-    EXPECT_TRUE(json::scan_json_object("{\"a\":\"" + escape + "\"}")) << at;
-    EXPECT_FALSE(json::scan_json_object("{\"a\":\"" + control + "\"}")) << at;
+  // The string scan reads 16 bytes at a time, then 8, then one: a quote, a
+  // backslash or a control byte must be found at every offset of each, and
+  // the bytes next to them in value (a space, 0x7f, 0x80, 0xff) are plain.
+  for (std::size_t size : {5u, 13u, 24u, 40u, 48u}) {
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string s(size, 'x');
+      std::string quote = s, escape = s, bad_escape = s, control = s, plain = s;
+      quote[at] = '"';
+      escape.replace(at, 1, "\\n");
+      bad_escape.replace(at, 1, "\\q");
+      control[at] = '\x1f';
+      auto in_object = [](const std::string& text) { return "{\"a\":\"" + text + "\"}"; };
+      EXPECT_FALSE(json::scan_json_object(in_object(quote))) << size << " " << at;
+      EXPECT_TRUE(json::scan_json_object(in_object(escape))) << size << " " << at;
+      EXPECT_FALSE(json::scan_json_object(in_object(bad_escape))) << size << " " << at;
+      EXPECT_FALSE(json::scan_json_object(in_object(control))) << size << " " << at;
+      for (char byte : {' ', '\x7f', '\x80', '\xff'}) {
+        plain[at] = byte;
+        EXPECT_TRUE(json::scan_json_object(in_object(plain))) << size << " " << at;
+      }
+      // An unterminated string, its last byte at every offset.
+      EXPECT_FALSE(json::scan_json_object("{\"a\":\"" + s.substr(0, at + 1)));
+    }
   }
 }

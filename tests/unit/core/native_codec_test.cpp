@@ -286,3 +286,171 @@ TEST(native_codec, a_body_ending_after_data_is_refused_as_the_walk_refuses_it) {
     EXPECT_EQ(scanned.error().status, 400);
   }
 }
+
+namespace {
+
+// Returns the answer for `body` in one line: the refusal's status, [field],
+// index, names_field and message, or each event as {type|country|id|data|ts}.
+std::string answer_line(std::string body) {
+  auto r = decode(body);
+  std::string out;
+  if (!r) {
+    const auto& e = r.error();
+    return std::to_string(e.status) + " [" + e.field + "] " + std::to_string(e.index) + " " +
+           (e.names_field ? "1" : "0") + " " + e.message;
+  }
+  for (const auto& e : r->events)
+    out += "{" + std::string(e.type) + "|" + std::string(e.country) + "|" +
+           std::string(e.client_id) + "|" + std::string(e.data) + "|" +
+           std::to_string(e.timestamp_ms) + "}";
+  return out;
+}
+
+} // namespace
+
+// The answers of the member loop before its fast paths (keys matched in
+// place, get_int64 and get_string tried first, the type check in one pass,
+// the country table), recorded from that build: each field's refusal keeps
+// its status, field, index and words, and escaped keys and values read the
+// same.
+TEST(native_codec, members_are_answered_as_before_the_fast_paths) {
+  struct known_answer {
+    const char* body;
+    const char* answer;
+  };
+  const known_answer cases[] = {
+    {R"_({"type":5})_", R"_(400 [type] -1 0 must be a string, got a number)_"},
+    {R"_({"type":null})_", R"_(400 [type] -1 0 must be a string, got null)_"},
+    {R"_({"type":true})_", R"_(400 [type] -1 0 must be a string, got a boolean)_"},
+    {R"_({"type":[]})_", R"_(400 [type] -1 0 must be a string, got an array)_"},
+    {R"_({"type":{}})_", R"_(400 [type] -1 0 must be a string, got an object)_"},
+    {R"_({"type":"a\q"})_",
+     R"_(400 [] -1 0 invalid JSON at byte 13: Problem while parsing a string (in type))_"},
+    {R"_({"type":"a\u0000b"})_",
+     R"_(422 [type] -1 0 must not contain spaces or control characters)_"},
+    {R"_({"type":"a\u0020b"})_",
+     R"_(422 [type] -1 0 must not contain spaces or control characters)_"},
+    {R"_({"type":"a\u002eb"})_", R"_({a.b|||{}|1000})_"},
+    {R"_({"type":"a\u002e"})_",
+     R"_(422 [type] -1 0 must not contain an empty segment (leading, trailing or double '.'))_"},
+    {R"_({"type":"a b"})_", R"_(422 [type] -1 0 must not contain spaces or control characters)_"},
+    {R"_({"type":"a*"})_",
+     R"_(422 [type] -1 0 must not contain '*' (wildcards belong in subscription patterns))_"},
+    {R"_({"type":"a.*"})_",
+     R"_(422 [type] -1 0 must not contain '*' (wildcards belong in subscription patterns))_"},
+    {R"_({"type":".a"})_",
+     R"_(422 [type] -1 0 must not contain an empty segment (leading, trailing or double '.'))_"},
+    {R"_({"type":"a..b"})_",
+     R"_(422 [type] -1 0 must not contain an empty segment (leading, trailing or double '.'))_"},
+    {R"_({"type":""})_", R"_(422 [type] -1 0 must not be empty)_"},
+    {R"_({"type":"\ud800"})_",
+     R"_(400 [] -1 0 invalid JSON at byte 16: Problem while parsing a string (in type))_"},
+    {R"_({"type":"a","country":1})_", R"_(400 [country] -1 0 must be a string, got a number)_"},
+    {R"_({"type":"a","country":null})_", R"_({a|||{}|1000})_"},
+    {R"_({"type":"a","country":"no"})_",
+     R"_(422 [country] -1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_({"type":"a","country":"N\u004f"})_", R"_({a|NO||{}|1000})_"},
+    {R"_({"type":"a","country":"\u004e"})_",
+     R"_(422 [country] -1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_({"type":"a","country":[]})_", R"_(400 [country] -1 0 must be a string, got an array)_"},
+    {R"_({"type":"a","country":"NO\u0000"})_",
+     R"_(422 [country] -1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_({"type":"a","country":"QQ"})_",
+     R"_(422 [country] -1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_({"type":"a","country":"ZZ"})_",
+     R"_(422 [country] -1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_({"type":"a","country":"XK"})_", R"_({a|XK||{}|1000})_"},
+    {R"_({"type":"a","id":1})_", R"_(400 [id] -1 0 must be a string, got a number)_"},
+    {R"_({"type":"a","id":""})_", R"_(422 [id] -1 0 must be 1 to 128 bytes)_"},
+    {R"_({"type":"a","id":{}})_", R"_(400 [id] -1 0 must be a string, got an object)_"},
+    {R"_({"type":"a","id":null})_", R"_({a|||{}|1000})_"},
+    {R"_({"type":"a","id":"\u00e9"})_", R"_({a||é|{}|1000})_"},
+    {R"_({"type":"a","id":"x\"y"})_", R"_({a||x"y|{}|1000})_"},
+    {R"_({"type":"a","timestamp":"now"})_",
+     R"_(400 [timestamp] -1 0 must be an integer, got a string)_"},
+    {R"_({"type":"a","timestamp":-1})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":1.5})_",
+     R"_(422 [timestamp] -1 0 must be an integer, got a fraction or exponent)_"},
+    {R"_({"type":"a","timestamp":1e3})_",
+     R"_(422 [timestamp] -1 0 must be an integer, got a fraction or exponent)_"},
+    {R"_({"type":"a","timestamp":1E3})_",
+     R"_(422 [timestamp] -1 0 must be an integer, got a fraction or exponent)_"},
+    {R"_({"type":"a","timestamp":01})_",
+     R"_(400 [] -1 0 invalid JSON at byte 24: Problem while parsing a number (in timestamp))_"},
+    {R"_({"type":"a","timestamp":-0})_", R"_({a|||{}|0})_"},
+    {R"_({"type":"a","timestamp":0})_", R"_({a|||{}|0})_"},
+    {R"_({"type":"a","timestamp":-})_",
+     R"_(400 [] -1 0 invalid JSON at byte 24: Problem while parsing a number (in timestamp))_"},
+    {R"_({"type":"a","timestamp":1.0})_",
+     R"_(422 [timestamp] -1 0 must be an integer, got a fraction or exponent)_"},
+    {R"_({"type":"a","timestamp":9223372036854775})_", R"_({a|||{}|9223372036854775})_"},
+    {R"_({"type":"a","timestamp":9223372036854776})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":9223372036854775807})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":9223372036854775808})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":-9223372036854775808})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":-9223372036854775809})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":99999999999999999999999})_",
+     R"_(422 [timestamp] -1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_({"type":"a","timestamp":true})_",
+     R"_(400 [timestamp] -1 0 must be an integer, got a boolean)_"},
+    {R"_({"type":"a","timestamp":null})_", R"_({a|||{}|1000})_"},
+    {R"_({"type":"a","timestamp":[1]})_",
+     R"_(400 [timestamp] -1 0 must be an integer, got an array)_"},
+    {R"_({"type":"a","timestamp":1x})_",
+     R"_(400 [] -1 0 invalid JSON at byte 24: Problem while parsing a number (in timestamp))_"},
+    {R"_({"type":"a","timestamp":12 })_", R"_({a|||{}|12})_"},
+    {R"_({"type":"a","timestamp": 12 ,"id":"q"})_", R"_({a||q|{}|12})_"},
+    {R"_({"type":"a","data":[1]})_", R"_(400 [data] -1 0 must be an object, got an array)_"},
+    {R"_({"type":"a","data":"x"})_", R"_(400 [data] -1 0 must be an object, got a string)_"},
+    {R"_({"type":"a","data":5})_", R"_(400 [data] -1 0 must be an object, got a number)_"},
+    {R"_({"type":"a","data":true})_", R"_(400 [data] -1 0 must be an object, got a boolean)_"},
+    {R"_({"type":"a","data":nul})_", R"_(400 [data] -1 0 must be an object, got null)_"},
+    {R"_({"type":"a","data":null})_", R"_({a|||{}|1000})_"},
+    {R"_({"type":"a","data":{}})_", R"_({a|||{}|1000})_"},
+    {R"_({"type":"a","data":{"a":[1,{"b":null}]} })_", R"_({a|||{"a":[1,{"b":null}]}|1000})_"},
+    {R"_({"type":"a","data":{"a":tru}})_",
+     R"_(400 [] -1 0 invalid JSON at byte 24: The JSON element does not have the requested type. (in data))_"},
+    {R"_({"Type":"a"})_", R"_({a|||{}|1000})_"},
+    {R"_({"tYpE":"a"})_", R"_({a|||{}|1000})_"},
+    {R"_({"typ\u0065":"a"})_", R"_({a|||{}|1000})_"},
+    {R"_({"types":"a"})_", R"_(422 [types] -1 1 unknown field "types" (did you mean "type"?))_"},
+    {R"_({"t":"a"})_", R"_(422 [t] -1 1 unknown field "t")_"},
+    {R"_({"":"a"})_", R"_(422 [] -1 1 unknown field "")_"},
+    {R"_({"type":"a","\u0074imestamp":5})_", R"_({a|||{}|5})_"},
+    {R"_({"type":"a","TIMESTAMP":5})_", R"_({a|||{}|5})_"},
+    {R"_({"type":"a","Type":"b"})_", R"_(400 [type] -1 0 appears more than once)_"},
+    {R"_({"type":"a","data":{},"d\u0061ta":{}})_", R"_(400 [data] -1 0 appears more than once)_"},
+    {R"_({"type":"a","contr\u0079":"NO"})_",
+     R"_(422 [contry] -1 1 unknown field "contry" (did you mean "country"?))_"},
+    {R"_({"type":"a","c":"NO"})_", R"_(422 [c] -1 1 unknown field "c")_"},
+    {R"_({"type":"a","countryx":"NO"})_",
+     R"_(422 [countryx] -1 1 unknown field "countryx" (did you mean "country"?))_"},
+    {R"_({"type":"a","idx":"NO"})_",
+     R"_(422 [idx] -1 1 unknown field "idx" (did you mean "id"?))_"},
+    {R"_({"type":"a","i":"NO"})_", R"_(422 [i] -1 1 unknown field "i" (did you mean "id"?))_"},
+    {R"_({"type":"a","d":"NO"})_", R"_(422 [d] -1 1 unknown field "d" (did you mean "id"?))_"},
+    {R"_({"type":"a","DATA":{"x":1},"COUNTRY":"NO","ID":"z","TimeStamp":7})_",
+     R"_({a|NO|z|{"x":1}|7})_"},
+    {R"_([{"type":"a"},{"type":"a","timestamp":-5}])_",
+     R"_(422 [timestamp] 1 0 must be an integer between 0 and 9223372036854775)_"},
+    {R"_([{"type":"a"},{"type":"a","country":"gb"}])_",
+     R"_(422 [country] 1 0 must be an ISO 3166-1 alpha-2 code in uppercase, such as NO or GB)_"},
+    {R"_([{"type":"a"},{"type":5}])_", R"_(400 [type] 1 0 must be a string, got a number)_"},
+    {R"_([{"type":"a"},{"type":"x y"}])_",
+     R"_(422 [type] 1 0 must not contain spaces or control characters)_"},
+    {R"_([{"type":"a"},{"type":"a","data":[]}])_",
+     R"_(400 [data] 1 0 must be an object, got an array)_"},
+    {R"_([{"type":"a"},"x"])_", R"_(400 [event] 1 0 must be an object, got a string)_"},
+    {R"_({"type":"a","timestamp":1421656451382,"data":{"x":"\u00e9\n"},"country":"NO","id":"c-1"})_",
+     R"_({a|NO|c-1|{"x":"\u00e9\n"}|1421656451382})_"},
+    {R"_({"type":"a\u00e9.b","id":"\ud83d\ude00"})_", R"_({aé.b||😀|{}|1000})_"},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(answer_line(c.body), c.answer) << c.body;
+}
