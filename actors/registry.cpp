@@ -52,7 +52,8 @@ std::optional<storage::error> registry_state::load_subscriptions() {
   if (!counts)
     return counts.error();
   auto queued_of = [&counts](uint64_t number) -> uint64_t {
-    auto it = std::lower_bound(counts->begin(), counts->end(), std::pair<uint64_t, uint64_t>{number, 0});
+    auto it = std::lower_bound(counts->begin(), counts->end(),
+                               std::pair<uint64_t, uint64_t>{number, 0});
     return it != counts->end() && it->first == number ? it->second : 0;
   };
   for (auto& [number, record] : *records) {
@@ -199,8 +200,8 @@ void registry_state::add(subscription s, added_fn then) {
       s.number = result.number;
       auto id = s.id;
       auto& placed = subs_
-                       .emplace(id, entry{std::move(s), std::make_shared<subscription_stats>(),
-                                          nullptr})
+                       .emplace(
+                         id, entry{std::move(s), std::make_shared<subscription_stats>(), nullptr})
                        .first->second;
       spawn(placed, false, 0);
       remember_key(placed.sub);

@@ -163,8 +163,8 @@ TEST(durability, after_a_restart_queued_subscriptions_drain_and_idle_ones_wake_o
   server->start();
   auto subscribe = [&](const std::string& path, const std::string& types) {
     auto r = server->call("POST", "/v1/subscriptions",
-                          R"({"service":"d","url":")" + hook.url(path) + R"(","types":)" +
-                            types + R"(,"verification":"skip"})");
+                          R"({"service":"d","url":")" + hook.url(path) + R"(","types":)" + types +
+                            R"(,"verification":"skip"})");
     EXPECT_EQ(r.status, 201) << r.body;
     return json_string(r.body, "id");
   };
