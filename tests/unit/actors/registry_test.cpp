@@ -295,8 +295,9 @@ TEST_F(registry_fixture, routes_follow_creates_patches_deletes_and_restarts) {
       const auto& id = table->index.entry(o).id;
       auto got = ask<subscription_view>(get_subscription{subscription_kind::native, id});
       EXPECT_TRUE(got) << id;
-      if (got)
+      if (got) {
         EXPECT_EQ(table->targets[o].number, got->sub.number) << id;
+      }
       ids.push_back(id);
     }
     std::sort(ids.begin(), ids.end());
