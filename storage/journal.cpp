@@ -1490,6 +1490,18 @@ std::optional<error> journal::checkpoint(const std::string& dir) const {
   return std::nullopt;
 }
 
+std::optional<error> journal::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  // Nothing else writes at a graceful stop; a stall would only delay it.
+  fo.allow_write_stall = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(impl_->cf_.begin(), impl_->cf_.end());
+  auto s = impl_->db_->Flush(fo, all);
+  if (!s.ok())
+    return translate("flush " + impl_->dir_, s);
+  return std::nullopt;
+}
+
 std::optional<error> journal::put_meta(std::string_view name, std::string_view value) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf(cf_meta), name, value);

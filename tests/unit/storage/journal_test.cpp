@@ -1377,3 +1377,51 @@ TEST(journal, checkpoint_is_a_journal_holding_what_was_written_before_it) {
   EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
 }
+
+/// Returns the bytes of the write-ahead log files (*.log) in `dir`.
+uint64_t wal_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().extension() == ".log")
+      total += f.file_size();
+  return total;
+}
+
+TEST(journal, flush_leaves_no_write_ahead_log_to_replay_and_loses_nothing) {
+  temp_dir dir;
+  // The same writes twice: closed without a flush (the WAL holds them, the
+  // next open replays it) and closed after flush() (table files hold them).
+  for (const bool flushed : {false, true}) {
+    SCOPED_TRACE(flushed ? "flushed" : "not flushed");
+    const auto path = dir.path() + (flushed ? "/flushed" : "/plain");
+    {
+      auto j = open_journal(path, true);
+      ASSERT_TRUE(j);
+      j->reserve_seqs(200);
+      append_range(*j, 1, 200, {3, 4});
+      ASSERT_FALSE(j->ack_many(4, iota(1, 50)));
+      ASSERT_FALSE(j->put_subscription(3, std::string(500, 's')));
+      ASSERT_FALSE(j->put_meta("types/a", "A"));
+      if (flushed) {
+        auto err = j->flush();
+        ASSERT_FALSE(err) << err->message;
+      }
+    }
+    if (flushed)
+      EXPECT_EQ(wal_bytes(path), 0u);
+    else
+      EXPECT_GT(wal_bytes(path), 10000u);
+    auto j = open_journal(path, true);
+    ASSERT_TRUE(j);
+    EXPECT_EQ(seqs_of(ok(j->read_queue(3, 0, 1000))), iota(1, 200));
+    EXPECT_EQ(seqs_of(ok(j->read_queue(4, 0, 1000))), iota(51, 150));
+    EXPECT_EQ(ok(j->load_subscriptions()),
+              (std::vector<std::pair<uint64_t, std::string>>{{3, std::string(500, 's')}}));
+    EXPECT_EQ(ok(j->get_meta("types/a")), "A");
+    EXPECT_EQ(j->next_seq(), 201u);
+    // Writes after a flush are durable as before (the WAL again).
+    append_range(*j, 201, 1, {3});
+    ASSERT_FALSE(j->flush());
+    EXPECT_EQ(ok(j->count_queue(3)), 201u);
+  }
+}
