@@ -57,7 +57,7 @@ std::optional<storage::error> registry_state::load_subscriptions() {
     return it != counts->end() && it->first == number ? it->second : 0;
   };
   for (auto& [number, record] : *records) {
-    auto sub = decode_subscription(record);
+    auto sub = decode_subscription(std::move(record));
     if (!sub) {
       // A corrupt record must not stop the node; its queue stays on disk.
       std::fprintf(stderr, "switchyard: subscription record %llu is corrupt; skipped\n",
@@ -65,9 +65,9 @@ std::optional<storage::error> registry_state::load_subscriptions() {
       continue;
     }
     sub->number = number;
-    entry e{std::move(*sub), std::make_shared<subscription_stats>(), nullptr};
-    auto id = e.sub.id;
-    auto& placed = subs_.emplace(id, std::move(e)).first->second;
+    auto id = sub->id;
+    auto& placed = subs_.emplace(std::move(id), entry{std::move(*sub), nullptr, nullptr})
+                     .first->second;
     spawn(placed, true, queued_of(number));
     route(placed);
     remember_key(placed.sub);
@@ -141,11 +141,14 @@ registry_state::~registry_state() {
 }
 
 void registry_state::spawn(entry& e, bool recovered, uint64_t queued) {
+  // One allocation for the slot and the stats; the slot reads e.sub, which
+  // stays where it is (a std::map node) until the slot is closed.
+  e.slot = std::make_shared<subscriber_slot>(*env_.system, &e.sub, env_.subscriber_env);
+  e.stats = e.slot->stats();
   {
     std::lock_guard<std::mutex> guard(e.stats->mutex);
     e.stats->queued = queued;
   }
-  e.slot = std::make_shared<subscriber_slot>(*env_.system, e.sub, e.stats, env_.subscriber_env);
   // A subscription with events waiting drains them without being asked;
   // an idle one waits for its first event. A pull subscriber is spawned
   // now all the same: its recovery also reads its files' records.
@@ -201,7 +204,7 @@ void registry_state::add(subscription s, added_fn then) {
       auto id = s.id;
       auto& placed = subs_
                        .emplace(
-                         id, entry{std::move(s), std::make_shared<subscription_stats>(), nullptr})
+                         id, entry{std::move(s), nullptr, nullptr})
                        .first->second;
       spawn(placed, false, 0);
       remember_key(placed.sub);
@@ -235,9 +238,9 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
       const bool routing_changed = next.types != e.sub.types || next.country != e.sub.country ||
                                    next.state != e.sub.state;
       forget_key(e.sub);
-      e.sub = std::move(next);
+      // Under the slot's lock: the commit thread may be spawning from e.sub.
+      e.slot->update(std::move(next));
       remember_key(e.sub);
-      e.slot->update(e.sub);
       if (routing_changed && route(e))
         publish_routes();
       deliver_note(std::move(result.note));
