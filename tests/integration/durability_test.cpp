@@ -296,3 +296,38 @@ TEST(durability, a_graceful_stop_flushes_the_journal_and_the_next_start_has_ever
   ASSERT_TRUE(hook.wait_delivered("/p", 3, std::chrono::seconds(60)));
   EXPECT_TRUE(hook.received("/i").empty());
 }
+
+// Issue 11: an idle subscription's subscriber is spawned from the
+// registry's record as it is at that moment (the slot holds no copy of its
+// own), and a change after the spawn reaches the running subscriber.
+TEST(durability, after_a_restart_a_change_reaches_the_subscriber_spawned_before_or_after_it) {
+  temp_dir dir;
+  sink hook;
+  auto server = std::make_unique<server_process>(dir.path());
+  server->start();
+  auto r = server->call("POST", "/v1/subscriptions",
+                        R"({"service":"d","url":")" + hook.url("/a") +
+                          R"(","types":["c.*"],"verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  ASSERT_EQ(server->terminate(), 0);
+  server = std::make_unique<server_process>(dir.path());
+  server->start();
+
+  // Idle since the restart: the change is made before its subscriber runs.
+  auto patched = server->call("PATCH", "/v1/subscriptions/" + id,
+                              R"({"url":")" + hook.url("/b") + R"("})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(json_string(patched.body, "state"), "active") << patched.body;
+  ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"c.e","data":{"n":1}})").status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/b", 1));
+
+  // Running now: the next change goes to the running subscriber.
+  patched = server->call("PATCH", "/v1/subscriptions/" + id,
+                         R"({"url":")" + hook.url("/c") + R"("})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"c.e","data":{"n":2}})").status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/c", 1));
+  EXPECT_TRUE(hook.received("/a").empty());
+  EXPECT_EQ(hook.delivered("/b").size(), 1u);
+}

@@ -857,6 +857,23 @@ TEST(journal, add_subscription_numbers_and_stores_in_one_write) {
   EXPECT_EQ(ok(j->next_sub_number()), 4u); // numbers handed out never repeat
 }
 
+TEST(journal, scan_subscriptions_hands_over_every_record_in_number_order) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  // Written out of order, one of them large (past any small-string buffer).
+  ASSERT_FALSE(j->put_subscription(300, "c"));
+  ASSERT_FALSE(j->put_subscription(2, std::string(4000, 'a')));
+  ASSERT_FALSE(j->put_subscription(70, ""));
+  std::vector<std::pair<uint64_t, std::string>> seen;
+  auto err = j->scan_subscriptions(
+    [&seen](uint64_t number, std::string record) { seen.emplace_back(number, std::move(record)); });
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, std::string>>{
+                    {2, std::string(4000, 'a')}, {70, ""}, {300, "c"}}));
+  EXPECT_EQ(ok(j->load_subscriptions()), seen);
+}
+
 TEST(journal, subscription_numbers_never_repeat) {
   temp_dir dir;
   {
