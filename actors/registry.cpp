@@ -81,10 +81,9 @@ std::optional<storage::error> registry_state::load_subscriptions() {
   // Added in pattern order, neighbours in the trie are added one after the
   // other and find their path in cache: the index build was a third of
   // start-up at 100 000 in id order (docs/performance.md, S6).
-  std::sort(routed.begin(), routed.end(),
-            [](const entry* a, const entry* b) {
-              return std::tie(a->sub.types, a->sub.number) < std::tie(b->sub.types, b->sub.number);
-            });
+  std::sort(routed.begin(), routed.end(), [](const entry* a, const entry* b) {
+    return std::tie(a->sub.types, a->sub.number) < std::tie(b->sub.types, b->sub.number);
+  });
   for (auto* e : routed)
     route(*e);
   return std::nullopt;
@@ -217,10 +216,7 @@ void registry_state::add(subscription s, added_fn then) {
         return then(std::move(result.error));
       s.number = result.number;
       auto id = s.id;
-      auto& placed = subs_
-                       .emplace(
-                         id, entry{std::move(s), nullptr, nullptr})
-                       .first->second;
+      auto& placed = subs_.emplace(id, entry{std::move(s), nullptr, nullptr}).first->second;
       spawn(placed, false, 0);
       remember_key(placed.sub);
       if (route(placed))

@@ -1462,8 +1462,9 @@ std::optional<error> journal::delete_subscription(uint64_t sub) {
 
 expected<std::vector<std::pair<uint64_t, std::string>>> journal::load_subscriptions() const {
   std::vector<std::pair<uint64_t, std::string>> out;
-  if (auto err = scan_subscriptions(
-        [&out](uint64_t number, std::string record) { out.emplace_back(number, std::move(record)); }))
+  if (auto err = scan_subscriptions([&out](uint64_t number, std::string record) {
+        out.emplace_back(number, std::move(record));
+      }))
     return std::move(*err);
   return out;
 }

@@ -280,14 +280,14 @@ TEST(durability, a_graceful_stop_flushes_the_journal_and_the_next_start_has_ever
   auto failing = server->call("GET", "/v1/subscriptions/" + failing_id);
   EXPECT_NE(failing.body.find(R"("queued":4)"), std::string::npos) << failing.body;
   // The pull subscription: its key still opens its files, its queue is as it was.
-  EXPECT_EQ(server->call("GET", "/v1/eventfiles", "",
-                         {{"Authorization", "Bearer " + access_key}})
-              .status,
-            200);
+  EXPECT_EQ(
+    server->call("GET", "/v1/eventfiles", "", {{"Authorization", "Bearer " + access_key}}).status,
+    200);
   auto pull_after = server->call("GET", "/v1/subscriptions/" + pull_id);
   EXPECT_EQ(pull_after.body.find(R"("queued":4)") != std::string::npos,
             pull_before.find(R"("queued":4)") != std::string::npos)
-    << pull_before << "\n" << pull_after.body;
+    << pull_before << "\n"
+    << pull_after.body;
 
   // Every queued event is still there to deliver.
   hook.fail_all("/f", 0);
