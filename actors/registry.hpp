@@ -154,7 +154,10 @@ private:
   static constexpr uint32_t unrouted = UINT32_MAX;
 
   struct entry {
+    /// Changed only through slot->update() once the slot exists (the slot
+    /// reads it when it spawns the actor, on whichever thread asks first).
     subscription sub;
+    /// Lives in the slot's allocation.
     stats_ptr stats;
     /// Its subscriber actor, spawned on first need (actors/subscriber_slot.hpp).
     std::shared_ptr<subscriber_slot> slot;

@@ -7,9 +7,9 @@
 
 namespace sy::actors {
 
-subscriber_slot::subscriber_slot(caf::actor_system& sys, subscription sub, stats_ptr stats,
+subscriber_slot::subscriber_slot(caf::actor_system& sys, subscription* record,
                                  std::shared_ptr<const subscriber_env> env)
-    : system_(&sys), sub_(std::move(sub)), stats_(std::move(stats)), env_(std::move(env)) {}
+    : system_(&sys), record_(record), env_(std::move(env)) {}
 
 subscriber_slot::subscriber_slot(caf::actor actor) : actor_(std::move(actor)) {
   live_.store(true, std::memory_order_release);
@@ -33,18 +33,16 @@ void subscriber_slot::start(uint64_t queued) {
 }
 
 void subscriber_slot::spawn_locked(bool recovered, uint64_t queued) {
-  actor_ = spawn_subscriber(*system_, std::move(sub_), std::move(stats_), std::move(env_),
-                            recovered, queued);
-  sub_ = subscription{};
+  actor_ = spawn_subscriber(*system_, *record_, stats(), std::move(env_), recovered, queued);
   live_.store(true, std::memory_order_release);
 }
 
-void subscriber_slot::update(const subscription& sub) {
+void subscriber_slot::update(subscription next) {
   std::lock_guard<std::mutex> guard(mutex_);
+  if (record_)
+    *record_ = std::move(next);
   if (actor_)
-    caf::anon_send(actor_, update_subscription{sub});
-  else
-    sub_ = sub;
+    caf::anon_send(actor_, update_subscription{record_ ? *record_ : next});
 }
 
 void subscriber_slot::close() {

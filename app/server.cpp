@@ -449,6 +449,15 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     for (auto& t : io_threads)
       t.join();
   } // the io_context and its pending handlers go here, before the actor system
+  // Nothing writes any more: the memtables go to table files, so that the
+  // next start reads those instead of replaying the WAL (at 100 000
+  // subscriptions a quarter of start-up). Not needed for durability.
+  if (auto err = journal->flush())
+    log::write(log::level::warn, "storage.flush_failed",
+               "could not flush the journal at stop (nothing is lost; the next start replays "
+               "its write-ahead log): " +
+                 err->message,
+               {{"path", cfg.data_dir + "/journal"}});
   log::write(log::level::info, "server.stopped", "stopped",
              {{"exit_status", std::to_string(status)}});
   return status;

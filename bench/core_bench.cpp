@@ -3,6 +3,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 
 #include <simdjson.h>
@@ -185,6 +186,37 @@ void BM_match(benchmark::State& state) {
                                     static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_match)->Arg(10)->Arg(1000)->Arg(100000);
+
+// Start-up adds every stored subscription to the index, one at a time as
+// the registry does (a copy of each entry), then publishes it once (issue 11).
+void BM_index_build(benchmark::State& state) {
+  const auto entries = mixed_subscriptions(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    index_builder b;
+    for (const auto& e : entries)
+      b.add(e);
+    auto idx = b.snapshot();
+    benchmark::DoNotOptimize(idx.size());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * entries.size()));
+}
+BENCHMARK(BM_index_build)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// The same, added in pattern order (as the registry loads them since issue 11).
+void BM_index_build_sorted(benchmark::State& state) {
+  auto entries = mixed_subscriptions(static_cast<std::size_t>(state.range(0)));
+  std::sort(entries.begin(), entries.end(),
+            [](const index_entry& a, const index_entry& b) { return a.patterns < b.patterns; });
+  for (auto _ : state) {
+    index_builder b;
+    for (const auto& e : entries)
+      b.add(e);
+    auto idx = b.snapshot();
+    benchmark::DoNotOptimize(idx.size());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * entries.size()));
+}
+BENCHMARK(BM_index_build_sorted)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 void BM_sign_300_bytes(benchmark::State& state) {
   auto keys = generate_keys();

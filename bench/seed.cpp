@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "switchyard-seed: %s\n", err->message.c_str());
     return 1;
   }
+  // As a node's graceful stop does: the server's first start then reads
+  // table files instead of replaying a WAL no real node would leave behind.
+  if (auto err = journal->flush()) {
+    std::fprintf(stderr, "switchyard-seed: %s\n", err->message.c_str());
+    return 1;
+  }
   std::printf("seeded %zu subscriptions\n", count);
   return 0;
 }

@@ -204,6 +204,12 @@ public:
   /// stopped. Blocks for as long as it takes: call it off the I/O and actor
   /// threads. journal::open(dir) opens the copy.
   std::optional<error> checkpoint(const std::string& dir) const;
+  /// Writes every column family's memtable to table files and waits for
+  /// them, so that the next open() replays no write-ahead log (at 100 000
+  /// subscriptions that replay was a quarter of start-up). Durability does
+  /// not need it: every write is in the WAL first. Called on a graceful
+  /// stop, after the last write, and by bulk tools (switchyard-seed).
+  std::optional<error> flush();
   ~journal();
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
@@ -351,6 +357,12 @@ public:
   [[nodiscard]] std::optional<error> delete_subscription(uint64_t sub);
   /// Returns every stored (number, record), in number order.
   expected<std::vector<std::pair<uint64_t, std::string>>> load_subscriptions() const;
+  /// Calls `f(number, record)` for every stored subscription, in number
+  /// order, without holding them all (start-up at 100 000: ~50 MB less to
+  /// allocate and touch). On a failed read returns the error, after `f`
+  /// has seen the records before it.
+  [[nodiscard]] std::optional<error> scan_subscriptions(
+    const std::function<void(uint64_t, std::string)>& f) const;
 
   /// Stores `value` under `name` in meta (synced).
   [[nodiscard]] std::optional<error> put_meta(std::string_view name, std::string_view value);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -214,4 +215,119 @@ TEST(durability, after_a_restart_queued_subscriptions_drain_and_idle_ones_wake_o
   EXPECT_EQ(json_string(hook.delivered("/idle")[0].body, "id"), event_id(r.body));
   auto after = server->wait_for_text("/v1/subscriptions/" + idle_id, R"("delivered":1)");
   EXPECT_NE(after.find(R"("delivered":1)"), std::string::npos) << after;
+}
+
+// Issue 11: a graceful stop writes the journal's memtables to table files,
+// so that the next start replays no write-ahead log; that start has every
+// subscription as it was: queued events, pause state, an idle subscription's
+// empty stats and a pull subscription's accessKey and queue.
+TEST(durability, a_graceful_stop_flushes_the_journal_and_the_next_start_has_everything) {
+  temp_dir dir;
+  sink hook;
+  const std::string cfg = "[retry]\ninitial_ms = 50\nmax_ms = 300\n";
+  auto server = std::make_unique<server_process>(dir.path(), cfg);
+  server->start();
+  auto create = [&](const std::string& body) {
+    auto r = server->call("POST", "/v1/subscriptions", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.body;
+  };
+  auto subscribe = [&](const std::string& path, const std::string& types) {
+    return json_string(create(R"({"service":"d","url":")" + hook.url(path) + R"(","types":)" +
+                              types + R"(,"verification":"skip"})"),
+                       "id");
+  };
+  const auto failing_id = subscribe("/f", R"(["f.*"])");
+  const auto paused_id = subscribe("/p", R"(["p.*"])");
+  const auto idle_id = subscribe("/i", R"(["i.*"])");
+  const auto pull = create(R"({"service":"puller","types":["f.*"],"delivery":"pull"})");
+  const auto pull_id = json_string(pull, "id");
+  const auto access_key = json_string(pull, "accessKey");
+  ASSERT_FALSE(access_key.empty()) << pull;
+  ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + paused_id + "/pause").status, 200);
+
+  hook.fail_all("/f", 503);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"f.e","data":{}})").status, 202);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"p.e","data":{}})").status, 202);
+  server->wait_for_text("/v1/subscriptions/" + failing_id, R"("failed_attempts":)");
+  const auto paused_before = server->wait_for_text("/v1/subscriptions/" + paused_id,
+                                                   R"("queued":3)");
+  ASSERT_NE(paused_before.find(R"("queued":3)"), std::string::npos) << paused_before;
+  const auto pull_before = server->call("GET", "/v1/subscriptions/" + pull_id).body;
+
+  ASSERT_EQ(server->terminate(), 0);
+  // Flushed: the write-ahead log holds nothing the next open must replay.
+  uint64_t wal = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path() + "/data/journal"))
+    if (f.path().extension() == ".log")
+      wal += f.file_size();
+  EXPECT_EQ(wal, 0u);
+  EXPECT_NE(server->log().find("stopped"), std::string::npos);
+  EXPECT_EQ(server->log().find("storage.flush_failed"), std::string::npos) << server->log();
+
+  server = std::make_unique<server_process>(dir.path(), cfg);
+  server->start();
+  auto paused = server->call("GET", "/v1/subscriptions/" + paused_id);
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(json_string(paused.body, "state"), "paused") << paused.body;
+  EXPECT_NE(paused.body.find(R"("queued":3)"), std::string::npos) << paused.body;
+  auto idle = server->call("GET", "/v1/subscriptions/" + idle_id);
+  ASSERT_EQ(idle.status, 200) << idle.body;
+  EXPECT_NE(idle.body.find(R"("queued":0)"), std::string::npos) << idle.body;
+  EXPECT_NE(idle.body.find(R"("delivered":0)"), std::string::npos) << idle.body;
+  auto failing = server->call("GET", "/v1/subscriptions/" + failing_id);
+  EXPECT_NE(failing.body.find(R"("queued":4)"), std::string::npos) << failing.body;
+  // The pull subscription: its key still opens its files, its queue is as it was.
+  EXPECT_EQ(
+    server->call("GET", "/v1/eventfiles", "", {{"Authorization", "Bearer " + access_key}}).status,
+    200);
+  auto pull_after = server->call("GET", "/v1/subscriptions/" + pull_id);
+  EXPECT_EQ(pull_after.body.find(R"("queued":4)") != std::string::npos,
+            pull_before.find(R"("queued":4)") != std::string::npos)
+    << pull_before << "\n"
+    << pull_after.body;
+
+  // Every queued event is still there to deliver.
+  hook.fail_all("/f", 0);
+  ASSERT_TRUE(hook.wait_delivered("/f", 4, std::chrono::seconds(60)));
+  ASSERT_EQ(server->call("POST", "/v1/subscriptions/" + paused_id + "/activate").status, 200);
+  ASSERT_TRUE(hook.wait_delivered("/p", 3, std::chrono::seconds(60)));
+  EXPECT_TRUE(hook.received("/i").empty());
+}
+
+// Issue 11: an idle subscription's subscriber is spawned from the
+// registry's record as it is at that moment (the slot holds no copy of its
+// own), and a change after the spawn reaches the running subscriber.
+TEST(durability, after_a_restart_a_change_reaches_the_subscriber_spawned_before_or_after_it) {
+  temp_dir dir;
+  sink hook;
+  auto server = std::make_unique<server_process>(dir.path());
+  server->start();
+  auto r = server->call("POST", "/v1/subscriptions",
+                        R"({"service":"d","url":")" + hook.url("/a") +
+                          R"(","types":["c.*"],"verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  ASSERT_EQ(server->terminate(), 0);
+  server = std::make_unique<server_process>(dir.path());
+  server->start();
+
+  // Idle since the restart: the change is made before its subscriber runs.
+  auto patched = server->call("PATCH", "/v1/subscriptions/" + id,
+                              R"({"url":")" + hook.url("/b") + R"("})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(json_string(patched.body, "state"), "active") << patched.body;
+  ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"c.e","data":{"n":1}})").status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/b", 1));
+
+  // Running now: the next change goes to the running subscriber.
+  patched = server->call("PATCH", "/v1/subscriptions/" + id,
+                         R"({"url":")" + hook.url("/c") + R"("})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(server->call("POST", "/v1/events", R"({"type":"c.e","data":{"n":2}})").status, 202);
+  ASSERT_TRUE(hook.wait_delivered("/c", 1));
+  EXPECT_TRUE(hook.received("/a").empty());
+  EXPECT_EQ(hook.delivered("/b").size(), 1u);
 }

@@ -857,6 +857,23 @@ TEST(journal, add_subscription_numbers_and_stores_in_one_write) {
   EXPECT_EQ(ok(j->next_sub_number()), 4u); // numbers handed out never repeat
 }
 
+TEST(journal, scan_subscriptions_hands_over_every_record_in_number_order) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  // Written out of order, one of them large (past any small-string buffer).
+  ASSERT_FALSE(j->put_subscription(300, "c"));
+  ASSERT_FALSE(j->put_subscription(2, std::string(4000, 'a')));
+  ASSERT_FALSE(j->put_subscription(70, ""));
+  std::vector<std::pair<uint64_t, std::string>> seen;
+  auto err = j->scan_subscriptions(
+    [&seen](uint64_t number, std::string record) { seen.emplace_back(number, std::move(record)); });
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, std::string>>{
+                    {2, std::string(4000, 'a')}, {70, ""}, {300, "c"}}));
+  EXPECT_EQ(ok(j->load_subscriptions()), seen);
+}
+
 TEST(journal, subscription_numbers_never_repeat) {
   temp_dir dir;
   {
@@ -1376,4 +1393,52 @@ TEST(journal, checkpoint_is_a_journal_holding_what_was_written_before_it) {
   EXPECT_GE(c->next_seq(), 21u);
   EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
+}
+
+/// Returns the bytes of the write-ahead log files (*.log) in `dir`.
+uint64_t wal_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().extension() == ".log")
+      total += f.file_size();
+  return total;
+}
+
+TEST(journal, flush_leaves_no_write_ahead_log_to_replay_and_loses_nothing) {
+  temp_dir dir;
+  // The same writes twice: closed without a flush (the WAL holds them, the
+  // next open replays it) and closed after flush() (table files hold them).
+  for (const bool flushed : {false, true}) {
+    SCOPED_TRACE(flushed ? "flushed" : "not flushed");
+    const auto path = dir.path() + (flushed ? "/flushed" : "/plain");
+    {
+      auto j = open_journal(path, true);
+      ASSERT_TRUE(j);
+      j->reserve_seqs(200);
+      append_range(*j, 1, 200, {3, 4});
+      ASSERT_FALSE(j->ack_many(4, iota(1, 50)));
+      ASSERT_FALSE(j->put_subscription(3, std::string(500, 's')));
+      ASSERT_FALSE(j->put_meta("types/a", "A"));
+      if (flushed) {
+        auto err = j->flush();
+        ASSERT_FALSE(err) << err->message;
+      }
+    }
+    if (flushed)
+      EXPECT_EQ(wal_bytes(path), 0u);
+    else
+      EXPECT_GT(wal_bytes(path), 10000u);
+    auto j = open_journal(path, true);
+    ASSERT_TRUE(j);
+    EXPECT_EQ(seqs_of(ok(j->read_queue(3, 0, 1000))), iota(1, 200));
+    EXPECT_EQ(seqs_of(ok(j->read_queue(4, 0, 1000))), iota(51, 150));
+    EXPECT_EQ(ok(j->load_subscriptions()),
+              (std::vector<std::pair<uint64_t, std::string>>{{3, std::string(500, 's')}}));
+    EXPECT_EQ(ok(j->get_meta("types/a")), "A");
+    EXPECT_EQ(j->next_seq(), 201u);
+    // Writes after a flush are durable as before (the WAL again).
+    append_range(*j, 201, 1, {3});
+    ASSERT_FALSE(j->flush());
+    EXPECT_EQ(ok(j->count_queue(3)), 201u);
+  }
 }
