@@ -150,7 +150,6 @@ transport::http_response metrics_response(std::string body) {
   return r;
 }
 
-
 // switchyard_cluster_peer_up{peer}: 1 while this node's link to that
 // member is connected. One series per member other than this node (the
 // members etcd lists), so the count stays bounded by the cluster's size.

@@ -429,8 +429,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         status = exit_failure;
       } else {
         log::write(log::level::info, "cluster.listening",
-                   "node-to-node links on " + link_host_port->first + ":" +
-                     std::to_string(*bound) + (cluster_tls ? " (mutual TLS)" : ""));
+                   "node-to-node links on " + link_host_port->first + ":" + std::to_string(*bound) +
+                     (cluster_tls ? " (mutual TLS)" : ""));
       }
     }
     if (status != 0 || stop_signal != 0) {

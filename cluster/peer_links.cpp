@@ -72,12 +72,12 @@ struct snapshot {
   std::vector<link_view> links;
 };
 
-
 struct links_state {
   peer_links_options options;
   std::shared_ptr<snapshot> seen;
   caf::io::middleman_actor dialer;
   std::map<std::string, peer> peers;
+  std::set<std::string> greeted; // peers whose hello (right partition count) came in
   uint64_t ticks = 0;
 };
 
@@ -152,7 +152,8 @@ void hello(links_actor* self, const std::string& node, caf::actor remote, uint64
                         " (cluster.partitions must be the same on every node): refused");
         if (h.node != node)
           return fail(self, node,
-                      "the node listening there is \"" + h.node + "\": refused (check its "
+                      "the node listening there is \"" + h.node +
+                        "\": refused (check its "
                         "cluster.advertise)");
         auto& p = it->second;
         p.in_flight = false;
@@ -182,8 +183,9 @@ void dial(links_actor* self, const std::string& node) {
   }
   const auto gen = ++p.generation;
   p.in_flight = true;
-  self->request(self->state.dialer, connect_timeout, caf::connect_atom::value, where->first,
-                where->second)
+  self
+    ->request(self->state.dialer, connect_timeout, caf::connect_atom::value, where->first,
+              where->second)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto it = self->state.peers.find(node);
@@ -200,6 +202,30 @@ void dial(links_actor* self, const std::string& node) {
           fail(self, node, self->system().render(e));
       });
 }
+
+// Takes the link a peer dialled (its hello or ping came in on it): the
+// pair's one connection, since only the node with the smaller name dials.
+void adopt(links_actor* self, const std::string& node, const caf::strong_actor_ptr& sender) {
+  auto it = self->state.peers.find(node);
+  auto remote = caf::actor_cast<caf::actor>(sender);
+  if (it == self->state.peers.end() || it->second.handle || !remote)
+    return;
+  auto& p = it->second;
+  ++p.generation;
+  p.handle = remote;
+  p.state = "connected";
+  p.last_error.clear();
+  self->monitor(remote);
+  log::write(log::level::info, "cluster.link_up", "linked to " + node + " (it dialled this node)",
+             {{"peer", node}, {"address", p.address}});
+  publish_snapshot(self);
+  send_ping(self, node);
+}
+
+// Returns whether this node dials `peer`: one connection per pair (two
+// would race in CAF's BASP, and through caf::openssl the second one closes
+// the first), made by the node whose name sorts first.
+bool dials(links_actor* self, const std::string& peer) { return self->state.options.node < peer; }
 
 // Follows the members in etcd: new ones are dialled, departed ones dropped.
 void follow_members(links_actor* self) {
@@ -223,7 +249,7 @@ void follow_members(links_actor* self) {
 }
 
 caf::behavior links_behavior(links_actor* self, peer_links_options options,
-                    std::shared_ptr<snapshot> seen) {
+                             std::shared_ptr<snapshot> seen) {
   self->state.dialer = options.tls ? self->system().openssl_manager().actor_handle()
                                    : self->system().middleman().actor_handle();
   self->state.options = std::move(options);
@@ -261,18 +287,39 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
         auto& p = self->state.peers.at(node);
         if (p.handle && ping_now)
           send_ping(self, node);
-        else if (!p.handle && !p.in_flight && now >= p.next_attempt)
+        else if (!p.handle && !p.in_flight && now >= p.next_attempt && dials(self, node))
           dial(self, node);
       }
       publish_snapshot(self);
       self->delayed_send(self, tick_every, link_tick_atom::value);
     },
-    [self](const peer_hello&) {
-      // The dialling side checks the answer; this side checks on its own
-      // dial, so a mismatch is refused by both.
+    [self](const peer_hello& h) {
+      // The dialling side checks the answer too: a mismatch is refused by both.
+      if (h.partitions != self->state.options.partitions) {
+        auto it = self->state.peers.find(h.node);
+        const std::string why = "it has " + std::to_string(h.partitions) +
+                                " partitions, this node " +
+                                std::to_string(self->state.options.partitions) + ": refused";
+        if (it != self->state.peers.end() && it->second.last_error != why) {
+          it->second.last_error = why;
+          log::write(log::level::warn, "cluster.link_failed",
+                     "refused a link from " + h.node + ": " + why +
+                       " (cluster.partitions must be the same on every node)",
+                     {{"peer", h.node}});
+        }
+      } else {
+        self->state.greeted.insert(h.node);
+        adopt(self, h.node, self->current_sender());
+      }
       return peer_hello{self->state.options.node, self->state.options.partitions};
     },
-    [self](const peer_ping& ping) { return peer_pong{self->state.options.node, ping.seq}; },
+    [self](const peer_ping& ping) {
+      // A link lost and dialled again by the peer is taken up by its pings
+      // once it has said hello (and not been refused) in this life.
+      if (self->state.greeted.count(ping.node))
+        adopt(self, ping.node, self->current_sender());
+      return peer_pong{self->state.options.node, ping.seq};
+    },
   };
 }
 
@@ -287,7 +334,7 @@ struct peer_links::impl {
 };
 
 peer_links::peer_links(caf::actor_system& system, peer_links_options options)
-  : impl_(std::make_unique<impl>(system, options.tls)) {
+    : impl_(std::make_unique<impl>(system, options.tls)) {
   impl_->actor = system.spawn(links_behavior, std::move(options), impl_->seen);
 }
 
@@ -295,8 +342,8 @@ peer_links::~peer_links() { stop(); }
 
 core::expected<uint16_t, std::string> peer_links::listen(const std::string& host, uint16_t port) {
   auto bound = impl_->tls
-                 ? caf::openssl::publish(impl_->actor, port, host.c_str(), false)
-                 : impl_->system.middleman().publish(impl_->actor, port, host.c_str(), false);
+                 ? caf::openssl::publish(impl_->actor, port, host.c_str(), true)
+                 : impl_->system.middleman().publish(impl_->actor, port, host.c_str(), true);
   if (!bound)
     return impl_->system.render(bound.error());
   return *bound;

@@ -49,8 +49,8 @@ struct cluster_state {
   bool ok = false;
   std::string controller;
   std::map<std::string, std::string> members; // node → "up" | "down"
-  std::map<std::string, std::string> links;   // node → "self" | "connected" | "connecting" | "down"
-  std::map<std::string, int64_t> rtt_us;      // node → the last ping's round trip; -1: none
+  std::map<std::string, std::string> links; // node → "self" | "connected" | "connecting" | "down"
+  std::map<std::string, int64_t> rtt_us;    // node → the last ping's round trip; -1: none
   std::vector<partition> parts;
   std::string body;
 };
@@ -398,9 +398,8 @@ TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
     for (const auto& n : names)
       if (n != names[i])
         others.push_back(n);
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return check_links(c, names[i], others).empty();
-    });
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
     ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body;
     // A ping on loopback comes back well within a second.
     for (const auto& o : others)
@@ -421,9 +420,8 @@ TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_rest
   for (const auto& n : names)
     add_node(n).start();
   for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return link_of(c, "n3") == "connected";
-    });
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
     ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
   }
   nodes_[2]->kill9();
@@ -439,9 +437,8 @@ TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_rest
     << m.body;
   nodes_[2]->start();
   for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return link_of(c, "n3") == "connected";
-    });
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
     EXPECT_EQ(link_of(c, "n3"), "connected") << names[i] << " sees " << c.body;
   }
 }
@@ -496,35 +493,57 @@ TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
     for (const auto& n : names)
       if (n != names[i])
         others.push_back(n);
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return check_links(c, names[i], others).empty();
-    });
-    ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body;
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
+    ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body << "\n"
+                                                    << nodes_[i]->log();
   }
-  // n4 trusts the cluster's CA, but its own certificate comes from another.
-  auto& intruder =
-    add_node("n4", partitions, tls_lines(other_pki.leaf("n4", san, usage), pki.ca_file()));
-  intruder.start();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    // Each member sees n4 in etcd, dials it and fails: the link is "down"
-    // (after a failure), never "connected".
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return c.members.count("n4") && c.members.at("n4") == "up" && link_of(c, "n4") == "down";
-    });
-    EXPECT_EQ(link_of(c, "n4"), "down") << names[i] << " sees " << c.body;
-    EXPECT_NE(nodes_[i]->log().find("cannot link to n4"), std::string::npos) << nodes_[i]->log();
-  }
-  // n4 has failed its own dials too (a handshake it started is refused by
-  // the member): it connects to none of them.
-  auto seen = wait_until(intruder, [&](const cluster_state& c) {
+  // Two intruders trust the cluster's CA, but their own certificates come
+  // from another. Only the node whose name sorts first dials, so n0 dials
+  // the members (their TLS servers must refuse its client certificate) and
+  // the members dial n9 (their TLS clients must refuse its server one).
+  auto& n0 = add_node("n0", partitions, tls_lines(other_pki.leaf("n0", san, usage), pki.ca_file()));
+  auto& n9 = add_node("n9", partitions, tls_lines(other_pki.leaf("n9", san, usage), pki.ca_file()));
+  n0.start();
+  n9.start();
+  // The event that ends the wait: every dial across the CA boundary has
+  // failed at least once (each side logs it, saying what to check).
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto failed_dials = [&] {
     for (const auto& n : names)
-      if (link_of(c, n) != "down")
+      if (n0.log().find("cannot link to " + n) == std::string::npos ||
+          nodes_[std::find(names.begin(), names.end(), n) - names.begin()]->log().find(
+            "cannot link to n9") == std::string::npos)
         return false;
     return true;
-  });
-  for (const auto& n : names)
-    EXPECT_EQ(link_of(seen, n), "down") << seen.body;
-  EXPECT_NE(nodes_[0]->log().find("cluster.tls_ca"), std::string::npos) << nodes_[0]->log();
+  };
+  while (!failed_dials() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(failed_dials()) << n0.log() << nodes_[0]->log();
+  EXPECT_NE(n0.log().find("signed by the same cluster.tls_ca"), std::string::npos) << n0.log();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      return c.members.count("n0") && c.members.count("n9") && c.members.at("n0") == "up" &&
+             c.members.at("n9") == "up";
+    });
+    EXPECT_NE(link_of(c, "n0"), "connected") << names[i] << " sees " << c.body;
+    EXPECT_NE(link_of(c, "n9"), "connected") << names[i] << " sees " << c.body;
+    EXPECT_EQ(check_links(c, names[i],
+                          [&] {
+                            std::vector<std::string> others;
+                            for (const auto& n : names)
+                              if (n != names[i])
+                                others.push_back(n);
+                            return others;
+                          }()),
+              "")
+      << c.body;
+  }
+  for (auto* intruder : {&n0, &n9}) {
+    auto c = read_cluster(*intruder);
+    for (const auto& n : names)
+      EXPECT_NE(link_of(c, n), "connected") << c.body;
+  }
 }
 
 TEST_F(cluster_test, a_node_whose_cluster_listen_port_is_taken_exits_1_naming_it) {
