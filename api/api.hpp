@@ -27,6 +27,7 @@ class live_feed;
 } // namespace sy::actors
 namespace sy::cluster {
 class membership;
+class peer_links;
 } // namespace sy::cluster
 
 namespace sy::api {
@@ -103,6 +104,8 @@ struct api_context {
   std::shared_ptr<std::atomic<int64_t>> open_streams = std::make_shared<std::atomic<int64_t>>(0);
   /// This node's cluster membership ([cluster]); null on a single node.
   const cluster::membership* cluster = nullptr;
+  /// This node's links to the other members ([cluster]); null on a single node.
+  const cluster::peer_links* links = nullptr;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

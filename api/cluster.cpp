@@ -3,6 +3,7 @@
 
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/peer_links.hpp"
 #include "core/json_writer.hpp"
 
 namespace sy::api {
@@ -16,7 +17,8 @@ void write_names(core::json_writer& w, const char* key, const std::vector<std::s
   w.end_array();
 }
 
-std::string cluster_json(const cluster::cluster_view& v) {
+std::string cluster_json(const cluster::cluster_view& v,
+                         const std::vector<cluster::link_view>& links) {
   core::json_writer w;
   w.begin_object().key("node").value(v.node).key("controller");
   if (v.controller.empty())
@@ -24,7 +26,12 @@ std::string cluster_json(const cluster::cluster_view& v) {
   else
     w.value(v.controller);
   w.key("members").begin_array();
-  for (const auto& m : v.members)
+  for (const auto& m : v.members) {
+    // A member this node does not dial (gone from etcd) has no link.
+    cluster::link_view link{m.node, m.node == v.node ? "self" : "down", -1};
+    for (const auto& l : links)
+      if (l.node == m.node && m.node != v.node)
+        link = l;
     w.begin_object()
       .key("node")
       .value(m.node)
@@ -34,7 +41,15 @@ std::string cluster_json(const cluster::cluster_view& v) {
       .value(m.cluster)
       .key("state")
       .value(m.up ? "up" : "down")
-      .end_object();
+      .key("link")
+      .value(link.state)
+      .key("rtt_us");
+    if (link.rtt_us < 0)
+      w.null();
+    else
+      w.value(link.rtt_us);
+    w.end_object();
+  }
   w.end_array().key("partitions").begin_array();
   for (const auto& p : v.partitions) {
     w.begin_object()
@@ -59,12 +74,15 @@ std::string cluster_json(const cluster::cluster_view& v) {
 
 void install_cluster(transport::http_server& server, const api_context& ctx) {
   server.route("GET", "/v1/cluster",
-               [membership = ctx.cluster](transport::http_request&&, transport::responder respond) {
+               [membership = ctx.cluster, links = ctx.links](transport::http_request&&,
+                                                             transport::responder respond) {
                  if (!membership)
                    return respond(error_response(
                      404, "not in cluster mode: this node runs alone (no [cluster] table in its "
                           "configuration; docs/cluster.md)"));
-                 respond(json_response(200, cluster_json(membership->view())));
+                 respond(json_response(
+                   200, cluster_json(membership->view(),
+                                     links ? links->links() : std::vector<cluster::link_view>{})));
                });
 }
 

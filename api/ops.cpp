@@ -7,6 +7,7 @@
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/peer_links.hpp"
 #include "api/metrics.hpp"
 #include "storage/journal.hpp"
 
@@ -149,6 +150,25 @@ transport::http_response metrics_response(std::string body) {
   return r;
 }
 
+// switchyard_cluster_peer_up{peer}: 1 while this node's link to that
+// member is connected. One series per member other than this node (the
+// members etcd lists), so the count stays bounded by the cluster's size.
+void render_peer_links(std::string& out, const cluster::membership& membership,
+                       const cluster::peer_links& links) {
+  const auto view = membership.view();
+  const auto seen = links.links();
+  out += "# HELP switchyard_cluster_peer_up 1 while the node-to-node link to the peer is "
+         "connected.\n# TYPE switchyard_cluster_peer_up gauge\n";
+  for (const auto& m : view.members) {
+    if (m.node == view.node)
+      continue;
+    bool up = false;
+    for (const auto& l : seen)
+      up = up || (l.node == m.node && l.state == "connected");
+    out += "switchyard_cluster_peer_up{peer=\"" + m.node + "\"} " + (up ? "1" : "0") + "\n";
+  }
+}
+
 } // namespace
 
 void install_ops(transport::http_server& server, const api_context& ctx) {
@@ -179,6 +199,8 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
       ctx.metrics->render(out);
     render_build_info(out);
     render_process_metrics(out);
+    if (ctx.cluster && ctx.links)
+      render_peer_links(out, *ctx.cluster, *ctx.links);
     if (!ctx.ready->load())
       return respond(metrics_response(std::move(out)));
     ask<actors::stats_table>(*ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),

@@ -3,6 +3,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -15,10 +17,13 @@
 
 #include "actors/ingest.hpp"
 #include "actors/live_feed.hpp"
+#include "actors/messages.hpp"
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/peer_links.hpp"
+#include "cluster/protocol.hpp"
 #include "core/clock.hpp"
 #include "log/log.hpp"
 #include "log/rate_limit.hpp"
@@ -38,6 +43,14 @@ constexpr int exit_failure = 1;
 constexpr int exit_bad_config = 2;
 constexpr std::size_t max_pending_events = 1'000'000;
 constexpr auto gc_period = std::chrono::seconds(30);
+// CAF's heartbeats are off by default: without them a hung peer or a cut
+// link is never noticed (only a closed socket is). 250 ms / 1.5 s marks a
+// stopped peer down in about 1.5-2 s (tests/integration/cluster_test.cpp).
+constexpr auto link_heartbeat = std::chrono::milliseconds(250);
+constexpr auto link_timeout = std::chrono::milliseconds(1500);
+
+static_assert(caf::id_block::switchyard::end <= caf::id_block::switchyard_cluster::begin,
+              "the type-ID blocks of actors/messages.hpp and cluster/protocol.hpp overlap");
 
 int threads_or_cores(int configured) {
   if (configured > 0)
@@ -243,6 +256,22 @@ int serve(const config& start_cfg, const config_reader& read_config) {
   // CPU in clock_nanosleep and ~15 % of the delivery rate (docs/performance.md).
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   actors::register_protocol(caf_cfg);
+  // [cluster]: the middleman (and, with cluster.tls_*, CAF's OpenSSL
+  // manager doing mutual TLS) carries node-to-node links. A single node
+  // loads neither: no multiplexer thread, nothing paid.
+  const bool cluster_tls = cfg.cluster_enabled && !cfg.cluster_tls_cert.empty();
+  if (cfg.cluster_enabled) {
+    caf_cfg.load<caf::io::middleman>();
+    caf_cfg.set("middleman.heartbeat-interval", caf::timespan{link_heartbeat});
+    caf_cfg.set("middleman.connection-timeout", caf::timespan{link_timeout});
+    if (cluster_tls) {
+      caf_cfg.load<caf::openssl::manager>();
+      caf_cfg.openssl_certificate = cfg.cluster_tls_cert;
+      caf_cfg.openssl_key = cfg.cluster_tls_key;
+      caf_cfg.openssl_cafile = cfg.cluster_tls_ca;
+    }
+    cluster::register_cluster_protocol(caf_cfg);
+  }
   // Declared before everything the actors use, so destroyed after it: by
   // then every actor has terminated and the Asio handlers holding actor
   // handles are gone.
@@ -341,9 +370,23 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // once the listener's port is known. Without the table nothing of the
     // cluster exists.
     std::unique_ptr<cluster::membership> membership;
+    std::unique_ptr<cluster::peer_links> links; // node-to-node links, cluster mode only
     if (cfg.cluster_enabled) {
       membership = std::make_unique<cluster::membership>(ioc, client, membership_options_of(cfg));
       ctx.cluster = membership.get();
+      cluster::peer_links_options link_opts;
+      link_opts.node = cfg.cluster_node;
+      link_opts.partitions = static_cast<uint32_t>(cfg.cluster_partitions);
+      link_opts.tls = cluster_tls;
+      link_opts.members = [m = membership.get()] {
+        std::vector<cluster::peer_address> live;
+        for (auto& member : m->view().members)
+          if (member.up)
+            live.push_back({std::move(member.node), std::move(member.cluster)});
+        return live;
+      };
+      links = std::make_unique<cluster::peer_links>(system, std::move(link_opts));
+      ctx.links = links.get();
     }
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
@@ -373,6 +416,22 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         stopping_while_joining(sig);
       else if (!connected)
         cluster_failed(connected.error());
+    }
+    if (status == 0 && stop_signal == 0 && links) {
+      // Before the API listens: a node that cannot take links never joins.
+      auto link_host_port = split_host_port(cfg.cluster_listen);
+      auto bound = links->listen(link_host_port->first, link_host_port->second);
+      if (!bound) {
+        log::write(log::level::error, "cluster.listen_failed",
+                   "cannot listen on " + cfg.cluster_listen +
+                     " for node-to-node links: " + bound.error() + "; pick another cluster.listen",
+                   {{"address", cfg.cluster_listen}});
+        status = exit_failure;
+      } else {
+        log::write(log::level::info, "cluster.listening",
+                   "node-to-node links on " + link_host_port->first + ":" + std::to_string(*bound) +
+                     (cluster_tls ? " (mutual TLS)" : ""));
+      }
     }
     if (status != 0 || stop_signal != 0) {
       // The reason is logged; nothing listens.
@@ -433,6 +492,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // Leave the cluster first, so that the others see this node down at once.
     if (membership)
       membership->stop();
+    if (links)
+      links->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:
     // anything not yet delivered stays in the journal for the next start.
     server.stop();

@@ -51,15 +51,17 @@ public:
 
   /// Writes `<stem>.pem` (the leaf, then the CA) and `<stem>.key` for a
   /// server certificate whose subjectAltName is `san` (for instance
-  /// "DNS:localhost,IP:127.0.0.1"); returns the two file names.
-  std::pair<std::string, std::string> leaf(const std::string& stem, const std::string& san) {
+  /// "DNS:localhost,IP:127.0.0.1"); returns the two file names. `usage` is
+  /// its extendedKeyUsage ("serverAuth,clientAuth" for mutual TLS).
+  std::pair<std::string, std::string> leaf(const std::string& stem, const std::string& san,
+                                           const std::string& usage = "serverAuth") {
     key_ptr key(EVP_EC_gen("P-256"));
     if (!key)
       throw std::runtime_error("cannot make a leaf key");
     auto cert = make_cert(key.get(), stem, ca_cert_.get(),
                           {{NID_basic_constraints, "critical,CA:FALSE"},
                            {NID_key_usage, "critical,digitalSignature"},
-                           {NID_ext_key_usage, "serverAuth"},
+                           {NID_ext_key_usage, usage},
                            {NID_subject_alt_name, san},
                            {NID_subject_key_identifier, "hash"},
                            {NID_authority_key_identifier, "keyid:always"}});

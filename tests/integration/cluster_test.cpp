@@ -49,6 +49,8 @@ struct cluster_state {
   bool ok = false;
   std::string controller;
   std::map<std::string, std::string> members; // node → "up" | "down"
+  std::map<std::string, std::string> links; // node → "self" | "connected" | "connecting" | "down"
+  std::map<std::string, int64_t> rtt_us;    // node → the last ping's round trip; -1: none
   std::vector<partition> parts;
   std::string body;
 };
@@ -71,6 +73,13 @@ cluster_state read_cluster(const server_process& node) {
     if (m["node"].get_string().get(name) || m["state"].get_string().get(state))
       return out;
     out.members[std::string(name)] = std::string(state);
+    std::string_view link;
+    if (!m["link"].get_string().get(link))
+      out.links[std::string(name)] = std::string(link);
+    int64_t rtt = -1;
+    if (m["rtt_us"].get_int64().get(rtt))
+      rtt = -1;
+    out.rtt_us[std::string(name)] = rtt;
   }
   for (auto p : root["partitions"].get_array()) {
     partition part;
@@ -149,17 +158,20 @@ protected:
     }
   }
 
-  std::string cluster_toml(const std::string& node, int parts = partitions) const {
-    return "[cluster]\nnode = \"" + node +
-           "\"\nlisten = \"127.0.0.1:" + std::to_string(free_port()) + "\"\netcd = [\"" +
-           etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
-           "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n";
+  // `extra` is more [cluster] lines; `listen` replaces a free port's address.
+  std::string cluster_toml(const std::string& node, int parts = partitions,
+                           const std::string& extra = "", const std::string& listen = "") const {
+    return "[cluster]\nnode = \"" + node + "\"\nlisten = \"" +
+           (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) +
+           "\"\netcd = [\"" + etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
+           "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n" + extra;
   }
 
-  server_process& add_node(const std::string& name, int parts = partitions) {
+  server_process& add_node(const std::string& name, int parts = partitions,
+                           const std::string& extra = "", const std::string& listen = "") {
     dirs_.push_back(std::make_unique<temp_dir>());
-    nodes_.push_back(
-      std::make_unique<server_process>(dirs_.back()->path(), cluster_toml(name, parts)));
+    nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(),
+                                                      cluster_toml(name, parts, extra, listen)));
     return *nodes_.back();
   }
 
@@ -348,4 +360,200 @@ TEST_F(cluster_test, a_node_cut_off_from_etcd_is_not_ready_until_it_renews_its_l
   while ((r = node.call("GET", "/readyz")).status != 200 && std::chrono::steady_clock::now() < back)
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(r.status, 200) << r.body << node.log();
+}
+
+// -- node-to-node links (cluster/peer_links.hpp) --------------------------------
+
+namespace {
+
+// Returns "" when `c` shows every node of `peers` linked and pinged (a pong
+// came back: the rtt is known) and itself as "self", else what is missing.
+std::string check_links(const cluster_state& c, const std::string& self,
+                        const std::vector<std::string>& peers) {
+  if (!c.ok)
+    return "no cluster view";
+  if (c.links.count(self) == 0 || c.links.at(self) != "self")
+    return self + " is not shown as self";
+  for (const auto& p : peers) {
+    if (c.links.count(p) == 0 || c.links.at(p) != "connected")
+      return p + " is not connected";
+    if (c.rtt_us.at(p) < 0)
+      return p + " has not answered a ping yet";
+  }
+  return "";
+}
+
+std::string link_of(const cluster_state& c, const std::string& node) {
+  return c.links.count(node) ? c.links.at(node) : "";
+}
+
+} // namespace
+
+TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::vector<std::string> others;
+    for (const auto& n : names)
+      if (n != names[i])
+        others.push_back(n);
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
+    ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body;
+    // A ping on loopback comes back well within a second.
+    for (const auto& o : others)
+      EXPECT_LT(c.rtt_us.at(o), 1'000'000) << c.body;
+  }
+  auto m = nodes_[0]->call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("switchyard_cluster_peer_up{peer=\"n2\"} 1\n"), std::string::npos)
+    << m.body;
+  EXPECT_NE(m.body.find("switchyard_cluster_peer_up{peer=\"n3\"} 1\n"), std::string::npos)
+    << m.body;
+  EXPECT_EQ(m.body.find("switchyard_cluster_peer_up{peer=\"n1\"}"), std::string::npos) << m.body;
+  EXPECT_NE(nodes_[0]->log().find("linked to n2"), std::string::npos) << nodes_[0]->log();
+}
+
+TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_restarted) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
+    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
+  }
+  nodes_[2]->kill9();
+  // The socket closes with the process: down at once (the 3 s allow for a
+  // loaded machine; etcd's lease alone would take 2 to 3 s plus the watch).
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return link_of(c, "n3") == "down"; }, 3s);
+    EXPECT_EQ(link_of(c, "n3"), "down") << names[i] << " sees " << c.body;
+  }
+  auto m = nodes_[0]->call("GET", "/metrics");
+  EXPECT_NE(m.body.find("switchyard_cluster_peer_up{peer=\"n3\"} 0\n"), std::string::npos)
+    << m.body;
+  nodes_[2]->start();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
+    EXPECT_EQ(link_of(c, "n3"), "connected") << names[i] << " sees " << c.body;
+  }
+}
+
+TEST_F(cluster_test, a_stopped_peer_shows_down_through_heartbeats_alone) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      return link_of(c, "n3") == "connected" && link_of(c, names[1 - i]) == "connected";
+    });
+    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
+  }
+  // etcd is stopped first, so that every view keeps n3 a member (its lease
+  // cannot end): only CAF's heartbeats can see that n3 stopped answering.
+  ASSERT_EQ(kill(etcd_pid_, SIGSTOP), 0);
+  nodes_[2]->send_signal(SIGSTOP);
+  struct resume {
+    pid_t etcd;
+    server_process& node;
+    ~resume() {
+      node.send_signal(SIGCONT);
+      kill(etcd, SIGCONT);
+    }
+  } resume_on_exit{etcd_pid_, *nodes_[2]};
+  for (std::size_t i = 0; i < 2; ++i) {
+    // connection-timeout 1.5 s, heartbeats every 250 ms.
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return link_of(c, "n3") == "down"; }, 3s);
+    EXPECT_EQ(link_of(c, "n3"), "down") << names[i] << " sees " << c.body;
+    EXPECT_EQ(c.members["n3"], "up") << "etcd is stopped: n3 must still be a member " << c.body;
+    // The two running nodes still hear each other.
+    EXPECT_EQ(link_of(c, names[1 - i]), "connected") << c.body;
+  }
+}
+
+TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
+  test_pki pki;
+  test_pki other_pki;
+  auto tls_lines = [](const std::pair<std::string, std::string>& leaf, const std::string& ca) {
+    return "tls_cert = \"" + leaf.first + "\"\ntls_key = \"" + leaf.second + "\"\ntls_ca = \"" +
+           ca + "\"\n";
+  };
+  const std::string san = "DNS:localhost,IP:127.0.0.1";
+  const std::string usage = "serverAuth,clientAuth";
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n, partitions, tls_lines(pki.leaf(n, san, usage), pki.ca_file())).start();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::vector<std::string> others;
+    for (const auto& n : names)
+      if (n != names[i])
+        others.push_back(n);
+    auto c = wait_until(
+      *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
+    ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body << "\n"
+                                                    << nodes_[i]->log();
+  }
+  // Two intruders trust the cluster's CA, but their own certificates come
+  // from another. Only the node whose name sorts first dials, so n0 dials
+  // the members (their TLS servers must refuse its client certificate) and
+  // the members dial n9 (their TLS clients must refuse its server one).
+  auto& n0 = add_node("n0", partitions, tls_lines(other_pki.leaf("n0", san, usage), pki.ca_file()));
+  auto& n9 = add_node("n9", partitions, tls_lines(other_pki.leaf("n9", san, usage), pki.ca_file()));
+  n0.start();
+  n9.start();
+  // The event that ends the wait: every dial across the CA boundary has
+  // failed at least once (each side logs it, saying what to check).
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto failed_dials = [&] {
+    for (const auto& n : names)
+      if (n0.log().find("cannot link to " + n) == std::string::npos ||
+          nodes_[std::find(names.begin(), names.end(), n) - names.begin()]->log().find(
+            "cannot link to n9") == std::string::npos)
+        return false;
+    return true;
+  };
+  while (!failed_dials() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(failed_dials()) << n0.log() << nodes_[0]->log();
+  EXPECT_NE(n0.log().find("signed by the same cluster.tls_ca"), std::string::npos) << n0.log();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      return c.members.count("n0") && c.members.count("n9") && c.members.at("n0") == "up" &&
+             c.members.at("n9") == "up";
+    });
+    EXPECT_NE(link_of(c, "n0"), "connected") << names[i] << " sees " << c.body;
+    EXPECT_NE(link_of(c, "n9"), "connected") << names[i] << " sees " << c.body;
+    EXPECT_EQ(check_links(c, names[i],
+                          [&] {
+                            std::vector<std::string> others;
+                            for (const auto& n : names)
+                              if (n != names[i])
+                                others.push_back(n);
+                            return others;
+                          }()),
+              "")
+      << c.body;
+  }
+  for (auto* intruder : {&n0, &n9}) {
+    auto c = read_cluster(*intruder);
+    for (const auto& n : names)
+      EXPECT_NE(link_of(c, n), "connected") << c.body;
+  }
+}
+
+TEST_F(cluster_test, a_node_whose_cluster_listen_port_is_taken_exits_1_naming_it) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor taken(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto address = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
+  auto& node = add_node("n1", partitions, "", address);
+  EXPECT_THROW(node.start(), std::runtime_error);
+  EXPECT_EQ(node.start_up_exit_status(), 1);
+  EXPECT_NE(node.log().find("cannot listen on " + address + " for node-to-node links"),
+            std::string::npos)
+    << node.log();
 }

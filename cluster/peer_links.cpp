@@ -1,0 +1,362 @@
+#include "cluster/peer_links.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "cluster/protocol.hpp"
+#include "log/log.hpp"
+
+namespace sy::cluster {
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+/// Re-reads the members, dials, pings (local: the actor's own timer).
+using link_tick_atom = caf::atom_constant<caf::atom("linktick")>;
+
+constexpr auto tick_every = 250ms;
+constexpr int ticks_per_ping = 4; // a ping per second on each connected link
+constexpr auto first_backoff = std::chrono::milliseconds(250);
+constexpr auto max_backoff = std::chrono::milliseconds(4000);
+// A connect or a hello to a stopped peer is only ended by its timeout.
+constexpr auto connect_timeout = 5s;
+constexpr auto hello_timeout = 3s;
+constexpr auto ping_timeout = 2s;
+
+// Splits "host:port" or "[v6]:port"; nullopt when it is not that shape.
+std::optional<std::pair<std::string, uint16_t>> host_and_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    return std::nullopt;
+  auto host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  for (auto c : s.substr(colon + 1)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+    if (port > 65535)
+      return std::nullopt;
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+// One member other than this node, as the links actor dials it.
+struct peer {
+  std::string address;
+  std::string state = "connecting"; // "connecting" until the first failure, then "down"
+  caf::actor handle;                // set while connected
+  uint64_t generation = 0;          // bumped per attempt and per loss: older replies are stale
+  bool in_flight = false;           // a connect or hello is under way
+  clock::time_point next_attempt{};
+  std::chrono::milliseconds backoff = first_backoff;
+  int64_t rtt_us = -1;
+  uint64_t ping_seq = 0;
+  std::string last_error; // logged once per distinct reason
+};
+
+// What the actor last saw, for links() on any thread.
+struct snapshot {
+  std::mutex mutex;
+  std::vector<link_view> links;
+};
+
+struct links_state {
+  peer_links_options options;
+  std::shared_ptr<snapshot> seen;
+  caf::io::middleman_actor dialer;
+  std::map<std::string, peer> peers;
+  std::set<std::string> greeted; // peers whose hello (right partition count) came in
+  uint64_t ticks = 0;
+};
+
+using links_actor = caf::stateful_actor<links_state>;
+
+void publish_snapshot(links_actor* self) {
+  std::vector<link_view> out;
+  for (const auto& [node, p] : self->state.peers)
+    out.push_back({node, p.state, p.rtt_us});
+  std::lock_guard<std::mutex> guard(self->state.seen->mutex);
+  self->state.seen->links = std::move(out);
+}
+
+void fail(links_actor* self, const std::string& node, const std::string& why) {
+  auto it = self->state.peers.find(node);
+  if (it == self->state.peers.end())
+    return;
+  auto& p = it->second;
+  p.in_flight = false;
+  p.handle = nullptr;
+  p.state = "down";
+  p.next_attempt = clock::now() + p.backoff;
+  p.backoff = std::min(p.backoff * 2, max_backoff);
+  if (why != p.last_error) {
+    p.last_error = why;
+    std::string hint = self->state.options.tls
+                         ? "; check that the peer runs, listens on that address, and that both "
+                           "nodes' cluster.tls_cert are signed by the same cluster.tls_ca"
+                         : "; check that the peer runs and listens on that address (its "
+                           "cluster.advertise)";
+    log::write(log::level::warn, "cluster.link_failed",
+               "cannot link to " + node + " at " + p.address + ": " + why + hint,
+               {{"peer", node}, {"address", p.address}});
+  }
+  publish_snapshot(self);
+}
+
+void send_ping(links_actor* self, const std::string& node) {
+  auto& p = self->state.peers.at(node);
+  const auto seq = ++p.ping_seq;
+  const auto gen = p.generation;
+  const auto sent = clock::now();
+  self->request(p.handle, ping_timeout, peer_ping{self->state.options.node, seq})
+    .then(
+      [=](const peer_pong& pong) {
+        auto it = self->state.peers.find(node);
+        if (it == self->state.peers.end() || it->second.generation != gen || pong.seq != seq)
+          return;
+        it->second.rtt_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sent).count();
+        publish_snapshot(self);
+      },
+      [](const caf::error&) {
+        // A lost peer shows through its down_msg; a late pong only means
+        // the rtt stays as it was.
+      });
+}
+
+void hello(links_actor* self, const std::string& node, caf::actor remote, uint64_t gen) {
+  self
+    ->request(remote, hello_timeout,
+              peer_hello{self->state.options.node, self->state.options.partitions})
+    .then(
+      [=](const peer_hello& h) {
+        auto it = self->state.peers.find(node);
+        if (it == self->state.peers.end() || it->second.generation != gen)
+          return;
+        if (h.partitions != self->state.options.partitions)
+          return fail(self, node,
+                      "it has " + std::to_string(h.partitions) + " partitions, this node " +
+                        std::to_string(self->state.options.partitions) +
+                        " (cluster.partitions must be the same on every node): refused");
+        if (h.node != node)
+          return fail(self, node,
+                      "the node listening there is \"" + h.node +
+                        "\": refused (check its "
+                        "cluster.advertise)");
+        auto& p = it->second;
+        p.in_flight = false;
+        p.handle = remote;
+        p.state = "connected";
+        p.backoff = first_backoff;
+        p.last_error.clear();
+        self->monitor(remote);
+        log::write(log::level::info, "cluster.link_up", "linked to " + node + " at " + p.address,
+                   {{"peer", node}, {"address", p.address}});
+        publish_snapshot(self);
+        send_ping(self, node);
+      },
+      [=](const caf::error& e) {
+        auto it = self->state.peers.find(node);
+        if (it != self->state.peers.end() && it->second.generation == gen)
+          fail(self, node, "no hello: " + self->system().render(e));
+      });
+}
+
+void dial(links_actor* self, const std::string& node) {
+  auto& p = self->state.peers.at(node);
+  auto where = host_and_port(p.address);
+  if (!where) {
+    p.next_attempt = clock::time_point::max();
+    return fail(self, node, "its cluster address is not HOST:PORT");
+  }
+  const auto gen = ++p.generation;
+  p.in_flight = true;
+  self
+    ->request(self->state.dialer, connect_timeout, caf::connect_atom::value, where->first,
+              where->second)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto it = self->state.peers.find(node);
+        if (it == self->state.peers.end() || it->second.generation != gen)
+          return;
+        auto remote = caf::actor_cast<caf::actor>(ptr);
+        if (!remote)
+          return fail(self, node, "no actor is published there");
+        hello(self, node, std::move(remote), gen);
+      },
+      [=](const caf::error& e) {
+        auto it = self->state.peers.find(node);
+        if (it != self->state.peers.end() && it->second.generation == gen)
+          fail(self, node, self->system().render(e));
+      });
+}
+
+// Takes the link a peer dialled (its hello or ping came in on it): the
+// pair's one connection, since only the node with the smaller name dials.
+void adopt(links_actor* self, const std::string& node, const caf::strong_actor_ptr& sender) {
+  auto it = self->state.peers.find(node);
+  auto remote = caf::actor_cast<caf::actor>(sender);
+  if (it == self->state.peers.end() || it->second.handle || !remote)
+    return;
+  auto& p = it->second;
+  ++p.generation;
+  p.handle = remote;
+  p.state = "connected";
+  p.last_error.clear();
+  self->monitor(remote);
+  log::write(log::level::info, "cluster.link_up", "linked to " + node + " (it dialled this node)",
+             {{"peer", node}, {"address", p.address}});
+  publish_snapshot(self);
+  send_ping(self, node);
+}
+
+// Returns whether this node dials `peer`: one connection per pair (two
+// would race in CAF's BASP, and through caf::openssl the second one closes
+// the first), made by the node whose name sorts first.
+bool dials(links_actor* self, const std::string& peer) { return self->state.options.node < peer; }
+
+// Follows the members in etcd: new ones are dialled, departed ones dropped.
+void follow_members(links_actor* self) {
+  std::map<std::string, std::string> live;
+  for (auto& m : self->state.options.members())
+    if (m.node != self->state.options.node)
+      live[m.node] = m.cluster;
+  for (auto it = self->state.peers.begin(); it != self->state.peers.end();) {
+    auto found = live.find(it->first);
+    if (found == live.end() || found->second != it->second.address) {
+      if (it->second.handle)
+        self->demonitor(it->second.handle.address());
+      it = self->state.peers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [node, address] : live)
+    if (!self->state.peers.count(node))
+      self->state.peers[node].address = address;
+}
+
+caf::behavior links_behavior(links_actor* self, peer_links_options options,
+                             std::shared_ptr<snapshot> seen) {
+  self->state.dialer = options.tls ? self->system().openssl_manager().actor_handle()
+                                   : self->system().middleman().actor_handle();
+  self->state.options = std::move(options);
+  self->state.seen = std::move(seen);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    for (auto& [node, p] : self->state.peers) {
+      if (!p.handle || p.handle.address() != msg.source)
+        continue;
+      ++p.generation; // a pong still on its way is stale
+      p.rtt_us = -1;
+      log::write(log::level::warn, "cluster.link_down",
+                 "lost the link to " + node + ": " + self->system().render(msg.reason) +
+                   "; redialling while it is a member in etcd",
+                 {{"peer", node}, {"address", p.address}});
+      p.last_error.clear();
+      p.handle = nullptr;
+      p.in_flight = false;
+      p.state = "down";
+      p.backoff = first_backoff;
+      p.next_attempt = clock::now() + p.backoff;
+      publish_snapshot(self);
+      return;
+    }
+  });
+  self->send(self, link_tick_atom::value);
+  return {
+    [self](link_tick_atom) {
+      follow_members(self);
+      const auto now = clock::now();
+      const bool ping_now = ++self->state.ticks % ticks_per_ping == 0;
+      std::vector<std::string> nodes;
+      for (auto& [node, p] : self->state.peers)
+        nodes.push_back(node);
+      for (const auto& node : nodes) {
+        auto& p = self->state.peers.at(node);
+        if (p.handle && ping_now)
+          send_ping(self, node);
+        else if (!p.handle && !p.in_flight && now >= p.next_attempt && dials(self, node))
+          dial(self, node);
+      }
+      publish_snapshot(self);
+      self->delayed_send(self, tick_every, link_tick_atom::value);
+    },
+    [self](const peer_hello& h) {
+      // The dialling side checks the answer too: a mismatch is refused by both.
+      if (h.partitions != self->state.options.partitions) {
+        auto it = self->state.peers.find(h.node);
+        const std::string why = "it has " + std::to_string(h.partitions) +
+                                " partitions, this node " +
+                                std::to_string(self->state.options.partitions) + ": refused";
+        if (it != self->state.peers.end() && it->second.last_error != why) {
+          it->second.last_error = why;
+          log::write(log::level::warn, "cluster.link_failed",
+                     "refused a link from " + h.node + ": " + why +
+                       " (cluster.partitions must be the same on every node)",
+                     {{"peer", h.node}});
+        }
+      } else {
+        self->state.greeted.insert(h.node);
+        adopt(self, h.node, self->current_sender());
+      }
+      return peer_hello{self->state.options.node, self->state.options.partitions};
+    },
+    [self](const peer_ping& ping) {
+      // A link lost and dialled again by the peer is taken up by its pings
+      // once it has said hello (and not been refused) in this life.
+      if (self->state.greeted.count(ping.node))
+        adopt(self, ping.node, self->current_sender());
+      return peer_pong{self->state.options.node, ping.seq};
+    },
+  };
+}
+
+} // namespace
+
+struct peer_links::impl {
+  impl(caf::actor_system& sys, bool with_tls) : system(sys), tls(with_tls) {}
+  caf::actor_system& system;
+  bool tls = false;
+  std::shared_ptr<snapshot> seen = std::make_shared<snapshot>();
+  caf::actor actor;
+};
+
+peer_links::peer_links(caf::actor_system& system, peer_links_options options)
+    : impl_(std::make_unique<impl>(system, options.tls)) {
+  impl_->actor = system.spawn(links_behavior, std::move(options), impl_->seen);
+}
+
+peer_links::~peer_links() { stop(); }
+
+core::expected<uint16_t, std::string> peer_links::listen(const std::string& host, uint16_t port) {
+  auto bound = impl_->tls
+                 ? caf::openssl::publish(impl_->actor, port, host.c_str(), true)
+                 : impl_->system.middleman().publish(impl_->actor, port, host.c_str(), true);
+  if (!bound)
+    return impl_->system.render(bound.error());
+  return *bound;
+}
+
+void peer_links::stop() {
+  if (impl_->actor)
+    caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+}
+
+std::vector<link_view> peer_links::links() const {
+  std::lock_guard<std::mutex> guard(impl_->seen->mutex);
+  return impl_->seen->links;
+}
+
+} // namespace sy::cluster

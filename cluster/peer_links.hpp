@@ -1,0 +1,83 @@
+#pragma once
+// A node's links to the other members over CAF's middleman (BASP), the
+// carrier of the data plane (../shared/CLUSTER.md, docs/cluster.md). One
+// `peer_links` actor per node is published on cluster.listen; it reads the
+// live members (/sy/members, through `members`) every 250 ms, connects to
+// each other member with a non-blocking connect_atom request to the
+// middleman's (or, with mutual TLS, the OpenSSL manager's) actor handle,
+// exchanges a `peer_hello` (a peer with another partition count is
+// refused), monitors the peer, pings it every second, marks it down on its
+// down_msg (the process died, or CAF's heartbeats timed out) and reconnects
+// with a bounded backoff while the member is still in etcd.
+//
+// Made and owned by app/server.cpp in cluster mode only; the actor runs on
+// CAF's workers and publishes what it sees to a mutex-guarded snapshot that
+// links() reads from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/expected.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace sy::cluster {
+
+/// A live member as peer_links dials it.
+struct peer_address {
+  std::string node;
+  std::string cluster; ///< HOST:PORT (its cluster.advertise)
+};
+
+/// One member's link as this node sees it.
+struct link_view {
+  std::string node;
+  std::string state = "down"; ///< "self" | "connected" | "connecting" | "down"
+  int64_t rtt_us = -1;        ///< the last ping's round trip; -1 before the first pong
+};
+
+/// What peer_links needs.
+struct peer_links_options {
+  std::string node;        ///< cluster.node
+  uint32_t partitions = 0; ///< cluster.partitions: a peer with another count is refused
+  bool tls = false;        ///< dial through caf::openssl (the system loaded openssl::manager)
+  /// Returns the live members (this node included or not); called on a CAF
+  /// worker every 250 ms, so it must be thread-safe and quick.
+  std::function<std::vector<peer_address>()> members;
+};
+
+/// The node's peer links. Thread-safe: links() may be called from any thread.
+class peer_links {
+public:
+  /// Spawns the links actor in `system` (which must have io::middleman
+  /// loaded, and openssl::manager when `options.tls`; it must outlive this).
+  peer_links(caf::actor_system& system, peer_links_options options);
+  /// Stops (see stop()).
+  ~peer_links();
+  peer_links(const peer_links&) = delete;
+  peer_links& operator=(const peer_links&) = delete;
+
+  /// Publishes the links actor on `host`:`port` (through caf::openssl with
+  /// TLS); returns the bound port, or CAF's reason (e.g. the port is in
+  /// use). Blocks briefly; call it at start-up, not on an I/O thread.
+  core::expected<uint16_t, std::string> listen(const std::string& host, uint16_t port);
+
+  /// Ends the actor (its links close; peers see this node down at once).
+  void stop();
+
+  /// Returns the link to each member this node currently dials, by node
+  /// name; a member not listed (gone from etcd) is "down".
+  std::vector<link_view> links() const;
+
+private:
+  struct impl; // the actor handle and the snapshot: keeps CAF out of this header
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sy::cluster

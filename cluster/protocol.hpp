@@ -1,0 +1,73 @@
+#pragma once
+// The messages one node's `peer_links` actor sends another's over CAF's
+// middleman (../shared/CLUSTER.md, "CAF wire rules"): plain structs of
+// strings and integers with 0.17-form `inspect` overloads, declared in the
+// type-ID block `switchyard_cluster` and registered at run time by
+// register_cluster_protocol(). Every node must declare the same names.
+//
+// The block starts at first_custom_type_id + 500, well after the
+// `switchyard` block of actors/messages.hpp (about 50 types): the two are
+// made apart, and app/server.cpp checks at compile time that they do not
+// overlap.
+
+#include <caf/actor_system_config.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace sy::cluster {
+
+/// Introduces a node to a peer it connected to; the peer answers with its
+/// own. A peer whose partition count differs is refused.
+struct peer_hello {
+  std::string node;
+  uint32_t partitions = 0;
+};
+
+/// Asks a peer for a `peer_pong` carrying the same sequence number: proves a
+/// message round-trips and measures the link's round-trip time.
+struct peer_ping {
+  std::string node; ///< the sender
+  uint64_t seq = 0;
+};
+
+/// Answers a `peer_ping`.
+struct peer_pong {
+  std::string node; ///< the answering node
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {
+  return f(caf::meta::type_name("peer_hello"), x.node, x.partitions);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_ping& x) {
+  return f(caf::meta::type_name("peer_ping"), x.node, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_pong& x) {
+  return f(caf::meta::type_name("peer_pong"), x.node, x.seq);
+}
+
+} // namespace sy::cluster
+
+CAF_BEGIN_TYPE_ID_BLOCK(switchyard_cluster, caf::first_custom_type_id + 500)
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_hello))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_ping))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_pong))
+CAF_END_TYPE_ID_BLOCK(switchyard_cluster)
+
+namespace sy::cluster {
+
+/// Registers the node-to-node messages with `cfg` (cluster mode only): a
+/// type not registered fails only at run time, "cannot serialize message".
+inline void register_cluster_protocol(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::switchyard_cluster>();
+}
+
+} // namespace sy::cluster
