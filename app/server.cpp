@@ -18,6 +18,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "app/cluster_subs.hpp"
 #include "cluster/membership.hpp"
 #include "core/clock.hpp"
 #include "log/log.hpp"
@@ -307,6 +308,12 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     reg_env.system = &system;
     reg_env.ready = &ready;
     reg_env.push_gateway_url = cfg.gateway_url;
+    // [cluster]: client subscriptions live in etcd's /sy/subs/ too.
+    std::unique_ptr<subscription_sync> subs_sync;
+    if (cfg.cluster_enabled) {
+      subs_sync = std::make_unique<subscription_sync>(ioc, client, cfg.cluster_etcd);
+      reg_env.mirror = subs_sync.get();
+    }
     auto registry = actors::spawn_registry(system, reg_env);
     // Garbage collection reads and deletes in bulk: its own thread, not a
     // CAF worker's.
@@ -373,6 +380,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         stopping_while_joining(sig);
       else if (!connected)
         cluster_failed(connected.error());
+      else
+        subs_sync->start(registry); // the snapshot reconciles what the journal had
     }
     if (status != 0 || stop_signal != 0) {
       // The reason is logged; nothing listens.
@@ -433,6 +442,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // Leave the cluster first, so that the others see this node down at once.
     if (membership)
       membership->stop();
+    if (subs_sync)
+      subs_sync->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:
     // anything not yet delivered stays in the journal for the next start.
     server.stop();
