@@ -36,9 +36,7 @@ remote_verdict decide_put(const subscription* local, int64_t local_revision, int
   return same == *local ? remote_verdict::adopt : remote_verdict::replace;
 }
 
-bool decide_delete(int64_t local_revision, int64_t revision) {
-  return revision > local_revision;
-}
+bool decide_delete(int64_t local_revision, int64_t revision) { return revision > local_revision; }
 
 std::vector<std::string> absent_from_snapshot(const std::map<std::string, int64_t>& local,
                                               const std::set<std::string>& present,

@@ -370,7 +370,7 @@ struct storage_done {
 /// One subscription change read from etcd's /sy/subs/ (actors/cluster_subs.hpp).
 struct remote_subscription {
   std::string id;
-  std::string record; ///< mirror_record(); empty when deleted
+  std::string record;   ///< mirror_record(); empty when deleted
   int64_t revision = 0; ///< the key's mod_revision (a delete's own revision)
   bool deleted = false;
 };

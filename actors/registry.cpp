@@ -178,13 +178,13 @@ void registry_state::add(subscription s, added_fn then) {
   s.verified = s.state != core::subscription_state::pending_verification;
   // Cluster mode: etcd first (the key must not exist yet), then here.
   auto copy = s;
-  mirror(copy, 0, false,
-         [this, s = std::move(s), then = std::move(then)](caf::error err,
-                                                          int64_t revision) mutable {
-           if (err)
-             return then(std::move(err));
-           store_new(std::move(s), revision, std::move(then));
-         });
+  mirror(
+    copy, 0, false,
+    [this, s = std::move(s), then = std::move(then)](caf::error err, int64_t revision) mutable {
+      if (err)
+        return then(std::move(err));
+      store_new(std::move(s), revision, std::move(then));
+    });
 }
 
 void registry_state::store_new(subscription s, int64_t revision, added_fn then) {
@@ -233,15 +233,14 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
   auto copy = next;
   mirror(copy, e.revision, false,
          [this, &e, next = std::move(next), then = std::move(then)](caf::error err,
-                                                                   int64_t revision) mutable {
+                                                                    int64_t revision) mutable {
            if (err)
              return then(std::move(err));
            store_update(e, std::move(next), revision, std::move(then));
          });
 }
 
-void registry_state::store_update(entry& e, subscription next, int64_t revision,
-                                  updated_fn then) {
+void registry_state::store_update(entry& e, subscription next, int64_t revision, updated_fn then) {
   auto note = note_for("CHANGE", next);
   auto* journal = env_.journal;
   write(
@@ -282,26 +281,25 @@ void registry_state::mirror(const subscription& sub, int64_t expected_revision, 
     return then(caf::error{}, 0);
   writing_ = true; // changes wait for etcd's answer, as for a journal write
   auto me = caf::actor_cast<registry_actor>(self_);
-  const bool create = !erase && expected_revision == 0;
+  const bool create = !erase && !subs_.count(sub.id);
   auto done = [this, me, id = sub.id, create, then = std::move(then)](mirror_outcome o) {
-    caf::anon_send(me, storage_done{[this, id, create, o, then]() mutable {
-                     writing_ = false;
-                     caf::error err;
-                     if (o.result == mirror_outcome::kind::conflict)
-                       err = make_error(
-                         errc::conflict,
-                         create ? "subscription " + id +
-                                    " exists in the cluster already (etcd); retry"
-                                : "subscription " + id +
-                                    " was changed or deleted on another node meanwhile; read it "
-                                    "again and retry");
-                     else if (o.result == mirror_outcome::kind::unreachable)
-                       err = make_error(errc::unavailable,
-                                        "etcd cannot be reached (cluster.etcd): " + o.message +
-                                          "; the change is not confirmed; retry");
-                     then(std::move(err), o.revision);
-                     drain_remote();
-                   }});
+    caf::anon_send(
+      me, storage_done{[this, id, create, o, then]() mutable {
+        writing_ = false;
+        caf::error err;
+        if (o.result == mirror_outcome::kind::conflict)
+          err = make_error(errc::conflict,
+                           create
+                             ? "subscription " + id + " exists in the cluster already (etcd); retry"
+                             : "subscription " + id +
+                                 " was changed or deleted on another node meanwhile (or this "
+                                 "node has not read it from etcd yet); read it again and retry");
+        else if (o.result == mirror_outcome::kind::unreachable)
+          err = make_error(errc::unavailable, "etcd cannot be reached (cluster.etcd): " +
+                                                o.message + "; the change is not confirmed; retry");
+        then(std::move(err), o.revision);
+        drain_remote();
+      }});
   };
   if (erase)
     env_.mirror->erase(sub.id, std::move(done));

@@ -16,6 +16,12 @@
 // order they came; reads are answered meanwhile, from the state before the
 // change.
 //
+// In cluster mode (env_t::mirror set) a client subscription's change is
+// first written to etcd's /sy/subs/<id> (actors/cluster_subs.hpp), with
+// changes held as during a journal write, then applied here as above; the
+// watch of that prefix brings the other nodes' changes, applied one at a
+// time between this node's own (apply_cluster).
+//
 // The code is split by concern: registry.cpp (start-up, the one way a
 // subscription is added, routes, the behavior), registry_subscriptions.cpp
 // (the subscription life cycle), registry_watcher.cpp (change

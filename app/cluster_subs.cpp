@@ -14,9 +14,9 @@ namespace {
 actors::mirror_outcome unreachable(const cluster::etcd_error& e) {
   actors::mirror_outcome o;
   o.result = actors::mirror_outcome::kind::unreachable;
-  o.message = e.status == 0 ? "no answer (" + e.message + ")"
-                            : "it answered HTTP " + std::to_string(e.status) + " (" + e.message +
-                                ")";
+  o.message = e.status == 0
+                ? "no answer (" + e.message + ")"
+                : "it answered HTTP " + std::to_string(e.status) + " (" + e.message + ")";
   return o;
 }
 
@@ -41,9 +41,7 @@ subscription_sync::subscription_sync(boost::asio::io_context& ioc, transport::ht
       std::make_unique<cluster::etcd_client>(http, url, std::chrono::milliseconds(2000)));
 }
 
-subscription_sync::~subscription_sync() {
-  stop();
-}
+subscription_sync::~subscription_sync() { stop(); }
 
 cluster::etcd_client& subscription_sync::etcd() {
   return *clients_[current_.load() % clients_.size()];

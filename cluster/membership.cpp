@@ -36,9 +36,7 @@ namespace {
 
 // Returns true for the keys of the subscription registry, which the
 // membership view ignores.
-bool is_subscription_key(const std::string& key) {
-  return key.rfind("/sy/subs/", 0) == 0;
-}
+bool is_subscription_key(const std::string& key) { return key.rfind("/sy/subs/", 0) == 0; }
 
 const std::string root_prefix = "/sy/";
 const std::string meta_key = "/sy/meta";
