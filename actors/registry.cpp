@@ -342,18 +342,23 @@ void registry_state::drop(const std::string& id, std::function<void(caf::error)>
 }
 
 void registry_state::apply_cluster(cluster_subscriptions changes) {
+  auto step_of = [](remote_subscription change) {
+    remote_step step;
+    step.change = std::move(change);
+    return step;
+  };
   if (changes.snapshot) {
     remote_step end;
     end.reconcile = true;
     end.revision = changes.revision;
     for (auto& c : changes.changes) {
       end.present.insert(c.id);
-      remote_.push_back(remote_step{std::move(c)});
+      remote_.push_back(step_of(std::move(c)));
     }
     remote_.push_back(std::move(end));
   } else {
     for (auto& c : changes.changes)
-      remote_.push_back(remote_step{std::move(c)});
+      remote_.push_back(step_of(std::move(c)));
   }
   drain_remote();
 }
