@@ -367,6 +367,23 @@ struct storage_done {
   std::function<void()> then;
 };
 
+/// One subscription change read from etcd's /sy/subs/ (actors/cluster_subs.hpp).
+struct remote_subscription {
+  std::string id;
+  std::string record;   ///< mirror_record(); empty when deleted
+  int64_t revision = 0; ///< the key's mod_revision (a delete's own revision)
+  bool deleted = false;
+};
+
+/// What the watch of /sy/subs/ tells the registry: every key at `revision`
+/// (snapshot: subscriptions absent from it are removed) or changes after
+/// the last message, in revision order. Local only.
+struct cluster_subscriptions {
+  bool snapshot = false;
+  int64_t revision = 0;
+  std::vector<remote_subscription> changes;
+};
+
 /// Requeues a subscriber's dead letters (only that of `event_id` when it
 /// is not empty; only those whose event timestamp is within [since_ms,
 /// until_ms)) → replayed.
@@ -417,7 +434,7 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<find_pull_subscriber>::with<caf::actor>,
   caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
   caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>,
-  caf::reacts_to<storage_done>>;
+  caf::reacts_to<storage_done>, caf::reacts_to<cluster_subscriptions>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 
@@ -487,6 +504,8 @@ SY_INSPECT(rotate_keys, x.id, x.grace_seconds)
 SY_INSPECT(attempt_list, x.items)
 SY_INSPECT(list_attempts, x.limit)
 SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
+SY_INSPECT(remote_subscription, x.id, x.record, x.revision, x.deleted)
+SY_INSPECT(cluster_subscriptions, x.snapshot, x.revision, x.changes)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
 SY_INSPECT(replay_dead_letters, x.event_id, x.since_ms, x.until_ms)
@@ -588,6 +607,8 @@ CAF_ADD_TYPE_ID(switchyard, (sy::actors::get_attempts))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::rotate_keys))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::attempt_list))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_attempts))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::remote_subscription))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_subscriptions))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

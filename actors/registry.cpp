@@ -8,6 +8,7 @@
 #include "core/signing.hpp"
 #include "core/time_format.hpp"
 #include "core/type_pattern.hpp"
+#include "log/log.hpp"
 #include "storage/journal.hpp"
 
 namespace sy::actors {
@@ -192,6 +193,18 @@ void registry_state::add(subscription s, added_fn then) {
     s.private_key = keys.private_key;
   s.created_at = now_ms();
   s.verified = s.state != core::subscription_state::pending_verification;
+  // Cluster mode: etcd first (the key must not exist yet), then here.
+  auto copy = s;
+  mirror(
+    copy, 0, false,
+    [this, s = std::move(s), then = std::move(then)](caf::error err, int64_t revision) mutable {
+      if (err)
+        return then(std::move(err));
+      store_new(std::move(s), revision, std::move(then));
+    });
+}
+
+void registry_state::store_new(subscription s, int64_t revision, added_fn then) {
   auto note = note_for("REGISTER", s);
   auto* journal = env_.journal;
   write(
@@ -211,12 +224,13 @@ void registry_state::add(subscription s, added_fn then) {
         out.note = journal_note(*journal, *note, s);
       return out;
     },
-    [this, s, then = std::move(then)](stored& result) mutable {
+    [this, s, revision, then = std::move(then)](stored& result) mutable {
       if (result.error)
         return then(std::move(result.error));
       s.number = result.number;
       auto id = s.id;
       auto& placed = subs_.emplace(id, entry{std::move(s), nullptr, nullptr}).first->second;
+      placed.revision = revision;
       spawn(placed, false, 0);
       remember_key(placed.sub);
       if (route(placed))
@@ -227,6 +241,20 @@ void registry_state::add(subscription s, added_fn then) {
 }
 
 void registry_state::update(entry& e, subscription next, updated_fn then) {
+  // Cluster mode: etcd first, only if nobody changed the key since this
+  // node last saw it (else 409), then here. `e` outlives the call: changes
+  // wait for it.
+  auto copy = next;
+  mirror(copy, e.revision, false,
+         [this, &e, next = std::move(next), then = std::move(then)](caf::error err,
+                                                                    int64_t revision) mutable {
+           if (err)
+             return then(std::move(err));
+           store_update(e, std::move(next), revision, std::move(then));
+         });
+}
+
+void registry_state::store_update(entry& e, subscription next, int64_t revision, updated_fn then) {
   auto note = note_for("CHANGE", next);
   auto* journal = env_.journal;
   write(
@@ -243,7 +271,7 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
     },
     // `e` outlives the write: only a change erases an entry, and changes
     // wait for this write to end.
-    [this, &e, next, then = std::move(then)](stored& result) mutable {
+    [this, &e, next, revision, then = std::move(then)](stored& result) mutable {
       if (result.error)
         return then(std::move(result.error));
       const bool routing_changed = next.types != e.sub.types || next.country != e.sub.country ||
@@ -251,12 +279,182 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
       forget_key(e.sub);
       // Under the slot's lock: the commit thread may be spawning from e.sub.
       e.slot->update(std::move(next));
+      if (revision > 0)
+        e.revision = revision;
       remember_key(e.sub);
       if (routing_changed && route(e))
         publish_routes();
       deliver_note(std::move(result.note));
       then(caf::unit);
     });
+}
+
+void registry_state::mirror(const subscription& sub, int64_t expected_revision, bool erase,
+                            mirrored_fn then) {
+  if (!env_.mirror || !sub.is_client_kind())
+    return then(caf::error{}, 0);
+  writing_ = true; // changes wait for etcd's answer, as for a journal write
+  auto me = caf::actor_cast<registry_actor>(self_);
+  const bool create = !erase && !subs_.count(sub.id);
+  auto done = [this, me, id = sub.id, create, then = std::move(then)](mirror_outcome o) {
+    caf::anon_send(
+      me, storage_done{[this, id, create, o, then]() mutable {
+        writing_ = false;
+        caf::error err;
+        if (o.result == mirror_outcome::kind::conflict)
+          err = make_error(errc::conflict,
+                           create
+                             ? "subscription " + id + " exists in the cluster already (etcd); retry"
+                             : "subscription " + id +
+                                 " was changed or deleted on another node meanwhile (or this "
+                                 "node has not read it from etcd yet); read it again and retry");
+        else if (o.result == mirror_outcome::kind::unreachable)
+          err = make_error(errc::unavailable, "etcd cannot be reached (cluster.etcd): " +
+                                                o.message + "; the change is not confirmed; retry");
+        then(std::move(err), o.revision);
+        drain_remote();
+      }});
+  };
+  if (erase)
+    env_.mirror->erase(sub.id, std::move(done));
+  else
+    env_.mirror->put(sub.id, mirror_record(sub), expected_revision, std::move(done));
+}
+
+void registry_state::drop(const std::string& id, std::function<void(caf::error)> then) {
+  auto* journal = env_.journal;
+  auto& e = subs_.at(id);
+  auto note = note_for("DELETE", e.sub);
+  write(
+    [journal, sub = e.sub, note] {
+      stored out;
+      if (auto err = journal->delete_subscription(sub.number)) {
+        out.error = make_error(errc::unavailable,
+                               "could not delete the subscription: " + err->message + "; retry");
+        return out;
+      }
+      if (note)
+        out.note = journal_note(*journal, *note, sub);
+      return out;
+    },
+    [this, id, then = std::move(then)](stored& result) mutable {
+      if (result.error)
+        return then(std::move(result.error));
+      // Still there: only a change erases an entry, and changes waited.
+      auto it = subs_.find(id);
+      it->second.slot->close();
+      if (it->second.sub.kind == subscription_kind::native)
+        tell_streams("deleted", it->second.sub);
+      forget_key(it->second.sub);
+      const bool routed = unroute(it->second);
+      subs_.erase(it);
+      if (routed)
+        publish_routes();
+      deliver_note(std::move(result.note));
+      then(caf::error{});
+    });
+}
+
+void registry_state::apply_cluster(cluster_subscriptions changes) {
+  auto step_of = [](remote_subscription change) {
+    remote_step step;
+    step.change = std::move(change);
+    return step;
+  };
+  if (changes.snapshot) {
+    remote_step end;
+    end.reconcile = true;
+    end.revision = changes.revision;
+    for (auto& c : changes.changes) {
+      end.present.insert(c.id);
+      remote_.push_back(step_of(std::move(c)));
+    }
+    remote_.push_back(std::move(end));
+  } else {
+    for (auto& c : changes.changes)
+      remote_.push_back(step_of(std::move(c)));
+  }
+  drain_remote();
+}
+
+void registry_state::drain_remote() {
+  while (!writing_ && !remote_.empty()) {
+    auto step = std::move(remote_.front());
+    remote_.pop_front();
+    apply_step(std::move(step));
+  }
+}
+
+void registry_state::apply_step(remote_step step) {
+  auto log_failure = [](const std::string& id, const caf::error& err) {
+    if (err)
+      log::write(log::level::warn, "cluster.subscription_not_applied",
+                 "could not apply a subscription change read from etcd: " +
+                   to_domain_error(err).message,
+                 {{"subscription", id}});
+  };
+  if (step.reconcile) {
+    // The end of a snapshot: what it did not hold was deleted meanwhile
+    // (unless this node wrote it after the snapshot's revision).
+    std::map<std::string, int64_t> local;
+    for (const auto& [id, e] : subs_)
+      if (e.sub.is_client_kind())
+        local.emplace(id, e.revision);
+    std::erase_if(deleted_at_, [&](const auto& d) { return d.second <= step.revision; });
+    for (auto& id : absent_from_snapshot(local, step.present, step.revision)) {
+      remote_step gone;
+      gone.change.id = std::move(id);
+      gone.change.deleted = true;
+      gone.revision = step.revision; // removed only if still not written after it
+      remote_.push_front(std::move(gone));
+    }
+    return;
+  }
+  auto& c = step.change;
+  auto it = subs_.find(c.id);
+  entry* e = it == subs_.end() ? nullptr : &it->second;
+  if (c.deleted) {
+    bool remove = false;
+    if (step.revision > 0) { // a snapshot's reconciliation
+      remove = e && e->sub.is_client_kind() && e->revision <= step.revision;
+    } else {
+      auto& at = deleted_at_[c.id];
+      at = std::max(at, c.revision);
+      remove = e && e->sub.is_client_kind() && decide_delete(e->revision, c.revision);
+    }
+    if (remove)
+      drop(c.id, [log_failure, id = c.id](caf::error err) { log_failure(id, err); });
+    return;
+  }
+  auto incoming = decode_subscription(c.record);
+  if (!incoming || incoming->id != c.id) {
+    log::write(log::level::warn, "cluster.subscription_corrupt",
+               "a subscription record in etcd cannot be read; skipped", {{"subscription", c.id}});
+    return;
+  }
+  auto del = deleted_at_.find(c.id);
+  const int64_t deleted = del == deleted_at_.end() ? 0 : del->second;
+  switch (decide_put(e ? &e->sub : nullptr, e ? e->revision : 0, deleted, *incoming, c.revision)) {
+    case remote_verdict::ignore: return;
+    case remote_verdict::adopt: e->revision = c.revision; return;
+    case remote_verdict::add:
+      store_new(std::move(*incoming), c.revision,
+                [this, log_failure, id = c.id](caf::expected<entry*> added) {
+                  if (!added)
+                    return log_failure(id, added.error());
+                  tell_streams("created", (*added)->sub);
+                });
+      return;
+    case remote_verdict::replace:
+      incoming->number = e->sub.number;
+      store_update(*e, std::move(*incoming), c.revision,
+                   [this, log_failure, e, id = c.id](caf::expected<void> updated) {
+                     if (!updated)
+                       return log_failure(id, updated.error());
+                     tell_streams("updated", e->sub);
+                   });
+      return;
+  }
 }
 
 bool registry_state::unroute(entry& e) {
@@ -538,6 +736,7 @@ registry_actor::behavior_type registry_behavior(
       return caf::unit;
     },
     [](storage_done& x) { x.then(); },
+    [&st](cluster_subscriptions& x) { st.apply_cluster(std::move(x)); },
   };
 }
 

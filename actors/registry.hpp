@@ -16,6 +16,12 @@
 // order they came; reads are answered meanwhile, from the state before the
 // change.
 //
+// In cluster mode (env_t::mirror set) a client subscription's change is
+// first written to etcd's /sy/subs/<id> (actors/cluster_subs.hpp), with
+// changes held as during a journal write, then applied here as above; the
+// watch of that prefix brings the other nodes' changes, applied one at a
+// time between this node's own (apply_cluster).
+//
 // The code is split by concern: registry.cpp (start-up, the one way a
 // subscription is added, routes, the behavior), registry_subscriptions.cpp
 // (the subscription life cycle), registry_watcher.cpp (change
@@ -25,16 +31,19 @@
 #include <caf/fwd.hpp>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "actors/associations.hpp"
 #include "actors/catalog.hpp"
+#include "actors/cluster_subs.hpp"
 #include "actors/messages.hpp"
 #include "actors/off_worker.hpp"
 #include "actors/routes.hpp"
@@ -60,6 +69,9 @@ public:
     std::atomic<bool>* ready = nullptr;
     /// push.gateway_url; "" = push delivery is not configured.
     std::string push_gateway_url;
+    /// Cluster mode: where client subscription changes are written first
+    /// (etcd's /sy/subs/, actors/cluster_subs.hpp); null on a single node.
+    subscription_mirror* mirror = nullptr;
   };
 
   registry_state() = default;
@@ -143,6 +155,12 @@ public:
   /// Returns every subscription's stats.
   stats_table stats() const;
 
+  // -- the cluster's subscription registry (cluster mode) --------------------
+
+  /// Queues what the watch of /sy/subs/ read and applies it, one change at
+  /// a time, between the registry's own changes.
+  void apply_cluster(cluster_subscriptions changes);
+
   /// Returns true while a synced write runs: the behavior then skips every
   /// request that changes something until it is done.
   bool writing() const { return writing_; }
@@ -162,6 +180,18 @@ private:
     /// Its subscriber actor, spawned on first need (actors/subscriber_slot.hpp).
     std::shared_ptr<subscriber_slot> slot;
     uint32_t ordinal = unrouted; ///< in index_ and targets_
+    /// Cluster mode: the mod_revision of /sy/subs/<id> this record was
+    /// last written or seen at; 0 = unknown (loaded from the journal).
+    int64_t revision = 0;
+  };
+
+  /// One step of applying the watch: a change, or (reconcile) the end of
+  /// a snapshot, which removes what it did not hold.
+  struct remote_step {
+    remote_subscription change;
+    bool reconcile = false;
+    int64_t revision = 0;
+    std::set<std::string> present;
   };
 
   /// A verification waiting for its endpoint's answer.
@@ -189,6 +219,7 @@ private:
   };
 
   using added_fn = std::function<void(caf::expected<entry*>)>;
+  using mirrored_fn = std::function<void(caf::error, int64_t revision)>;
   using updated_fn = std::function<void(caf::expected<void>)>;
 
   /// Runs `job` (synced journal writes) on the writer, then `then(result)`
@@ -208,6 +239,22 @@ private:
   /// then calls `then` with the new entry or the storage error: the one way
   /// a subscription comes into being.
   void add(subscription s, added_fn then);
+  /// Stores new subscription `s` as it is (no keys given), seen in etcd at
+  /// `revision` (0: not mirrored), then calls `then`.
+  void store_new(subscription s, int64_t revision, added_fn then);
+  /// Stores `next` as `e`'s record, seen in etcd at `revision`.
+  void store_update(entry& e, subscription next, int64_t revision, updated_fn then);
+  /// Deletes `id`'s record and queue and forgets it, then calls `then`.
+  void drop(const std::string& id, std::function<void(caf::error)> then);
+  /// Cluster mode: writes `sub` (or, when `erase`, deletes its key) in
+  /// etcd, then calls `then` in the registry with the error that stopped
+  /// it or the key's new revision; changes wait meanwhile. Calls `then`
+  /// at once with revision 0 on a single node or for node-local kinds.
+  void mirror(const subscription& sub, int64_t expected_revision, bool erase, mirrored_fn then);
+  /// Applies queued watch steps until one starts a write.
+  void drain_remote();
+  /// Applies one watch step.
+  void apply_step(remote_step step);
   /// Persists `next` as `e`'s record, adopts it, tells its subscriber and
   /// the watcher (CHANGE) and publishes the routes, then calls `then`; on a
   /// storage error passes it and leaves `e` unchanged.
@@ -267,6 +314,10 @@ private:
   // instead, which its group commit dwarfs.
   association_store associations_;
   std::map<uint64_t, pending_verification> verifications_;
+  // Cluster mode: watch steps not applied yet, and the revision at which
+  // each id was last seen deleted (so that an older put does not revive it).
+  std::deque<remote_step> remote_;
+  std::map<std::string, int64_t> deleted_at_;
   uint64_t next_ticket_ = 0;
   bool writing_ = false;
 };
@@ -279,6 +330,7 @@ void registry_state::write(Job job, Then then) {
              [this, then = std::move(then)](auto& result) mutable {
                writing_ = false;
                then(result);
+               drain_remote();
              });
 }
 

@@ -163,39 +163,20 @@ caf::result<done> registry_state::remove(subscription_kind kind, const std::stri
   auto* e = find(id, kind);
   if (!e)
     return done{}; // idempotent
-  auto note = note_for("DELETE", e->sub);
-  auto* journal = env_.journal;
   auto rp = self_->make_response_promise<done>();
-  write(
-    [journal, sub = e->sub, note] {
-      stored out;
-      if (auto err = journal->delete_subscription(sub.number)) {
-        out.error = make_error(errc::unavailable,
-                               "could not delete the subscription: " + err->message + "; retry");
-        return out;
-      }
-      if (note)
-        out.note = journal_note(*journal, *note, sub);
-      return out;
-    },
-    [this, rp, id](stored& result) mutable {
-      if (result.error) {
-        rp.deliver(std::move(result.error));
-        return;
-      }
-      // Still there: only a change erases an entry, and changes waited.
-      auto it = subs_.find(id);
-      it->second.slot->close();
-      if (it->second.sub.kind == subscription_kind::native)
-        tell_streams("deleted", it->second.sub);
-      forget_key(it->second.sub);
-      const bool routed = unroute(it->second);
-      subs_.erase(it);
-      if (routed)
-        publish_routes();
-      deliver_note(std::move(result.note));
-      rp.deliver(done{});
+  // Cluster mode: the key is deleted in etcd first, then here.
+  mirror(e->sub, 0, true, [this, rp, id](caf::error err, int64_t) mutable {
+    if (err) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    drop(id, [rp](caf::error err) mutable {
+      if (err)
+        rp.deliver(std::move(err));
+      else
+        rp.deliver(done{});
     });
+  });
   return rp;
 }
 

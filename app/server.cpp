@@ -21,6 +21,7 @@
 #include "actors/registry.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "app/cluster_subs.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
@@ -336,6 +337,12 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     reg_env.system = &system;
     reg_env.ready = &ready;
     reg_env.push_gateway_url = cfg.gateway_url;
+    // [cluster]: client subscriptions live in etcd's /sy/subs/ too.
+    std::unique_ptr<subscription_sync> subs_sync;
+    if (cfg.cluster_enabled) {
+      subs_sync = std::make_unique<subscription_sync>(ioc, client, cfg.cluster_etcd);
+      reg_env.mirror = subs_sync.get();
+    }
     auto registry = actors::spawn_registry(system, reg_env);
     // Garbage collection reads and deletes in bulk: its own thread, not a
     // CAF worker's.
@@ -416,6 +423,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         stopping_while_joining(sig);
       else if (!connected)
         cluster_failed(connected.error());
+      else
+        subs_sync->start(registry); // the snapshot reconciles what the journal had
     }
     if (status == 0 && stop_signal == 0 && links) {
       // Before the API listens: a node that cannot take links never joins.
@@ -492,6 +501,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // Leave the cluster first, so that the others see this node down at once.
     if (membership)
       membership->stop();
+    if (subs_sync)
+      subs_sync->stop();
     if (links)
       links->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <simdjson.h>
@@ -565,4 +566,211 @@ TEST_F(cluster_test, a_node_whose_cluster_listen_port_is_taken_exits_1_naming_it
   EXPECT_NE(node.log().find("cannot listen on " + address + " for node-to-node links"),
             std::string::npos)
     << node.log();
+}
+
+// -- the subscription registry in etcd (/sy/subs/) ----------------------------
+
+namespace {
+
+// Calls `method target` on `node` until `done(result)` holds or `timeout`
+// passes; returns the last result.
+template <class Pred>
+http_result call_until(const server_process& node, const std::string& method,
+                       const std::string& target, Pred done,
+                       std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  http_result r;
+  while (true) {
+    r = node.call(method, target);
+    if (done(r) || std::chrono::steady_clock::now() >= deadline)
+      return r;
+    std::this_thread::sleep_for(25ms);
+  }
+}
+
+// The fields a subscription must show alike on every node.
+std::string shown(const std::string& body) {
+  return json_string(body, "id") + "|" + json_string(body, "service") + "|" +
+         json_string(body, "url") + "|" + json_string(body, "state") + "|" +
+         json_string(body, "publicKey") + "|" + json_string(body, "createdAt");
+}
+
+} // namespace
+
+TEST_F(cluster_test, a_subscription_change_on_any_node_is_seen_on_every_node) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  auto& n3 = add_node("n3");
+  n1.start();
+  n2.start();
+  n3.start();
+  auto r = n1.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":"http://127.0.0.1:9/x","types":["a.*"],)"
+                   R"("verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto created_at = std::chrono::steady_clock::now();
+  const auto id = json_string(r.body, "id");
+  const auto target = "/v1/subscriptions/" + id;
+  // Read-your-writes on the node that answered 201: no waiting.
+  r = n1.call("GET", target);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto want = shown(r.body);
+  EXPECT_NE(r.body.find(R"("types":["a.*"])"), std::string::npos) << r.body;
+  for (auto* n : {&n2, &n3}) {
+    auto seen = call_until(*n, "GET", target, [&](const http_result& x) {
+      return x.status == 200 && shown(x.body) == want;
+    });
+    EXPECT_EQ(shown(seen.body), want) << seen.status << " " << seen.body;
+    EXPECT_NE(seen.body.find(R"("types":["a.*"])"), std::string::npos) << seen.body;
+  }
+  // API.md §10: visible everywhere within 1 s (polled every 25 ms; the
+  // bound is doubled for sanitizer builds on a shared two-core machine).
+  const auto propagated = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - created_at);
+  std::printf("created on n1, seen on n2 and n3 after %lld ms\n",
+              static_cast<long long>(propagated.count()));
+  EXPECT_LT(propagated, 2s);
+
+  // A patch on n2 reaches n1 and n3.
+  r = n2.call("PATCH", target, R"({"service":"patched","types":["b.*"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_string(r.body, "service"), "patched");
+  for (auto* n : {&n1, &n3}) {
+    auto seen = call_until(*n, "GET", target, [](const http_result& x) {
+      return json_string(x.body, "service") == "patched";
+    });
+    EXPECT_EQ(json_string(seen.body, "service"), "patched") << seen.body;
+    EXPECT_NE(seen.body.find(R"("types":["b.*"])"), std::string::npos) << seen.body;
+  }
+
+  // A pause on n3 reaches n1 and n2.
+  r = n3.call("POST", target + "/pause");
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (auto* n : {&n1, &n2}) {
+    auto seen = call_until(*n, "GET", target, [](const http_result& x) {
+      return json_string(x.body, "state") == "paused";
+    });
+    EXPECT_EQ(json_string(seen.body, "state"), "paused") << seen.body;
+  }
+
+  // A delete on n1: 404 everywhere.
+  r = n1.call("DELETE", target);
+  ASSERT_LT(r.status, 300) << r.body;
+  EXPECT_EQ(n1.call("GET", target).status, 404);
+  for (auto* n : {&n2, &n3}) {
+    auto seen = call_until(*n, "GET", target, [](const http_result& x) { return x.status == 404; });
+    EXPECT_EQ(seen.status, 404) << seen.body;
+  }
+}
+
+TEST_F(cluster_test, an_event_taken_by_one_node_reaches_a_subscription_made_on_another) {
+  sink hook;
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  auto r = n1.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":")" + hook.url("/hook") +
+                     R"(","types":["orders.*"],"verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  auto seen = call_until(n2, "GET", "/v1/subscriptions/" + id,
+                         [](const http_result& x) { return x.status == 200; });
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  r = n2.call("POST", "/v1/events", R"({"type":"orders.created","data":{"n":1}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(hook.wait_delivered("/hook", 1, 15s)) << n2.log();
+  auto got = hook.delivered("/hook");
+  ASSERT_FALSE(got.empty());
+  EXPECT_NE(got.front().body.find("orders.created"), std::string::npos) << got.front().body;
+}
+
+TEST_F(cluster_test, a_restarted_node_takes_every_subscription_from_etcd_and_drops_deleted_ones) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  auto create = [&](const std::string& service) {
+    auto r = n1.call("POST", "/v1/subscriptions",
+                     R"({"service":")" + service +
+                       R"(","url":"http://127.0.0.1:9/x","verification":"skip"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json_string(r.body, "id");
+  };
+  const auto kept = create("kept");
+  const auto deleted = create("deleted");
+  for (const auto& id : {kept, deleted}) {
+    auto seen = call_until(n2, "GET", "/v1/subscriptions/" + id,
+                           [](const http_result& x) { return x.status == 200; });
+    ASSERT_EQ(seen.status, 200) << seen.body;
+  }
+  // n2 stops (it keeps both in its journal); meanwhile one is deleted and
+  // another created.
+  ASSERT_EQ(n2.terminate(), 0);
+  ASSERT_LT(n1.call("DELETE", "/v1/subscriptions/" + deleted).status, 300);
+  const auto added = create("added");
+  n2.start();
+  auto seen = call_until(n2, "GET", "/v1/subscriptions/" + added,
+                         [](const http_result& x) { return x.status == 200; });
+  EXPECT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(json_string(seen.body, "service"), "added");
+  seen = call_until(n2, "GET", "/v1/subscriptions/" + deleted,
+                    [](const http_result& x) { return x.status == 404; });
+  EXPECT_EQ(seen.status, 404) << seen.body;
+  seen = n2.call("GET", "/v1/subscriptions/" + kept);
+  EXPECT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(json_string(seen.body, "service"), "kept");
+
+  // A node started late (never a member before) gets them too.
+  auto& n3 = add_node("n3");
+  n3.start();
+  seen = call_until(n3, "GET", "/v1/subscriptions", [&](const http_result& x) {
+    return x.body.find(kept) != std::string::npos && x.body.find(added) != std::string::npos;
+  });
+  EXPECT_NE(seen.body.find(kept), std::string::npos) << seen.body;
+  EXPECT_NE(seen.body.find(added), std::string::npos) << seen.body;
+  EXPECT_EQ(seen.body.find(deleted), std::string::npos) << seen.body;
+}
+
+TEST_F(cluster_test, a_change_while_etcd_does_not_answer_is_503_naming_etcd) {
+  auto& n1 = add_node("n1");
+  n1.start();
+  ASSERT_EQ(kill(etcd_pid_, SIGSTOP), 0);
+  const auto before = std::chrono::steady_clock::now();
+  auto r = n1.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+  const auto took = std::chrono::steady_clock::now() - before;
+  auto health = n1.call("GET", "/healthz");
+  kill(etcd_pid_, SIGCONT);
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("etcd cannot be reached"), std::string::npos) << r.body;
+  EXPECT_FALSE(r.header("Retry-After").empty());
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(health.status, 200) << health.body;
+  // Once etcd answers again a create succeeds.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while ((r = n1.call("POST", "/v1/subscriptions",
+                      R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})"))
+             .status != 201 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
+TEST_F(cluster_test, a_dashboard_webhook_made_on_one_node_is_seen_and_deleted_on_another) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  auto r = n1.call("POST", "/dashboard/v1/notifications",
+                   R"({"Url":"http://127.0.0.1:9/dash","Country":"NO","Event":"REGISTER"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto target = "/dashboard/v1/notifications/" + json_string(r.body, "id");
+  auto seen = call_until(n2, "GET", target, [](const http_result& x) { return x.status == 200; });
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(json_string(seen.body, "url"), "http://127.0.0.1:9/dash") << seen.body;
+  EXPECT_EQ(json_string(seen.body, "event"), "REGISTER") << seen.body;
+  ASSERT_EQ(n2.call("DELETE", target).status, 204);
+  seen = call_until(n1, "GET", target, [](const http_result& x) { return x.status == 404; });
+  EXPECT_EQ(seen.status, 404) << seen.body;
 }

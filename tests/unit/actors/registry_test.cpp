@@ -63,6 +63,7 @@ protected:
     env.subscriber_env = sub_env;
     env.system = sys_.get();
     env.ready = &ready_;
+    env.mirror = mirror_;
     registry_ = spawn_registry(*sys_, env);
     sched_->run();
   }
@@ -147,6 +148,8 @@ protected:
   // they run inline, on the coordinator's thread.
   storage::blocking_worker* writer_ = nullptr;
   std::atomic<bool> ready_{false};
+  // Cluster mode when set (open() reads it): the etcd the registry writes to.
+  subscription_mirror* mirror_ = nullptr;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::scheduler::test_coordinator* sched_ = nullptr;
@@ -448,6 +451,158 @@ TEST_F(registry_fixture, a_subscription_is_created_and_deleted_through_the_write
     EXPECT_FALSE(routed(id));
   }
   stop();
+}
+
+// -- cluster mode: the subscription registry in etcd --------------------------
+
+// An etcd that answers at once as `answer` says, counting revisions.
+struct fake_mirror : subscription_mirror {
+  mirror_outcome::kind answer = mirror_outcome::kind::ok;
+  int64_t revision = 0;
+  std::map<std::string, std::string> records; // id → the last record written
+  std::map<std::string, int64_t> expected;    // id → the mod_revision it compared
+  std::vector<std::string> erased;
+
+  void put(const std::string& id, std::string record, int64_t mod_revision,
+           std::function<void(mirror_outcome)> done) override {
+    expected[id] = mod_revision;
+    mirror_outcome o;
+    o.result = answer;
+    if (answer == mirror_outcome::kind::ok) {
+      records[id] = std::move(record);
+      o.revision = ++revision;
+    } else {
+      o.message = "no answer (test)";
+    }
+    done(std::move(o));
+  }
+
+  void erase(const std::string& id, std::function<void(mirror_outcome)> done) override {
+    mirror_outcome o;
+    o.result = answer;
+    if (answer == mirror_outcome::kind::ok)
+      erased.push_back(id);
+    done(std::move(o));
+  }
+};
+
+TEST_F(registry_fixture, in_cluster_mode_a_change_goes_to_etcd_first_with_the_revision_last_seen) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  auto v = create(true);
+  const auto id = v.sub.id;
+  ASSERT_EQ(etcd.records.count(id), 1u);
+  EXPECT_EQ(etcd.expected[id], 0); // a create: the key must not exist
+  auto stored = decode_subscription(etcd.records[id]);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->number, 0u);
+  EXPECT_EQ(stored->private_key, v.sub.private_key);
+
+  core::subscription_spec spec;
+  spec.service = "renamed";
+  auto patched = ask<subscription_view>(patch_subscription{id, spec});
+  ASSERT_TRUE(patched) << sys_->render(patched.error());
+  EXPECT_EQ(etcd.expected[id], 1); // the create's revision
+
+  // Another node changed it meanwhile: 409, nothing changed here.
+  etcd.answer = mirror_outcome::kind::conflict;
+  spec.service = "lost";
+  patched = ask<subscription_view>(patch_subscription{id, spec});
+  ASSERT_FALSE(patched);
+  EXPECT_EQ(kind(patched.error()), errc::conflict);
+  auto got = ask<subscription_view>(get_subscription{subscription_kind::native, id});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub.service, "renamed");
+
+  // etcd does not answer: unavailable (503), naming etcd; nothing created.
+  etcd.answer = mirror_outcome::kind::unreachable;
+  core::subscription_spec fresh;
+  fresh.url = "http://127.0.0.1:9/other";
+  auto created = ask<subscription_view>(create_subscription{fresh});
+  ASSERT_FALSE(created);
+  EXPECT_EQ(kind(created.error()), errc::unavailable);
+  EXPECT_NE(to_domain_error(created.error()).message.find("etcd cannot be reached"),
+            std::string::npos);
+  auto listed = ask<subscription_list>(list_subscriptions{subscription_kind::native});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->items.size(), 1u);
+  auto removed = ask<done>(delete_subscription{subscription_kind::native, id});
+  EXPECT_FALSE(removed);
+  EXPECT_TRUE(ask<subscription_view>(get_subscription{subscription_kind::native, id}));
+
+  etcd.answer = mirror_outcome::kind::ok;
+  removed = ask<done>(delete_subscription{subscription_kind::native, id});
+  EXPECT_TRUE(removed);
+  EXPECT_EQ(etcd.erased, std::vector<std::string>{id});
+  EXPECT_FALSE(ask<subscription_view>(get_subscription{subscription_kind::native, id}));
+}
+
+TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_what_it_lacks) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  subscription s;
+  s.id = "sub_0123456789ab";
+  s.service = "remote";
+  s.url = "http://127.0.0.1:9/hook";
+  s.types = {"billing.*"};
+  s.verification_required = false;
+  s.state = core::subscription_state::active;
+  s.verified = true;
+  s.public_key = "pk";
+  s.private_key = "whsec_remote";
+  auto watched = [&](const subscription& sub, int64_t revision, bool deleted = false) {
+    cluster_subscriptions m;
+    m.changes.push_back(
+      remote_subscription{sub.id, deleted ? "" : mirror_record(sub), revision, deleted});
+    caf::anon_send(registry_, std::move(m));
+    sched_->run();
+  };
+  auto get = [&] {
+    return ask<subscription_view>(get_subscription{subscription_kind::native, s.id});
+  };
+  watched(s, 5);
+  auto got = get();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->sub.service, "remote");
+  EXPECT_EQ(got->sub.private_key, "whsec_remote");
+  EXPECT_TRUE(routed(s.id));
+  EXPECT_TRUE(etcd.records.empty()); // applying is not writing back
+
+  auto older = s;
+  older.service = "older";
+  watched(older, 4); // stale: ignored
+  EXPECT_EQ(get()->sub.service, "remote");
+  auto paused = s;
+  paused.state = core::subscription_state::paused;
+  watched(paused, 6);
+  EXPECT_EQ(get()->sub.state, core::subscription_state::paused);
+
+  // Deleted at 8: an older put does not bring it back.
+  watched(s, 8, true);
+  EXPECT_FALSE(get());
+  EXPECT_FALSE(routed(s.id));
+  watched(s, 7);
+  EXPECT_FALSE(get());
+
+  // A snapshot holding it brings it back; one without it removes it, but
+  // not a subscription this node wrote after the snapshot's revision.
+  cluster_subscriptions snap;
+  snap.snapshot = true;
+  snap.revision = 20;
+  snap.changes.push_back(remote_subscription{s.id, mirror_record(s), 12, false});
+  caf::anon_send(registry_, snap);
+  sched_->run();
+  ASSERT_TRUE(get());
+  etcd.revision = 30;
+  auto mine = create(true); // written at revision 31
+  snap.changes.clear();
+  caf::anon_send(registry_, snap);
+  sched_->run();
+  EXPECT_FALSE(get());
+  EXPECT_TRUE(ask<subscription_view>(get_subscription{subscription_kind::native, mine.sub.id}));
+  EXPECT_TRUE(etcd.erased.empty()); // a reconciliation deletes nothing in etcd
 }
 
 } // namespace

@@ -1,0 +1,51 @@
+#include "actors/cluster_subs.hpp"
+
+namespace sy::actors {
+
+std::string subs_key(std::string_view id) {
+  std::string key(subs_prefix);
+  key += id;
+  return key;
+}
+
+std::optional<std::string> subs_id_of(std::string_view key) {
+  if (key.size() <= subs_prefix.size() || key.substr(0, subs_prefix.size()) != subs_prefix)
+    return std::nullopt;
+  auto id = key.substr(subs_prefix.size());
+  if (id.find('/') != std::string_view::npos)
+    return std::nullopt;
+  return std::string(id);
+}
+
+std::string mirror_record(const subscription& s) {
+  auto copy = s;
+  copy.number = 0;
+  return encode_subscription(copy);
+}
+
+remote_verdict decide_put(const subscription* local, int64_t local_revision, int64_t deleted_at,
+                          const subscription& incoming, int64_t revision) {
+  if (!incoming.is_client_kind() || revision <= deleted_at)
+    return remote_verdict::ignore;
+  if (!local)
+    return remote_verdict::add;
+  if (!local->is_client_kind() || revision <= local_revision)
+    return remote_verdict::ignore;
+  auto same = incoming;
+  same.number = local->number;
+  return same == *local ? remote_verdict::adopt : remote_verdict::replace;
+}
+
+bool decide_delete(int64_t local_revision, int64_t revision) { return revision > local_revision; }
+
+std::vector<std::string> absent_from_snapshot(const std::map<std::string, int64_t>& local,
+                                              const std::set<std::string>& present,
+                                              int64_t revision) {
+  std::vector<std::string> out;
+  for (const auto& [id, rev] : local)
+    if (rev <= revision && !present.count(id))
+      out.push_back(id);
+  return out;
+}
+
+} // namespace sy::actors

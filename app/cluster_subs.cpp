@@ -1,0 +1,124 @@
+#include "app/cluster_subs.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <caf/send.hpp>
+
+#include "cluster/etcd_client.hpp"
+#include "cluster/etcd_watch.hpp"
+#include "log/log.hpp"
+
+namespace sy::app {
+
+namespace {
+
+actors::mirror_outcome unreachable(const cluster::etcd_error& e) {
+  actors::mirror_outcome o;
+  o.result = actors::mirror_outcome::kind::unreachable;
+  o.message = e.status == 0
+                ? "no answer (" + e.message + ")"
+                : "it answered HTTP " + std::to_string(e.status) + " (" + e.message + ")";
+  return o;
+}
+
+// Returns the watch's keys under /sy/subs/ as the registry's message.
+actors::remote_subscription remote_of(const cluster::etcd_kv& kv, bool deleted) {
+  actors::remote_subscription r;
+  r.id = *actors::subs_id_of(kv.key);
+  r.revision = kv.mod_revision;
+  r.deleted = deleted;
+  if (!deleted)
+    r.record = kv.value;
+  return r;
+}
+
+} // namespace
+
+subscription_sync::subscription_sync(boost::asio::io_context& ioc, transport::http_client& http,
+                                     std::vector<std::string> etcd)
+    : ioc_(ioc), urls_(std::move(etcd)) {
+  for (const auto& url : urls_)
+    clients_.push_back(
+      std::make_unique<cluster::etcd_client>(http, url, std::chrono::milliseconds(2000)));
+}
+
+subscription_sync::~subscription_sync() { stop(); }
+
+cluster::etcd_client& subscription_sync::etcd() {
+  return *clients_[current_.load() % clients_.size()];
+}
+
+void subscription_sync::rotate(int status) {
+  if (status == 0 && clients_.size() > 1)
+    current_.store((current_.load() + 1) % clients_.size());
+}
+
+void subscription_sync::start(actors::registry_actor registry) {
+  cluster::etcd_watch_handlers h;
+  h.snapshot = [registry](const cluster::etcd_range& range) {
+    actors::cluster_subscriptions m;
+    m.snapshot = true;
+    m.revision = range.revision;
+    for (const auto& kv : range.kvs)
+      if (actors::subs_id_of(kv.key))
+        m.changes.push_back(remote_of(kv, false));
+    caf::anon_send(registry, std::move(m));
+  };
+  h.events = [registry](const std::vector<cluster::etcd_event>& events) {
+    actors::cluster_subscriptions m;
+    for (const auto& ev : events)
+      if (actors::subs_id_of(ev.kv.key))
+        m.changes.push_back(remote_of(ev.kv, ev.deleted));
+    if (!m.changes.empty())
+      caf::anon_send(registry, std::move(m));
+  };
+  h.trouble = [last = std::make_shared<std::chrono::steady_clock::time_point>()](
+                const std::string& why) {
+    // At most one line per 10 s: while etcd is down the watch retries
+    // every 250 ms.
+    const auto now = std::chrono::steady_clock::now();
+    if (*last != std::chrono::steady_clock::time_point{} && now - *last < std::chrono::seconds(10))
+      return;
+    *last = now;
+    log::write(log::level::warn, "cluster.subscriptions_watch",
+               "the watch of /sy/subs/ in etcd is recovering: " + why);
+  };
+  watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_.front(), urls_.front(),
+                                                 std::string(actors::subs_prefix), std::move(h));
+  watch_->start();
+}
+
+void subscription_sync::stop() {
+  if (watch_)
+    watch_->stop();
+}
+
+void subscription_sync::put(const std::string& id, std::string record, int64_t mod_revision,
+                            std::function<void(actors::mirror_outcome)> done) {
+  etcd().compare_and_put(
+    actors::subs_key(id), mod_revision, record, 0,
+    [this, done = std::move(done)](core::expected<cluster::etcd_txn, cluster::etcd_error> r) {
+      if (!r) {
+        rotate(r.error().status);
+        return done(unreachable(r.error()));
+      }
+      actors::mirror_outcome o;
+      o.result = r->succeeded ? actors::mirror_outcome::kind::ok
+                              : actors::mirror_outcome::kind::conflict;
+      o.revision = r->revision;
+      done(std::move(o));
+    });
+}
+
+void subscription_sync::erase(const std::string& id,
+                              std::function<void(actors::mirror_outcome)> done) {
+  etcd().erase(actors::subs_key(id), false,
+               [this, done = std::move(done)](core::expected<int64_t, cluster::etcd_error> r) {
+                 if (!r) {
+                   rotate(r.error().status);
+                   return done(unreachable(r.error()));
+                 }
+                 done(actors::mirror_outcome{});
+               });
+}
+
+} // namespace sy::app

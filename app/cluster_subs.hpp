@@ -1,0 +1,65 @@
+#pragma once
+// Cluster mode's subscription registry in etcd (docs/cluster.md): the
+// registry's mirror (actors/cluster_subs.hpp) on etcd's JSON gateway, and
+// the watch of /sy/subs/ whose snapshot and changes it hands the registry.
+// Made by app/server.cpp only with [cluster].
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/cluster_subs.hpp"
+#include "actors/messages.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sy::transport {
+class http_client;
+}
+
+namespace sy::cluster {
+class etcd_client;
+class etcd_watch;
+} // namespace sy::cluster
+
+namespace sy::app {
+
+/// Writes subscription changes to etcd and feeds the registry what the
+/// watch of /sy/subs/ reads.
+class subscription_sync final : public actors::subscription_mirror {
+public:
+  /// Makes the mirror on the etcd members `etcd` (the next is tried when
+  /// one does not answer), calling through `http`; both outlive it.
+  subscription_sync(boost::asio::io_context& ioc, transport::http_client& http,
+                    std::vector<std::string> etcd);
+  ~subscription_sync() override;
+  subscription_sync(const subscription_sync&) = delete;
+  subscription_sync& operator=(const subscription_sync&) = delete;
+
+  /// Starts the watch of /sy/subs/ (on the first etcd URL); its snapshot
+  /// and changes go to `registry`.
+  void start(actors::registry_actor registry);
+  /// Stops the watch; nothing reaches the registry afterwards.
+  void stop();
+
+  /// Writes `record` as /sy/subs/<id> if its mod_revision is `mod_revision`.
+  void put(const std::string& id, std::string record, int64_t mod_revision,
+           std::function<void(actors::mirror_outcome)> done) override;
+  /// Deletes /sy/subs/<id>.
+  void erase(const std::string& id, std::function<void(actors::mirror_outcome)> done) override;
+
+private:
+  cluster::etcd_client& etcd();
+  void rotate(int status);
+
+  boost::asio::io_context& ioc_;
+  std::vector<std::string> urls_;
+  std::vector<std::unique_ptr<cluster::etcd_client>> clients_;
+  std::atomic<std::size_t> current_{0};
+  std::unique_ptr<cluster::etcd_watch> watch_;
+};
+
+} // namespace sy::app
