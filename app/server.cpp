@@ -19,6 +19,7 @@
 #include "actors/live_feed.hpp"
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
+#include "actors/subscription.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "app/cluster_subs.hpp"
@@ -201,6 +202,35 @@ std::string http_url_of(const config& c, uint16_t port) {
          std::to_string(port);
 }
 
+// Cluster mode keeps client subscriptions in etcd, and a node's first
+// snapshot of /sy/subs/ removes the ones etcd lacks, with their queues. A
+// data directory that ran as a single node would lose its subscriptions
+// and their undelivered events that way, so it is refused until it has
+// none; once a node has started in cluster mode its journal says so.
+constexpr std::string_view cluster_member_meta = "cluster_member";
+
+// Returns why `journal` cannot start in cluster mode, or nothing (and
+// marks the journal as a cluster member's).
+std::optional<std::string> refuse_single_node_journal(storage::journal& journal) {
+  if (journal.get_meta(cluster_member_meta))
+    return std::nullopt;
+  std::size_t held = 0;
+  if (auto failed = journal.scan_subscriptions([&](uint64_t, std::string record) {
+        auto sub = actors::decode_subscription(std::move(record));
+        if (sub && sub->is_client_kind())
+          ++held;
+      }))
+    return "cannot read its subscriptions: " + failed->message;
+  if (held > 0)
+    return "it holds " + std::to_string(held) +
+           " subscription(s) made in single-node mode, and cluster mode would remove them and "
+           "their queued events (a cluster's subscriptions live in etcd); start cluster mode "
+           "with an empty storage.data_dir, or run this data directory without [cluster]";
+  if (auto failed = journal.put_meta(cluster_member_meta, "1"))
+    return "cannot write to it: " + failed->message;
+  return std::nullopt;
+}
+
 } // namespace
 
 int serve(const config& start_cfg, const config_reader& read_config) {
@@ -245,6 +275,14 @@ int serve(const config& start_cfg, const config_reader& read_config) {
                "cannot open the journal; is another switchyard using this data directory?",
                {{"path", cfg.data_dir + "/journal"}, {"error", error}});
     return exit_failure;
+  }
+  if (cfg.cluster_enabled) {
+    if (auto why = refuse_single_node_journal(*journal)) {
+      log::write(log::level::error, "config.invalid",
+                 "cannot use storage.data_dir in cluster mode: " + *why,
+                 {{"key", "storage.data_dir"}, {"path", cfg.data_dir}});
+      return exit_bad_config;
+    }
   }
 
   caf::actor_system_config caf_cfg;

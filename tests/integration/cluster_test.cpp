@@ -774,3 +774,46 @@ TEST_F(cluster_test, a_dashboard_webhook_made_on_one_node_is_seen_and_deleted_on
   seen = call_until(n1, "GET", target, [](const http_result& x) { return x.status == 404; });
   EXPECT_EQ(seen.status, 404) << seen.body;
 }
+
+TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
+  temp_dir dir;
+  std::string id;
+  {
+    server_process alone(dir.path());
+    alone.start();
+    auto r = alone.call("POST", "/v1/subscriptions",
+                        R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    id = json_string(r.body, "id");
+    ASSERT_EQ(alone.terminate(), 0) << alone.log();
+  }
+  // Its first snapshot of /sy/subs/ would remove the subscription and its
+  // queue: the node refuses to start instead, saying what to do.
+  server_process member(dir.path(), cluster_toml("n1"));
+  EXPECT_THROW(member.start(), std::runtime_error);
+  EXPECT_EQ(member.start_up_exit_status(), 2);
+  EXPECT_NE(member.log().find("1 subscription(s) made in single-node mode"), std::string::npos)
+    << member.log();
+  EXPECT_NE(member.log().find("start cluster mode with an empty storage.data_dir"),
+            std::string::npos)
+    << member.log();
+  // Nothing was lost: run alone again, the subscription is there.
+  server_process again(dir.path());
+  again.start();
+  auto r = again.call("GET", "/v1/subscriptions/" + id);
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(cluster_test, a_cluster_node_restarts_on_its_own_data_directory) {
+  auto& n1 = add_node("n1");
+  n1.start();
+  ASSERT_EQ(n1.call("POST", "/v1/subscriptions",
+                    R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})")
+              .status,
+            201);
+  ASSERT_EQ(n1.terminate(), 0) << n1.log();
+  n1.start(); // its journal says it is a cluster member's: no refusal
+  auto r = n1.call("GET", "/v1/subscriptions");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"service\":\"s\""), std::string::npos) << r.body;
+}
