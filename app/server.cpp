@@ -23,6 +23,7 @@
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "app/cluster_subs.hpp"
+#include "app/ssl_error_queue_guard.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
@@ -304,6 +305,16 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     caf_cfg.set("middleman.heartbeat-interval", caf::timespan{link_heartbeat});
     caf_cfg.set("middleman.connection-timeout", caf::timespan{link_timeout});
     if (cluster_tls) {
+      // CAF 0.17.6 leaves OpenSSL's error queue dirty after a failed
+      // handshake, which then closes healthy links (app/ssl_error_queue_guard.cpp).
+      if (!ssl_error_queue_guard_bound()) {
+        log::write(log::level::error, "config.invalid",
+                   "cannot use cluster.tls_*: this build does not clear OpenSSL's error queue "
+                   "before CAF's TLS calls, and a peer's failed handshake would drop the "
+                   "other links; rebuild switchyard as a dynamically linked executable",
+                   {{"key", "cluster.tls_cert"}});
+        return exit_bad_config;
+      }
       caf_cfg.load<caf::openssl::manager>();
       caf_cfg.openssl_certificate = cfg.cluster_tls_cert;
       caf_cfg.openssl_key = cfg.cluster_tls_key;
