@@ -384,6 +384,15 @@ std::string check_links(const cluster_state& c, const std::string& self,
   return "";
 }
 
+// Returns the names of `names` other than `self`.
+std::vector<std::string> others_of(const std::vector<std::string>& names, const std::string& self) {
+  std::vector<std::string> others;
+  for (const auto& n : names)
+    if (n != self)
+      others.push_back(n);
+  return others;
+}
+
 std::string link_of(const cluster_state& c, const std::string& node) {
   return c.links.count(node) ? c.links.at(node) : "";
 }
@@ -395,10 +404,7 @@ TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
   for (const auto& n : names)
     add_node(n).start();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    std::vector<std::string> others;
-    for (const auto& n : names)
-      if (n != names[i])
-        others.push_back(n);
+    const auto others = others_of(names, names[i]);
     auto c = wait_until(
       *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
     ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body;
@@ -490,10 +496,7 @@ TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
   for (const auto& n : names)
     add_node(n, partitions, tls_lines(pki.leaf(n, san, usage), pki.ca_file())).start();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    std::vector<std::string> others;
-    for (const auto& n : names)
-      if (n != names[i])
-        others.push_back(n);
+    const auto others = others_of(names, names[i]);
     auto c = wait_until(
       *nodes_[i], [&](const cluster_state& c) { return check_links(c, names[i], others).empty(); });
     ASSERT_EQ(check_links(c, names[i], others), "") << names[i] << " sees " << c.body << "\n"
@@ -534,13 +537,6 @@ TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
     std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(failed_dials()) << n0.log() << nodes_[0]->log();
   EXPECT_NE(n0.log().find("signed by the same cluster.tls_ca"), std::string::npos) << n0.log();
-  auto others_of = [&](const std::string& self) {
-    std::vector<std::string> others;
-    for (const auto& n : names)
-      if (n != self)
-        others.push_back(n);
-    return others;
-  };
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
       return c.members.count("n0") && c.members.count("n9") && c.members.at("n0") == "up" &&
@@ -559,7 +555,8 @@ TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
   // app/ssl_error_queue_guard.cpp the next read of a healthy link failed.
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto c = read_cluster(*nodes_[i]);
-    EXPECT_EQ(check_links(c, names[i], others_of(names[i])), "") << names[i] << " sees " << c.body;
+    EXPECT_EQ(check_links(c, names[i], others_of(names, names[i])), "")
+      << names[i] << " sees " << c.body;
     EXPECT_EQ(losses(i), losses_before[i]) << names[i] << " lost links:\n" << nodes_[i]->log();
   }
   // And once the intruders are gone every link is still there.
@@ -567,9 +564,10 @@ TEST_F(cluster_test, mutual_tls_links_members_and_never_a_peer_of_another_ca) {
   n9.terminate();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      return check_links(c, names[i], others_of(names[i])).empty();
+      return check_links(c, names[i], others_of(names, names[i])).empty();
     });
-    EXPECT_EQ(check_links(c, names[i], others_of(names[i])), "") << names[i] << " sees " << c.body;
+    EXPECT_EQ(check_links(c, names[i], others_of(names, names[i])), "")
+      << names[i] << " sees " << c.body;
   }
 }
 
