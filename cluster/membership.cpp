@@ -298,6 +298,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                             opt_.node + "); cluster.node must be unique",
                           "cluster.node"};
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      // This life's own lease must outlive the wait: renew it, and take a
+      // new one if it ended all the same (etcd refuses a txn naming it).
+      auto kept = wait<etcd_lease>([&](auto cb) { etcd().keep_alive(lease_, cb); });
+      if (kept && kept->ttl == 0) {
+        auto fresh = wait<etcd_lease>([&](auto cb) { etcd().grant(opt_.lease_ttl, cb); });
+        if (!fresh)
+          return interrupted_ ? interrupted()
+                              : fail("cannot grant a lease: " + fresh.error().message);
+        lease_ = fresh->id;
+      }
     }
     renewed_ = clock_type::now();
     member_ = true;
