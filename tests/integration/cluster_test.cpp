@@ -832,3 +832,35 @@ TEST_F(cluster_test, a_cluster_node_restarts_on_its_own_data_directory) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("\"service\":\"s\""), std::string::npos) << r.body;
 }
+
+TEST_F(cluster_test, a_node_waiting_out_an_earlier_lifes_member_key_keeps_its_own_lease) {
+  // An earlier life of n1 holds /sy/members/n1 under a lease of 6 s, twice
+  // the 3 s TTL of the lease the new life takes: the new life must renew
+  // its own lease while it waits, or etcd refuses its join ("requested
+  // lease not found") once the old key is gone.
+  const auto etcd_port = static_cast<uint16_t>(
+    std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
+  auto grant = http_call(etcd_port, "POST", "/v3/lease/grant", R"({"TTL":6})", {}, 5s);
+  ASSERT_EQ(grant.status, 200) << grant.body;
+  const auto lease = json_string(grant.body, "ID");
+  ASSERT_FALSE(lease.empty()) << grant.body;
+  // key "/sy/members/n1", value {"http":"http://127.0.0.1:9","cluster":"127.0.0.1:9"}
+  auto put = http_call(
+    etcd_port, "POST", "/v3/kv/put",
+    R"({"key":"L3N5L21lbWJlcnMvbjE=","value":"eyJodHRwIjoiaHR0cDovLzEyNy4wLjAuMTo5)"
+    R"(IiwiY2x1c3RlciI6IjEyNy4wLjAuMTo5In0=","lease":")" +
+      lease + "\"}",
+    {}, 5s);
+  ASSERT_EQ(put.status, 200) << put.body;
+  const auto started = std::chrono::steady_clock::now();
+  auto& n1 = add_node("n1");
+  n1.start();
+  // It did wait for the old key (so the wait outlived its own TTL) ...
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 3s) << n1.log();
+  EXPECT_NE(n1.log().find("joined the cluster as n1"), std::string::npos) << n1.log();
+  // ... and it is a live member under a lease it keeps renewing.
+  auto c = wait_until(
+    n1, [](const cluster_state& c) { return c.members.count("n1") && c.members.at("n1") == "up"; });
+  EXPECT_EQ(c.members.count("n1") ? c.members.at("n1") : "", "up") << c.body;
+  EXPECT_EQ(n1.call("GET", "/readyz").status, 200) << n1.log();
+}
