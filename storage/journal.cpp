@@ -57,6 +57,8 @@ enum cf_slot : std::size_t {
 };
 constexpr std::array<const char*, cf_count> cf_names = {
   "default", "events", "queues", "dead", "subs", "meta", "dedupe", "dedupe_by_time"};
+// Made on first use only (cluster mode), so not in cf_names.
+constexpr const char* partitions_cf_name = "partitions";
 
 // -- big-endian encoding -----------------------------------------------------
 
@@ -389,6 +391,10 @@ std::optional<stored_event> decode_event(std::string_view bytes) {
 struct journal::impl {
   rocksdb::DB* db_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf_{};
+  // The partition logs' family (storage/partition_log.hpp): null until
+  // cluster mode first asks for it; guarded by partitions_mu_.
+  std::mutex partitions_mu_;
+  rocksdb::ColumnFamilyHandle* partitions_ = nullptr;
   bool sync_ = false;
   std::string dir_;
   std::function<void(log_level, const std::string&)> log_;
@@ -450,6 +456,8 @@ struct journal::impl {
     for (auto* h : cf_)
       if (h)
         db_->DestroyColumnFamilyHandle(h);
+    if (partitions_)
+      db_->DestroyColumnFamilyHandle(partitions_);
     db_->Close();
     delete db_;
   }
@@ -851,6 +859,12 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < cf_count; ++i)
     descriptors.emplace_back(cf_names[i], i == cf_queues ? queues : base);
+  // The partition logs' family exists only once cluster mode made it
+  // (partitions_family()): a single node's journal stays as it was.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing).ok() &&
+      std::find(existing.begin(), existing.end(), partitions_cf_name) != existing.end())
+    descriptors.emplace_back(partitions_cf_name, base);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -863,6 +877,8 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
   p->db_ = db;
   for (std::size_t i = 0; i < cf_count; ++i)
     p->cf_[i] = handles[i];
+  if (handles.size() > cf_count)
+    p->partitions_ = handles[cf_count];
   if (!p->check_format_version(dir, error, newer_format))
     return nullptr;
   if (!p->recover(error))
@@ -878,6 +894,36 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
                                "); retried at the next start");
   }
   return std::unique_ptr<journal>(new journal(std::move(p)));
+}
+
+// -- partition logs (storage/partition_log.hpp) ----------------------------------
+
+expected<rocksdb::ColumnFamilyHandle*> journal::partitions_family() {
+  auto& d = *impl_;
+  std::lock_guard guard(d.partitions_mu_);
+  if (d.partitions_)
+    return d.partitions_;
+  rocksdb::ColumnFamilyOptions options;
+  options.OptimizeLevelStyleCompaction(256u << 20);
+  options.write_buffer_size = 64u << 20;
+  auto s = d.db_->CreateColumnFamily(options, partitions_cf_name, &d.partitions_);
+  if (!s.ok()) {
+    d.partitions_ = nullptr;
+    return translate("create the partitions column family", s);
+  }
+  return d.partitions_;
+}
+
+rocksdb::DB* journal::db() const { return impl_->db_; }
+
+std::optional<error> journal::write_batch(rocksdb::WriteBatch& batch, bool sync,
+                                          std::string_view what, bool grows) {
+  auto& d = *impl_;
+  return d.write(batch, d.sync_ && sync, what, grows ? write_kind::grows : write_kind::shrinks);
+}
+
+error journal::read_error(std::string_view what, const rocksdb::Status& s) const {
+  return impl_->read_failed(what, s);
 }
 
 // -- sequence numbers ------------------------------------------------------------

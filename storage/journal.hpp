@@ -52,7 +52,16 @@
 #include "core/event.hpp"
 #include "storage/error.hpp"
 
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Status;
+class WriteBatch;
+} // namespace rocksdb
+
 namespace sy::storage {
+
+class partition_log;
 
 /// How long a client id is remembered: an event whose client id was seen
 /// within this window is not routed again (docs/api.md §1), and garbage
@@ -375,6 +384,21 @@ public:
     std::string_view prefix) const;
 
 private:
+  // partition_log keeps its keys in this journal's RocksDB instance (one
+  // WAL, one fsync per write for both), through these four.
+  friend class partition_log;
+  /// Returns the column family of the partition logs, making it on first
+  /// use (a journal that never ran in cluster mode has none).
+  expected<rocksdb::ColumnFamilyHandle*> partitions_family();
+  /// Returns the RocksDB instance.
+  rocksdb::DB* db() const;
+  /// Writes `batch` (synced when `sync` and the journal syncs) under the
+  /// journal's write admission (a full disk, a failed write); `grows`: it adds data.
+  std::optional<error> write_batch(rocksdb::WriteBatch& batch, bool sync, std::string_view what,
+                                   bool grows);
+  /// Returns (and logs) the error a failed read means.
+  error read_error(std::string_view what, const rocksdb::Status& s) const;
+
   struct impl;
   explicit journal(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;

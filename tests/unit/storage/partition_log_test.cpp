@@ -1,0 +1,221 @@
+#include "storage/partition_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+using namespace sy::storage;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed afterwards.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    path = std::filesystem::temp_directory_path() /
+           ("sy_plog_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+std::unique_ptr<journal> open_journal(const temp_dir& d) {
+  journal_options o;
+  o.sync = true;
+  o.reserve_bytes = 0;
+  std::string error;
+  auto j = journal::open(d.path.string(), std::move(o), error);
+  EXPECT_TRUE(j) << error;
+  return j;
+}
+
+std::unique_ptr<partition_log> open_log(journal& j, uint32_t p) {
+  auto log = partition_log::open(j, p);
+  EXPECT_TRUE(log) << (log ? "" : log.error().message);
+  return log ? std::move(*log) : nullptr;
+}
+
+std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
+  std::vector<std::string> out;
+  for (int i = from; i < to; ++i)
+    out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+std::vector<std::string> read_all(const partition_log& log) {
+  auto r = log.read(0, log.end_offset(), SIZE_MAX, SIZE_MAX);
+  EXPECT_TRUE(r || log.end_offset() == 0);
+  return r ? *r : std::vector<std::string>{};
+}
+
+} // namespace
+
+TEST(partition_log, appends_reads_and_survives_a_reopen) {
+  temp_dir d;
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 3);
+    EXPECT_EQ(log->end_offset(), 0u);
+    const partition_epoch e5{5, 0};
+    ASSERT_FALSE(log->append(0, numbered("a", 0, 4), std::span(&e5, 1)));
+    ASSERT_FALSE(log->append(4, numbered("a", 4, 6)));
+    ASSERT_FALSE(log->put_epoch(9, 6));
+    EXPECT_EQ(log->end_offset(), 6u);
+    // Another partition's log in the same family is its own.
+    auto other = open_log(*j, 4);
+    ASSERT_FALSE(other->append(0, numbered("b", 0, 2)));
+    auto mid = log->read(2, 5, SIZE_MAX, SIZE_MAX);
+    ASSERT_TRUE(mid);
+    EXPECT_EQ(*mid, (std::vector<std::string>{"a2", "a3", "a4"}));
+  }
+  auto j = open_journal(d);
+  auto log = open_log(*j, 3);
+  EXPECT_EQ(log->end_offset(), 6u);
+  EXPECT_EQ(read_all(*log), numbered("a", 0, 6));
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{5, 0}, {9, 6}}));
+  auto other = open_log(*j, 4);
+  EXPECT_EQ(read_all(*other), numbered("b", 0, 2));
+}
+
+TEST(partition_log, refuses_an_append_that_is_not_at_the_end_or_an_epoch_out_of_order) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 0);
+  ASSERT_FALSE(log->append(0, numbered("a", 0, 2)));
+  EXPECT_TRUE(log->append(1, numbered("x", 0, 1))) << "would overwrite offset 1";
+  EXPECT_TRUE(log->append(3, numbered("x", 0, 1))) << "would leave a hole at 2";
+  ASSERT_FALSE(log->put_epoch(7, 2));
+  EXPECT_TRUE(log->put_epoch(7, 2)) << "not above the newest";
+  EXPECT_TRUE(log->put_epoch(8, 1)) << "before the newest's start";
+  EXPECT_EQ(log->end_offset(), 2u);
+  EXPECT_EQ(read_all(*log), numbered("a", 0, 2));
+}
+
+TEST(partition_log, truncates_the_suffix_and_its_epochs_across_a_reopen) {
+  temp_dir d;
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 1);
+    const std::vector<partition_epoch> epochs{{10, 0}, {12, 5}};
+    ASSERT_FALSE(log->append(0, numbered("a", 0, 8), epochs));
+    ASSERT_FALSE(log->truncate(5));
+    EXPECT_EQ(log->end_offset(), 5u);
+    EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{10, 0}}));
+    // Appending after a cut writes the new suffix where the old one was.
+    const partition_epoch e20{20, 5};
+    ASSERT_FALSE(log->append(5, numbered("n", 5, 7), std::span(&e20, 1)));
+  }
+  auto j = open_journal(d);
+  auto log = open_log(*j, 1);
+  EXPECT_EQ(log->end_offset(), 7u);
+  auto expected = numbered("a", 0, 5);
+  for (auto& n : numbered("n", 5, 7))
+    expected.push_back(n);
+  EXPECT_EQ(read_all(*log), expected);
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{10, 0}, {20, 5}}));
+  // An epoch that starts at the end holds nothing: a cut there drops it.
+  ASSERT_FALSE(log->put_epoch(21, 7));
+  ASSERT_FALSE(log->truncate(7));
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{10, 0}, {20, 5}}));
+  ASSERT_FALSE(log->truncate(0));
+  EXPECT_EQ(log->end_offset(), 0u);
+  EXPECT_TRUE(log->epochs().empty());
+}
+
+TEST(partition_log, a_read_is_bounded_in_bytes_and_entries_and_repeatable) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 0);
+  std::vector<std::string> kib(50, std::string(1024, 'k'));
+  ASSERT_FALSE(log->append(0, kib));
+  auto r = log->read(0, 50, 10 * 1024, SIZE_MAX);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 10u);
+  auto again = log->read(0, 50, 10 * 1024, SIZE_MAX);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *r);
+  auto capped = log->read(5, 50, SIZE_MAX, 7);
+  ASSERT_TRUE(capped);
+  EXPECT_EQ(capped->size(), 7u);
+  auto upto = log->read(45, 48, SIZE_MAX, SIZE_MAX);
+  ASSERT_TRUE(upto);
+  EXPECT_EQ(upto->size(), 3u) << "`to` is exclusive";
+  auto past = log->read(50, 60, SIZE_MAX, SIZE_MAX);
+  ASSERT_TRUE(past);
+  EXPECT_TRUE(past->empty());
+  // One entry larger than the budget still goes, alone.
+  ASSERT_FALSE(log->append(50, std::vector<std::string>{std::string(64 * 1024, 'b'), "c"}));
+  auto big = log->read(50, 52, 1024, SIZE_MAX);
+  ASSERT_TRUE(big);
+  ASSERT_EQ(big->size(), 1u);
+  EXPECT_EQ(big->front().size(), 64u * 1024);
+}
+
+// The write is synced: a process killed with -9 right after append() returned
+// has it on the next open.
+TEST(partition_log, an_append_survives_kill_9) {
+  temp_dir d;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    journal_options o;
+    o.sync = true;
+    o.reserve_bytes = 0;
+    std::string error;
+    auto j = journal::open(d.path.string(), std::move(o), error);
+    if (!j)
+      ::_exit(2);
+    auto log = partition_log::open(*j, 2);
+    const partition_epoch e{4, 0};
+    if (!log || (*log)->append(0, numbered("k", 0, 100), std::span(&e, 1)))
+      ::_exit(3);
+    char ok = 1;
+    (void)!::write(ready[1], &ok, 1);
+    for (;;)
+      ::pause(); // killed here, the journal never closed
+  }
+  ::close(ready[1]);
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1) << "the child failed before appending";
+  ::close(ready[0]);
+  ::kill(child, SIGKILL);
+  int st = 0;
+  ::waitpid(child, &st, 0);
+  ASSERT_TRUE(WIFSIGNALED(st));
+  auto j = open_journal(d);
+  auto log = open_log(*j, 2);
+  EXPECT_EQ(log->end_offset(), 100u);
+  EXPECT_EQ(read_all(*log), numbered("k", 0, 100));
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{4, 0}}));
+}
+
+TEST(partition_log, a_journal_never_in_cluster_mode_has_no_partitions_family) {
+  temp_dir d;
+  { auto j = open_journal(d); }
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
+  EXPECT_EQ(std::count(families.begin(), families.end(), "partitions"), 0);
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 0);
+    ASSERT_FALSE(log->append(0, numbered("a", 0, 1)));
+  }
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
+  EXPECT_EQ(std::count(families.begin(), families.end(), "partitions"), 1);
+  // And the journal opens it again (RocksDB refuses an open that omits a family).
+  auto j = open_journal(d);
+  EXPECT_EQ(read_all(*open_log(*j, 0)), numbered("a", 0, 1));
+}
