@@ -1,7 +1,8 @@
 #pragma once
-// The messages one node's `peer_links` actor sends another's over CAF's
-// middleman (../shared/CLUSTER.md, "CAF wire rules"): plain structs of
-// strings and integers with 0.17-form `inspect` overloads, declared in the
+// The messages nodes send each other over CAF's middleman — `peer_links`'
+// hello and pings, and the replication messages of cluster/replication.hpp
+// (../shared/CLUSTER.md, "CAF wire rules"): plain structs of strings and
+// integers with 0.17-form `inspect` overloads, declared in the
 // type-ID block `switchyard_cluster` and registered at run time by
 // register_cluster_protocol(). Every node must declare the same names.
 //
@@ -16,6 +17,8 @@
 
 #include <cstdint>
 #include <string>
+
+#include "cluster/replication.hpp"
 
 namespace sy::cluster {
 
@@ -54,12 +57,48 @@ typename Inspector::result_type inspect(Inspector& f, peer_pong& x) {
   return f(caf::meta::type_name("peer_pong"), x.node, x.seq);
 }
 
+// The replication messages are declared CAF-free in cluster/replication.hpp
+// (its state machines take and return them); their wire form is here.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, epoch_start& x) {
+  return f(caf::meta::type_name("epoch_start"), x.epoch, x.start_offset);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
+  return f(caf::meta::type_name("fetch_request"), x.partition, x.epoch, x.node, x.from_offset);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_response& x) {
+  return f(caf::meta::type_name("fetch_response"), x.partition, x.epoch, x.status, x.from_offset,
+           x.commit_offset, x.log_end, x.epochs, x.entries);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, epoch_end_request& x) {
+  return f(caf::meta::type_name("epoch_end_request"), x.partition, x.epoch, x.node,
+           x.last_epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, epoch_end_response& x) {
+  return f(caf::meta::type_name("epoch_end_response"), x.partition, x.epoch, x.status,
+           x.found_epoch, x.end_offset);
+}
+
 } // namespace sy::cluster
 
 CAF_BEGIN_TYPE_ID_BLOCK(switchyard_cluster, caf::first_custom_type_id + 500)
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_hello))
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_ping))
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::peer_pong))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::epoch_start))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::fetch_request))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::fetch_response))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::epoch_end_request))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::epoch_end_response))
 CAF_END_TYPE_ID_BLOCK(switchyard_cluster)
 
 namespace sy::cluster {
