@@ -93,6 +93,7 @@ primary_state::applied primary_state::apply(const configuration& config) {
   fenced_ = false;
   replicas_ = config.replicas;
   in_sync_ = config.in_sync;
+  proposed_.clear();
   std::erase_if(offsets_, [&](const auto& kv) { return !contains(replicas_, kv.first); });
   // Admitted appends not yet durable belong to the old epoch: they are
   // written at offsets below log_end_.
@@ -203,6 +204,23 @@ epoch_end_response primary_state::epoch_end(const epoch_end_request& req) {
   return r;
 }
 
+std::vector<std::string> primary_state::propose_in_sync() {
+  std::vector<std::string> out;
+  if (deposed_ || fenced_)
+    return out;
+  for (const auto& node : replicas_) {
+    if (node == self_ || contains(in_sync_, node))
+      continue;
+    auto it = offsets_.find(node);
+    if (it == offsets_.end() || it->second < durable_end_)
+      continue;
+    if (!contains(proposed_, node))
+      proposed_.push_back(node);
+    out.push_back(node);
+  }
+  return out;
+}
+
 uint64_t primary_state::replica_offset(const std::string& node) const {
   auto it = offsets_.find(node);
   return it == offsets_.end() ? 0 : it->second;
@@ -218,6 +236,8 @@ std::vector<uint64_t> primary_state::advance() {
   for (const auto& node : in_sync_)
     if (node != self_)
       low = std::min(low, replica_offset(node));
+  for (const auto& node : proposed_)
+    low = std::min(low, replica_offset(node));
   commit_ = std::max(commit_, low);
   while (!waiters_.empty() && waiters_.front().first <= commit_) {
     committed.push_back(waiters_.front().second);

@@ -220,6 +220,16 @@ public:
   /// Answers a backup's epoch-end query from this primary's history.
   epoch_end_response epoch_end(const epoch_end_request& req);
 
+  /// Returns the replicas outside the in-sync set whose last fetch was
+  /// from durable_end() (they hold every entry), for the owner to propose
+  /// to the controller. From this call until the next apply() they count
+  /// towards commit as if in sync (Kafka KIP-497's "maximal ISR"): a
+  /// replica the controller adds on this proposal holds every entry this
+  /// primary committed before it applied the addition, so it may be chosen
+  /// as the next primary. The controller must add replicas on a primary's
+  /// proposal only (docs/cluster.md).
+  std::vector<std::string> propose_in_sync();
+
   /// Returns the commit offset (the high watermark): only grows.
   uint64_t commit_offset() const { return commit_; }
   /// Returns the end of the durable log.
@@ -249,6 +259,7 @@ private:
   uint64_t epoch_ = 0;
   std::vector<std::string> replicas_;
   std::vector<std::string> in_sync_;
+  std::vector<std::string> proposed_; // counted towards commit until apply()
   std::map<std::string, uint64_t> offsets_; // backup → durable offset it reported
   uint64_t log_end_ = 0;
   uint64_t durable_end_ = 0;

@@ -12,6 +12,8 @@
 //   meta    name                   → value (counters, registries)
 //   dedupe  client id              → seq(8) ingest_ms(8)
 //   dedupe_by_time ingest_ms(8) client id → "" (expiry in key order)
+//   partitions  cluster mode's partition logs (storage/partition_log.hpp);
+//               made on first use only, opened when present
 //
 // meta names "seq" and "sub_seq" are the journal's own counters; callers
 // keep theirs under other names.

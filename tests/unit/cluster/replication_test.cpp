@@ -170,6 +170,30 @@ TEST(replication, the_in_sync_set_shrinks_only_through_a_new_configuration) {
   EXPECT_EQ(p.history().starts(), (std::vector<epoch_start>{{5, 0}, {6, 1}}));
 }
 
+// A replica proposed for the in-sync set counts towards commit from the
+// proposal on: the controller may add it and then choose it as primary
+// before this primary applied the addition, so it must hold every commit.
+TEST(replication, a_replica_proposed_for_the_in_sync_set_counts_before_etcd_adds_it) {
+  memory_log log;
+  primary_state p("a", 0, 2, config(5, "a", {"a", "b", "c"}, {"a", "b"}), 0, {}, 0);
+  append_entries(p, log, {"e0"}, 1);
+  p.durable(1);
+  p.fetch(fetch_from("c", 5, 0));
+  EXPECT_TRUE(p.propose_in_sync().empty()) << "c lacks e0";
+  EXPECT_EQ(p.fetch(fetch_from("b", 5, 1)).committed, std::vector<uint64_t>{1});
+  p.fetch(fetch_from("c", 5, 1));
+  EXPECT_EQ(p.propose_in_sync(), std::vector<std::string>{"c"});
+  append_entries(p, log, {"e1"}, 2);
+  p.durable(2);
+  EXPECT_TRUE(p.fetch(fetch_from("b", 5, 2)).committed.empty()) << "c, proposed, lacks e1";
+  EXPECT_EQ(p.fetch(fetch_from("c", 5, 2)).committed, std::vector<uint64_t>{2});
+  // Until the next configuration decides: here etcd did not add c.
+  append_entries(p, log, {"e2"}, 3);
+  p.durable(3);
+  p.apply(config(6, "a", {"a", "b", "c"}, {"a", "b"}));
+  EXPECT_EQ(p.fetch(fetch_from("b", 6, 3)).committed, std::vector<uint64_t>{3});
+}
+
 TEST(replication, below_min_insync_appends_are_refused) {
   memory_log log;
   primary_state p("a", 0, 2, config(5, "a", {"a", "b", "c"}, {"a"}), 0, {}, 0);
