@@ -78,8 +78,7 @@ typename Inspector::result_type inspect(Inspector& f, fetch_response& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, epoch_end_request& x) {
-  return f(caf::meta::type_name("epoch_end_request"), x.partition, x.epoch, x.node,
-           x.last_epoch);
+  return f(caf::meta::type_name("epoch_end_request"), x.partition, x.epoch, x.node, x.last_epoch);
 }
 
 template <class Inspector>

@@ -60,18 +60,11 @@ std::vector<epoch_start> epoch_history::covering(uint64_t from, uint64_t to) con
 // -- primary_state -----------------------------------------------------------------
 
 primary_state::primary_state(std::string self, uint32_t partition, uint32_t min_insync,
-                             const configuration& config, uint64_t log_end,
-                             epoch_history history, uint64_t commit)
-    : self_(std::move(self)),
-      partition_(partition),
-      min_insync_(min_insync),
-      epoch_(config.epoch),
-      replicas_(config.replicas),
-      in_sync_(config.in_sync),
-      log_end_(log_end),
-      durable_end_(log_end),
-      commit_(std::min(commit, log_end)),
-      history_(std::move(history)),
+                             const configuration& config, uint64_t log_end, epoch_history history,
+                             uint64_t commit)
+    : self_(std::move(self)), partition_(partition), min_insync_(min_insync), epoch_(config.epoch),
+      replicas_(config.replicas), in_sync_(config.in_sync), log_end_(log_end),
+      durable_end_(log_end), commit_(std::min(commit, log_end)), history_(std::move(history)),
       deposed_(config.primary != self_) {
   // KIP-101: the new epoch starts at this primary's log end; everything
   // before it is kept (an in-sync replica holds every committed entry).
@@ -95,9 +88,10 @@ primary_state::applied primary_state::apply(const configuration& config) {
   in_sync_ = config.in_sync;
   proposed_.clear();
   std::erase_if(offsets_, [&](const auto& kv) { return !contains(replicas_, kv.first); });
-  // Admitted appends not yet durable belong to the old epoch: they are
-  // written at offsets below log_end_.
-  history_.assign(epoch_, log_end_);
+  // The new epoch starts at the durable end: appends still being written
+  // land after it and count as the new epoch's (the same primary wrote
+  // both), and an abandoned write cannot leave the start past the log end.
+  history_.assign(epoch_, durable_end_);
   out.committed = advance();
   return out;
 }
@@ -259,11 +253,8 @@ std::vector<uint64_t> primary_state::fail_all() {
 
 backup_state::backup_state(std::string self, uint32_t partition, uint64_t log_end,
                            epoch_history history)
-    : self_(std::move(self)),
-      partition_(partition),
-      known_epoch_(history.latest()),
-      log_end_(log_end),
-      history_(std::move(history)) {}
+    : self_(std::move(self)), partition_(partition), known_epoch_(history.latest()),
+      log_end_(log_end), history_(std::move(history)) {}
 
 fetch_request backup_state::next_fetch() const {
   return {partition_, known_epoch_, self_, log_end_};
@@ -343,7 +334,7 @@ backup_step backup_state::on_fetch(fetch_response r) {
     default: return step; // wait for the configuration that explains it
   }
   if (r.entries.empty()) {
-    commit_ = std::min(r.commit_offset, log_end_);
+    commit_ = std::max(commit_, std::min(r.commit_offset, log_end_));
     step.action = backup_action::fetch;
     step.fetch = next_fetch();
     return step;
@@ -357,7 +348,7 @@ backup_step backup_state::on_fetch(fetch_response r) {
     if (s.epoch > last)
       pending_epochs_.push_back(s);
   }
-  commit_ = std::min(r.commit_offset, log_end_ + r.entries.size());
+  pending_commit_ = r.commit_offset;
   phase_ = phase::appending;
   step.action = backup_action::append;
   step.entries = std::move(r.entries);
@@ -373,7 +364,8 @@ backup_step backup_state::appended(uint64_t log_end) {
     history_.assign(e.epoch, e.start_offset);
   pending_epochs_.clear();
   log_end_ = log_end;
-  commit_ = std::min(commit_, log_end_);
+  // Only now durable: the commit offset the primary sent counts up to here.
+  commit_ = std::max(commit_, std::min(pending_commit_, log_end_));
   phase_ = phase::fetching;
   step.action = backup_action::fetch;
   step.fetch = next_fetch();

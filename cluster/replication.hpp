@@ -67,8 +67,8 @@ enum class reply_status : uint8_t {
 /// `node` has durably stored every entry below it. Idempotent.
 struct fetch_request {
   uint32_t partition = 0;
-  uint64_t epoch = 0;  ///< the requester's epoch
-  std::string node;    ///< the requesting backup
+  uint64_t epoch = 0; ///< the requester's epoch
+  std::string node;   ///< the requesting backup
   uint64_t from_offset = 0;
 };
 
@@ -76,8 +76,8 @@ struct fetch_request {
 /// `from_offset`, each the journal's own encoded record.
 struct fetch_response {
   uint32_t partition = 0;
-  uint64_t epoch = 0;  ///< the primary's epoch
-  uint8_t status = 0;  ///< a reply_status
+  uint64_t epoch = 0; ///< the primary's epoch
+  uint8_t status = 0; ///< a reply_status
   uint64_t from_offset = 0;
   uint64_t commit_offset = 0; ///< the primary's commit offset when it answered
   uint64_t log_end = 0;       ///< the primary's durable end when it answered
@@ -154,8 +154,8 @@ private:
 
 /// Why a primary refuses an append: the caller answers 503 + Retry-After.
 enum class append_refusal : uint8_t {
-  none,         ///< admitted
-  not_primary,  ///< this replica is not the partition's primary (any more), or is fenced
+  none,             ///< admitted
+  not_primary,      ///< this replica is not the partition's primary (any more), or is fenced
   below_min_insync, ///< the in-sync set in etcd is smaller than min_insync
 };
 
@@ -171,7 +171,7 @@ struct append_ticket {
 struct fetch_plan {
   fetch_response reply; ///< everything but entries and epochs filled in
   uint64_t read_from = 0;
-  uint64_t read_to = 0; ///< exclusive; == read_from: nothing to send now (long-poll)
+  uint64_t read_to = 0;            ///< exclusive; == read_from: nothing to send now (long-poll)
   std::vector<uint64_t> committed; ///< waiters whose entries the fetch committed
 };
 
@@ -259,7 +259,7 @@ private:
   uint64_t epoch_ = 0;
   std::vector<std::string> replicas_;
   std::vector<std::string> in_sync_;
-  std::vector<std::string> proposed_; // counted towards commit until apply()
+  std::vector<std::string> proposed_;       // counted towards commit until apply()
   std::map<std::string, uint64_t> offsets_; // backup → durable offset it reported
   uint64_t log_end_ = 0;
   uint64_t durable_end_ = 0;
@@ -275,12 +275,12 @@ private:
 
 /// What a backup does next.
 enum class backup_action : uint8_t {
-  none,      ///< nothing (a refused or stale message, or not a backup now)
-  query,     ///< send `query` to the primary: where does my last epoch end?
-  truncate,  ///< truncate the log from `truncate_to`, then call truncated()
-  append,    ///< append `entries` at the log end, then call appended()
-  fetch,     ///< send `fetch` to the primary
-  promote,   ///< this node is the primary now: make a primary_state of log_end(), history(), commit_offset()
+  none,     ///< nothing (a refused or stale message, or not a backup now)
+  query,    ///< send `query` to the primary: where does my last epoch end?
+  truncate, ///< truncate the log from `truncate_to`, then call truncated()
+  append,   ///< append `entries` at the log end, then call appended()
+  fetch,    ///< send `fetch` to the primary
+  promote,  ///< this node is the primary now: make a primary_state of this one's log
 };
 
 /// One step of a backup: what to do and its arguments.
@@ -297,7 +297,9 @@ struct backup_step {
 
 /// A partition's backup: refuses messages of an older epoch, truncates to
 /// the new primary's end of its last epoch when an epoch begins, then
-/// fetches. Owned by the partition's replica actor; holds no entry.
+/// fetches. Owned by the partition's replica actor; holds no entry. A
+/// truncate or append that fails leaves it waiting: the owner reopens the
+/// log and makes a new backup_state from it (fetches are idempotent).
 class backup_state {
 public:
   /// Makes backup `self` of partition `partition` over a durable log ending
@@ -346,6 +348,7 @@ private:
   epoch_history history_;
   phase phase_ = phase::idle;
   uint64_t pending_truncate_ = 0;
+  uint64_t pending_commit_ = 0;
   std::vector<epoch_start> pending_epochs_;
 };
 

@@ -80,10 +80,9 @@ expected<std::unique_ptr<partition_log>> partition_log::open(journal& j, uint32_
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), *cf));
     for (it->Seek(first.slice()); it->Valid() && first.same_prefix(it->key()); it->Next()) {
       if (it->value().size() != 8)
-        return error{errc::corruption, "malformed epoch record in partition log " +
-                                         std::to_string(partition)};
-      log->epochs_.push_back(
-        {get_be64(it->key().data() + 5), get_be64(it->value().data())});
+        return error{errc::corruption,
+                     "malformed epoch record in partition log " + std::to_string(partition)};
+      log->epochs_.push_back({get_be64(it->key().data() + 5), get_be64(it->value().data())});
     }
     if (!it->status().ok())
       return j.read_error("read the epochs of partition log " + std::to_string(partition),
@@ -98,8 +97,7 @@ std::optional<error> partition_log::append(uint64_t at, std::span<const std::str
   return append(at, std::span<const std::string_view>(views), epochs);
 }
 
-std::optional<error> partition_log::append(uint64_t at,
-                                           std::span<const std::string_view> entries,
+std::optional<error> partition_log::append(uint64_t at, std::span<const std::string_view> entries,
                                            std::span<const partition_epoch> epochs) {
   const auto name = "partition log " + std::to_string(partition_);
   if (at != end_)
@@ -109,7 +107,8 @@ std::optional<error> partition_log::append(uint64_t at,
   uint64_t last_start = epochs_.empty() ? 0 : epochs_.back().start_offset;
   rocksdb::WriteBatch batch;
   for (const auto& e : epochs) {
-    if (e.epoch <= last_epoch || e.start_offset < last_start || e.start_offset > at + entries.size())
+    if (e.epoch <= last_epoch || e.start_offset < last_start ||
+        e.start_offset > at + entries.size())
       return error{errc::io_error, "epoch " + std::to_string(e.epoch) + " at " +
                                      std::to_string(e.start_offset) + " out of order in " + name};
     last_epoch = e.epoch;
@@ -186,9 +185,8 @@ std::optional<error> partition_log::truncate(uint64_t from) {
   }
   for (std::size_t i = keep; i < epochs_.size(); ++i)
     batch.Delete(cf_, log_key(epoch_tag, partition_, epochs_[i].epoch).slice());
-  if (auto err = journal_.write_batch(batch, true,
-                                      "truncate partition log " + std::to_string(partition_),
-                                      false))
+  if (auto err = journal_.write_batch(
+        batch, true, "truncate partition log " + std::to_string(partition_), false))
     return err;
   end_ = std::min(end_, from);
   epochs_.resize(keep);

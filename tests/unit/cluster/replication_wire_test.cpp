@@ -103,8 +103,7 @@ TEST(replication_wire, registered_messages_cross_as_caf_messages) {
   register_cluster_protocol(cfg);
   caf::actor_system sys{cfg};
   auto msg = caf::make_message(full_response(), fetch_request{1, 2, "n", 3},
-                               epoch_end_request{1, 2, "n", 1},
-                               epoch_end_response{1, 2, 0, 1, 9});
+                               epoch_end_request{1, 2, "n", 1}, epoch_end_response{1, 2, 0, 1, 9});
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
   ASSERT_FALSE(sink(msg));
@@ -131,9 +130,9 @@ TEST(replication_wire, a_full_fetch_response_stays_under_256_kib) {
   ASSERT_TRUE(opened);
   auto& log = **opened;
   const std::vector<std::string> sizes_of_entries[] = {
-    std::vector<std::string>(300, std::string(1000, 'm')),  // mid-sized
-    std::vector<std::string>(20000, std::string(1, 't')),   // tiny: the entry cap binds
-    std::vector<std::string>(100, std::string(5000, 'l')),  // large
+    std::vector<std::string>(300, std::string(1000, 'm')), // mid-sized
+    std::vector<std::string>(20000, std::string(1, 't')),  // tiny: the entry cap binds
+    std::vector<std::string>(100, std::string(5000, 'l')), // large
   };
   primary_state p("a", 0, 1, {5, "a", {"a", "b"}, {"a", "b"}}, 0, {}, 0);
   for (const auto& batch : sizes_of_entries) {
@@ -151,7 +150,7 @@ TEST(replication_wire, a_full_fetch_response_stays_under_256_kib) {
     EXPECT_GT(r.entries.size(), 1u);
     EXPECT_LE(r.entries.size(), max_fetch_entries);
     const auto wire = bytes_of(r);
-    EXPECT_LT(wire.size(), 256u * 1024) << r.entries.size() << " entries of "
-                                        << batch.front().size() << " bytes";
+    EXPECT_LT(wire.size(), 256u * 1024)
+      << r.entries.size() << " entries of " << batch.front().size() << " bytes";
   }
 }

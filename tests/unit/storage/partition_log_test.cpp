@@ -206,14 +206,16 @@ TEST(partition_log, a_journal_never_in_cluster_mode_has_no_partitions_family) {
   temp_dir d;
   { auto j = open_journal(d); }
   std::vector<std::string> families;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
+  ASSERT_TRUE(
+    rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
   EXPECT_EQ(std::count(families.begin(), families.end(), "partitions"), 0);
   {
     auto j = open_journal(d);
     auto log = open_log(*j, 0);
     ASSERT_FALSE(log->append(0, numbered("a", 0, 1)));
   }
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
+  ASSERT_TRUE(
+    rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), d.path.string(), &families).ok());
   EXPECT_EQ(std::count(families.begin(), families.end(), "partitions"), 1);
   // And the journal opens it again (RocksDB refuses an open that omits a family).
   auto j = open_journal(d);
