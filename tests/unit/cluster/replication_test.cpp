@@ -3,10 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <vector>
 
 using namespace sy::cluster;
+
+namespace sy::cluster {
+// Shows an epoch start as gtest reports it: "(epoch 20 from 6)".
+void PrintTo(const epoch_start& s, std::ostream* os) {
+  *os << "(epoch " << s.epoch << " from " << s.start_offset << ")";
+}
+} // namespace sy::cluster
 
 namespace {
 
