@@ -1554,6 +1554,11 @@ std::optional<error> journal::flush() {
   // Nothing else writes at a graceful stop; a stall would only delay it.
   fo.allow_write_stall = true;
   std::vector<rocksdb::ColumnFamilyHandle*> all(impl_->cf_.begin(), impl_->cf_.end());
+  {
+    std::lock_guard guard(impl_->partitions_mu_);
+    if (impl_->partitions_)
+      all.push_back(impl_->partitions_);
+  }
   auto s = impl_->db_->Flush(fo, all);
   if (!s.ok())
     return translate("flush " + impl_->dir_, s);

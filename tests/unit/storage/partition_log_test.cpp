@@ -77,6 +77,8 @@ TEST(partition_log, appends_reads_and_survives_a_reopen) {
     auto mid = log->read(2, 5, SIZE_MAX, SIZE_MAX);
     ASSERT_TRUE(mid);
     EXPECT_EQ(*mid, (std::vector<std::string>{"a2", "a3", "a4"}));
+    // A graceful stop flushes the partitions family with the others.
+    ASSERT_FALSE(j->flush());
   }
   auto j = open_journal(d);
   auto log = open_log(*j, 3);
