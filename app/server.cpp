@@ -22,9 +22,9 @@
 #include "actors/subscription.hpp"
 #include "api/api.hpp"
 #include "api/metrics.hpp"
-#include "app/broker_cleanup_fix.hpp"
 #include "app/cluster_subs.hpp"
 #include "app/ssl_error_queue_guard.hpp"
+#include "cluster/broker_cleanup_fix.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
@@ -304,8 +304,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
   if (cfg.cluster_enabled) {
     caf_cfg.load<caf::io::middleman>();
     // CAF 0.17.6's brokers never close their mailbox; without the fix a
-    // heartbeat arriving at shutdown keeps the BASP broker alive (app/broker_cleanup_fix.cpp).
-    if (!broker_cleanup_fix_bound())
+    // heartbeat arriving at shutdown keeps the BASP broker alive (cluster/broker_cleanup_fix.cpp).
+    if (!cluster::broker_cleanup_fix_bound())
       log::write(log::level::warn, "server.broker_cleanup_unbound",
                  "this build does not close CAF's broker mailboxes at shutdown: the node links' "
                  "broker may outlive the actor system (harmless at exit, reported by "

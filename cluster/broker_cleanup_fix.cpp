@@ -21,13 +21,15 @@
 // changed the call to scheduled_actor::cleanup() in commit dc9ae2799
 // (released in CAF 0.19.5); this is the same function body.
 //
-// How: this definition lives in the executable, which exports it (libcaf_io's
-// broker vtables reference the symbol), so every broker's cleanup binds
-// here first, as app/ssl_error_queue_guard.cpp does for libssl's calls.
-// app/server.cpp warns in cluster mode when it is not bound
-// (broker_cleanup_fix_bound); a single node loads no middleman and no broker.
+// How: an executable that links this file (it does when it calls
+// broker_cleanup_fix_bound) defines the function and exports it, since
+// libcaf_io's broker vtables reference the symbol; so every broker's
+// cleanup binds here first, as app/ssl_error_queue_guard.cpp does for
+// libssl's calls. app/server.cpp calls it in cluster mode and warns when it
+// is not bound; a single node loads no middleman and no broker. Tested
+// without sockets in tests/unit/cluster/broker_cleanup_fix_test.cpp.
 
-#include "app/broker_cleanup_fix.hpp"
+#include "cluster/broker_cleanup_fix.hpp"
 
 #include <caf/io/abstract_broker.hpp>
 
@@ -42,7 +44,7 @@ bool abstract_broker::cleanup(error&& reason, execution_unit* host) {
 
 } // namespace caf::io
 
-namespace sy::app {
+namespace sy::cluster {
 
 bool broker_cleanup_fix_bound() {
   // The executable's definition is the one found first, and it is in the

@@ -1,7 +1,7 @@
 #pragma once
 // The shutdown fix for CAF 0.17.6's brokers in cluster mode (see the .cpp).
 
-namespace sy::app {
+namespace sy::cluster {
 
 /// Returns true when CAF's brokers (the BASP broker of the node links)
 /// run this executable's abstract_broker::cleanup, which closes the
