@@ -59,4 +59,4 @@ bool broker_cleanup_fix_bound() {
   return where_found.dli_fbase == here.dli_fbase;
 }
 
-} // namespace sy::app
+} // namespace sy::cluster

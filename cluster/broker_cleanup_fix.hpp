@@ -8,4 +8,4 @@ namespace sy::cluster {
 /// broker's mailbox as CAF 0.19.5 does, instead of libcaf_io's own.
 bool broker_cleanup_fix_bound();
 
-} // namespace sy::app
+} // namespace sy::cluster

@@ -54,7 +54,8 @@ TEST(broker_cleanup_fix, a_message_a_terminated_broker_sent_itself_does_not_keep
   // longer yields a handle. The multiplexer thread may hold it a moment
   // longer, so wait for that with a deadline.
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (caf::actor_cast<caf::actor>(weak) != nullptr && std::chrono::steady_clock::now() < deadline)
+  while (caf::actor_cast<caf::actor>(weak) != nullptr &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(caf::actor_cast<caf::actor>(weak), nullptr)
     << "the message in the terminated broker's mailbox still holds the broker";
