@@ -24,6 +24,7 @@
 #include "api/metrics.hpp"
 #include "app/cluster_subs.hpp"
 #include "app/ssl_error_queue_guard.hpp"
+#include "cluster/broker_cleanup_fix.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
@@ -302,6 +303,13 @@ int serve(const config& start_cfg, const config_reader& read_config) {
   const bool cluster_tls = cfg.cluster_enabled && !cfg.cluster_tls_cert.empty();
   if (cfg.cluster_enabled) {
     caf_cfg.load<caf::io::middleman>();
+    // CAF 0.17.6's brokers never close their mailbox; without the fix a
+    // heartbeat arriving at shutdown keeps the BASP broker alive (cluster/broker_cleanup_fix.cpp).
+    if (!cluster::broker_cleanup_fix_bound())
+      log::write(log::level::warn, "server.broker_cleanup_unbound",
+                 "this build does not close CAF's broker mailboxes at shutdown: the node links' "
+                 "broker may outlive the actor system (harmless at exit, reported by "
+                 "LeakSanitizer); rebuild switchyard as a dynamically linked executable");
     caf_cfg.set("middleman.heartbeat-interval", caf::timespan{link_heartbeat});
     caf_cfg.set("middleman.connection-timeout", caf::timespan{link_timeout});
     if (cluster_tls) {
