@@ -12,7 +12,10 @@
 // cluster preview an event id is the id of the node's own journal sequence
 // (`evt_` + 16 hex digits), so two nodes hand out the same ids: a run that
 // publishes through several nodes keys each event by the node it was sent
-// to and its id ("n2 evt_…"), never by its id alone.
+// to and its id ("n2 evt_…"), never by its id alone; and a node that
+// restarts on an empty journal hands out its ids again, so a test that may
+// lose a journal adds a number of the publisher's own that the delivery
+// echoes (cluster_kill_test puts it in the event's data).
 
 #include <cstddef>
 #include <map>
@@ -33,6 +36,8 @@ struct set_check_result {
   std::size_t duplicates = 0;     ///< deliveries beyond the first of one pair
   std::size_t unacknowledged = 0; ///< distinct delivered pairs not expected (e.g. no 202 came)
   std::vector<std::string> lost_examples; ///< "subscription key" of the first lost pairs (≤ 10)
+  std::vector<std::string>
+    duplicate_examples; ///< "subscription key xN" of the first duplicated (≤ 10)
 };
 
 /// Collects what was acknowledged and what was delivered, then counts.
@@ -68,6 +73,8 @@ public:
     for (const auto& [pair, n] : deliveries_) {
       r.deliveries += n;
       r.duplicates += n - 1;
+      if (n > 1 && r.duplicate_examples.size() < 10)
+        r.duplicate_examples.push_back(pair.first + " " + pair.second + " x" + std::to_string(n));
       if (expected_.count(pair))
         ++r.delivered;
       else

@@ -43,9 +43,9 @@ TEST(set_check, counts_lost_duplicated_and_unacknowledged_deliveries) {
   c.acknowledged("n2 evt_1", {"/all"}); // the same id from another node is another event
   c.acknowledged("n1 evt_2", {});       // matches nothing: nothing is owed
   c.delivered("/all", "n1 evt_1");
-  c.delivered("/all", "n1 evt_1");      // one duplicate
+  c.delivered("/all", "n1 evt_1"); // one duplicate
   c.delivered("/orders", "n1 evt_1");
-  c.delivered("/all", "n3 evt_9");      // its 202 never came
+  c.delivered("/all", "n3 evt_9"); // its 202 never came
   // "n2 evt_1" never reached /all: lost.
   const auto r = c.result();
   EXPECT_EQ(r.acknowledged, 3u);
@@ -103,6 +103,7 @@ namespace {
 // One event as the publisher sent it and the node acknowledged it.
 struct acked_event {
   std::string id;
+  uint64_t k = 0;      // the publisher's own number for it, carried in data.k
   bool orders = false; // type orders.created (else users.signed_up)
   bool norway = false; // country NO (else GB)
 };
@@ -160,6 +161,7 @@ private:
       std::vector<acked_event> sent;
       for (int i = 0; i < batch; ++i, ++k) {
         acked_event e;
+        e.k = k;
         e.orders = k % 2 == 0;
         e.norway = k % 3 == 0;
         if (i != 0)
@@ -235,7 +237,8 @@ class cluster_kill_test : public cluster_fixture {};
 
 } // namespace
 
-TEST_F(cluster_kill_test, every_acknowledged_event_reaches_every_matching_subscription_after_kill_9) {
+TEST_F(cluster_kill_test,
+       every_acknowledged_event_reaches_every_matching_subscription_after_kill_9) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
   for (const auto& n : names)
     add_node(n).start();
@@ -310,6 +313,8 @@ TEST_F(cluster_kill_test, every_acknowledged_event_reaches_every_matching_subscr
     },
     10s));
   const auto orders_before = pubs[victim]->acked_orders();
+  const auto paused_at = pubs[victim]->events();
+  const std::string last_before_pause = paused_at.empty() ? "" : paused_at.back().id;
   ASSERT_TRUE(wait_for([&] { return pubs[victim]->acked_orders() >= orders_before + 10; }, 20s));
   const auto queued_at_kill = queued_on(n2, ids["/orders"]);
   ASSERT_GE(queued_at_kill, 10) << "the victim must hold undelivered acknowledged events";
@@ -337,7 +342,12 @@ TEST_F(cluster_kill_test, every_acknowledged_event_reaches_every_matching_subscr
     p->stop();
   ASSERT_EQ(n1.call("POST", "/v1/subscriptions/" + ids["/orders"] + "/activate").status, 200);
 
-  // The set check, polled until nothing is lost or the deadline passes.
+  // The set check, polled until nothing is lost or the deadline passes. An
+  // event's key is the node it was posted to, the id the 202 named and the
+  // publisher's own number for it (data.k, echoed in the delivery): ids are
+  // per node, and a node restarted on an empty journal hands out its ids
+  // again — with n2's data directory wiped before its restart, keys of node
+  // and id alone matched the new events to the lost ones and showed 0 lost.
   set_check_result r;
   std::size_t misrouted = 0;
   const auto drain_from = std::chrono::steady_clock::now();
@@ -345,33 +355,33 @@ TEST_F(cluster_kill_test, every_acknowledged_event_reaches_every_matching_subscr
     set_checker c;
     for (auto& p : pubs)
       for (const auto& e : p->events())
-        c.acknowledged(p->via() + " " + e.id, matching(e));
+        c.acknowledged(p->via() + " " + e.id + " " + std::to_string(e.k), matching(e));
     misrouted = 0;
     simdjson::dom::parser parser;
     for (const auto& path : paths)
       for (const auto& d : hook.delivered(path)) {
         simdjson::dom::element root;
         std::string_view id, via, type, country;
+        uint64_t k = 0;
         if (parser.parse(d.body).get(root) || root["id"].get_string().get(id) ||
-            root["data"]["via"].get_string().get(via) || root["type"].get_string().get(type) ||
-            root["country"].get_string().get(country)) {
+            root["data"]["via"].get_string().get(via) || root["data"]["k"].get_uint64().get(k) ||
+            root["type"].get_string().get(type) || root["country"].get_string().get(country)) {
           ++misrouted;
           continue;
         }
         if ((path == "/orders" && type != "orders.created") ||
             (path == "/norway" && country != "NO"))
           ++misrouted;
-        c.delivered(path, std::string(via) + " " + std::string(id));
+        c.delivered(path, std::string(via) + " " + std::string(id) + " " + std::to_string(k));
       }
     r = c.result();
     return r.lost == 0;
   };
   const bool complete = wait_for(check, 45s);
   check();
-  const auto drained_ms =
-    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                          drain_from)
-      .count();
+  const auto drained_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - drain_from)
+                            .count();
 
   // Ids handed out by more than one node (each node numbers its own journal).
   std::map<std::string, std::set<std::string>> nodes_of_id;
@@ -398,12 +408,20 @@ TEST_F(cluster_kill_test, every_acknowledged_event_reaches_every_matching_subscr
               static_cast<long long>(
                 std::chrono::duration_cast<std::chrono::milliseconds>(restarted_after).count()),
               static_cast<long long>(drained_ms), shared_ids);
+  std::printf("the victim's last id acknowledged before it showed /orders paused: %s\n",
+              last_before_pause.c_str());
+  for (const auto& d : r.duplicate_examples)
+    std::printf("duplicated: %s\n", d.c_str());
   std::fflush(stdout);
 
   EXPECT_TRUE(complete);
-  EXPECT_EQ(r.lost, 0u) << "first lost (subscription, node, id): "
+  EXPECT_EQ(r.lost, 0u) << "first lost (subscription, node, id, k): "
                         << (r.lost_examples.empty() ? "" : r.lost_examples.front()) << "\n"
                         << n2.log();
   EXPECT_EQ(misrouted, 0u);
+  // CLUSTER.md's target for one fault. Measured (docs/cluster.md): 0 to 7
+  // duplicates (≤ 0.21 %) in 22 plain and 5 sanitizer runs, against
+  // ≥ 3 300 owed deliveries.
+  EXPECT_LE(r.duplicates * 100, r.expected) << "more than 1 % of deliveries duplicated";
   EXPECT_GT(r.acknowledged, 0u);
 }
