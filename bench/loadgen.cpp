@@ -178,8 +178,8 @@ bool valid_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > 64)
     return false;
   return std::all_of(tag.begin(), tag.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -676,8 +676,8 @@ int main(int argc, char** argv) {
   if (!ids_out.empty()) {
     ids_file = std::fopen(ids_out.c_str(), "w");
     if (ids_file == nullptr)
-      return fail_arguments("--ids-out " + ids_out + ": cannot be written: " +
-                            std::strerror(errno));
+      return fail_arguments("--ids-out " + ids_out +
+                            ": cannot be written: " + std::strerror(errno));
   }
 
   body_template body;

@@ -255,8 +255,8 @@ int main(int argc, char** argv) {
   }
   std::FILE* ids_file = nullptr;
   if (!ids_out.empty() && (ids_file = std::fopen(ids_out.c_str(), "w")) == nullptr) {
-    std::fprintf(stderr, "switchyard-sink: --ids-out %s: cannot be written: %s\n",
-                 ids_out.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "switchyard-sink: --ids-out %s: cannot be written: %s\n", ids_out.c_str(),
+                 std::strerror(errno));
     return 2;
   }
   sigset_t set;

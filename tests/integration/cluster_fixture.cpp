@@ -116,8 +116,8 @@ std::string cluster_fixture::cluster_toml(const std::string& node, int parts,
                                           const std::string& extra,
                                           const std::string& listen) const {
   return "[cluster]\nnode = \"" + node + "\"\nlisten = \"" +
-         (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) +
-         "\"\netcd = [\"" + etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
+         (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) + "\"\netcd = [\"" +
+         etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
          "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n" + extra;
 }
 

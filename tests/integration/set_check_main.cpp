@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
   }
 
   const auto r = checker.result();
-  const double dup_pct =
-    r.expected ? 100.0 * static_cast<double>(r.duplicates) / static_cast<double>(r.expected) : 0;
+  const double dup_pct = r.expected ? 100.0 * static_cast<double>(r.duplicates) /
+                                        static_cast<double>(r.expected)
+                                    : 0;
   if (json) {
     std::printf("{\"acknowledged\":%zu,\"owed\":%zu,\"deliveries\":%zu,\"delivered\":%zu,"
                 "\"lost\":%zu,\"duplicates\":%zu,\"unacknowledged\":%zu,\"other_paths\":%zu}\n",
