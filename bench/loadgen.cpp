@@ -8,6 +8,12 @@
 // In open loop every session follows its own fixed schedule and latency is
 // measured from the scheduled send time, so a stalled server is charged for
 // the requests it delayed (no coordinated omission).
+//
+// --ids-out FILE writes the id of every event a 202 acknowledged, one a line
+// ("TAG id" with --tag), for a set check against what a sink received
+// (docs/testing.md, "The cluster set check"). A connection error, a
+// timeout or any other status acknowledges nothing. The file is written when
+// the run ends: at its duration or request count, or on SIGINT or SIGTERM.
 
 #include <CLI/CLI.hpp>
 
@@ -21,9 +27,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -165,6 +173,39 @@ std::optional<std::pair<std::string, std::string>> parse_header(std::string_view
 constexpr std::size_t ms_width = 13;  // epoch milliseconds: 13 digits until the year 2286
 constexpr std::size_t iso_width = 24; // "2015-02-28T20:16:12.345Z"
 
+/// Returns whether `tag` may go into a JSON string and an ids line as it is.
+bool valid_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 64)
+    return false;
+  return std::all_of(tag.begin(), tag.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+/// Appends every string of the "ids" array of a 202's body `{"ids": [...]}`
+/// to `out`, one a line, each after `prefix`; returns how many. Event ids
+/// are plain ASCII (API.md §1), so a scan serves: no escapes to decode.
+std::size_t append_ids(std::string_view body, std::string_view prefix, std::string& out) {
+  auto at = body.find("\"ids\"");
+  if (at == std::string_view::npos)
+    return 0;
+  at = body.find('[', at);
+  const auto end = body.find(']', at);
+  if (at == std::string_view::npos || end == std::string_view::npos)
+    return 0;
+  std::size_t n = 0;
+  for (auto open = body.find('"', at); open < end; open = body.find('"', open)) {
+    const auto close = body.find('"', open + 1);
+    if (close == std::string_view::npos || close > end)
+      break;
+    out.append(prefix).append(body.substr(open + 1, close - open - 1)).push_back('\n');
+    ++n;
+    open = close + 1;
+  }
+  return n;
+}
+
 /// A request body built once, with the places that must carry the send time.
 struct body_template {
   std::string body;
@@ -173,12 +214,15 @@ struct body_template {
   std::size_t events_per_request = 1;
 };
 
-void append_native_event(body_template& t) {
+void append_native_event(body_template& t, std::string_view tag) {
   t.body += R"({"type":"bench.e","country":"NO","timestamp":)";
   t.ms_slots.push_back(t.body.size());
   t.body.append(ms_width, '0');
+  t.body += R"(,"data":{)";
+  if (!tag.empty())
+    t.body.append(R"("tag":")").append(tag).append("\",");
   // About 200 bytes of data, shaped like a purchase event.
-  t.body += R"(,"data":{"orderId":"54ac46e8b2e39ca0","deviceID":"09260d8b1de06948c516a",)"
+  t.body += R"("orderId":"54ac46e8b2e39ca0","deviceID":"09260d8b1de06948c516a",)"
             R"("userID":"bench@example.com","total":125.53,"currency":"EUR","items":[)"
             R"({"sku":"A-1","qty":2,"price":41.51},{"sku":"B-7","qty":1,"price":42.51}]}})";
 }
@@ -190,11 +234,12 @@ void append_acoustic_event(body_template& t) {
   t.body += R"(","attributes":[{"name":"orderTotal","value":"125.53"}]})";
 }
 
-/// Returns the generated body of `shape` ("single", "batch", "acoustic").
-body_template make_body(std::string_view shape, std::size_t batch) {
+/// Returns the generated body of `shape` ("single", "batch", "acoustic");
+/// a native event's data carries `tag` when it is not empty.
+body_template make_body(std::string_view shape, std::size_t batch, std::string_view tag) {
   body_template t;
   if (shape == "single") {
-    append_native_event(t);
+    append_native_event(t, tag);
     return t;
   }
   t.events_per_request = batch;
@@ -203,7 +248,7 @@ body_template make_body(std::string_view shape, std::size_t batch) {
     for (std::size_t i = 0; i < batch; ++i) {
       if (i != 0)
         t.body += ',';
-      append_native_event(t);
+      append_native_event(t, tag);
     }
     t.body += ']';
     return t;
@@ -324,6 +369,8 @@ struct run_state {
   steady::time_point start, count_from;     ///< count_from = start + warm-up
   steady::time_point deadline = steady::time_point::max(); ///< duration mode only
   std::atomic<std::uint64_t> tickets{0};                   ///< attempts claimed, --requests mode
+  bool record_ids = false;                                 ///< --ids-out given
+  std::string id_prefix;                                   ///< "TAG " with --tag, else empty
 };
 
 /// What the sessions of one thread recorded; touched by that thread only
@@ -333,6 +380,8 @@ struct thread_stats {
   std::array<std::uint64_t, 6> by_class{}; ///< responses by status / 100 (0: out of range)
   std::uint64_t errors = 0;                ///< counted attempts without a response
   steady::time_point last_done{};          ///< completion of the last counted attempt
+  std::string ids;                         ///< --ids-out: acknowledged ids, one a line
+  std::uint64_t acknowledged = 0;          ///< events in them, warm-up included
 };
 
 /// One keep-alive connection sending one request at a time. Owned by the
@@ -436,6 +485,9 @@ private:
     if (ec)
       return fail();
     const auto done = steady::now();
+    // Every acknowledged id is owed a delivery, warm-up or not.
+    if (run_.record_ids && res_.result_int() == 202)
+      stats_.acknowledged += append_ids(res_.body(), run_.id_prefix, stats_.ids);
     if (counts(done)) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(done - attempt_from_);
       stats_.latency_us.push_back(
@@ -537,6 +589,7 @@ int main(int argc, char** argv) {
   std::optional<double> rate;
   std::optional<long long> requests_arg;
   std::vector<std::string> header_texts;
+  std::string ids_out, tag;
   bool json = false;
   cli.add_option("--url", url_text, "http://host:port/path to POST to")->required();
   cli.add_option("--connections", connections_arg, "keep-alive connections (default 64)");
@@ -563,6 +616,15 @@ int main(int argc, char** argv) {
                  "initial period whose requests are not counted (default 0s)");
   cli.add_option("--timeout", timeout_text,
                  "per connect, write and read (default 10s); a timeout is an error");
+  cli.add_option("--ids-out", ids_out,
+                 "write the id of every event a 202 acknowledged to this file, one a line, "
+                 "when the run ends (also on SIGINT/SIGTERM); errors and other statuses "
+                 "acknowledge nothing");
+  auto* tag_opt = cli.add_option(
+    "--tag", tag,
+    "put \"tag\":\"TAG\" in every generated event's data and write \"TAG id\" lines to "
+    "--ids-out (event ids are per node in the cluster preview: tag each node's run)");
+  tag_opt->excludes(file_opt);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -603,6 +665,20 @@ int main(int argc, char** argv) {
     return fail_arguments("--rate must be a positive number of requests per second");
   if (shape != "single" && shape != "batch" && shape != "acoustic")
     return fail_arguments("--shape must be single, batch or acoustic, got '" + shape + "'");
+  if (!tag.empty() && !valid_tag(tag))
+    return fail_arguments("--tag must be 1 to 64 letters, digits, '-', '_' or '.', got '" + tag +
+                          "'");
+  if (!tag.empty() && shape == "acoustic")
+    return fail_arguments("--tag needs --shape single or batch (an Acoustic event has no data)");
+  // Opened before the run, so that a path that cannot be written is
+  // refused at once rather than after it.
+  std::FILE* ids_file = nullptr;
+  if (!ids_out.empty()) {
+    ids_file = std::fopen(ids_out.c_str(), "w");
+    if (ids_file == nullptr)
+      return fail_arguments("--ids-out " + ids_out +
+                            ": cannot be written: " + std::strerror(errno));
+  }
 
   body_template body;
   std::string body_desc;
@@ -616,7 +692,7 @@ int main(int argc, char** argv) {
     body.events_per_request = count_events(body.body);
     body_desc = body_file;
   } else {
-    body = make_body(shape, batch);
+    body = make_body(shape, batch, tag);
     body_desc = shape;
   }
 
@@ -649,6 +725,9 @@ int main(int argc, char** argv) {
   }
   run.body = &body;
   run.timeout = *timeout;
+  run.record_ids = ids_file != nullptr;
+  if (!tag.empty())
+    run.id_prefix = tag + " ";
   run.requests = requests;
   if (rate)
     run.interval = std::chrono::duration_cast<steady::duration>(
@@ -699,11 +778,40 @@ int main(int argc, char** argv) {
       deadline_timers.push_back(std::move(timer));
     }
   }
+  // SIGINT and SIGTERM end the run early, as its deadline would: every
+  // session stops on its own thread, the figures cover what was done and
+  // --ids-out is still written. The workers inherit the blocked mask, so
+  // only the watcher takes the signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> finished{false};
+  std::optional<steady::time_point> interrupted_at;
+  std::thread watcher([&] {
+    const timespec poll{0, 100'000'000};
+    while (!finished.load()) {
+      if (sigtimedwait(&stop_signals, nullptr, &poll) <= 0)
+        continue;
+      interrupted_at = steady::now();
+      for (std::size_t t = 0; t < threads; ++t)
+        asio::post(*contexts[t], [&list = sessions[t], &timers = deadline_timers, t] {
+          for (auto& s : list)
+            s->stop();
+          if (t < timers.size())
+            timers[t]->cancel();
+        });
+      return;
+    }
+  });
   std::vector<std::thread> workers;
   for (std::size_t t = 0; t < threads; ++t)
     workers.emplace_back([&ioc = *contexts[t]] { ioc.run(); });
   for (auto& w : workers)
     w.join();
+  finished = true;
+  watcher.join();
   sessions.clear();
   deadline_timers.clear();
   contexts.clear();
@@ -725,12 +833,28 @@ int main(int argc, char** argv) {
     last_done = std::max(last_done, s.last_done);
   }
   std::sort(latencies.begin(), latencies.end());
-  const auto end = requests ? last_done : run.deadline;
+  auto end = requests ? last_done : run.deadline;
+  if (interrupted_at)
+    end = std::min(end, std::max(*interrupted_at, run.count_from));
   const double seconds = std::chrono::duration<double>(end - run.count_from).count();
   const std::uint64_t responses = latencies.size();
   const std::uint64_t non2xx = responses - by_class[2];
   const std::uint64_t events = by_class[2] * body.events_per_request;
   const double per_s = seconds > 0 ? 1 / seconds : 0;
+  std::uint64_t acknowledged = 0;
+  if (ids_file != nullptr) {
+    for (const auto& s : stats) {
+      acknowledged += s.acknowledged;
+      std::fwrite(s.ids.data(), 1, s.ids.size(), ids_file);
+    }
+    // fclose flushes: a full disk shows here, not as a short file.
+    const bool failed = std::ferror(ids_file) != 0;
+    if (std::fclose(ids_file) != 0 || failed) {
+      std::cerr << program << ": --ids-out " << ids_out
+                << ": writing failed: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+  }
   const double p50 = quantile_ms(latencies, 0.50), p90 = quantile_ms(latencies, 0.90),
                p99 = quantile_ms(latencies, 0.99),
                max = latencies.empty() ? 0 : latencies.back() / 1000.0;
@@ -738,11 +862,14 @@ int main(int argc, char** argv) {
   if (json) {
     std::printf("{\"requests\":%llu,\"events\":%llu,\"seconds\":%.3f,\"requests_per_s\":%.1f,"
                 "\"events_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
-                "\"max_ms\":%.3f,\"non2xx\":%llu,\"errors\":%llu}\n",
+                "\"max_ms\":%.3f,\"non2xx\":%llu,\"errors\":%llu",
                 static_cast<unsigned long long>(responses), static_cast<unsigned long long>(events),
                 seconds, static_cast<double>(responses) * per_s,
                 static_cast<double>(events) * per_s, p50, p90, p99, max,
                 static_cast<unsigned long long>(non2xx), static_cast<unsigned long long>(errors));
+    if (ids_file != nullptr)
+      std::printf(",\"acknowledged\":%llu", static_cast<unsigned long long>(acknowledged));
+    std::printf("%s}\n", interrupted_at ? ",\"interrupted\":true" : "");
     return 0;
   }
   const std::string mode = rate ? "open loop at " + format_number(*rate) + " req/s"
@@ -771,6 +898,9 @@ int main(int argc, char** argv) {
     std::printf(")");
   }
   std::printf("\nerrors       %llu\n", static_cast<unsigned long long>(errors));
-  std::printf("duration s   %.3f\n", seconds);
+  std::printf("duration s   %.3f%s\n", seconds, interrupted_at ? "   (interrupted)" : "");
+  if (ids_file != nullptr)
+    std::printf("acknowledged %llu event ids in %s (every 202, warm-up included)\n",
+                static_cast<unsigned long long>(acknowledged), ids_out.c_str());
   return 0;
 }

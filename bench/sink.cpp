@@ -5,11 +5,20 @@
 // generator at send time).
 //
 //   switchyard-sink --listen 127.0.0.1:0 [--threads 1] [--fail-rate 0.3] [--seed 1]
+//                   [--ids-out FILE]
+//   GET  /__ids              text/plain, one line per delivered POST (answered 2xx) since
+//                              the start or the last reset: "PATH ID", or "PATH TAG ID" when
+//                              the event's data holds "tag" (switchyard-loadgen --tag)
 //   GET  /__stats            {"received","delivered","failed","unique" (distinct path+id),
 //                              "duplicates","bad_signatures",
 //                              "p50_ms","p99_ms","max_ms","first_ms","last_ms","delivered_per_s"}
 //   POST /__reset            clears every counter
 //   POST /__key?path=/p      body = the subscription's privateKey: verify both signatures on /p
+// --ids-out FILE writes the same lines to FILE as they come (a reset does not
+// truncate it), flushed when the sink exits; tests/integration/
+// set_check_main.cpp (switchyard-set-check) compares them with what
+// switchyard-loadgen --ids-out recorded. Delivery is by subscription url:
+// give each subscription its own path to tell them apart.
 // Prints "listening on HOST:PORT" once ready; runs until SIGTERM/SIGINT.
 
 #include <CLI/CLI.hpp>
@@ -18,8 +27,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <string>
@@ -67,18 +78,41 @@ std::string_view id_field(std::string_view body) {
   return end == std::string_view::npos ? std::string_view{} : body.substr(pos, end - pos);
 }
 
+// Returns the string value of `"tag":"…"` inside the event's data, or "".
+std::string_view tag_field(std::string_view body) {
+  auto pos = body.find("\"data\":");
+  if (pos == std::string_view::npos)
+    return {};
+  pos = body.find("\"tag\":\"", pos);
+  if (pos == std::string_view::npos)
+    return {};
+  pos += 7;
+  auto end = body.find('"', pos);
+  return end == std::string_view::npos ? std::string_view{} : body.substr(pos, end - pos);
+}
+
 class sink_state {
 public:
-  sink_state(double fail_rate, unsigned seed) : fail_rate_(fail_rate), rng_(seed) {}
+  /// Counts deliveries; writes one id line per delivery to `ids_file` when set.
+  sink_state(double fail_rate, unsigned seed, std::FILE* ids_file)
+      : fail_rate_(fail_rate), rng_(seed), ids_file_(ids_file) {}
 
   transport::http_response handle(const transport::http_request& r) {
     if (r.path == "/__stats")
       return json(stats());
+    if (r.path == "/__ids" && r.method == "GET") {
+      std::lock_guard<std::mutex> g(mutex_);
+      transport::http_response res;
+      res.content_type = "text/plain";
+      res.body = id_lines_;
+      return res;
+    }
     if (r.path == "/__reset" && r.method == "POST") {
       std::lock_guard<std::mutex> g(mutex_);
       received_ = delivered_ = failed_ = duplicates_ = bad_signatures_ = 0;
       first_ms_ = last_ms_ = 0;
       ids_.clear();
+      id_lines_.clear();
       latencies_.clear();
       return json("{}");
     }
@@ -108,6 +142,13 @@ public:
     // Distinct per (path, id): ten subscribers receive the same event id.
     if (!ids_.emplace(r.path + "|" + std::string(id_field(r.body))).second)
       ++duplicates_;
+    const auto line_start = id_lines_.size();
+    id_lines_.append(r.path).push_back(' ');
+    if (auto tag = tag_field(r.body); !tag.empty())
+      id_lines_.append(tag).push_back(' ');
+    id_lines_.append(id_field(r.body)).push_back('\n');
+    if (ids_file_ != nullptr)
+      std::fwrite(id_lines_.data() + line_start, 1, id_lines_.size() - line_start, ids_file_);
     if (auto ts = last_int_field(r.body, "\"timestamp\":"); ts > 0)
       latencies_.push_back(std::max<int64_t>(0, now - ts));
     return json("{}");
@@ -180,6 +221,8 @@ private:
   uint64_t received_ = 0, delivered_ = 0, failed_ = 0, duplicates_ = 0, bad_signatures_ = 0;
   int64_t first_ms_ = 0, last_ms_ = 0;
   std::unordered_set<std::string> ids_;
+  std::string id_lines_; // what GET /__ids answers
+  std::FILE* ids_file_;  // --ids-out, or null
   std::vector<int64_t> latencies_;
 };
 
@@ -191,11 +234,15 @@ int main(int argc, char** argv) {
   int threads = 1;
   double fail_rate = 0;
   unsigned seed = 1;
+  std::string ids_out;
   cli.add_option("--listen", listen, "HOST:PORT");
   cli.add_option("--threads", threads, "I/O threads")->check(CLI::Range(1, 64));
   cli.add_option("--fail-rate", fail_rate, "fraction of POSTs answered 503")
     ->check(CLI::Range(0.0, 1.0));
   cli.add_option("--seed", seed, "random seed of the failures");
+  cli.add_option("--ids-out", ids_out,
+                 "write \"PATH ID\" (or \"PATH TAG ID\") per delivered POST to this file, "
+                 "flushed at exit; GET /__ids answers the same lines");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -206,6 +253,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "switchyard-sink: --listen must be HOST:PORT\n");
     return 2;
   }
+  std::FILE* ids_file = nullptr;
+  if (!ids_out.empty() && (ids_file = std::fopen(ids_out.c_str(), "w")) == nullptr) {
+    std::fprintf(stderr, "switchyard-sink: --ids-out %s: cannot be written: %s\n", ids_out.c_str(),
+                 std::strerror(errno));
+    return 2;
+  }
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -213,7 +266,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   boost::asio::io_context ioc;
-  sink_state state(fail_rate, seed);
+  sink_state state(fail_rate, seed, ids_file);
   transport::server_limits limits;
   limits.max_body_bytes = 16 << 20;
   transport::http_server server(ioc, limits);
@@ -237,5 +290,9 @@ int main(int argc, char** argv) {
   ioc.stop();
   for (auto& t : pool)
     t.join();
+  if (ids_file != nullptr && (std::ferror(ids_file) != 0 || std::fclose(ids_file) != 0)) {
+    std::fprintf(stderr, "switchyard-sink: --ids-out %s: writing failed\n", ids_out.c_str());
+    return 1;
+  }
   return 0;
 }

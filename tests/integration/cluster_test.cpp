@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <simdjson.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -21,8 +20,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "cluster_fixture.hpp"
 #include "harness.hpp"
-#include "../common/etcd_process.hpp"
 #include "cluster/placement.hpp"
 
 using namespace sy::test;
@@ -30,70 +29,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int partitions = 16;
-constexpr int replicas = 2;
-
-int free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-struct partition {
-  int64_t epoch = 0;
-  std::string primary;
-  std::vector<std::string> replicas;
-};
-
-// GET /v1/cluster as the test reads it.
-struct cluster_state {
-  bool ok = false;
-  std::string controller;
-  std::map<std::string, std::string> members; // node → "up" | "down"
-  std::map<std::string, std::string> links; // node → "self" | "connected" | "connecting" | "down"
-  std::map<std::string, int64_t> rtt_us;    // node → the last ping's round trip; -1: none
-  std::vector<partition> parts;
-  std::string body;
-};
-
-cluster_state read_cluster(const server_process& node) {
-  cluster_state out;
-  auto r = node.call("GET", "/v1/cluster");
-  out.body = r.body;
-  if (r.status != 200)
-    return out;
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(r.body).get(root))
-    return out;
-  std::string_view s;
-  if (!root["controller"].get_string().get(s))
-    out.controller = s;
-  for (auto m : root["members"].get_array()) {
-    std::string_view name, state;
-    if (m["node"].get_string().get(name) || m["state"].get_string().get(state))
-      return out;
-    out.members[std::string(name)] = std::string(state);
-    std::string_view link;
-    if (!m["link"].get_string().get(link))
-      out.links[std::string(name)] = std::string(link);
-    int64_t rtt = -1;
-    if (m["rtt_us"].get_int64().get(rtt))
-      rtt = -1;
-    out.rtt_us[std::string(name)] = rtt;
-  }
-  for (auto p : root["partitions"].get_array()) {
-    partition part;
-    part.epoch = p["epoch"].get_int64().value_unsafe();
-    if (!p["primary"].get_string().get(s))
-      part.primary = s;
-    for (auto r : p["replicas"].get_array())
-      part.replicas.emplace_back(r.get_string().value_unsafe());
-    out.parts.push_back(std::move(part));
-  }
-  out.ok = true;
-  return out;
-}
+constexpr int partitions = cluster_fixture::partitions;
+constexpr int replicas = cluster_fixture::replicas;
 
 bool has(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -116,72 +53,7 @@ std::string check_placement(const cluster_state& c, const std::set<std::string>&
   return "";
 }
 
-// Waits (at most `timeout`) until `done(read_cluster(node))` holds; returns
-// the last state read.
-template <class Pred>
-cluster_state wait_until(const server_process& node, Pred done,
-                         std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  cluster_state c;
-  while (std::chrono::steady_clock::now() < deadline) {
-    c = read_cluster(node);
-    if (c.ok && done(c))
-      return c;
-    std::this_thread::sleep_for(50ms);
-  }
-  return c;
-}
-
-class cluster_test : public ::testing::Test {
-protected:
-  void SetUp() override {
-    if (access(etcd_binary, X_OK) != 0)
-      GTEST_SKIP() << "no " << etcd_binary << ": scripts/setup installs Debian's etcd-server";
-    const auto client_port = free_port();
-    etcd_url_ = "http://127.0.0.1:" + std::to_string(client_port);
-    const auto peer = "http://127.0.0.1:" + std::to_string(free_port());
-    etcd_pid_ = spawn_etcd(etcd_dir_.path(), etcd_url_, etcd_url_, peer);
-    ASSERT_GT(etcd_pid_, 0);
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (http_call(static_cast<uint16_t>(client_port), "POST", "/v3/kv/range",
-                     R"({"key":"L3JlYWR5"})", {}, 2s)
-             .status != 200) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "etcd did not start";
-      std::this_thread::sleep_for(50ms);
-    }
-  }
-
-  void TearDown() override {
-    nodes_.clear(); // SIGTERM, each must exit 0
-    if (etcd_pid_ > 0) {
-      kill(etcd_pid_, SIGKILL);
-      waitpid(etcd_pid_, nullptr, 0);
-    }
-  }
-
-  // `extra` is more [cluster] lines; `listen` replaces a free port's address.
-  std::string cluster_toml(const std::string& node, int parts = partitions,
-                           const std::string& extra = "", const std::string& listen = "") const {
-    return "[cluster]\nnode = \"" + node + "\"\nlisten = \"" +
-           (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) +
-           "\"\netcd = [\"" + etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
-           "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n" + extra;
-  }
-
-  server_process& add_node(const std::string& name, int parts = partitions,
-                           const std::string& extra = "", const std::string& listen = "") {
-    dirs_.push_back(std::make_unique<temp_dir>());
-    nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(),
-                                                      cluster_toml(name, parts, extra, listen)));
-    return *nodes_.back();
-  }
-
-  temp_dir etcd_dir_;
-  std::string etcd_url_;
-  pid_t etcd_pid_ = -1;
-  std::vector<std::unique_ptr<temp_dir>> dirs_;
-  std::vector<std::unique_ptr<server_process>> nodes_;
-};
+class cluster_test : public cluster_fixture {};
 
 } // namespace
 
@@ -364,40 +236,6 @@ TEST_F(cluster_test, a_node_cut_off_from_etcd_is_not_ready_until_it_renews_its_l
 }
 
 // -- node-to-node links (cluster/peer_links.hpp) --------------------------------
-
-namespace {
-
-// Returns "" when `c` shows every node of `peers` linked and pinged (a pong
-// came back: the rtt is known) and itself as "self", else what is missing.
-std::string check_links(const cluster_state& c, const std::string& self,
-                        const std::vector<std::string>& peers) {
-  if (!c.ok)
-    return "no cluster view";
-  if (c.links.count(self) == 0 || c.links.at(self) != "self")
-    return self + " is not shown as self";
-  for (const auto& p : peers) {
-    if (c.links.count(p) == 0 || c.links.at(p) != "connected")
-      return p + " is not connected";
-    if (c.rtt_us.at(p) < 0)
-      return p + " has not answered a ping yet";
-  }
-  return "";
-}
-
-// Returns the names of `names` other than `self`.
-std::vector<std::string> others_of(const std::vector<std::string>& names, const std::string& self) {
-  std::vector<std::string> others;
-  for (const auto& n : names)
-    if (n != self)
-      others.push_back(n);
-  return others;
-}
-
-std::string link_of(const cluster_state& c, const std::string& node) {
-  return c.links.count(node) ? c.links.at(node) : "";
-}
-
-} // namespace
 
 TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
