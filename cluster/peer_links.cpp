@@ -349,14 +349,10 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
     [self](peer_attach_atom, caf::actor replicator) {
       self->state.replicator = std::move(replicator);
     },
-    [self](peer_route_atom, const std::string& node,
-           fetch_request& r) -> caf::result<fetch_response> {
-      return route<fetch_response>(self, node, r);
-    },
-    [self](peer_route_atom, const std::string& node,
-           epoch_end_request& r) -> caf::result<epoch_end_response> {
-      return route<epoch_end_response>(self, node, r);
-    },
+    [self](peer_route_atom, const std::string& node, fetch_request& r)
+      -> caf::result<fetch_response> { return route<fetch_response>(self, node, r); },
+    [self](peer_route_atom, const std::string& node, epoch_end_request& r)
+      -> caf::result<epoch_end_response> { return route<epoch_end_response>(self, node, r); },
     [self](fetch_request& r) -> caf::result<fetch_response> {
       return to_replicator<fetch_response>(self, r);
     },

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "log/log.hpp"
@@ -43,6 +44,14 @@ struct append_job {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sy::cluster::append_job>)
 
 namespace sy::cluster {
+
+std::map<uint32_t, configuration> configurations_of(const cluster_view& view) {
+  std::map<uint32_t, configuration> out;
+  for (const auto& p : view.partitions)
+    if (p.epoch > 0)
+      out[p.partition] = {static_cast<uint64_t>(p.epoch), p.primary, p.replicas, p.in_sync};
+  return out;
+}
 
 const char* to_string(append_outcome o) {
   switch (o) {
@@ -254,8 +263,8 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
       case backup_action::query: {
         const auto gen = part.generation;
         self
-          ->request(self->state.links, self->state.options.request_timeout,
-                    peer_route_atom::value, b.primary(), step.query)
+          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
+                    b.primary(), step.query)
           .then(
             [=](epoch_end_response& r) {
               auto it = self->state.parts.find(p);
@@ -277,8 +286,8 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
       case backup_action::fetch: {
         const auto gen = part.generation;
         self
-          ->request(self->state.links, self->state.options.request_timeout,
-                    peer_route_atom::value, b.primary(), step.fetch)
+          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
+                    b.primary(), step.fetch)
           .then(
             [=](fetch_response& r) {
               auto it = self->state.parts.find(p);
@@ -317,10 +326,9 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
       return;
     auto log = storage::partition_log::open(*self->state.journal, p);
     if (!log) {
-      log::write(log::level::error, "cluster.replica_failed",
-                 "cannot open the log of partition " + std::to_string(p) + ": " +
-                   log.error().message,
-                 {});
+      log::write(
+        log::level::error, "cluster.replica_failed",
+        "cannot open the log of partition " + std::to_string(p) + ": " + log.error().message, {});
       return;
     }
     found = self->state.parts.emplace(p, partition{}).first;
@@ -378,8 +386,7 @@ void do_append(repl_actor* self, append_job& job) {
   part.waiters.emplace(waiter, std::move(done));
   if (auto err = part.log->append(ticket.first, job.entries)) {
     log::write(log::level::error, "cluster.replica_failed",
-               "cannot append to partition " + std::to_string(job.partition) + ": " +
-                 err->message,
+               "cannot append to partition " + std::to_string(job.partition) + ": " + err->message,
                {});
     answer(part, part.primary->abandon_unwritten(), append_outcome::failed);
     return publish(self, job.partition);
@@ -389,9 +396,8 @@ void do_append(repl_actor* self, append_job& job) {
   publish(self, job.partition);
 }
 
-caf::behavior repl_behavior(repl_actor* self, replicator_options options,
-                            storage::journal* journal, caf::actor links,
-                            std::shared_ptr<snapshot> seen) {
+caf::behavior repl_behavior(repl_actor* self, replicator_options options, storage::journal* journal,
+                            caf::actor links, std::shared_ptr<snapshot> seen) {
   self->state.options = std::move(options);
   self->state.journal = journal;
   self->state.links = std::move(links);
@@ -432,8 +438,7 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options,
     },
     [self](const epoch_end_request& req) -> epoch_end_response {
       auto it = self->state.parts.find(req.partition);
-      if (it == self->state.parts.end() || !it->second.primary ||
-          !it->second.primary->active()) {
+      if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active()) {
         epoch_end_response r;
         r.partition = req.partition;
         r.epoch = it == self->state.parts.end() ? 0 : it->second.config.epoch;

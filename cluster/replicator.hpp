@@ -46,6 +46,7 @@ class journal;
 namespace sy::cluster {
 
 class peer_links;
+struct cluster_view;
 
 /// How an append ended.
 enum class append_outcome : uint8_t {
@@ -57,6 +58,11 @@ enum class append_outcome : uint8_t {
 
 /// Returns the outcome's name ("committed", …), for logs and tests.
 const char* to_string(append_outcome o);
+
+/// Returns the partition configurations of `view` (membership::view()),
+/// for replicator_options::configurations; a partition with no epoch yet
+/// (not assigned) is left out.
+std::map<uint32_t, configuration> configurations_of(const cluster_view& view);
 
 /// What the replicator needs.
 struct replicator_options {

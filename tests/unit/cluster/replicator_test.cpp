@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "storage/journal.hpp"
@@ -60,9 +61,8 @@ struct node {
   control& ctl;
 
   node(std::string n, control& c)
-      : name(std::move(n)),
-        dir(std::filesystem::temp_directory_path() /
-            ("sy_replicator_" + std::to_string(::getpid()) + "_" + name)),
+      : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
+                                ("sy_replicator_" + std::to_string(::getpid()) + "_" + name)),
         ctl(c) {
     std::filesystem::remove_all(dir);
     cfg.set("scheduler.max-threads", size_t{2});
@@ -283,7 +283,8 @@ TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
   ASSERT_TRUE(eventually([&] {
     auto s = a->status();
     return s.role == "backup" && s.log_end == 5 && s.epoch == 20;
-  })) << "a's log ends at " << a->status().log_end;
+  }))
+    << "a's log ends at " << a->status().log_end;
 
   auto want = entries("e", 0, 3);
   for (auto& e : entries("new", 3, 5))
@@ -291,4 +292,16 @@ TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
   EXPECT_EQ(b->stop_and_read(), want);
   EXPECT_EQ(c->stop_and_read(), want);
   EXPECT_EQ(a->stop_and_read(), want) << "old3..old5 are cut";
+}
+
+TEST(replicator, reads_the_assigned_configurations_of_a_membership_view) {
+  cluster_view v;
+  v.partitions.push_back({0, 0, "", {}, {}});
+  v.partitions.push_back({1, 42, "b", {"b", "a"}, {"b"}});
+  auto got = configurations_of(v);
+  ASSERT_EQ(got.size(), 1u) << "partition 0 has no epoch yet";
+  EXPECT_EQ(got.at(1).epoch, 42u);
+  EXPECT_EQ(got.at(1).primary, "b");
+  EXPECT_EQ(got.at(1).replicas, (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(got.at(1).in_sync, std::vector<std::string>{"b"});
 }
