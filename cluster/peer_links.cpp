@@ -79,6 +79,7 @@ struct links_state {
   std::map<std::string, peer> peers;
   std::set<std::string> greeted; // peers whose hello (right partition count) came in
   uint64_t ticks = 0;
+  caf::actor replicator; // the node's replicator, once attached
 };
 
 using links_actor = caf::stateful_actor<links_state>;
@@ -227,6 +228,31 @@ void adopt(links_actor* self, const std::string& node, const caf::strong_actor_p
 // the first), made by the node whose name sorts first.
 bool dials(links_actor* self, const std::string& peer) { return self->state.options.node < peer; }
 
+// Delegates `request` to `node`'s links actor (which delegates it to its
+// replicator): the answer goes to the asker directly. A peer not linked
+// fails it at once, so the asker does not wait for its timeout.
+template <class Reply, class Request>
+caf::result<Reply> route(links_actor* self, const std::string& node, Request& request) {
+  auto rp = self->make_response_promise();
+  auto it = self->state.peers.find(node);
+  if (it == self->state.peers.end() || !it->second.handle)
+    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+  else
+    rp.delegate(it->second.handle, std::move(request));
+  return rp;
+}
+
+// Delegates a peer's replication request to this node's replicator.
+template <class Reply, class Request>
+caf::result<Reply> to_replicator(links_actor* self, Request& request) {
+  auto rp = self->make_response_promise();
+  if (!self->state.replicator)
+    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+  else
+    rp.delegate(self->state.replicator, std::move(request));
+  return rp;
+}
+
 // Follows the members in etcd: new ones are dialled, departed ones dropped.
 void follow_members(links_actor* self) {
   std::map<std::string, std::string> live;
@@ -320,6 +346,19 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
         adopt(self, ping.node, self->current_sender());
       return peer_pong{self->state.options.node, ping.seq};
     },
+    [self](peer_attach_atom, caf::actor replicator) {
+      self->state.replicator = std::move(replicator);
+    },
+    [self](peer_route_atom, const std::string& node, fetch_request& r)
+      -> caf::result<fetch_response> { return route<fetch_response>(self, node, r); },
+    [self](peer_route_atom, const std::string& node, epoch_end_request& r)
+      -> caf::result<epoch_end_response> { return route<epoch_end_response>(self, node, r); },
+    [self](fetch_request& r) -> caf::result<fetch_response> {
+      return to_replicator<fetch_response>(self, r);
+    },
+    [self](epoch_end_request& r) -> caf::result<epoch_end_response> {
+      return to_replicator<epoch_end_response>(self, r);
+    },
   };
 }
 
@@ -353,6 +392,8 @@ void peer_links::stop() {
   if (impl_->actor)
     caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
 }
+
+caf::actor peer_links::actor() const { return impl_->actor; }
 
 std::vector<link_view> peer_links::links() const {
   std::lock_guard<std::mutex> guard(impl_->seen->mutex);

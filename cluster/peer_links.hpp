@@ -8,7 +8,10 @@
 // exchanges a `peer_hello` (a peer with another partition count is
 // refused), monitors the peer, pings it every second, marks it down on its
 // down_msg (the process died, or CAF's heartbeats timed out) and reconnects
-// with a bounded backoff while the member is still in etcd.
+// with a bounded backoff while the member is still in etcd. It also carries
+// the replication requests (cluster/replicator.hpp): a routed request is
+// delegated to the peer's links actor, which delegates it to its node's
+// replicator, whose answer goes straight back to the asker.
 //
 // Made and owned by app/server.cpp in cluster mode only; the actor runs on
 // CAF's workers and publishes what it sees to a mutex-guarded snapshot that
@@ -24,8 +27,9 @@
 #include "core/expected.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
-}
+} // namespace caf
 
 namespace sy::cluster {
 
@@ -74,6 +78,13 @@ public:
   /// Returns the link to each member this node currently dials, by node
   /// name; a member not listed (gone from etcd) is "down".
   std::vector<link_view> links() const;
+
+  /// Returns the links actor (include <caf/actor.hpp> to use it): the
+  /// node's replicator attaches to it (`peer_attach_atom`, itself), so that
+  /// replication requests from peers are delegated to it, and sends it
+  /// `(peer_route_atom, node, request)` to reach `node`'s replicator; a
+  /// peer not linked fails the request at once (protocol.hpp).
+  caf::actor actor() const;
 
 private:
   struct impl; // the actor handle and the snapshot: keeps CAF out of this header

@@ -12,6 +12,7 @@
 // overlap.
 
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
@@ -41,6 +42,15 @@ struct peer_pong {
   std::string node; ///< the answering node
   uint64_t seq = 0;
 };
+
+/// Attaches the node's replicator to its peer_links actor (local only):
+/// `(peer_attach_atom, replicator)`; replication requests from peers are
+/// delegated to it.
+using peer_attach_atom = caf::atom_constant<caf::atom("peerattach")>;
+/// Routes a replication request to a peer's replicator (local only):
+/// `(peer_route_atom, node, request)` to the peer_links actor, answered by
+/// the peer's replicator, or with an error at once when `node` is not linked.
+using peer_route_atom = caf::atom_constant<caf::atom("peerroute")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {

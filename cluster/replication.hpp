@@ -19,8 +19,8 @@
 // CAF wire rules); cluster/protocol.hpp gives them their `inspect` overloads
 // and type IDs, so this header stays free of CAF.
 //
-// Not wired yet: no actor drives these machines, and ingest and delivery do
-// not use them (docs/cluster.md).
+// Driven between nodes by cluster/replicator.hpp; not wired yet: ingest and
+// delivery do not use them (docs/cluster.md).
 
 #include <cstddef>
 #include <cstdint>

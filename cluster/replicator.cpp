@@ -1,0 +1,497 @@
+#include "cluster/replicator.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+
+#include "cluster/membership.hpp"
+#include "cluster/peer_links.hpp"
+#include "cluster/protocol.hpp"
+#include "log/log.hpp"
+#include "storage/partition_log.hpp"
+
+namespace sy::cluster {
+
+namespace {
+
+/// Re-reads the configurations and ends parked fetches (local: the actor's own timer).
+using repl_tick_atom = caf::atom_constant<caf::atom("repltick")>;
+/// Starts a partition's backup again after a refusal (local timer).
+using repl_retry_atom = caf::atom_constant<caf::atom("replretry")>;
+/// Carries an append_job (local only).
+using repl_append_atom = caf::atom_constant<caf::atom("replappend")>;
+
+using clock = std::chrono::steady_clock;
+
+} // namespace
+
+// An append() on its way to the actor (never leaves the node).
+struct append_job {
+  uint32_t partition = 0;
+  std::vector<std::string> entries;
+  std::function<void(append_outcome)> done; // cleared once called
+  // A job dropped unanswered (the actor had ended) still answers once.
+  ~append_job() {
+    if (done)
+      done(append_outcome::failed);
+  }
+};
+
+} // namespace sy::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sy::cluster::append_job>)
+
+namespace sy::cluster {
+
+std::map<uint32_t, configuration> configurations_of(const cluster_view& view) {
+  std::map<uint32_t, configuration> out;
+  for (const auto& p : view.partitions)
+    if (p.epoch > 0)
+      out[p.partition] = {static_cast<uint64_t>(p.epoch), p.primary, p.replicas, p.in_sync};
+  return out;
+}
+
+const char* to_string(append_outcome o) {
+  switch (o) {
+    case append_outcome::committed: return "committed";
+    case append_outcome::not_primary: return "not_primary";
+    case append_outcome::below_min_insync: return "below_min_insync";
+    case append_outcome::failed: return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+// A fetch the primary holds until entries arrive or long_poll passes.
+struct parked_fetch {
+  fetch_request request;
+  caf::response_promise promise;
+  clock::time_point until;
+};
+
+// One partition this node replicates.
+struct partition {
+  configuration config; // the newest applied
+  std::unique_ptr<storage::partition_log> log;
+  std::optional<primary_state> primary;
+  std::optional<backup_state> backup;
+  uint64_t generation = 0; // bumped when the backup restarts: older replies are stale
+  bool retry_pending = false;
+  std::vector<parked_fetch> parked;
+  std::map<uint64_t, std::function<void(append_outcome)>> waiters;
+};
+
+struct snapshot {
+  std::mutex mutex;
+  std::map<uint32_t, replica_status> parts;
+};
+
+struct repl_state {
+  replicator_options options;
+  storage::journal* journal = nullptr;
+  caf::actor links;
+  std::shared_ptr<snapshot> seen;
+  std::map<uint32_t, partition> parts;
+  uint64_t next_waiter = 1;
+  ~repl_state() {
+    // The actor ended (stop()): every append still waiting is answered.
+    for (auto& [p, part] : parts)
+      for (auto& [w, done] : part.waiters)
+        done(append_outcome::failed);
+  }
+};
+
+using repl_actor = caf::stateful_actor<repl_state>;
+
+epoch_history history_of(const storage::partition_log& log) {
+  std::vector<epoch_start> starts;
+  for (const auto& e : log.epochs())
+    starts.push_back({e.epoch, e.start_offset});
+  return epoch_history(starts);
+}
+
+void publish(repl_actor* self, uint32_t p) {
+  auto& part = self->state.parts.at(p);
+  replica_status s;
+  s.epoch = part.config.epoch;
+  if (part.log)
+    s.log_end = part.log->end_offset();
+  if (part.primary && part.primary->active()) {
+    s.role = "primary";
+    s.epoch = part.primary->epoch();
+    s.commit = part.primary->commit_offset();
+    for (const auto& node : part.config.replicas)
+      if (node != self->state.options.node)
+        s.replica_offsets[node] = part.primary->replica_offset(node);
+  } else if (part.backup) {
+    s.role = "backup";
+    s.epoch = part.backup->known_epoch();
+    s.commit = part.backup->commit_offset();
+  }
+  std::lock_guard<std::mutex> guard(self->state.seen->mutex);
+  self->state.seen->parts[p] = std::move(s);
+}
+
+void answer(partition& part, const std::vector<uint64_t>& waiters, append_outcome o) {
+  for (auto w : waiters) {
+    auto it = part.waiters.find(w);
+    if (it == part.waiters.end())
+      continue;
+    auto done = std::move(it->second);
+    part.waiters.erase(it);
+    done(o);
+  }
+}
+
+// Writes the epochs the primary started that its log does not hold yet.
+bool record_epochs(partition& part) {
+  for (const auto& e : part.primary->history().starts()) {
+    const auto& have = part.log->epochs();
+    if (!have.empty() && e.epoch <= have.back().epoch)
+      continue;
+    if (auto err = part.log->put_epoch(e.epoch, e.start_offset)) {
+      log::write(log::level::error, "cluster.replica_failed",
+                 "cannot record epoch " + std::to_string(e.epoch) + " of partition " +
+                   std::to_string(part.log->partition()) + ": " + err->message,
+                 {});
+      return false;
+    }
+  }
+  return true;
+}
+
+// Answers a fetch now (entries, or a refusal), or parks it (nothing new).
+void serve_fetch(repl_actor* self, partition& part, const fetch_request& req,
+                 caf::response_promise rp, bool may_park) {
+  if (!part.primary || !part.primary->active()) {
+    fetch_response r;
+    r.partition = req.partition;
+    r.epoch = part.config.epoch;
+    r.status = static_cast<uint8_t>(reply_status::not_primary);
+    r.from_offset = req.from_offset;
+    rp.deliver(std::move(r));
+    return;
+  }
+  auto plan = part.primary->fetch(req);
+  answer(part, plan.committed, append_outcome::committed);
+  auto reply = std::move(plan.reply);
+  if (plan.read_to > plan.read_from) {
+    auto read = part.log->read(plan.read_from, plan.read_to, max_fetch_bytes, max_fetch_entries);
+    if (!read) {
+      rp.deliver(caf::make_error(caf::sec::runtime_error, read.error().message));
+      return;
+    }
+    reply.entries = std::move(*read);
+    reply.epochs = part.primary->epochs_for(plan.read_from, reply.entries.size());
+  } else if (may_park && reply.status == static_cast<uint8_t>(reply_status::ok)) {
+    part.parked.push_back({req, std::move(rp), clock::now() + self->state.options.long_poll});
+    publish(self, req.partition);
+    return;
+  }
+  publish(self, req.partition);
+  rp.deliver(std::move(reply));
+}
+
+// Answers the parked fetches again: with entries now, or empty at their deadline.
+void wake_parked(repl_actor* self, partition& part, bool expired_only) {
+  const auto now = clock::now();
+  auto parked = std::move(part.parked);
+  part.parked.clear();
+  for (auto& f : parked) {
+    if (expired_only && f.until > now) {
+      part.parked.push_back(std::move(f));
+      continue;
+    }
+    serve_fetch(self, part, f.request, std::move(f.promise), !expired_only && f.until > now);
+  }
+}
+
+void drive(repl_actor* self, uint32_t p, backup_step step);
+
+// Starts partition `p`'s backup again from its log after retry_after.
+void retry_later(repl_actor* self, uint32_t p) {
+  auto& part = self->state.parts.at(p);
+  if (part.retry_pending)
+    return;
+  part.retry_pending = true;
+  self->delayed_send(self, self->state.options.retry_after, repl_retry_atom::value, p,
+                     ++part.generation);
+}
+
+void restart_backup(repl_actor* self, uint32_t p) {
+  auto& part = self->state.parts.at(p);
+  part.backup.emplace(self->state.options.node, p, part.log->end_offset(), history_of(*part.log));
+  ++part.generation;
+  drive(self, p, part.backup->apply(part.config));
+}
+
+// Does what the backup said, until it waits for a reply.
+void drive(repl_actor* self, uint32_t p, backup_step step) {
+  for (;;) {
+    auto& part = self->state.parts.at(p);
+    if (!part.backup)
+      return;
+    auto& b = *part.backup;
+    switch (step.action) {
+      case backup_action::none: publish(self, p); return;
+      case backup_action::promote: return; // apply_configuration makes the primary
+      case backup_action::truncate:
+        if (auto err = part.log->truncate(step.truncate_to)) {
+          log::write(log::level::error, "cluster.replica_failed",
+                     "cannot truncate partition " + std::to_string(p) + ": " + err->message, {});
+          return retry_later(self, p);
+        }
+        step = b.truncated(part.log->end_offset());
+        publish(self, p);
+        break;
+      case backup_action::append: {
+        std::vector<storage::partition_epoch> epochs;
+        for (const auto& e : step.epochs)
+          epochs.push_back({e.epoch, e.start_offset});
+        if (auto err = part.log->append(part.log->end_offset(), step.entries, epochs)) {
+          log::write(log::level::error, "cluster.replica_failed",
+                     "cannot append to partition " + std::to_string(p) + ": " + err->message, {});
+          return retry_later(self, p);
+        }
+        step = b.appended(part.log->end_offset());
+        publish(self, p);
+        break;
+      }
+      case backup_action::query: {
+        const auto gen = part.generation;
+        self
+          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
+                    b.primary(), step.query)
+          .then(
+            [=](epoch_end_response& r) {
+              auto it = self->state.parts.find(p);
+              if (it == self->state.parts.end() || it->second.generation != gen ||
+                  !it->second.backup)
+                return;
+              auto next = it->second.backup->on_epoch_end(r);
+              if (next.action == backup_action::none)
+                return retry_later(self, p);
+              drive(self, p, std::move(next));
+            },
+            [=](const caf::error&) {
+              auto it = self->state.parts.find(p);
+              if (it != self->state.parts.end() && it->second.generation == gen)
+                retry_later(self, p);
+            });
+        return;
+      }
+      case backup_action::fetch: {
+        const auto gen = part.generation;
+        self
+          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
+                    b.primary(), step.fetch)
+          .then(
+            [=](fetch_response& r) {
+              auto it = self->state.parts.find(p);
+              if (it == self->state.parts.end() || it->second.generation != gen ||
+                  !it->second.backup)
+                return;
+              auto next = it->second.backup->on_fetch(std::move(r));
+              if (next.action == backup_action::none)
+                return retry_later(self, p);
+              drive(self, p, std::move(next));
+            },
+            [=](const caf::error&) {
+              auto it = self->state.parts.find(p);
+              if (it != self->state.parts.end() && it->second.generation == gen)
+                retry_later(self, p);
+            });
+        return;
+      }
+    }
+  }
+}
+
+bool replicates(const configuration& c, const std::string& node) {
+  return std::find(c.replicas.begin(), c.replicas.end(), node) != c.replicas.end();
+}
+
+// Applies one partition's configuration: keeps, makes or hands over the
+// primary and backup states.
+void apply_configuration(repl_actor* self, uint32_t p, const configuration& config) {
+  const auto& node = self->state.options.node;
+  auto found = self->state.parts.find(p);
+  if (found != self->state.parts.end() && config.epoch <= found->second.config.epoch)
+    return;
+  if (found == self->state.parts.end()) {
+    if (!replicates(config, node))
+      return;
+    auto log = storage::partition_log::open(*self->state.journal, p);
+    if (!log) {
+      log::write(
+        log::level::error, "cluster.replica_failed",
+        "cannot open the log of partition " + std::to_string(p) + ": " + log.error().message, {});
+      return;
+    }
+    found = self->state.parts.emplace(p, partition{}).first;
+    found->second.log = std::move(*log);
+  }
+  auto& part = found->second;
+  part.config = config;
+  if (part.primary) {
+    auto applied = part.primary->apply(config);
+    answer(part, applied.committed, append_outcome::committed);
+    answer(part, applied.failed, append_outcome::not_primary);
+    if (!applied.deposed && config.primary == node) {
+      wake_parked(self, part, false);
+      return publish(self, p);
+    }
+    part.primary.reset();
+    wake_parked(self, part, false); // refused: not_primary
+  }
+  if (!replicates(config, node)) {
+    part.backup.reset();
+    ++part.generation;
+    return publish(self, p);
+  }
+  if (config.primary == node) {
+    const uint64_t commit = part.backup ? part.backup->commit_offset() : 0;
+    part.backup.reset();
+    ++part.generation;
+    part.primary.emplace(node, p, self->state.options.min_insync, config, part.log->end_offset(),
+                         history_of(*part.log), commit);
+    if (!record_epochs(part))
+      part.primary.reset();
+    return publish(self, p);
+  }
+  if (!part.backup) {
+    part.backup.emplace(node, p, part.log->end_offset(), history_of(*part.log));
+  }
+  ++part.generation;
+  part.retry_pending = false;
+  drive(self, p, part.backup->apply(config));
+}
+
+void do_append(repl_actor* self, append_job& job) {
+  auto done = std::move(job.done);
+  job.done = nullptr;
+  auto it = self->state.parts.find(job.partition);
+  if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active())
+    return done(append_outcome::not_primary);
+  auto& part = it->second;
+  const auto waiter = self->state.next_waiter++;
+  auto ticket = part.primary->append(job.entries.size(), waiter);
+  if (ticket.refused == append_refusal::not_primary)
+    return done(append_outcome::not_primary);
+  if (ticket.refused == append_refusal::below_min_insync)
+    return done(append_outcome::below_min_insync);
+  part.waiters.emplace(waiter, std::move(done));
+  if (auto err = part.log->append(ticket.first, job.entries)) {
+    log::write(log::level::error, "cluster.replica_failed",
+               "cannot append to partition " + std::to_string(job.partition) + ": " + err->message,
+               {});
+    answer(part, part.primary->abandon_unwritten(), append_outcome::failed);
+    return publish(self, job.partition);
+  }
+  answer(part, part.primary->durable(part.log->end_offset()), append_outcome::committed);
+  wake_parked(self, part, false);
+  publish(self, job.partition);
+}
+
+caf::behavior repl_behavior(repl_actor* self, replicator_options options, storage::journal* journal,
+                            caf::actor links, std::shared_ptr<snapshot> seen) {
+  self->state.options = std::move(options);
+  self->state.journal = journal;
+  self->state.links = std::move(links);
+  self->state.seen = std::move(seen);
+  self->send(self->state.links, peer_attach_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(self, repl_tick_atom::value);
+  return {
+    [self](repl_tick_atom) {
+      if (self->state.options.configurations)
+        for (const auto& [p, config] : self->state.options.configurations())
+          apply_configuration(self, p, config);
+      for (auto& [p, part] : self->state.parts)
+        wake_parked(self, part, true);
+      self->delayed_send(self, self->state.options.poll_every, repl_tick_atom::value);
+    },
+    [self](repl_retry_atom, uint32_t p, uint64_t gen) {
+      auto it = self->state.parts.find(p);
+      if (it == self->state.parts.end() || it->second.generation != gen)
+        return;
+      it->second.retry_pending = false;
+      if (it->second.backup)
+        restart_backup(self, p);
+    },
+    [self](repl_append_atom, const std::shared_ptr<append_job>& job) { do_append(self, *job); },
+    [self](const fetch_request& req) -> caf::result<fetch_response> {
+      auto rp = self->make_response_promise();
+      auto it = self->state.parts.find(req.partition);
+      if (it == self->state.parts.end()) {
+        fetch_response r;
+        r.partition = req.partition;
+        r.status = static_cast<uint8_t>(reply_status::not_primary);
+        r.from_offset = req.from_offset;
+        rp.deliver(std::move(r));
+        return rp;
+      }
+      serve_fetch(self, it->second, req, rp, true);
+      return rp;
+    },
+    [self](const epoch_end_request& req) -> epoch_end_response {
+      auto it = self->state.parts.find(req.partition);
+      if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active()) {
+        epoch_end_response r;
+        r.partition = req.partition;
+        r.epoch = it == self->state.parts.end() ? 0 : it->second.config.epoch;
+        r.status = static_cast<uint8_t>(reply_status::not_primary);
+        return r;
+      }
+      return it->second.primary->epoch_end(req);
+    },
+  };
+}
+
+} // namespace
+
+struct replicator::impl {
+  explicit impl(caf::actor_system& sys) : system(sys) {}
+  caf::actor_system& system;
+  std::shared_ptr<snapshot> seen = std::make_shared<snapshot>();
+  caf::actor actor;
+};
+
+replicator::replicator(caf::actor_system& system, storage::journal& journal, peer_links& links,
+                       replicator_options options)
+    : impl_(std::make_unique<impl>(system)) {
+  impl_->actor = system.spawn(repl_behavior, std::move(options), &journal, links.actor(),
+                              impl_->seen);
+}
+
+replicator::~replicator() { stop(); }
+
+void replicator::append(uint32_t partition, std::vector<std::string> entries,
+                        std::function<void(append_outcome)> done) {
+  auto job = std::make_shared<append_job>();
+  job->partition = partition;
+  job->entries = std::move(entries);
+  job->done = std::move(done);
+  if (!impl_->actor)
+    return; // the job's destructor answers `failed`
+  caf::anon_send(impl_->actor, repl_append_atom::value, std::move(job));
+}
+
+replica_status replicator::status(uint32_t partition) const {
+  std::lock_guard<std::mutex> guard(impl_->seen->mutex);
+  auto it = impl_->seen->parts.find(partition);
+  return it == impl_->seen->parts.end() ? replica_status{} : it->second;
+}
+
+void replicator::stop() {
+  if (!impl_->actor)
+    return;
+  caf::scoped_actor waiter{impl_->system};
+  waiter->send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+  waiter->wait_for(impl_->actor);
+  impl_->actor = nullptr;
+}
+
+} // namespace sy::cluster

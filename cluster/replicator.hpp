@@ -1,0 +1,127 @@
+#pragma once
+// The data plane's replication running between nodes (../shared/CLUSTER.md
+// rules 2–4, docs/cluster.md): one `replicator` actor per node owns, for
+// each partition this node replicates, the partition's log
+// (storage/partition_log) and a primary_state or backup_state
+// (cluster/replication.hpp), and drives them:
+// - it applies each partition's configuration as `configurations` returns
+//   it (polled, as peer_links polls the members);
+// - as a backup, it runs epoch-end query → truncate → fetch → append →
+//   fetch … against the primary through peer_links, one request in flight
+//   per partition; a refused or failed request starts the partition's
+//   backup again from its log after a short pause (fetches are idempotent);
+// - as the primary, it serves fetches and epoch-end queries (a fetch with
+//   nothing new is parked for up to `long_poll` and answered as soon as
+//   entries are durable) and commits appends once every member of the
+//   in-sync set stored them.
+//
+// Why one actor per node, not one per partition: with 64 partitions on 2
+// cores, 64 actors would only add mailboxes and timers; the states are
+// small, the work per message is a RocksDB read or one synced write, and
+// one actor keeps one poll of the configurations and one routing table.
+//
+// Not wired yet: ingest does not call append() and delivery does not read
+// the partition logs (docs/cluster.md). Thread-safety: append(),
+// status() and stop() may be called from any thread; the callbacks run on
+// a CAF worker.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/replication.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace sy::storage {
+class journal;
+}
+
+namespace sy::cluster {
+
+class peer_links;
+struct cluster_view;
+
+/// How an append ended.
+enum class append_outcome : uint8_t {
+  committed,        ///< every member of the in-sync set stored the entries
+  not_primary,      ///< this node is not the partition's primary (any more): retry elsewhere
+  below_min_insync, ///< the in-sync set is smaller than min_insync
+  failed,           ///< the local write failed, or the partition is not replicated here
+};
+
+/// Returns the outcome's name ("committed", …), for logs and tests.
+const char* to_string(append_outcome o);
+
+/// Returns the partition configurations of `view` (membership::view()),
+/// for replicator_options::configurations; a partition with no epoch yet
+/// (not assigned) is left out.
+std::map<uint32_t, configuration> configurations_of(const cluster_view& view);
+
+/// What the replicator needs.
+struct replicator_options {
+  std::string node;        ///< cluster.node
+  uint32_t min_insync = 1; ///< below this many in-sync replicas a primary refuses appends
+  /// Returns each partition's configuration as last seen (partition →
+  /// configuration); called on a CAF worker every `poll_every`, so it must
+  /// be thread-safe and quick. Partitions this node does not replicate are
+  /// ignored.
+  std::function<std::map<uint32_t, configuration>()> configurations;
+  std::chrono::milliseconds poll_every{250};
+  /// How long a primary parks a fetch that finds nothing new.
+  std::chrono::milliseconds long_poll{500};
+  /// The timeout of a request to a peer (above long_poll): a dead peer's
+  /// requests end only by it (CAF 0.17).
+  std::chrono::milliseconds request_timeout{2000};
+  /// The pause before a backup whose request was refused or failed starts again.
+  std::chrono::milliseconds retry_after{100};
+};
+
+/// One partition as the replicator last published it.
+struct replica_status {
+  std::string role = "none"; ///< "primary" | "backup" | "none"
+  uint64_t epoch = 0;        ///< the epoch applied (a backup: the newest known)
+  uint64_t log_end = 0;      ///< the durable end of the local log
+  uint64_t commit = 0;       ///< the commit offset known here
+  /// A primary: each replica's durable offset as its last fetch reported.
+  std::map<std::string, uint64_t> replica_offsets;
+};
+
+/// The node's replicator. Made by its owner (app/server.cpp once wired;
+/// the tests today) after peer_links, which carries its messages.
+class replicator {
+public:
+  /// Spawns the actor in `system`; `journal` holds the partition logs and
+  /// `links` carries the messages (both must outlive this object).
+  replicator(caf::actor_system& system, storage::journal& journal, peer_links& links,
+             replicator_options options);
+  /// Stops (see stop()).
+  ~replicator();
+  replicator(const replicator&) = delete;
+  replicator& operator=(const replicator&) = delete;
+
+  /// Appends `entries` (the journal's encoded records) to `partition`'s log
+  /// and calls `done` once they committed or were refused. Thread-safe;
+  /// `done` runs on a CAF worker, exactly once (`failed` if stopped first).
+  void append(uint32_t partition, std::vector<std::string> entries,
+              std::function<void(append_outcome)> done);
+
+  /// Returns `partition`'s status as last published.
+  replica_status status(uint32_t partition) const;
+
+  /// Ends the actor and waits for it: its partition logs are closed when
+  /// this returns; pending appends are answered `failed`.
+  void stop();
+
+private:
+  struct impl; // the actor handle and the snapshot: keeps CAF out of this header
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sy::cluster

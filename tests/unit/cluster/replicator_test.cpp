@@ -1,0 +1,307 @@
+// The replicator running between three nodes in one process: three
+// caf::actor_system instances linked by peer_links over CAF's middleman on
+// loopback (port 0), each with a real journal and partition log in a temp
+// directory, and configurations made by hand (no etcd). Every wait has a
+// deadline; "did not commit" is shown by a fetch round the primary records.
+#include "cluster/replicator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/membership.hpp"
+#include "cluster/peer_links.hpp"
+#include "cluster/protocol.hpp"
+#include "storage/journal.hpp"
+#include "storage/partition_log.hpp"
+
+using namespace sy::cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t part = 3;
+
+// What every node reads: the members' addresses and the configurations.
+struct control {
+  std::mutex mutex;
+  std::vector<peer_address> members;
+  std::map<uint32_t, configuration> configs;
+
+  void set(const configuration& c) {
+    std::lock_guard<std::mutex> guard(mutex);
+    configs[part] = c;
+  }
+};
+
+// One node: its actor system, journal, links and replicator.
+struct node {
+  std::string name;
+  std::filesystem::path dir;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<sy::storage::journal> journal;
+  std::unique_ptr<peer_links> links;
+  std::unique_ptr<replicator> repl;
+  control& ctl;
+
+  node(std::string n, control& c)
+      : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
+                                ("sy_replicator_" + std::to_string(::getpid()) + "_" + name)),
+        ctl(c) {
+    std::filesystem::remove_all(dir);
+    cfg.set("scheduler.max-threads", size_t{2});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    cfg.load<caf::io::middleman>();
+    register_cluster_protocol(cfg);
+    system = std::make_unique<caf::actor_system>(cfg);
+    open_journal();
+    peer_links_options o;
+    o.node = name;
+    o.partitions = 8;
+    o.members = [&c = ctl] {
+      std::lock_guard<std::mutex> guard(c.mutex);
+      return c.members;
+    };
+    links = std::make_unique<peer_links>(*system, std::move(o));
+    auto port = links->listen("127.0.0.1", 0);
+    EXPECT_TRUE(port) << port.error();
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.members.push_back({name, "127.0.0.1:" + std::to_string(port ? *port : 0)});
+  }
+  ~node() {
+    repl.reset();
+    links.reset();
+    system.reset();
+    journal.reset();
+    std::filesystem::remove_all(dir);
+  }
+  void open_journal() {
+    sy::storage::journal_options o;
+    o.sync = true;
+    o.reserve_bytes = 0;
+    std::string error;
+    journal = sy::storage::journal::open(dir.string(), std::move(o), error);
+    ASSERT_TRUE(journal) << error;
+  }
+  void start() {
+    replicator_options o;
+    o.node = name;
+    o.min_insync = 1;
+    o.poll_every = 20ms;
+    o.long_poll = 200ms;
+    o.retry_after = 50ms;
+    o.configurations = [&c = ctl] {
+      std::lock_guard<std::mutex> guard(c.mutex);
+      return c.configs;
+    };
+    repl = std::make_unique<replicator>(*system, *journal, *links, std::move(o));
+  }
+  // Stops the replicator (its log closes) and returns the partition's entries.
+  std::vector<std::string> stop_and_read() {
+    if (repl)
+      repl->stop();
+    repl.reset();
+    auto log = sy::storage::partition_log::open(*journal, part);
+    EXPECT_TRUE(log);
+    if (!log || (*log)->end_offset() == 0)
+      return {};
+    auto r = (*log)->read(0, (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
+    EXPECT_TRUE(r);
+    return r ? *r : std::vector<std::string>{};
+  }
+  replica_status status() const { return repl->status(part); }
+};
+
+// Waits up to 20 s for `ok`.
+bool eventually(const std::function<bool()>& ok) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ok())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return ok();
+}
+
+// An append's outcome, once it came.
+struct outcome {
+  std::mutex mutex;
+  std::vector<append_outcome> seen;
+  std::function<void(append_outcome)> callback() {
+    return [this](append_outcome o) {
+      std::lock_guard<std::mutex> guard(mutex);
+      seen.push_back(o);
+    };
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return seen.size();
+  }
+  append_outcome first() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return seen.at(0);
+  }
+};
+
+std::vector<std::string> entries(const std::string& prefix, int from, int to) {
+  std::vector<std::string> out;
+  for (int i = from; i < to; ++i)
+    out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+bool linked(const node& n, size_t peers) {
+  size_t up = 0;
+  for (const auto& l : n.links->links())
+    up += l.state == "connected";
+  return up == peers;
+}
+
+struct three_nodes : ::testing::Test {
+  control ctl;
+  std::unique_ptr<node> a, b, c;
+  void SetUp() override {
+    a = std::make_unique<node>("a", ctl);
+    b = std::make_unique<node>("b", ctl);
+    c = std::make_unique<node>("c", ctl);
+    ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
+      << "the three nodes did not link";
+    ctl.set({10, "a", {"a", "b", "c"}, {"a", "b", "c"}});
+    a->start();
+    b->start();
+    c->start();
+    ASSERT_TRUE(eventually([&] {
+      return a->status().role == "primary" && b->status().role == "backup" &&
+             c->status().role == "backup";
+    }));
+  }
+  void TearDown() override {
+    c.reset();
+    b.reset();
+    a.reset();
+  }
+};
+
+} // namespace
+
+TEST_F(three_nodes, an_append_commits_once_every_in_sync_backup_stored_it) {
+  outcome done;
+  a->repl->append(part, entries("e", 0, 3), done.callback());
+  ASSERT_TRUE(eventually([&] { return done.count() == 1; })) << "the append never completed";
+  EXPECT_EQ(done.first(), append_outcome::committed);
+  // Committed means stored on both backups before the callback ran.
+  EXPECT_GE(b->status().log_end, 3u);
+  EXPECT_GE(c->status().log_end, 3u);
+  EXPECT_EQ(a->status().commit, 3u);
+
+  // A second batch, after the backups' fetches are parked (long-poll).
+  outcome more;
+  a->repl->append(part, entries("e", 3, 5), more.callback());
+  ASSERT_TRUE(eventually([&] { return more.count() == 1; }));
+  EXPECT_EQ(more.first(), append_outcome::committed);
+  EXPECT_EQ(a->status().commit, 5u);
+
+  const auto want = entries("e", 0, 5);
+  EXPECT_EQ(b->stop_and_read(), want);
+  EXPECT_EQ(c->stop_and_read(), want);
+  EXPECT_EQ(a->stop_and_read(), want);
+}
+
+TEST_F(three_nodes, a_stopped_in_sync_backup_holds_commit_until_the_configuration_drops_it) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 2), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+
+  c->repl->stop();
+  outcome held;
+  a->repl->append(part, entries("e", 2, 4), held.callback());
+  // b stored both and said so in a fetch from 4: the commit still waits for c.
+  ASSERT_TRUE(eventually([&] { return a->status().replica_offsets["b"] == 4; }));
+  EXPECT_EQ(a->status().commit, 2u);
+  EXPECT_EQ(held.count(), 0u) << "committed without c, which is in the in-sync set";
+
+  ctl.set({11, "a", {"a", "b", "c"}, {"a", "b"}});
+  ASSERT_TRUE(eventually([&] { return held.count() == 1; }));
+  EXPECT_EQ(held.first(), append_outcome::committed);
+  EXPECT_EQ(a->status().commit, 4u);
+}
+
+TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 3), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return b->status().log_end == 3 && c->status().log_end == 3; }));
+
+  // b and c stop: a's next entries are durable on a alone, never committed.
+  b->repl->stop();
+  c->repl->stop();
+  outcome lost;
+  a->repl->append(part, entries("old", 3, 6), lost.callback());
+  ASSERT_TRUE(eventually([&] { return a->status().log_end == 6; }));
+  EXPECT_EQ(a->status().commit, 3u);
+  EXPECT_EQ(lost.count(), 0u);
+
+  // The controller fails over to b (in sync: it holds every committed entry).
+  ctl.set({20, "b", {"a", "b", "c"}, {"b", "c"}});
+  b->repl.reset();
+  c->repl.reset();
+  b->start();
+  c->start();
+  ASSERT_TRUE(eventually([&] { return lost.count() == 1; }));
+  EXPECT_EQ(lost.first(), append_outcome::not_primary) << "deposed: its waiters answer 503";
+  ASSERT_TRUE(eventually([&] { return b->status().role == "primary"; }));
+
+  // a, the deposed primary, refuses appends now (its epoch is stale).
+  outcome stale;
+  a->repl->append(part, entries("late", 0, 1), stale.callback());
+  ASSERT_TRUE(eventually([&] { return stale.count() == 1; }));
+  EXPECT_EQ(stale.first(), append_outcome::not_primary);
+
+  outcome fresh;
+  b->repl->append(part, entries("new", 3, 5), fresh.callback());
+  ASSERT_TRUE(eventually([&] { return fresh.count() == 1; }));
+  EXPECT_EQ(fresh.first(), append_outcome::committed);
+  // a rejoins as a backup: truncated to 3, then fetches new3, new4.
+  ASSERT_TRUE(eventually([&] {
+    auto s = a->status();
+    return s.role == "backup" && s.log_end == 5 && s.epoch == 20;
+  }))
+    << "a's log ends at " << a->status().log_end;
+
+  auto want = entries("e", 0, 3);
+  for (auto& e : entries("new", 3, 5))
+    want.push_back(e);
+  EXPECT_EQ(b->stop_and_read(), want);
+  EXPECT_EQ(c->stop_and_read(), want);
+  EXPECT_EQ(a->stop_and_read(), want) << "old3..old5 are cut";
+}
+
+TEST(replicator, reads_the_assigned_configurations_of_a_membership_view) {
+  cluster_view v;
+  v.partitions.push_back({0, 0, "", {}, {}});
+  v.partitions.push_back({1, 42, "b", {"b", "a"}, {"b"}});
+  auto got = configurations_of(v);
+  ASSERT_EQ(got.size(), 1u) << "partition 0 has no epoch yet";
+  EXPECT_EQ(got.at(1).epoch, 42u);
+  EXPECT_EQ(got.at(1).primary, "b");
+  EXPECT_EQ(got.at(1).replicas, (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(got.at(1).in_sync, std::vector<std::string>{"b"});
+}
