@@ -180,8 +180,12 @@ TEST_F(pull_fixture, files_are_stored_through_the_writer_one_at_a_time_in_order)
   }
   hold.release();
   test_support::drain(worker); // the first file is stored…
-  sched_->run();               // …and the second posted only now
+  // …and the second posted only now: held, so that the worker cannot store
+  // it before the listing below (it did under ASan's timing).
+  test_support::writer_hold second(worker);
+  sched_->run();
   EXPECT_EQ(files().size(), 1u);
+  second.release();
   test_support::drain(worker);
   sched_->run();
   auto names = files();
