@@ -399,10 +399,14 @@ TEST_F(registry_fixture, a_change_is_answered_after_its_write_and_later_changes_
 
     hold.release();
     test_support::drain(worker); // the pause is stored
-    sched_->run();               // …answered; the activation's write starts
+    // Held, so that the activation's write cannot finish (and its answer
+    // arrive on the writer thread) while the scheduler runs below.
+    test_support::writer_hold second(worker);
+    sched_->run(); // …answered; the activation's write starts
     take_answers();
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(answers[1], core::subscription_state::paused);
+    second.release();
     test_support::drain(worker);
     sched_->run();
     take_answers();
