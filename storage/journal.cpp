@@ -1,5 +1,7 @@
 #include "storage/journal.hpp"
 
+#include "storage/big_endian.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/iterator.h>
@@ -62,26 +64,9 @@ constexpr const char* partitions_cf_name = "partitions";
 
 // -- big-endian encoding -----------------------------------------------------
 
-void put_be64(char* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-uint64_t get_be64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
-uint32_t get_be32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
+using detail::get_be32;
+using detail::get_be64;
+using detail::put_be64;
 
 void append_be64(std::string& out, uint64_t v) {
   char b[8];

@@ -1,5 +1,7 @@
 #include "storage/partition_log.hpp"
 
+#include "storage/big_endian.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
@@ -18,26 +20,9 @@ constexpr char entry_tag = 'e';
 constexpr char epoch_tag = 'h';
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
 
-void put_be32(char* out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-void put_be64(char* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-uint64_t get_be64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
+using detail::get_be64;
+using detail::put_be32;
+using detail::put_be64;
 
 /// A key of the partitions family: tag(1) partition(4) number(8).
 struct log_key {
