@@ -221,6 +221,33 @@ void retry_later(repl_actor* self, uint32_t p) {
                      ++part.generation);
 }
 
+// Sends `request` to partition p's primary and drives the backup with what
+// `on_reply(backup, reply)` says, unless the partition's backup changed
+// meanwhile; a failed or refused exchange retries later.
+template <class Response, class Request, class OnReply>
+void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const Request& request,
+                 OnReply on_reply) {
+  const auto gen = self->state.parts.at(p).generation;
+  self
+    ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
+              primary, request)
+    .then(
+      [=](Response& r) {
+        auto it = self->state.parts.find(p);
+        if (it == self->state.parts.end() || it->second.generation != gen || !it->second.backup)
+          return;
+        auto next = on_reply(*it->second.backup, r);
+        if (next.action == backup_action::none)
+          return retry_later(self, p);
+        drive(self, p, std::move(next));
+      },
+      [=](const caf::error&) {
+        auto it = self->state.parts.find(p);
+        if (it != self->state.parts.end() && it->second.generation == gen)
+          retry_later(self, p);
+      });
+}
+
 void restart_backup(repl_actor* self, uint32_t p) {
   auto& part = self->state.parts.at(p);
   part.backup.emplace(self->state.options.node, p, part.log->end_offset(), history_of(*part.log));
@@ -260,52 +287,14 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
         publish(self, p);
         break;
       }
-      case backup_action::query: {
-        const auto gen = part.generation;
-        self
-          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
-                    b.primary(), step.query)
-          .then(
-            [=](epoch_end_response& r) {
-              auto it = self->state.parts.find(p);
-              if (it == self->state.parts.end() || it->second.generation != gen ||
-                  !it->second.backup)
-                return;
-              auto next = it->second.backup->on_epoch_end(r);
-              if (next.action == backup_action::none)
-                return retry_later(self, p);
-              drive(self, p, std::move(next));
-            },
-            [=](const caf::error&) {
-              auto it = self->state.parts.find(p);
-              if (it != self->state.parts.end() && it->second.generation == gen)
-                retry_later(self, p);
-            });
-        return;
-      }
-      case backup_action::fetch: {
-        const auto gen = part.generation;
-        self
-          ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
-                    b.primary(), step.fetch)
-          .then(
-            [=](fetch_response& r) {
-              auto it = self->state.parts.find(p);
-              if (it == self->state.parts.end() || it->second.generation != gen ||
-                  !it->second.backup)
-                return;
-              auto next = it->second.backup->on_fetch(std::move(r));
-              if (next.action == backup_action::none)
-                return retry_later(self, p);
-              drive(self, p, std::move(next));
-            },
-            [=](const caf::error&) {
-              auto it = self->state.parts.find(p);
-              if (it != self->state.parts.end() && it->second.generation == gen)
-                retry_later(self, p);
-            });
-        return;
-      }
+      case backup_action::query:
+        return ask_primary<epoch_end_response>(
+          self, p, b.primary(), step.query,
+          [](backup_state& backup, epoch_end_response& r) { return backup.on_epoch_end(r); });
+      case backup_action::fetch:
+        return ask_primary<fetch_response>(
+          self, p, b.primary(), step.fetch,
+          [](backup_state& backup, fetch_response& r) { return backup.on_fetch(std::move(r)); });
     }
   }
 }
