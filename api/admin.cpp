@@ -44,7 +44,8 @@ void install_admin(transport::http_server& server, const api_context& ctx) {
         path.pop_back();
       if (auto refused = refuse_target(path))
         return respond(std::move(*refused));
-      bool started = ctx.backups->start(path, [respond](storage::backup_outcome out) {
+      const auto* journal = ctx.journal;
+      bool started = ctx.backups->start(path, [respond, journal](storage::backup_outcome out) {
         if (out.error)
           return respond(
             error_response(500, "backup into " + out.dir + " failed: " + out.error->message +
@@ -54,7 +55,9 @@ void install_admin(transport::http_server& server, const api_context& ctx) {
           .key("path")
           .value(out.dir)
           .key("formatVersion")
-          .value(static_cast<int64_t>(storage::journal_format_version))
+          // The layout the copy records (1 until cluster mode made partition logs).
+          .value(static_cast<int64_t>(journal ? journal->format_version()
+                                              : storage::journal_format_version))
           .key("tookMs")
           .value(static_cast<int64_t>(out.took.count()))
           .key("restore")

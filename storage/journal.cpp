@@ -228,6 +228,23 @@ bool has_prefix(const rocksdb::Slice& key, const char* prefix, std::size_t n) {
   return key.size() >= n && std::equal(prefix, prefix + n, key.data());
 }
 
+/// Returns the format version recorded in the journal in `dir`, read
+/// through a read-only open of the families of `known` (RocksDB opens a
+/// subset read-only); 0 when it cannot be read.
+uint64_t recorded_format_version(const rocksdb::DBOptions& options, const std::string& dir,
+                                 const std::vector<rocksdb::ColumnFamilyDescriptor>& known) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(options, dir, known, &handles, &db).ok())
+    return 0;
+  std::string v;
+  const bool read = db->Get(rocksdb::ReadOptions(), handles[cf_meta], meta_format_version, &v).ok();
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return read && v.size() == 8 ? get_be64(v.data()) : 0;
+}
+
 /// Raises `a` to at least `v` (never lowers it).
 void raise_to(std::atomic<uint64_t>& a, uint64_t v) {
   uint64_t cur = a.load();
@@ -386,13 +403,18 @@ struct journal::impl {
 
   std::atomic<uint64_t> next_seq_{1};
   std::atomic<uint64_t> next_sub_{1};
+  // The layout version meta format_version records (journal.hpp).
+  std::atomic<uint32_t> format_version_{1};
   // Lowest bound handed to the last successful events range delete; a call
   // with no higher bound would only add a redundant range tombstone.
   std::atomic<uint64_t> gc_low_water_{0};
 
   // Serialises append() so that meta "seq" only ever grows on disk.
   std::mutex append_mu_;
-  uint64_t persisted_seq_ = 0;       // guarded by append_mu_
+  uint64_t persisted_seq_ = 0; // guarded by append_mu_
+  // One past the range use_seq_range() confined next_seq_ to: a written seq
+  // at or above it (another node's) does not raise next_seq_.
+  uint64_t seq_end_ = max_u64;       // guarded by append_mu_
   rocksdb::WriteBatch append_batch_; // guarded by append_mu_; reused by every append
   // The first seq of every append written unsynced and not yet synced, in
   // write order, and the lowest of them (max_u64: none). read_queue stops
@@ -604,43 +626,53 @@ struct journal::impl {
     return true;
   }
 
-  /// Recovers the sequence and subscription counters; false on a read error.
-  // Records journal_format_version in a journal that has none (a new one,
-  // or one of before the record: version 1) and refuses a newer one.
+  /// Records format_version() in a journal that has no record (a new one, or
+  /// one of before the record: version 1) or that made its partitions
+  /// family since (a crash between the family and the record), and refuses
+  /// a newer one.
   bool check_format_version(const std::string& dir, std::string& error, bool* newer_format) {
+    const uint32_t layout = partitions_ ? journal_format_partitions : 1;
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf(cf_meta), meta_format_version, &v);
-    if (s.IsNotFound()) {
-      s = db_->Put(write_options(true), cf(cf_meta), meta_format_version,
-                   be64_string(journal_format_version));
-      // A journal without the record is version 1 anyway: a full disk
-      // must not keep switchyard from starting.
-      if (!s.ok())
-        say(log_level::error, "journal: cannot record the format version in " + dir + " (" +
-                                translate("put meta", s).message + "); retried at the next start");
-      return true;
-    }
-    if (!s.ok()) {
+    if (!s.ok() && !s.IsNotFound()) {
       error = translate("read the format version of " + dir, s).message;
       return false;
     }
-    if (v.size() != 8) {
+    if (s.ok() && v.size() != 8) {
       error = "corrupt meta format_version in " + dir;
       return false;
     }
-    const uint64_t stored = get_be64(v.data());
+    const uint64_t stored = s.ok() ? get_be64(v.data()) : 0;
     if (stored > journal_format_version) {
       if (newer_format)
         *newer_format = true;
-      error = "the journal in " + dir + " has format version " + std::to_string(stored) +
-              ", newer than this switchyard's " + std::to_string(journal_format_version) +
-              ": run the switchyard that wrote it (or a newer one), or restore a backup made "
-              "before the upgrade";
+      error = "the journal in " + dir + " was written by a newer switchyard (format " +
+              std::to_string(stored) + "; this one reads formats up to " +
+              std::to_string(journal_format_version) +
+              "): restore a backup or run a newer switchyard";
       return false;
+    }
+    format_version_ = static_cast<uint32_t>(std::max<uint64_t>(stored, layout));
+    if (stored < layout) {
+      // A full disk must not keep switchyard from starting: the record is
+      // written again at the next open (its layout is what it is anyway).
+      if (auto err = record_format_version(layout))
+        say(log_level::error, "journal: cannot record the format version in " + dir + " (" +
+                                err->message + "); retried at the next start");
     }
     return true;
   }
 
+  /// Writes `version` as meta format_version (synced).
+  std::optional<error> record_format_version(uint32_t version) {
+    auto s = db_->Put(write_options(true), cf(cf_meta), meta_format_version, be64_string(version));
+    if (!s.ok())
+      return translate("put meta format_version", s);
+    format_version_ = version;
+    return std::nullopt;
+  }
+
+  /// Recovers the sequence and subscription counters; false on a read error.
   bool recover(std::string& error) {
     uint64_t next_seq = 1;
     uint64_t next_sub = 1;
@@ -847,9 +879,28 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
   // The partition logs' family exists only once cluster mode made it
   // (partitions_family()): a single node's journal stays as it was.
   std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing).ok() &&
-      std::find(existing.begin(), existing.end(), partitions_cf_name) != existing.end())
-    descriptors.emplace_back(partitions_cf_name, base);
+  if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing).ok()) {
+    if (std::find(existing.begin(), existing.end(), partitions_cf_name) != existing.end())
+      descriptors.emplace_back(partitions_cf_name, base);
+    // A family this binary does not know was made by a newer switchyard.
+    // RocksDB would refuse the open ("Column families not opened"), which
+    // reads like a damaged journal: say what it is instead.
+    for (const auto& name : existing)
+      if (std::none_of(descriptors.begin(), descriptors.end(),
+                       [&](const auto& d) { return d.name == name; })) {
+        if (newer_format)
+          *newer_format = true;
+        const auto stored = recorded_format_version(db_opts, dir, descriptors);
+        error = "the journal in " + dir + " was written by a newer switchyard (format " +
+                (stored > journal_format_version
+                   ? std::to_string(stored)
+                   : "above " + std::to_string(journal_format_version)) +
+                ": it holds the column family \"" + name + "\", which this switchyard, of format " +
+                std::to_string(journal_format_version) +
+                ", does not know): restore a backup or run a newer switchyard";
+        return nullptr;
+      }
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -896,6 +947,12 @@ expected<rocksdb::ColumnFamilyHandle*> journal::partitions_family() {
     d.partitions_ = nullptr;
     return translate("create the partitions column family", s);
   }
+  // Binaries of format 1 cannot open the journal any more: say so in it.
+  // A crash before this write is mended by the next open.
+  if (auto err = d.record_format_version(journal_format_partitions))
+    d.say(log_level::error, "journal: cannot record format version " +
+                              std::to_string(journal_format_partitions) + " in " + d.dir_ + " (" +
+                              err->message + "); retried at the next start");
   return d.partitions_;
 }
 
@@ -916,6 +973,66 @@ error journal::read_error(std::string_view what, const rocksdb::Status& s) const
 uint64_t journal::next_seq() const { return impl_->next_seq_.load(); }
 
 uint64_t journal::reserve_seqs(uint64_t n) { return impl_->next_seq_.fetch_add(n); }
+
+expected<uint64_t> journal::use_seq_range(uint64_t first, uint64_t end) {
+  auto& d = *impl_;
+  assert(first < end);
+  std::lock_guard lock(d.append_mu_);
+  uint64_t next = first;
+  auto in_range = [&](uint64_t seq) { return seq >= first && seq < end; };
+  // The persisted counter is one past the highest seq written: `end` itself
+  // is in range (the range is full).
+  std::string v;
+  auto s = d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_meta), meta_seq, &v);
+  if (!s.ok() && !s.IsNotFound())
+    return d.read_failed("read meta seq", s);
+  if (s.ok() && v.size() == 8 && get_be64(v.data()) > first && get_be64(v.data()) <= end)
+    next = get_be64(v.data());
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+      d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_events)));
+    it->SeekForPrev(seq_key(end - 1).slice());
+    if (it->Valid() && it->key().size() == 8 && in_range(get_be64(it->key().data())))
+      next = std::max(next, get_be64(it->key().data()) + 1);
+    if (!it->status().ok())
+      return d.read_failed("scan events", it->status());
+  }
+  // Queue keys and dead letters outlive their event records: one seek per
+  // subscription to its highest key below `end`.
+  for (cf_slot slot : {cf_queues, cf_dead}) {
+    std::unique_ptr<rocksdb::Iterator> it(d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(slot)));
+    it->SeekToLast();
+    while (it->Valid()) {
+      auto key = it->key();
+      if (key.size() != 16)
+        return d.read_failed(std::string("malformed key in ") + cf_names[slot]);
+      const uint64_t sub = get_be64(key.data());
+      if (get_be64(key.data() + 8) >= end) {
+        it->SeekForPrev(pair_key(sub, end - 1).slice());
+        // Landed on an earlier subscription's last key: look at that one.
+        if (!it->Valid() || get_be64(it->key().data()) != sub)
+          continue;
+      }
+      const uint64_t seq = get_be64(it->key().data() + 8);
+      if (in_range(seq))
+        next = std::max(next, seq + 1);
+      if (sub == 0)
+        break;
+      it->SeekForPrev(pair_key(sub - 1, max_u64).slice());
+    }
+    if (!it->status().ok())
+      return d.read_failed(std::string("scan ") + cf_names[slot], it->status());
+  }
+  if (next >= end)
+    return error{errc::no_space, "every sequence number below " + std::to_string(end) +
+                                   " of this journal's range is used"};
+  d.next_seq_ = next;
+  d.persisted_seq_ = next;
+  d.seq_end_ = end;
+  return next;
+}
+
+uint32_t journal::format_version() const { return impl_->format_version_.load(); }
 
 seq_reservation journal::reserve(uint64_t n) {
   std::shared_lock gate(impl_->reserve_gate_);
@@ -1031,7 +1148,9 @@ std::optional<error> journal::append_records(std::span<const append_record> reco
       batch.Put(d.cf(cf_dedupe), cid, rocksdb::Slice(v, sizeof v));
       batch.Put(d.cf(cf_dedupe_time), time_key(r.ingest_ms, r.client_id), rocksdb::Slice());
     }
-    high = std::max(high, r.seq + 1);
+    // Another node's seq (above this journal's range) is not this one's to hand out.
+    if (r.seq < d.seq_end_)
+      high = std::max(high, r.seq + 1);
   }
   // The high-water mark once per commit, only when it grows.
   const uint64_t persisted = std::max(d.persisted_seq_, high);

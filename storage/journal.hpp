@@ -189,11 +189,18 @@ private:
   uint64_t first_;
 };
 
-/// The layout version this binary writes and reads. Recorded in the journal
-/// when it is created (a journal of before the record counts as 1); a
-/// journal recording a newer one is refused at open (journal::open sets
-/// `newer_format`): rolling back across a format change needs a backup.
-constexpr uint32_t journal_format_version = 1;
+/// The newest layout version this binary writes and reads. A journal
+/// records the version of its layout in meta `format_version` (a journal of
+/// before the record counts as 1): 1 while it holds the families of
+/// single-node mode only, journal_format_partitions once cluster mode made
+/// its `partitions` family. A journal recording a newer version, or
+/// holding a column family this binary does not know, is refused at open
+/// (journal::open sets `newer_format`): rolling back across a format
+/// change needs a backup.
+constexpr uint32_t journal_format_version = 2;
+/// The version a journal records once it holds the `partitions` family
+/// (cluster mode's partition logs): binaries of format 1 cannot open it.
+constexpr uint32_t journal_format_partitions = 2;
 
 /// Owns the RocksDB instance. Created once at start-up by app/.
 class journal {
@@ -202,7 +209,11 @@ public:
   /// and subscription writes fsync before returning.
   /// On failure returns null with `error` set, and `*newer_format` (when
   /// given) true when the only fault is a journal written by a newer
-  /// switchyard (journal_format_version).
+  /// switchyard: a format version above journal_format_version, or a
+  /// column family this binary does not know (`error` then says "written
+  /// by a newer switchyard (format N); restore a backup or run a newer
+  /// switchyard"; without this check RocksDB refuses such a journal with
+  /// "Column families not opened", which reads like a damaged journal).
   static std::unique_ptr<journal> open(const std::string& dir, bool sync, std::string& error,
                                        bool* newer_format = nullptr);
   /// Opens (creating if needed) the journal in `dir` with `options`; fails as the other open().
@@ -237,6 +248,17 @@ public:
   /// Reserves `n` numbers and returns the first, without holding garbage
   /// collection off (for tools and tests that collect nothing meanwhile).
   uint64_t reserve_seqs(uint64_t n);
+  /// Confines the sequence numbers this journal hands out to [first, end)
+  /// (cluster mode: the range of the node's number, cluster/node_number.hpp)
+  /// and returns next_seq(): from now on it is `first` or one past the
+  /// highest seq of that range already written (events, queues, dead
+  /// letters, the persisted counter), whichever is higher — never lower than
+  /// what this range handed out. Seqs outside the range, which the journal
+  /// may also hold (events numbered by other nodes, or before the range was
+  /// set), no longer move next_seq() when written. Call once, after open()
+  /// and before the first append or reservation. errc::no_space when the
+  /// range is used up (next_seq() would be `end`); a read error as such.
+  [[nodiscard]] expected<uint64_t> use_seq_range(uint64_t first, uint64_t end);
   /// Returns a fresh subscription number, starting at 1; the counter is
   /// persisted (synced) before it returns, so numbers never repeat. Fails
   /// when the counter cannot be written.
@@ -246,6 +268,10 @@ public:
   /// `encode` gets the number and returns the record. Returns the number.
   [[nodiscard]] expected<uint64_t> add_subscription(
     const std::function<std::string(uint64_t)>& encode);
+
+  /// Returns the layout version this journal records (1, or
+  /// journal_format_partitions once it holds the partition logs' family).
+  uint32_t format_version() const;
 
   /// Returns true while writes that add data are admitted (the disk keeps
   /// its reserve and no write has failed since the last Resume()).
