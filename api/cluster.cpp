@@ -20,7 +20,12 @@ void write_names(core::json_writer& w, const char* key, const std::vector<std::s
 std::string cluster_json(const cluster::cluster_view& v,
                          const std::vector<cluster::link_view>& links) {
   core::json_writer w;
-  w.begin_object().key("node").value(v.node).key("controller");
+  w.begin_object()
+    .key("node")
+    .value(v.node)
+    .key("node_number")
+    .value(static_cast<int64_t>(v.node_number))
+    .key("controller");
   if (v.controller.empty())
     w.null();
   else
@@ -39,11 +44,13 @@ std::string cluster_json(const cluster::cluster_view& v,
       .value(m.http)
       .key("cluster")
       .value(m.cluster)
-      .key("state")
-      .value(m.up ? "up" : "down")
-      .key("link")
-      .value(link.state)
-      .key("rtt_us");
+      .key("number");
+    // The number /sy/node_number/<node> shows; null before the node wrote it.
+    if (m.number == 0)
+      w.null();
+    else
+      w.value(static_cast<int64_t>(m.number));
+    w.key("state").value(m.up ? "up" : "down").key("link").value(link.state).key("rtt_us");
     if (link.rtt_us < 0)
       w.null();
     else

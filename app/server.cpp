@@ -26,6 +26,7 @@
 #include "app/ssl_error_queue_guard.hpp"
 #include "cluster/broker_cleanup_fix.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/node_number.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "core/clock.hpp"
@@ -231,6 +232,54 @@ std::optional<std::string> refuse_single_node_journal(storage::journal& journal)
   if (auto failed = journal.put_meta(cluster_member_meta, "1"))
     return "cannot write to it: " + failed->message;
   return std::nullopt;
+}
+
+// Gives the node its number (cluster/node_number.hpp) before it mints an
+// event id: the one its journal keeps, else a new one from etcd, stored in
+// the journal (synced) before it is used; then confines the journal's
+// sequence numbers to the number's range. A range used up (2^48 events)
+// takes a new number. Blocks on etcd; run through interruptible().
+core::expected<uint64_t, cluster::join_error> claim_node_number(cluster::membership& m,
+                                                                storage::journal& journal) {
+  auto storage_failed = [](std::string why) {
+    return cluster::join_error{false, std::move(why), "storage.data_dir"};
+  };
+  uint64_t kept = 0;
+  if (auto v = journal.get_meta(cluster::node_number_meta)) {
+    auto n = cluster::parse_node_number(*v);
+    if (!n)
+      return storage_failed("the journal's meta " + std::string(cluster::node_number_meta) +
+                            " is not a node number: " + *v);
+    kept = *n;
+  } else if (!v.error().not_found()) {
+    return storage_failed("cannot read the node number from the journal: " + v.error().message);
+  }
+  while (true) {
+    auto number = m.node_number(kept);
+    if (!number)
+      return number.error();
+    if (kept == 0)
+      if (auto err = journal.put_meta(cluster::node_number_meta,
+                                      cluster::format_node_number(*number)))
+        return storage_failed("cannot store the node number in the journal: " + err->message);
+    auto next = journal.use_seq_range(cluster::seq_range_first(*number),
+                                      cluster::seq_range_end(*number));
+    if (next) {
+      log::write(
+        log::level::info, "cluster.node_number",
+        "node number " + std::to_string(*number) +
+          (kept ? " (kept from this data directory)" : " (new: this data directory had none)") +
+          "; this node's next event id is " + actors::event_id(*next),
+        {{"node_number", std::to_string(*number)}});
+      return *number;
+    }
+    if (next.error().kind != storage::errc::no_space || kept == 0)
+      return storage_failed("cannot set the journal's sequence numbers: " + next.error().message);
+    log::write(log::level::warn, "cluster.node_number_used_up",
+               "every event id of node number " + std::to_string(kept) +
+                 " is used: taking a new number");
+    kept = 0;
+  }
 }
 
 } // namespace
@@ -480,6 +529,21 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         stopping_while_joining(sig);
       else if (!connected)
         cluster_failed(connected.error());
+    }
+    if (membership && status == 0 && stop_signal == 0) {
+      // Before anything mints an event id: the snapshot below may already
+      // notify a watcher (an event), and the API does not listen yet.
+      auto [numbered, sig] = interruptible(*membership,
+                                           [&]() -> core::expected<void, cluster::join_error> {
+                                             auto n = claim_node_number(*membership, *journal);
+                                             if (!n)
+                                               return n.error();
+                                             return {};
+                                           });
+      if (sig != 0)
+        stopping_while_joining(sig);
+      else if (!numbered)
+        cluster_failed(numbered.error());
       else
         subs_sync->start(registry); // the snapshot reconciles what the journal had
     }

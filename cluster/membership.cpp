@@ -23,6 +23,7 @@
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_json.hpp"
 #include "cluster/etcd_watch.hpp"
+#include "cluster/node_number.hpp"
 #include "cluster/placement.hpp"
 #include "core/json_writer.hpp"
 #include "log/log.hpp"
@@ -44,6 +45,9 @@ const std::string controller_key = "/sy/controller";
 const std::string members_prefix = "/sy/members/";
 const std::string nodes_prefix = "/sy/nodes/";
 const std::string parts_prefix = "/sy/parts/";
+// The last node number handed out (decimal), and each node's, for display.
+const std::string node_numbers_key = "/sy/node_numbers";
+const std::string node_number_prefix = "/sy/node_number/";
 
 std::string part_key(uint32_t p) { return parts_prefix + std::to_string(p); }
 
@@ -258,6 +262,80 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     return {};
   }
 
+  core::expected<uint64_t, join_error> node_number(uint64_t stored) {
+    const auto deadline = clock_type::now() + opt_.join_timeout;
+    // Whether an etcd call that got no answer may be tried again; the
+    // error to give up with otherwise.
+    auto give_up = [&](const std::string& what, const etcd_error& e) -> std::optional<join_error> {
+      rotate(e);
+      if (interrupted_)
+        return interrupted();
+      if (e.status != 0 || clock_type::now() > deadline)
+        return join_error{false, "cannot " + what + ": " + e.message};
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return std::nullopt;
+    };
+    uint64_t number = 0;
+    while (number == 0) {
+      auto counter = wait<etcd_range>([&](auto cb) { etcd().range(node_numbers_key, false, cb); });
+      if (!counter) {
+        if (auto e = give_up("read " + node_numbers_key, counter.error()))
+          return *e;
+        continue;
+      }
+      uint64_t last = 0;
+      int64_t revision = 0; // 0: the key must not exist yet
+      if (!counter->kvs.empty()) {
+        auto n = parse_node_number(counter->kvs[0].value);
+        if (!n)
+          return join_error{false, node_numbers_key +
+                                     " in etcd is not a node number: " + counter->kvs[0].value};
+        last = *n;
+        revision = counter->kvs[0].mod_revision;
+      }
+      uint64_t want = stored;
+      if (stored == 0) {
+        auto next = next_node_number(last);
+        if (!next)
+          return join_error{false, "every node number (1 to " + std::to_string(max_node_number) +
+                                     ") has been handed out (" + node_numbers_key +
+                                     "): this cluster cannot take a node with an empty data "
+                                     "directory any more"};
+        want = *next;
+      } else if (last >= stored) {
+        number = stored;
+        break;
+      }
+      auto put = wait<etcd_txn>([&](auto cb) {
+        etcd().compare_and_put(node_numbers_key, revision, format_node_number(want), 0, cb);
+      });
+      if (!put) {
+        // No answer: it may have been written all the same. Read again: a
+        // number taken but never used is only a gap.
+        if (auto e = give_up("write " + node_numbers_key, put.error()))
+          return *e;
+        continue;
+      }
+      if (put->succeeded)
+        number = want;
+      // Refused: another node took a number meanwhile; read again.
+    }
+    // For display only (GET /v1/cluster): a failure is logged, not fatal.
+    auto shown = wait<int64_t>([&](auto cb) {
+      etcd().put(node_number_prefix + opt_.node, format_node_number(number), 0, cb);
+    });
+    if (!shown)
+      log::write(log::level::warn, "cluster.node_number_unshown",
+                 "cannot write " + node_number_prefix + opt_.node + ": " + shown.error().message +
+                   "; other nodes do not show this node's number until its next start");
+    node_number_ = number;
+    {
+      std::lock_guard lock(view_mutex_);
+      view_.node_number = number;
+    }
+    return number;
+  }
+
   static join_error interrupted() {
     join_error e;
     e.message = "interrupted";
@@ -312,9 +390,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     renewed_ = clock_type::now();
     member_ = true;
     log::write(log::level::info, "cluster.joined",
-               "joined the cluster as " + opt_.node + " (" + std::to_string(opt_.partitions) +
+               "joined the cluster as " + opt_.node + " (node number " +
+                 std::to_string(node_number_.load()) + ", " + std::to_string(opt_.partitions) +
                  " partitions, " + std::to_string(opt_.replicas) + " replicas)",
-               {{"node", opt_.node}, {"lease", std::to_string(lease_)}});
+               {{"node", opt_.node},
+                {"node_number", std::to_string(node_number_.load())},
+                {"lease", std::to_string(lease_)}});
     // 3. The loops.
     asio::post(strand_, [self = shared_from_this()] {
       self->start_watch();
@@ -542,6 +623,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void publish_view() {
     cluster_view v;
     v.node = opt_.node;
+    v.node_number = node_number_;
     if (auto it = keys_.find(controller_key); it != keys_.end())
       v.controller = it->second.value;
     std::map<std::string, member_view> members;
@@ -565,8 +647,11 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         m.cluster = a->cluster;
       }
     }
-    for (auto& [name, m] : members)
+    for (auto& [name, m] : members) {
+      if (auto it = keys_.find(node_number_prefix + name); it != keys_.end())
+        m.number = parse_node_number(it->second.value).value_or(0);
       v.members.push_back(std::move(m));
+    }
     for (uint32_t p = 0; p < opt_.partitions; ++p)
       v.partitions.push_back(current_part(p));
     std::lock_guard lock(view_mutex_);
@@ -617,6 +702,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::atomic<bool> seen_{false};                 ///< has read /sy/ from etcd at least once
   std::atomic<bool> stopped_{false};
   std::atomic<bool> interrupted_{false};
+  std::atomic<uint64_t> node_number_{0}; ///< set by node_number(), before join()
   mutable std::mutex view_mutex_;
   cluster_view view_;
 };
@@ -628,6 +714,10 @@ membership::membership(asio::io_context& ioc, transport::http_client& http,
 membership::~membership() { stop(); }
 
 core::expected<void, join_error> membership::connect() { return impl_->connect(); }
+
+core::expected<uint64_t, join_error> membership::node_number(uint64_t stored) {
+  return impl_->node_number(stored);
+}
 
 core::expected<void, join_error> membership::join(std::string http) {
   return impl_->join(std::move(http));

@@ -54,6 +54,8 @@ struct member_view {
   std::string http;
   std::string cluster;
   bool up = false;
+  /// Its node number as /sy/node_number/<node> shows it (0: none recorded).
+  uint64_t number = 0;
 };
 
 /// A partition's configuration as GET /v1/cluster shows it.
@@ -68,6 +70,7 @@ struct partition_view {
 /// The cluster as this node last saw it in etcd.
 struct cluster_view {
   std::string node;
+  uint64_t node_number = 0;               ///< this node's (node_number()); 0 before it is known
   std::string controller;                 ///< "" while none holds /sy/controller
   std::vector<member_view> members;       ///< by node name
   std::vector<partition_view> partitions; ///< 0 … partitions-1
@@ -101,6 +104,17 @@ public:
   /// before the node listens, so that a node of the wrong shape never
   /// serves. Blocks; must not be called on a thread of `ioc`.
   core::expected<void, join_error> connect();
+
+  /// Returns this node's number (cluster/node_number.hpp), after connect()
+  /// and before the node mints an event id: `stored` when its journal holds
+  /// one (0: it has none), else a new one — etcd's counter /sy/node_numbers
+  /// advanced by a transaction comparing its mod_revision, so that two
+  /// nodes never get the same. A kept number also raises the counter to it
+  /// when the counter is below (an etcd whose data was lost), so that no
+  /// later allocation repeats it. Writes /sy/node_number/<node> = the number
+  /// for display. Retries etcd until the join timeout; blocks; must not be
+  /// called on a thread of `ioc`.
+  core::expected<uint64_t, join_error> node_number(uint64_t stored);
 
   /// Joins, after connect(), with `http` as this node's API base URL
   /// ("http://127.0.0.1:8080", known once the listener has its port):
