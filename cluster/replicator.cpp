@@ -182,10 +182,15 @@ void emit_commits(repl_actor* self, uint32_t p, partition& part) {
   }
 }
 
-// Answers the waiters a commit released and hands the entries on.
+// Hands the newly committed entries on and answers the waiters they
+// released, after publishing: a caller told `committed` reads a status
+// that shows it.
 void committed(repl_actor* self, uint32_t p, partition& part,
                const std::vector<uint64_t>& waiters) {
   emit_commits(self, p, part);
+  if (waiters.empty())
+    return;
+  publish(self, p);
   answer(part, waiters, append_outcome::committed);
 }
 
