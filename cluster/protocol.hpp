@@ -83,7 +83,7 @@ typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_response& x) {
   return f(caf::meta::type_name("fetch_response"), x.partition, x.epoch, x.status, x.from_offset,
-           x.commit_offset, x.log_end, x.epochs, x.entries);
+           x.commit_offset, x.log_end, x.log_start, x.epochs, x.entries);
 }
 
 template <class Inspector>

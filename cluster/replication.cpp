@@ -131,6 +131,7 @@ fetch_plan primary_state::fetch(const fetch_request& req) {
   r.from_offset = req.from_offset;
   r.commit_offset = commit_;
   r.log_end = durable_end_;
+  r.log_start = start_;
   if (req.epoch > epoch_) {
     // A newer configuration exists that this primary has not applied:
     // nothing commits on the old one meanwhile (see fenced()).
@@ -154,6 +155,12 @@ fetch_plan primary_state::fetch(const fetch_request& req) {
     r.status = static_cast<uint8_t>(reply_status::out_of_range);
     return plan;
   }
+  if (req.from_offset < start_) {
+    // It lacks entries this log no longer holds: it copies afresh from the
+    // start. Its offset is not recorded (it holds a prefix, not a log).
+    r.status = static_cast<uint8_t>(reply_status::below_start);
+    return plan;
+  }
   // What it reports is what it holds: a replica that lost its disk fetches
   // from lower and counts from there (the commit offset never goes back).
   offsets_[req.node] = req.from_offset;
@@ -163,6 +170,11 @@ fetch_plan primary_state::fetch(const fetch_request& req) {
   plan.read_from = req.from_offset;
   plan.read_to = durable_end_;
   return plan;
+}
+
+void primary_state::set_log_start(uint64_t start) {
+  start_ = std::max(start_, std::min(start, durable_end_));
+  commit_ = std::max(commit_, start_);
 }
 
 std::vector<epoch_start> primary_state::epochs_for(uint64_t from, std::size_t count) const {
@@ -331,8 +343,19 @@ backup_step backup_state::on_fetch(fetch_response r) {
       step.action = backup_action::query;
       step.query = {partition_, known_epoch_, self_, history_.latest()};
       return step;
+    case reply_status::below_start:
+      // The primary trimmed what this log lacks: copy afresh from its start
+      // (a log with a hole would be wrong, and the entries are delivered).
+      if (r.log_start <= log_end_)
+        return step; // not what the primary says: wait for the retry
+      phase_ = phase::resetting;
+      pending_truncate_ = r.log_start;
+      step.action = backup_action::reset;
+      step.truncate_to = r.log_start;
+      return step;
     default: return step; // wait for the configuration that explains it
   }
+  primary_start_ = std::max(primary_start_, r.log_start);
   if (r.entries.empty()) {
     commit_ = std::max(commit_, std::min(r.commit_offset, log_end_));
     step.action = backup_action::fetch;
@@ -353,6 +376,20 @@ backup_step backup_state::on_fetch(fetch_response r) {
   step.action = backup_action::append;
   step.entries = std::move(r.entries);
   step.epochs = pending_epochs_;
+  return step;
+}
+
+backup_step backup_state::reset_done(uint64_t start) {
+  backup_step step;
+  if (phase_ != phase::resetting || start != pending_truncate_)
+    return step;
+  log_end_ = start;
+  history_ = epoch_history();
+  // Everything below the primary's start was committed (and delivered).
+  commit_ = start;
+  phase_ = phase::fetching;
+  step.action = backup_action::fetch;
+  step.fetch = next_fetch();
   return step;
 }
 

@@ -10,6 +10,10 @@
 // durably stored every entry below X. The commit offset (high watermark) is
 // the end of the prefix every member of the in-sync set stored in etcd has
 // durably stored: entries below it are committed and may be answered 202.
+// A log's start is its first entry: the primary trims the entries its
+// subscribers delivered (replicator::release), backups learn the primary's
+// start from fetch responses and trim to it lazily, and a replica whose log
+// ends below the primary's start copies the log afresh from there.
 //
 // Epochs are the etcd revisions of /sy/parts/<p> writes (membership.hpp):
 // one primary per epoch, only growing. Every message carries its sender's
@@ -22,6 +26,7 @@
 // Driven between nodes by cluster/replicator.hpp; not wired yet: ingest and
 // delivery do not use them (docs/cluster.md).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -61,6 +66,7 @@ enum class reply_status : uint8_t {
   not_primary = 2,  ///< the receiver is not this epoch's primary (or knows a newer epoch)
   not_replica = 3,  ///< the requester is not a replica of the partition
   out_of_range = 4, ///< from_offset is past the primary's log end: truncate first
+  below_start = 5,  ///< from_offset is below the primary's log start: copy afresh from log_start
 };
 
 /// Asks a partition's primary for its entries from `from_offset`; says that
@@ -85,6 +91,9 @@ struct fetch_response {
   /// `from_offset`, then each later one that starts before the last entry.
   std::vector<epoch_start> epochs;
   std::vector<std::string> entries;
+  /// The primary's log start (entries below it are trimmed there): a backup
+  /// trims its own log up to it, and one below it copies afresh from it.
+  uint64_t log_start = 0;
 };
 
 /// Asks a primary where epoch `last_epoch` (the asker's newest) ends in its
@@ -230,6 +239,14 @@ public:
   /// proposal only (docs/cluster.md).
   std::vector<std::string> propose_in_sync();
 
+  /// Records that the own log now starts at `start` (opened so, or trimmed):
+  /// a fetch from below it is answered below_start, and every response
+  /// carries it. Never goes back.
+  /// Entries below the start committed (they were delivered, or copied
+  /// from a primary's committed prefix): the commit offset rises to it.
+  void set_log_start(uint64_t start);
+  /// Returns the own log's start.
+  uint64_t log_start() const { return start_; }
   /// Returns the commit offset (the high watermark): only grows.
   uint64_t commit_offset() const { return commit_; }
   /// Returns the end of the durable log.
@@ -261,6 +278,7 @@ private:
   std::vector<std::string> in_sync_;
   std::vector<std::string> proposed_;       // counted towards commit until apply()
   std::map<std::string, uint64_t> offsets_; // backup → durable offset it reported
+  uint64_t start_ = 0;
   uint64_t log_end_ = 0;
   uint64_t durable_end_ = 0;
   uint64_t commit_ = 0;
@@ -281,13 +299,14 @@ enum class backup_action : uint8_t {
   append,   ///< append `entries` at the log end, then call appended()
   fetch,    ///< send `fetch` to the primary
   promote,  ///< this node is the primary now: make a primary_state of this one's log
+  reset,    ///< empty the log at `truncate_to` (the primary's start), then call reset_done()
 };
 
 /// One step of a backup: what to do and its arguments.
 struct backup_step {
   backup_action action = backup_action::none;
   epoch_end_request query;
-  uint64_t truncate_to = 0;
+  uint64_t truncate_to = 0; ///< truncate: where the log is cut; reset: the new start
   fetch_request fetch;
   /// The entries to append at the log end (append only).
   std::vector<std::string> entries;
@@ -321,7 +340,14 @@ public:
   /// Records that the fetched entries are durable, the log ending at
   /// `log_end`, the epochs of the step recorded; returns the next fetch.
   backup_step appended(uint64_t log_end);
+  /// Records that the log was emptied at `start` (a reset step: every entry
+  /// and epoch gone, start = end = `start`); returns the first fetch.
+  backup_step reset_done(uint64_t start);
 
+  /// Returns where the owner may trim this log up to: the primary's start
+  /// as the last accepted fetch response said, capped at this log's end
+  /// (0 before any). Entries below it were delivered by the primary.
+  uint64_t trim_point() const { return std::min(primary_start_, log_end_); }
   /// Returns whether a message of `epoch` is accepted (not below the newest known).
   bool accepts(uint64_t epoch) const { return epoch >= known_epoch_; }
   /// Returns the newest epoch this backup knows.
@@ -336,7 +362,7 @@ public:
   const std::string& primary() const { return primary_; }
 
 private:
-  enum class phase : uint8_t { idle, querying, truncating, fetching, appending };
+  enum class phase : uint8_t { idle, querying, truncating, resetting, fetching, appending };
   fetch_request next_fetch() const;
 
   std::string self_;
@@ -347,6 +373,7 @@ private:
   uint64_t commit_ = 0;
   epoch_history history_;
   phase phase_ = phase::idle;
+  uint64_t primary_start_ = 0;
   uint64_t pending_truncate_ = 0;
   uint64_t pending_commit_ = 0;
   std::vector<epoch_start> pending_epochs_;

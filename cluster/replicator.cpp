@@ -22,6 +22,8 @@ using repl_tick_atom = caf::atom_constant<caf::atom("repltick")>;
 using repl_retry_atom = caf::atom_constant<caf::atom("replretry")>;
 /// Carries an append_job (local only).
 using repl_append_atom = caf::atom_constant<caf::atom("replappend")>;
+/// Carries a release(partition, epoch, offset) (local only).
+using repl_release_atom = caf::atom_constant<caf::atom("replrel")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -82,6 +84,11 @@ struct partition {
   bool retry_pending = false;
   std::vector<parked_fetch> parked;
   std::map<uint64_t, std::function<void(append_outcome)>> waiters;
+  // As primary: the epoch its tenure began in, and the next offset to
+  // hand to on_commit (from the log's start when the tenure begins).
+  uint64_t tenure_epoch = 0;
+  uint64_t emitted = 0;
+  std::optional<clock::time_point> fenced_since;
 };
 
 struct snapshot {
@@ -117,8 +124,10 @@ void publish(repl_actor* self, uint32_t p) {
   auto& part = self->state.parts.at(p);
   replica_status s;
   s.epoch = part.config.epoch;
-  if (part.log)
+  if (part.log) {
+    s.log_start = part.log->start_offset();
     s.log_end = part.log->end_offset();
+  }
   if (part.primary && part.primary->active()) {
     s.role = "primary";
     s.epoch = part.primary->epoch();
@@ -144,6 +153,45 @@ void answer(partition& part, const std::vector<uint64_t>& waiters, append_outcom
     part.waiters.erase(it);
     done(o);
   }
+}
+
+// Hands the entries committed since the last call to on_commit, in offset
+// order and bounded batches (primary only). A failed read is logged and
+// retried at the next commit or tick.
+void emit_commits(repl_actor* self, uint32_t p, partition& part) {
+  if (!part.primary || !part.primary->active())
+    return;
+  const uint64_t commit = part.primary->commit_offset();
+  const auto& on_commit = self->state.options.on_commit;
+  if (!on_commit) {
+    part.emitted = std::max(part.emitted, commit);
+    return;
+  }
+  while (part.emitted < commit) {
+    auto read = part.log->read(part.emitted, commit, max_commit_bytes, max_commit_entries);
+    if (!read) {
+      log::write(log::level::error, "cluster.replica_failed",
+                 "cannot read committed entries of partition " + std::to_string(p) + " from " +
+                   std::to_string(part.emitted) + ": " + read.error().message,
+                 {});
+      return;
+    }
+    const uint64_t first = part.emitted;
+    part.emitted += read->size();
+    on_commit(p, part.primary->epoch(), first, std::move(*read));
+  }
+}
+
+// Hands the newly committed entries on and answers the waiters they
+// released, after publishing: a caller told `committed` reads a status
+// that shows it.
+void committed(repl_actor* self, uint32_t p, partition& part,
+               const std::vector<uint64_t>& waiters) {
+  emit_commits(self, p, part);
+  if (waiters.empty())
+    return;
+  publish(self, p);
+  answer(part, waiters, append_outcome::committed);
 }
 
 // Writes the epochs the primary started that its log does not hold yet.
@@ -176,7 +224,7 @@ void serve_fetch(repl_actor* self, partition& part, const fetch_request& req,
     return;
   }
   auto plan = part.primary->fetch(req);
-  answer(part, plan.committed, append_outcome::committed);
+  committed(self, req.partition, part, plan.committed);
   auto reply = std::move(plan.reply);
   if (plan.read_to > plan.read_from) {
     auto read = part.log->read(plan.read_from, plan.read_to, max_fetch_bytes, max_fetch_entries);
@@ -287,16 +335,94 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
         publish(self, p);
         break;
       }
+      case backup_action::reset:
+        if (auto err = part.log->reset(step.truncate_to)) {
+          log::write(log::level::error, "cluster.replica_failed",
+                     "cannot reset partition " + std::to_string(p) + ": " + err->message, {});
+          return retry_later(self, p);
+        }
+        log::write(log::level::info, "cluster.replica_reset",
+                   "partition " + std::to_string(p) + " copies its log afresh from offset " +
+                     std::to_string(step.truncate_to) + ", the primary's start",
+                   {});
+        step = b.reset_done(part.log->start_offset());
+        publish(self, p);
+        break;
       case backup_action::query:
         return ask_primary<epoch_end_response>(
           self, p, b.primary(), step.query,
           [](backup_state& backup, epoch_end_response& r) { return backup.on_epoch_end(r); });
       case backup_action::fetch:
+        // The primary delivered everything below its start: trim to it
+        // (lazily, here, unsynced: see partition_log::trim).
+        if (b.trim_point() > part.log->start_offset()) {
+          if (auto err = part.log->trim(b.trim_point()))
+            log::write(log::level::error, "cluster.replica_failed",
+                       "cannot trim partition " + std::to_string(p) + ": " + err->message, {});
+          publish(self, p);
+        }
         return ask_primary<fetch_response>(
           self, p, b.primary(), step.fetch,
           [](backup_state& backup, fetch_response& r) { return backup.on_fetch(std::move(r)); });
     }
   }
+}
+
+// Ends partition p's tenure as primary: refuses what waits, tells the owner.
+void demote(repl_actor* self, uint32_t p, partition& part, uint64_t tenure_end) {
+  auto waiting = std::move(part.waiters);
+  part.waiters.clear();
+  for (auto& [w, done] : waiting)
+    done(append_outcome::not_primary);
+  part.primary.reset();
+  part.fenced_since.reset();
+  wake_parked(self, part, false); // refused: not_primary
+  if (self->state.options.on_demote)
+    self->state.options.on_demote(p, tenure_end);
+}
+
+// Demotes a primary that stayed fenced (a newer epoch exists that this
+// node's configurations do not show) for fenced_grace.
+void check_fenced(repl_actor* self, uint32_t p, partition& part) {
+  if (!part.primary || !part.primary->fenced()) {
+    part.fenced_since.reset();
+    return;
+  }
+  const auto now = clock::now();
+  if (!part.fenced_since) {
+    part.fenced_since = now;
+    return;
+  }
+  if (now - *part.fenced_since < self->state.options.fenced_grace)
+    return;
+  log::write(log::level::error, "cluster.primary_fenced",
+             "stops being primary of partition " + std::to_string(p) +
+               ": a peer showed a newer epoch than " + std::to_string(part.primary->epoch()) +
+               " and no configuration explained it within " +
+               std::to_string(self->state.options.fenced_grace.count()) +
+               " ms; check this node's link to etcd",
+             {});
+  demote(self, p, part, part.primary->epoch());
+  publish(self, p);
+}
+
+void do_release(repl_actor* self, uint32_t p, uint64_t epoch, uint64_t offset) {
+  auto it = self->state.parts.find(p);
+  if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active())
+    return;
+  auto& part = it->second;
+  if (epoch < part.tenure_epoch || epoch > part.primary->epoch())
+    return; // another tenure's release
+  const uint64_t to = std::min(offset, part.emitted);
+  if (to <= part.log->start_offset())
+    return;
+  if (auto err = part.log->trim(to)) {
+    log::write(log::level::error, "cluster.replica_failed",
+               "cannot trim partition " + std::to_string(p) + ": " + err->message, {});
+    return;
+  }
+  part.primary->set_log_start(part.log->start_offset());
+  publish(self, p);
 }
 
 bool replicates(const configuration& c, const std::string& node) {
@@ -326,15 +452,20 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
   auto& part = found->second;
   part.config = config;
   if (part.primary) {
+    const uint64_t tenure_end = part.primary->epoch();
     auto applied = part.primary->apply(config);
-    answer(part, applied.committed, append_outcome::committed);
+    committed(self, p, part, applied.committed);
     answer(part, applied.failed, append_outcome::not_primary);
     if (!applied.deposed && config.primary == node) {
+      // The same primary in a newer epoch: its tenure, waiters and
+      // on_commit position go on. The epoch's start is persisted (a
+      // failure only costs a longer truncation after a restart).
+      (void)record_epochs(part);
+      part.fenced_since.reset();
       wake_parked(self, part, false);
       return publish(self, p);
     }
-    part.primary.reset();
-    wake_parked(self, part, false); // refused: not_primary
+    demote(self, p, part, tenure_end);
   }
   if (!replicates(config, node)) {
     part.backup.reset();
@@ -347,8 +478,17 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
     ++part.generation;
     part.primary.emplace(node, p, self->state.options.min_insync, config, part.log->end_offset(),
                          history_of(*part.log), commit);
-    if (!record_epochs(part))
+    if (!record_epochs(part)) {
       part.primary.reset();
+      return publish(self, p);
+    }
+    // A new tenure: on_commit from the log's start, as each entry commits
+    // (CLUSTER.md rule 4: an in-sync set holding this log's entries).
+    part.primary->set_log_start(part.log->start_offset());
+    part.tenure_epoch = config.epoch;
+    part.emitted = part.log->start_offset();
+    part.fenced_since.reset();
+    committed(self, p, part, part.primary->durable(part.log->end_offset()));
     return publish(self, p);
   }
   if (!part.backup) {
@@ -380,7 +520,7 @@ void do_append(repl_actor* self, append_job& job) {
     answer(part, part.primary->abandon_unwritten(), append_outcome::failed);
     return publish(self, job.partition);
   }
-  answer(part, part.primary->durable(part.log->end_offset()), append_outcome::committed);
+  committed(self, job.partition, part, part.primary->durable(part.log->end_offset()));
   wake_parked(self, part, false);
   publish(self, job.partition);
 }
@@ -398,8 +538,11 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
       if (self->state.options.configurations)
         for (const auto& [p, config] : self->state.options.configurations())
           apply_configuration(self, p, config);
-      for (auto& [p, part] : self->state.parts)
+      for (auto& [p, part] : self->state.parts) {
         wake_parked(self, part, true);
+        check_fenced(self, p, part);
+        emit_commits(self, p, part); // after a failed read
+      }
       self->delayed_send(self, self->state.options.poll_every, repl_tick_atom::value);
     },
     [self](repl_retry_atom, uint32_t p, uint64_t gen) {
@@ -411,6 +554,9 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         restart_backup(self, p);
     },
     [self](repl_append_atom, const std::shared_ptr<append_job>& job) { do_append(self, *job); },
+    [self](repl_release_atom, uint32_t p, uint64_t epoch, uint64_t offset) {
+      do_release(self, p, epoch, offset);
+    },
     [self](const fetch_request& req) -> caf::result<fetch_response> {
       auto rp = self->make_response_promise();
       auto it = self->state.parts.find(req.partition);
@@ -466,6 +612,11 @@ void replicator::append(uint32_t partition, std::vector<std::string> entries,
   if (!impl_->actor)
     return; // the job's destructor answers `failed`
   caf::anon_send(impl_->actor, repl_append_atom::value, std::move(job));
+}
+
+void replicator::release(uint32_t partition, uint64_t epoch, uint64_t offset) {
+  if (impl_->actor)
+    caf::anon_send(impl_->actor, repl_release_atom::value, partition, epoch, offset);
 }
 
 replica_status replicator::status(uint32_t partition) const {

@@ -13,19 +13,24 @@
 // - as the primary, it serves fetches and epoch-end queries (a fetch with
 //   nothing new is parked for up to `long_poll` and answered as soon as
 //   entries are durable) and commits appends once every member of the
-//   in-sync set stored them.
+//   in-sync set stored them, and hands every committed entry to
+//   `on_commit` (the node's apply: journal, queue, deliver), in offset order,
+//   from the log's start on when it becomes primary (CLUSTER.md rule 5: a
+//   takeover may redeliver, never lose); release() trims the log below
+//   what was delivered, and the backups trim to the primary's start.
 //
 // Why one actor per node, not one per partition: with 64 partitions on 2
 // cores, 64 actors would only add mailboxes and timers; the states are
 // small, the work per message is a RocksDB read or one synced write, and
 // one actor keeps one poll of the configurations and one routing table.
 //
-// Not wired yet: ingest does not call append() and delivery does not read
-// the partition logs (docs/cluster.md). Thread-safety: append(),
-// status() and stop() may be called from any thread; the callbacks run on
-// a CAF worker.
+// The server wires on_commit to the partition apply (actors/cluster_apply)
+// and the apply's release to release(). Thread-safety: append(), release(), status() and stop() may
+// be called from any thread; the callbacks run on a CAF worker, one at a
+// time (the replicator actor's), and must not block long.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -64,6 +69,11 @@ const char* to_string(append_outcome o);
 /// (not assigned) is left out.
 std::map<uint32_t, configuration> configurations_of(const cluster_view& view);
 
+/// Most entries one on_commit call carries.
+inline constexpr std::size_t max_commit_entries = 4096;
+/// Most entry bytes one on_commit call carries (an entry larger goes alone).
+inline constexpr std::size_t max_commit_bytes = 1024u * 1024;
+
 /// What the replicator needs.
 struct replicator_options {
   std::string node;        ///< cluster.node
@@ -81,20 +91,45 @@ struct replicator_options {
   std::chrono::milliseconds request_timeout{2000};
   /// The pause before a backup whose request was refused or failed starts again.
   std::chrono::milliseconds retry_after{100};
+  /// How long a primary that a request showed a newer epoch (fenced: it
+  /// commits nothing) waits for the configuration explaining it before it
+  /// stops being primary (on_demote) without it: its view of etcd is stale.
+  std::chrono::milliseconds fenced_grace{2000};
+
+  /// Takes committed entries of `partition`, on its primary only: the
+  /// entries at [first_offset, first_offset + entries.size()), committed in
+  /// `epoch` (the primary's current one). Called in offset order, each
+  /// entry once per tenure as primary, all newly committed entries of a
+  /// partition in one call (at most max_commit_entries / max_commit_bytes
+  /// per call); when this node becomes primary (a configuration names it),
+  /// from the log's start on, as each entry commits — so a takeover
+  /// redelivers what the old primary had not released. Runs on the
+  /// replicator's CAF worker: it must hand the work on, not do it.
+  std::function<void(uint32_t partition, uint64_t epoch, uint64_t first_offset,
+                     std::vector<std::string> entries)>
+    on_commit;
+  /// Says this node stopped being `partition`'s primary: a configuration
+  /// named another (or dropped this node), or it stayed fenced for
+  /// fenced_grace. `epoch` is the ending tenure's, the newest epoch it was
+  /// primary in (≥ every epoch on_commit carried in it). Not called at
+  /// stop(): the owner stops its deliveries itself. After it, on_commit of
+  /// that partition is called again only for a new tenure, from the start.
+  std::function<void(uint32_t partition, uint64_t epoch)> on_demote;
 };
 
 /// One partition as the replicator last published it.
 struct replica_status {
   std::string role = "none"; ///< "primary" | "backup" | "none"
   uint64_t epoch = 0;        ///< the epoch applied (a backup: the newest known)
+  uint64_t log_start = 0;    ///< the first entry the local log holds
   uint64_t log_end = 0;      ///< the durable end of the local log
   uint64_t commit = 0;       ///< the commit offset known here
   /// A primary: each replica's durable offset as its last fetch reported.
   std::map<std::string, uint64_t> replica_offsets;
 };
 
-/// The node's replicator. Made by its owner (app/server.cpp once wired;
-/// the tests today) after peer_links, which carries its messages.
+/// The node's replicator. Made by its owner (app/server.cpp; the tests)
+/// after peer_links, which carries its messages.
 class replicator {
 public:
   /// Spawns the actor in `system`; `journal` holds the partition logs and
@@ -111,6 +146,13 @@ public:
   /// `done` runs on a CAF worker, exactly once (`failed` if stopped first).
   void append(uint32_t partition, std::vector<std::string> entries,
               std::function<void(append_outcome)> done);
+
+  /// Says every entry of `partition` below `offset` was delivered (or dead-
+  /// lettered): the primary trims its log there (backups follow when their
+  /// fetches show the new start). Ignored unless this node is the
+  /// partition's primary in a tenure that includes `epoch`; `offset` is
+  /// capped at what on_commit was given. Thread-safe, asynchronous.
+  void release(uint32_t partition, uint64_t epoch, uint64_t offset);
 
   /// Returns `partition`'s status as last published.
   replica_status status(uint32_t partition) const;

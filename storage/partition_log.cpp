@@ -18,6 +18,7 @@ namespace {
 
 constexpr char entry_tag = 'e';
 constexpr char epoch_tag = 'h';
+constexpr char start_tag = 's';
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
 
 using detail::get_be64;
@@ -48,6 +49,18 @@ expected<std::unique_ptr<partition_log>> partition_log::open(journal& j, uint32_
   std::unique_ptr<partition_log> log(new partition_log(j, *cf, partition));
   auto* db = j.db();
 
+  // The start (absent: 0, a log never trimmed).
+  {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions(), *cf, log_key(start_tag, partition, 0).slice(), &v);
+    if (s.ok() && v.size() == 8)
+      log->start_ = get_be64(v.data());
+    else if (s.ok())
+      return error{errc::corruption,
+                   "malformed start record in partition log " + std::to_string(partition)};
+    else if (!s.IsNotFound())
+      return j.read_error("read the start of partition log " + std::to_string(partition), s);
+  }
   // The end: one past the last entry key of this partition.
   {
     const log_key last(entry_tag, partition, max_u64);
@@ -58,6 +71,7 @@ expected<std::unique_ptr<partition_log>> partition_log::open(journal& j, uint32_
     else if (!it->status().ok())
       return j.read_error("read the end of partition log " + std::to_string(partition),
                           it->status());
+    log->end_ = std::max(log->end_, log->start_);
   }
   // The epoch history, in epoch order.
   {
@@ -125,6 +139,10 @@ expected<std::vector<std::string>> partition_log::read(uint64_t from, uint64_t t
   to = std::min(to, end_);
   if (from >= to)
     return out;
+  if (from < start_)
+    return error{errc::not_found, "partition log " + std::to_string(partition_) + " starts at " +
+                                    std::to_string(start_) + ", not " + std::to_string(from) +
+                                    " (trimmed)"};
   const log_key first(entry_tag, partition_, from), bound(entry_tag, partition_, to);
   rocksdb::ReadOptions ro;
   const auto upper = bound.slice();
@@ -170,11 +188,53 @@ std::optional<error> partition_log::truncate(uint64_t from) {
   }
   for (std::size_t i = keep; i < epochs_.size(); ++i)
     batch.Delete(cf_, log_key(epoch_tag, partition_, epochs_[i].epoch).slice());
+  // Below the start the log is empty and starts (and ends) at `from`.
+  const uint64_t start = std::min(start_, from);
+  if (start != start_)
+    put_start(batch, start);
   if (auto err = journal_.write_batch(
         batch, true, "truncate partition log " + std::to_string(partition_), false))
     return err;
+  start_ = start;
   end_ = std::min(end_, from);
   epochs_.resize(keep);
+  return std::nullopt;
+}
+
+void partition_log::put_start(rocksdb::WriteBatch& batch, uint64_t start) {
+  char v[8];
+  put_be64(v, start);
+  batch.Put(cf_, log_key(start_tag, partition_, 0).slice(), rocksdb::Slice(v, sizeof v));
+}
+
+std::optional<error> partition_log::trim(uint64_t to) {
+  to = std::min(to, end_);
+  if (to <= start_)
+    return std::nullopt;
+  rocksdb::WriteBatch batch;
+  for (uint64_t offset = start_; offset < to; ++offset)
+    batch.Delete(cf_, log_key(entry_tag, partition_, offset).slice());
+  put_start(batch, to);
+  if (auto err = journal_.write_batch(batch, false,
+                                      "trim partition log " + std::to_string(partition_), false))
+    return err;
+  start_ = to;
+  return std::nullopt;
+}
+
+std::optional<error> partition_log::reset(uint64_t start) {
+  rocksdb::WriteBatch batch;
+  const log_key first(entry_tag, partition_, 0), last(entry_tag, partition_, max_u64);
+  batch.DeleteRange(cf_, first.slice(), last.slice());
+  batch.Delete(cf_, last.slice());
+  for (const auto& e : epochs_)
+    batch.Delete(cf_, log_key(epoch_tag, partition_, e.epoch).slice());
+  put_start(batch, start);
+  if (auto err = journal_.write_batch(batch, true,
+                                      "reset partition log " + std::to_string(partition_), false))
+    return err;
+  start_ = end_ = start;
+  epochs_.clear();
   return std::nullopt;
 }
 

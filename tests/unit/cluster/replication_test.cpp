@@ -30,9 +30,11 @@ fetch_request fetch_from(const std::string& node, uint64_t epoch, uint64_t from)
 uint8_t status(reply_status s) { return static_cast<uint8_t>(s); }
 
 // A replica's log in memory: what partition_log stores, for the pure rules.
+// Entries below `start` are trimmed: their slots hold "" and must not be read.
 struct memory_log {
   std::vector<std::string> entries;
   epoch_history history;
+  uint64_t start = 0;
 };
 
 // Reads as partition_log::read does: at least one entry, then up to the budget.
@@ -40,6 +42,7 @@ std::vector<std::string> read(const memory_log& log, uint64_t from, uint64_t to,
                               std::size_t max_bytes, std::size_t max_entries) {
   std::vector<std::string> out;
   std::size_t bytes = 0;
+  EXPECT_GE(from, log.start) << "read below the log's start";
   for (uint64_t o = from; o < std::min<uint64_t>(to, log.entries.size()); ++o) {
     const auto& e = log.entries[o];
     if (!out.empty() && (bytes + e.size() > max_bytes || out.size() >= max_entries))
@@ -74,6 +77,12 @@ int drive(backup_state& b, memory_log& log, backup_step step, primary_state& pri
         log.entries.resize(std::min<std::size_t>(log.entries.size(), step.truncate_to));
         log.history.truncate_from(step.truncate_to);
         step = b.truncated(step.truncate_to);
+        break;
+      case backup_action::reset:
+        log.entries.assign(step.truncate_to, "");
+        log.history = epoch_history();
+        log.start = step.truncate_to;
+        step = b.reset_done(step.truncate_to);
         break;
       case backup_action::append:
         for (const auto& e : step.epochs)
@@ -420,4 +429,73 @@ TEST(replication, a_configuration_naming_this_node_primary_promotes_the_backup) 
   backup_state gone("c", 0, 0, {});
   EXPECT_EQ(gone.apply(config(9, "b", {"a", "b"}, {"a", "b"})).action, backup_action::none)
     << "not a replica any more";
+}
+
+// The primary trimmed what it delivered: a replica whose log ends below the
+// primary's start (a wiped disk, a long absence) copies afresh from there,
+// never leaving a hole; one that holds the start trims to it lazily.
+TEST(replication, a_fetch_below_the_primarys_start_copies_the_log_afresh_from_it) {
+  memory_log la, lb, lc;
+  const auto cfg10 = config(10, "a", {"a", "b", "c"}, {"a", "b"});
+  primary_state a("a", 0, 1, cfg10, 0, {}, 0);
+  la.history = a.history();
+  backup_state b("b", 0, 0, {});
+  append_entries(a, la, {"e0", "e1", "e2", "e3", "e4", "e5"}, 1);
+  a.durable(6);
+  drive(b, lb, b.apply(cfg10), a, la);
+  ASSERT_EQ(a.commit_offset(), 6u);
+  EXPECT_EQ(b.trim_point(), 0u) << "nothing trimmed on the primary yet";
+
+  // Delivered below 4: the primary's log starts there.
+  la.start = 4;
+  a.set_log_start(4);
+  EXPECT_EQ(a.log_start(), 4u);
+  append_entries(a, la, {"e6"}, 2);
+  a.durable(7);
+  backup_step again;
+  again.action = backup_action::fetch;
+  again.fetch = fetch_from("b", 10, b.log_end()); // its long-poll, answered now
+  drive(b, lb, again, a, la);
+  EXPECT_EQ(b.trim_point(), 4u) << "a backup holding the start trims to it";
+
+  // c never fetched: its fetch from 0 is below the start.
+  backup_state c("c", 0, 0, {});
+  auto step = c.apply(cfg10);
+  ASSERT_EQ(step.action, backup_action::query);
+  step = c.on_epoch_end(a.epoch_end(step.query));
+  ASSERT_EQ(step.action, backup_action::truncate);
+  step = c.truncated(0);
+  ASSERT_EQ(step.action, backup_action::fetch);
+  auto r = serve(a, la, step.fetch);
+  EXPECT_EQ(r.status, status(reply_status::below_start));
+  EXPECT_EQ(r.log_start, 4u);
+  EXPECT_TRUE(r.entries.empty());
+  EXPECT_EQ(a.replica_offset("c"), 0u) << "a prefix is not a log: not recorded";
+  step = c.on_fetch(r);
+  ASSERT_EQ(step.action, backup_action::reset);
+  EXPECT_EQ(step.truncate_to, 4u);
+  lc.entries.assign(4, "");
+  lc.start = 4;
+  step = c.reset_done(4);
+  ASSERT_EQ(step.action, backup_action::fetch);
+  EXPECT_EQ(step.fetch.from_offset, 4u);
+  EXPECT_EQ(c.commit_offset(), 4u) << "everything below the primary's start was committed";
+  drive(c, lc, step, a, la);
+  EXPECT_EQ(std::vector<std::string>(lc.entries.begin() + 4, lc.entries.end()),
+            (std::vector<std::string>{"e4", "e5", "e6"}));
+  EXPECT_EQ(lc.history.starts(), (std::vector<epoch_start>{{10, 4}}))
+    << "the epoch holding the start begins there in the copy";
+  EXPECT_EQ(c.trim_point(), 4u);
+  EXPECT_EQ(a.replica_offset("c"), 7u);
+}
+
+TEST(replication, a_log_start_counts_as_committed_and_never_goes_back) {
+  primary_state p("a", 0, 1, config(5, "a", {"a", "b"}, {"a", "b"}), 10, {}, 2);
+  EXPECT_EQ(p.commit_offset(), 2u) << "b has not fetched";
+  p.set_log_start(6);
+  EXPECT_EQ(p.commit_offset(), 6u) << "entries below the start were delivered, so committed";
+  p.set_log_start(3);
+  EXPECT_EQ(p.log_start(), 6u);
+  p.set_log_start(50);
+  EXPECT_EQ(p.log_start(), 10u) << "never past the durable end";
 }

@@ -47,7 +47,8 @@ fetch_response full_response() {
           38,
           44,
           {{5, 0}, {123456789012345ull, 41}},
-          {std::string("\x01\x00\xff binary", 10), "", "e42"}};
+          {std::string("\x01\x00\xff binary", 10), "", "e42"},
+          12};
 }
 
 // A scratch directory for a journal, removed afterwards.
@@ -76,6 +77,7 @@ TEST(replication_wire, every_message_round_trips_with_every_member) {
   EXPECT_EQ(r.from_offset, want.from_offset);
   EXPECT_EQ(r.commit_offset, want.commit_offset);
   EXPECT_EQ(r.log_end, want.log_end);
+  EXPECT_EQ(r.log_start, want.log_start);
   EXPECT_EQ(r.epochs, want.epochs);
   EXPECT_EQ(r.entries, want.entries) << "binary payloads, an empty one included";
   EXPECT_EQ(bytes_of(r), bytes_of(want));

@@ -37,15 +37,58 @@ namespace {
 
 constexpr uint32_t part = 3;
 
-// What every node reads: the members' addresses and the configurations.
+// What every node reads: the members' addresses and the configurations
+// (one node may be shown another, as a node whose etcd view differs).
 struct control {
   std::mutex mutex;
   std::vector<peer_address> members;
   std::map<uint32_t, configuration> configs;
+  std::map<std::string, configuration> shown_to;
 
   void set(const configuration& c) {
     std::lock_guard<std::mutex> guard(mutex);
     configs[part] = c;
+  }
+  void show(const std::string& node, const configuration& c) {
+    std::lock_guard<std::mutex> guard(mutex);
+    shown_to[node] = c;
+  }
+  std::map<uint32_t, configuration> of(const std::string& node) {
+    std::lock_guard<std::mutex> guard(mutex);
+    auto out = configs;
+    if (auto it = shown_to.find(node); it != shown_to.end())
+      out[part] = it->second;
+    return out;
+  }
+};
+
+// What a node's on_commit and on_demote were given.
+struct handed {
+  struct commit {
+    uint64_t epoch = 0;
+    uint64_t first = 0;
+    std::vector<std::string> entries;
+  };
+  std::mutex mutex;
+  std::vector<commit> commits;
+  std::vector<uint64_t> demotes; // their epochs
+  bool wrong_partition = false;
+
+  // Returns every entry handed to on_commit, in call order.
+  std::vector<std::string> entries() {
+    std::lock_guard<std::mutex> guard(mutex);
+    std::vector<std::string> out;
+    for (const auto& c : commits)
+      out.insert(out.end(), c.entries.begin(), c.entries.end());
+    return out;
+  }
+  std::vector<commit> calls() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return commits;
+  }
+  std::vector<uint64_t> demoted() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return demotes;
   }
 };
 
@@ -59,6 +102,7 @@ struct node {
   std::unique_ptr<peer_links> links;
   std::unique_ptr<replicator> repl;
   control& ctl;
+  handed seen;
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -106,9 +150,18 @@ struct node {
     o.poll_every = 20ms;
     o.long_poll = 200ms;
     o.retry_after = 50ms;
-    o.configurations = [&c = ctl] {
-      std::lock_guard<std::mutex> guard(c.mutex);
-      return c.configs;
+    o.fenced_grace = 300ms;
+    o.configurations = [&c = ctl, n = name] { return c.of(n); };
+    o.on_commit = [this](uint32_t p, uint64_t epoch, uint64_t first,
+                         std::vector<std::string> entries) {
+      std::lock_guard<std::mutex> guard(seen.mutex);
+      seen.wrong_partition |= p != part;
+      seen.commits.push_back({epoch, first, std::move(entries)});
+    };
+    o.on_demote = [this](uint32_t p, uint64_t epoch) {
+      std::lock_guard<std::mutex> guard(seen.mutex);
+      seen.wrong_partition |= p != part;
+      seen.demotes.push_back(epoch);
     };
     repl = std::make_unique<replicator>(*system, *journal, *links, std::move(o));
   }
@@ -119,9 +172,9 @@ struct node {
     repl.reset();
     auto log = sy::storage::partition_log::open(*journal, part);
     EXPECT_TRUE(log);
-    if (!log || (*log)->end_offset() == 0)
+    if (!log || (*log)->end_offset() == (*log)->start_offset())
       return {};
-    auto r = (*log)->read(0, (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
+    auto r = (*log)->read((*log)->start_offset(), (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
     EXPECT_TRUE(r);
     return r ? *r : std::vector<std::string>{};
   }
@@ -292,6 +345,176 @@ TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
   EXPECT_EQ(b->stop_and_read(), want);
   EXPECT_EQ(c->stop_and_read(), want);
   EXPECT_EQ(a->stop_and_read(), want) << "old3..old5 are cut";
+}
+
+// Checks that `calls` cover [from, from + size of want) contiguously, in
+// order, with `want`'s entries.
+void expect_contiguous(const std::vector<handed::commit>& calls, uint64_t from,
+                       const std::vector<std::string>& want) {
+  uint64_t next = from;
+  std::vector<std::string> got;
+  for (const auto& c : calls) {
+    EXPECT_EQ(c.first, next) << "on_commit out of order or with a gap";
+    EXPECT_FALSE(c.entries.empty());
+    next += c.entries.size();
+    got.insert(got.end(), c.entries.begin(), c.entries.end());
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(three_nodes, on_commit_hands_each_committed_entry_once_in_order_on_the_primary_only) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 3), first.callback());
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  EXPECT_EQ(first.first(), append_outcome::committed);
+  auto calls = a->seen.calls();
+  ASSERT_EQ(calls.size(), 1u) << "the entries of one commit go in one call";
+  EXPECT_EQ(calls[0].epoch, 10u);
+
+  // The same primary in a newer epoch (any etcd write bumps it): its tenure
+  // goes on, nothing is handed twice and nothing is demoted.
+  ctl.set({11, "a", {"a", "b", "c"}, {"a", "b", "c"}});
+  ASSERT_TRUE(eventually([&] { return a->status().epoch == 11; }));
+  outcome second;
+  a->repl->append(part, entries("e", 3, 5), second.callback());
+  ASSERT_TRUE(eventually([&] { return second.count() == 1; }));
+  EXPECT_EQ(second.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 5; }));
+  calls = a->seen.calls();
+  expect_contiguous(calls, 0, entries("e", 0, 5));
+  EXPECT_EQ(calls.back().epoch, 11u);
+  EXPECT_TRUE(a->seen.demoted().empty());
+
+  // The backups stored everything and were handed nothing.
+  ASSERT_TRUE(eventually([&] { return b->status().log_end == 5 && c->status().log_end == 5; }));
+  EXPECT_TRUE(b->seen.calls().empty());
+  EXPECT_TRUE(c->seen.calls().empty());
+  EXPECT_FALSE(a->seen.wrong_partition);
+  // Stopping hands nothing more and demotes nothing.
+  a->repl->stop();
+  EXPECT_EQ(a->seen.entries().size(), 5u);
+  EXPECT_TRUE(a->seen.demoted().empty());
+}
+
+TEST_F(three_nodes, after_a_failover_the_new_primary_hands_on_its_log_from_its_start) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 3), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 3; }));
+
+  ctl.set({20, "b", {"a", "b", "c"}, {"b", "c"}});
+  ASSERT_TRUE(eventually([&] { return a->seen.demoted().size() == 1; }))
+    << "the old primary was not told it stopped being primary";
+  EXPECT_EQ(a->seen.demoted()[0], 10u) << "the epoch of the tenure that ended";
+  // b hands on every entry from its log's start — committed under epoch 10
+  // — in its own epoch, once c has them (they are in c's log already).
+  ASSERT_TRUE(eventually([&] { return b->seen.entries().size() == 3; }));
+  auto calls = b->seen.calls();
+  expect_contiguous(calls, 0, entries("e", 0, 3));
+  EXPECT_EQ(calls[0].epoch, 20u);
+
+  outcome more;
+  b->repl->append(part, entries("f", 3, 5), more.callback());
+  ASSERT_TRUE(eventually([&] { return more.count() == 1; }));
+  EXPECT_EQ(more.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return b->seen.entries().size() == 5; }));
+  auto want = entries("e", 0, 3);
+  for (auto& e : entries("f", 3, 5))
+    want.push_back(e);
+  expect_contiguous(b->seen.calls(), 0, want);
+  // a, a backup now, stored them and was handed nothing more.
+  ASSERT_TRUE(eventually([&] { return a->status().log_end == 5; }));
+  EXPECT_EQ(a->seen.entries().size(), 3u);
+  EXPECT_TRUE(b->seen.demoted().empty());
+  EXPECT_TRUE(c->seen.calls().empty());
+}
+
+TEST_F(three_nodes, release_trims_the_primary_and_after_a_fetch_the_backups) {
+  outcome done;
+  a->repl->append(part, entries("e", 0, 10), done.callback());
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 10; }));
+  // Another tenure's release, and one on a backup, are ignored; messages to
+  // one actor arrive in order, so once the last one took effect the others
+  // had theirs.
+  a->repl->release(part, 9, 8);
+  a->repl->release(part, 11, 8);
+  b->repl->release(part, 10, 9);
+  a->repl->release(part, 10, 6);
+  ASSERT_TRUE(eventually([&] { return a->status().log_start == 6; }));
+  EXPECT_EQ(a->status().log_end, 10u);
+  // The backups learn the start from their next fetch (the long-poll's end).
+  ASSERT_TRUE(eventually([&] { return b->status().log_start == 6 && c->status().log_start == 6; }))
+    << "b starts at " << b->status().log_start << ", c at " << c->status().log_start;
+
+  // A release past what was handed on stops there.
+  a->repl->release(part, 10, 100);
+  ASSERT_TRUE(eventually([&] { return a->status().log_start == 10; }));
+  outcome more;
+  a->repl->append(part, entries("e", 10, 12), more.callback());
+  ASSERT_TRUE(eventually([&] { return more.count() == 1; }));
+  EXPECT_EQ(more.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return c->status().log_start == 10 && c->status().log_end == 12; }));
+  EXPECT_EQ(b->stop_and_read(), entries("e", 10, 12));
+  EXPECT_EQ(c->stop_and_read(), entries("e", 10, 12));
+  EXPECT_EQ(a->stop_and_read(), entries("e", 10, 12));
+}
+
+TEST_F(three_nodes, a_backup_behind_the_primarys_start_copies_afresh_and_ends_identical) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 3), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_TRUE(eventually([&] { return c->status().log_end == 3; }));
+  c->repl->stop();
+  // c is dropped from the in-sync set; a and b go on without it.
+  ctl.set({11, "a", {"a", "b", "c"}, {"a", "b"}});
+  ASSERT_TRUE(eventually([&] { return a->status().epoch == 11; }));
+  outcome more;
+  a->repl->append(part, entries("e", 3, 10), more.callback());
+  ASSERT_TRUE(eventually([&] { return more.count() == 1; }));
+  ASSERT_EQ(more.first(), append_outcome::committed);
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 10; }));
+  a->repl->release(part, 11, 8);
+  ASSERT_TRUE(eventually([&] { return a->status().log_start == 8; }));
+
+  // c returns with a log ending at 3, below a's start: it copies afresh.
+  c->repl.reset();
+  c->start();
+  ASSERT_TRUE(eventually([&] {
+    auto s = c->status();
+    return s.role == "backup" && s.log_start == 8 && s.log_end == 10;
+  }))
+    << "c's log is [" << c->status().log_start << ", " << c->status().log_end << ")";
+  outcome last;
+  a->repl->append(part, entries("e", 10, 12), last.callback());
+  ASSERT_TRUE(eventually([&] { return last.count() == 1; }));
+  ASSERT_TRUE(eventually([&] { return c->status().log_end == 12; }));
+  EXPECT_EQ(c->stop_and_read(), entries("e", 8, 12)) << "no hole, nothing of its old log";
+  EXPECT_EQ(a->stop_and_read(), entries("e", 8, 12));
+}
+
+TEST_F(three_nodes, a_primary_fenced_by_an_epoch_it_cannot_see_stops_after_the_grace) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 2), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  // b sees epoch 12 (a's etcd view lags): its requests fence a.
+  ctl.show("b", {12, "a", {"a", "b", "c"}, {"a", "b", "c"}});
+  ASSERT_TRUE(eventually([&] { return a->seen.demoted().size() == 1; }))
+    << "a stayed primary while fenced";
+  EXPECT_EQ(a->seen.demoted()[0], 10u);
+  outcome refused;
+  a->repl->append(part, entries("x", 2, 3), refused.callback());
+  ASSERT_TRUE(eventually([&] { return refused.count() == 1; }));
+  EXPECT_EQ(refused.first(), append_outcome::not_primary);
+
+  // When a's view catches up and still names it, a new tenure begins: it
+  // hands on its log from the start again (a takeover may redeliver).
+  ctl.set({12, "a", {"a", "b", "c"}, {"a", "b", "c"}});
+  ASSERT_TRUE(eventually([&] { return a->seen.entries().size() == 4; }));
+  auto calls = a->seen.calls();
+  EXPECT_EQ(calls.back().first, 0u);
+  EXPECT_EQ(calls.back().epoch, 12u);
 }
 
 TEST(replicator, reads_the_assigned_configurations_of_a_membership_view) {

@@ -53,8 +53,8 @@ std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
 }
 
 std::vector<std::string> read_all(const partition_log& log) {
-  auto r = log.read(0, log.end_offset(), SIZE_MAX, SIZE_MAX);
-  EXPECT_TRUE(r || log.end_offset() == 0);
+  auto r = log.read(log.start_offset(), log.end_offset(), SIZE_MAX, SIZE_MAX);
+  EXPECT_TRUE(r || log.end_offset() == log.start_offset());
   return r ? *r : std::vector<std::string>{};
 }
 
@@ -132,6 +132,83 @@ TEST(partition_log, truncates_the_suffix_and_its_epochs_across_a_reopen) {
   ASSERT_FALSE(log->truncate(0));
   EXPECT_EQ(log->end_offset(), 0u);
   EXPECT_TRUE(log->epochs().empty());
+}
+
+TEST(partition_log, trims_the_prefix_and_keeps_its_start_across_a_reopen) {
+  temp_dir d;
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 2);
+    const partition_epoch e3{3, 0};
+    ASSERT_FALSE(log->append(0, numbered("a", 0, 10), std::span(&e3, 1)));
+    ASSERT_FALSE(log->put_epoch(5, 6));
+    ASSERT_FALSE(log->trim(4));
+    EXPECT_EQ(log->start_offset(), 4u);
+    EXPECT_EQ(log->end_offset(), 10u);
+    EXPECT_EQ(read_all(*log), numbered("a", 4, 10));
+    auto below = log->read(2, 10, SIZE_MAX, SIZE_MAX);
+    ASSERT_FALSE(below) << "entries below the start are gone";
+    EXPECT_TRUE(below.error().not_found());
+    ASSERT_FALSE(log->trim(2)) << "a trim below the start is a no-op";
+    EXPECT_EQ(log->start_offset(), 4u);
+    // Another partition in the same family is untouched.
+    auto other = open_log(*j, 3);
+    ASSERT_FALSE(other->append(0, numbered("b", 0, 3)));
+    ASSERT_FALSE(j->flush());
+  }
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 2);
+    EXPECT_EQ(log->start_offset(), 4u);
+    EXPECT_EQ(log->end_offset(), 10u);
+    EXPECT_EQ(read_all(*log), numbered("a", 4, 10));
+    EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{3, 0}, {5, 6}})) << "kept whole";
+    EXPECT_EQ(read_all(*open_log(*j, 3)), numbered("b", 0, 3));
+    // A trim past the end stops at the end: an empty log that goes on there.
+    ASSERT_FALSE(log->trim(100));
+    EXPECT_EQ(log->start_offset(), 10u);
+    EXPECT_EQ(log->end_offset(), 10u);
+    ASSERT_FALSE(log->append(10, numbered("a", 10, 12)));
+    ASSERT_FALSE(j->flush());
+  }
+  auto j = open_journal(d);
+  auto log = open_log(*j, 2);
+  EXPECT_EQ(log->start_offset(), 10u);
+  EXPECT_EQ(log->end_offset(), 12u);
+  EXPECT_EQ(read_all(*log), numbered("a", 10, 12));
+  // A truncation below the start empties the log there.
+  ASSERT_FALSE(log->truncate(7));
+  EXPECT_EQ(log->start_offset(), 7u);
+  EXPECT_EQ(log->end_offset(), 7u);
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{3, 0}, {5, 6}}));
+}
+
+TEST(partition_log, a_reset_empties_the_log_at_a_new_start_across_a_reopen) {
+  temp_dir d;
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 1);
+    const std::vector<partition_epoch> epochs{{3, 0}, {5, 2}};
+    ASSERT_FALSE(log->append(0, numbered("a", 0, 5), epochs));
+    ASSERT_FALSE(log->reset(20));
+    EXPECT_EQ(log->start_offset(), 20u);
+    EXPECT_EQ(log->end_offset(), 20u);
+    EXPECT_TRUE(log->epochs().empty());
+    EXPECT_TRUE(read_all(*log).empty());
+    EXPECT_TRUE(log->append(5, numbered("x", 5, 6))) << "the end is the new start";
+    const partition_epoch e9{9, 20};
+    ASSERT_FALSE(log->append(20, numbered("c", 20, 23), std::span(&e9, 1)));
+  }
+  auto j = open_journal(d);
+  auto log = open_log(*j, 1);
+  EXPECT_EQ(log->start_offset(), 20u);
+  EXPECT_EQ(log->end_offset(), 23u);
+  EXPECT_EQ(read_all(*log), numbered("c", 20, 23));
+  EXPECT_EQ(log->epochs(), (std::vector<partition_epoch>{{9, 20}}));
+  // A reset to a lower start goes there too (nothing of the old log is kept).
+  ASSERT_FALSE(log->reset(2));
+  EXPECT_EQ(log->start_offset(), 2u);
+  EXPECT_EQ(log->end_offset(), 2u);
 }
 
 TEST(partition_log, a_read_is_bounded_in_bytes_and_entries_and_repeatable) {
