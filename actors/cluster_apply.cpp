@@ -352,6 +352,9 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           ords.push_back(found->second);
           ps.subs.push_back(table->targets[found->second].number);
         }
+        // An id listed twice is queued once.
+        std::sort(ords.begin(), ords.end());
+        ords.erase(std::unique(ords.begin(), ords.end()), ords.end());
         if (below) {
           // Applied before (this tenure, before a restart): queued here
           // already, and counted delivered once its queues pass floor_seq.
