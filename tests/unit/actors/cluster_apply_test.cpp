@@ -348,7 +348,7 @@ TEST_F(cluster_apply_fixture,
     EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
   }
   EXPECT_EQ(apply_->counters().unknown_subscriptions.load(), 1u);
-  // The journal gave them local seqs; their ids are the ingest node's.
+  // Both delivered: released, and the applied watermark is in the journal.
   ASSERT_TRUE(wait_release(0, 5, 2));
   auto wm = journal_->get_meta(partition_apply::watermark_key(0));
   ASSERT_TRUE(wm);
