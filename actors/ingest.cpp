@@ -43,6 +43,15 @@ void ingest_submission::add(std::shared_ptr<storage::stored_event> e,
   events.push_back(std::move(e));
 }
 
+void ingest_submission::add_encoded(std::shared_ptr<storage::stored_event> e,
+                                    std::string_view record, std::span<const uint32_t> ords) {
+  records.append(record);
+  record_ends.push_back(records.size());
+  matches.insert(matches.end(), ords.begin(), ords.end());
+  match_ends.push_back(matches.size());
+  events.push_back(std::move(e));
+}
+
 std::optional<uint64_t> seq_of_event_id(std::string_view id) {
   if (id.size() != 20 || id.substr(0, 4) != "evt_")
     return std::nullopt;
@@ -177,6 +186,10 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
 
   records_.clear();
   records_.reserve(total);
+  meta_.clear();
+  for (auto& s : group)
+    for (auto& [name, value] : s.meta)
+      meta_.emplace_back(name, value);
   subs_.clear();
   subs_.reserve(total_matches);      // never grows below: the spans into it stay valid
   std::deque<std::string> respilled; // records encoded again here (not expected)
@@ -200,7 +213,9 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
                                            s.match_ends[i] - match_begin);
       record_begin = s.record_ends[i];
       match_begin = s.match_ends[i];
-      const auto& cid = e->ev.client_id;
+      const std::string_view cid = e->ev.client_id.empty() || s.dedupe_keys.empty()
+                                     ? e->ev.client_id
+                                     : s.dedupe_keys[i];
       if (!cid.empty()) {
         // A repeated client id is acknowledged with its first id, routed once.
         auto seen = ids_in_group.find(cid);
@@ -220,9 +235,11 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
         ids_in_group.emplace(cid, seq);
       }
       e->seq = seq;
-      if (e->ev.id.size() != event_id_size)
-        e->ev.id.resize(event_id_size);
-      write_event_id(e->ev.id.data(), seq);
+      if (!s.keep_ids) {
+        if (e->ev.id.size() != event_id_size)
+          e->ev.id.resize(event_id_size);
+        write_event_id(e->ev.id.data(), seq);
+      }
       std::string_view bytes(record.data(), record.size());
       if (!storage::set_record_seq(record, seq, e->ev.id))
         bytes = respilled.emplace_back(storage::encode_event(*e));
@@ -247,7 +264,8 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
   // Unsynced: the sync thread makes it durable before anyone hears of it.
   // Even a round that wrote nothing waits for that sync: a repeated client
   // id may have been answered from a round still being synced.
-  auto err = records_.empty() ? std::nullopt : journal_.append_records(records_, false);
+  auto err = records_.empty() && meta_.empty() ? std::nullopt
+                                               : journal_.append_records(records_, false, meta_);
   if (err) {
     if (err->kind == storage::errc::no_space)
       return fail(group, "the journal's disk is full; retry once space is freed");

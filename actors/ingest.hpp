@@ -57,12 +57,28 @@ struct ingest_submission {
   std::vector<std::size_t> record_ends;
   route_ptr routes;
   std::function<void(ingest_outcome)> done;
+  /// Keeps every event's id as given (cluster mode: the cluster-wide id the
+  /// ingest node minted) rather than event_id(seq); the journal still
+  /// gives each event a local seq.
+  bool keep_ids = false;
+  /// The key each event's client id is deduplicated under (event i's is
+  /// dedupe_keys[i]); empty: the client id itself. Cluster mode's apply
+  /// scopes them per partition and epoch (actors/cluster_apply.hpp).
+  std::vector<std::string> dedupe_keys;
+  /// Meta (name, value) pairs written in the same write as the events
+  /// (cluster mode: a partition's applied offset); written even when every
+  /// event of the round was a repeat.
+  std::vector<std::pair<std::string, std::string>> meta;
 
   /// Makes room for `n` events whose records take about `bytes`.
   void reserve(std::size_t n, std::size_t bytes);
   /// Adds `e`, matched to the route ordinals `ords`, and encodes its record
   /// (giving it a placeholder id that the commit overwrites).
   void add(std::shared_ptr<storage::stored_event> e, std::span<const uint32_t> ords);
+  /// Adds `e`, whose journal record `record` is already encoded with its id
+  /// set (keep_ids), matched to the route ordinals `ords`.
+  void add_encoded(std::shared_ptr<storage::stored_event> e, std::string_view record,
+                   std::span<const uint32_t> ords);
 };
 
 /// Counters the pipeline keeps for /metrics.
@@ -110,6 +126,7 @@ private:
   // Reused by every commit (the commit thread's alone).
   std::vector<storage::append_record> records_;
   std::vector<uint64_t> subs_;
+  std::vector<std::pair<std::string_view, std::string_view>> meta_;
   const int64_t dedupe_window_ms_;
   const std::size_t max_pending_events_;
   std::mutex mutex_;

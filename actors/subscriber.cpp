@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "actors/delivery_gate.hpp"
 #include "actors/live_feed.hpp"
 #include "actors/messages.hpp"
 #include "actors/off_worker.hpp"
@@ -141,6 +142,12 @@ struct subscriber_state {
     uint64_t gen = 0;         // the deferred end line's timer
   } streak;
   std::string host; // the url's host: the log names no path, query or credentials
+  // Cluster mode: the partition whose gate holds this subscription's deliveries.
+  std::optional<uint32_t> gate_partition;
+
+  /// Returns false while this node may not start deliveries (cluster mode,
+  /// a partition this node does not lead).
+  bool gate_open() const { return !gate_partition || env->gate->open(*gate_partition); }
 
   subscriber_state() = default;
   subscriber_state(const subscriber_state&) = delete;
@@ -621,7 +628,7 @@ void remove_candidate(subscriber_state& st, const candidate& c) {
 void pump(self_ptr self) {
   auto& st = self->state;
   if (st.sub.state != core::subscription_state::active ||
-      st.sub.delivery != core::delivery_mode::push || !st.breaker->may_send())
+      st.sub.delivery != core::delivery_mode::push || !st.breaker->may_send() || !st.gate_open())
     return;
   refill(st);
   const int64_t now = st.clock->steady_ms();
@@ -632,6 +639,9 @@ void pump(self_ptr self) {
     return;
   }
   while (st.breaker->may_send() && st.window.has_room(st.in_flight.size(), st.breaker->probing())) {
+    // Read per delivery: once demote closed it, none starts (actors/cluster_apply.hpp).
+    if (!st.gate_open())
+      break;
     auto c = next_candidate(st, now);
     if (!c)
       break;
@@ -780,6 +790,8 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
   st.window.set_max(st.sub.max_in_flight);
   st.rng.seed(st.env->seed ^ (st.sub.number * 0x9e3779b97f4a7c15ULL));
   st.host = host_of(st.sub.url);
+  if (st.env->gate && st.sub.is_client_kind())
+    st.gate_partition = st.env->gate->partition_of(st.sub.id);
   pump(self);
   flush_dead(self);
   publish_stats(st);

@@ -25,6 +25,7 @@ struct client_response;
 
 namespace sy::actors {
 
+class delivery_gate;
 class live_feed;
 
 /// Retry and delivery settings shared by every subscriber (docs/api.md §3, §7).
@@ -67,6 +68,9 @@ struct subscriber_env {
   delivery_settings settings;
   /// Reads time for every delay and age (core::system_clock() when null).
   const core::clock* clock = nullptr;
+  /// Cluster mode: a client subscription's webhook deliveries start only
+  /// while its partition is open here (actors/delivery_gate.hpp); null: always.
+  const delivery_gate* gate = nullptr;
   /// Seeds each subscriber's jitter (mixed with its number, so that
   /// subscriptions failing together do not retry in step).
   uint64_t seed = 0;

@@ -1128,12 +1128,21 @@ std::optional<error> journal::sync_appends() {
 }
 
 std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
-  if (records.empty())
+  return append_records(records, sync, {});
+}
+
+std::optional<error> journal::append_records(
+  std::span<const append_record> records, bool sync,
+  std::span<const std::pair<std::string_view, std::string_view>> meta) {
+  if (records.empty() && meta.empty())
     return std::nullopt;
   auto& d = *impl_;
   std::lock_guard lock(d.append_mu_);
   auto& batch = d.append_batch_;
   batch.Clear();
+  for (const auto& [name, value] : meta)
+    batch.Put(d.cf(cf_meta), rocksdb::Slice(name.data(), name.size()),
+              rocksdb::Slice(value.data(), value.size()));
   uint64_t high = 0;
   for (const auto& r : records) {
     batch.Put(d.cf(cf_events), seq_key(r.seq).slice(),
@@ -1156,7 +1165,7 @@ std::optional<error> journal::append_records(std::span<const append_record> reco
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
-  const bool unsynced = d.sync_ && !sync;
+  const bool unsynced = d.sync_ && !sync && !records.empty();
   if (unsynced) {
     // Masked before it is written: a reader never sees it undurable.
     std::lock_guard guard(d.unsynced_mu_);
@@ -1440,6 +1449,24 @@ expected<uint64_t> journal::drop_dead(uint64_t sub) {
   // The event records of dropped letters are left to collect_garbage, which
   // keeps a record only while a queue holds it.
   return n;
+}
+
+expected<std::optional<uint64_t>> journal::queue_head(uint64_t sub) const {
+  auto& d = *impl_;
+  std::unique_ptr<rocksdb::Iterator> it(
+    d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
+  it->Seek(pair_key(sub, 0).slice());
+  if (!it->Valid()) {
+    if (!it->status().ok())
+      return impl_->read_failed("read queue head", it->status());
+    return std::optional<uint64_t>();
+  }
+  auto key = it->key();
+  if (key.size() != 16)
+    return impl_->read_failed("malformed key in queues");
+  if (get_be64(key.data()) != sub)
+    return std::optional<uint64_t>();
+  return std::optional<uint64_t>(get_be64(key.data() + 8));
 }
 
 expected<uint64_t> journal::min_queued_seq() const {

@@ -291,6 +291,13 @@ public:
   /// after sync_appends(): the caller tells nobody of them before that.
   [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records,
                                                     bool sync);
+  /// As append_records(records, sync), and puts each (name, value) of
+  /// `meta` into meta in the same write: cluster mode's apply persists a
+  /// partition's applied offset with the events it applied
+  /// (actors/cluster_apply.hpp). Writes `meta` alone when `records` is empty.
+  [[nodiscard]] std::optional<error> append_records(
+    std::span<const append_record> records, bool sync,
+    std::span<const std::pair<std::string_view, std::string_view>> meta);
   /// Makes every write made so far durable (one fsync of the WAL) when the
   /// journal syncs; returns at once when it does not. May run concurrently
   /// with writes. A failure stops writes as a failed write does.
@@ -314,6 +321,11 @@ public:
   /// failure (the caller resumes there); one that fails first, the error.
   expected<std::vector<event_ptr>> read_queue(uint64_t sub, uint64_t after,
                                               std::size_t limit) const;
+
+  /// Returns the lowest seq queued for `sub` (unsynced appends included), or
+  /// nullopt when its queue is empty: one seek. Cluster mode's apply asks it
+  /// to learn how far a subscription has delivered.
+  expected<std::optional<uint64_t>> queue_head(uint64_t sub) const;
 
   /// Returns how many events are queued for `sub` (a scan; for purge and recovery).
   expected<uint64_t> count_queue(uint64_t sub) const;

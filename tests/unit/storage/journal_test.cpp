@@ -289,6 +289,41 @@ TEST(journal, count_queues_counts_every_non_empty_queue_in_one_scan) {
     EXPECT_EQ(ok(j->count_queue(sub)), n) << sub;
 }
 
+TEST(journal, queue_head_is_the_lowest_seq_queued_for_that_subscription_only) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  j->reserve_seqs(9);
+  EXPECT_FALSE(ok(j->queue_head(7)).has_value());
+  append_range(*j, 3, 4, {7});
+  append_range(*j, 1, 2, {8}); // the next subscription's keys follow 7's
+  EXPECT_EQ(ok(j->queue_head(7)), std::optional<uint64_t>(3));
+  EXPECT_FALSE(j->ack_many(7, {3, 4}));
+  EXPECT_EQ(ok(j->queue_head(7)), std::optional<uint64_t>(5));
+  EXPECT_FALSE(j->ack_many(7, {5, 6}));
+  EXPECT_FALSE(ok(j->queue_head(7)).has_value());
+  EXPECT_FALSE(ok(j->queue_head(6)).has_value()); // seeks land on 8's keys
+  EXPECT_EQ(ok(j->queue_head(8)), std::optional<uint64_t>(1));
+}
+
+TEST(journal, append_records_writes_meta_in_the_same_write_and_alone) {
+  temp_dir dir;
+  auto j = open_journal(dir.path(), true);
+  ASSERT_TRUE(j);
+  auto e = make_event(j->reserve_seqs(1));
+  const std::string record = encode_event(*e);
+  const uint64_t subs[] = {4};
+  const append_record r{e->seq, e->ingest_ms, record, {}, subs};
+  const std::pair<std::string_view, std::string_view> meta[] = {{"cluster_applied.3", "one"}};
+  ASSERT_FALSE(j->append_records(std::span(&r, 1), true, meta));
+  EXPECT_EQ(ok(j->get_meta("cluster_applied.3")), "one");
+  EXPECT_EQ(ok(j->count_queue(4)), 1u);
+  const std::pair<std::string_view, std::string_view> next[] = {{"cluster_applied.3", "two"}};
+  ASSERT_FALSE(j->append_records({}, true, next));
+  EXPECT_EQ(ok(j->get_meta("cluster_applied.3")), "two");
+  EXPECT_EQ(ok(j->count_queue(4)), 1u);
+}
+
 TEST(journal, reopens_with_everything_in_place) {
   temp_dir dir;
   {

@@ -1,0 +1,583 @@
+#include "actors/cluster_apply.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "actors/delivery_gate.hpp"
+#include "actors/messages.hpp"
+#include "actors/subscriber_slot.hpp"
+#include "cluster/partition_entry.hpp"
+#include "cluster/placement.hpp"
+#include "log/log.hpp"
+#include "storage/journal.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+void put_be(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_be64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+// The prefix of partition `p`'s client-id dedupe keys in `epoch`: a NUL
+// first, which the API's client ids (JSON strings of printable text) do
+// not start with, so that they never meet a single node's plain keys.
+std::string dedupe_scope(uint32_t p, uint64_t epoch) {
+  std::string s("\0P", 2);
+  put_be(s, p, 4);
+  put_be(s, epoch, 8);
+  return s;
+}
+
+// Heterogeneous lookup: an entry's subscription ids are string_views.
+struct id_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// One apply() call.
+struct batch {
+  uint64_t epoch = 0;
+  uint64_t first = 0;
+  std::vector<std::string> entries;
+};
+
+// Applied offsets up to `end` (from the previous segment's end) and the
+// highest local seq any of them became.
+struct segment {
+  uint64_t end = 0;
+  uint64_t max_seq = 0;
+};
+
+// What one submission covers: the batches it was built from (kept to build
+// it again when the journal refuses it), the offsets it moves the watermark
+// over, and the subscriptions (journal numbers) its events were queued for.
+struct pass {
+  uint64_t epoch = 0;
+  uint64_t next_before = 0; // the watermark before it (restored on failure)
+  uint64_t to = 0;          // the watermark after it
+  uint64_t floor_seq = 0;   // the seq entries below the watermark count as (see skipped)
+  std::vector<batch> batches;
+  std::vector<uint64_t> subs;
+};
+
+struct partition_state {
+  // Guarded by impl::mu_.
+  uint64_t fenced = 0; // the newest epoch demote() named: older entries are stale
+  uint64_t newest = 0; // the newest epoch apply() was given: older entries are stale too
+  std::deque<batch> incoming;
+  bool demote_pending = false;
+  bool in_flight = false; // a pass is being built or is in the pipeline
+  steady::time_point retry_at{};
+  // The applier's thread only.
+  uint64_t epoch = 0; // the tenure this node applies as primary; 0: none
+  uint64_t next = 0;  // the next offset to apply (the watermark)
+  uint64_t released = 0;
+  std::optional<pass> current;
+  std::deque<segment> segments;
+  // Subscription number → the highest seq queued for it that the release
+  // check has not yet seen it pass.
+  std::unordered_map<uint64_t, uint64_t> watch;
+};
+
+struct completion {
+  uint32_t partition = 0;
+  ingest_outcome outcome;
+};
+
+} // namespace
+
+struct partition_apply::impl : std::enable_shared_from_this<partition_apply::impl> {
+  impl(caf::actor_system& sys, storage::journal& journal, ingest_pipeline& pipeline,
+       const route_publisher& routes, uint32_t partitions,
+       std::function<void(uint32_t, uint64_t, uint64_t)> release, partition_apply_options options)
+      : sys_(sys), journal_(journal), pipeline_(pipeline), routes_(routes), partitions_(partitions),
+        release_(std::move(release)), options_(options), parts_(partitions) {
+    // Events journaled before this process started have lower seqs: an entry
+    // found below the watermark counts as this seq until its queues pass it.
+    high_seq_ = journal_.next_seq() - 1;
+  }
+
+  void start() {
+    thread_ = std::thread([self = shared_from_this()] { self->run(); });
+  }
+
+  void apply(uint32_t p, uint64_t epoch, uint64_t first, std::vector<std::string> entries) {
+    if (p >= partitions_ || entries.empty())
+      return;
+    std::lock_guard lock(mu_);
+    auto& st = parts_[p];
+    if (epoch <= st.fenced || epoch < st.newest) {
+      counters_.stale.fetch_add(entries.size(), std::memory_order_relaxed);
+      return;
+    }
+    st.newest = epoch;
+    st.incoming.push_back({epoch, first, std::move(entries)});
+    cv_.notify_one();
+  }
+
+  void demote(uint32_t p, uint64_t epoch) {
+    if (p >= partitions_)
+      return;
+    std::lock_guard lock(mu_);
+    auto& st = parts_[p];
+    if (epoch < st.newest)
+      return; // a tenure of a newer epoch has begun here: that one stands
+    if (options_.gate)
+      options_.gate->set(p, false);
+    st.fenced = std::max(st.fenced, epoch);
+    while (!st.incoming.empty() && st.incoming.front().epoch <= st.fenced) {
+      counters_.stale.fetch_add(st.incoming.front().entries.size(), std::memory_order_relaxed);
+      st.incoming.pop_front();
+    }
+    st.demote_pending = true;
+    cv_.notify_one();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+      thread_.join();
+  }
+
+  // The pipeline's answer to a pass, on its sync thread (or on ours, inside
+  // submit(), when it refuses at once: then mu_ is already held).
+  void on_done(uint32_t p, ingest_outcome out) {
+    if (std::this_thread::get_id() == thread_id_) {
+      completions_.push_back({p, std::move(out)});
+      return;
+    }
+    std::lock_guard lock(mu_);
+    completions_.push_back({p, std::move(out)});
+    cv_.notify_one();
+  }
+
+  void run() {
+    thread_id_ = std::this_thread::get_id();
+    auto next_tick = steady::now() + options_.release_interval;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait_until(lock, next_tick, [&] { return stopping_ || ready_locked(); });
+      if (stopping_)
+        return;
+      auto done = std::move(completions_);
+      completions_.clear();
+      for (auto& c : done)
+        complete_locked(c);
+      for (uint32_t p = 0; p < partitions_ && !stopping_; ++p)
+        step_locked(p, lock);
+      if (steady::now() >= next_tick) {
+        lock.unlock();
+        check_releases();
+        counters_.checks.fetch_add(1, std::memory_order_relaxed);
+        lock.lock();
+        next_tick = steady::now() + options_.release_interval;
+      }
+    }
+  }
+
+  bool ready_locked() const {
+    if (!completions_.empty())
+      return true;
+    const auto now = steady::now();
+    for (const auto& st : parts_)
+      if (!st.in_flight && (st.demote_pending || (!st.incoming.empty() && st.retry_at <= now)))
+        return true;
+    return false;
+  }
+
+  // Moves partition `p` on by one step: a pending demote, a new tenure, or
+  // the next pass. Called with `lock` held; releases it around waits and work.
+  void step_locked(uint32_t p, std::unique_lock<std::mutex>& lock) {
+    auto& st = parts_[p];
+    if (st.in_flight)
+      return;
+    if (st.demote_pending) {
+      st.demote_pending = false;
+      st.epoch = 0;
+      st.segments.clear();
+      st.watch.clear();
+      lock.unlock();
+      reset_subscribers(p);
+      lock.lock();
+      return;
+    }
+    if (st.incoming.empty() || st.retry_at > steady::now())
+      return;
+    const uint64_t epoch = st.incoming.front().epoch;
+    if (epoch != st.epoch && !start_tenure(p, epoch, lock))
+      return;
+    // Every batch of this tenure that is waiting makes one pass.
+    pass ps;
+    ps.epoch = epoch;
+    while (!st.incoming.empty() && st.incoming.front().epoch == epoch) {
+      ps.batches.push_back(std::move(st.incoming.front()));
+      st.incoming.pop_front();
+    }
+    st.in_flight = true;
+    lock.unlock();
+    auto submission = build(p, st, ps);
+    lock.lock();
+    if (st.fenced >= epoch) {
+      // Demoted while it was built: nothing of it is submitted.
+      st.in_flight = false;
+      for (const auto& b : ps.batches)
+        counters_.stale.fetch_add(b.entries.size(), std::memory_order_relaxed);
+      return;
+    }
+    if (!submission) {
+      // Nothing to write (every entry below the watermark, or for no
+      // subscription known here): the pass completes as it stands.
+      st.in_flight = false;
+      st.current = std::move(ps);
+      completion c{p, {}};
+      complete_locked(c);
+      return;
+    }
+    st.current = std::move(ps);
+    submission->done = [weak = weak_from_this(), p](ingest_outcome out) {
+      if (auto self = weak.lock())
+        self->on_done(p, std::move(out));
+    };
+    // Under mu_: a demote() that returned before this point fenced it above.
+    pipeline_.submit(std::move(*submission));
+  }
+
+  // Starts the tenure of `epoch` on partition `p` (lock held, released
+  // around the reset); false when a demote came meanwhile.
+  bool start_tenure(uint32_t p, uint64_t epoch, std::unique_lock<std::mutex>& lock) {
+    auto& st = parts_[p];
+    const uint64_t first = st.incoming.front().first;
+    auto wm = journal_.get_meta(watermark_key(p));
+    const bool resumed = wm && wm->size() == 16 && get_be64(*wm) == epoch;
+    st.epoch = epoch;
+    st.released = first;
+    st.segments.clear();
+    st.watch.clear();
+    st.next = resumed ? get_be64(std::string_view(*wm).substr(8)) : first;
+    if (!resumed) {
+      // A new tenure re-applies the log from its start: whatever an earlier
+      // tenure left queued here goes first, or it would be delivered twice
+      // (and a late purge could delete this tenure's keys).
+      if (options_.gate)
+        options_.gate->set(p, false);
+      lock.unlock();
+      reset_subscribers(p);
+      lock.lock();
+      if (st.fenced >= epoch) {
+        st.epoch = 0;
+        return false;
+      }
+    }
+    if (options_.gate) {
+      options_.gate->set(p, true);
+      // Events recovered from before a restart wait behind the gate: their
+      // subscribers look again (an empty hand-over runs their pump).
+      if (resumed)
+        nudge_subscribers(p);
+    }
+    return true;
+  }
+
+  void nudge_subscribers(uint32_t p) {
+    auto table = routes_.current();
+    refresh_index(table);
+    if (!table)
+      return;
+    for (uint32_t ord : by_partition_[p]) {
+      if (ord >= table->targets.size())
+        continue;
+      const auto& target = table->targets[ord];
+      if (target.slot && target.slot->spawned())
+        caf::anon_send(target.slot->get(), enqueue_atom::value, event_list{});
+    }
+  }
+
+  // Builds the submission of `ps` (without mu_: the partition's state is
+  // this thread's while in_flight is set); nullopt when it writes nothing.
+  std::optional<ingest_submission> build(uint32_t p, partition_state& st, pass& ps) {
+    auto table = routes_.current();
+    refresh_index(table);
+    ps.next_before = st.next;
+    ingest_submission s;
+    s.keep_ids = true;
+    s.routes = table;
+    const std::string scope = dedupe_scope(p, ps.epoch);
+    std::vector<uint32_t> ords;
+    bool skipped = false;
+    for (const auto& b : ps.batches) {
+      for (std::size_t i = 0; i < b.entries.size(); ++i) {
+        const uint64_t offset = b.first + i;
+        auto entry = cluster::decode_partition_entry(b.entries[i]);
+        const bool below = offset < st.next;
+        if (!below)
+          st.next = offset + 1;
+        if (!entry) {
+          malformed(p, offset, "not a partition entry of this version");
+          continue;
+        }
+        ords.clear();
+        for (auto id : entry->subscriptions) {
+          auto found = ordinals_.find(id);
+          if (found == ordinals_.end() || !table || found->second >= table->targets.size() ||
+              !table->targets[found->second].slot) {
+            if (!below)
+              counters_.unknown_subscriptions.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          ords.push_back(found->second);
+          ps.subs.push_back(table->targets[found->second].number);
+        }
+        // An id listed twice is queued once.
+        std::sort(ords.begin(), ords.end());
+        ords.erase(std::unique(ords.begin(), ords.end()), ords.end());
+        if (below) {
+          // Applied before (this tenure, before a restart): queued here
+          // already, and counted delivered once its queues pass floor_seq.
+          counters_.replayed.fetch_add(1, std::memory_order_relaxed);
+          skipped = true;
+          continue;
+        }
+        if (ords.empty())
+          continue;
+        auto ev = storage::decode_event(entry->record);
+        if (!ev || ev->ev.id.size() != event_id_size) {
+          malformed(p, offset, "its event record does not decode");
+          continue;
+        }
+        auto e = std::make_shared<storage::stored_event>(std::move(*ev));
+        s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string() : scope + e->ev.client_id);
+        s.add_encoded(std::move(e), entry->record, ords);
+        counters_.applied.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    ps.to = st.next;
+    ps.floor_seq = skipped ? high_seq_ : 0;
+    if (s.events.empty())
+      return std::nullopt;
+    std::string wm;
+    put_be(wm, ps.epoch, 8);
+    put_be(wm, ps.to, 8);
+    s.meta.emplace_back(watermark_key(p), std::move(wm));
+    return s;
+  }
+
+  void malformed(uint32_t p, uint64_t offset, const char* why) {
+    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    log::write(
+      log::level::error, "cluster.apply_malformed",
+      "a committed partition entry was skipped: it cannot be applied",
+      {{"partition", std::to_string(p)}, {"offset", std::to_string(offset)}, {"why", why}});
+  }
+
+  // Records the outcome of partition `c.partition`'s current pass (mu_ held).
+  void complete_locked(completion& c) {
+    auto& st = parts_[c.partition];
+    if (!st.current)
+      return;
+    pass ps = std::move(*st.current);
+    st.current.reset();
+    st.in_flight = false;
+    if (c.outcome.status != 202) {
+      if (st.fenced >= ps.epoch) {
+        for (const auto& b : ps.batches)
+          counters_.stale.fetch_add(b.entries.size(), std::memory_order_relaxed);
+        return;
+      }
+      // Nothing of it was queued: built again, from the same watermark, after a pause.
+      log::write(log::level::warn, "cluster.apply_retry",
+                 "the journal refused committed entries; retrying",
+                 {{"partition", std::to_string(c.partition)}, {"error", c.outcome.error}});
+      st.next = ps.next_before;
+      for (auto it = ps.batches.rbegin(); it != ps.batches.rend(); ++it)
+        st.incoming.push_front(std::move(*it));
+      st.retry_at = steady::now() + options_.retry_after;
+      return;
+    }
+    uint64_t max_seq = ps.floor_seq;
+    for (uint64_t seq : c.outcome.seqs)
+      max_seq = std::max(max_seq, seq);
+    high_seq_ = std::max(high_seq_, max_seq);
+    if (ps.epoch != st.epoch)
+      return;
+    st.segments.push_back({ps.to, max_seq});
+    for (uint64_t n : ps.subs) {
+      auto& w = st.watch[n];
+      w = std::max(w, max_seq);
+    }
+  }
+
+  // For every partition this node applies: releases the offsets below the
+  // first segment some subscription of it has not passed. Its cost is one
+  // RocksDB seek per subscription that still has an undelivered event of
+  // the partition (a subscription is dropped from the watch once its queue
+  // head passes the highest seq queued for it), per tick: with 100 000
+  // subscriptions all behind, 100 000 seeks every release_interval (a few
+  // hundred ms of one core); an idle or caught-up one costs nothing.
+  void check_releases() {
+    for (uint32_t p = 0; p < partitions_; ++p) {
+      auto& st = parts_[p];
+      // The applier's thread owns these; demote only flags (demote_pending).
+      if (st.epoch == 0 || st.segments.empty())
+        continue;
+      uint64_t min_head = std::numeric_limits<uint64_t>::max();
+      for (auto it = st.watch.begin(); it != st.watch.end();) {
+        auto head = journal_.queue_head(it->first);
+        if (!head) {
+          min_head = 0; // unknown: nothing is released this tick
+          break;
+        }
+        if (!*head || **head > it->second) {
+          it = st.watch.erase(it);
+          continue;
+        }
+        min_head = std::min(min_head, **head);
+        ++it;
+      }
+      uint64_t released = st.released;
+      while (!st.segments.empty() && st.segments.front().max_seq < min_head) {
+        released = st.segments.front().end;
+        st.segments.pop_front();
+      }
+      if (released > st.released) {
+        st.released = released;
+        counters_.releases.fetch_add(1, std::memory_order_relaxed);
+        if (release_)
+          release_(p, st.epoch, released);
+      }
+    }
+  }
+
+  // Drops the queues of partition `p`'s subscriptions that have an actor
+  // (one without has nothing queued: recovery and every hand-over spawn it),
+  // as POST …/purge does, and waits for each to answer.
+  void reset_subscribers(uint32_t p) {
+    auto table = routes_.current();
+    refresh_index(table);
+    if (!table)
+      return;
+    caf::scoped_actor self{sys_};
+    for (uint32_t ord : by_partition_[p]) {
+      if (ord >= table->targets.size())
+        continue;
+      const auto& target = table->targets[ord];
+      if (!target.slot || !target.slot->spawned())
+        continue;
+      auto actor = target.slot->get();
+      if (!actor)
+        continue;
+      self->request(actor, options_.reset_timeout, purge_queue{})
+        .receive([&](purged&) { counters_.resets.fetch_add(1, std::memory_order_relaxed); },
+                 [&](caf::error& err) {
+                   log::write(log::level::error, "cluster.apply_reset_failed",
+                              "a subscriber of a partition this node no longer leads did not "
+                              "drop its queue; it may deliver duplicates",
+                              {{"partition", std::to_string(p)},
+                               {"subscription", table->index.entry(ord).id},
+                               {"error", caf::to_string(err)}});
+                 });
+    }
+  }
+
+  // Rebuilds the id → ordinal map and the ordinals of each partition when
+  // the routing table changed: O(subscriptions), once per table version
+  // that reaches an apply (a hash map, not a scan per entry).
+  void refresh_index(const route_ptr& table) {
+    if (table == indexed_)
+      return;
+    indexed_ = table;
+    ordinals_.clear();
+    for (auto& v : by_partition_)
+      v.clear();
+    by_partition_.resize(partitions_);
+    if (!table)
+      return;
+    const auto n = std::min<std::size_t>(table->index.size(), table->targets.size());
+    ordinals_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& id = table->index.entry(static_cast<uint32_t>(i)).id;
+      if (id.empty())
+        continue;
+      ordinals_.emplace(id, static_cast<uint32_t>(i));
+      by_partition_[cluster::partition_of(id, partitions_)].push_back(static_cast<uint32_t>(i));
+    }
+  }
+
+  caf::actor_system& sys_;
+  storage::journal& journal_;
+  ingest_pipeline& pipeline_;
+  const route_publisher& routes_;
+  const uint32_t partitions_;
+  std::function<void(uint32_t, uint64_t, uint64_t)> release_;
+  const partition_apply_options options_;
+  partition_apply_counters counters_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<partition_state> parts_;
+  std::vector<completion> completions_; // guarded by mu_
+  std::thread thread_;
+  std::thread::id thread_id_;
+
+  // The applier's thread only.
+  uint64_t high_seq_ = 0;
+  route_ptr indexed_;
+  std::unordered_map<std::string, uint32_t, id_hash, std::equal_to<>> ordinals_;
+  std::vector<std::vector<uint32_t>> by_partition_;
+};
+
+partition_apply::partition_apply(caf::actor_system& system, storage::journal& journal,
+                                 ingest_pipeline& pipeline, const route_publisher& routes,
+                                 uint32_t partitions,
+                                 std::function<void(uint32_t, uint64_t, uint64_t)> release,
+                                 partition_apply_options options)
+    : impl_(std::make_shared<impl>(system, journal, pipeline, routes, partitions,
+                                   std::move(release), options)) {
+  impl_->start();
+}
+
+partition_apply::~partition_apply() { stop(); }
+
+void partition_apply::apply(uint32_t partition, uint64_t epoch, uint64_t first_offset,
+                            std::vector<std::string> entries) {
+  impl_->apply(partition, epoch, first_offset, std::move(entries));
+}
+
+void partition_apply::demote(uint32_t partition, uint64_t epoch) {
+  impl_->demote(partition, epoch);
+}
+
+void partition_apply::stop() { impl_->stop(); }
+
+const partition_apply_counters& partition_apply::counters() const { return impl_->counters_; }
+
+std::string partition_apply::watermark_key(uint32_t partition) {
+  return "cluster_applied." + std::to_string(partition);
+}
+
+} // namespace sy::actors

@@ -1,0 +1,520 @@
+// The primary's apply of committed partition entries, against a real
+// synced journal in a temporary directory, the real group commit and real
+// subscriber actors on a threaded actor system; the subscribers' webhook
+// requests go to a scripted in-process sink (the env's `send` seam) that
+// answers each subscription with the status the test sets and records
+// what it answered. Every wait has a deadline; what must not happen is
+// checked after something that would have come later did (a later
+// delivery, a release, or release checks that ran).
+
+#include "actors/cluster_apply.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "actors/delivery_gate.hpp"
+#include "actors/messages.hpp"
+#include "actors/subscriber_slot.hpp"
+#include "cluster/partition_entry.hpp"
+#include "cluster/placement.hpp"
+#include "core/time_format.hpp"
+#include "storage/journal.hpp"
+#include "transport/http_types.hpp"
+
+namespace sy::actors {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr uint32_t partitions = 4;
+
+// Returns the first id "<prefix><n>" that placement puts in `partition`.
+std::string id_in(uint32_t partition, const std::string& prefix) {
+  for (int n = 0;; ++n) {
+    auto id = prefix + std::to_string(n);
+    if (cluster::partition_of(id, partitions) == partition)
+      return id;
+  }
+}
+
+// A cluster-wide id as another node would mint it (high bits: its number).
+std::string cluster_id(uint64_t n) { return event_id((uint64_t{0x2a} << 48) | n); }
+
+// Returns the partition entry of event `id` (client id `cid`) for `subs`.
+std::string entry(const std::string& id, const std::vector<std::string>& subs,
+                  const std::string& cid = {}) {
+  storage::stored_event e;
+  e.seq = 999999; // the ingest node's: means nothing here
+  e.ingest_ms = core::now_ms();
+  e.ev.id = id;
+  e.ev.type = "order.paid";
+  e.ev.data = R"({"n":1})";
+  e.ev.timestamp_ms = e.ingest_ms;
+  e.ev.client_id = cid;
+  std::vector<std::string_view> views(subs.begin(), subs.end());
+  return cluster::encode_partition_entry(storage::encode_event(e), views);
+}
+
+struct delivery {
+  std::string sub; // the subscription's id (its url's last segment)
+  std::string event_id;
+  int status = 0;
+};
+
+class cluster_apply_fixture : public ::testing::Test {
+protected:
+  cluster_apply_fixture() {
+    dir_ = fs::temp_directory_path() / ("sy_cluster_apply_test_" + std::to_string(::getpid()) +
+                                        "_" + std::to_string(counter_++));
+    fs::remove_all(dir_);
+    sink_ = std::thread([this] { run_sink(); });
+  }
+
+  ~cluster_apply_fixture() override {
+    close_all();
+    {
+      std::lock_guard lock(mu_);
+      sink_stopping_ = true;
+      cv_.notify_all();
+    }
+    sink_.join();
+    fs::remove_all(dir_);
+  }
+
+  /// Adds an active push subscription `id` (before open_all).
+  void add_subscription(const std::string& id) {
+    subscription s;
+    s.id = id;
+    s.service = "shop";
+    s.url = "http://sink.test/" + id;
+    s.types = {"**"};
+    s.verified = true;
+    s.state = core::subscription_state::active;
+    s.private_key = "test-private-key";
+    s.public_key = "test-public-key";
+    records_.push_back(std::move(s));
+    set_status(id, 200);
+  }
+
+  /// Opens the journal, the actor system, the subscribers' slots, the
+  /// routing table, the group commit and the applier.
+  void open_all() {
+    std::string error;
+    journal_ = storage::journal::open(dir_.string(), true, error);
+    ASSERT_TRUE(journal_) << error;
+    // A fresh configuration per system: a config registers its types once.
+    cfg_ = std::make_unique<caf::actor_system_config>();
+    register_protocol(*cfg_);
+    cfg_->set("scheduler.max-threads", 2);
+    cfg_->set("logger.verbosity", caf::atom("quiet"));
+    sys_ = std::make_unique<caf::actor_system>(*cfg_);
+    // As in a cluster node: every partition closed until a tenure starts.
+    gate_ = std::make_unique<delivery_gate>(partitions);
+    auto env = std::make_shared<subscriber_env>();
+    env->journal = journal_.get();
+    env->gate = gate_.get();
+    env->seed = 7;
+    env->settings.initial_ms = 20; // failed deliveries retry quickly
+    env->settings.max_ms = 50;
+    env->send = [this](transport::client_request req,
+                       std::function<void(transport::client_response)> done) {
+      std::lock_guard lock(mu_);
+      ++sent_[req.url.substr(req.url.rfind('/') + 1)];
+      requests_.emplace_back(std::move(req), std::move(done));
+      cv_.notify_all();
+    };
+    std::vector<core::index_entry> entries;
+    core::chunked_writer<route_target> targets;
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      auto& s = records_[i];
+      if (s.number == 0) {
+        auto n = journal_->next_sub_number();
+        ASSERT_TRUE(n);
+        s.number = *n;
+      }
+      entries.push_back({s.id, {"**"}, ""});
+      auto slot = std::make_shared<subscriber_slot>(*sys_, &s, env);
+      // As the registry's recovery does: a queue left by the last run is read back.
+      auto queued = journal_->count_queue(s.number);
+      ASSERT_TRUE(queued);
+      if (*queued > 0)
+        slot->start(*queued);
+      slots_.push_back(slot);
+      targets.at(i) = {s.number, slot};
+    }
+    routes_.publish(std::make_shared<route_table>(core::subscription_index(std::move(entries)),
+                                                  targets.publish(), std::nullopt));
+    pipeline_ = std::make_unique<ingest_pipeline>(*journal_, storage::dedupe_window_ms, 100000);
+    partition_apply_options options;
+    options.release_interval = 50ms;
+    options.gate = gate_.get();
+    apply_ = std::make_unique<partition_apply>(
+      *sys_, *journal_, *pipeline_, routes_, partitions,
+      [this](uint32_t p, uint64_t epoch, uint64_t offset) {
+        std::lock_guard lock(mu_);
+        releases_.push_back({p, epoch, offset});
+        cv_.notify_all();
+      },
+      options);
+  }
+
+  /// Stops everything open_all made, in the server's order.
+  void close_all() {
+    if (apply_)
+      apply_->stop();
+    if (pipeline_)
+      pipeline_->stop();
+    for (auto& slot : slots_)
+      slot->close();
+    slots_.clear();
+    routes_.publish(nullptr);
+    {
+      // Unanswered requests are dropped: their actors are going.
+      std::lock_guard lock(mu_);
+      requests_.clear();
+    }
+    sys_.reset(); // waits for every subscriber
+    apply_.reset();
+    pipeline_.reset();
+    gate_.reset();
+    journal_.reset();
+  }
+
+  void set_status(const std::string& id, int status) {
+    std::lock_guard lock(mu_);
+    status_[id] = status;
+  }
+
+  /// Answers every request with its subscription's status, off the sender's thread.
+  void run_sink() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return sink_stopping_ || !requests_.empty(); });
+      if (requests_.empty())
+        return;
+      auto [req, done] = std::move(requests_.front());
+      requests_.pop_front();
+      const std::string sub = req.url.substr(req.url.rfind('/') + 1);
+      std::string id;
+      for (const auto& [k, v] : req.headers)
+        if (k == "webhook-id")
+          id = v;
+      transport::client_response r;
+      r.status = status_[sub];
+      deliveries_.push_back({sub, id, r.status});
+      cv_.notify_all();
+      // Under the lock, so that close_all() never races an answer; it only
+      // posts a message to the subscriber.
+      done(std::move(r));
+    }
+  }
+
+  /// Waits (up to 20 s) until `pred` holds (under the fixture's mutex).
+  bool wait_for(const std::function<bool()>& pred) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 20s, pred);
+  }
+
+  /// Returns the ids answered 200 to `sub`, in order.
+  std::vector<std::string> delivered_to(const std::string& sub) {
+    std::vector<std::string> ids;
+    for (const auto& d : deliveries_)
+      if (d.sub == sub && d.status == 200)
+        ids.push_back(d.event_id);
+    return ids;
+  }
+
+  /// Waits (up to 20 s) until the applier reset `n` subscriber queues in all.
+  bool wait_resets(uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (apply_->counters().resets.load() < n) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+  /// Waits until `sub` was answered `status` at least once.
+  bool wait_answered(const std::string& sub, int status) {
+    return wait_for([&] {
+      for (const auto& d : deliveries_)
+        if (d.sub == sub && d.status == status)
+          return true;
+      return false;
+    });
+  }
+
+  /// Waits until `sub` was answered 200 `n` times.
+  bool wait_delivered(const std::string& sub, std::size_t n) {
+    return wait_for([&] { return delivered_to(sub).size() >= n; });
+  }
+
+  /// Waits until a release of `p` at `offset` or beyond in `epoch` was made.
+  bool wait_release(uint32_t p, uint64_t epoch, uint64_t offset) {
+    return wait_for([&] {
+      for (const auto& r : releases_)
+        if (r.partition == p && r.epoch == epoch && r.offset >= offset)
+          return true;
+      return false;
+    });
+  }
+
+  /// Returns the highest offset released for `p` in `epoch` (0: none).
+  uint64_t released(uint32_t p, uint64_t epoch) {
+    std::lock_guard lock(mu_);
+    uint64_t high = 0;
+    for (const auto& r : releases_)
+      if (r.partition == p && r.epoch == epoch)
+        high = std::max(high, r.offset);
+    return high;
+  }
+
+  /// Waits until the applier has run `n` more release checks from now (each
+  /// reads every watched queue head: what they could release, they did).
+  bool wait_checks(uint64_t n) {
+    const uint64_t target = apply_->counters().checks.load() + n;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (apply_->counters().checks.load() < target) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+  uint64_t number_of(const std::string& id) const {
+    for (const auto& s : records_)
+      if (s.id == id)
+        return s.number;
+    return 0;
+  }
+
+  struct release_call {
+    uint32_t partition;
+    uint64_t epoch;
+    uint64_t offset;
+  };
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+  std::deque<subscription> records_; // stable addresses: the slots read them
+  std::unique_ptr<storage::journal> journal_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::vector<std::shared_ptr<subscriber_slot>> slots_;
+  route_publisher routes_;
+  std::unique_ptr<ingest_pipeline> pipeline_;
+  std::unique_ptr<partition_apply> apply_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<transport::client_request, std::function<void(transport::client_response)>>>
+    requests_;
+  std::map<std::string, int> status_;
+  std::map<std::string, std::size_t> sent_; // requests each subscription started
+  std::unique_ptr<delivery_gate> gate_;
+  std::vector<delivery> deliveries_;
+  std::vector<release_call> releases_;
+  bool sink_stopping_ = false;
+  std::thread sink_;
+};
+
+TEST_F(cluster_apply_fixture,
+       entries_are_delivered_to_each_listed_subscription_with_their_ids_kept) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a, "sub_gone"})});
+  ASSERT_TRUE(wait_delivered(a, 2));
+  ASSERT_TRUE(wait_delivered(b, 1));
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(delivered_to(a), (std::vector<std::string>{cluster_id(1), cluster_id(2)}));
+    EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
+  }
+  EXPECT_EQ(apply_->counters().unknown_subscriptions.load(), 1u);
+  // Both delivered: released, and the applied watermark is in the journal.
+  ASSERT_TRUE(wait_release(0, 5, 2));
+  auto wm = journal_->get_meta(partition_apply::watermark_key(0));
+  ASSERT_TRUE(wm);
+  EXPECT_EQ(wm->size(), 16u);
+}
+
+TEST_F(cluster_apply_fixture, the_same_offsets_applied_twice_in_one_epoch_are_delivered_once) {
+  const auto a = id_in(0, "sub_a");
+  add_subscription(a);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {a}), entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_delivered(a, 2));
+  // on_commit replayed: the first two are below the watermark.
+  apply_->apply(0, 5, 0,
+                {entry(cluster_id(1), {a}), entry(cluster_id(2), {a}), entry(cluster_id(3), {a})});
+  ASSERT_TRUE(wait_release(0, 5, 3));
+  EXPECT_EQ(apply_->counters().replayed.load(), 2u);
+
+  // And after a restart of the node on the same journal, as primary of the same epoch.
+  close_all();
+  open_all();
+  apply_->apply(0, 5, 0,
+                {entry(cluster_id(1), {a}), entry(cluster_id(2), {a}), entry(cluster_id(3), {a}),
+                 entry(cluster_id(4), {a})});
+  ASSERT_TRUE(wait_release(0, 5, 4));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(a),
+            (std::vector<std::string>{cluster_id(1), cluster_id(2), cluster_id(3), cluster_id(4)}));
+}
+
+TEST_F(cluster_apply_fixture, a_new_epoch_applies_the_log_again_from_its_start) {
+  const auto a = id_in(0, "sub_a");
+  add_subscription(a);
+  open_all();
+  // With a client id: the new tenure must not take its own re-apply for a repeat.
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {a}, "order-1")});
+  ASSERT_TRUE(wait_delivered(a, 1));
+  apply_->demote(0, 5);
+  // An entry of the demoted epoch that arrives late is not applied.
+  apply_->apply(0, 5, 1, {entry(cluster_id(9), {a})});
+  EXPECT_EQ(apply_->counters().stale.load(), 1u);
+  // Primary again, in a newer epoch: the log from its start.
+  apply_->apply(0, 7, 0, {entry(cluster_id(1), {a}, "order-1"), entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_release(0, 7, 2));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(a),
+            (std::vector<std::string>{cluster_id(1), cluster_id(1), cluster_id(2)}));
+}
+
+TEST_F(cluster_apply_fixture, client_id_dedupe_is_per_partition) {
+  const auto a = id_in(0, "sub_a"), c = id_in(1, "sub_c");
+  add_subscription(a);
+  add_subscription(c);
+  open_all();
+  apply_->apply(0, 5, 0,
+                {entry(cluster_id(1), {a}, "order-17"), entry(cluster_id(2), {a}, "order-17")});
+  // The same epoch: two partitions' configurations written by one etcd
+  // transaction share its revision.
+  apply_->apply(1, 5, 0, {entry(cluster_id(3), {c}, "order-17")});
+  // A later entry of partition 0 with the same client id, in a later round.
+  ASSERT_TRUE(wait_release(0, 5, 2));
+  apply_->apply(0, 5, 2, {entry(cluster_id(4), {a}, "order-17"), entry(cluster_id(5), {a})});
+  ASSERT_TRUE(wait_release(0, 5, 4));
+  ASSERT_TRUE(wait_release(1, 5, 1));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(a), (std::vector<std::string>{cluster_id(1), cluster_id(5)}));
+  EXPECT_EQ(delivered_to(c), (std::vector<std::string>{cluster_id(3)}));
+}
+
+TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partition) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  set_status(b, 500); // failing: retried, never given up within the test
+  open_all();
+  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_delivered(a, 2));
+  ASSERT_TRUE(wait_for([&] {
+    for (const auto& d : deliveries_)
+      if (d.sub == b && d.status == 500)
+        return true;
+    return false;
+  }));
+  // Checks that read a's queue after its acks were written release nothing:
+  // b holds offset 10.
+  ASSERT_TRUE(wait_checks(4));
+  EXPECT_EQ(released(0, 5), 0u);
+  set_status(b, 200);
+  ASSERT_TRUE(wait_release(0, 5, 12));
+  EXPECT_EQ(released(0, 5), 12u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
+}
+
+TEST_F(cluster_apply_fixture, demote_stops_delivery_and_drops_the_queue) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  set_status(b, 500);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b}), entry(cluster_id(2), {b})});
+  ASSERT_TRUE(wait_for([&] {
+    std::size_t failed = 0;
+    for (const auto& d : deliveries_)
+      failed += d.sub == b && d.status == 500;
+    return failed >= 2;
+  }));
+  apply_->demote(0, 5);
+  ASSERT_TRUE(wait_resets(1));
+  ASSERT_EQ(apply_->counters().resets.load(), 1u);
+  auto queued = journal_->count_queue(number_of(b));
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(*queued, 0u);
+  // The receiver recovers; the dropped events are not sent to it from here.
+  set_status(b, 200);
+  apply_->apply(0, 8, 0, {entry(cluster_id(3), {b})});
+  ASSERT_TRUE(wait_release(0, 8, 1));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(3)}));
+}
+
+TEST_F(cluster_apply_fixture,
+       a_restarted_primary_delivers_its_recovered_queue_once_it_leads_again) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  set_status(b, 500);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b})});
+  ASSERT_TRUE(wait_answered(b, 500));
+  close_all();
+  set_status(b, 200);
+  open_all(); // b's queue is recovered; the gate holds it
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b}), entry(cluster_id(2), {b})});
+  ASSERT_TRUE(wait_release(0, 5, 2));
+  EXPECT_EQ(apply_->counters().replayed.load(), 1u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1), cluster_id(2)}));
+}
+
+TEST_F(cluster_apply_fixture,
+       a_restarted_node_drops_the_recovered_queue_of_a_partition_it_no_longer_leads) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  set_status(b, 500);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b})});
+  ASSERT_TRUE(wait_answered(b, 500));
+  close_all();
+  set_status(b, 200);
+  std::size_t before = 0;
+  {
+    std::lock_guard lock(mu_);
+    before = sent_[b];
+  }
+  open_all();
+  // Another node leads partition 0 now (epoch 7): the server says so at start.
+  apply_->demote(0, 7);
+  ASSERT_TRUE(wait_resets(1));
+  // b's actor ran its first pump before it took the purge: behind the gate,
+  // it started no delivery.
+  auto queued = journal_->count_queue(number_of(b));
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(*queued, 0u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(sent_[b], before);
+  EXPECT_TRUE(delivered_to(b).empty());
+}
+
+} // namespace
+} // namespace sy::actors
