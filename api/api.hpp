@@ -33,6 +33,7 @@ class peer_links;
 namespace sy::api {
 
 class http_metrics;
+struct cluster_ingest;
 
 /// A bearer token and the name the log shows for it.
 struct named_token {
@@ -106,6 +107,11 @@ struct api_context {
   const cluster::membership* cluster = nullptr;
   /// This node's links to the other members ([cluster]); null on a single node.
   const cluster::peer_links* links = nullptr;
+  /// Cluster-mode ingest (api/cluster_ingest.hpp): when set, every ingest
+  /// path (POST /v1/events, POST /v1/event, sendToList) routes its batches
+  /// to the partitions' primaries instead of the local pipeline. Null on a
+  /// single node.
+  const cluster_ingest* to_cluster = nullptr;
 };
 
 /// Returns the name of the token `req` carries ("anonymous" when no token is

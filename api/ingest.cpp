@@ -4,6 +4,7 @@
 #include "api/ingest.hpp"
 
 #include "actors/ingest.hpp"
+#include "api/cluster_ingest.hpp"
 #include "api/common.hpp"
 #include "core/native_codec.hpp"
 
@@ -74,6 +75,8 @@ void submit_batch(const api_context& ctx, const core::event_batch& batch, int64_
   s.done = [respond = std::move(respond)](actors::ingest_outcome out) {
     answer(respond, std::move(out));
   };
+  if (ctx.to_cluster)
+    return submit_to_cluster(*ctx.to_cluster, std::move(s));
   ctx.pipeline->submit(std::move(s));
 }
 

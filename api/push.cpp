@@ -6,6 +6,7 @@
 
 #include "actors/associations.hpp"
 #include "actors/ingest.hpp"
+#include "api/cluster_ingest.hpp"
 #include "api/common.hpp"
 #include "core/json_writer.hpp"
 #include "core/push_codec.hpp"
@@ -71,8 +72,8 @@ std::string push_event_data(const core::send_to_list_spec& spec, const std::stri
 // Journals one event per token, routed to the push gateway only, and answers
 // once the group commit holds them. Safe on any thread (the registry's too).
 void submit_push(const actors::route_publisher& publisher, actors::ingest_pipeline& pipeline,
-                 const core::send_to_list_spec& spec, const std::vector<std::string>& tokens,
-                 const transport::responder& respond) {
+                 const cluster_ingest* to_cluster, const core::send_to_list_spec& spec,
+                 const std::vector<std::string>& tokens, const transport::responder& respond) {
   auto routes = publisher.current();
   if (!routes->push_gateway)
     return respond(gateway_missing());
@@ -99,6 +100,8 @@ void submit_push(const actors::route_publisher& publisher, actors::ingest_pipeli
       return respond(push_error_response(out.status, out.error, send_to_list_path));
     respond(json_response(200, send_ok));
   };
+  if (to_cluster)
+    return submit_to_cluster(*to_cluster, std::move(s));
   pipeline.submit(std::move(s));
 }
 
@@ -151,16 +154,16 @@ void install_push(transport::http_server& server, const api_context& ctx) {
       auto spec = std::make_shared<const core::send_to_list_spec>(std::move(decoded).value());
       if (!spec->by_association) {
         // Explicit tokens need no associations: no actor hop.
-        return submit_push(*ctx.routes, *ctx.pipeline, *spec,
+        return submit_push(*ctx.routes, *ctx.pipeline, ctx.to_cluster, *spec,
                            actors::resolve_tokens(*spec, nullptr), respond);
       }
       // Resolved in the registry, which owns the associations; the pipeline
       // accepts submissions from any thread.
       ask_then<actors::push_tokens>(
         *ctx.system, ctx.registry, actors::resolve_push_tokens{*spec}, std::move(respond),
-        [routes = ctx.routes, pipeline = ctx.pipeline, spec](const actors::push_tokens& resolved,
-                                                             const transport::responder& respond) {
-          submit_push(*routes, *pipeline, *spec, resolved.tokens, respond);
+        [routes = ctx.routes, pipeline = ctx.pipeline, to_cluster = ctx.to_cluster,
+         spec](const actors::push_tokens& resolved, const transport::responder& respond) {
+          submit_push(*routes, *pipeline, to_cluster, *spec, resolved.tokens, respond);
         },
         [](const caf::error& e) { return push_error(e, send_to_list_path); });
     });

@@ -21,6 +21,7 @@
 #include "actors/registry.hpp"
 #include "actors/subscription.hpp"
 #include "api/api.hpp"
+#include "api/cluster_ingest.hpp"
 #include "api/metrics.hpp"
 #include "app/cluster_subs.hpp"
 #include "app/ssl_error_queue_guard.hpp"
@@ -29,6 +30,8 @@
 #include "cluster/node_number.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
+#include "cluster/replicator.hpp"
+#include "cluster/router.hpp"
 #include "core/clock.hpp"
 #include "log/log.hpp"
 #include "log/rate_limit.hpp"
@@ -53,6 +56,13 @@ constexpr auto gc_period = std::chrono::seconds(30);
 // stopped peer down in about 1.5-2 s (tests/integration/cluster_test.cpp).
 constexpr auto link_heartbeat = std::chrono::milliseconds(250);
 constexpr auto link_timeout = std::chrono::milliseconds(1500);
+
+// Cluster mode's data plane (docs/cluster.md): ingest splits batches by
+// partition and the router gets each part to its primary's replicator.
+// Off until the primary's apply (delivery from the partition logs) is
+// wired: with it on and nothing applying, cluster mode would acknowledge
+// events that no subscriber is ever handed.
+constexpr bool cluster_data_plane = false;
 
 static_assert(caf::id_block::switchyard::end <= caf::id_block::switchyard_cluster::begin,
               "the type-ID blocks of actors/messages.hpp and cluster/protocol.hpp overlap");
@@ -483,7 +493,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // once the listener's port is known. Without the table nothing of the
     // cluster exists.
     std::unique_ptr<cluster::membership> membership;
-    std::unique_ptr<cluster::peer_links> links; // node-to-node links, cluster mode only
+    std::unique_ptr<cluster::peer_links> links;      // node-to-node links, cluster mode only
+    std::unique_ptr<cluster::replicator> replicator; // the partition logs, cluster mode only
+    std::unique_ptr<cluster::router> router;         // ingest → partition primaries
+    api::cluster_ingest to_cluster;
     if (cfg.cluster_enabled) {
       membership = std::make_unique<cluster::membership>(ioc, client, membership_options_of(cfg));
       ctx.cluster = membership.get();
@@ -500,6 +513,27 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       };
       links = std::make_unique<cluster::peer_links>(system, std::move(link_opts));
       ctx.links = links.get();
+      if (cluster_data_plane) {
+        // Both read the configurations from the node's watch of /sy/parts/.
+        auto configurations = [m = membership.get()] {
+          return cluster::configurations_of(m->view());
+        };
+        cluster::replicator_options repl_opts;
+        repl_opts.node = cfg.cluster_node;
+        repl_opts.min_insync = static_cast<uint32_t>(cfg.cluster_min_insync);
+        repl_opts.configurations = configurations;
+        replicator = std::make_unique<cluster::replicator>(system, *journal, *links,
+                                                           std::move(repl_opts));
+        cluster::router_options router_opts;
+        router_opts.node = cfg.cluster_node;
+        router_opts.configurations = configurations;
+        router = std::make_unique<cluster::router>(system, *links, *replicator,
+                                                   std::move(router_opts));
+        to_cluster.router = router.get();
+        to_cluster.journal = journal.get();
+        to_cluster.partitions = static_cast<uint32_t>(cfg.cluster_partitions);
+        ctx.to_cluster = &to_cluster;
+      }
     }
     api::install(server, ctx);
     // server.metrics_listen: a scraper's own address, without auth, on the
@@ -624,6 +658,11 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       membership->stop();
     if (subs_sync)
       subs_sync->stop();
+    // Batches still routed are answered (503) before their carriers go.
+    if (router)
+      router->stop();
+    if (replicator)
+      replicator->stop();
     if (links)
       links->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:

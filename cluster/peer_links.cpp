@@ -80,6 +80,7 @@ struct links_state {
   std::set<std::string> greeted; // peers whose hello (right partition count) came in
   uint64_t ticks = 0;
   caf::actor replicator; // the node's replicator, once attached
+  caf::actor router;     // the node's router, once attached
 };
 
 using links_actor = caf::stateful_actor<links_state>;
@@ -253,6 +254,16 @@ caf::result<Reply> to_replicator(links_actor* self, Request& request) {
   return rp;
 }
 
+// Delegates a peer's route_request to this node's router.
+caf::result<route_response> to_router(links_actor* self, route_request& request) {
+  auto rp = self->make_response_promise();
+  if (!self->state.router)
+    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+  else
+    rp.delegate(self->state.router, std::move(request));
+  return rp;
+}
+
 // Follows the members in etcd: new ones are dialled, departed ones dropped.
 void follow_members(links_actor* self) {
   std::map<std::string, std::string> live;
@@ -349,6 +360,10 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
     [self](peer_attach_atom, caf::actor replicator) {
       self->state.replicator = std::move(replicator);
     },
+    [self](router_attach_atom, caf::actor router) { self->state.router = std::move(router); },
+    [self](peer_route_atom, const std::string& node, route_request& r)
+      -> caf::result<route_response> { return route<route_response>(self, node, r); },
+    [self](route_request& r) -> caf::result<route_response> { return to_router(self, r); },
     [self](peer_route_atom, const std::string& node, fetch_request& r)
       -> caf::result<fetch_response> { return route<fetch_response>(self, node, r); },
     [self](peer_route_atom, const std::string& node, epoch_end_request& r)

@@ -9,9 +9,10 @@
 // refused), monitors the peer, pings it every second, marks it down on its
 // down_msg (the process died, or CAF's heartbeats timed out) and reconnects
 // with a bounded backoff while the member is still in etcd. It also carries
-// the replication requests (cluster/replicator.hpp): a routed request is
-// delegated to the peer's links actor, which delegates it to its node's
-// replicator, whose answer goes straight back to the asker.
+// the replication requests (cluster/replicator.hpp) and the router's
+// route_requests (cluster/router.hpp): a routed request is delegated to the
+// peer's links actor, which delegates it to its node's replicator (or
+// router), whose answer goes straight back to the asker.
 //
 // Made and owned by app/server.cpp in cluster mode only; the actor runs on
 // CAF's workers and publishes what it sees to a mutex-guarded snapshot that
@@ -81,7 +82,8 @@ public:
 
   /// Returns the links actor (include <caf/actor.hpp> to use it): the
   /// node's replicator attaches to it (`peer_attach_atom`, itself), so that
-  /// replication requests from peers are delegated to it, and sends it
+  /// replication requests from peers are delegated to it (the router
+  /// likewise with `router_attach_atom`, for route_requests), and sends it
   /// `(peer_route_atom, node, request)` to reach `node`'s replicator; a
   /// peer not linked fails the request at once (protocol.hpp).
   caf::actor actor() const;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cluster/replication.hpp"
 
@@ -52,6 +53,38 @@ using peer_attach_atom = caf::atom_constant<caf::atom("peerattach")>;
 /// the peer's replicator, or with an error at once when `node` is not linked.
 using peer_route_atom = caf::atom_constant<caf::atom("peerroute")>;
 
+/// Attaches the node's router to its peer_links actor (local only):
+/// `(router_attach_atom, router)`; route_requests from peers are delegated to it.
+using router_attach_atom = caf::atom_constant<caf::atom("rtrattach")>;
+
+/// One partition's part of a routed batch: the entries (cluster/partition_entry
+/// bytes) the ingest node asks the partition's primary to append.
+struct route_part {
+  uint32_t partition = 0;
+  std::vector<std::string> entries;
+};
+
+/// A batch's parts for one peer (cluster/router.hpp): sent as
+/// `(peer_route_atom, node, route_request)` to the local peer_links actor,
+/// delegated to the peer's router, answered with a `route_response`.
+struct route_request {
+  std::string node;   ///< the ingest node
+  uint64_t batch = 0; ///< the ingest node's batch number (logs)
+  std::vector<route_part> parts;
+};
+
+/// One partition's outcome in a route_response.
+struct route_result {
+  uint32_t partition = 0;
+  uint8_t outcome = 0; ///< a cluster::route_outcome
+};
+
+/// Answers a route_request: an outcome per part, in the request's order.
+struct route_response {
+  std::string node; ///< the answering node
+  std::vector<route_result> results;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {
   return f(caf::meta::type_name("peer_hello"), x.node, x.partitions);
@@ -65,6 +98,26 @@ typename Inspector::result_type inspect(Inspector& f, peer_ping& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_pong& x) {
   return f(caf::meta::type_name("peer_pong"), x.node, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_part& x) {
+  return f(caf::meta::type_name("route_part"), x.partition, x.entries);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_request& x) {
+  return f(caf::meta::type_name("route_request"), x.node, x.batch, x.parts);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_result& x) {
+  return f(caf::meta::type_name("route_result"), x.partition, x.outcome);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_response& x) {
+  return f(caf::meta::type_name("route_response"), x.node, x.results);
 }
 
 // The replication messages are declared CAF-free in cluster/replication.hpp
@@ -108,6 +161,10 @@ CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::fetch_request))
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::fetch_response))
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::epoch_end_request))
 CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::epoch_end_response))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::route_part))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::route_request))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::route_result))
+CAF_ADD_TYPE_ID(switchyard_cluster, (sy::cluster::route_response))
 CAF_END_TYPE_ID_BLOCK(switchyard_cluster)
 
 namespace sy::cluster {

@@ -1,0 +1,396 @@
+#include "cluster/router.hpp"
+
+#include <caf/all.hpp>
+
+#include <mutex>
+
+#include "cluster/peer_links.hpp"
+#include "cluster/protocol.hpp"
+#include "cluster/replicator.hpp"
+#include "log/log.hpp"
+
+namespace sy::cluster {
+
+namespace {
+
+/// Carries a route_job (local only).
+using rt_route_atom = caf::atom_constant<caf::atom("rtroute")>;
+/// A local append of a batch's partition ended (local only).
+using rt_local_atom = caf::atom_constant<caf::atom("rtlocal")>;
+/// A local append made for a peer's route_request ended (local only).
+using rt_served_atom = caf::atom_constant<caf::atom("rtserved")>;
+/// A batch's or a served request's deadline (local timer).
+using rt_expire_atom = caf::atom_constant<caf::atom("rtexpire")>;
+
+using clock = std::chrono::steady_clock;
+
+// How long a peer's route_request may wait for its appends (see serve()).
+std::chrono::milliseconds serve_time(std::chrono::milliseconds timeout) { return timeout * 3 / 4; }
+
+// What an entry costs in a route_request besides its bytes (its length).
+constexpr std::size_t entry_overhead = 8;
+
+} // namespace
+
+// A route() on its way to the actor (never leaves the node).
+struct route_job {
+  routed_batch batch;
+  std::function<void(route_outcomes)> done; // cleared once called
+  // A job dropped unanswered (the actor had ended) still answers once.
+  ~route_job() {
+    if (!done)
+      return;
+    route_outcomes out;
+    for (const auto& [p, entries] : batch)
+      out[p] = route_outcome::failed;
+    done(std::move(out));
+  }
+};
+
+} // namespace sy::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sy::cluster::route_job>)
+
+namespace sy::cluster {
+
+const char* to_string(route_outcome o) {
+  switch (o) {
+    case route_outcome::committed: return "committed";
+    case route_outcome::not_primary: return "not_primary";
+    case route_outcome::below_min_insync: return "below_min_insync";
+    case route_outcome::failed: return "failed";
+    case route_outcome::timeout: return "timeout";
+    case route_outcome::unreachable: return "unreachable";
+  }
+  return "?";
+}
+
+namespace {
+
+route_outcome outcome_of(append_outcome o) {
+  switch (o) {
+    case append_outcome::committed: return route_outcome::committed;
+    case append_outcome::not_primary: return route_outcome::not_primary;
+    case append_outcome::below_min_insync: return route_outcome::below_min_insync;
+    case append_outcome::failed: return route_outcome::failed;
+  }
+  return route_outcome::failed;
+}
+
+// Returns the outcome a peer's answer byte names (`failed` when none).
+route_outcome outcome_of(uint8_t wire) {
+  return wire <= static_cast<uint8_t>(route_outcome::unreachable) ? static_cast<route_outcome>(wire)
+                                                                  : route_outcome::failed;
+}
+
+// A batch this node took, until every partition answered or its deadline.
+struct pending_batch {
+  route_outcomes outcomes;              // committed until a part says otherwise
+  std::map<uint32_t, uint32_t> waiting; // partition → its parts still unanswered
+  std::function<void(route_outcomes)> done;
+};
+
+// A peer's route_request being appended here.
+struct served_request {
+  caf::response_promise promise;
+  route_response response;
+  std::size_t left = 0;
+};
+
+struct counters_snapshot {
+  std::mutex mutex;
+  router_counters counters;
+};
+
+struct router_state {
+  router_options options;
+  caf::actor links;
+  replicator* local = nullptr;
+  std::shared_ptr<counters_snapshot> seen;
+  std::map<uint32_t, configuration> configs;
+  clock::time_point configs_read{};
+  bool configs_ever_read = false;
+  std::map<uint64_t, pending_batch> batches;
+  std::map<uint64_t, served_request> served;
+  uint64_t next_batch = 1;
+  uint64_t next_served = 1;
+  ~router_state() {
+    // The actor ended (stop()): every batch still waiting is answered.
+    for (auto& [id, b] : batches) {
+      for (auto& [p, n] : b.waiting)
+        b.outcomes[p] = route_outcome::failed;
+      b.done(std::move(b.outcomes));
+    }
+  }
+};
+
+using router_actor = caf::stateful_actor<router_state>;
+
+const std::map<uint32_t, configuration>& configurations(router_actor* self) {
+  auto& st = self->state;
+  const auto now = clock::now();
+  if (st.options.configurations &&
+      (!st.configs_ever_read || now - st.configs_read >= st.options.refresh_every)) {
+    st.configs = st.options.configurations();
+    st.configs_read = now;
+    st.configs_ever_read = true;
+  }
+  return st.configs;
+}
+
+// Records one part's outcome; answers the batch once every part did.
+void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
+  auto it = self->state.batches.find(id);
+  if (it == self->state.batches.end())
+    return; // answered already (its deadline passed)
+  auto& b = it->second;
+  auto w = b.waiting.find(p);
+  if (w == b.waiting.end())
+    return;
+  // The first part that did not commit names the partition's outcome.
+  if (b.outcomes[p] == route_outcome::committed)
+    b.outcomes[p] = o;
+  if (--w->second == 0)
+    b.waiting.erase(w);
+  if (!b.waiting.empty())
+    return;
+  auto done = std::move(b.done);
+  auto outcomes = std::move(b.outcomes);
+  self->state.batches.erase(it);
+  done(std::move(outcomes));
+}
+
+// Sends one route_request to `peer`; its parts settle with the answer.
+void send_request(router_actor* self, uint64_t id, const std::string& peer, route_request req) {
+  std::vector<uint32_t> parts;
+  for (const auto& part : req.parts)
+    parts.push_back(part.partition);
+  {
+    std::lock_guard<std::mutex> guard(self->state.seen->mutex);
+    ++self->state.seen->counters.sent[peer];
+  }
+  self
+    ->request(self->state.links, self->state.options.timeout, peer_route_atom::value, peer,
+              std::move(req))
+    .then(
+      [=](route_response& r) {
+        // A part the peer did not answer (it should answer each) failed.
+        std::map<uint32_t, uint32_t> answered;
+        for (std::size_t i = 0; i < r.results.size() && i < parts.size(); ++i) {
+          if (r.results[i].partition != parts[i])
+            break;
+          settle(self, id, parts[i], outcome_of(r.results[i].outcome));
+          ++answered[parts[i]];
+        }
+        for (auto p : parts)
+          if (answered[p]-- == 0)
+            settle(self, id, p, route_outcome::failed);
+      },
+      [=](const caf::error& e) {
+        route_outcome o = route_outcome::failed;
+        if (e == caf::sec::request_timeout)
+          o = route_outcome::timeout;
+        else if (e == caf::sec::request_receiver_down)
+          o = route_outcome::unreachable;
+        for (auto p : parts)
+          settle(self, id, p, o);
+      });
+}
+
+// Takes a batch: local partitions to the replicator, the others grouped per
+// primary into as few route_requests as the size bound allows.
+void take(router_actor* self, route_job& job) {
+  auto& st = self->state;
+  const uint64_t id = st.next_batch++;
+  auto& b = st.batches[id];
+  b.done = std::move(job.done);
+  job.done = nullptr;
+  const auto& configs = configurations(self);
+  std::map<std::string, std::vector<route_request>> remote;
+  std::map<std::string, std::size_t> remote_bytes; // of each peer's last request
+  std::vector<std::pair<uint32_t, std::vector<std::string>>> local;
+  std::vector<std::pair<uint32_t, route_outcome>> refused;
+  for (auto& [p, entries] : job.batch) {
+    b.outcomes[p] = route_outcome::committed;
+    if (entries.empty())
+      continue; // nothing to commit
+    auto c = configs.find(p);
+    if (c == configs.end() || c->second.primary.empty()) {
+      refused.emplace_back(p, route_outcome::not_primary);
+      b.waiting[p] = 1;
+      continue;
+    }
+    const auto& primary = c->second.primary;
+    if (primary == st.options.node) {
+      b.waiting[p] = 1;
+      local.emplace_back(p, std::move(entries));
+      continue;
+    }
+    auto& reqs = remote[primary];
+    auto& bytes = remote_bytes[primary];
+    uint32_t parts = 0;
+    bool open = false; // reqs.back()'s last part is this partition's
+    for (auto& e : entries) {
+      const auto cost = e.size() + entry_overhead;
+      if (reqs.empty() ||
+          (bytes + cost > st.options.max_message_bytes && !reqs.back().parts.empty())) {
+        reqs.push_back({st.options.node, id, {}});
+        bytes = 0;
+        open = false;
+      }
+      if (!open) {
+        reqs.back().parts.push_back({p, {}});
+        ++parts;
+        open = true;
+      }
+      reqs.back().parts.back().entries.push_back(std::move(e));
+      bytes += cost;
+    }
+    if (parts > 0) // a partition with no entries has nothing to commit
+      b.waiting[p] = parts;
+  }
+  if (b.waiting.empty() && refused.empty()) {
+    auto done = std::move(b.done);
+    auto outcomes = std::move(b.outcomes);
+    st.batches.erase(id);
+    return done(std::move(outcomes));
+  }
+  self->delayed_send(self, st.options.timeout, rt_expire_atom::value, false, id);
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& [p, entries] : local)
+    st.local->append(p, std::move(entries), [me, id, p = p](append_outcome o) {
+      caf::anon_send(me, rt_local_atom::value, id, p, static_cast<uint8_t>(outcome_of(o)));
+    });
+  for (auto& [peer, reqs] : remote)
+    for (auto& req : reqs)
+      send_request(self, id, peer, std::move(req));
+  for (auto [p, o] : refused)
+    settle(self, id, p, o);
+}
+
+// Appends a peer's parts to the local replicator; answers once each ended
+// or at the deadline.
+caf::result<route_response> serve(router_actor* self, route_request& req) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  {
+    std::lock_guard<std::mutex> guard(st.seen->mutex);
+    ++st.seen->counters.served;
+  }
+  const uint64_t id = st.next_served++;
+  auto& s = st.served[id];
+  s.promise = rp;
+  s.response.node = st.options.node;
+  s.left = req.parts.size();
+  for (const auto& part : req.parts)
+    s.response.results.push_back({part.partition, static_cast<uint8_t>(route_outcome::timeout)});
+  if (s.left == 0) {
+    rp.deliver(std::move(s.response));
+    st.served.erase(id);
+    return rp;
+  }
+  // Three quarters of the asker's time: the answer, with the parts that did
+  // commit, must reach the asker before its own deadline, or one held
+  // partition would make every part of the request `timeout` there.
+  self->delayed_send(self, serve_time(st.options.timeout), rt_expire_atom::value, true, id);
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (std::size_t i = 0; i < req.parts.size(); ++i)
+    st.local->append(req.parts[i].partition, std::move(req.parts[i].entries),
+                     [me, id, i](append_outcome o) {
+                       caf::anon_send(me, rt_served_atom::value, id, static_cast<uint64_t>(i),
+                                      static_cast<uint8_t>(outcome_of(o)));
+                     });
+  return rp;
+}
+
+caf::behavior router_behavior(router_actor* self, router_options options, caf::actor links,
+                              replicator* local, std::shared_ptr<counters_snapshot> seen) {
+  self->state.options = std::move(options);
+  self->state.links = std::move(links);
+  self->state.local = local;
+  self->state.seen = std::move(seen);
+  self->send(self->state.links, router_attach_atom::value, caf::actor_cast<caf::actor>(self));
+  return {
+    [self](rt_route_atom, const std::shared_ptr<route_job>& job) { take(self, *job); },
+    [self](rt_local_atom, uint64_t id, uint32_t p, uint8_t o) {
+      settle(self, id, p, outcome_of(o));
+    },
+    [self](rt_served_atom, uint64_t id, uint64_t i, uint8_t o) {
+      auto it = self->state.served.find(id);
+      if (it == self->state.served.end())
+        return;
+      auto& s = it->second;
+      s.response.results.at(i).outcome = o;
+      if (--s.left > 0)
+        return;
+      s.promise.deliver(std::move(s.response));
+      self->state.served.erase(it);
+    },
+    [self](rt_expire_atom, bool served, uint64_t id) {
+      if (served) {
+        auto it = self->state.served.find(id);
+        if (it == self->state.served.end())
+          return;
+        // Parts still appending answer `timeout` (set when the request came).
+        it->second.promise.deliver(std::move(it->second.response));
+        self->state.served.erase(it);
+        return;
+      }
+      auto it = self->state.batches.find(id);
+      if (it == self->state.batches.end())
+        return;
+      auto& b = it->second;
+      for (const auto& [p, n] : b.waiting)
+        if (b.outcomes[p] == route_outcome::committed)
+          b.outcomes[p] = route_outcome::timeout;
+      auto done = std::move(b.done);
+      auto outcomes = std::move(b.outcomes);
+      self->state.batches.erase(it);
+      done(std::move(outcomes));
+    },
+    [self](route_request& req) -> caf::result<route_response> { return serve(self, req); },
+  };
+}
+
+} // namespace
+
+struct router::impl {
+  explicit impl(caf::actor_system& sys) : system(sys) {}
+  caf::actor_system& system;
+  std::shared_ptr<counters_snapshot> seen = std::make_shared<counters_snapshot>();
+  caf::actor actor;
+};
+
+router::router(caf::actor_system& system, peer_links& links, replicator& local,
+               router_options options)
+    : impl_(std::make_unique<impl>(system)) {
+  impl_->actor = system.spawn(router_behavior, std::move(options), links.actor(), &local,
+                              impl_->seen);
+}
+
+router::~router() { stop(); }
+
+void router::route(routed_batch batch, std::function<void(route_outcomes)> done) {
+  auto job = std::make_shared<route_job>();
+  job->batch = std::move(batch);
+  job->done = std::move(done);
+  if (!impl_->actor)
+    return; // the job's destructor answers `failed`
+  caf::anon_send(impl_->actor, rt_route_atom::value, std::move(job));
+}
+
+router_counters router::counters() const {
+  std::lock_guard<std::mutex> guard(impl_->seen->mutex);
+  return impl_->seen->counters;
+}
+
+void router::stop() {
+  if (!impl_->actor)
+    return;
+  caf::scoped_actor waiter{impl_->system};
+  waiter->send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+  waiter->wait_for(impl_->actor);
+  impl_->actor = nullptr;
+}
+
+} // namespace sy::cluster

@@ -1,0 +1,217 @@
+// Cluster-mode ingest on one node that leads every partition: a real actor
+// system with the middleman, peer_links, a replicator over a real journal
+// and the router, configurations made by hand. Shows what reaches the
+// partition logs (one entry per event and matched partition, naming that
+// partition's subscriptions, the record carrying the event's id) and what
+// the producer is told. Every wait has a deadline.
+#include "api/cluster_ingest.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/routes.hpp"
+#include "cluster/partition_entry.hpp"
+#include "cluster/peer_links.hpp"
+#include "cluster/placement.hpp"
+#include "cluster/protocol.hpp"
+#include "cluster/replicator.hpp"
+#include "cluster/router.hpp"
+#include "storage/journal.hpp"
+#include "storage/partition_log.hpp"
+
+using namespace sy;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t partitions = 8;
+
+// One node leading the partitions `led` (the others have no primary).
+struct one_node {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("sy_cluster_ingest_" + std::to_string(::getpid()));
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<storage::journal> journal;
+  std::unique_ptr<cluster::peer_links> links;
+  std::unique_ptr<cluster::replicator> repl;
+  std::unique_ptr<cluster::router> rt;
+  std::map<uint32_t, cluster::configuration> configs;
+
+  explicit one_node(const std::set<uint32_t>& led) {
+    std::filesystem::remove_all(dir);
+    for (auto p : led)
+      configs[p] = {10, "a", {"a"}, {"a"}};
+    cfg.set("scheduler.max-threads", size_t{2});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    cfg.load<caf::io::middleman>();
+    cluster::register_cluster_protocol(cfg);
+    system = std::make_unique<caf::actor_system>(cfg);
+    storage::journal_options jo;
+    jo.reserve_bytes = 0;
+    std::string error;
+    journal = storage::journal::open(dir.string(), std::move(jo), error);
+    EXPECT_TRUE(journal) << error;
+    cluster::peer_links_options lo;
+    lo.node = "a";
+    lo.partitions = partitions;
+    lo.members = [] { return std::vector<cluster::peer_address>{}; };
+    links = std::make_unique<cluster::peer_links>(*system, std::move(lo));
+    cluster::replicator_options ro;
+    ro.node = "a";
+    ro.poll_every = 20ms;
+    ro.configurations = [this] { return configs; };
+    repl = std::make_unique<cluster::replicator>(*system, *journal, *links, std::move(ro));
+    cluster::router_options o;
+    o.node = "a";
+    o.configurations = [this] { return configs; };
+    rt = std::make_unique<cluster::router>(*system, *links, *repl, std::move(o));
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    for (auto p : led)
+      while (repl->status(p).role != "primary" && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(5ms);
+  }
+  ~one_node() {
+    rt.reset();
+    repl.reset();
+    links.reset();
+    system.reset();
+    journal.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // Stops the replicator and returns each partition's entries as
+  // (event id, subscription ids).
+  std::map<uint32_t, std::vector<std::pair<std::string, std::vector<std::string>>>> read_logs() {
+    rt.reset();
+    repl.reset();
+    std::map<uint32_t, std::vector<std::pair<std::string, std::vector<std::string>>>> out;
+    for (uint32_t p = 0; p < partitions; ++p) {
+      auto log = storage::partition_log::open(*journal, p);
+      EXPECT_TRUE(log);
+      if (!log || (*log)->end_offset() == 0)
+        continue;
+      auto entries = (*log)->read(0, (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
+      EXPECT_TRUE(entries);
+      for (const auto& bytes : *entries) {
+        auto entry = cluster::decode_partition_entry(bytes);
+        EXPECT_TRUE(entry);
+        if (!entry)
+          continue;
+        auto e = storage::decode_event(entry->record);
+        EXPECT_TRUE(e);
+        if (!e)
+          continue;
+        EXPECT_EQ(e->ev.id, actors::event_id(e->seq)) << "the record's id and seq disagree";
+        std::vector<std::string> subs(entry->subscriptions.begin(), entry->subscriptions.end());
+        out[p].emplace_back(e->ev.id, std::move(subs));
+      }
+    }
+    return out;
+  }
+};
+
+const std::vector<core::index_entry> subscriptions = {
+  {"sub_orders", {"orders.*"}, ""},
+  {"sub_created", {"orders.created"}, ""},
+  {"sub_billing", {"billing.*"}, ""},
+  {"sub_other", {"shipping.*"}, ""},
+};
+
+uint32_t partition_of(const std::string& id) { return cluster::partition_of(id, partitions); }
+
+// Submits events of `types` and returns the outcome.
+actors::ingest_outcome submit(one_node& n, const std::vector<std::string>& types) {
+  auto routes = std::make_shared<const actors::route_table>(subscriptions);
+  actors::ingest_submission s;
+  std::vector<uint32_t> matched;
+  for (const auto& t : types) {
+    auto e = std::make_shared<storage::stored_event>();
+    e->ev.type = t;
+    e->ev.data = "{}";
+    routes->index.match(t, "", matched);
+    s.add(std::move(e), matched);
+  }
+  s.routes = routes;
+  auto promise = std::make_shared<std::promise<actors::ingest_outcome>>();
+  auto future = promise->get_future();
+  s.done = [promise](actors::ingest_outcome out) { promise->set_value(std::move(out)); };
+  api::cluster_ingest c{n.rt.get(), n.journal.get(), partitions};
+  api::submit_to_cluster(c, std::move(s));
+  EXPECT_EQ(future.wait_for(10s), std::future_status::ready) << "never answered";
+  return future.get();
+}
+
+} // namespace
+
+TEST(cluster_ingest, each_event_goes_to_its_subscriptions_partitions_with_its_id) {
+  std::set<uint32_t> all;
+  for (uint32_t p = 0; p < partitions; ++p)
+    all.insert(p);
+  one_node n(all);
+  auto out = submit(n, {"orders.created", "billing.paid", "misc.nothing"});
+  ASSERT_EQ(out.status, 202) << out.error;
+  ASSERT_EQ(out.seqs.size(), 3u);
+  EXPECT_EQ(out.seqs[1], out.seqs[0] + 1);
+  EXPECT_EQ(out.seqs[2], out.seqs[0] + 2);
+  const auto created = actors::event_id(out.seqs[0]);
+  const auto paid = actors::event_id(out.seqs[1]);
+
+  // What each partition's log should hold: one entry per event and
+  // partition, naming the subscriptions of that partition it matched.
+  std::map<uint32_t, std::map<std::string, std::set<std::string>>> want;
+  want[partition_of("sub_orders")][created].insert("sub_orders");
+  want[partition_of("sub_created")][created].insert("sub_created");
+  want[partition_of("sub_billing")][paid].insert("sub_billing");
+
+  std::map<uint32_t, std::map<std::string, std::set<std::string>>> got;
+  std::size_t entries = 0;
+  for (const auto& [p, list] : n.read_logs())
+    for (const auto& [id, subs] : list) {
+      ++entries;
+      EXPECT_EQ(got[p].count(id), 0u) << id << " has two entries in partition " << p;
+      got[p][id] = std::set<std::string>(subs.begin(), subs.end());
+    }
+  EXPECT_EQ(got, want);
+  // The event that matched nothing is stored nowhere.
+  std::size_t want_entries = 0;
+  for (const auto& [p, by_id] : want)
+    want_entries += by_id.size();
+  EXPECT_EQ(entries, want_entries);
+}
+
+TEST(cluster_ingest, a_partition_without_a_primary_makes_the_batch_503_naming_it) {
+  std::set<uint32_t> led;
+  for (uint32_t p = 0; p < partitions; ++p)
+    if (p != partition_of("sub_billing"))
+      led.insert(p);
+  ASSERT_NE(partition_of("sub_billing"), partition_of("sub_orders"));
+  one_node n(led);
+  auto out = submit(n, {"orders.created", "billing.paid"});
+  EXPECT_EQ(out.status, 503);
+  EXPECT_TRUE(out.seqs.empty());
+  EXPECT_NE(
+    out.error.find("partition " + std::to_string(partition_of("sub_billing")) + " (not_primary)"),
+    std::string::npos)
+    << out.error;
+  EXPECT_NE(out.error.find("retry"), std::string::npos) << out.error;
+
+  // Events that match nothing need no partition: 202 at once.
+  auto none = submit(n, {"misc.nothing"});
+  EXPECT_EQ(none.status, 202) << none.error;
+  EXPECT_EQ(none.seqs.size(), 1u);
+}

@@ -1,0 +1,346 @@
+// The router between three nodes in one process: three caf::actor_system
+// instances linked by peer_links over CAF's middleman on loopback (port 0),
+// each with a real journal, a replicator and a router, and configurations
+// made by hand (no etcd). The routers read their own copy of the
+// configurations, so that a test can give one a stale view. Every wait has
+// a deadline.
+#include "cluster/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/peer_links.hpp"
+#include "cluster/protocol.hpp"
+#include "cluster/replicator.hpp"
+#include "storage/journal.hpp"
+#include "storage/partition_log.hpp"
+
+using namespace sy::cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto route_timeout = 1000ms;
+
+// What every node reads: the members' addresses, the configurations the
+// replicators apply, and the ones the routers route by.
+struct control {
+  std::mutex mutex;
+  std::vector<peer_address> members;
+  std::map<uint32_t, configuration> configs;
+  std::map<uint32_t, configuration> routed;
+
+  void set(uint32_t p, const configuration& c) {
+    std::lock_guard<std::mutex> guard(mutex);
+    configs[p] = c;
+    routed[p] = c;
+  }
+};
+
+// One node: its actor system, journal, links, replicator and router.
+struct node {
+  std::string name;
+  std::filesystem::path dir;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<sy::storage::journal> journal;
+  std::unique_ptr<peer_links> links;
+  std::unique_ptr<replicator> repl;
+  std::unique_ptr<router> rt;
+  control& ctl;
+
+  node(std::string n, control& c)
+      : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
+                                ("sy_router_" + std::to_string(::getpid()) + "_" + name)),
+        ctl(c) {
+    std::filesystem::remove_all(dir);
+    cfg.set("scheduler.max-threads", size_t{2});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    cfg.load<caf::io::middleman>();
+    register_cluster_protocol(cfg);
+    system = std::make_unique<caf::actor_system>(cfg);
+    sy::storage::journal_options jo;
+    jo.sync = true;
+    jo.reserve_bytes = 0;
+    std::string error;
+    journal = sy::storage::journal::open(dir.string(), std::move(jo), error);
+    EXPECT_TRUE(journal) << error;
+    peer_links_options o;
+    o.node = name;
+    o.partitions = 8;
+    o.members = [&c = ctl] {
+      std::lock_guard<std::mutex> guard(c.mutex);
+      return c.members;
+    };
+    links = std::make_unique<peer_links>(*system, std::move(o));
+    auto port = links->listen("127.0.0.1", 0);
+    EXPECT_TRUE(port) << port.error();
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.members.push_back({name, "127.0.0.1:" + std::to_string(port ? *port : 0)});
+  }
+  ~node() { down(); }
+  // Ends the node as a dead process would look to the others: every actor
+  // and the links go.
+  void down() {
+    rt.reset();
+    repl.reset();
+    links.reset();
+    system.reset();
+    journal.reset();
+    std::filesystem::remove_all(dir);
+  }
+  void start(std::size_t max_message_bytes = 256 * 1024) {
+    replicator_options o;
+    o.node = name;
+    o.min_insync = 1;
+    o.poll_every = 20ms;
+    o.long_poll = 200ms;
+    o.retry_after = 50ms;
+    o.configurations = [&c = ctl] {
+      std::lock_guard<std::mutex> guard(c.mutex);
+      return c.configs;
+    };
+    repl = std::make_unique<replicator>(*system, *journal, *links, std::move(o));
+    router_options r;
+    r.node = name;
+    r.refresh_every = 0ms;
+    r.timeout = route_timeout;
+    r.max_message_bytes = max_message_bytes;
+    r.configurations = [&c = ctl] {
+      std::lock_guard<std::mutex> guard(c.mutex);
+      return c.routed;
+    };
+    rt = std::make_unique<router>(*system, *links, *repl, std::move(r));
+  }
+  // Stops the replicator (its logs close) and returns partition p's entries.
+  std::vector<std::string> stop_and_read(uint32_t p) {
+    rt.reset();
+    repl.reset();
+    auto log = sy::storage::partition_log::open(*journal, p);
+    EXPECT_TRUE(log);
+    if (!log || (*log)->end_offset() == 0)
+      return {};
+    auto r = (*log)->read(0, (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
+    EXPECT_TRUE(r);
+    return r ? *r : std::vector<std::string>{};
+  }
+};
+
+// Waits up to 20 s for `ok`.
+bool eventually(const std::function<bool()>& ok) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ok())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return ok();
+}
+
+// A route()'s outcomes once they came, and when.
+struct answer {
+  std::mutex mutex;
+  std::optional<route_outcomes> got;
+  int calls = 0;
+  std::chrono::steady_clock::time_point at;
+  std::function<void(route_outcomes)> callback() {
+    return [this](route_outcomes o) {
+      std::lock_guard<std::mutex> guard(mutex);
+      ++calls;
+      got = std::move(o);
+      at = std::chrono::steady_clock::now();
+    };
+  }
+  bool came() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return got.has_value();
+  }
+  route_outcomes outcomes() {
+    std::lock_guard<std::mutex> guard(mutex);
+    return *got;
+  }
+};
+
+std::vector<std::string> entries(const std::string& prefix, int n, std::size_t size = 0) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    auto e = prefix + std::to_string(i);
+    if (e.size() < size)
+      e.resize(size, '.');
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool linked(const node& n, size_t peers) {
+  size_t up = 0;
+  for (const auto& l : n.links->links())
+    up += l.state == "connected";
+  return up == peers;
+}
+
+// Partitions: 1 led by a (backed by b), 2 and 4 by b, 3 by c.
+struct router_nodes : ::testing::Test {
+  control ctl;
+  std::unique_ptr<node> a, b, c;
+  void SetUp() override {
+    a = std::make_unique<node>("a", ctl);
+    b = std::make_unique<node>("b", ctl);
+    c = std::make_unique<node>("c", ctl);
+    ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
+      << "the three nodes did not link";
+    ctl.set(1, {10, "a", {"a", "b"}, {"a", "b"}});
+    ctl.set(2, {10, "b", {"b", "c"}, {"b", "c"}});
+    ctl.set(3, {10, "c", {"c", "a"}, {"c", "a"}});
+    ctl.set(4, {10, "b", {"b", "a"}, {"b", "a"}});
+  }
+  void start_all(std::size_t max_message_bytes = 256 * 1024) {
+    a->start(max_message_bytes);
+    b->start();
+    c->start();
+    ASSERT_TRUE(eventually([&] {
+      return a->repl->status(1).role == "primary" && b->repl->status(2).role == "primary" &&
+             c->repl->status(3).role == "primary" && b->repl->status(4).role == "primary" &&
+             c->repl->status(2).role == "backup" && a->repl->status(3).role == "backup";
+    }));
+  }
+  void TearDown() override {
+    c.reset();
+    b.reset();
+    a.reset();
+  }
+};
+
+} // namespace
+
+TEST_F(router_nodes, a_batch_over_local_and_remote_partitions_commits_with_one_message_per_peer) {
+  start_all();
+  answer done;
+  a->rt->route(
+    {{1, entries("p1-", 3)}, {2, entries("p2-", 2)}, {3, entries("p3-", 4)}, {4, entries("p4-", 1)}},
+    done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); })) << "the batch was never answered";
+  const route_outcomes want = {{1, route_outcome::committed},
+                               {2, route_outcome::committed},
+                               {3, route_outcome::committed},
+                               {4, route_outcome::committed}};
+  EXPECT_EQ(done.outcomes(), want);
+
+  // Committed: on the primary and its in-sync backup before the answer.
+  EXPECT_EQ(a->repl->status(1).commit, 3u);
+  EXPECT_EQ(b->repl->status(2).commit, 2u);
+  EXPECT_GE(c->repl->status(2).log_end, 2u);
+  EXPECT_EQ(c->repl->status(3).commit, 4u);
+  EXPECT_GE(a->repl->status(3).log_end, 4u);
+  EXPECT_EQ(b->repl->status(4).commit, 1u);
+
+  // b leads two of the partitions: still one message to it.
+  const auto sent = a->rt->counters().sent;
+  EXPECT_EQ(sent, (std::map<std::string, uint64_t>{{"b", 1}, {"c", 1}}));
+  EXPECT_EQ(b->rt->counters().served, 1u);
+  EXPECT_EQ(c->rt->counters().served, 1u);
+  EXPECT_EQ(a->rt->counters().served, 0u);
+  EXPECT_EQ(done.calls, 1);
+
+  EXPECT_EQ(b->stop_and_read(2), entries("p2-", 2));
+  EXPECT_EQ(c->stop_and_read(3), entries("p3-", 4));
+}
+
+TEST_F(router_nodes, a_peers_part_above_the_message_bound_is_split_and_stays_in_order) {
+  start_all(1024);
+  answer done;
+  // 20 entries of 200 bytes for b: about 4 KiB, so at least four messages of ≤ 1 KiB.
+  a->rt->route({{2, entries("p2-", 20, 200)}, {4, entries("p4-", 3)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(),
+            (route_outcomes{{2, route_outcome::committed}, {4, route_outcome::committed}}));
+  const auto sent = a->rt->counters().sent;
+  ASSERT_EQ(sent.count("b"), 1u);
+  EXPECT_GE(sent.at("b"), 4u);
+  EXPECT_LE(sent.at("b"), 6u);
+  EXPECT_EQ(b->rt->counters().served, sent.at("b"));
+  EXPECT_EQ(b->stop_and_read(2), entries("p2-", 20, 200));
+}
+
+TEST_F(router_nodes, a_node_named_primary_that_is_not_answers_not_primary) {
+  // Partition 5 is led by c, but a's router still thinks b leads it (b is a
+  // backup there); partition 6 has no primary yet.
+  ctl.set(5, {10, "c", {"c", "b"}, {"c", "b"}});
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.routed[5] = {9, "b", {"b", "c"}, {"b", "c"}};
+    ctl.routed[6] = {0, "", {}, {}};
+  }
+  start_all();
+  ASSERT_TRUE(eventually([&] { return b->repl->status(5).role == "backup"; }));
+  answer done;
+  a->rt->route({{5, entries("p5-", 2)}, {6, entries("p6-", 1)}, {4, entries("p4-", 1)}},
+               done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{4, route_outcome::committed},
+                                             {5, route_outcome::not_primary},
+                                             {6, route_outcome::not_primary}}));
+  EXPECT_EQ(b->repl->status(5).log_end, 0u) << "the backup took an append";
+}
+
+TEST_F(router_nodes, a_peer_that_is_down_is_answered_within_the_timeout) {
+  start_all();
+  c->down();
+  answer done;
+  const auto sent = std::chrono::steady_clock::now();
+  a->rt->route({{3, entries("p3-", 2)}, {1, entries("p1-", 1)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_LE(done.at - sent, route_timeout + 1s);
+  const auto out = done.outcomes();
+  EXPECT_EQ(out.at(1), route_outcome::committed);
+  EXPECT_TRUE(out.at(3) == route_outcome::unreachable || out.at(3) == route_outcome::timeout)
+    << to_string(out.at(3));
+}
+
+TEST_F(router_nodes, a_commit_held_by_a_stopped_backup_answers_timeout_and_the_rest_commits) {
+  start_all();
+  // c backs b's partition 2 and is in its in-sync set: b cannot commit.
+  c->rt.reset();
+  c->repl->stop();
+  answer done;
+  const auto sent = std::chrono::steady_clock::now();
+  a->rt->route({{2, entries("p2-", 2)}, {1, entries("p1-", 1)}, {4, entries("p4-", 1)}},
+               done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  // b gives its appends 3/4 of the timeout, then answers what committed.
+  EXPECT_GE(done.at - sent, route_timeout * 3 / 4 - 100ms)
+    << "answered before the commit could time out";
+  EXPECT_LE(done.at - sent, route_timeout + 1s);
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{1, route_outcome::committed},
+                                             {2, route_outcome::timeout},
+                                             {4, route_outcome::committed}}));
+  EXPECT_EQ(done.calls, 1);
+}
+
+TEST(router, a_stopped_router_answers_failed) {
+  control ctl;
+  node a("a", ctl);
+  ctl.set(1, {10, "a", {"a"}, {"a"}});
+  a.start();
+  a.rt->stop();
+  answer done;
+  a.rt->route({{1, entries("p1-", 1)}}, done.callback());
+  ASSERT_TRUE(done.came());
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{1, route_outcome::failed}}));
+}
