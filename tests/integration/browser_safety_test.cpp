@@ -74,7 +74,7 @@ TEST_F(browser_safety, without_tokens_only_loopback_hosts_are_served) {
     403);
   EXPECT_EQ(server_.call("GET", "/v1/subscriptions").body, "[]");
   const auto port = std::to_string(server_.port());
-  for (const std::string host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
+  for (const std::string& host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
     EXPECT_EQ(server_.call("GET", "/v1/subscriptions", "", {{"Host", host}}).status, 200) << host;
   // Health checks come from probes that name the node's address.
   EXPECT_EQ(server_.call("GET", "/healthz", "", {{"Host", "10.1.2.3:8080"}}).status, 200);

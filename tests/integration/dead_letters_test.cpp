@@ -165,8 +165,9 @@ TEST(dead_letters, page_with_limit_and_after_like_the_subscription_list) {
     for (const auto& l : letters)
       seen.push_back(l.id);
     target = next_target(r);
-    if (!target.empty())
+    if (!target.empty()) {
       EXPECT_EQ(target, s.path() + "?limit=2&after=" + letters.back().id);
+    }
   }
   EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 2, 1}));
   EXPECT_EQ(seen, s.event_ids);

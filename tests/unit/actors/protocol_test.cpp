@@ -146,7 +146,8 @@ TEST(protocol, every_request_and_reply_round_trips) {
   expect_bytes_round_trip(done{});
   expect_bytes_round_trip(purged{12});
   expect_bytes_round_trip(replayed{13});
-  expect_bytes_round_trip(dead_letter_list{{{"evt_1", "t", "NO", R"({"a":1})", 5, "too old"}}});
+  expect_bytes_round_trip(
+    dead_letter_list{{{"evt_1", "t", "NO", R"({"a":1})", 5, "too old", 0, "", 0}}});
   expect_bytes_round_trip(dead_letter_list{
     {{"evt_1", "t", "NO", R"({"a":1})", 5, "too old", 7, "HTTP 500", 1767225600000}}, true});
   expect_bytes_round_trip(watcher_view{sub, true});

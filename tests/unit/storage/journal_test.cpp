@@ -42,6 +42,11 @@ namespace {
 
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
 
+/// A dead letter of `e` given up for `reason`, with no delivery attempt recorded.
+dead_letter letter(event_ptr e, std::string reason) {
+  return {std::move(e), std::move(reason), 0, "", 0};
+}
+
 /// Owns a fresh directory under the system temp dir; removes it on destruction.
 class temp_dir {
 public:
@@ -609,8 +614,8 @@ TEST(journal, kill_many_moves_a_page_of_dead_letters_in_one_write) {
   auto queued = ok(j->read_queue(1, 0, 100));
   ASSERT_EQ(queued.size(), 6u);
   EXPECT_FALSE(j->kill_many(1, {}));
-  EXPECT_FALSE(j->kill_many(
-    1, {{queued[0], "older than retry.max_age"}, {queued[2], "HTTP 500"}, {queued[5], "timeout"}}));
+  EXPECT_FALSE(j->kill_many(1, {letter(queued[0], "older than retry.max_age"),
+                                letter(queued[2], "HTTP 500"), letter(queued[5], "timeout")}));
   EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{2, 4, 5}));
   EXPECT_EQ(ok(j->count_queue(2)), 6u); // another subscription's queue is untouched
   auto dead = ok(j->dead_letters(1, 10));
@@ -634,7 +639,7 @@ TEST(journal, dead_letters_keep_attempts_last_error_and_time) {
   auto queued = ok(j->read_queue(1, 0, 100));
   ASSERT_EQ(queued.size(), 2u);
   EXPECT_FALSE(j->kill_many(1, {{queued[0], "older than retry.max_age", 7, "HTTP 500", 1234},
-                                {queued[1], "older than retry.max_age before delivery"}}));
+                                letter(queued[1], "older than retry.max_age before delivery")}));
   j.reset();
   j = open_journal(dir.path(), true);
   auto dead = ok(j->dead_letters(1, 10));
@@ -687,9 +692,9 @@ TEST(journal, dead_letters_page_after_a_seq) {
   auto queued = ok(j->read_queue(1, 0, 100));
   std::vector<dead_letter> all;
   for (const auto& e : queued)
-    all.push_back({e, "r"});
+    all.push_back(letter(e, "r"));
   EXPECT_FALSE(j->kill_many(1, all));
-  EXPECT_FALSE(j->kill_many(2, {{queued[0], "other subscription"}}));
+  EXPECT_FALSE(j->kill_many(2, {letter(queued[0], "other subscription")}));
   auto seqs = [](const std::vector<dead_letter>& v) {
     std::vector<uint64_t> out;
     for (const auto& d : v)
@@ -711,7 +716,7 @@ TEST(journal, replay_requeues_only_what_the_filter_admits) {
   auto queued = ok(j->read_queue(1, 0, 100));
   std::vector<dead_letter> all;
   for (const auto& e : queued)
-    all.push_back({e, "r"});
+    all.push_back(letter(e, "r"));
   EXPECT_FALSE(j->kill_many(1, all));
   // make_event: timestamp = 1700000000000 + seq; [since, until).
   replay_filter f;
