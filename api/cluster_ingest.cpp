@@ -45,7 +45,16 @@ std::string cluster_ingest_error(uint32_t partition, const char* outcome, std::s
 
 void submit_to_cluster(const cluster_ingest& c, actors::ingest_submission s) {
   const std::size_t n = s.events.size();
-  const uint64_t first = n == 0 ? 0 : c.journal->reserve_seqs(n);
+  // Durable numbers: the partition logs, not this journal, hold the events.
+  auto reserved = n == 0 ? storage::expected<uint64_t>(0) : c.journal->reserve_durable_seqs(n);
+  if (!reserved) {
+    actors::ingest_outcome out;
+    out.status = 503;
+    out.error = "not acknowledged: cannot persist this node's event sequence counter (" +
+                reserved.error().message + "); check the data directory's disk, then retry";
+    return s.done(std::move(out));
+  }
+  const uint64_t first = *reserved;
   cluster::routed_batch batch;
   // Per event: its matched subscriptions' ids grouped by partition (reused).
   std::vector<std::pair<uint32_t, std::string_view>> subs;

@@ -402,6 +402,8 @@ struct journal::impl {
   std::function<void(log_level, const std::string&)> log_;
 
   std::atomic<uint64_t> next_seq_{1};
+  // What reserve_durable_seqs() last saw persisted: numbers below it survive a restart.
+  std::atomic<uint64_t> durable_seq_{0};
   std::atomic<uint64_t> next_sub_{1};
   // The layout version meta format_version records (journal.hpp).
   std::atomic<uint32_t> format_version_{1};
@@ -973,6 +975,26 @@ error journal::read_error(std::string_view what, const rocksdb::Status& s) const
 uint64_t journal::next_seq() const { return impl_->next_seq_.load(); }
 
 uint64_t journal::reserve_seqs(uint64_t n) { return impl_->next_seq_.fetch_add(n); }
+
+expected<uint64_t> journal::reserve_durable_seqs(uint64_t n) {
+  constexpr uint64_t block = uint64_t{1} << 20;
+  auto& d = *impl_;
+  const uint64_t first = d.next_seq_.fetch_add(n);
+  const uint64_t end = first + n;
+  if (end <= d.durable_seq_.load(std::memory_order_acquire))
+    return first;
+  std::lock_guard lock(d.append_mu_);
+  if (end > d.persisted_seq_) {
+    const uint64_t ahead = end + std::min(block, d.seq_end_ - std::min(d.seq_end_, end));
+    rocksdb::WriteBatch batch;
+    batch.Put(d.cf(cf_meta), meta_seq, be64_string(ahead));
+    if (auto err = d.write(batch, d.sync_, "write the sequence counter", write_kind::grows))
+      return *err;
+    d.persisted_seq_ = ahead;
+  }
+  d.durable_seq_.store(d.persisted_seq_, std::memory_order_release);
+  return first;
+}
 
 expected<uint64_t> journal::use_seq_range(uint64_t first, uint64_t end) {
   auto& d = *impl_;

@@ -248,6 +248,13 @@ public:
   /// Reserves `n` numbers and returns the first, without holding garbage
   /// collection off (for tools and tests that collect nothing meanwhile).
   uint64_t reserve_seqs(uint64_t n);
+  /// Reserves `n` numbers and returns the first, like reserve_seqs(), and
+  /// first makes sure a restart cannot hand them out again although no
+  /// event record of them may ever be written here (cluster mode: events
+  /// live in partition logs, or nowhere when nothing matched them): the
+  /// persisted counter is raised ahead in blocks of 2^20, one synced write
+  /// per block. Thread-safe. Fails when the counter cannot be written.
+  [[nodiscard]] expected<uint64_t> reserve_durable_seqs(uint64_t n);
   /// Confines the sequence numbers this journal hands out to [first, end)
   /// (cluster mode: the range of the node's number, cluster/node_number.hpp)
   /// and returns next_seq(): from now on it is `first` or one past the
