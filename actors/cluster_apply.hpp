@@ -46,8 +46,11 @@ class delivery_gate;
 
 /// Timings of partition_apply (tests shorten them).
 struct partition_apply_options {
-  /// How often delivery is checked and release called.
-  std::chrono::milliseconds release_interval{300};
+  /// How often delivery is checked and release called (stretched to four
+  /// times a check's cost when checks grow costly). What a takeover
+  /// redelivers is what the old primary delivered within about this, a
+  /// journal commit and one fetch before it died.
+  std::chrono::milliseconds release_interval{10};
   /// How long a batch the journal refused (full, failing, saturated) waits
   /// before it is submitted again.
   std::chrono::milliseconds retry_after{500};

@@ -15,6 +15,8 @@
 #include <random>
 #include <thread>
 
+#include "actors/cluster_apply.hpp"
+#include "actors/delivery_gate.hpp"
 #include "actors/ingest.hpp"
 #include "actors/live_feed.hpp"
 #include "actors/messages.hpp"
@@ -58,11 +60,11 @@ constexpr auto link_heartbeat = std::chrono::milliseconds(250);
 constexpr auto link_timeout = std::chrono::milliseconds(1500);
 
 // Cluster mode's data plane (docs/cluster.md): ingest splits batches by
-// partition and the router gets each part to its primary's replicator.
-// Off until the primary's apply (delivery from the partition logs) is
-// wired: with it on and nothing applying, cluster mode would acknowledge
-// events that no subscriber is ever handed.
-constexpr bool cluster_data_plane = false;
+// partition and the router gets each part to its primary's replicator,
+// whose committed entries the primary's partition_apply journals and
+// delivers. One switch for the whole of it: ingest through the router
+// without the apply would acknowledge events that no subscriber is handed.
+constexpr bool cluster_data_plane = true;
 
 static_assert(caf::id_block::switchyard::end <= caf::id_block::switchyard_cluster::begin,
               "the type-ID blocks of actors/messages.hpp and cluster/protocol.hpp overlap");
@@ -426,7 +428,13 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     storage::blocking_worker journal_writer;
     // Attempts and state changes on their way to open /v1/stream connections.
     actors::live_feed feed;
+    // [cluster]: a client subscription delivers only on its partition's
+    // primary (opened and closed by partition_apply).
+    std::unique_ptr<actors::delivery_gate> gate;
+    if (cfg.cluster_enabled && cluster_data_plane)
+      gate = std::make_unique<actors::delivery_gate>(static_cast<uint32_t>(cfg.cluster_partitions));
     auto sub_env = std::make_shared<actors::subscriber_env>();
+    sub_env->gate = gate.get();
     sub_env->feed = &feed;
     sub_env->journal = journal.get();
     sub_env->writer = &journal_writer;
@@ -494,8 +502,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // cluster exists.
     std::unique_ptr<cluster::membership> membership;
     std::unique_ptr<cluster::peer_links> links;      // node-to-node links, cluster mode only
+    std::unique_ptr<actors::partition_apply> apply;  // committed entries → journal, subscribers
     std::unique_ptr<cluster::replicator> replicator; // the partition logs, cluster mode only
-    std::unique_ptr<cluster::router> router;         // ingest → partition primaries
+    std::atomic<cluster::replicator*> releases{nullptr}; // apply's release → replicator
+    std::unique_ptr<cluster::router> router;             // ingest → partition primaries
     api::cluster_ingest to_cluster;
     if (cfg.cluster_enabled) {
       membership = std::make_unique<cluster::membership>(ioc, client, membership_options_of(cfg));
@@ -518,12 +528,34 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         auto configurations = [m = membership.get()] {
           return cluster::configurations_of(m->view());
         };
+        actors::partition_apply_options apply_opts;
+        apply_opts.gate = gate.get();
+        apply = std::make_unique<actors::partition_apply>(
+          system, *journal, pipeline, routes, static_cast<uint32_t>(cfg.cluster_partitions),
+          [&releases](uint32_t p, uint64_t epoch, uint64_t offset) {
+            if (auto* r = releases.load())
+              r->release(p, epoch, offset);
+          },
+          apply_opts);
         cluster::replicator_options repl_opts;
         repl_opts.node = cfg.cluster_node;
         repl_opts.min_insync = static_cast<uint32_t>(cfg.cluster_min_insync);
         repl_opts.configurations = configurations;
+        repl_opts.on_commit = [a = apply.get()](uint32_t p, uint64_t epoch, uint64_t first,
+                                                std::vector<std::string> entries) {
+          a->apply(p, epoch, first, std::move(entries));
+        };
+        repl_opts.on_demote = [a = apply.get()](uint32_t p, uint64_t epoch) {
+          a->demote(p, epoch);
+        };
+        repl_opts.on_propose = [m = membership.get()](uint32_t p, uint64_t epoch,
+                                                      std::vector<std::string> nodes) {
+          m->propose_in_sync(p, static_cast<int64_t>(epoch), std::move(nodes));
+        };
         replicator = std::make_unique<cluster::replicator>(system, *journal, *links,
                                                            std::move(repl_opts));
+        releases = replicator.get();
+        ctx.replicator = replicator.get();
         cluster::router_options router_opts;
         router_opts.node = cfg.cluster_node;
         router_opts.configurations = configurations;
@@ -662,7 +694,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     if (router)
       router->stop();
     if (replicator)
-      replicator->stop();
+      replicator->stop(); // no on_commit after this
+    releases = nullptr;
+    if (apply)
+      apply->stop(); // before the pipeline it submits to
     if (links)
       links->stop();
     // Stop taking requests, journal what was accepted, then stop delivering:

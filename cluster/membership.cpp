@@ -45,11 +45,13 @@ const std::string controller_key = "/sy/controller";
 const std::string members_prefix = "/sy/members/";
 const std::string nodes_prefix = "/sy/nodes/";
 const std::string parts_prefix = "/sy/parts/";
+const std::string proposals_prefix = "/sy/proposals/";
 // The last node number handed out (decimal), and each node's, for display.
 const std::string node_numbers_key = "/sy/node_numbers";
 const std::string node_number_prefix = "/sy/node_number/";
 
 std::string part_key(uint32_t p) { return parts_prefix + std::to_string(p); }
+std::string proposal_key(uint32_t p) { return proposals_prefix + std::to_string(p); }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -81,6 +83,15 @@ std::string part_value(const partition_view& p) {
   w.begin_object().key("primary").value(p.primary);
   write_names(w, "replicas", p.replicas);
   write_names(w, "in_sync", p.in_sync);
+  w.end_object();
+  return std::move(w).str();
+}
+
+// The value of /sy/proposals/<p>: a primary's in-sync proposal.
+std::string proposal_value(const in_sync_proposal& p) {
+  core::json_writer w;
+  w.begin_object().key("primary").value(p.primary).key("epoch").value(p.epoch);
+  write_names(w, "nodes", p.nodes);
   w.end_object();
   return std::move(w).str();
 }
@@ -151,6 +162,16 @@ partition_view parse_part(uint32_t p, const etcd_kv& kv) {
   return out;
 }
 
+std::optional<in_sync_proposal> parse_proposal(const std::string& value) {
+  return read_json(value, [](json::element o) {
+    in_sync_proposal r;
+    r.primary = string_field(o, "primary");
+    r.epoch = json::int_field(o, "epoch");
+    r.nodes = names_field(o, "nodes");
+    return r;
+  });
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
 }
@@ -169,26 +190,61 @@ core::expected<T, etcd_error> call(Start start, std::chrono::milliseconds timeou
 } // namespace
 
 partition_view next_configuration(const partition_view& current,
-                                  const std::vector<std::string>& live, uint32_t replicas) {
+                                  const std::vector<std::string>& live, uint32_t replicas,
+                                  const in_sync_proposal* proposal) {
   partition_view next;
   next.partition = current.partition;
   next.epoch = current.epoch;
-  next.replicas = replicas_of(current.partition, live, replicas);
-  if (next.replicas.empty())
+  auto wanted = replicas_of(current.partition, live, replicas);
+  if (wanted.empty())
     return next;
-  const bool had_config = current.epoch != 0;
-  if (had_config && contains(next.replicas, current.primary) &&
-      contains(current.in_sync, current.primary)) {
+  if (current.epoch == 0) {
+    // A new partition: nothing written yet, every replica holds it all.
+    next.replicas = wanted;
+    next.primary = wanted.front();
+    next.in_sync = wanted;
+    return next;
+  }
+  // Only a node that was in sync and is still live stays in sync; a
+  // backup joins the set only when the current primary proposed it in the
+  // current epoch (it had fetched up to the primary's durable end).
+  std::vector<std::string> in_sync;
+  for (const auto& n : current.in_sync)
+    if (contains(live, n) && !contains(in_sync, n))
+      in_sync.push_back(n);
+  const bool primary_holds = contains(in_sync, current.primary);
+  if (proposal && primary_holds && proposal->primary == current.primary &&
+      proposal->epoch == current.epoch)
+    for (const auto& n : proposal->nodes)
+      if (contains(current.replicas, n) && contains(live, n) && !contains(in_sync, n))
+        in_sync.push_back(n);
+  if (in_sync.empty()) {
+    // No live node holds every committed entry: no primary (no unclean
+    // election) until one of them returns; the set is kept as it was.
+    next.replicas = wanted;
+    next.in_sync = current.in_sync;
+    return next;
+  }
+  // The wanted replicas, and while some of them are still catching up, the
+  // live in-sync nodes too (a moving partition keeps its data holders).
+  next.replicas = wanted;
+  const bool settled = std::all_of(wanted.begin(), wanted.end(),
+                                   [&](const auto& n) { return contains(in_sync, n); });
+  if (!settled)
+    for (const auto& n : in_sync)
+      if (!contains(next.replicas, n))
+        next.replicas.push_back(n);
+  for (const auto& n : in_sync)
+    if (contains(next.replicas, n))
+      next.in_sync.push_back(n);
+  if (contains(next.in_sync, current.primary)) {
     next.primary = current.primary;
   } else {
-    // Fail over to a replica that holds every committed entry: one that was in sync.
+    // Fail over (or hand over) to a replica that holds every committed entry.
     auto it = std::find_if(next.replicas.begin(), next.replicas.end(),
-                           [&](const std::string& n) { return contains(current.in_sync, n); });
-    next.primary = it != next.replicas.end() ? *it : next.replicas.front();
+                           [&](const std::string& n) { return contains(next.in_sync, n); });
+    next.primary = *it;
   }
-  // No data plane yet: a replica has no log to catch up on, so it is in
-  // sync as soon as it is a replica.
-  next.in_sync = next.replicas;
   return next;
 }
 
@@ -585,7 +641,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       return; // this node's own lease is in doubt: not the moment to decide
     for (uint32_t p = 0; p < opt_.partitions; ++p) {
       auto current = current_part(p);
-      auto next = next_configuration(current, live, opt_.replicas);
+      std::optional<in_sync_proposal> proposal;
+      if (auto it = keys_.find(proposal_key(p)); it != keys_.end())
+        proposal = parse_proposal(it->second.value);
+      auto next = next_configuration(current, live, opt_.replicas, proposal ? &*proposal : nullptr);
       if (next.replicas.empty() ||
           (current.epoch != 0 && next.primary == current.primary &&
            next.replicas == current.replicas && next.in_sync == current.in_sync))
@@ -742,6 +801,22 @@ std::pair<uint32_t, std::string> membership::placement(std::string_view id) cons
 cluster_view membership::view() const {
   std::lock_guard lock(impl_->view_mutex_);
   return impl_->view_;
+}
+
+void membership::propose_in_sync(uint32_t partition, int64_t epoch,
+                                 std::vector<std::string> nodes) {
+  in_sync_proposal proposal{impl_->opt_.node, epoch, std::move(nodes)};
+  asio::post(impl_->strand_, [self = impl_, partition, value = proposal_value(proposal)] {
+    if (self->stopped_)
+      return;
+    auto key = proposal_key(partition);
+    if (auto it = self->keys_.find(key); it != self->keys_.end() && it->second.value == value)
+      return;
+    self->etcd().put(key, value, 0, [self](auto r) {
+      if (!r)
+        asio::post(self->strand_, [self, e = r.error()] { self->rotate(e); });
+    });
+  });
 }
 
 } // namespace sy::cluster

@@ -67,6 +67,15 @@ struct partition_view {
   std::vector<std::string> in_sync;
 };
 
+/// A primary's proposal to add caught-up backups to its partition's
+/// in-sync set (/sy/proposals/<p>); the controller takes it only in the
+/// epoch it was made in, from that epoch's primary.
+struct in_sync_proposal {
+  std::string primary;
+  int64_t epoch = 0;
+  std::vector<std::string> nodes;
+};
+
 /// The cluster as this node last saw it in etcd.
 struct cluster_view {
   std::string node;
@@ -144,17 +153,28 @@ public:
   /// Returns the cluster as last seen.
   cluster_view view() const;
 
+  /// Writes `partition`'s in-sync proposal (this node its primary in
+  /// `epoch`) for the controller; asynchronous, any thread, a proposal
+  /// already in etcd is not written again.
+  void propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes);
+
 private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
 
 /// Returns partition `p`'s next configuration given its current one
-/// (`current.epoch` 0 = none yet) and the live members: replicas = the top
-/// `replicas` of placement; the primary is kept while it is still a replica
-/// and in sync, else the first replica that was in sync, else the first
-/// replica; in_sync = the replicas (no data plane yet to catch up on).
+/// (`current.epoch` 0 = none yet), the live members and the partition's
+/// in-sync proposal (null: none). A new partition: the top `replicas` of
+/// placement, all in sync, led by the first. Else in_sync = the live nodes
+/// of the current set plus those the current primary proposed in the
+/// current epoch; replicas = placement's top `replicas` plus, while any of
+/// those is not in sync yet, the in-sync nodes outside them; the primary is
+/// kept while it is in sync, else the first in-sync replica. When no node
+/// of the in-sync set is live there is no primary (no unclean election):
+/// the set is kept until one of them returns.
 partition_view next_configuration(const partition_view& current,
-                                  const std::vector<std::string>& live, uint32_t replicas);
+                                  const std::vector<std::string>& live, uint32_t replicas,
+                                  const in_sync_proposal* proposal = nullptr);
 
 } // namespace sy::cluster

@@ -284,7 +284,8 @@ backup_step backup_state::apply(const configuration& config) {
     step.action = backup_action::promote;
     return step;
   }
-  if (!contains(config.replicas, self_)) {
+  if (!contains(config.replicas, self_) || config.primary.empty()) {
+    // Not a replica, or no primary (no live node was in sync): nothing to fetch.
     phase_ = phase::idle;
     return step;
   }

@@ -89,7 +89,13 @@ struct partition {
   uint64_t tenure_epoch = 0;
   uint64_t emitted = 0;
   std::optional<clock::time_point> fenced_since;
+  // As primary: the in-sync proposal last handed to on_propose, and when
+  // (sent again after proposal_every while the configuration lacks it).
+  std::pair<uint64_t, std::vector<std::string>> proposed;
+  clock::time_point proposed_at;
 };
+
+constexpr auto proposal_every = std::chrono::milliseconds(1000);
 
 struct snapshot {
   std::mutex mutex;
@@ -178,7 +184,7 @@ void emit_commits(repl_actor* self, uint32_t p, partition& part) {
     }
     const uint64_t first = part.emitted;
     part.emitted += read->size();
-    on_commit(p, part.primary->epoch(), first, std::move(*read));
+    on_commit(p, part.tenure_epoch, first, std::move(*read));
   }
 }
 
@@ -211,6 +217,26 @@ bool record_epochs(partition& part) {
   return true;
 }
 
+// Hands the controller the backups that caught up with the primary's
+// durable end (rule: the in-sync set changes only through etcd), each
+// proposal once per proposal_every while the configuration lacks it.
+void propose(repl_actor* self, uint32_t p, partition& part) {
+  const auto& on_propose = self->state.options.on_propose;
+  if (!on_propose)
+    return;
+  auto nodes = part.primary->propose_in_sync();
+  if (nodes.empty())
+    return;
+  std::sort(nodes.begin(), nodes.end());
+  std::pair<uint64_t, std::vector<std::string>> proposal{part.primary->epoch(), nodes};
+  const auto now = clock::now();
+  if (proposal == part.proposed && now - part.proposed_at < proposal_every)
+    return;
+  part.proposed = std::move(proposal);
+  part.proposed_at = now;
+  on_propose(p, part.primary->epoch(), std::move(nodes));
+}
+
 // Answers a fetch now (entries, or a refusal), or parks it (nothing new).
 void serve_fetch(repl_actor* self, partition& part, const fetch_request& req,
                  caf::response_promise rp, bool may_park) {
@@ -225,6 +251,7 @@ void serve_fetch(repl_actor* self, partition& part, const fetch_request& req,
   }
   auto plan = part.primary->fetch(req);
   committed(self, req.partition, part, plan.committed);
+  propose(self, req.partition, part);
   auto reply = std::move(plan.reply);
   if (plan.read_to > plan.read_from) {
     auto read = part.log->read(plan.read_from, plan.read_to, max_fetch_bytes, max_fetch_entries);

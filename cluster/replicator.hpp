@@ -98,7 +98,9 @@ struct replicator_options {
 
   /// Takes committed entries of `partition`, on its primary only: the
   /// entries at [first_offset, first_offset + entries.size()), committed in
-  /// `epoch` (the primary's current one). Called in offset order, each
+  /// the tenure that began in `epoch` (the same value for the whole tenure:
+  /// a newer epoch naming this node again — an in-sync set or replica
+  /// change — continues it, and release() takes it). Called in offset order, each
   /// entry once per tenure as primary, all newly committed entries of a
   /// partition in one call (at most max_commit_entries / max_commit_bytes
   /// per call); when this node becomes primary (a configuration names it),
@@ -115,6 +117,13 @@ struct replicator_options {
   /// stop(): the owner stops its deliveries itself. After it, on_commit of
   /// that partition is called again only for a new tenure, from the start.
   std::function<void(uint32_t partition, uint64_t epoch)> on_demote;
+  /// Proposes `nodes` (backups whose fetches reached this primary's durable
+  /// end) for `partition`'s in-sync set in `epoch`: the owner writes the
+  /// proposal to etcd (membership::propose_in_sync), where the controller
+  /// takes it into the next configuration. The primary already waits for
+  /// their acknowledgement before it commits. Called again while the
+  /// configuration lacks them (at most once a second per partition).
+  std::function<void(uint32_t partition, uint64_t epoch, std::vector<std::string> nodes)> on_propose;
 };
 
 /// One partition as the replicator last published it.

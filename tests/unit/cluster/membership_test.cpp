@@ -71,3 +71,70 @@ TEST(next_configuration, no_live_member_means_no_configuration) {
   EXPECT_TRUE(next.replicas.empty());
   EXPECT_TRUE(next.primary.empty());
 }
+
+TEST(next_configuration, a_returning_node_is_a_replica_but_not_in_sync_until_proposed) {
+  const std::vector<std::string> live = {"a", "b"};
+  auto current = config_of(4, 10, "a", {"a", "b"});
+  current.in_sync = {"a"}; // b died and came back
+  auto next = next_configuration(current, live, 2);
+  EXPECT_EQ(next.primary, "a");
+  EXPECT_EQ(next.in_sync, std::vector<std::string>{"a"});
+  EXPECT_EQ(next.replicas.size(), 2u);
+}
+
+TEST(next_configuration, the_current_primarys_proposal_in_the_current_epoch_adds_a_backup) {
+  const std::vector<std::string> live = {"a", "b"};
+  auto current = config_of(4, 10, "a", {"a", "b"});
+  current.in_sync = {"a"};
+  in_sync_proposal stale{"a", 9, {"b"}};
+  EXPECT_EQ(next_configuration(current, live, 2, &stale).in_sync, std::vector<std::string>{"a"});
+  in_sync_proposal not_primary{"b", 10, {"b"}};
+  EXPECT_EQ(next_configuration(current, live, 2, &not_primary).in_sync,
+            std::vector<std::string>{"a"});
+  in_sync_proposal good{"a", 10, {"b"}};
+  auto next = next_configuration(current, live, 2, &good);
+  EXPECT_EQ(next.primary, "a");
+  EXPECT_EQ(next.in_sync.size(), 2u);
+  EXPECT_EQ(std::count(next.in_sync.begin(), next.in_sync.end(), "b"), 1);
+}
+
+TEST(next_configuration, no_live_in_sync_node_means_no_primary_and_the_set_is_kept) {
+  const std::vector<std::string> live = {"b", "c"};
+  auto current = config_of(6, 10, "a", {"a", "b"});
+  current.in_sync = {"a"}; // only a held every committed entry, and a is gone
+  auto next = next_configuration(current, live, 2);
+  EXPECT_TRUE(next.primary.empty());
+  EXPECT_EQ(next.in_sync, std::vector<std::string>{"a"});
+  // a returns: it leads again.
+  next.epoch = 11;
+  auto back = next_configuration(next, {"a", "b", "c"}, 2);
+  EXPECT_EQ(back.primary, "a");
+}
+
+TEST(next_configuration,
+     a_moving_partition_keeps_its_in_sync_holders_until_the_new_replicas_catch_up) {
+  const std::vector<std::string> old_members = {"a", "b"};
+  const std::vector<std::string> live = {"a", "b", "c", "d", "e", "f"};
+  // A partition whose placement over six members leaves out a or b.
+  uint32_t p = 0;
+  std::vector<std::string> wanted;
+  for (;; ++p) {
+    wanted = replicas_of(p, live, 2);
+    if (std::count(wanted.begin(), wanted.end(), "a") == 0)
+      break;
+  }
+  auto current = config_of(p, 10, "a", old_members);
+  auto next = next_configuration(current, live, 2);
+  EXPECT_EQ(next.primary, "a");
+  EXPECT_EQ(std::count(next.replicas.begin(), next.replicas.end(), "a"), 1);
+  for (const auto& n : wanted)
+    EXPECT_EQ(std::count(next.replicas.begin(), next.replicas.end(), n), 1) << n;
+  // Once the primary proposed the wanted ones, the partition settles on them.
+  next.epoch = 11;
+  in_sync_proposal caught_up{"a", 11, wanted};
+  auto settled = next_configuration(next, live, 2, &caught_up);
+  EXPECT_EQ(settled.replicas, wanted);
+  EXPECT_EQ(settled.in_sync.size(), 2u);
+  EXPECT_NE(settled.primary, "a");
+  EXPECT_EQ(std::count(wanted.begin(), wanted.end(), settled.primary), 1);
+}
