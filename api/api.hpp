@@ -28,6 +28,7 @@ class live_feed;
 namespace sy::cluster {
 class membership;
 class peer_links;
+class replicator;
 } // namespace sy::cluster
 
 namespace sy::api {
@@ -107,6 +108,9 @@ struct api_context {
   const cluster::membership* cluster = nullptr;
   /// This node's links to the other members ([cluster]); null on a single node.
   const cluster::peer_links* links = nullptr;
+  /// The partition logs (cluster mode's data plane): GET /v1/cluster shows
+  /// each partition's local replica.
+  const cluster::replicator* replicator = nullptr;
   /// Cluster-mode ingest (api/cluster_ingest.hpp): when set, every ingest
   /// path (POST /v1/events, POST /v1/event, sendToList) routes its batches
   /// to the partitions' primaries instead of the local pipeline. Null on a

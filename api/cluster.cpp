@@ -4,6 +4,7 @@
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
+#include "cluster/replicator.hpp"
 #include "core/json_writer.hpp"
 
 namespace sy::api {
@@ -18,7 +19,8 @@ void write_names(core::json_writer& w, const char* key, const std::vector<std::s
 }
 
 std::string cluster_json(const cluster::cluster_view& v,
-                         const std::vector<cluster::link_view>& links) {
+                         const std::vector<cluster::link_view>& links,
+                         const cluster::replicator* replicator) {
   core::json_writer w;
   w.begin_object()
     .key("node")
@@ -71,6 +73,27 @@ std::string cluster_json(const cluster::cluster_view& v,
       w.value(p.primary);
     write_names(w, "replicas", p.replicas);
     write_names(w, "in_sync", p.in_sync);
+    if (replicator) {
+      // This node's replica of the partition, as its replicator last published it.
+      auto r = replicator->status(p.partition);
+      w.key("local")
+        .begin_object()
+        .key("role")
+        .value(r.role)
+        .key("epoch")
+        .value(static_cast<int64_t>(r.epoch))
+        .key("log_start")
+        .value(static_cast<int64_t>(r.log_start))
+        .key("log_end")
+        .value(static_cast<int64_t>(r.log_end))
+        .key("commit")
+        .value(static_cast<int64_t>(r.commit))
+        .key("replica_offsets")
+        .begin_object();
+      for (const auto& [node, offset] : r.replica_offsets)
+        w.key(node).value(static_cast<int64_t>(offset));
+      w.end_object().end_object();
+    }
     w.end_object();
   }
   w.end_array().end_object();
@@ -80,17 +103,18 @@ std::string cluster_json(const cluster::cluster_view& v,
 } // namespace
 
 void install_cluster(transport::http_server& server, const api_context& ctx) {
-  server.route("GET", "/v1/cluster",
-               [membership = ctx.cluster, links = ctx.links](transport::http_request&&,
-                                                             transport::responder respond) {
-                 if (!membership)
-                   return respond(error_response(
-                     404, "not in cluster mode: this node runs alone (no [cluster] table in its "
-                          "configuration; docs/cluster.md)"));
-                 respond(json_response(
-                   200, cluster_json(membership->view(),
-                                     links ? links->links() : std::vector<cluster::link_view>{})));
-               });
+  server.route(
+    "GET", "/v1/cluster",
+    [membership = ctx.cluster, links = ctx.links,
+     replicator = ctx.replicator](transport::http_request&&, transport::responder respond) {
+      if (!membership)
+        return respond(error_response(
+          404, "not in cluster mode: this node runs alone (no [cluster] table in its "
+               "configuration; docs/cluster.md)"));
+      respond(json_response(
+        200, cluster_json(membership->view(),
+                          links ? links->links() : std::vector<cluster::link_view>{}, replicator)));
+    });
 }
 
 } // namespace sy::api

@@ -382,10 +382,11 @@ std::optional<config_error> validate_cluster(const config& c) {
   }
   if (!c.cluster_preview)
     return config_error{
-      "cluster.preview must be true to start in cluster mode: the cluster's data plane is not "
-      "built yet, so events are NOT replicated — an event answered 202 lives only on the node "
-      "that took it and is lost with that node's disk. Only membership, the controller and "
-      "GET /v1/cluster work (docs/cluster.md). Set cluster.preview = true to run it anyway"};
+      "cluster.preview must be true to start in cluster mode: events are replicated and a "
+      "partition fails over, but the fault lab has not been run, pull subscriptions, dead-letter "
+      "replays, Acoustic event types and push associations are still per node, and the "
+      "node-to-node wire format is not versioned yet (docs/cluster.md \"Not built yet\"). "
+      "Set cluster.preview = true to run it anyway"};
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #include "cluster_fixture.hpp"
 
+#include <algorithm>
 #include <simdjson.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,8 @@ cluster_state read_cluster(const server_process& node) {
       part.primary = s;
     for (auto r : p["replicas"].get_array())
       part.replicas.emplace_back(r.get_string().value_unsafe());
+    for (auto r : p["in_sync"].get_array())
+      part.in_sync.emplace_back(r.get_string().value_unsafe());
     out.parts.push_back(std::move(part));
   }
   out.ok = true;
@@ -73,6 +76,19 @@ std::string check_links(const cluster_state& c, const std::string& self,
       return p + " has not answered a ping yet";
   }
   return "";
+}
+
+bool settled(const cluster_state& c, std::size_t replicas) {
+  if (!c.ok || c.parts.empty())
+    return false;
+  for (const auto& p : c.parts) {
+    if (p.primary.empty() || p.replicas.size() != replicas || p.in_sync.size() != replicas)
+      return false;
+    for (const auto& n : p.replicas)
+      if (std::find(p.in_sync.begin(), p.in_sync.end(), n) == p.in_sync.end())
+        return false;
+  }
+  return true;
 }
 
 std::vector<std::string> others_of(const std::vector<std::string>& names, const std::string& self) {

@@ -29,6 +29,7 @@ struct cluster_partition {
   int64_t epoch = 0;
   std::string primary;
   std::vector<std::string> replicas;
+  std::vector<std::string> in_sync;
 };
 
 /// GET /v1/cluster as the tests read it.
@@ -52,6 +53,11 @@ std::string check_links(const cluster_state& c, const std::string& self,
 
 /// Returns the names of `names` other than `self`.
 std::vector<std::string> others_of(const std::vector<std::string>& names, const std::string& self);
+
+/// Returns true when `c` shows every partition settled: a primary, exactly
+/// `replicas` replicas, every one of them in sync (no catch-up or move
+/// under way; a publisher started now sees no planned hand-over).
+bool settled(const cluster_state& c, std::size_t replicas);
 
 /// Returns the link state `c` shows for `node`, "" when none.
 std::string link_of(const cluster_state& c, const std::string& node);
