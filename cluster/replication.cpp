@@ -218,7 +218,7 @@ std::vector<std::string> primary_state::propose_in_sync() {
     if (node == self_ || contains(in_sync_, node))
       continue;
     auto it = offsets_.find(node);
-    if (it == offsets_.end() || it->second < durable_end_)
+    if (it == offsets_.end() || it->second < commit_)
       continue;
     if (!contains(proposed_, node))
       proposed_.push_back(node);

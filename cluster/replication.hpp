@@ -230,7 +230,9 @@ public:
   epoch_end_response epoch_end(const epoch_end_request& req);
 
   /// Returns the replicas outside the in-sync set whose last fetch was
-  /// from durable_end() (they hold every entry), for the owner to propose
+  /// from at least the commit offset (they hold every committed entry;
+  /// Kafka's "follower end ≥ high watermark", so that a backup under
+  /// steady appends qualifies without an exact catch-up), for the owner to propose
   /// to the controller. From this call until the next apply() they count
   /// towards commit as if in sync (Kafka KIP-497's "maximal ISR"): a
   /// replica the controller adds on this proposal holds every entry this

@@ -195,13 +195,16 @@ TEST(replication, a_replica_proposed_for_the_in_sync_set_counts_before_etcd_adds
   primary_state p("a", 0, 2, config(5, "a", {"a", "b", "c"}, {"a", "b"}), 0, {}, 0);
   append_entries(p, log, {"e0"}, 1);
   p.durable(1);
-  p.fetch(fetch_from("c", 5, 0));
-  EXPECT_TRUE(p.propose_in_sync().empty()) << "c lacks e0";
   EXPECT_EQ(p.fetch(fetch_from("b", 5, 1)).committed, std::vector<uint64_t>{1});
-  p.fetch(fetch_from("c", 5, 1));
-  EXPECT_EQ(p.propose_in_sync(), std::vector<std::string>{"c"});
+  p.fetch(fetch_from("c", 5, 0));
+  EXPECT_TRUE(p.propose_in_sync().empty()) << "c lacks e0, which committed";
+  // Behind the durable end but holding every committed entry (Kafka: the
+  // follower's end reached the high watermark): proposed, so that a backup
+  // under steady appends is not left out for want of an exact catch-up.
   append_entries(p, log, {"e1"}, 2);
   p.durable(2);
+  p.fetch(fetch_from("c", 5, 1));
+  EXPECT_EQ(p.propose_in_sync(), std::vector<std::string>{"c"});
   EXPECT_TRUE(p.fetch(fetch_from("b", 5, 2)).committed.empty()) << "c, proposed, lacks e1";
   EXPECT_EQ(p.fetch(fetch_from("c", 5, 2)).committed, std::vector<uint64_t>{2});
   // Until the next configuration decides: here etcd did not add c.
