@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
@@ -24,6 +25,8 @@ using repl_retry_atom = caf::atom_constant<caf::atom("replretry")>;
 using repl_append_atom = caf::atom_constant<caf::atom("replappend")>;
 /// Carries a release(partition, epoch, offset) (local only).
 using repl_release_atom = caf::atom_constant<caf::atom("replrel")>;
+/// Syncs the partition logs written since the last sync (local only).
+using repl_sync_atom = caf::atom_constant<caf::atom("replsync")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -109,6 +112,12 @@ struct repl_state {
   std::shared_ptr<snapshot> seen;
   std::map<uint32_t, partition> parts;
   uint64_t next_waiter = 1;
+  // The group commit (sync_logs): partitions appended to as primary, and
+  // backups (partition, generation) whose append waits, since the last
+  // WAL sync; a repl_sync_atom is on its way while sync_scheduled.
+  std::set<uint32_t> unsynced_primaries;
+  std::vector<std::pair<uint32_t, uint64_t>> unsynced_backups;
+  bool sync_scheduled = false;
   ~repl_state() {
     // The actor ended (stop()): every append still waiting is answered.
     for (auto& [p, part] : parts)
@@ -286,6 +295,69 @@ void wake_parked(repl_actor* self, partition& part, bool expired_only) {
 
 void drive(repl_actor* self, uint32_t p, backup_step step);
 
+// Asks for a sync of the partition logs after the messages already queued:
+// every append they carry shares its fsync (group commit).
+void schedule_sync(repl_actor* self) {
+  if (self->state.sync_scheduled)
+    return;
+  self->state.sync_scheduled = true;
+  self->send(self, repl_sync_atom::value);
+}
+
+bool sync_pending(const repl_actor* self) {
+  return !self->state.unsynced_primaries.empty() || !self->state.unsynced_backups.empty();
+}
+
+// The group commit: one WAL fsync makes every partition log write since
+// the last one durable; then each primary counts its log durable to its end
+// (which may commit waiters and lets parked fetches read on) and each
+// backup goes on from its append (its next fetch reports the new end). A
+// failed sync keeps everything pending and tries again after retry_after:
+// the journal refuses writes until it recovered, and waiters meanwhile
+// time out at the router (503), never hearing `committed` early.
+void sync_logs(repl_actor* self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  if (!sync_pending(self))
+    return;
+  if (auto err = st.journal->sync_wal()) {
+    log::write(log::level::error, "cluster.replica_failed",
+               "cannot sync the partition logs: " + err->message + "; retrying", {});
+    st.sync_scheduled = true;
+    self->delayed_send(self, st.options.retry_after, repl_sync_atom::value);
+    return;
+  }
+  auto primaries = std::move(st.unsynced_primaries);
+  auto backups = std::move(st.unsynced_backups);
+  st.unsynced_primaries.clear();
+  st.unsynced_backups.clear();
+  for (auto p : primaries) {
+    auto it = st.parts.find(p);
+    if (it == st.parts.end() || !it->second.primary || !it->second.primary->active())
+      continue;
+    auto& part = it->second;
+    committed(self, p, part, part.primary->durable(part.log->end_offset()));
+    wake_parked(self, part, false);
+    publish(self, p);
+  }
+  for (auto [p, gen] : backups) {
+    auto it = st.parts.find(p);
+    if (it == st.parts.end() || it->second.generation != gen || !it->second.backup)
+      continue;
+    drive(self, p, it->second.backup->appended(it->second.log->end_offset()));
+  }
+}
+
+// Syncs now what waits for the group commit: before a role change or a
+// restart reads the log's end as durable.
+void sync_now(repl_actor* self) {
+  while (sync_pending(self)) {
+    sync_logs(self);
+    if (self->state.sync_scheduled && sync_pending(self))
+      return; // the sync failed: retried later, nothing is claimed durable
+  }
+}
+
 // Starts partition `p`'s backup again from its log after retry_after.
 void retry_later(repl_actor* self, uint32_t p) {
   auto& part = self->state.parts.at(p);
@@ -324,6 +396,7 @@ void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const
 }
 
 void restart_backup(repl_actor* self, uint32_t p) {
+  sync_now(self);
   auto& part = self->state.parts.at(p);
   part.backup.emplace(self->state.options.node, p, part.log->end_offset(), history_of(*part.log));
   ++part.generation;
@@ -353,14 +426,17 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
         std::vector<storage::partition_epoch> epochs;
         for (const auto& e : step.epochs)
           epochs.push_back({e.epoch, e.start_offset});
-        if (auto err = part.log->append(part.log->end_offset(), step.entries, epochs)) {
+        if (auto err = part.log->append_unsynced(part.log->end_offset(), step.entries, epochs)) {
           log::write(log::level::error, "cluster.replica_failed",
                      "cannot append to partition " + std::to_string(p) + ": " + err->message, {});
           return retry_later(self, p);
         }
-        step = b.appended(part.log->end_offset());
+        // Goes on (appended: the next fetch reports the new end) once the
+        // group commit made it durable.
+        self->state.unsynced_backups.emplace_back(p, part.generation);
+        schedule_sync(self);
         publish(self, p);
-        break;
+        return;
       }
       case backup_action::reset:
         if (auto err = part.log->reset(step.truncate_to)) {
@@ -463,6 +539,10 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
   auto found = self->state.parts.find(p);
   if (found != self->state.parts.end() && config.epoch <= found->second.config.epoch)
     return;
+  // A role made below reads the log's end as durable.
+  sync_now(self);
+  if (sync_pending(self))
+    return; // the sync failed: applied on a later tick
   if (found == self->state.parts.end()) {
     if (!replicates(config, node))
       return;
@@ -540,15 +620,16 @@ void do_append(repl_actor* self, append_job& job) {
   if (ticket.refused == append_refusal::below_min_insync)
     return done(append_outcome::below_min_insync);
   part.waiters.emplace(waiter, std::move(done));
-  if (auto err = part.log->append(ticket.first, job.entries)) {
+  if (auto err = part.log->append_unsynced(ticket.first, job.entries)) {
     log::write(log::level::error, "cluster.replica_failed",
                "cannot append to partition " + std::to_string(job.partition) + ": " + err->message,
                {});
     answer(part, part.primary->abandon_unwritten(), append_outcome::failed);
     return publish(self, job.partition);
   }
-  committed(self, job.partition, part, part.primary->durable(part.log->end_offset()));
-  wake_parked(self, part, false);
+  // Durable (and served to the backups) at the group commit.
+  self->state.unsynced_primaries.insert(job.partition);
+  schedule_sync(self);
   publish(self, job.partition);
 }
 
@@ -581,6 +662,7 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         restart_backup(self, p);
     },
     [self](repl_append_atom, const std::shared_ptr<append_job>& job) { do_append(self, *job); },
+    [self](repl_sync_atom) { sync_logs(self); },
     [self](repl_release_atom, uint32_t p, uint64_t epoch, uint64_t offset) {
       do_release(self, p, epoch, offset);
     },

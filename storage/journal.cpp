@@ -1149,6 +1149,24 @@ std::optional<error> journal::sync_appends() {
   return e;
 }
 
+std::optional<error> journal::sync_wal() {
+  auto& d = *impl_;
+  if (!d.sync_)
+    return std::nullopt;
+  {
+    // As in sync_appends(): a failed WAL is not synced before Resume().
+    std::lock_guard guard(d.health_mu_);
+    if (d.failed_)
+      return *d.failed_;
+  }
+  auto s = d.db_->SyncWAL();
+  if (s.ok())
+    return std::nullopt;
+  auto e = translate("sync the partition logs", s);
+  d.write_failed(e);
+  return e;
+}
+
 std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
   return append_records(records, sync, {});
 }

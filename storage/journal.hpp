@@ -309,6 +309,11 @@ public:
   /// journal syncs; returns at once when it does not. May run concurrently
   /// with writes. A failure stops writes as a failed write does.
   [[nodiscard]] std::optional<error> sync_appends();
+  /// As sync_appends(), for writers that track their own unsynced writes
+  /// (the partition logs' group commit, storage/partition_log.hpp): one
+  /// fsync of the WAL, leaving the ingest's accounting of unsynced appends
+  /// alone.
+  [[nodiscard]] std::optional<error> sync_wal();
 
   /// Returns the seq recorded for `client_id` if it was seen within
   /// `window_ms` of `now_ms`; errc::not_found when it was not (or has

@@ -96,8 +96,22 @@ std::optional<error> partition_log::append(uint64_t at, std::span<const std::str
   return append(at, std::span<const std::string_view>(views), epochs);
 }
 
+std::optional<error> partition_log::append_unsynced(uint64_t at,
+                                                    std::span<const std::string> entries,
+                                                    std::span<const partition_epoch> epochs) {
+  std::vector<std::string_view> views(entries.begin(), entries.end());
+  return write_entries(at, views, epochs, false);
+}
+
 std::optional<error> partition_log::append(uint64_t at, std::span<const std::string_view> entries,
                                            std::span<const partition_epoch> epochs) {
+  return write_entries(at, entries, epochs, true);
+}
+
+std::optional<error> partition_log::write_entries(uint64_t at,
+                                                  std::span<const std::string_view> entries,
+                                                  std::span<const partition_epoch> epochs,
+                                                  bool sync) {
   const auto name = "partition log " + std::to_string(partition_);
   if (at != end_)
     return error{errc::io_error, "append to " + name + " at " + std::to_string(at) +
@@ -120,7 +134,7 @@ std::optional<error> partition_log::append(uint64_t at, std::span<const std::str
   for (const auto& entry : entries)
     batch.Put(cf_, log_key(entry_tag, partition_, offset++).slice(),
               rocksdb::Slice(entry.data(), entry.size()));
-  if (auto err = journal_.write_batch(batch, true, "append to " + name, true))
+  if (auto err = journal_.write_batch(batch, sync, "append to " + name, true))
     return err;
   end_ = offset;
   epochs_.insert(epochs_.end(), epochs.begin(), epochs.end());

@@ -67,6 +67,14 @@ public:
   /// Appends `entries` (owned strings) as the other append() does.
   [[nodiscard]] std::optional<error> append(uint64_t at, std::span<const std::string> entries,
                                             std::span<const partition_epoch> epochs = {});
+  /// Appends as append() does, unsynced: readable and counted in
+  /// end_offset() at once, durable only after journal::sync_wal() (or any
+  /// later synced write of the journal). The caller tells nobody of them
+  /// before that: the replicator's group commit, one fsync for every
+  /// partition written since the last (cluster/replicator.cpp).
+  [[nodiscard]] std::optional<error> append_unsynced(uint64_t at,
+                                                     std::span<const std::string> entries,
+                                                     std::span<const partition_epoch> epochs = {});
   /// Records that `epoch` starts at `start_offset` (a primary beginning its
   /// epoch): one synced write. Refused unless above the newest epoch and not
   /// before its start.
@@ -102,6 +110,8 @@ private:
   partition_log(journal& j, rocksdb::ColumnFamilyHandle* cf, uint32_t partition)
       : journal_(j), cf_(cf), partition_(partition) {}
   void put_start(rocksdb::WriteBatch& batch, uint64_t start);
+  std::optional<error> write_entries(uint64_t at, std::span<const std::string_view> entries,
+                                     std::span<const partition_epoch> epochs, bool sync);
 
   journal& journal_;
   rocksdb::ColumnFamilyHandle* cf_;
