@@ -43,7 +43,19 @@ void registry_state::start(registry_actor::pointer self, env_t env) {
   publish_routes();
   // Ready once the gateway's subscription is stored: until then the API
   // answers 503, and requests that change something wait for the write.
-  configure_push_gateway([this] { env_.ready->store(true); });
+  configure_push_gateway([this] {
+    started_ = true;
+    maybe_ready();
+  });
+}
+
+void registry_state::maybe_ready() {
+  // In cluster mode, also once the first snapshot of etcd's /sy/subs/ is
+  // routed: a node that acknowledged events before it knew the cluster's
+  // subscriptions would owe them to nobody (a new node on an empty data
+  // directory did so in the fault lab, docs/cluster.md).
+  if (started_ && (env_.mirror == nullptr || cluster_loaded_))
+    env_.ready->store(true);
 }
 
 std::optional<storage::error> registry_state::load_subscriptions() {
@@ -408,6 +420,9 @@ void registry_state::apply_step(remote_step step) {
       gone.revision = step.revision; // removed only if still not written after it
       remote_.push_front(std::move(gone));
     }
+    // Every put of the snapshot before this step is stored and routed.
+    cluster_loaded_ = true;
+    maybe_ready();
     return;
   }
   auto& c = step.change;

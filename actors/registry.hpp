@@ -320,6 +320,11 @@ private:
   std::map<std::string, int64_t> deleted_at_;
   uint64_t next_ticket_ = 0;
   bool writing_ = false;
+  // Ready (env_.ready) once started and, in cluster mode, once the first
+  // snapshot of the subscriptions in etcd is applied.
+  bool started_ = false;
+  bool cluster_loaded_ = false;
+  void maybe_ready();
 };
 
 template <class Job, class Then>

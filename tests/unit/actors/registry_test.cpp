@@ -609,5 +609,37 @@ TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_wha
   EXPECT_TRUE(etcd.erased.empty()); // a reconciliation deletes nothing in etcd
 }
 
+TEST_F(registry_fixture, in_cluster_mode_it_is_ready_once_the_first_snapshot_of_etcd_is_routed) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  ready_.store(false);
+  restart();
+  // The journal is loaded, but an event taken now would be owed to
+  // subscriptions this node has not heard of yet.
+  EXPECT_FALSE(ready_.load());
+  subscription s;
+  s.id = "sub_00000000000a";
+  s.service = "remote";
+  s.url = "http://127.0.0.1:9/hook";
+  s.verification_required = false;
+  s.state = core::subscription_state::active;
+  s.verified = true;
+  s.public_key = "pk";
+  s.private_key = "whsec_remote";
+  cluster_subscriptions changes; // a change outside a snapshot does not make it ready
+  changes.changes.push_back(remote_subscription{s.id, mirror_record(s), 3, false});
+  caf::anon_send(registry_, changes);
+  sched_->run();
+  EXPECT_FALSE(ready_.load());
+  cluster_subscriptions snap;
+  snap.snapshot = true;
+  snap.revision = 4;
+  snap.changes.push_back(remote_subscription{s.id, mirror_record(s), 3, false});
+  caf::anon_send(registry_, snap);
+  sched_->run();
+  EXPECT_TRUE(ready_.load());
+  EXPECT_TRUE(routed(s.id));
+}
+
 } // namespace
 } // namespace sy::actors
