@@ -12,6 +12,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -83,8 +85,16 @@ protected:
   // Starts etcd on the fixture's data dir, answering clients on `urls`
   // (comma-separated).
   void start_etcd(const std::string& urls) {
+    urls_ = urls;
     pid_ = test::spawn_etcd(dir_.path(), urls, endpoint_, peer_);
     ASSERT_GT(pid_, 0);
+  }
+
+  // The end of etcd's log (dir/etcd.log), for a failure message.
+  std::string etcd_log_tail() const {
+    std::ifstream in(dir_.path() + "/etcd.log");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
   }
 
   void kill_etcd() {
@@ -94,14 +104,22 @@ protected:
   }
 
   // Waits until a read answers (etcd elects itself within a second or two).
+  // An etcd that exited while starting is started again on the same URLs
+  // (a restart's port can be taken for a moment by a test running beside
+  // this one: an ASan run once saw 30 s of "connection refused").
   void wait_ready() {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (true) {
       auto r = wait<cluster::etcd_range>([&](auto cb) { etcd_->range("/ready", false, cb); });
       if (r)
         break;
+      if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        start_etcd(urls_);
+      }
       ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-        << "etcd did not answer: " << r.error().message;
+        << "etcd did not answer: " << r.error().message << "\netcd's log ends:\n"
+        << etcd_log_tail();
       std::this_thread::sleep_for(50ms);
     }
   }
@@ -124,6 +142,7 @@ protected:
   scratch_dir dir_;
   std::string endpoint_;
   std::string peer_;
+  std::string urls_; // what start_etcd() was last given
   pid_t pid_ = -1;
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
