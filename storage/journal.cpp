@@ -591,6 +591,27 @@ struct journal::impl {
     healthy_.store(false, std::memory_order_release);
   }
 
+  /// One fsync of the WAL (for a journal that syncs), unless a write
+  /// failed: a WAL whose sync failed is not synced again before Resume()
+  /// replaced it (Debian's RocksDB asserts); writes are refused meanwhile
+  /// anyway. `after_sync()` runs right after an attempted sync, whatever
+  /// it returned; a failure is named by `what` and stops writes.
+  template <class AfterSync>
+  std::optional<error> sync_wal(std::string_view what, AfterSync after_sync) {
+    {
+      std::lock_guard guard(health_mu_);
+      if (failed_)
+        return *failed_;
+    }
+    auto s = db_->SyncWAL();
+    after_sync();
+    if (s.ok())
+      return std::nullopt;
+    auto e = translate(what, s);
+    write_failed(e);
+    return e;
+  }
+
   /// Writes `batch`, synced when `sync`, once admitted.
   std::optional<error> write(rocksdb::WriteBatch& batch, bool sync, std::string_view what,
                              write_kind kind = write_kind::grows) {
@@ -1126,45 +1147,22 @@ std::optional<error> journal::sync_appends() {
   auto& d = *impl_;
   if (!d.sync_)
     return std::nullopt;
-  {
-    // A WAL whose sync failed is not synced again before Resume() replaced
-    // it (Debian's RocksDB asserts); writes are refused meanwhile anyway.
-    std::lock_guard guard(d.health_mu_);
-    if (d.failed_)
-      return *d.failed_;
-  }
+  // Counted before the sync, so every append counted is covered by it.
   std::size_t covered = 0;
   {
     std::lock_guard guard(d.unsynced_mu_);
     covered = d.unsynced_.size();
   }
-  auto s = d.db_->SyncWAL();
   // Failed, the journal refuses writes until Resume(), which flushes every
   // memtable: those events are then on disk as well.
-  d.drop_unsynced(covered);
-  if (s.ok())
-    return std::nullopt;
-  auto e = translate("sync appends", s);
-  d.write_failed(e);
-  return e;
+  return d.sync_wal("sync appends", [&] { d.drop_unsynced(covered); });
 }
 
 std::optional<error> journal::sync_wal() {
   auto& d = *impl_;
   if (!d.sync_)
     return std::nullopt;
-  {
-    // As in sync_appends(): a failed WAL is not synced before Resume().
-    std::lock_guard guard(d.health_mu_);
-    if (d.failed_)
-      return *d.failed_;
-  }
-  auto s = d.db_->SyncWAL();
-  if (s.ok())
-    return std::nullopt;
-  auto e = translate("sync the partition logs", s);
-  d.write_failed(e);
-  return e;
+  return d.sync_wal("sync the partition logs", [] {});
 }
 
 std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
