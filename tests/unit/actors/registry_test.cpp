@@ -542,20 +542,37 @@ TEST_F(registry_fixture, in_cluster_mode_a_change_goes_to_etcd_first_with_the_re
   EXPECT_FALSE(ask<subscription_view>(get_subscription{subscription_kind::native, id}));
 }
 
-TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_what_it_lacks) {
-  fake_mirror etcd;
-  mirror_ = &etcd;
-  restart();
+// A subscription `id` as another node wrote it to etcd: active, verified.
+subscription remote_record(std::string id) {
   subscription s;
-  s.id = "sub_0123456789ab";
+  s.id = std::move(id);
   s.service = "remote";
   s.url = "http://127.0.0.1:9/hook";
-  s.types = {"billing.*"};
   s.verification_required = false;
   s.state = core::subscription_state::active;
   s.verified = true;
   s.public_key = "pk";
   s.private_key = "whsec_remote";
+  return s;
+}
+
+// The watch's snapshot of /sy/subs/ at `revision`, each of `subs` put at `put_at`.
+cluster_subscriptions snapshot_of(int64_t revision, const std::vector<subscription>& subs,
+                                  int64_t put_at) {
+  cluster_subscriptions snap;
+  snap.snapshot = true;
+  snap.revision = revision;
+  for (const auto& sub : subs)
+    snap.changes.push_back(remote_subscription{sub.id, mirror_record(sub), put_at, false});
+  return snap;
+}
+
+TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_what_it_lacks) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  auto s = remote_record("sub_0123456789ab");
+  s.types = {"billing.*"};
   auto watched = [&](const subscription& sub, int64_t revision, bool deleted = false) {
     cluster_subscriptions m;
     m.changes.push_back(
@@ -592,17 +609,12 @@ TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_wha
 
   // A snapshot holding it brings it back; one without it removes it, but
   // not a subscription this node wrote after the snapshot's revision.
-  cluster_subscriptions snap;
-  snap.snapshot = true;
-  snap.revision = 20;
-  snap.changes.push_back(remote_subscription{s.id, mirror_record(s), 12, false});
-  caf::anon_send(registry_, snap);
+  caf::anon_send(registry_, snapshot_of(20, {s}, 12));
   sched_->run();
   ASSERT_TRUE(get());
   etcd.revision = 30;
   auto mine = create(true); // written at revision 31
-  snap.changes.clear();
-  caf::anon_send(registry_, snap);
+  caf::anon_send(registry_, snapshot_of(20, {}, 12));
   sched_->run();
   EXPECT_FALSE(get());
   EXPECT_TRUE(ask<subscription_view>(get_subscription{subscription_kind::native, mine.sub.id}));
@@ -617,25 +629,13 @@ TEST_F(registry_fixture, in_cluster_mode_it_is_ready_once_the_first_snapshot_of_
   // The journal is loaded, but an event taken now would be owed to
   // subscriptions this node has not heard of yet.
   EXPECT_FALSE(ready_.load());
-  subscription s;
-  s.id = "sub_00000000000a";
-  s.service = "remote";
-  s.url = "http://127.0.0.1:9/hook";
-  s.verification_required = false;
-  s.state = core::subscription_state::active;
-  s.verified = true;
-  s.public_key = "pk";
-  s.private_key = "whsec_remote";
+  const auto s = remote_record("sub_00000000000a");
   cluster_subscriptions changes; // a change outside a snapshot does not make it ready
   changes.changes.push_back(remote_subscription{s.id, mirror_record(s), 3, false});
   caf::anon_send(registry_, changes);
   sched_->run();
   EXPECT_FALSE(ready_.load());
-  cluster_subscriptions snap;
-  snap.snapshot = true;
-  snap.revision = 4;
-  snap.changes.push_back(remote_subscription{s.id, mirror_record(s), 3, false});
-  caf::anon_send(registry_, snap);
+  caf::anon_send(registry_, snapshot_of(4, {s}, 3));
   sched_->run();
   EXPECT_TRUE(ready_.load());
   EXPECT_TRUE(routed(s.id));
