@@ -98,6 +98,11 @@ struct partition_state {
   // Subscription number → the highest seq queued for it that the release
   // check has not yet seen it pass.
   std::unordered_map<uint64_t, uint64_t> watch;
+  // Subscription number → where the release check's next seek for it starts:
+  // the head it last saw (a queue's head only rises: new keys have higher
+  // seqs, and a dead letter replayed below it was released already). Without
+  // it each seek walks every key deleted since the memtable's last flush.
+  std::unordered_map<uint64_t, uint64_t> seek_from;
 };
 
 struct completion {
@@ -225,6 +230,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       st.epoch = 0;
       st.segments.clear();
       st.watch.clear();
+      st.seek_from.clear();
       lock.unlock();
       reset_subscribers(p);
       lock.lock();
@@ -282,6 +288,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     st.released = first;
     st.segments.clear();
     st.watch.clear();
+    st.seek_from.clear();
     st.next = resumed ? get_be64(std::string_view(*wm).substr(8)) : first;
     if (!resumed) {
       // A new tenure re-applies the log from its start: whatever an earlier
@@ -450,15 +457,19 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         continue;
       uint64_t min_head = std::numeric_limits<uint64_t>::max();
       for (auto it = st.watch.begin(); it != st.watch.end();) {
-        auto head = journal_.queue_head(it->first);
+        auto& from = st.seek_from[it->first];
+        auto head = journal_.queue_head(it->first, from);
         if (!head) {
           min_head = 0; // unknown: nothing is released this tick
           break;
         }
         if (!*head || **head > it->second) {
+          // Everything up to it->second was acknowledged; later keys are higher.
+          from = *head ? **head : it->second + 1;
           it = st.watch.erase(it);
           continue;
         }
+        from = **head;
         min_head = std::min(min_head, **head);
         ++it;
       }

@@ -1489,11 +1489,11 @@ expected<uint64_t> journal::drop_dead(uint64_t sub) {
   return n;
 }
 
-expected<std::optional<uint64_t>> journal::queue_head(uint64_t sub) const {
+expected<std::optional<uint64_t>> journal::queue_head(uint64_t sub, uint64_t from) const {
   auto& d = *impl_;
   std::unique_ptr<rocksdb::Iterator> it(
     d.db_->NewIterator(rocksdb::ReadOptions(), d.cf(cf_queues)));
-  it->Seek(pair_key(sub, 0).slice());
+  it->Seek(pair_key(sub, from).slice());
   if (!it->Valid()) {
     if (!it->status().ok())
       return impl_->read_failed("read queue head", it->status());

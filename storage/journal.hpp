@@ -334,10 +334,12 @@ public:
   expected<std::vector<event_ptr>> read_queue(uint64_t sub, uint64_t after,
                                               std::size_t limit) const;
 
-  /// Returns the lowest seq queued for `sub` (unsynced appends included), or
-  /// nullopt when its queue is empty: one seek. Cluster mode's apply asks it
-  /// to learn how far a subscription has delivered.
-  expected<std::optional<uint64_t>> queue_head(uint64_t sub) const;
+  /// Returns the lowest seq at least `from` queued for `sub` (unsynced
+  /// appends included), or nullopt when there is none: one seek, which steps
+  /// over every key deleted between `from` and the head (pass the last head
+  /// seen). Cluster mode's apply asks it to learn how far a subscription has
+  /// delivered.
+  expected<std::optional<uint64_t>> queue_head(uint64_t sub, uint64_t from = 0) const;
 
   /// Returns how many events are queued for `sub` (a scan; for purge and recovery).
   expected<uint64_t> count_queue(uint64_t sub) const;

@@ -311,6 +311,22 @@ TEST(journal, queue_head_is_the_lowest_seq_queued_for_that_subscription_only) {
   EXPECT_EQ(ok(j->queue_head(8)), std::optional<uint64_t>(1));
 }
 
+TEST(journal, queue_head_from_a_seq_skips_what_is_queued_below_it) {
+  temp_dir dir;
+  auto j = open_journal(dir.path());
+  ASSERT_TRUE(j);
+  j->reserve_seqs(9);
+  append_range(*j, 3, 4, {7}); // seqs 3..6
+  append_range(*j, 1, 2, {8});
+  EXPECT_EQ(ok(j->queue_head(7, 0)), std::optional<uint64_t>(3));
+  EXPECT_EQ(ok(j->queue_head(7, 3)), std::optional<uint64_t>(3));
+  EXPECT_EQ(ok(j->queue_head(7, 5)), std::optional<uint64_t>(5));
+  EXPECT_FALSE(ok(j->queue_head(7, 7)).has_value()); // past 7's keys: 8's are not 7's
+  EXPECT_FALSE(j->ack_many(7, {5}));
+  EXPECT_EQ(ok(j->queue_head(7, 4)), std::optional<uint64_t>(4));
+  EXPECT_EQ(ok(j->queue_head(7, 5)), std::optional<uint64_t>(6));
+}
+
 TEST(journal, append_records_writes_meta_in_the_same_write_and_alone) {
   temp_dir dir;
   auto j = open_journal(dir.path(), true);
