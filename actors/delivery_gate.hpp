@@ -6,9 +6,18 @@
 // demote(); a webhook subscriber of a client subscription reads its
 // partition's flag before each delivery it starts. A single node has no
 // gate (subscriber_env::gate null) and pays nothing.
+//
+// The flags also close, all at once, when this node's membership lease is
+// not known to be alive: a node stopped (SIGSTOP, a long pause) or cut off
+// from etcd past the lease's end has been replaced as primary, and learns
+// of it only when its watch catches up; until then it would deliver what
+// the new primary redelivers. cluster/membership.hpp tells the gate how
+// long the lease lasts after each renewal etcd accepted.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -30,9 +39,22 @@ public:
   uint32_t partition_of(std::string_view id) const {
     return cluster::partition_of(id, partitions_);
   }
-  /// Returns true while subscriptions of `partition` may start deliveries here.
-  bool open(uint32_t partition) const {
+  /// Returns true while subscriptions of `partition` may start deliveries
+  /// here: this node leads it and its lease is alive.
+  bool open(uint32_t partition) const { return leads(partition) && lease_alive(); }
+  /// Returns true while this node leads `partition` (its flag is set).
+  bool leads(uint32_t partition) const {
     return partition < partitions_ && open_[partition].load(std::memory_order_acquire);
+  }
+  /// Returns false once the lease's last known end has passed (true until
+  /// the first hold_lease_until()).
+  bool lease_alive() const {
+    return clock::now().time_since_epoch().count() < lease_end_.load(std::memory_order_acquire);
+  }
+  /// Records that this node's lease lasts at least until `end` (the send
+  /// time of a renewal etcd accepted plus the TTL).
+  void hold_lease_until(std::chrono::steady_clock::time_point end) {
+    lease_end_.store(end.time_since_epoch().count(), std::memory_order_release);
   }
   /// Opens or closes `partition`; a delivery that reads the flag after this
   /// returns sees it.
@@ -42,8 +64,10 @@ public:
   }
 
 private:
+  using clock = std::chrono::steady_clock;
   uint32_t partitions_;
   std::vector<std::atomic<bool>> open_;
+  std::atomic<clock::rep> lease_end_{std::numeric_limits<clock::rep>::max()};
 };
 
 } // namespace sy::actors

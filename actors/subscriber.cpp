@@ -148,6 +148,12 @@ struct subscriber_state {
   /// Returns false while this node may not start deliveries (cluster mode,
   /// a partition this node does not lead).
   bool gate_open() const { return !gate_partition || env->gate->open(*gate_partition); }
+  /// Returns true while this node leads the partition but its membership
+  /// lease is not known to be alive: nothing wakes the actor when it is
+  /// renewed, so it looks again by itself (wait_for_lease).
+  bool lease_lapsed() const {
+    return gate_partition && env->gate->leads(*gate_partition) && !env->gate->lease_alive();
+  }
 
   subscriber_state() = default;
   subscriber_state(const subscriber_state&) = delete;
@@ -623,13 +629,33 @@ void remove_candidate(subscriber_state& st, const candidate& c) {
   }
 }
 
+// How often a subscriber held back by a lapsed lease looks at it again.
+constexpr int64_t lease_recheck_ms = 100;
+
+// Cluster mode, the lease lapsed (delivery_gate.hpp): pumps again shortly,
+// on the retry timer, unless it fires sooner anyway.
+void wait_for_lease(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  const int64_t at = now + lease_recheck_ms;
+  if (st.retry_timer_at != 0 && st.retry_timer_at <= at)
+    return;
+  st.retry_timer_at = at;
+  self->delayed_send(self, std::chrono::milliseconds(lease_recheck_ms), retry_atom::value,
+                     ++st.retry_gen);
+}
+
 // Starts as many deliveries as the window, the breaker, the rate limit and
 // the failed events' own delays allow.
 void pump(self_ptr self) {
   auto& st = self->state;
   if (st.sub.state != core::subscription_state::active ||
-      st.sub.delivery != core::delivery_mode::push || !st.breaker->may_send() || !st.gate_open())
+      st.sub.delivery != core::delivery_mode::push || !st.breaker->may_send())
     return;
+  if (!st.gate_open()) {
+    if (st.lease_lapsed())
+      wait_for_lease(self, st.clock->steady_ms());
+    return;
+  }
   refill(st);
   const int64_t now = st.clock->steady_ms();
   const int64_t wall = st.clock->wall_ms();
@@ -640,8 +666,11 @@ void pump(self_ptr self) {
   }
   while (st.breaker->may_send() && st.window.has_room(st.in_flight.size(), st.breaker->probing())) {
     // Read per delivery: once demote closed it, none starts (actors/cluster_apply.hpp).
-    if (!st.gate_open())
+    if (!st.gate_open()) {
+      if (st.lease_lapsed())
+        wait_for_lease(self, now);
       break;
+    }
     auto c = next_candidate(st, now);
     if (!c)
       break;

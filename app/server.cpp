@@ -429,7 +429,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // Attempts and state changes on their way to open /v1/stream connections.
     actors::live_feed feed;
     // [cluster]: a client subscription delivers only on its partition's
-    // primary (opened and closed by partition_apply).
+    // primary (opened and closed by partition_apply) while its membership
+    // lease is alive (told by cluster::membership).
     std::unique_ptr<actors::delivery_gate> gate;
     if (cfg.cluster_enabled && cluster_data_plane)
       gate = std::make_unique<actors::delivery_gate>(static_cast<uint32_t>(cfg.cluster_partitions));
@@ -508,7 +509,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     std::unique_ptr<cluster::router> router;             // ingest → partition primaries
     api::cluster_ingest to_cluster;
     if (cfg.cluster_enabled) {
-      membership = std::make_unique<cluster::membership>(ioc, client, membership_options_of(cfg));
+      auto member_opts = membership_options_of(cfg);
+      if (gate) // deliveries stop when the lease may have ended (actors/delivery_gate.hpp)
+        member_opts.lease_alive_until = [g = gate.get()](auto end) { g->hold_lease_until(end); };
+      membership = std::make_unique<cluster::membership>(ioc, client, std::move(member_opts));
       ctx.cluster = membership.get();
       cluster::peer_links_options link_opts;
       link_opts.node = cfg.cluster_node;

@@ -404,6 +404,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     const auto deadline = clock_type::now() + opt_.join_timeout;
     auto fail = [](std::string m) { return join_error{false, std::move(m)}; };
     // 2. The lease and this node's keys.
+    auto granted_at = clock_type::now();
     auto lease = wait<etcd_lease>([&](auto cb) { etcd().grant(opt_.lease_ttl, cb); });
     if (!lease)
       return interrupted_ ? interrupted() : fail("cannot grant a lease: " + lease.error().message);
@@ -434,8 +435,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       // This life's own lease must outlive the wait: renew it, and take a
       // new one if it ended all the same (etcd refuses a txn naming it).
+      const auto sent = clock_type::now();
       auto kept = wait<etcd_lease>([&](auto cb) { etcd().keep_alive(lease_, cb); });
+      if (kept && kept->ttl > 0)
+        granted_at = sent;
       if (kept && kept->ttl == 0) {
+        granted_at = clock_type::now();
         auto fresh = wait<etcd_lease>([&](auto cb) { etcd().grant(opt_.lease_ttl, cb); });
         if (!fresh)
           return interrupted_ ? interrupted()
@@ -445,6 +450,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     }
     renewed_ = clock_type::now();
     member_ = true;
+    if (opt_.lease_alive_until)
+      opt_.lease_alive_until(granted_at + opt_.lease_ttl);
     log::write(log::level::info, "cluster.joined",
                "joined the cluster as " + opt_.node + " (node number " +
                  std::to_string(node_number_.load()) + ", " + std::to_string(opt_.partitions) +
@@ -517,15 +524,18 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
 
   void on_tick() {
     const int64_t lease = lease_;
-    etcd().keep_alive(lease, [self = shared_from_this(), lease](auto r) {
-      asio::post(self->strand_, [self, lease, r = std::move(r)] { self->on_kept(lease, r); });
+    const auto sent = clock_type::now();
+    etcd().keep_alive(lease, [self = shared_from_this(), lease, sent](auto r) {
+      asio::post(self->strand_,
+                 [self, lease, sent, r = std::move(r)] { self->on_kept(lease, sent, r); });
     });
     schedule_tick();
     // A campaign that failed for want of etcd is tried again here.
     check_controller();
   }
 
-  void on_kept(int64_t lease, const core::expected<etcd_lease, etcd_error>& r) {
+  void on_kept(int64_t lease, clock_type::time_point sent,
+               const core::expected<etcd_lease, etcd_error>& r) {
     if (stopped_ || lease != lease_)
       return;
     if (!r) {
@@ -538,6 +548,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     }
     if (r->ttl > 0) {
       renewed_ = clock_type::now();
+      if (rejoined_at_ == 0 && opt_.lease_alive_until)
+        opt_.lease_alive_until(
+          sent + std::min<std::chrono::seconds>(std::chrono::seconds(r->ttl), opt_.lease_ttl));
       if (warned_)
         log::write(log::level::info, "cluster.lease_renewed", "membership lease renewed again");
       warned_ = false;
@@ -566,11 +579,14 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         self->etcd().put(members_prefix + self->opt_.node,
                          member_value(self->http_url_, self->opt_.cluster), r->id,
                          [self](auto put) {
-                           asio::post(self->strand_, [self, ok = bool(put)] {
+                           asio::post(self->strand_, [self, put] {
                              self->rejoining_ = false;
-                             if (ok) {
+                             if (put) {
                                self->renewed_ = clock_type::now();
                                self->member_ = true;
+                               // Deliveries wait until the watch has shown this
+                               // put, and so what was written before it.
+                               self->rejoined_at_ = std::max<int64_t>(*put, 1);
                              }
                            });
                          });
@@ -585,6 +601,11 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     publish_view();
     if (controller_)
       reconcile();
+    if (rejoined_at_ != 0) {
+      auto it = keys_.find(members_prefix + opt_.node);
+      if (it != keys_.end() && it->second.mod_revision >= rejoined_at_)
+        rejoined_at_ = 0; // the next renewal tells lease_alive_until again
+    }
   }
 
   // Campaigns when no node holds /sy/controller; follows who does.
@@ -753,6 +774,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   bool controller_ = false;
   bool campaigning_ = false;
   bool rejoining_ = false;
+  // The revision of the member key written by the last rejoin until the
+  // watch has shown it (0: none pending); lease_alive_until waits for it.
+  int64_t rejoined_at_ = 0;
   bool warned_ = false;
   bool dirty_ = false;
   int in_flight_ = 0;

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,6 +47,14 @@ struct membership_options {
   /// How long join() waits for etcd, and for an earlier life of this node
   /// (killed before its lease ran out) to vanish.
   std::chrono::milliseconds join_timeout{15000};
+  /// Told (on the strand; after the join, on join()'s thread) how long this node's lease lasts at
+  /// least: the send time of the grant or renewal etcd accepted plus its
+  /// TTL, after the join and after each renewal. After the lease expired
+  /// and the node joined again under a new one, only from the first renewal
+  /// after the watch showed the new member key (the configurations the
+  /// controller wrote meanwhile are known by then). Optional; cluster mode
+  /// gives it actors::delivery_gate::hold_lease_until.
+  std::function<void(std::chrono::steady_clock::time_point)> lease_alive_until;
 };
 
 /// A member as GET /v1/cluster shows it.

@@ -443,6 +443,36 @@ TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partit
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
 }
 
+TEST_F(cluster_apply_fixture, a_lapsed_lease_holds_deliveries_until_it_is_renewed) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  open_all();
+  // As after a SIGSTOP past the lease's end: the renewal came too long ago.
+  gate_->hold_lease_until(std::chrono::steady_clock::now() - 1s);
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b}), entry(cluster_id(2), {b})});
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (;;) { // queued (the journal's counts notify nobody: polled)
+    auto queued = journal_->count_queue(number_of(b));
+    if (queued && *queued == 2)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(gate_->leads(0)); // the tenure started: only the lease holds it
+  ASSERT_TRUE(wait_checks(3));
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(sent_[b], 0u);
+  }
+  EXPECT_EQ(released(0, 5), 0u);
+  // Renewed: the subscriber looks again by itself (nothing else nudges it).
+  gate_->hold_lease_until(std::chrono::steady_clock::now() + 60s);
+  ASSERT_TRUE(wait_delivered(b, 2));
+  ASSERT_TRUE(wait_release(0, 5, 2));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1), cluster_id(2)}));
+}
+
 TEST_F(cluster_apply_fixture, demote_stops_delivery_and_drops_the_queue) {
   const auto b = id_in(0, "sub_b");
   add_subscription(b);
