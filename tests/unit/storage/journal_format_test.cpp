@@ -84,12 +84,15 @@ void add_family(const temp_dir& d, const std::string& name, uint8_t version) {
   rocksdb::ColumnFamilyHandle* added = nullptr;
   EXPECT_TRUE(db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &added).ok());
   handles.push_back(added);
-  if (version != 0)
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == "meta")
+  if (version != 0) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") {
         EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], "format_version",
                             std::string("\0\0\0\0\0\0\0", 7) + static_cast<char>(version))
                       .ok());
+      }
+    }
+  }
   for (auto* h : handles)
     db->DestroyColumnFamilyHandle(h);
   EXPECT_TRUE(db->Close().ok());
