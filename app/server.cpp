@@ -553,8 +553,9 @@ int serve(const config& start_cfg, const config_reader& read_config) {
           a->demote(p, epoch);
         };
         repl_opts.on_propose = [m = membership.get()](uint32_t p, uint64_t epoch,
-                                                      std::vector<std::string> nodes) {
-          m->propose_in_sync(p, static_cast<int64_t>(epoch), std::move(nodes));
+                                                      std::vector<std::string> nodes,
+                                                      std::vector<std::string> drop) {
+          m->propose_in_sync(p, static_cast<int64_t>(epoch), std::move(nodes), std::move(drop));
         };
         replicator = std::make_unique<cluster::replicator>(system, *journal, *links,
                                                            std::move(repl_opts));

@@ -92,6 +92,8 @@ std::string proposal_value(const in_sync_proposal& p) {
   core::json_writer w;
   w.begin_object().key("primary").value(p.primary).key("epoch").value(p.epoch);
   write_names(w, "nodes", p.nodes);
+  if (!p.drop.empty())
+    write_names(w, "drop", p.drop);
   w.end_object();
   return std::move(w).str();
 }
@@ -168,6 +170,7 @@ std::optional<in_sync_proposal> parse_proposal(const std::string& value) {
     r.primary = string_field(o, "primary");
     r.epoch = json::int_field(o, "epoch");
     r.nodes = names_field(o, "nodes");
+    r.drop = names_field(o, "drop");
     return r;
   });
 }
@@ -188,6 +191,12 @@ core::expected<T, etcd_error> call(Start start, std::chrono::milliseconds timeou
 }
 
 } // namespace
+
+std::string encode_proposal(const in_sync_proposal& p) { return proposal_value(p); }
+
+std::optional<in_sync_proposal> decode_proposal(const std::string& value) {
+  return parse_proposal(value);
+}
 
 partition_view next_configuration(const partition_view& current,
                                   const std::vector<std::string>& live, uint32_t replicas,
@@ -214,10 +223,16 @@ partition_view next_configuration(const partition_view& current,
       in_sync.push_back(n);
   const bool primary_holds = contains(in_sync, current.primary);
   if (proposal && primary_holds && proposal->primary == current.primary &&
-      proposal->epoch == current.epoch)
+      proposal->epoch == current.epoch) {
     for (const auto& n : proposal->nodes)
       if (contains(current.replicas, n) && contains(live, n) && !contains(in_sync, n))
         in_sync.push_back(n);
+    // A backup the primary has not heard from: out, so that commits stop
+    // waiting for it (it is no longer electable until proposed again).
+    std::erase_if(in_sync, [&](const std::string& n) {
+      return n != current.primary && contains(proposal->drop, n);
+    });
+  }
   if (in_sync.empty()) {
     // No live node holds every committed entry: no primary (no unclean
     // election) until one of them returns; the set is kept as it was.
@@ -827,9 +842,9 @@ cluster_view membership::view() const {
   return impl_->view_;
 }
 
-void membership::propose_in_sync(uint32_t partition, int64_t epoch,
-                                 std::vector<std::string> nodes) {
-  in_sync_proposal proposal{impl_->opt_.node, epoch, std::move(nodes)};
+void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes,
+                                 std::vector<std::string> drop) {
+  in_sync_proposal proposal{impl_->opt_.node, epoch, std::move(nodes), std::move(drop)};
   asio::post(impl_->strand_, [self = impl_, partition, value = proposal_value(proposal)] {
     if (self->stopped_)
       return;

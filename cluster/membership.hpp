@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <string_view>
@@ -82,7 +83,8 @@ struct partition_view {
 struct in_sync_proposal {
   std::string primary;
   int64_t epoch = 0;
-  std::vector<std::string> nodes;
+  std::vector<std::string> nodes; ///< backups that caught up: into the in-sync set
+  std::vector<std::string> drop;  ///< in-sync backups that stopped fetching: out of it
 };
 
 /// The cluster as this node last saw it in etcd.
@@ -163,21 +165,28 @@ public:
   cluster_view view() const;
 
   /// Writes `partition`'s in-sync proposal (this node its primary in
-  /// `epoch`) for the controller; asynchronous, any thread, a proposal
-  /// already in etcd is not written again.
-  void propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes);
+  /// `epoch`: `nodes` to add, `drop` to remove) for the controller;
+  /// asynchronous, any thread, a proposal already in etcd is not written again.
+  void propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes,
+                       std::vector<std::string> drop = {});
 
 private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
 
+/// The value of /sy/proposals/<p> for `p`, and back (nullopt: not a
+/// proposal); exposed for the tests.
+std::string encode_proposal(const in_sync_proposal& p);
+std::optional<in_sync_proposal> decode_proposal(const std::string& value);
+
 /// Returns partition `p`'s next configuration given its current one
 /// (`current.epoch` 0 = none yet), the live members and the partition's
 /// in-sync proposal (null: none). A new partition: the top `replicas` of
 /// placement, all in sync, led by the first. Else in_sync = the live nodes
 /// of the current set plus those the current primary proposed in the
-/// current epoch; replicas = placement's top `replicas` plus, while any of
+/// current epoch, minus the backups it proposed to drop then (Kafka's
+/// lag-based shrink: they stopped fetching; never the primary); replicas = placement's top `replicas` plus, while any of
 /// those is not in sync yet, the in-sync nodes outside them; the primary is
 /// kept while it is in sync, else the first in-sync replica. When no node
 /// of the in-sync set is live there is no primary (no unclean election):

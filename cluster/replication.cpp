@@ -210,12 +210,12 @@ epoch_end_response primary_state::epoch_end(const epoch_end_request& req) {
   return r;
 }
 
-std::vector<std::string> primary_state::propose_in_sync() {
+std::vector<std::string> primary_state::propose_in_sync(const std::vector<std::string>& unheard) {
   std::vector<std::string> out;
   if (deposed_ || fenced_)
     return out;
   for (const auto& node : replicas_) {
-    if (node == self_ || contains(in_sync_, node))
+    if (node == self_ || contains(in_sync_, node) || contains(unheard, node))
       continue;
     auto it = offsets_.find(node);
     if (it == offsets_.end() || it->second < commit_)

@@ -238,8 +238,11 @@ public:
   /// replica the controller adds on this proposal holds every entry this
   /// primary committed before it applied the addition, so it may be chosen
   /// as the next primary. The controller must add replicas on a primary's
-  /// proposal only (docs/cluster.md).
-  std::vector<std::string> propose_in_sync();
+  /// proposal only (docs/cluster.md). Replicas in `unheard` (the owner has
+  /// not heard from them lately: their last offset may be a dead node's)
+  /// are not proposed, so that a stopped backup whose last fetch happened
+  /// to reach the commit offset does not hold the commits it would count in.
+  std::vector<std::string> propose_in_sync(const std::vector<std::string>& unheard = {});
 
   /// Records that the own log now starts at `start` (opened so, or trimmed):
   /// a fetch from below it is answered below_start, and every response

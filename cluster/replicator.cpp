@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
@@ -92,10 +93,16 @@ struct partition {
   uint64_t tenure_epoch = 0;
   uint64_t emitted = 0;
   std::optional<clock::time_point> fenced_since;
-  // As primary: the in-sync proposal last handed to on_propose, and when
-  // (sent again after proposal_every while the configuration lacks it).
-  std::pair<uint64_t, std::vector<std::string>> proposed;
+  // As primary: the in-sync proposal last handed to on_propose (epoch, add,
+  // drop), and when (sent again after proposal_every while the
+  // configuration does not match it).
+  std::tuple<uint64_t, std::vector<std::string>, std::vector<std::string>> proposed;
   clock::time_point proposed_at;
+  // As primary: when each backup was last heard (a fetch or an epoch-end
+  // query), and when this tenure began (a backup not heard yet counts from
+  // there): lagging() reads them.
+  std::map<std::string, clock::time_point> heard;
+  clock::time_point primary_since;
 };
 
 constexpr auto proposal_every = std::chrono::milliseconds(1000);
@@ -226,24 +233,66 @@ bool record_epochs(partition& part) {
   return true;
 }
 
+// Returns the in-sync backups (as the configuration stores them) unheard
+// for lag_max that lack entries the primary holds durably: they hold its
+// commits back (a backup cut off from its primary but not from etcd, or
+// stuck), so the primary proposes dropping them.
+std::vector<std::string> lagging(repl_actor* self, partition& part, clock::time_point now) {
+  std::vector<std::string> out;
+  const auto& node = self->state.options.node;
+  for (const auto& n : part.config.in_sync) {
+    if (n == node || part.primary->replica_offset(n) >= part.primary->durable_end())
+      continue;
+    auto it = part.heard.find(n);
+    const auto last = it == part.heard.end() ? part.primary_since : it->second;
+    if (now - last > self->state.options.lag_max)
+      out.push_back(n);
+  }
+  return out;
+}
+
 // Hands the controller the backups that caught up with the primary's
-// durable end (rule: the in-sync set changes only through etcd), each
-// proposal once per proposal_every while the configuration lacks it.
+// durable end and the in-sync ones that stopped fetching (rule: the in-sync
+// set changes only through etcd), each proposal once per proposal_every
+// while the configuration does not match it.
 void propose(repl_actor* self, uint32_t p, partition& part) {
   const auto& on_propose = self->state.options.on_propose;
-  if (!on_propose)
+  if (!on_propose || !part.primary || !part.primary->active())
     return;
-  auto nodes = part.primary->propose_in_sync();
-  if (nodes.empty())
+  const auto now = clock::now();
+  // Backups not heard within two long polls (a caught-up one is heard at
+  // least once per long poll) are not proposed: their offset may be a
+  // stopped node's.
+  std::vector<std::string> unheard;
+  for (const auto& n : part.config.replicas) {
+    auto it = part.heard.find(n);
+    if (it == part.heard.end() || now - it->second > 2 * self->state.options.long_poll)
+      unheard.push_back(n);
+  }
+  auto nodes = part.primary->propose_in_sync(unheard);
+  auto drop = lagging(self, part, now);
+  if (nodes.empty() && drop.empty())
     return;
   std::sort(nodes.begin(), nodes.end());
-  std::pair<uint64_t, std::vector<std::string>> proposal{part.primary->epoch(), nodes};
-  const auto now = clock::now();
+  std::sort(drop.begin(), drop.end());
+  std::tuple<uint64_t, std::vector<std::string>, std::vector<std::string>> proposal{
+    part.primary->epoch(), nodes, drop};
   if (proposal == part.proposed && now - part.proposed_at < proposal_every)
     return;
+  if (!drop.empty() && proposal != part.proposed) {
+    std::string names;
+    for (const auto& n : drop)
+      names += (names.empty() ? "" : ", ") + n;
+    log::write(log::level::warn, "cluster.insync_shrink",
+               "partition " + std::to_string(p) + ": proposing to drop " + names +
+                 " from the in-sync set (no fetch for " +
+                 std::to_string(self->state.options.lag_max.count()) +
+                 " ms); check the link between this node and " + names,
+               {{"partition", std::to_string(p)}});
+  }
   part.proposed = std::move(proposal);
   part.proposed_at = now;
-  on_propose(p, part.primary->epoch(), std::move(nodes));
+  on_propose(p, part.primary->epoch(), std::move(nodes), std::move(drop));
 }
 
 // Answers a fetch now (entries, or a refusal), or parks it (nothing new).
@@ -595,6 +644,8 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
     part.tenure_epoch = config.epoch;
     part.emitted = part.log->start_offset();
     part.fenced_since.reset();
+    part.heard.clear();
+    part.primary_since = clock::now();
     committed(self, p, part, part.primary->durable(part.log->end_offset()));
     return publish(self, p);
   }
@@ -650,6 +701,7 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         wake_parked(self, part, true);
         check_fenced(self, p, part);
         emit_commits(self, p, part); // after a failed read
+        propose(self, p, part);      // a lagging backup sends nothing to trigger it
       }
       self->delayed_send(self, self->state.options.poll_every, repl_tick_atom::value);
     },
@@ -677,11 +729,14 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         rp.deliver(std::move(r));
         return rp;
       }
+      it->second.heard[req.node] = clock::now();
       serve_fetch(self, it->second, req, rp, true);
       return rp;
     },
     [self](const epoch_end_request& req) -> epoch_end_response {
       auto it = self->state.parts.find(req.partition);
+      if (it != self->state.parts.end())
+        it->second.heard[req.node] = clock::now();
       if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active()) {
         epoch_end_response r;
         r.partition = req.partition;

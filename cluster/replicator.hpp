@@ -95,6 +95,14 @@ struct replicator_options {
   /// commits nothing) waits for the configuration explaining it before it
   /// stops being primary (on_demote) without it: its view of etcd is stale.
   std::chrono::milliseconds fenced_grace{2000};
+  /// How long an in-sync backup may go unheard (no fetch or epoch-end
+  /// query) while it lacks entries this primary holds durably before the
+  /// primary proposes dropping it from the in-sync set (Kafka's
+  /// replica.lag.time.max.ms): its commits stop waiting for it once the
+  /// controller wrote that. Above long_poll (a caught-up backup is heard
+  /// at least once per long poll) and request_timeout (a backup whose
+  /// request went to a primary that restarted asks again only after it).
+  std::chrono::milliseconds lag_max{5000};
 
   /// Takes committed entries of `partition`, on its primary only: the
   /// entries at [first_offset, first_offset + entries.size()), committed in
@@ -118,12 +126,17 @@ struct replicator_options {
   /// that partition is called again only for a new tenure, from the start.
   std::function<void(uint32_t partition, uint64_t epoch)> on_demote;
   /// Proposes `nodes` (backups whose fetches reached this primary's durable
-  /// end) for `partition`'s in-sync set in `epoch`: the owner writes the
-  /// proposal to etcd (membership::propose_in_sync), where the controller
-  /// takes it into the next configuration. The primary already waits for
-  /// their acknowledgement before it commits. Called again while the
-  /// configuration lacks them (at most once a second per partition).
-  std::function<void(uint32_t partition, uint64_t epoch, std::vector<std::string> nodes)> on_propose;
+  /// end) for `partition`'s in-sync set in `epoch`, and `drop` (in-sync
+  /// backups unheard for lag_max that lack durable entries) out of it: the
+  /// owner writes the proposal to etcd (membership::propose_in_sync), where
+  /// the controller takes it into the next configuration. The primary
+  /// already waits for the added ones' acknowledgement before it commits,
+  /// and still waits for the dropped ones until the configuration without
+  /// them is applied. Called again while the configuration does not match
+  /// it (at most once a second per partition).
+  std::function<void(uint32_t partition, uint64_t epoch, std::vector<std::string> nodes,
+                     std::vector<std::string> drop)>
+    on_propose;
 };
 
 /// One partition as the replicator last published it.

@@ -98,6 +98,37 @@ TEST(next_configuration, the_current_primarys_proposal_in_the_current_epoch_adds
   EXPECT_EQ(std::count(next.in_sync.begin(), next.in_sync.end(), "b"), 1);
 }
 
+TEST(next_configuration, the_current_primarys_proposal_in_the_current_epoch_drops_a_backup) {
+  const std::vector<std::string> live = {"a", "b", "c"};
+  auto current = config_of(4, 10, "a", {"a", "b", "c"});
+  current.in_sync = {"a", "b", "c"};
+  in_sync_proposal stale{"a", 9, {}, {"c"}};
+  EXPECT_EQ(next_configuration(current, live, 3, &stale).in_sync.size(), 3u);
+  in_sync_proposal not_primary{"b", 10, {}, {"c"}};
+  EXPECT_EQ(next_configuration(current, live, 3, &not_primary).in_sync.size(), 3u);
+  in_sync_proposal self_drop{"a", 10, {}, {"a"}}; // never the primary
+  EXPECT_EQ(next_configuration(current, live, 3, &self_drop).in_sync.size(), 3u);
+  in_sync_proposal good{"a", 10, {}, {"c"}};
+  auto next = next_configuration(current, live, 3, &good);
+  EXPECT_EQ(next.primary, "a");
+  EXPECT_EQ(next.in_sync, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(next.replicas.size(), 3u) << "a dropped backup stays a replica and catches up";
+  // Proposed again once it caught up, it is back in sync.
+  next.epoch = 11;
+  in_sync_proposal back{"a", 11, {"c"}, {}};
+  EXPECT_EQ(next_configuration(next, live, 3, &back).in_sync.size(), 3u);
+}
+
+TEST(membership_values, a_proposal_keeps_its_drop_list_and_reads_without_one) {
+  auto read = decode_proposal(encode_proposal({"a", 7, {"b"}, {"c"}}));
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->nodes, std::vector<std::string>{"b"});
+  EXPECT_EQ(read->drop, std::vector<std::string>{"c"});
+  auto old = decode_proposal(R"({"primary":"a","epoch":7,"nodes":["b"]})");
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->drop.empty());
+}
+
 TEST(next_configuration, no_live_in_sync_node_means_no_primary_and_the_set_is_kept) {
   const std::vector<std::string> live = {"b", "c"};
   auto current = config_of(6, 10, "a", {"a", "b"});

@@ -204,6 +204,8 @@ TEST(replication, a_replica_proposed_for_the_in_sync_set_counts_before_etcd_adds
   append_entries(p, log, {"e1"}, 2);
   p.durable(2);
   p.fetch(fetch_from("c", 5, 1));
+  // Not heard from lately (the owner's say): not proposed, and not counted.
+  EXPECT_TRUE(p.propose_in_sync({"c"}).empty());
   EXPECT_EQ(p.propose_in_sync(), std::vector<std::string>{"c"});
   EXPECT_TRUE(p.fetch(fetch_from("b", 5, 2)).committed.empty()) << "c, proposed, lacks e1";
   EXPECT_EQ(p.fetch(fetch_from("c", 5, 2)).committed, std::vector<uint64_t>{2});

@@ -72,6 +72,11 @@ struct handed {
   std::mutex mutex;
   std::vector<commit> commits;
   std::vector<uint64_t> demotes; // their epochs
+  struct proposal {
+    uint64_t epoch = 0;
+    std::vector<std::string> add, drop;
+  };
+  std::vector<proposal> proposals;
   bool wrong_partition = false;
 
   // Returns every entry handed to on_commit, in call order.
@@ -103,6 +108,7 @@ struct node {
   std::unique_ptr<replicator> repl;
   control& ctl;
   handed seen;
+  bool record_proposals = false; // start() hands on_propose's calls to seen
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -163,6 +169,14 @@ struct node {
       seen.wrong_partition |= p != part;
       seen.demotes.push_back(epoch);
     };
+    o.lag_max = 2500ms;   // above request_timeout (2 s)
+    if (record_proposals) // the tests' controller (ctl) does not act on them
+      o.on_propose = [this](uint32_t p, uint64_t epoch, std::vector<std::string> add,
+                            std::vector<std::string> drop) {
+        std::lock_guard<std::mutex> guard(seen.mutex);
+        seen.wrong_partition |= p != part;
+        seen.proposals.push_back({epoch, std::move(add), std::move(drop)});
+      };
     repl = std::make_unique<replicator>(*system, *journal, *links, std::move(o));
   }
   // Stops the replicator (its log closes) and returns the partition's entries.
@@ -294,6 +308,37 @@ TEST_F(three_nodes, a_stopped_in_sync_backup_holds_commit_until_the_configuratio
   ASSERT_TRUE(eventually([&] { return held.count() == 1; }));
   EXPECT_EQ(held.first(), append_outcome::committed);
   EXPECT_EQ(a->status().commit, 4u);
+}
+
+TEST_F(three_nodes, a_primary_proposes_dropping_an_in_sync_backup_it_no_longer_hears_from) {
+  a->repl.reset(); // again, with its proposals recorded
+  a->record_proposals = true;
+  a->start();
+  ASSERT_TRUE(eventually([&] { return a->status().role == "primary"; }));
+  outcome first;
+  a->repl->append(part, entries("e", 0, 2), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+
+  c->repl->stop(); // c's fetches stop, as when its link to a is cut
+  outcome held;
+  a->repl->append(part, entries("e", 2, 4), held.callback());
+  auto proposed_drop = [&](const std::string& n) {
+    std::lock_guard<std::mutex> guard(a->seen.mutex);
+    for (const auto& p : a->seen.proposals)
+      if (p.epoch == 10 && std::count(p.drop.begin(), p.drop.end(), n) > 0)
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(eventually([&] { return proposed_drop("c"); })) << "c was never proposed out";
+  EXPECT_EQ(held.count(), 0u) << "the proposal alone does not commit: the configuration does";
+  EXPECT_FALSE(proposed_drop("b")) << "b fetches: it stays";
+  // The controller takes the proposal: the held append commits without c.
+  ctl.set({11, "a", {"a", "b", "c"}, {"a", "b"}});
+  ASSERT_TRUE(eventually([&] { return held.count() == 1; }));
+  EXPECT_EQ(held.first(), append_outcome::committed);
+  std::lock_guard<std::mutex> guard(a->seen.mutex);
+  EXPECT_FALSE(a->seen.wrong_partition);
 }
 
 TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
