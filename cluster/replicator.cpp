@@ -125,6 +125,8 @@ struct repl_state {
   std::set<uint32_t> unsynced_primaries;
   std::vector<std::pair<uint32_t, uint64_t>> unsynced_backups;
   bool sync_scheduled = false;
+  // When cluster.insync_shrink was last logged for each backup.
+  std::map<std::string, clock::time_point> shrink_logged;
   ~repl_state() {
     // The actor ended (stop()): every append still waiting is answered.
     for (auto& [p, part] : parts)
@@ -280,15 +282,20 @@ void propose(repl_actor* self, uint32_t p, partition& part) {
   if (proposal == part.proposed && now - part.proposed_at < proposal_every)
     return;
   if (!drop.empty() && proposal != part.proposed) {
-    std::string names;
-    for (const auto& n : drop)
-      names += (names.empty() ? "" : ", ") + n;
-    log::write(log::level::warn, "cluster.insync_shrink",
-               "partition " + std::to_string(p) + ": proposing to drop " + names +
-                 " from the in-sync set (no fetch for " +
-                 std::to_string(self->state.options.lag_max.count()) +
-                 " ms); check the link between this node and " + names,
-               {{"partition", std::to_string(p)}});
+    // One line per backup per 10 s, not one per partition it holds back.
+    auto& last = self->state.shrink_logged[drop.front()];
+    if (now - last > std::chrono::seconds(10)) {
+      last = now;
+      std::string names;
+      for (const auto& n : drop)
+        names += (names.empty() ? "" : ", ") + n;
+      log::write(log::level::warn, "cluster.insync_shrink",
+                 "proposing to drop " + names + " from the in-sync set of partition " +
+                   std::to_string(p) + " and of any other it holds back (no fetch for " +
+                   std::to_string(self->state.options.lag_max.count()) +
+                   " ms); check the link between this node and " + names,
+                 {{"partition", std::to_string(p)}});
+    }
   }
   part.proposed = std::move(proposal);
   part.proposed_at = now;
