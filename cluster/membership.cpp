@@ -602,6 +602,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                                // Deliveries wait until the watch has shown this
                                // put, and so what was written before it.
                                self->rejoined_at_ = std::max<int64_t>(*put, 1);
+                               self->check_rejoined(); // the watch may have shown it already
                              }
                            });
                          });
@@ -616,11 +617,17 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     publish_view();
     if (controller_)
       reconcile();
-    if (rejoined_at_ != 0) {
-      auto it = keys_.find(members_prefix + opt_.node);
-      if (it != keys_.end() && it->second.mod_revision >= rejoined_at_)
-        rejoined_at_ = 0; // the next renewal tells lease_alive_until again
-    }
+    check_rejoined();
+  }
+
+  // Ends the wait after a rejoin once the watch has shown the new member
+  // key: the next renewal tells lease_alive_until again.
+  void check_rejoined() {
+    if (rejoined_at_ == 0)
+      return;
+    auto it = keys_.find(members_prefix + opt_.node);
+    if (it != keys_.end() && it->second.mod_revision >= rejoined_at_)
+      rejoined_at_ = 0;
   }
 
   // Campaigns when no node holds /sy/controller; follows who does.
