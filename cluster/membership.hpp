@@ -48,9 +48,10 @@ struct membership_options {
   /// How long join() waits for etcd, and for an earlier life of this node
   /// (killed before its lease ran out) to vanish.
   std::chrono::milliseconds join_timeout{15000};
-  /// Told (on the strand; after the join, on join()'s thread) how long this node's lease lasts at
-  /// least: the send time of the grant or renewal etcd accepted plus its
-  /// TTL, after the join and after each renewal. After the lease expired
+  /// Told (on the strand; after the join, on join()'s thread) how long
+  /// this node's lease lasts at least: the send time of the grant or
+  /// renewal etcd accepted plus its TTL, after the join and after each
+  /// renewal. After the lease expired
   /// and the node joined again under a new one, only from the first renewal
   /// after the watch showed the new member key (the configurations the
   /// controller wrote meanwhile are known by then). Optional; cluster mode
@@ -186,11 +187,12 @@ std::optional<in_sync_proposal> decode_proposal(const std::string& value);
 /// placement, all in sync, led by the first. Else in_sync = the live nodes
 /// of the current set plus those the current primary proposed in the
 /// current epoch, minus the backups it proposed to drop then (Kafka's
-/// lag-based shrink: they stopped fetching; never the primary); replicas = placement's top `replicas` plus, while any of
-/// those is not in sync yet, the in-sync nodes outside them; the primary is
-/// kept while it is in sync, else the first in-sync replica. When no node
-/// of the in-sync set is live there is no primary (no unclean election):
-/// the set is kept until one of them returns.
+/// lag-based shrink: they stopped fetching; never the primary); replicas =
+/// placement's top `replicas` plus, while any of those is not in sync yet,
+/// the in-sync nodes outside them; the primary is kept while it is in sync,
+/// else the first in-sync replica. When no node of the in-sync set is live
+/// there is no primary (no unclean election): the set is kept until one of
+/// them returns.
 partition_view next_configuration(const partition_view& current,
                                   const std::vector<std::string>& live, uint32_t replicas,
                                   const in_sync_proposal* proposal = nullptr);

@@ -235,6 +235,13 @@ bool record_epochs(partition& part) {
   return true;
 }
 
+// Returns when the primary of `part` last heard from backup `n` (the
+// tenure's start when not yet in this tenure).
+clock::time_point last_heard(const partition& part, const std::string& n) {
+  auto it = part.heard.find(n);
+  return it == part.heard.end() ? part.primary_since : it->second;
+}
+
 // Returns the in-sync backups (as the configuration stores them) unheard
 // for lag_max that lack entries the primary holds durably: they hold its
 // commits back (a backup cut off from its primary but not from etcd, or
@@ -245,9 +252,7 @@ std::vector<std::string> lagging(repl_actor* self, partition& part, clock::time_
   for (const auto& n : part.config.in_sync) {
     if (n == node || part.primary->replica_offset(n) >= part.primary->durable_end())
       continue;
-    auto it = part.heard.find(n);
-    const auto last = it == part.heard.end() ? part.primary_since : it->second;
-    if (now - last > self->state.options.lag_max)
+    if (now - last_heard(part, n) > self->state.options.lag_max)
       out.push_back(n);
   }
   return out;
@@ -264,13 +269,11 @@ void propose(repl_actor* self, uint32_t p, partition& part) {
   const auto now = clock::now();
   // Backups not heard within two long polls (a caught-up one is heard at
   // least once per long poll) are not proposed: their offset may be a
-  // stopped node's.
+  // stopped node's. (One not heard yet in this tenure has no offset here.)
   std::vector<std::string> unheard;
-  for (const auto& n : part.config.replicas) {
-    auto it = part.heard.find(n);
-    if (it == part.heard.end() || now - it->second > 2 * self->state.options.long_poll)
+  for (const auto& n : part.config.replicas)
+    if (now - last_heard(part, n) > 2 * self->state.options.long_poll)
       unheard.push_back(n);
-  }
   auto nodes = part.primary->propose_in_sync(unheard);
   auto drop = lagging(self, part, now);
   if (nodes.empty() && drop.empty())
