@@ -376,7 +376,7 @@ TEST_F(cluster_kill_test,
     if (primary == victim_name)
       ids["/fifo"] = id;
     else
-      ASSERT_EQ(n1.call("DELETE", "/v1/subscriptions/" + id).status, 200);
+      ASSERT_EQ(n1.call("DELETE", "/v1/subscriptions/" + id).status, 204); // API.md: 204
   }
   ASSERT_TRUE(ids.count("/fifo")) << "no subscription landed on " << victim_name;
   for (auto& node : nodes_)
