@@ -159,6 +159,27 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     cv_.notify_one();
   }
 
+  // partition_apply::check_releases_now().
+  bool check_releases_now(steady::time_point deadline) {
+    const uint64_t first = counters_.checks.load(std::memory_order_acquire);
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_)
+          return false;
+        check_now_ = true;
+        cv_.notify_one();
+      }
+      // One check may have been under way already: it may have read the
+      // queues before the caller's acks; the second began after the call.
+      if (counters_.checks.load(std::memory_order_acquire) >= first + 2)
+        return true;
+      if (steady::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
   void stop() {
     {
       std::lock_guard lock(mu_);
@@ -186,7 +207,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     auto next_tick = steady::now() + options_.release_interval;
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait_until(lock, next_tick, [&] { return stopping_ || ready_locked(); });
+      cv_.wait_until(lock, next_tick, [&] { return stopping_ || check_now_ || ready_locked(); });
       if (stopping_)
         return;
       auto done = std::move(completions_);
@@ -195,7 +216,8 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         complete_locked(c);
       for (uint32_t p = 0; p < partitions_ && !stopping_; ++p)
         step_locked(p, lock);
-      if (steady::now() >= next_tick) {
+      if (steady::now() >= next_tick || check_now_) {
+        check_now_ = false;
         lock.unlock();
         const auto began = steady::now();
         check_releases();
@@ -554,6 +576,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool check_now_ = false; // check_releases_now() wants a check before the next tick
   std::vector<partition_state> parts_;
   std::vector<completion> completions_; // guarded by mu_
   std::thread thread_;
@@ -585,6 +608,10 @@ void partition_apply::apply(uint32_t partition, uint64_t epoch, uint64_t first_o
 
 void partition_apply::demote(uint32_t partition, uint64_t epoch) {
   impl_->demote(partition, epoch);
+}
+
+bool partition_apply::check_releases_now(std::chrono::steady_clock::time_point deadline) {
+  return impl_->check_releases_now(deadline);
 }
 
 void partition_apply::stop() { impl_->stop(); }

@@ -122,6 +122,12 @@ public:
   /// this node has not applied since it started: its recovered queues go.
   void demote(uint32_t partition, uint64_t epoch);
 
+  /// Runs a release check that begins after this call (release is called
+  /// for what the acks written before it freed) and returns once it ended,
+  /// or false at `deadline` or when stopped. For a graceful stop's drain
+  /// (app/server.cpp); blocks.
+  bool check_releases_now(std::chrono::steady_clock::time_point deadline);
+
   /// Stops the applier's thread; queued work is dropped (the log keeps it).
   /// Call before the pipeline stops.
   void stop();

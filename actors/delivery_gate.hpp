@@ -13,6 +13,13 @@
 // of it only when its watch catches up; until then it would deliver what
 // the new primary redelivers. cluster/membership.hpp tells the gate how
 // long the lease lasts after each renewal etcd accepted.
+//
+// A graceful stop (SIGTERM) drains: close_all() closes every flag, the
+// subscribers count their deliveries in flight and their delivered events
+// whose queue keys are not deleted yet (pending()), and app/ waits for that
+// count to reach zero before the release point goes to the backups and the
+// lease is revoked, so that the successor redelivers almost nothing
+// (docs/cluster.md "Rolling restart").
 
 #include <atomic>
 #include <chrono>
@@ -41,7 +48,9 @@ public:
   }
   /// Returns true while subscriptions of `partition` may start deliveries
   /// here: this node leads it and its lease is alive.
-  bool open(uint32_t partition) const { return leads(partition) && lease_alive(); }
+  bool open(uint32_t partition) const {
+    return leads(partition) && lease_alive() && !closed_.load(std::memory_order_acquire);
+  }
   /// Returns true while this node leads `partition` (its flag is set).
   bool leads(uint32_t partition) const {
     return partition < partitions_ && open_[partition].load(std::memory_order_acquire);
@@ -63,11 +72,22 @@ public:
       open_[partition].store(open, std::memory_order_seq_cst);
   }
 
+  /// Closes every partition for good (a graceful stop's drain): a delivery
+  /// that reads a flag after this returns sees it closed.
+  void close_all() { closed_.store(true, std::memory_order_seq_cst); }
+  /// Adds `n` (negative: removes) to what the subscribers have delivered or
+  /// are delivering and not yet recorded in the journal.
+  void add_pending(int64_t n) { pending_.fetch_add(n, std::memory_order_acq_rel); }
+  /// Returns the count add_pending() keeps.
+  int64_t pending() const { return pending_.load(std::memory_order_acquire); }
+
 private:
   using clock = std::chrono::steady_clock;
   uint32_t partitions_;
   std::vector<std::atomic<bool>> open_;
   std::atomic<clock::rep> lease_end_{std::numeric_limits<clock::rep>::max()};
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> pending_{0};
 };
 
 } // namespace sy::actors

@@ -154,11 +154,29 @@ struct subscriber_state {
   bool lease_lapsed() const {
     return gate_partition && env->gate->leads(*gate_partition) && !env->gate->lease_alive();
   }
+  // What this actor last added to the gate's pending count: its deliveries
+  // in flight and its delivered events whose queue keys are not deleted yet.
+  int64_t gate_pending = 0;
+  /// Brings the gate's pending count up to date (cluster mode; a graceful
+  /// stop waits for it to reach zero, actors/delivery_gate.hpp).
+  void count_pending() {
+    if (!gate_partition)
+      return;
+    const auto now = static_cast<int64_t>(in_flight.size() + acks.size());
+    if (now != gate_pending) {
+      env->gate->add_pending(now - gate_pending);
+      gate_pending = now;
+    }
+  }
 
   subscriber_state() = default;
   subscriber_state(const subscriber_state&) = delete;
   subscriber_state& operator=(const subscriber_state&) = delete;
-  ~subscriber_state() { flush_acks(); }
+  ~subscriber_state() {
+    flush_acks();
+    if (gate_partition && gate_pending != 0)
+      env->gate->add_pending(-gate_pending); // deliveries in flight end with the actor
+  }
 
   /// Deletes the queue keys of every delivered event in one write.
   void flush_acks() {
@@ -170,6 +188,7 @@ struct subscriber_state {
       }
     }
     acks.clear();
+    count_pending();
   }
 
   /// Returns steady ms `steady` as wall ms (for what the stats show).
@@ -407,6 +426,7 @@ void send_one(self_ptr self, storage::event_ptr e) {
   if (uses_oauth(sub))
     st.sent_with[e->seq] = st.token_gen;
   st.in_flight.emplace(e->seq, e);
+  st.count_pending();
   st.breaker->sent(e->seq);
   caf::actor me = caf::actor_cast<caf::actor>(self);
   uint64_t seq = e->seq;
@@ -728,7 +748,7 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t sent, const transport::cl
   if (it == st.in_flight.end())
     return;
   auto e = it->second;
-  st.in_flight.erase(it);
+  st.in_flight.erase(it); // counted below, with the ack if it is one (count_pending)
   const bool was_dropped = st.dropped.erase(seq) > 0;
   const int64_t wall = st.clock->wall_ms();
   uint64_t sent_gen = 0;
@@ -748,6 +768,7 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t sent, const transport::cl
       }
       st.breaker->withdraw(seq);
       insert_sorted(st.pending, e);
+      st.count_pending();
       pump(self);
       flush_dead(self);
       publish_stats(st);
@@ -788,6 +809,7 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t sent, const transport::cl
       st.retrying.emplace(seq, e);
     }
   }
+  st.count_pending();
   if (outcome == core::attempt_outcome::success)
     note_success(self);
   const auto before = st.breaker->current();
@@ -919,6 +941,7 @@ caf::behavior subscriber_actor(self_ptr self, subscription sub, stats_ptr stats,
       // Memory is dropped now, the keys by the writer: an event that arrives
       // meanwhile may still be delivered, never lost.
       st.acks.clear(); // purge deletes every queue key
+      st.count_pending();
       st.pending.clear();
       st.retries.clear();
       st.retrying.clear();

@@ -69,8 +69,9 @@ struct subscriber_env {
   /// Reads time for every delay and age (core::system_clock() when null).
   const core::clock* clock = nullptr;
   /// Cluster mode: a client subscription's webhook deliveries start only
-  /// while its partition is open here (actors/delivery_gate.hpp); null: always.
-  const delivery_gate* gate = nullptr;
+  /// while its partition is open here (actors/delivery_gate.hpp), and count
+  /// what they have in flight there for a graceful stop; null: always.
+  delivery_gate* gate = nullptr;
   /// Seeds each subscriber's jitter (mixed with its number, so that
   /// subscriptions failing together do not retry in step).
   uint64_t seed = 0;

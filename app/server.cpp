@@ -90,6 +90,53 @@ int wait_for_signal() {
 
 const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
 
+// How long a cluster node's graceful stop may spend handing its partitions
+// over (hand_over below) before it leaves anyway, and how much of it waits
+// for the deliveries in flight (a receiver slower than that is redelivered
+// by the successor: a duplicate, never a loss).
+constexpr auto hand_over_budget = std::chrono::seconds(5);
+constexpr auto in_flight_budget = std::chrono::seconds(3);
+
+// A cluster node's graceful stop (SIGTERM, SIGINT), before its lease goes
+// (docs/cluster.md "Rolling restart"): no delivery starts any more, the ones
+// in flight end and their acks are written, one release check frees what
+// they delivered, and every in-sync backup trims its log to that point. A
+// successor then redelivers only what was not delivered here, instead of
+// what was delivered since the backups' last fetch. Ingest goes on meanwhile
+// (entries committed now are delivered by the successor).
+void hand_over(actors::delivery_gate& gate, actors::partition_apply& apply,
+               cluster::replicator& replicator) {
+  using steady = std::chrono::steady_clock;
+  const auto began = steady::now();
+  gate.close_all();
+  const int64_t at_close = gate.pending();
+  log::write(log::level::info, "cluster.handing_over",
+             "handing this node's partitions over before leaving: no delivery starts; " +
+               std::to_string(at_close) + " in flight or not yet recorded",
+             {{"pending", std::to_string(at_close)}});
+  while (gate.pending() > 0 && steady::now() < began + in_flight_budget)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const int64_t left = gate.pending();
+  const auto deadline = began + hand_over_budget;
+  const bool released = apply.check_releases_now(deadline);
+  const bool handed = released && replicator.hand_over(deadline);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
+  if (handed && left <= 0) {
+    log::write(log::level::info, "cluster.handed_over",
+               "handed the partitions over in " + std::to_string(ms.count()) +
+                 " ms: the backups trimmed their logs to what this node delivered",
+               {{"ms", std::to_string(ms.count())}});
+    return;
+  }
+  std::string what = left > 0    ? std::to_string(left) + " deliveries did not end in time"
+                     : !released ? "the release check did not run in time"
+                                 : "a backup did not fetch the new log start in time";
+  log::write(log::level::warn, "cluster.hand_over_incomplete",
+             "left after " + std::to_string(ms.count()) + " ms: " + what +
+               "; the successor redelivers what was delivered since (duplicates, nothing lost)",
+             {{"ms", std::to_string(ms.count())}, {"pending", std::to_string(left)}});
+}
+
 // Runs `step` (connect or join: they block while etcd is retried) on its own
 // thread and takes SIGTERM/SIGINT meanwhile, so that a stop is not held up
 // by an etcd that does not answer. Returns the step's result and the signal
@@ -690,7 +737,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       }
     }
 
-    // Leave the cluster first, so that the others see this node down at once.
+    // Hand the partitions over, then leave the cluster, so that the others
+    // see this node down at once.
+    if (status == 0 && stop_signal == 0 && gate && apply && replicator)
+      hand_over(*gate, *apply, *replicator);
     if (membership)
       membership->stop();
     if (subs_sync)

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "cluster/membership.hpp"
@@ -28,6 +29,8 @@ using repl_append_atom = caf::atom_constant<caf::atom("replappend")>;
 using repl_release_atom = caf::atom_constant<caf::atom("replrel")>;
 /// Syncs the partition logs written since the last sync (local only).
 using repl_sync_atom = caf::atom_constant<caf::atom("replsync")>;
+/// Asks whether the backups learned the log starts (replicator::hand_over; local only).
+using repl_handover_atom = caf::atom_constant<caf::atom("replhand")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -103,6 +106,12 @@ struct partition {
   // there): lagging() reads them.
   std::map<std::string, clock::time_point> heard;
   clock::time_point primary_since;
+  // As primary: the log start the last fetch response to each backup
+  // carried, and the one each backup has trimmed to (the start its last
+  // answer carried when it fetched again: one fetch in flight per
+  // partition, trimmed before the next). hand_over() reads them.
+  std::map<std::string, uint64_t> start_told;
+  std::map<std::string, uint64_t> start_known;
 };
 
 constexpr auto proposal_every = std::chrono::milliseconds(1000);
@@ -335,6 +344,8 @@ void serve_fetch(repl_actor* self, partition& part, const fetch_request& req,
     return;
   }
   publish(self, req.partition);
+  if (reply.status == static_cast<uint8_t>(reply_status::ok))
+    part.start_told[req.node] = reply.log_start;
   rp.deliver(std::move(reply));
 }
 
@@ -350,6 +361,36 @@ void wake_parked(repl_actor* self, partition& part, bool expired_only) {
     }
     serve_fetch(self, part, f.request, std::move(f.promise), !expired_only && f.until > now);
   }
+}
+
+// A graceful stop's hand-over (replicator::hand_over): answers now each
+// parked fetch of a backup that has not been told the log's current start,
+// and returns whether every in-sync backup heard within two long polls has
+// trimmed to it, for every partition this node leads.
+bool hand_over_starts(repl_actor* self) {
+  const auto& node = self->state.options.node;
+  const auto now = clock::now();
+  bool done = true;
+  for (auto& [p, part] : self->state.parts) {
+    if (!part.primary || !part.primary->active())
+      continue;
+    const uint64_t start = part.log->start_offset();
+    auto parked = std::move(part.parked);
+    part.parked.clear();
+    for (auto& f : parked) {
+      auto told = part.start_told.find(f.request.node);
+      const bool tell = told == part.start_told.end() || told->second < start;
+      serve_fetch(self, part, f.request, std::move(f.promise), !tell);
+    }
+    for (const auto& n : part.config.in_sync) {
+      if (n == node || now - last_heard(part, n) > 2 * self->state.options.long_poll)
+        continue;
+      auto known = part.start_known.find(n);
+      if (known == part.start_known.end() || known->second < start)
+        done = false;
+    }
+  }
+  return done;
 }
 
 void drive(repl_actor* self, uint32_t p, backup_step step);
@@ -728,6 +769,7 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
     [self](repl_release_atom, uint32_t p, uint64_t epoch, uint64_t offset) {
       do_release(self, p, epoch, offset);
     },
+    [self](repl_handover_atom) { return hand_over_starts(self); },
     [self](const fetch_request& req) -> caf::result<fetch_response> {
       auto rp = self->make_response_promise();
       auto it = self->state.parts.find(req.partition);
@@ -740,6 +782,8 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         return rp;
       }
       it->second.heard[req.node] = clock::now();
+      if (auto told = it->second.start_told.find(req.node); told != it->second.start_told.end())
+        it->second.start_known[req.node] = told->second;
       serve_fetch(self, it->second, req, rp, true);
       return rp;
     },
@@ -791,6 +835,24 @@ void replicator::append(uint32_t partition, std::vector<std::string> entries,
 void replicator::release(uint32_t partition, uint64_t epoch, uint64_t offset) {
   if (impl_->actor)
     caf::anon_send(impl_->actor, repl_release_atom::value, partition, epoch, offset);
+}
+
+bool replicator::hand_over(std::chrono::steady_clock::time_point deadline) {
+  if (!impl_->actor)
+    return false;
+  caf::scoped_actor asker{impl_->system};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            clock::now());
+    if (left.count() <= 0)
+      return false;
+    bool done = false;
+    asker->request(impl_->actor, left, repl_handover_atom::value)
+      .receive([&](bool d) { done = d; }, [](caf::error&) {});
+    if (done)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 replica_status replicator::status(uint32_t partition) const {

@@ -176,6 +176,14 @@ public:
   /// capped at what on_commit was given. Thread-safe, asynchronous.
   void release(uint32_t partition, uint64_t epoch, uint64_t offset);
 
+  /// A graceful stop's last step before the lease goes (app/server.cpp):
+  /// tells each backup now, instead of at its next fetch, the log start the
+  /// release() calls made so far left, and returns true once every in-sync
+  /// backup heard from lately has trimmed to it on every partition this node
+  /// leads — a successor then redelivers nothing that was released here —
+  /// or false at `deadline`. Blocks; not from a CAF worker.
+  bool hand_over(std::chrono::steady_clock::time_point deadline);
+
   /// Returns `partition`'s status as last published.
   replica_status status(uint32_t partition) const;
 

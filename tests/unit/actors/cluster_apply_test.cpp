@@ -159,7 +159,7 @@ protected:
                                                   targets.publish(), std::nullopt));
     pipeline_ = std::make_unique<ingest_pipeline>(*journal_, storage::dedupe_window_ms, 100000);
     partition_apply_options options;
-    options.release_interval = 50ms;
+    options.release_interval = release_interval_;
     options.gate = gate_.get();
     apply_ = std::make_unique<partition_apply>(
       *sys_, *journal_, *pipeline_, routes_, partitions,
@@ -202,8 +202,8 @@ protected:
   void run_sink() {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return sink_stopping_ || !requests_.empty(); });
-      if (requests_.empty())
+      cv_.wait(lock, [&] { return sink_stopping_ || (!requests_.empty() && !hold_); });
+      if (requests_.empty() || sink_stopping_)
         return;
       auto [req, done] = std::move(requests_.front());
       requests_.pop_front();
@@ -330,6 +330,8 @@ protected:
   std::vector<delivery> deliveries_;
   std::vector<release_call> releases_;
   bool sink_stopping_ = false;
+  bool hold_ = false; // the sink holds requests unanswered while set
+  std::chrono::milliseconds release_interval_ = 50ms; // open_all()'s
   std::thread sink_;
 };
 
@@ -471,6 +473,54 @@ TEST_F(cluster_apply_fixture, a_lapsed_lease_holds_deliveries_until_it_is_renewe
   ASSERT_TRUE(wait_release(0, 5, 2));
   std::lock_guard lock(mu_);
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1), cluster_id(2)}));
+}
+
+// A graceful stop's drain (app/server.cpp hand_over): the gate closes for
+// good, the deliveries in flight end and count until their acks are
+// written, and check_releases_now() releases what they delivered at once.
+TEST_F(cluster_apply_fixture, a_drain_ends_the_deliveries_in_flight_and_releases_them_at_once) {
+  const auto a = id_in(0, "sub_a");
+  add_subscription(a);
+  records_.back().max_in_flight = 1; // one in flight, two left queued
+  release_interval_ = 1h;            // no check runs unless asked
+  {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  open_all();
+  // Two passes, two segments: a release frees whole segments.
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {a})});
+  ASSERT_TRUE(wait_for([&] { return !requests_.empty(); }));
+  apply_->apply(0, 5, 1, {entry(cluster_id(2), {a}), entry(cluster_id(3), {a})});
+  const auto queued_by = std::chrono::steady_clock::now() + 20s;
+  for (;;) { // queued behind the one in flight (the journal notifies nobody: polled)
+    auto queued = journal_->count_queue(number_of(a));
+    if (queued && *queued == 3)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), queued_by);
+    std::this_thread::sleep_for(2ms);
+  }
+  gate_->close_all();
+  std::size_t sent_at_close = 0;
+  {
+    std::lock_guard lock(mu_);
+    sent_at_close = sent_[a];
+    EXPECT_GE(gate_->pending(), static_cast<int64_t>(requests_.size()));
+    hold_ = false;
+    cv_.notify_all();
+  }
+  ASSERT_TRUE(wait_delivered(a, sent_at_close));
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (gate_->pending() != 0) { // until the acks are written
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << gate_->pending() << " pending";
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(released(0, 5), 0u);
+  ASSERT_TRUE(apply_->check_releases_now(std::chrono::steady_clock::now() + 20s));
+  EXPECT_EQ(released(0, 5), 1u); // the delivered entry, not the two still queued
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(sent_at_close, 1u);
+  EXPECT_EQ(sent_[a], 1u) << "a delivery started after the gate closed";
 }
 
 TEST_F(cluster_apply_fixture, demote_stops_delivery_and_drops_the_queue) {

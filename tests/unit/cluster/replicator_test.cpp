@@ -108,7 +108,8 @@ struct node {
   std::unique_ptr<replicator> repl;
   control& ctl;
   handed seen;
-  bool record_proposals = false; // start() hands on_propose's calls to seen
+  bool record_proposals = false;               // start() hands on_propose's calls to seen
+  std::chrono::milliseconds long_poll = 200ms; // start()'s; request_timeout stays above it
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -154,7 +155,8 @@ struct node {
     o.node = name;
     o.min_insync = 1;
     o.poll_every = 20ms;
-    o.long_poll = 200ms;
+    o.long_poll = long_poll;
+    o.request_timeout = std::max<std::chrono::milliseconds>(2000ms, long_poll + 2000ms);
     o.retry_after = 50ms;
     o.fenced_grace = 300ms;
     o.configurations = [&c = ctl, n = name] { return c.of(n); };
@@ -243,10 +245,12 @@ bool linked(const node& n, size_t peers) {
 struct three_nodes : ::testing::Test {
   control ctl;
   std::unique_ptr<node> a, b, c;
+  std::chrono::milliseconds long_poll = 200ms; // each node's
   void SetUp() override {
     a = std::make_unique<node>("a", ctl);
     b = std::make_unique<node>("b", ctl);
     c = std::make_unique<node>("c", ctl);
+    a->long_poll = b->long_poll = c->long_poll = long_poll;
     ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
       << "the three nodes did not link";
     ctl.set({10, "a", {"a", "b", "c"}, {"a", "b", "c"}});
@@ -506,6 +510,32 @@ TEST_F(three_nodes, release_trims_the_primary_and_after_a_fetch_the_backups) {
   EXPECT_EQ(b->stop_and_read(), entries("e", 10, 12));
   EXPECT_EQ(c->stop_and_read(), entries("e", 10, 12));
   EXPECT_EQ(a->stop_and_read(), entries("e", 10, 12));
+}
+
+// Fetches that find nothing new wait 10 s here: only hand_over's answers
+// tell the backups a new start within hand_over's deadline.
+struct three_nodes_slow_poll : three_nodes {
+  three_nodes_slow_poll() { long_poll = 10s; }
+};
+
+TEST_F(three_nodes_slow_poll, hand_over_returns_once_every_backup_trimmed_to_the_released_start) {
+  outcome done;
+  a->repl->append(part, entries("e", 0, 10), done.callback());
+  ASSERT_TRUE(eventually([&] { return done.count() == 1 && a->seen.entries().size() == 10; }));
+  // Both backups' fetches are parked now (nothing new for 10 s).
+  ASSERT_TRUE(eventually([&] { return b->status().log_end == 10 && c->status().log_end == 10; }));
+  a->repl->release(part, 10, 7);
+  EXPECT_TRUE(b->repl->hand_over(std::chrono::steady_clock::now() + 3s))
+    << "a backup leads nothing";
+  ASSERT_TRUE(a->repl->hand_over(std::chrono::steady_clock::now() + 3s))
+    << "b starts at " << b->status().log_start << ", c at " << c->status().log_start;
+  // Trimmed when hand_over returned, not at their next fetch.
+  EXPECT_EQ(b->status().log_start, 7u);
+  EXPECT_EQ(c->status().log_start, 7u);
+  EXPECT_EQ(a->status().log_start, 7u);
+  // Nothing more released: a second hand-over has nothing to tell.
+  EXPECT_TRUE(a->repl->hand_over(std::chrono::steady_clock::now() + 3s));
+  EXPECT_EQ(b->stop_and_read(), entries("e", 7, 10));
 }
 
 TEST_F(three_nodes, a_backup_behind_the_primarys_start_copies_afresh_and_ends_identical) {
