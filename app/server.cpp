@@ -92,28 +92,41 @@ const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT";
 
 // How long a cluster node's graceful stop may spend handing its partitions
 // over (hand_over below) before it leaves anyway, and how much of it waits
-// for the deliveries in flight (a receiver slower than that is redelivered
-// by the successor: a duplicate, never a loss).
+// for the requests in progress and the deliveries in flight (a receiver
+// slower than that is redelivered by the successor: a duplicate, never a
+// loss; a request unanswered by then gets 503).
 constexpr auto hand_over_budget = std::chrono::seconds(5);
 constexpr auto in_flight_budget = std::chrono::seconds(3);
 
 // A cluster node's graceful stop (SIGTERM, SIGINT), before its lease goes
-// (docs/cluster.md "Rolling restart"): no delivery starts any more, the ones
-// in flight end and their acks are written, one release check frees what
-// they delivered, and every in-sync backup trims its log to that point. A
-// successor then redelivers only what was not delivered here, instead of
-// what was delivered since the backups' last fetch. Ingest goes on meanwhile
-// (entries committed now are delivered by the successor).
+// (docs/cluster.md "Rolling restart"), once its listener is closed: the
+// requests in progress get their answers (their events commit on the
+// partitions' primaries: a 503 now would make producers send again what was
+// accepted); no delivery starts any more, the ones in flight end and their
+// acks are written, one release check frees what they delivered, and every
+// in-sync backup trims its log to that point. A successor then redelivers
+// only what was not delivered here, instead of what was delivered since the
+// backups' last fetch. Peers' batches for the partitions this node leads
+// still commit meanwhile (the successor delivers them).
 void hand_over(actors::delivery_gate& gate, actors::partition_apply& apply,
-               cluster::replicator& replicator) {
+               cluster::replicator& replicator, const cluster::router& router) {
   using steady = std::chrono::steady_clock;
   const auto began = steady::now();
+  const int64_t routing = router.in_flight();
+  while (router.in_flight() > 0 && steady::now() < began + in_flight_budget)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const int64_t unanswered = std::max<int64_t>(0, router.in_flight());
   gate.close_all();
   const int64_t at_close = gate.pending();
   log::write(log::level::info, "cluster.handing_over",
-             "handing this node's partitions over before leaving: no delivery starts; " +
-               std::to_string(at_close) + " in flight or not yet recorded",
-             {{"pending", std::to_string(at_close)}});
+             "handing this node's partitions over before leaving: " +
+               std::to_string(std::max<int64_t>(0, routing - unanswered)) + " of " +
+               std::to_string(routing) +
+               " requests in progress answered; no delivery starts now; " +
+               std::to_string(at_close) + " deliveries in flight or not yet recorded",
+             {{"requests", std::to_string(routing)},
+              {"unanswered", std::to_string(unanswered)},
+              {"pending", std::to_string(at_close)}});
   while (gate.pending() > 0 && steady::now() < began + in_flight_budget)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   const int64_t left = gate.pending();
@@ -739,8 +752,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
 
     // Hand the partitions over, then leave the cluster, so that the others
     // see this node down at once.
-    if (status == 0 && stop_signal == 0 && gate && apply && replicator)
-      hand_over(*gate, *apply, *replicator);
+    if (status == 0 && stop_signal == 0 && gate && apply && replicator && router) {
+      server.stop(); // no request starts; the ones in progress are answered
+      hand_over(*gate, *apply, *replicator, *router);
+    }
     if (membership)
       membership->stop();
     if (subs_sync)

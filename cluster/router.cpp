@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "cluster/peer_links.hpp"
@@ -359,6 +360,8 @@ struct router::impl {
   caf::actor_system& system;
   std::shared_ptr<counters_snapshot> seen = std::make_shared<counters_snapshot>();
   caf::actor actor;
+  // Batches taken and not yet answered (in_flight()).
+  std::shared_ptr<std::atomic<int64_t>> routing = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 router::router(caf::actor_system& system, peer_links& links, replicator& local,
@@ -373,11 +376,17 @@ router::~router() { stop(); }
 void router::route(routed_batch batch, std::function<void(route_outcomes)> done) {
   auto job = std::make_shared<route_job>();
   job->batch = std::move(batch);
-  job->done = std::move(done);
+  impl_->routing->fetch_add(1, std::memory_order_relaxed);
+  job->done = [routing = impl_->routing, done = std::move(done)](route_outcomes outcomes) {
+    routing->fetch_sub(1, std::memory_order_release);
+    done(std::move(outcomes));
+  };
   if (!impl_->actor)
     return; // the job's destructor answers `failed`
   caf::anon_send(impl_->actor, rt_route_atom::value, std::move(job));
 }
+
+int64_t router::in_flight() const { return impl_->routing->load(std::memory_order_acquire); }
 
 router_counters router::counters() const {
   std::lock_guard<std::mutex> guard(impl_->seen->mutex);

@@ -104,6 +104,9 @@ public:
   /// (`failed` for every partition if the router stopped first).
   void route(routed_batch batch, std::function<void(route_outcomes)> done);
 
+  /// Returns how many batches route() took that are not answered yet.
+  int64_t in_flight() const;
+
   /// Returns what the router counted.
   router_counters counters() const;
 
