@@ -358,6 +358,10 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     ps.next_before = st.next;
     ingest_submission s;
     s.keep_ids = true;
+    // The partition log holds the entries durably; a crash that loses this
+    // write loses its applied watermark with it, and on_commit's replay
+    // from the log's start applies them again (no fsync of its own).
+    s.durable_elsewhere = true;
     s.routes = table;
     const std::string scope = dedupe_scope(p, ps.epoch);
     std::vector<uint32_t> ords;

@@ -1,5 +1,6 @@
 #include "actors/ingest.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -71,6 +72,7 @@ struct ingest_pipeline::written_round {
   // Per subscriber, in commit order; keyed by actor address for grouping.
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, event_list>> deliveries;
   uint64_t ingested = 0, routed = 0, deduped = 0;
+  bool needs_sync = true; // false: every submission was durable_elsewhere
 };
 
 ingest_pipeline::ingest_pipeline(storage::journal& journal, int64_t dedupe_window_ms,
@@ -129,7 +131,7 @@ void ingest_pipeline::run_sync() {
       sync_taken_.notify_one();
     }
     // Covers every write made before it began, so the whole round.
-    if (auto err = journal_.sync_appends()) {
+    if (auto err = round->needs_sync ? journal_.sync_appends() : std::nullopt) {
       fail(round->group, err->kind == storage::errc::no_space
                            ? "the journal's disk is full; retry once space is freed"
                            : "the journal could not write: " + err->message + "; retry shortly");
@@ -263,9 +265,15 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
 
   // Unsynced: the sync thread makes it durable before anyone hears of it.
   // Even a round that wrote nothing waits for that sync: a repeated client
-  // id may have been answered from a round still being synced.
+  // id may have been answered from a round still being synced. A round of
+  // submissions durable elsewhere is not synced (the rounds before it are,
+  // before it is answered: the sync thread takes them in order).
+  round->needs_sync = std::any_of(group.begin(), group.end(),
+                                  [](const ingest_submission& s) { return !s.durable_elsewhere; });
+  const auto sync = round->needs_sync ? storage::append_sync::later
+                                      : storage::append_sync::elsewhere;
   auto err = records_.empty() && meta_.empty() ? std::nullopt
-                                               : journal_.append_records(records_, false, meta_);
+                                               : journal_.append_records(records_, sync, meta_);
   if (err) {
     if (err->kind == storage::errc::no_space)
       return fail(group, "the journal's disk is full; retry once space is freed");

@@ -65,6 +65,12 @@ struct ingest_submission {
   /// dedupe_keys[i]); empty: the client id itself. Cluster mode's apply
   /// scopes them per partition and epoch (actors/cluster_apply.hpp).
   std::vector<std::string> dedupe_keys;
+  /// The events are durable elsewhere already, and written again if a crash
+  /// loses them (cluster mode's apply: the partition log holds them, and
+  /// the applied offset in `meta` says where to resume): the commit does
+  /// not wait for an fsync for them (storage::append_sync::elsewhere),
+  /// unless another submission of its round needs one.
+  bool durable_elsewhere = false;
   /// Meta (name, value) pairs written in the same write as the events
   /// (cluster mode: a partition's applied offset); written even when every
   /// event of the round was a repeat.

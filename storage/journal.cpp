@@ -424,6 +424,7 @@ struct journal::impl {
   std::mutex unsynced_mu_;
   std::deque<uint64_t> unsynced_; // guarded by unsynced_mu_
   std::atomic<uint64_t> unsynced_low_{std::numeric_limits<uint64_t>::max()};
+  std::atomic<uint64_t> syncs_{0}; // syncs(): synced writes and WAL syncs asked for
 
   /// Forgets the first `n` unsynced appends (synced now, or failed).
   void drop_unsynced(std::size_t n) {
@@ -603,6 +604,7 @@ struct journal::impl {
       if (failed_)
         return *failed_;
     }
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     auto s = db_->SyncWAL();
     after_sync();
     if (s.ok())
@@ -617,6 +619,8 @@ struct journal::impl {
                              write_kind kind = write_kind::grows) {
     if (auto refused = admit(kind, batch.GetDataSize()))
       return refused;
+    if (sync)
+      syncs_.fetch_add(1, std::memory_order_relaxed);
     auto s = db_->Write(write_options(sync), &batch);
     if (s.ok())
       return std::nullopt;
@@ -1140,7 +1144,7 @@ std::optional<error> journal::append(const std::vector<append_item>& items) {
 }
 
 std::optional<error> journal::append_records(std::span<const append_record> records) {
-  return append_records(records, true);
+  return append_records(records, append_sync::now);
 }
 
 std::optional<error> journal::sync_appends() {
@@ -1158,6 +1162,8 @@ std::optional<error> journal::sync_appends() {
   return d.sync_wal("sync appends", [&] { d.drop_unsynced(covered); });
 }
 
+uint64_t journal::syncs() const { return impl_->syncs_.load(std::memory_order_relaxed); }
+
 std::optional<error> journal::sync_wal() {
   auto& d = *impl_;
   if (!d.sync_)
@@ -1165,12 +1171,13 @@ std::optional<error> journal::sync_wal() {
   return d.sync_wal("sync the partition logs", [] {});
 }
 
-std::optional<error> journal::append_records(std::span<const append_record> records, bool sync) {
+std::optional<error> journal::append_records(std::span<const append_record> records,
+                                             append_sync sync) {
   return append_records(records, sync, {});
 }
 
 std::optional<error> journal::append_records(
-  std::span<const append_record> records, bool sync,
+  std::span<const append_record> records, append_sync sync,
   std::span<const std::pair<std::string_view, std::string_view>> meta) {
   if (records.empty() && meta.empty())
     return std::nullopt;
@@ -1203,7 +1210,7 @@ std::optional<error> journal::append_records(
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
-  const bool unsynced = d.sync_ && !sync && !records.empty();
+  const bool unsynced = d.sync_ && sync == append_sync::later && !records.empty();
   if (unsynced) {
     // Masked before it is written: a reader never sees it undurable.
     std::lock_guard guard(d.unsynced_mu_);
@@ -1214,7 +1221,7 @@ std::optional<error> journal::append_records(
     if (low < d.unsynced_low_.load(std::memory_order_relaxed))
       d.unsynced_low_.store(low, std::memory_order_release);
   }
-  auto err = d.write(batch, d.sync_ && sync, "append");
+  auto err = d.write(batch, d.sync_ && sync == append_sync::now, "append");
   if (err && unsynced) {
     std::lock_guard guard(d.unsynced_mu_);
     d.unsynced_.pop_back();

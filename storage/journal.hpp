@@ -102,6 +102,22 @@ struct append_item {
   std::vector<uint64_t> subs;
 };
 
+/// How append_records() makes its write durable (when the journal syncs).
+enum class append_sync : uint8_t {
+  /// A synced write: durable when the call returns.
+  now,
+  /// Unsynced: readable at once but durable only after sync_appends(); the
+  /// caller tells nobody of the records before that, and read_queue() stops
+  /// before them until then.
+  later,
+  /// Unsynced and not waited for: the caller holds the same data durably
+  /// elsewhere and writes it again if a crash lost it (cluster mode's apply:
+  /// the partition log, replayed above the applied offset stored in the same
+  /// write). Readable and deliverable at once; on disk with the next sync of
+  /// the WAL by any writer.
+  elsewhere,
+};
+
 /// One event of a group commit as append_records() takes it: its record
 /// already encoded (encode_event's bytes, seq and id filled in), its client
 /// id and ingest time for deduplication, and the subscriptions (by number)
@@ -293,17 +309,16 @@ public:
   /// caller encoded: the group commit encodes on the I/O threads, so that
   /// its own thread only writes. One WriteBatch, reused across calls.
   [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records);
-  /// As append_records(records), synced only when `sync` (and the journal
-  /// syncs). Unsynced, the records are readable at once but durable only
-  /// after sync_appends(): the caller tells nobody of them before that.
+  /// As append_records(records), made durable as `sync` says (when the
+  /// journal syncs).
   [[nodiscard]] std::optional<error> append_records(std::span<const append_record> records,
-                                                    bool sync);
+                                                    append_sync sync);
   /// As append_records(records, sync), and puts each (name, value) of
   /// `meta` into meta in the same write: cluster mode's apply persists a
   /// partition's applied offset with the events it applied
   /// (actors/cluster_apply.hpp). Writes `meta` alone when `records` is empty.
   [[nodiscard]] std::optional<error> append_records(
-    std::span<const append_record> records, bool sync,
+    std::span<const append_record> records, append_sync sync,
     std::span<const std::pair<std::string_view, std::string_view>> meta);
   /// Makes every write made so far durable (one fsync of the WAL) when the
   /// journal syncs; returns at once when it does not. May run concurrently
@@ -314,6 +329,10 @@ public:
   /// fsync of the WAL, leaving the ingest's accounting of unsynced appends
   /// alone.
   [[nodiscard]] std::optional<error> sync_wal();
+  /// Returns how many fsyncs of the WAL this journal asked for since it
+  /// opened: synced writes and sync_appends()/sync_wal() calls (a journal
+  /// that does not sync asks for none).
+  uint64_t syncs() const;
 
   /// Returns the seq recorded for `client_id` if it was seen within
   /// `window_ms` of `now_ms`; errc::not_found when it was not (or has
@@ -327,7 +346,7 @@ public:
 
   /// Returns up to `limit` queued events of `sub` with seq > `after`, in
   /// sequence order, stopping before the first event of an append written
-  /// unsynced (append_records(…, false)) that sync_appends() has not yet made
+  /// append_sync::later that sync_appends() has not yet made
   /// durable. A queue key whose event is missing is skipped and
   /// removed. A read that fails part-way returns what came before the
   /// failure (the caller resumes there); one that fails first, the error.

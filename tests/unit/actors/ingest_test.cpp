@@ -183,6 +183,29 @@ TEST_F(ingest_fixture, every_acknowledged_event_is_journaled_under_its_answered_
   EXPECT_GT(journal_->next_seq(), acknowledged.back());
 }
 
+// Cluster mode's apply: the partition log already holds the events durably,
+// so a round of such submissions asks for no fsync; one with another
+// submission in it does.
+TEST_F(ingest_fixture, a_round_durable_elsewhere_asks_for_no_fsync_and_is_readable_at_once) {
+  ingest_pipeline pipeline(*journal_, storage::dedupe_window_ms, 1u << 20);
+  const uint64_t before = journal_->syncs();
+  for (int i = 0; i < 5; ++i) {
+    auto s = batch(3);
+    s.durable_elsewhere = true;
+    pipeline.submit(std::move(s));
+    ASSERT_TRUE(wait_answers(static_cast<std::size_t>(i + 1)));
+  }
+  EXPECT_EQ(journal_->syncs(), before);
+  EXPECT_EQ(queued_seqs().size(), 15u); // not held back as unsynced
+  EXPECT_TRUE(wait_delivered(15));
+  pipeline.submit(batch(1));
+  ASSERT_TRUE(wait_answers(6));
+  EXPECT_GT(journal_->syncs(), before) << "an ordinary submission is synced before its answer";
+  std::lock_guard guard(mu_);
+  for (const auto& out : outcomes_)
+    EXPECT_EQ(out.status, 202) << out.error;
+}
+
 TEST_F(ingest_fixture, a_repeated_client_id_is_answered_with_its_first_id) {
   ingest_pipeline pipeline(*journal_, storage::dedupe_window_ms, 1u << 20);
   pipeline.submit(batch(2, {"order-1", ""}));

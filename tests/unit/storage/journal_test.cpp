@@ -336,11 +336,11 @@ TEST(journal, append_records_writes_meta_in_the_same_write_and_alone) {
   const uint64_t subs[] = {4};
   const append_record r{e->seq, e->ingest_ms, record, {}, subs};
   const std::pair<std::string_view, std::string_view> meta[] = {{"cluster_applied.3", "one"}};
-  ASSERT_FALSE(j->append_records(std::span(&r, 1), true, meta));
+  ASSERT_FALSE(j->append_records(std::span(&r, 1), append_sync::now, meta));
   EXPECT_EQ(ok(j->get_meta("cluster_applied.3")), "one");
   EXPECT_EQ(ok(j->count_queue(4)), 1u);
   const std::pair<std::string_view, std::string_view> next[] = {{"cluster_applied.3", "two"}};
-  ASSERT_FALSE(j->append_records({}, true, next));
+  ASSERT_FALSE(j->append_records({}, append_sync::now, next));
   EXPECT_EQ(ok(j->get_meta("cluster_applied.3")), "two");
   EXPECT_EQ(ok(j->count_queue(4)), 1u);
 }
@@ -456,7 +456,7 @@ TEST(journal, an_unsynced_append_is_not_read_from_a_queue_until_synced) {
   std::vector<append_record> records;
   for (std::size_t i = 0; i < events.size(); ++i)
     records.push_back({events[i]->seq, events[i]->ingest_ms, bytes[i], "", subs});
-  ASSERT_FALSE(j->append_records(records, false));
+  ASSERT_FALSE(j->append_records(records, append_sync::later));
   EXPECT_EQ(seqs_of(ok(j->read_queue(1, 0, 100))), (std::vector<uint64_t>{1, 2}));
   // A synced append after it is held back as well: the queue is read in order.
   append_range(*j, 6, 1, {1});
