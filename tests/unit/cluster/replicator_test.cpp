@@ -208,23 +208,29 @@ bool eventually(const std::function<bool()>& ok) {
   return ok();
 }
 
-// An append's outcome, once it came.
+// An append's outcome, once it came. The callback shares what it records,
+// so that a test that fails (an ASSERT returns) while an append is pending
+// ends cleanly: the replicator answers it when it stops, after the outcome
+// itself is gone.
 struct outcome {
-  std::mutex mutex;
-  std::vector<append_outcome> seen;
+  struct state {
+    std::mutex mutex;
+    std::vector<append_outcome> seen;
+  };
+  std::shared_ptr<state> shared = std::make_shared<state>();
   std::function<void(append_outcome)> callback() {
-    return [this](append_outcome o) {
-      std::lock_guard<std::mutex> guard(mutex);
-      seen.push_back(o);
+    return [s = shared](append_outcome o) {
+      std::lock_guard<std::mutex> guard(s->mutex);
+      s->seen.push_back(o);
     };
   }
   size_t count() {
-    std::lock_guard<std::mutex> guard(mutex);
-    return seen.size();
+    std::lock_guard<std::mutex> guard(shared->mutex);
+    return shared->seen.size();
   }
   append_outcome first() {
-    std::lock_guard<std::mutex> guard(mutex);
-    return seen.at(0);
+    std::lock_guard<std::mutex> guard(shared->mutex);
+    return shared->seen.at(0);
   }
 };
 
