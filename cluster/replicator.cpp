@@ -136,6 +136,9 @@ struct repl_state {
   bool sync_scheduled = false;
   // When cluster.insync_shrink was last logged for each backup.
   std::map<std::string, clock::time_point> shrink_logged;
+  // hand_over() began: new appends are refused (not_primary), the ones
+  // written wait to commit.
+  bool handing_over = false;
   ~repl_state() {
     // The actor ended (stop()): every append still waiting is answered.
     for (auto& [p, part] : parts)
@@ -363,17 +366,21 @@ void wake_parked(repl_actor* self, partition& part, bool expired_only) {
   }
 }
 
-// A graceful stop's hand-over (replicator::hand_over): answers now each
-// parked fetch of a backup that has not been told the log's current start,
-// and returns whether every in-sync backup heard within two long polls has
-// trimmed to it, for every partition this node leads.
+// A graceful stop's hand-over (replicator::hand_over): refuses appends from
+// now on, answers now each parked fetch of a backup that has not been told
+// the log's current start, and returns whether, for every partition this
+// node leads, every append written has committed and every in-sync backup
+// heard within two long polls has trimmed to that start.
 bool hand_over_starts(repl_actor* self) {
   const auto& node = self->state.options.node;
   const auto now = clock::now();
+  self->state.handing_over = true;
   bool done = true;
   for (auto& [p, part] : self->state.parts) {
     if (!part.primary || !part.primary->active())
       continue;
+    if (!part.waiters.empty())
+      done = false;
     const uint64_t start = part.log->start_offset();
     auto parked = std::move(part.parked);
     part.parked.clear();
@@ -711,6 +718,8 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
 void do_append(repl_actor* self, append_job& job) {
   auto done = std::move(job.done);
   job.done = nullptr;
+  if (self->state.handing_over) // the successor takes it (the asker's producer retries)
+    return done(append_outcome::not_primary);
   auto it = self->state.parts.find(job.partition);
   if (it == self->state.parts.end() || !it->second.primary || !it->second.primary->active())
     return done(append_outcome::not_primary);

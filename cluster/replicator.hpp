@@ -177,11 +177,14 @@ public:
   void release(uint32_t partition, uint64_t epoch, uint64_t offset);
 
   /// A graceful stop's last step before the lease goes (app/server.cpp):
-  /// tells each backup now, instead of at its next fetch, the log start the
-  /// release() calls made so far left, and returns true once every in-sync
-  /// backup heard from lately has trimmed to it on every partition this node
-  /// leads — a successor then redelivers nothing that was released here —
-  /// or false at `deadline`. Blocks; not from a CAF worker.
+  /// refuses appends from now on (not_primary: nothing is written that
+  /// the asker hears no 202 for), tells each backup now, instead of at its
+  /// next fetch, the log start the release() calls made so far left, and
+  /// returns true once, on every partition this node leads, every append
+  /// already written has committed and every in-sync backup heard from
+  /// lately has trimmed to that start — a successor then redelivers nothing
+  /// that was released here — or false at `deadline`. Blocks; not from a
+  /// CAF worker.
   bool hand_over(std::chrono::steady_clock::time_point deadline);
 
   /// Returns `partition`'s status as last published.

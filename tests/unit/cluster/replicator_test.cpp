@@ -518,6 +518,31 @@ TEST_F(three_nodes, release_trims_the_primary_and_after_a_fetch_the_backups) {
   EXPECT_EQ(a->stop_and_read(), entries("e", 10, 12));
 }
 
+TEST_F(three_nodes, hand_over_waits_for_the_appends_written_and_refuses_new_ones) {
+  outcome before;
+  a->repl->append(part, entries("e", 0, 3), before.callback());
+  ASSERT_TRUE(eventually([&] { return before.count() == 1; }));
+  // Both backups fetched again after storing it: they know the log's start
+  // (0), so only the append below can hold the hand-over.
+  ASSERT_TRUE(eventually([&] {
+    auto offsets = a->status().replica_offsets;
+    return offsets["b"] == 3 && offsets["c"] == 3;
+  }));
+  outcome first;
+  a->repl->append(part, entries("e", 3, 5), first.callback());
+  // Queued after the append (one sender, one mailbox): the append is written
+  // but not committed when the hand-over begins.
+  ASSERT_TRUE(a->repl->hand_over(std::chrono::steady_clock::now() + 10s));
+  ASSERT_EQ(first.count(), 1u) << "hand_over returned before the append written had committed";
+  EXPECT_EQ(first.first(), append_outcome::committed);
+  outcome later;
+  a->repl->append(part, entries("e", 5, 7), later.callback());
+  ASSERT_TRUE(eventually([&] { return later.count() == 1; }));
+  EXPECT_EQ(later.first(), append_outcome::not_primary);
+  EXPECT_EQ(a->status().log_end, 5u); // nothing written for the refused one
+  EXPECT_EQ(a->stop_and_read(), entries("e", 0, 5));
+}
+
 // Fetches that find nothing new wait 10 s here: only hand_over's answers
 // tell the backups a new start within hand_over's deadline.
 struct three_nodes_slow_poll : three_nodes {
