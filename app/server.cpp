@@ -103,11 +103,13 @@ constexpr auto in_flight_budget = std::chrono::seconds(3);
 // requests in progress get their answers (their events commit on the
 // partitions' primaries: a 503 now would make producers send again what was
 // accepted); no delivery starts any more, the ones in flight end and their
-// acks are written, one release check frees what they delivered, and every
-// in-sync backup trims its log to that point. A successor then redelivers
+// acks are written, one release check frees what they delivered, new
+// appends are refused while the ones written commit, and every in-sync
+// backup trims its log to that point. A successor then redelivers
 // only what was not delivered here, instead of what was delivered since the
 // backups' last fetch. Peers' batches for the partitions this node leads
-// still commit meanwhile (the successor delivers them).
+// still commit until the replicator's hand-over begins (the successor
+// delivers them), and are answered not_primary after.
 void hand_over(actors::delivery_gate& gate, actors::partition_apply& apply,
                cluster::replicator& replicator, const cluster::router& router) {
   using steady = std::chrono::steady_clock;
@@ -143,7 +145,8 @@ void hand_over(actors::delivery_gate& gate, actors::partition_apply& apply,
   }
   std::string what = left > 0    ? std::to_string(left) + " deliveries did not end in time"
                      : !released ? "the release check did not run in time"
-                                 : "a backup did not fetch the new log start in time";
+                                 : "the appends written did not commit, or a backup did not "
+                                   "fetch the new log start, in time";
   log::write(log::level::warn, "cluster.hand_over_incomplete",
              "left after " + std::to_string(ms.count()) + " ms: " + what +
                "; the successor redelivers what was delivered since (duplicates, nothing lost)",
