@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
@@ -22,6 +23,8 @@ using rt_local_atom = caf::atom_constant<caf::atom("rtlocal")>;
 using rt_served_atom = caf::atom_constant<caf::atom("rtserved")>;
 /// A batch's or a served request's deadline (local timer).
 using rt_expire_atom = caf::atom_constant<caf::atom("rtexpire")>;
+/// Routes a batch's partition again after not_primary (local timer).
+using rt_retry_atom = caf::atom_constant<caf::atom("rtretry")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -89,6 +92,13 @@ struct pending_batch {
   route_outcomes outcomes;              // committed until a part says otherwise
   std::map<uint32_t, uint32_t> waiting; // partition → its parts still unanswered
   std::function<void(route_outcomes)> done;
+  clock::time_point taken;
+  // With retries on: each partition's entries, routed again after a
+  // not_primary that wrote none of them (committed counts its parts that
+  // committed); `retrying` holds the partitions waiting for their retry.
+  std::map<uint32_t, std::vector<std::string>> kept;
+  std::map<uint32_t, uint32_t> committed;
+  std::set<uint32_t> retrying;
 };
 
 // A peer's route_request being appended here.
@@ -139,6 +149,16 @@ const std::map<uint32_t, configuration>& configurations(router_actor* self) {
   return st.configs;
 }
 
+// Returns whether partition p of batch b is routed again now that all its
+// parts answered: refused not_primary with nothing of it written, and
+// within router_options::retry_for.
+bool retries(const router_state& st, const pending_batch& b, uint32_t p) {
+  if (b.outcomes.at(p) != route_outcome::not_primary || b.committed.count(p) != 0 ||
+      b.kept.count(p) == 0)
+    return false;
+  return clock::now() + st.options.retry_every - b.taken < st.options.retry_for;
+}
+
 // Records one part's outcome; answers the batch once every part did.
 void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
   auto it = self->state.batches.find(id);
@@ -148,11 +168,20 @@ void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
   auto w = b.waiting.find(p);
   if (w == b.waiting.end())
     return;
+  if (o == route_outcome::committed)
+    ++b.committed[p];
   // The first part that did not commit names the partition's outcome.
   if (b.outcomes[p] == route_outcome::committed)
     b.outcomes[p] = o;
-  if (--w->second == 0)
+  if (--w->second == 0) {
+    if (retries(self->state, b, p)) {
+      w->second = 1; // the retry
+      b.retrying.insert(p);
+      self->delayed_send(self, self->state.options.retry_every, rt_retry_atom::value, id, p);
+      return;
+    }
     b.waiting.erase(w);
+  }
   if (!b.waiting.empty())
     return;
   auto done = std::move(b.done);
@@ -198,6 +227,71 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
       });
 }
 
+// Adds partition p's entries to `reqs`, the route_requests of batch `id`
+// for one peer (`bytes`: the entry bytes of its last one), starting a new
+// request where the size bound would be passed; returns how many parts of
+// p it made (each answered on its own).
+uint32_t add_parts(const router_state& st, uint64_t id, std::vector<route_request>& reqs,
+                   std::size_t& bytes, uint32_t p, std::vector<std::string> entries) {
+  uint32_t parts = 0;
+  bool open = false; // reqs.back()'s last part is this partition's
+  for (auto& e : entries) {
+    const auto cost = e.size() + entry_overhead;
+    if (reqs.empty() ||
+        (bytes + cost > st.options.max_message_bytes && !reqs.back().parts.empty())) {
+      reqs.push_back({st.options.node, id, {}});
+      bytes = 0;
+      open = false;
+    }
+    if (!open) {
+      reqs.back().parts.push_back({p, {}});
+      ++parts;
+      open = true;
+    }
+    reqs.back().parts.back().entries.push_back(std::move(e));
+    bytes += cost;
+  }
+  return parts;
+}
+
+// Appends `entries` of partition p of batch `id` on this node; the outcome
+// settles the part.
+void append_local(router_actor* self, uint64_t id, uint32_t p, std::vector<std::string> entries) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->state.local->append(p, std::move(entries), [me, id, p](append_outcome o) {
+    caf::anon_send(me, rt_local_atom::value, id, p, static_cast<uint8_t>(outcome_of(o)));
+  });
+}
+
+// Routes partition p of batch `id` again (after not_primary), by the
+// configurations as they are now.
+void retry(router_actor* self, uint64_t id, uint32_t p) {
+  auto& st = self->state;
+  auto it = st.batches.find(id);
+  if (it == st.batches.end())
+    return;
+  auto& b = it->second;
+  b.retrying.erase(p);
+  b.outcomes[p] = route_outcome::committed;
+  {
+    std::lock_guard<std::mutex> guard(st.seen->mutex);
+    ++st.seen->counters.retried;
+  }
+  st.configs_ever_read = false; // read them now
+  const auto& configs = configurations(self);
+  auto c = configs.find(p);
+  if (c == configs.end() || c->second.primary.empty())
+    return settle(self, id, p, route_outcome::not_primary);
+  auto entries = b.kept.at(p); // kept for a further retry
+  if (c->second.primary == st.options.node)
+    return append_local(self, id, p, std::move(entries));
+  std::vector<route_request> reqs;
+  std::size_t bytes = 0;
+  b.waiting[p] = add_parts(st, id, reqs, bytes, p, std::move(entries));
+  for (auto& req : reqs)
+    send_request(self, id, c->second.primary, std::move(req));
+}
+
 // Takes a batch: local partitions to the replicator, the others grouped per
 // primary into as few route_requests as the size bound allows.
 void take(router_actor* self, route_job& job) {
@@ -205,6 +299,7 @@ void take(router_actor* self, route_job& job) {
   const uint64_t id = st.next_batch++;
   auto& b = st.batches[id];
   b.done = std::move(job.done);
+  b.taken = clock::now();
   job.done = nullptr;
   const auto& configs = configurations(self);
   std::map<std::string, std::vector<route_request>> remote;
@@ -215,6 +310,8 @@ void take(router_actor* self, route_job& job) {
     b.outcomes[p] = route_outcome::committed;
     if (entries.empty())
       continue; // nothing to commit
+    if (st.options.retry_for.count() > 0)
+      b.kept[p] = entries; // a copy: the entries below go to their primary
     auto c = configs.find(p);
     if (c == configs.end() || c->second.primary.empty()) {
       refused.emplace_back(p, route_outcome::not_primary);
@@ -227,28 +324,7 @@ void take(router_actor* self, route_job& job) {
       local.emplace_back(p, std::move(entries));
       continue;
     }
-    auto& reqs = remote[primary];
-    auto& bytes = remote_bytes[primary];
-    uint32_t parts = 0;
-    bool open = false; // reqs.back()'s last part is this partition's
-    for (auto& e : entries) {
-      const auto cost = e.size() + entry_overhead;
-      if (reqs.empty() ||
-          (bytes + cost > st.options.max_message_bytes && !reqs.back().parts.empty())) {
-        reqs.push_back({st.options.node, id, {}});
-        bytes = 0;
-        open = false;
-      }
-      if (!open) {
-        reqs.back().parts.push_back({p, {}});
-        ++parts;
-        open = true;
-      }
-      reqs.back().parts.back().entries.push_back(std::move(e));
-      bytes += cost;
-    }
-    if (parts > 0) // a partition with no entries has nothing to commit
-      b.waiting[p] = parts;
+    b.waiting[p] = add_parts(st, id, remote[primary], remote_bytes[primary], p, std::move(entries));
   }
   if (b.waiting.empty() && refused.empty()) {
     auto done = std::move(b.done);
@@ -257,11 +333,8 @@ void take(router_actor* self, route_job& job) {
     return done(std::move(outcomes));
   }
   self->delayed_send(self, st.options.timeout, rt_expire_atom::value, false, id);
-  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [p, entries] : local)
-    st.local->append(p, std::move(entries), [me, id, p = p](append_outcome o) {
-      caf::anon_send(me, rt_local_atom::value, id, p, static_cast<uint8_t>(outcome_of(o)));
-    });
+    append_local(self, id, p, std::move(entries));
   for (auto& [peer, reqs] : remote)
     for (auto& req : reqs)
       send_request(self, id, peer, std::move(req));
@@ -316,6 +389,7 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
     [self](rt_local_atom, uint64_t id, uint32_t p, uint8_t o) {
       settle(self, id, p, outcome_of(o));
     },
+    [self](rt_retry_atom, uint64_t id, uint32_t p) { retry(self, id, p); },
     [self](rt_served_atom, uint64_t id, uint64_t i, uint8_t o) {
       auto it = self->state.served.find(id);
       if (it == self->state.served.end())
@@ -342,7 +416,9 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
         return;
       auto& b = it->second;
       for (const auto& [p, n] : b.waiting)
-        if (b.outcomes[p] == route_outcome::committed)
+        if (b.retrying.count(p) != 0)
+          b.outcomes[p] = route_outcome::not_primary; // not sent again yet: nothing written
+        else if (b.outcomes[p] == route_outcome::committed)
           b.outcomes[p] = route_outcome::timeout;
       auto done = std::move(b.done);
       auto outcomes = std::move(b.outcomes);

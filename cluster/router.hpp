@@ -76,6 +76,14 @@ struct router_options {
   /// batch that is larger travels as several (an entry larger than this
   /// alone goes alone).
   std::size_t max_message_bytes = 256 * 1024;
+  /// A partition answered `not_primary` (by the node named primary, or
+  /// because none is known yet) with none of its entries written is routed
+  /// again every `retry_every`, by the configurations as they are then,
+  /// for up to `retry_for` after the batch was taken — a failover's new
+  /// primary is usually known within it — and answered `not_primary` after.
+  /// 0: not retried.
+  std::chrono::milliseconds retry_for{1500};
+  std::chrono::milliseconds retry_every{100};
 };
 
 /// What the router counted since it started (tests, /metrics later).
@@ -84,6 +92,8 @@ struct router_counters {
   std::map<std::string, uint64_t> sent;
   /// route_requests served for peers.
   uint64_t served = 0;
+  /// Partitions routed again after `not_primary` (router_options::retry_for).
+  uint64_t retried = 0;
 };
 
 /// The node's router.

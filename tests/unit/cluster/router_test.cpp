@@ -121,6 +121,7 @@ struct node {
     r.node = name;
     r.refresh_every = 0ms;
     r.timeout = route_timeout;
+    r.retry_for = route_timeout / 2; // as the defaults: half the timeout
     r.max_message_bytes = max_message_bytes;
     r.configurations = [&c = ctl] {
       std::lock_guard<std::mutex> guard(c.mutex);
@@ -297,6 +298,32 @@ TEST_F(router_nodes, a_node_named_primary_that_is_not_answers_not_primary) {
                                              {5, route_outcome::not_primary},
                                              {6, route_outcome::not_primary}}));
   EXPECT_EQ(b->repl->status(5).log_end, 0u) << "the backup took an append";
+}
+
+TEST_F(router_nodes, a_part_refused_not_primary_is_routed_again_once_the_new_primary_is_known) {
+  // Partition 5 is led by c; a's router thinks b leads it until its view
+  // catches up (as during a failover).
+  ctl.set(5, {10, "c", {"c", "b"}, {"c", "b"}});
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.routed[5] = {9, "b", {"b", "c"}, {"b", "c"}};
+  }
+  start_all();
+  ASSERT_TRUE(eventually(
+    [&] { return b->repl->status(5).role == "backup" && c->repl->status(5).role == "primary"; }));
+  answer done;
+  a->rt->route({{5, entries("p5-", 2)}, {4, entries("p4-", 1)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return b->rt->counters().served >= 1; })) << "b was never asked";
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.routed[5] = ctl.configs[5];
+  }
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(),
+            (route_outcomes{{4, route_outcome::committed}, {5, route_outcome::committed}}));
+  EXPECT_GE(a->rt->counters().retried, 1u);
+  EXPECT_EQ(done.calls, 1);
+  EXPECT_EQ(c->stop_and_read(5), entries("p5-", 2)); // once, in order
 }
 
 TEST_F(router_nodes, a_peer_that_is_down_is_answered_within_the_timeout) {
