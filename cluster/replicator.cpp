@@ -68,6 +68,7 @@ const char* to_string(append_outcome o) {
     case append_outcome::not_primary: return "not_primary";
     case append_outcome::below_min_insync: return "below_min_insync";
     case append_outcome::failed: return "failed";
+    case append_outcome::deposed: return "deposed";
   }
   return "?";
 }
@@ -578,12 +579,13 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
   }
 }
 
-// Ends partition p's tenure as primary: refuses what waits, tells the owner.
+// Ends partition p's tenure as primary: answers what waits (written, not
+// committed: deposed), tells the owner.
 void demote(repl_actor* self, uint32_t p, partition& part, uint64_t tenure_end) {
   auto waiting = std::move(part.waiters);
   part.waiters.clear();
   for (auto& [w, done] : waiting)
-    done(append_outcome::not_primary);
+    done(append_outcome::deposed);
   part.primary.reset();
   part.fenced_since.reset();
   wake_parked(self, part, false); // refused: not_primary
@@ -669,7 +671,7 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
     const uint64_t tenure_end = part.primary->epoch();
     auto applied = part.primary->apply(config);
     committed(self, p, part, applied.committed);
-    answer(part, applied.failed, append_outcome::not_primary);
+    answer(part, applied.failed, append_outcome::deposed); // written, not committed
     if (!applied.deposed && config.primary == node) {
       // The same primary in a newer epoch: its tenure, waiters and
       // on_commit position go on. The epoch's start is persisted (a

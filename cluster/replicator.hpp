@@ -59,6 +59,11 @@ enum class append_outcome : uint8_t {
   not_primary,      ///< this node is not the partition's primary (any more): retry elsewhere
   below_min_insync, ///< the in-sync set is smaller than min_insync
   failed,           ///< the local write failed, or the partition is not replicated here
+  /// Written here, then this node stopped being the primary before it
+  /// committed: the successor may still commit it (if a backup fetched
+  /// it), so it is not known whether it will be delivered — not to be sent
+  /// again by the asker (a second copy would be delivered twice).
+  deposed,
 };
 
 /// Returns the outcome's name ("committed", …), for logs and tests.

@@ -77,6 +77,8 @@ route_outcome outcome_of(append_outcome o) {
     case append_outcome::not_primary: return route_outcome::not_primary;
     case append_outcome::below_min_insync: return route_outcome::below_min_insync;
     case append_outcome::failed: return route_outcome::failed;
+    // Its fate is not known here, as after a timeout: never routed again.
+    case append_outcome::deposed: return route_outcome::timeout;
   }
   return route_outcome::failed;
 }
