@@ -7,20 +7,11 @@
 
 #include <csignal>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include "../common/etcd_process.hpp"
 
 namespace sy::test {
 
 using namespace std::chrono_literals;
-
-int free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 cluster_state read_cluster(const server_process& node) {
   cluster_state out;

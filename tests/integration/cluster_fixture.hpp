@@ -16,13 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "../common/free_port.hpp"
 #include "harness.hpp"
 
 namespace sy::test {
-
-/// Returns a TCP port that was free on 127.0.0.1 a moment ago (for the
-/// addresses a config file must name before the process binds them).
-int free_port();
 
 /// One partition's configuration in GET /v1/cluster.
 struct cluster_partition {

@@ -24,10 +24,12 @@
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_watch.hpp"
 #include "../common/etcd_process.hpp"
+#include "../common/free_port.hpp"
 #include "transport/http_client.hpp"
 
 using namespace sy;
 using sy::test::etcd_binary;
+using sy::test::free_port;
 using namespace std::chrono_literals;
 
 namespace {
@@ -48,12 +50,6 @@ public:
 private:
   std::string path_;
 };
-
-int free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 // Calls `start(callback)` and waits (bounded) for the callback's value.
 template <class T, class Start>
@@ -90,11 +86,20 @@ protected:
     ASSERT_GT(pid_, 0);
   }
 
-  // The end of etcd's log (dir/etcd.log), for a failure message.
+  // etcd's errors and the end of its log (dir/etcd.log, every start's
+  // output appended), for a failure message.
   std::string etcd_log_tail() const {
     std::ifstream in(dir_.path() + "/etcd.log");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
+    std::string errors, line, text;
+    while (std::getline(in, line)) {
+      if (line.find(" E | ") != std::string::npos || line.find(" C | ") != std::string::npos)
+        errors += line + "\n";
+      text += line + "\n";
+    }
+    if (errors.size() > 2000)
+      errors = errors.substr(0, 2000) + "…\n";
+    return "errors:\n" + errors + "the end:\n" +
+           (text.size() > 2000 ? text.substr(text.size() - 2000) : text);
   }
 
   void kill_etcd() {
