@@ -585,8 +585,11 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         std::vector<cluster::peer_address> live;
         for (auto& member : m->view().members)
           if (member.up)
-            live.push_back({std::move(member.node), std::move(member.cluster)});
+            live.push_back({std::move(member.node), std::move(member.cluster), member.lease});
         return live;
+      };
+      link_opts.peer_gone = [m = membership.get()](const std::string& node, int64_t lease) {
+        m->revoke_gone(node, lease);
       };
       links = std::make_unique<cluster::peer_links>(system, std::move(link_opts));
       ctx.links = links.get();

@@ -744,6 +744,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       auto& m = members[it->first.substr(members_prefix.size())];
       m.node = it->first.substr(members_prefix.size());
       m.up = true;
+      m.lease = it->second.lease;
       if (auto a = parse_member(it->second.value)) {
         m.http = a->http;
         m.cluster = a->cluster;
@@ -847,6 +848,24 @@ std::pair<uint32_t, std::string> membership::placement(std::string_view id) cons
 cluster_view membership::view() const {
   std::lock_guard lock(impl_->view_mutex_);
   return impl_->view_;
+}
+
+void membership::revoke_gone(std::string node, int64_t lease) {
+  asio::post(impl_->strand_, [self = impl_, node = std::move(node), lease] {
+    if (self->stopped_ || lease == 0 || lease == self->lease_)
+      return;
+    auto it = self->keys_.find(members_prefix + node);
+    if (it == self->keys_.end() || it->second.lease != lease)
+      return; // already down, or a new life under a new lease
+    self->etcd().revoke(lease, [self, node](auto r) {
+      if (r)
+        log::write(log::level::info, "cluster.peer_revoked",
+                   "revoked the etcd lease of " + node + " (its process is gone): it shows down",
+                   {{"peer", node}});
+      // A failure (another node revoked it first, or etcd is out of reach)
+      // leaves the lease to end by itself.
+    });
+  });
 }
 
 void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes,

@@ -67,6 +67,8 @@ struct member_view {
   bool up = false;
   /// Its node number as /sy/node_number/<node> shows it (0: none recorded).
   uint64_t number = 0;
+  /// The etcd lease its member key is under (0: not up).
+  int64_t lease = 0;
 };
 
 /// A partition's configuration as GET /v1/cluster shows it.
@@ -152,6 +154,15 @@ public:
   /// Revokes the lease (the node shows down at once, and a controller it
   /// held is freed) and stops every loop; waits at most two seconds for etcd.
   void stop();
+
+  /// Revokes `lease` when it is still the lease of `node`'s member key:
+  /// for a peer found gone (its cluster port refuses connections;
+  /// peer_links_options::peer_gone), so that it shows down and its
+  /// partitions fail over now rather than when the lease ends (up to its
+  /// TTL). A node that is in fact alive finds its lease expired at its next
+  /// renewal and joins again (safety rests on the epochs, not the lease).
+  /// Asynchronous, any thread.
+  void revoke_gone(std::string node, int64_t lease);
 
   /// Returns whether this node is a member: joined, its lease renewed
   /// within the lease's TTL, and /sy/ read from etcd at least once. /readyz

@@ -5,10 +5,15 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <set>
 
 #include "cluster/protocol.hpp"
@@ -23,6 +28,8 @@ using clock = std::chrono::steady_clock;
 
 /// Re-reads the members, dials, pings (local: the actor's own timer).
 using link_tick_atom = caf::atom_constant<caf::atom("linktick")>;
+/// A probe of a lost peer's port ended (local: node, lease, probe_result).
+using probed_atom = caf::atom_constant<caf::atom("probed")>;
 
 constexpr auto tick_every = 250ms;
 constexpr int ticks_per_ping = 4; // a ping per second on each connected link
@@ -52,6 +59,52 @@ std::optional<std::pair<std::string, uint16_t>> host_and_port(const std::string&
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+// What plain TCP connects to a lost peer's cluster address found.
+enum class probe_result : int {
+  refused,  // nothing listens there: the process is gone, its machine up
+  answered, // every connect completed: the process runs (perhaps stopped)
+  silent,   // a connect timed out or the host is unreachable: machine or network
+};
+
+constexpr int probe_attempts = 3;
+constexpr auto probe_timeout = std::chrono::milliseconds(300);
+constexpr auto probe_spacing = std::chrono::milliseconds(100);
+
+// Connects to `host`:`port` up to probe_attempts times, probe_spacing
+// apart (a process being killed may close its links a moment before its
+// listener): refused at the first refusal, answered when every connect
+// completed, else silent. Blocks for at most about a second; runs on a
+// detached actor of its own.
+probe_result probe(const std::string& host, uint16_t port) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context ioc;
+  boost::system::error_code ec;
+  auto where = ip::tcp::resolver(ioc).resolve(host, std::to_string(port), ec);
+  if (ec || where.empty())
+    return probe_result::silent;
+  for (int attempt = 0; attempt < probe_attempts; ++attempt) {
+    if (attempt > 0)
+      std::this_thread::sleep_for(probe_spacing);
+    ip::tcp::socket socket(ioc);
+    std::optional<boost::system::error_code> result;
+    boost::asio::async_connect(
+      socket, where, [&](const boost::system::error_code& e, const auto&) { result = e; });
+    ioc.restart();
+    ioc.run_for(probe_timeout);
+    if (!result) {
+      socket.close();
+      ioc.restart();
+      ioc.run();
+      return probe_result::silent;
+    }
+    if (*result == boost::asio::error::connection_refused)
+      return probe_result::refused;
+    if (*result)
+      return probe_result::silent;
+  }
+  return probe_result::answered;
+}
+
 // One member other than this node, as the links actor dials it.
 struct peer {
   std::string address;
@@ -64,6 +117,8 @@ struct peer {
   int64_t rtt_us = -1;
   uint64_t ping_seq = 0;
   std::string last_error; // logged once per distinct reason
+  int64_t lease = 0;      // its member key's etcd lease, as last read
+  bool probing = false;   // a probe of its lost link is under way
 };
 
 // What the actor last saw, for links() on any thread.
@@ -266,13 +321,13 @@ caf::result<route_response> to_router(links_actor* self, route_request& request)
 
 // Follows the members in etcd: new ones are dialled, departed ones dropped.
 void follow_members(links_actor* self) {
-  std::map<std::string, std::string> live;
+  std::map<std::string, peer_address> live;
   for (auto& m : self->state.options.members())
     if (m.node != self->state.options.node)
-      live[m.node] = m.cluster;
+      live[m.node] = m;
   for (auto it = self->state.peers.begin(); it != self->state.peers.end();) {
     auto found = live.find(it->first);
-    if (found == live.end() || found->second != it->second.address) {
+    if (found == live.end() || found->second.cluster != it->second.address) {
       if (it->second.handle)
         self->demonitor(it->second.handle.address());
       it = self->state.peers.erase(it);
@@ -280,9 +335,57 @@ void follow_members(links_actor* self) {
       ++it;
     }
   }
-  for (auto& [node, address] : live)
-    if (!self->state.peers.count(node))
-      self->state.peers[node].address = address;
+  for (auto& [node, m] : live) {
+    auto& p = self->state.peers[node];
+    p.address = m.cluster;
+    p.lease = m.lease;
+  }
+}
+
+// Probes `node`'s cluster address on a detached actor of its own (the
+// connects block) once its link dropped; the answer comes back as
+// probed_atom. The lease is the one its member key had when the link
+// dropped: a new life under a new lease is never the one revoked.
+void probe_lost(links_actor* self, const std::string& node, peer& p) {
+  auto where = host_and_port(p.address);
+  if (!self->state.options.peer_gone || p.lease == 0 || p.probing || !where)
+    return;
+  p.probing = true;
+  caf::actor links = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>([links, node, lease = p.lease, where = *where] {
+    const auto found = probe(where.first, where.second);
+    caf::anon_send(links, probed_atom::value, node, lease, static_cast<int>(found));
+  });
+}
+
+void on_probed(links_actor* self, const std::string& node, int64_t lease, probe_result found) {
+  auto it = self->state.peers.find(node);
+  if (it != self->state.peers.end())
+    it->second.probing = false;
+  switch (found) {
+    case probe_result::refused:
+      // Only while it is a member in the life probed and not linked again.
+      if (it == self->state.peers.end() || it->second.handle || it->second.lease != lease)
+        return;
+      log::write(log::level::warn, "cluster.peer_gone",
+                 node + " refuses connections at " + it->second.address +
+                   " since its link dropped: its process is gone; revoking its etcd lease so "
+                   "that its partitions fail over now",
+                 {{"peer", node}});
+      self->state.options.peer_gone(node, lease);
+      break;
+    case probe_result::answered:
+      log::write(log::level::info, "cluster.peer_unresponsive",
+                 node + " still accepts connections though its link dropped (stopped or "
+                        "overloaded?): its etcd lease decides",
+                 {{"peer", node}});
+      break;
+    case probe_result::silent:
+      log::write(log::level::info, "cluster.peer_unreachable",
+                 node + " does not answer (its machine or the network?): its etcd lease decides",
+                 {{"peer", node}});
+      break;
+  }
 }
 
 caf::behavior links_behavior(links_actor* self, peer_links_options options,
@@ -308,6 +411,10 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
       p.backoff = first_backoff;
       p.next_attempt = clock::now() + p.backoff;
       publish_snapshot(self);
+      // A peer that stopped its links itself (a graceful stop) leaves by
+      // itself; one whose link broke may be gone.
+      if (msg.reason != caf::exit_reason::user_shutdown && msg.reason != caf::exit_reason::normal)
+        probe_lost(self, node, p);
       return;
     }
   });
@@ -356,6 +463,9 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
       if (self->state.greeted.count(ping.node))
         adopt(self, ping.node, self->current_sender());
       return peer_pong{self->state.options.node, ping.seq};
+    },
+    [self](probed_atom, const std::string& node, int64_t lease, int found) {
+      on_probed(self, node, lease, static_cast<probe_result>(found));
     },
     [self](peer_attach_atom, caf::actor replicator) {
       self->state.replicator = std::move(replicator);

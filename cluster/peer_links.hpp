@@ -8,7 +8,9 @@
 // exchanges a `peer_hello` (a peer with another partition count is
 // refused), monitors the peer, pings it every second, marks it down on its
 // down_msg (the process died, or CAF's heartbeats timed out) and reconnects
-// with a bounded backoff while the member is still in etcd. It also carries
+// with a bounded backoff while the member is still in etcd. A link lost is
+// probed with plain TCP connects: a peer whose port refuses them is gone
+// (peer_links_options::peer_gone). It also carries
 // the replication requests (cluster/replicator.hpp) and the router's
 // route_requests (cluster/router.hpp): a routed request is delegated to the
 // peer's links actor, which delegates it to its node's replicator (or
@@ -38,6 +40,7 @@ namespace sy::cluster {
 struct peer_address {
   std::string node;
   std::string cluster; ///< HOST:PORT (its cluster.advertise)
+  int64_t lease = 0;   ///< the etcd lease its member key is under (0: unknown)
 };
 
 /// One member's link as this node sees it.
@@ -55,6 +58,14 @@ struct peer_links_options {
   /// Returns the live members (this node included or not); called on a CAF
   /// worker every 250 ms, so it must be thread-safe and quick.
   std::function<std::vector<peer_address>()> members;
+  /// Told (on a CAF worker) that `node`, whose link dropped, refuses TCP
+  /// connections on its cluster address: nothing listens there, so its
+  /// process is gone (its machine answered). Cluster mode revokes `lease`
+  /// (membership::revoke_gone), so that its partitions fail over now
+  /// rather than when the lease ends. A peer that still accepts
+  /// connections (stopped, overloaded) or does not answer at all (its
+  /// machine or the network) is left to its lease. Optional.
+  std::function<void(const std::string& node, int64_t lease)> peer_gone;
 };
 
 /// The node's peer links. Thread-safe: links() may be called from any thread.

@@ -315,6 +315,74 @@ TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_rest
   }
 }
 
+TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_its_port_closed) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
+    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
+  }
+  nodes_[2]->kill9();
+  // Its link drops at once; its cluster port then refuses connections, and
+  // a survivor revokes its lease rather than wait for the lease's end.
+  const auto revoked = [&] {
+    for (std::size_t i = 0; i < 2; ++i)
+      if (nodes_[i]->log().find("revoked the etcd lease of n3") != std::string::npos)
+        return true;
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!revoked() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(revoked()) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
+  EXPECT_NE((nodes_[0]->log() + nodes_[1]->log()).find("n3 refuses connections at 127.0.0.1:"),
+            std::string::npos);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      auto m = c.members.find("n3");
+      return m != c.members.end() && m->second == "down";
+    });
+    EXPECT_EQ(c.members["n3"], "down") << names[i] << " sees " << c.body;
+  }
+}
+
+TEST_F(cluster_test, a_stopped_peers_lease_is_not_revoked_since_its_port_still_accepts) {
+  const std::vector<std::string> names = {"n1", "n2", "n3"};
+  for (const auto& n : names)
+    add_node(n).start();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i],
+                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
+    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
+  }
+  nodes_[2]->send_signal(SIGSTOP);
+  struct resume {
+    server_process& node;
+    ~resume() { node.send_signal(SIGCONT); }
+  } resume_on_exit{*nodes_[2]};
+  // Heartbeats end the links; the kernel still completes a stopped
+  // process's connects, so the probes find it there and leave it to its
+  // lease, which ends by itself (TTL 3 s).
+  const auto probed = [&](std::size_t i) {
+    return nodes_[i]->log().find("n3 still accepts connections") != std::string::npos;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (!(probed(0) && probed(1)) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(probed(0) && probed(1)) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      auto m = c.members.find("n3");
+      return m != c.members.end() && m->second == "down";
+    });
+    EXPECT_EQ(c.members["n3"], "down") << names[i] << " sees " << c.body;
+    EXPECT_EQ(nodes_[i]->log().find("revoked the etcd lease of n3"), std::string::npos)
+      << nodes_[i]->log();
+  }
+}
+
 TEST_F(cluster_test, a_stopped_peer_shows_down_through_heartbeats_alone) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
   for (const auto& n : names)
