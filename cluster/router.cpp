@@ -103,6 +103,13 @@ struct pending_batch {
   std::set<uint32_t> retrying;
 };
 
+// A route_request sent to a peer and not answered yet.
+struct sent_request {
+  std::string peer;
+  uint64_t batch = 0;
+  std::vector<uint32_t> parts;
+};
+
 // A peer's route_request being appended here.
 struct served_request {
   caf::response_promise promise;
@@ -125,8 +132,12 @@ struct router_state {
   bool configs_ever_read = false;
   std::map<uint64_t, pending_batch> batches;
   std::map<uint64_t, served_request> served;
+  // Requests sent and not answered, by number: a peer whose link drops
+  // answers none of its own (peer_down_atom settles them at once).
+  std::map<uint64_t, sent_request> sent;
   uint64_t next_batch = 1;
   uint64_t next_served = 1;
+  uint64_t next_sent = 1;
   ~router_state() {
     // The actor ended (stop()): every batch still waiting is answered.
     for (auto& [id, b] : batches) {
@@ -194,9 +205,13 @@ void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
 
 // Sends one route_request to `peer`; its parts settle with the answer.
 void send_request(router_actor* self, uint64_t id, const std::string& peer, route_request req) {
-  std::vector<uint32_t> parts;
+  const auto number = self->state.next_sent++;
+  auto& sent = self->state.sent[number];
+  sent.peer = peer;
+  sent.batch = id;
   for (const auto& part : req.parts)
-    parts.push_back(part.partition);
+    sent.parts.push_back(part.partition);
+  const auto parts = sent.parts;
   {
     std::lock_guard<std::mutex> guard(self->state.seen->mutex);
     ++self->state.seen->counters.sent[peer];
@@ -206,6 +221,8 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
               std::move(req))
     .then(
       [=](route_response& r) {
+        if (self->state.sent.erase(number) == 0)
+          return; // settled when the peer's link dropped
         // A part the peer did not answer (it should answer each) failed.
         std::map<uint32_t, uint32_t> answered;
         for (std::size_t i = 0; i < r.results.size() && i < parts.size(); ++i) {
@@ -219,6 +236,8 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
             settle(self, id, p, route_outcome::failed);
       },
       [=](const caf::error& e) {
+        if (self->state.sent.erase(number) == 0)
+          return; // settled when the peer's link dropped
         route_outcome o = route_outcome::failed;
         if (e == caf::sec::request_timeout)
           o = route_outcome::timeout;
@@ -428,6 +447,23 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
       done(std::move(outcomes));
     },
     [self](route_request& req) -> caf::result<route_response> { return serve(self, req); },
+    [self](peer_down_atom, const std::string& node) {
+      // Its answers cannot come any more: the parts sent to it are
+      // `unreachable` now rather than `timeout` later (their fate is as
+      // unknown; neither is routed again).
+      std::vector<sent_request> lost;
+      for (auto it = self->state.sent.begin(); it != self->state.sent.end();) {
+        if (it->second.peer == node) {
+          lost.push_back(std::move(it->second));
+          it = self->state.sent.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (const auto& r : lost)
+        for (auto p : r.parts)
+          settle(self, r.batch, p, route_outcome::unreachable);
+    },
   };
 }
 

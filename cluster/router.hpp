@@ -47,7 +47,7 @@ enum class route_outcome : uint8_t {
   below_min_insync, ///< the partition's in-sync set is below cluster.min_insync
   failed,           ///< the primary could not write, or the answer made no sense
   timeout,          ///< no answer within router_options::timeout
-  unreachable,      ///< this node has no link to the partition's primary
+  unreachable,      ///< no link to the partition's primary, or it dropped with the part in flight
 };
 
 /// Returns the outcome's name ("committed", …), for logs, 503 bodies and tests.

@@ -360,6 +360,22 @@ TEST_F(router_nodes, a_commit_held_by_a_stopped_backup_answers_timeout_and_the_r
   EXPECT_EQ(done.calls, 1);
 }
 
+TEST_F(router_nodes, a_part_in_flight_to_a_peer_whose_link_drops_answers_unreachable_at_once) {
+  start_all();
+  // a backs c's partition 3 and is in its in-sync set: c cannot commit.
+  a->repl->stop();
+  answer done;
+  a->rt->route({{3, entries("p3-", 2)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return c->rt->counters().served == 1; }));
+  // c's links actor ends: a sees the link down (as when c's process dies)
+  // while c's router still holds the part; its answer (`timeout`, after
+  // three quarters of the timeout) can no longer come back.
+  c->links.reset();
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{3, route_outcome::unreachable}}));
+  EXPECT_EQ(done.calls, 1);
+}
+
 TEST(router, a_stopped_router_answers_failed) {
   control ctl;
   node a("a", ctl);
