@@ -267,9 +267,11 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   impl(asio::io_context& ioc, transport::http_client& http, membership_options options)
       : ioc_(ioc), strand_(asio::make_strand(ioc)), tick_(strand_), http_(http),
         opt_(std::move(options)) {
-    for (const auto& url : opt_.etcd)
+    for (const auto& url : opt_.etcd) {
       clients_.push_back(
         std::make_unique<etcd_client>(http_, url, std::chrono::milliseconds(2000)));
+      renewers_.push_back(std::make_unique<etcd_client>(http_, url, opt_.keep_alive_every));
+    }
     view_.node = opt_.node;
   }
 
@@ -538,31 +540,47 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   }
 
   void on_tick() {
-    const int64_t lease = lease_;
-    const auto sent = clock_type::now();
-    etcd().keep_alive(lease, [self = shared_from_this(), lease, sent](auto r) {
-      asio::post(self->strand_,
-                 [self, lease, sent, r = std::move(r)] { self->on_kept(lease, sent, r); });
-    });
+    renew(false);
     schedule_tick();
     // A campaign that failed for want of etcd is tried again here.
     check_controller();
   }
 
-  void on_kept(int64_t lease, clock_type::time_point sent,
+  // Sends one keep-alive to the current etcd. It times out after
+  // keep_alive_every (not the 2 s of other calls), so that a renewal that
+  // failed is tried again on the next etcd (`retry`) well within the TTL.
+  void renew(bool retry) {
+    const int64_t lease = lease_;
+    const auto sent = clock_type::now();
+    renewers_[current_]->keep_alive(lease, [self = shared_from_this(), lease, sent, retry](auto r) {
+      asio::post(self->strand_, [self, lease, sent, retry, r = std::move(r)] {
+        self->on_kept(lease, sent, retry, r);
+      });
+    });
+  }
+
+  void on_kept(int64_t lease, clock_type::time_point sent, bool retried,
                const core::expected<etcd_lease, etcd_error>& r) {
     if (stopped_ || lease != lease_)
       return;
     if (!r) {
+      // A renewal sent later has answered since: this etcd works (an
+      // etcd election held this one up). Moving on would go, say, to the
+      // member that lost its leader — and lose the lease there.
+      if (sent < renewed_sent_)
+        return;
       rotate(r.error());
       if (!warned_)
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
       warned_ = true;
+      if (!retried && r.error().status == 0 && clients_.size() > 1)
+        renew(true); // on the next etcd now, not at the next tick
       return;
     }
     if (r->ttl > 0) {
       renewed_ = clock_type::now();
+      renewed_sent_ = std::max(renewed_sent_, sent);
       if (rejoined_at_ == 0 && opt_.lease_alive_until)
         opt_.lease_alive_until(
           sent + std::min<std::chrono::seconds>(std::chrono::seconds(r->ttl), opt_.lease_ttl));
@@ -790,6 +808,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   const membership_options opt_;
   std::string http_url_; ///< set by join(), read only after it
   std::vector<std::unique_ptr<etcd_client>> clients_;
+  // The same etcds for keep-alives, with their shorter timeout.
+  std::vector<std::unique_ptr<etcd_client>> renewers_;
+  // The send time of the newest renewal etcd accepted (strand only).
+  clock_type::time_point renewed_sent_{};
   std::atomic<std::size_t> current_{0};
   std::atomic<int64_t> lease_{0};
   std::unique_ptr<etcd_watch> watch_;
