@@ -590,7 +590,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       return;
     }
     // Expired (etcd was out of reach longer than the TTL): the node is down
-    // for the others; join again under a new lease.
+    // for the others; join again under a new lease. Every keep-alive still
+    // in flight answers so too: one line, one rejoin.
+    if (rejoining_)
+      return;
     log::write(log::level::warn, "cluster.lease_expired",
                "membership lease expired; joining again under a new lease");
     controller_ = false;
