@@ -107,7 +107,7 @@ struct stream_state {
 struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   impl(asio::io_context& ioc, etcd_client& client, std::string endpoint, std::string prefix,
        etcd_watch_handlers handlers, std::chrono::milliseconds retry)
-      : strand_(asio::make_strand(ioc)), timer_(strand_), client_(client),
+      : strand_(asio::make_strand(ioc)), timer_(strand_), client_(&client),
         endpoint_(trimmed(std::move(endpoint))), prefix_(std::move(prefix)),
         handlers_(std::move(handlers)), retry_(retry) {}
 
@@ -115,7 +115,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   void do_snapshot() {
     if (stopped_)
       return;
-    client_.range(prefix_, true, [self = shared_from_this()](auto r) {
+    client_->range(prefix_, true, [self = shared_from_this()](auto r) {
       asio::post(self->strand_, [self, r = std::move(r)] { self->on_snapshot(r); });
     });
   }
@@ -323,8 +323,8 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
 
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer timer_;
-  etcd_client& client_;
-  const std::string endpoint_;
+  etcd_client* client_;
+  std::string endpoint_;
   const std::string prefix_;
   etcd_watch_handlers handlers_;
   const std::chrono::milliseconds retry_;
@@ -354,6 +354,20 @@ void etcd_watch::stop() {
   asio::post(impl_->strand_, [self = impl_] {
     self->timer_.cancel();
     self->close();
+  });
+}
+
+void etcd_watch::move_to(std::string endpoint, etcd_client& client) {
+  asio::post(impl_->strand_, [self = impl_, endpoint = trimmed(std::move(endpoint)), &client] {
+    if (self->stopped_ || endpoint == self->endpoint_)
+      return;
+    self->endpoint_ = endpoint;
+    self->client_ = &client;
+    if (!self->stream_)
+      return; // a snapshot read or a retry is under way: it goes to the new member
+    self->trouble("watch of " + self->prefix_ + " moves to " + endpoint);
+    self->close();
+    self->do_open();
   });
 }
 

@@ -64,6 +64,12 @@ public:
   void start();
   /// Closes the stream; no snapshot or event is delivered after this.
   void stop();
+  /// Watches through the etcd member at `endpoint` from now on (reading
+  /// snapshots with `client`, which must outlive the watch): an open stream
+  /// is closed and opened there from the revision after the last one seen,
+  /// so nothing is skipped. For a member that stopped answering or lost its
+  /// leader: its stream stays open but brings nothing new. Any thread.
+  void move_to(std::string endpoint, etcd_client& client);
   /// Returns how many times the stream was opened (1 + reconnections).
   uint64_t streams_opened() const;
   /// Returns how many snapshots were read (1 + compactions survived).

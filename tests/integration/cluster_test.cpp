@@ -336,7 +336,7 @@ TEST_F(cluster_test, a_node_cut_off_from_etcd_is_not_ready_until_it_renews_its_l
   EXPECT_EQ(r.status, 200) << r.body << node.log();
 }
 
-TEST_F(cluster_test, a_node_renews_its_lease_through_another_etcd_when_its_own_stops_answering) {
+TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own_stops_answering) {
   // The node's first etcd is a proxy to the fixture's; its second, etcd
   // itself. Frozen, the proxy holds every request until it times out, as
   // an etcd member cut off from its leader does.
@@ -365,6 +365,14 @@ TEST_F(cluster_test, a_node_renews_its_lease_through_another_etcd_when_its_own_s
   ASSERT_NE(log.find("membership lease renewed again"), std::string::npos) << log;
   EXPECT_EQ(log.find("membership lease expired"), std::string::npos) << log;
   EXPECT_EQ(node.call("GET", "/readyz").status, 200) << log;
+  // Its watch moved too: a node joining now (through etcd itself) shows up
+  // in its view; through the frozen proxy it never would.
+  add_node("n2").start();
+  auto c = wait_until(node, [](const cluster_state& c) {
+    auto m = c.members.find("n2");
+    return m != c.members.end() && m->second == "up";
+  });
+  EXPECT_EQ(c.members["n2"], "up") << c.body << node.log();
 }
 
 // -- node-to-node links (cluster/peer_links.hpp) --------------------------------
