@@ -342,6 +342,13 @@ void follow_members(links_actor* self) {
   }
 }
 
+// The body of a probe's detached actor: probes, reports, ends.
+void run_probe(caf::event_based_actor* self, caf::actor links, std::string node, int64_t lease,
+               std::string host, uint16_t port) {
+  const auto found = probe(host, port);
+  self->send(links, probed_atom::value, std::move(node), lease, static_cast<int>(found));
+}
+
 // Probes `node`'s cluster address on a detached actor of its own (the
 // connects block) once its link dropped; the answer comes back as
 // probed_atom. The lease is the one its member key had when the link
@@ -351,11 +358,10 @@ void probe_lost(links_actor* self, const std::string& node, peer& p) {
   if (!self->state.options.peer_gone || p.lease == 0 || p.probing || !where)
     return;
   p.probing = true;
-  caf::actor links = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([links, node, lease = p.lease, where = *where] {
-    const auto found = probe(where.first, where.second);
-    caf::anon_send(links, probed_atom::value, node, lease, static_cast<int>(found));
-  });
+  // Arguments, not captures: CAF 0.17 dereferences a null argument tuple
+  // when a function actor is spawned without any (UBSan reports it).
+  self->spawn<caf::detached>(run_probe, caf::actor_cast<caf::actor>(self), node, p.lease,
+                             where->first, where->second);
 }
 
 void on_probed(links_actor* self, const std::string& node, int64_t lease, probe_result found) {
