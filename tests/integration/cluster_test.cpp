@@ -147,7 +147,33 @@ std::string check_settled(const cluster_state& c, const std::set<std::string>& m
   return "";
 }
 
-class cluster_test : public cluster_fixture {};
+class cluster_test : public cluster_fixture {
+protected:
+  // Starts n1, n2 and n3 and waits until n1 and n2 are linked to n3.
+  void start_three_linked_to_n3() {
+    for (const auto* n : {"n1", "n2", "n3"})
+      add_node(n).start();
+    for (std::size_t i = 0; i < 2; ++i) {
+      auto c = wait_until(*nodes_[i],
+                          [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
+      ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
+    }
+  }
+
+  // Returns whether node i's log has `text`.
+  bool logged(std::size_t i, const std::string& text) const {
+    return nodes_[i]->log().find(text) != std::string::npos;
+  }
+
+  // Waits up to 15 s for `ok()` (what the nodes logged); returns it.
+  template <class Pred>
+  static bool within_15_s(Pred ok) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (!ok() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+    return ok();
+  }
+};
 
 } // namespace
 
@@ -356,10 +382,7 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
   proxy.freeze();
   // A keep-alive times out after 1 s and is sent again at once to the
   // next etcd, well within the lease's 3 s.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (node.log().find("membership lease renewed again") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
+  within_15_s([&] { return logged(0, "membership lease renewed again"); });
   const auto log = node.log();
   ASSERT_NE(log.find("cannot renew the membership lease"), std::string::npos) << log;
   ASSERT_NE(log.find("membership lease renewed again"), std::string::npos) << log;
@@ -402,13 +425,9 @@ TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
 
 TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_restarted) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
-  for (const auto& n : names)
-    add_node(n).start();
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i],
-                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
-    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
-  }
+  start_three_linked_to_n3();
+  if (HasFatalFailure())
+    return;
   nodes_[2]->kill9();
   // The socket closes with the process: down at once (the 3 s allow for a
   // loaded machine; etcd's lease alone would take 2 to 3 s plus the watch).
@@ -430,26 +449,16 @@ TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_rest
 
 TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_its_port_closed) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
-  for (const auto& n : names)
-    add_node(n).start();
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i],
-                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
-    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
-  }
+  start_three_linked_to_n3();
+  if (HasFatalFailure())
+    return;
   nodes_[2]->kill9();
   // Its link drops at once; its cluster port then refuses connections, and
   // a survivor revokes its lease rather than wait for the lease's end.
-  const auto revoked = [&] {
-    for (std::size_t i = 0; i < 2; ++i)
-      if (nodes_[i]->log().find("revoked the etcd lease of n3") != std::string::npos)
-        return true;
-    return false;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!revoked() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(revoked()) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
+  const bool revoked = within_15_s([&] {
+    return logged(0, "revoked the etcd lease of n3") || logged(1, "revoked the etcd lease of n3");
+  });
+  ASSERT_TRUE(revoked) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
   EXPECT_NE((nodes_[0]->log() + nodes_[1]->log()).find("n3 refuses connections at 127.0.0.1:"),
             std::string::npos);
   for (std::size_t i = 0; i < 2; ++i) {
@@ -463,13 +472,9 @@ TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_it
 
 TEST_F(cluster_test, a_stopped_peers_lease_is_not_revoked_since_its_port_still_accepts) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
-  for (const auto& n : names)
-    add_node(n).start();
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i],
-                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
-    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
-  }
+  start_three_linked_to_n3();
+  if (HasFatalFailure())
+    return;
   nodes_[2]->send_signal(SIGSTOP);
   struct resume {
     server_process& node;
@@ -478,13 +483,10 @@ TEST_F(cluster_test, a_stopped_peers_lease_is_not_revoked_since_its_port_still_a
   // Heartbeats end the links; the kernel still completes a stopped
   // process's connects, so the probes find it there and leave it to its
   // lease, which ends by itself (TTL 3 s).
-  const auto probed = [&](std::size_t i) {
-    return nodes_[i]->log().find("n3 still accepts connections") != std::string::npos;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (!(probed(0) && probed(1)) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(probed(0) && probed(1)) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
+  const bool probed = within_15_s([&] {
+    return logged(0, "n3 still accepts connections") && logged(1, "n3 still accepts connections");
+  });
+  ASSERT_TRUE(probed) << nodes_[0]->log() << "\n---\n" << nodes_[1]->log();
   for (std::size_t i = 0; i < 2; ++i) {
     auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
       auto m = c.members.find("n3");
