@@ -574,13 +574,14 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
       warned_ = true;
-      if (!retried && r.error().status == 0 && clients_.size() > 1) {
+      if (r.error().status != 0 || clients_.size() < 2)
+        return; // rotate() stayed
+      // The watch follows: a member that cannot renew a lease (cut off
+      // from etcd's leader) has a stream that brings nothing new either.
+      if (watch_)
+        watch_->move_to(opt_.etcd[current_], *clients_[current_]);
+      if (!retried)
         renew(true); // on the next etcd now, not at the next tick
-        // The watch follows: a member that cannot renew a lease (cut off
-        // from etcd's leader) has a stream that brings nothing new either.
-        if (watch_)
-          watch_->move_to(opt_.etcd[current_], *clients_[current_]);
-      }
       return;
     }
     if (r->ttl > 0) {
