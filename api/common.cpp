@@ -47,7 +47,7 @@ transport::http_response input_error_response(const core::input_error& e) {
 }
 
 transport::http_response not_ready_response() {
-  auto r = error_response(503, "switchyard is recovering its journal; retry shortly");
+  auto r = error_response(503, not_ready_message);
   r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }

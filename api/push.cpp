@@ -38,7 +38,7 @@ transport::http_response push_error(const caf::error& e, std::string_view path) 
 }
 
 transport::http_response push_not_ready(std::string_view path) {
-  return push_error_response(503, "switchyard is recovering its journal; retry shortly", path);
+  return push_error_response(503, not_ready_message, path);
 }
 
 transport::http_response gateway_missing() {
