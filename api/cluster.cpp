@@ -35,7 +35,7 @@ std::string cluster_json(const cluster::cluster_view& v,
   w.key("members").begin_array();
   for (const auto& m : v.members) {
     // A member this node does not dial (gone from etcd) has no link.
-    cluster::link_view link{m.node, m.node == v.node ? "self" : "down", -1};
+    cluster::link_view link{m.node, m.node == v.node ? "self" : "down", -1, ""};
     for (const auto& l : links)
       if (l.node == m.node && m.node != v.node)
         link = l;
@@ -57,6 +57,13 @@ std::string cluster_json(const cluster::cluster_view& v,
       w.null();
     else
       w.value(link.rtt_us);
+    // Why the link is not up (a failed attempt, or a refusal: another wire
+    // version or partition count); null while linked and on itself.
+    w.key("link_error");
+    if (link.error.empty() || link.state == "connected" || link.state == "self")
+      w.null();
+    else
+      w.value(link.error);
     w.end_object();
   }
   w.end_array().key("partitions").begin_array();

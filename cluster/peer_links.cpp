@@ -132,7 +132,7 @@ struct links_state {
   std::shared_ptr<snapshot> seen;
   caf::io::middleman_actor dialer;
   std::map<std::string, peer> peers;
-  std::set<std::string> greeted; // peers whose hello (right partition count) came in
+  std::set<std::string> greeted; // peers whose last hello in was accepted
   uint64_t ticks = 0;
   caf::actor replicator; // the node's replicator, once attached
   caf::actor router;     // the node's router, once attached
@@ -143,12 +143,39 @@ using links_actor = caf::stateful_actor<links_state>;
 void publish_snapshot(links_actor* self) {
   std::vector<link_view> out;
   for (const auto& [node, p] : self->state.peers)
-    out.push_back({node, p.state, p.rtt_us});
+    out.push_back({node, p.state, p.rtt_us, p.last_error});
   std::lock_guard<std::mutex> guard(self->state.seen->mutex);
   self->state.seen->links = std::move(out);
 }
 
-void fail(links_actor* self, const std::string& node, const std::string& why) {
+peer_hello own_hello(const links_state& st) {
+  peer_hello h;
+  h.wire = st.options.wire;
+  h.node = st.options.node;
+  h.partitions = st.options.partitions;
+  return h;
+}
+
+// Returns why a peer whose hello is `h` cannot be linked to, or "" when it can:
+// both sides of a link check, so a mismatch is refused by both.
+std::string refusal(const links_state& st, const peer_hello& h) {
+  if (h.wire != st.options.wire)
+    return "it speaks node-to-node wire version " + std::to_string(h.wire) + ", this node " +
+           std::to_string(st.options.wire) +
+           ": refused (nodes of releases with different wire versions cannot link: upgrade "
+           "every node to the same release, docs/cluster.md \"Rolling restart\")";
+  if (h.partitions != st.options.partitions)
+    return "it has " + std::to_string(h.partitions) + " partitions, this node " +
+           std::to_string(st.options.partitions) +
+           ": refused (cluster.partitions must be the same on every node)";
+  return {};
+}
+
+// A refusal's reason says what to do; a failed attempt gets the hint below.
+enum class failure { attempt, refused };
+
+void fail(links_actor* self, const std::string& node, const std::string& why,
+          failure kind = failure::attempt) {
   auto it = self->state.peers.find(node);
   if (it == self->state.peers.end())
     return;
@@ -160,7 +187,8 @@ void fail(links_actor* self, const std::string& node, const std::string& why) {
   p.backoff = std::min(p.backoff * 2, max_backoff);
   if (why != p.last_error) {
     p.last_error = why;
-    std::string hint = self->state.options.tls
+    std::string hint = kind == failure::refused ? ""
+                       : self->state.options.tls
                          ? "; check that the peer runs, listens on that address, and that both "
                            "nodes' cluster.tls_cert are signed by the same cluster.tls_ca"
                          : "; check that the peer runs and listens on that address (its "
@@ -194,19 +222,14 @@ void send_ping(links_actor* self, const std::string& node) {
 }
 
 void hello(links_actor* self, const std::string& node, caf::actor remote, uint64_t gen) {
-  self
-    ->request(remote, hello_timeout,
-              peer_hello{self->state.options.node, self->state.options.partitions})
+  self->request(remote, hello_timeout, own_hello(self->state))
     .then(
       [=](const peer_hello& h) {
         auto it = self->state.peers.find(node);
         if (it == self->state.peers.end() || it->second.generation != gen)
           return;
-        if (h.partitions != self->state.options.partitions)
-          return fail(self, node,
-                      "it has " + std::to_string(h.partitions) + " partitions, this node " +
-                        std::to_string(self->state.options.partitions) +
-                        " (cluster.partitions must be the same on every node): refused");
+        if (auto why = refusal(self->state, h); !why.empty())
+          return fail(self, node, why, failure::refused);
         if (h.node != node)
           return fail(self, node,
                       "the node listening there is \"" + h.node +
@@ -447,23 +470,20 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
     },
     [self](const peer_hello& h) {
       // The dialling side checks the answer too: a mismatch is refused by both.
-      if (h.partitions != self->state.options.partitions) {
+      if (auto why = refusal(self->state, h); !why.empty()) {
+        self->state.greeted.erase(h.node); // restarted as another release: its pings adopt nothing
         auto it = self->state.peers.find(h.node);
-        const std::string why = "it has " + std::to_string(h.partitions) +
-                                " partitions, this node " +
-                                std::to_string(self->state.options.partitions) + ": refused";
         if (it != self->state.peers.end() && it->second.last_error != why) {
           it->second.last_error = why;
           log::write(log::level::warn, "cluster.link_failed",
-                     "refused a link from " + h.node + ": " + why +
-                       " (cluster.partitions must be the same on every node)",
-                     {{"peer", h.node}});
+                     "refused a link from " + h.node + ": " + why, {{"peer", h.node}});
+          publish_snapshot(self);
         }
       } else {
         self->state.greeted.insert(h.node);
         adopt(self, h.node, self->current_sender());
       }
-      return peer_hello{self->state.options.node, self->state.options.partitions};
+      return own_hello(self->state);
     },
     [self](const peer_ping& ping) {
       // A link lost and dialled again by the peer is taken up by its pings
@@ -507,6 +527,8 @@ struct peer_links::impl {
 
 peer_links::peer_links(caf::actor_system& system, peer_links_options options)
     : impl_(std::make_unique<impl>(system, options.tls)) {
+  if (options.wire == 0)
+    options.wire = wire_version;
   impl_->actor = system.spawn(links_behavior, std::move(options), impl_->seen);
 }
 

@@ -5,8 +5,8 @@
 // live members (/sy/members, through `members`) every 250 ms, connects to
 // each other member with a non-blocking connect_atom request to the
 // middleman's (or, with mutual TLS, the OpenSSL manager's) actor handle,
-// exchanges a `peer_hello` (a peer with another partition count is
-// refused), monitors the peer, pings it every second, marks it down on its
+// exchanges a `peer_hello` (a peer with another wire version or partition
+// count is refused), monitors the peer, pings it every second, marks it down on its
 // down_msg (the process died, or CAF's heartbeats timed out) and reconnects
 // with a bounded backoff while the member is still in etcd. A link lost is
 // probed with plain TCP connects: a peer whose port refuses them is gone
@@ -48,13 +48,18 @@ struct link_view {
   std::string node;
   std::string state = "down"; ///< "self" | "connected" | "connecting" | "down"
   int64_t rtt_us = -1;        ///< the last ping's round trip; -1 before the first pong
+  std::string error;          ///< why the last attempt failed or was refused; "" once linked
 };
 
 /// What peer_links needs.
 struct peer_links_options {
   std::string node;        ///< cluster.node
   uint32_t partitions = 0; ///< cluster.partitions: a peer with another count is refused
-  bool tls = false;        ///< dial through caf::openssl (the system loaded openssl::manager)
+  /// The node-to-node wire version this node speaks; 0 = this build's
+  /// (protocol.hpp's wire_version). Tests set another to play a node of
+  /// another release. A peer speaking another version is refused.
+  uint32_t wire = 0;
+  bool tls = false; ///< dial through caf::openssl (the system loaded openssl::manager)
   /// Returns the live members (this node included or not); called on a CAF
   /// worker every 250 ms, so it must be thread-safe and quick.
   std::function<std::vector<peer_address>()> members;

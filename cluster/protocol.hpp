@@ -24,9 +24,19 @@
 
 namespace sy::cluster {
 
+/// The version of the node-to-node messages this build speaks. Raised
+/// whenever a message in this file or cluster/replication.hpp changes shape
+/// or meaning; nodes of different versions refuse to link (docs/cluster.md
+/// "Rolling restart"), so that a rolling upgrade across a change stops at
+/// a clear log line instead of at a message one side cannot read. 1: the
+/// first versioned wire (2026-12-03).
+inline constexpr uint32_t wire_version = 1;
+
 /// Introduces a node to a peer it connected to; the peer answers with its
-/// own. A peer whose partition count differs is refused.
+/// own. A peer with another wire version or partition count is refused.
+/// `wire` comes first so that later versions can keep it where it is.
 struct peer_hello {
+  uint32_t wire = wire_version;
   std::string node;
   uint32_t partitions = 0;
 };
@@ -90,7 +100,7 @@ struct route_response {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {
-  return f(caf::meta::type_name("peer_hello"), x.node, x.partitions);
+  return f(caf::meta::type_name("peer_hello"), x.wire, x.node, x.partitions);
 }
 
 template <class Inspector>

@@ -38,6 +38,12 @@ cluster_state read_cluster(const server_process& node) {
     if (m["rtt_us"].get_int64().get(rtt))
       rtt = -1;
     out.rtt_us[std::string(name)] = rtt;
+    // Every member carries link_error: null, or why its link is not up.
+    simdjson::dom::element why;
+    if (m["link_error"].get(why))
+      return out;
+    std::string_view text;
+    out.link_errors[std::string(name)] = why.is_null() || why.get_string().get(text) ? "" : text;
   }
   for (auto p : root["partitions"].get_array()) {
     cluster_partition part;
@@ -65,6 +71,8 @@ std::string check_links(const cluster_state& c, const std::string& self,
       return p + " is not connected";
     if (c.rtt_us.at(p) < 0)
       return p + " has not answered a ping yet";
+    if (!c.link_errors.at(p).empty())
+      return p + " is connected but shows link_error " + c.link_errors.at(p);
   }
   return "";
 }

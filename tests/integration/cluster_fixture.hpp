@@ -36,6 +36,7 @@ struct cluster_state {
   std::map<std::string, std::string> members; ///< node → "up" | "down"
   std::map<std::string, std::string> links; ///< node → "self" | "connected" | "connecting" | "down"
   std::map<std::string, int64_t> rtt_us;    ///< node → the last ping's round trip; -1: none
+  std::map<std::string, std::string> link_errors; ///< node → why its link is not up; "": null
   std::vector<cluster_partition> parts;
   std::string body;
 };
