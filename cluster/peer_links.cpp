@@ -433,7 +433,7 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
                  "lost the link to " + node + ": " + self->system().render(msg.reason) +
                    "; redialling while it is a member in etcd",
                  {{"peer", node}, {"address", p.address}});
-      p.last_error.clear();
+      p.last_error = "the link was lost: " + self->system().render(msg.reason);
       p.handle = nullptr;
       p.in_flight = false;
       p.state = "down";

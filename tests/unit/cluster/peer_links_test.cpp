@@ -91,6 +91,20 @@ TEST(peer_links, nodes_of_one_release_link_and_show_no_error) {
   EXPECT_EQ(b.link_to("a").error, "");
 }
 
+TEST(peer_links, a_link_whose_peer_goes_is_down_and_says_why) {
+  members m;
+  node a("a", 8, 0, m);
+  auto b = std::make_unique<node>("b", 8, 0, m);
+  ASSERT_TRUE(within_10_s([&] { return a.link_to("b").state == "connected"; }))
+    << shown(a.link_to("b"));
+  b.reset(); // its process gone: the connection closes, redials are refused
+  ASSERT_TRUE(within_10_s([&] {
+    auto l = a.link_to("b");
+    return l.state == "down" && !l.error.empty();
+  }))
+    << shown(a.link_to("b"));
+}
+
 TEST(peer_links, a_peer_speaking_another_wire_version_is_refused_by_both_sides_saying_why) {
   members m;
   // a dials (its name sorts first); b plays a node of a later release.
