@@ -10,6 +10,7 @@
 
 namespace sy::transport {
 class http_server;
+class http_client;
 struct http_request;
 } // namespace sy::transport
 namespace sy::log {
@@ -106,6 +107,10 @@ struct api_context {
   std::shared_ptr<std::atomic<int64_t>> open_streams = std::make_shared<std::atomic<int64_t>>(0);
   /// This node's cluster membership ([cluster]); null on a single node.
   const cluster::membership* cluster = nullptr;
+  /// Passes requests about a subscription's delivery state on to its
+  /// partition's primary ([cluster]; api/primary_forward.cpp); null on a
+  /// single node.
+  transport::http_client* forward = nullptr;
   /// This node's links to the other members ([cluster]); null on a single node.
   const cluster::peer_links* links = nullptr;
   /// The partition logs (cluster mode's data plane): GET /v1/cluster shows

@@ -138,6 +138,16 @@ void subscription_route(transport::http_server& server, const api_context& ctx, 
     });
 }
 
+/// In cluster mode, when another node leads the partition of subscription
+/// `id`, passes `req` on to it (api/primary_forward.cpp) and answers with
+/// its answer, or 503 + Retry-After when the partition has no live primary;
+/// returns true then. Returns false, and the caller serves the request
+/// here, on a single node, on the primary, and for a request another node
+/// forwarded already. For what lives on the primary only: queues, attempts,
+/// dead letters.
+bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
+                        transport::responder& respond);
+
 // Each adds the routes of one handler group (one .cpp file each) to `server`.
 void install_ingest(transport::http_server& server, const api_context& ctx);
 void install_subscriptions(transport::http_server& server, const api_context& ctx);

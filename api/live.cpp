@@ -202,6 +202,8 @@ void install_live(transport::http_server& server, const api_context& ctx) {
                [ctx](transport::http_request&& req, transport::responder respond) {
                  if (!ctx.ready->load())
                    return respond(not_ready_response());
+                 if (forward_to_primary(ctx, req.params.at(0), req, respond))
+                   return;
                  auto limit = parse_attempts_query(req.query);
                  if (!limit)
                    return respond(input_error_response(limit.error()));

@@ -223,25 +223,31 @@ transport::http_response render_dead_letters(const actors::list_dead_letters& q,
 
 // Registers `method path` ({id} first) to ask the registry `make(id)` and
 // answer `render(reply)`; a successful `change` (unless null) is logged with
-// the token's name.
+// the token's name. With `on_primary` (what changes a queue or the dead
+// letters) a cluster node passes it on to the partition's primary.
+constexpr bool on_the_primary = true;
+
 template <class Reply, class Make, class Render>
 void id_route(transport::http_server& server, const api_context& ctx, const char* method,
-              const std::string& path, Make make, Render render, const char* change = nullptr) {
-  server.route(
-    method, path,
-    [ctx, make, render, change](transport::http_request&& req, transport::responder respond) {
-      if (!ctx.ready->load())
-        return respond(not_ready_response());
-      if (!change)
-        return ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
-                          render);
-      ask<Reply>(
-        *ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
-        [render, change, id = req.params.at(0), who = token_name(ctx, req)](const Reply& r) {
-          log_change(change, "native", id, who);
-          return render(r);
-        });
-    });
+              const std::string& path, Make make, Render render, const char* change = nullptr,
+              bool on_primary = false) {
+  server.route(method, path,
+               [ctx, make, render, change, on_primary](transport::http_request&& req,
+                                                       transport::responder respond) {
+                 if (!ctx.ready->load())
+                   return respond(not_ready_response());
+                 if (on_primary && forward_to_primary(ctx, req.params.at(0), req, respond))
+                   return;
+                 if (!change)
+                   return ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)),
+                                     std::move(respond), render);
+                 ask<Reply>(*ctx.system, ctx.registry, make(req.params.at(0)), std::move(respond),
+                            [render, change, id = req.params.at(0),
+                             who = token_name(ctx, req)](const Reply& r) {
+                              log_change(change, "native", id, who);
+                              return render(r);
+                            });
+               });
 }
 
 // Returns the names of the fields a create or PATCH body set (for the log:
@@ -345,11 +351,14 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
   id_route<actors::purged>(
     server, ctx, "POST", base + "/{id}/purge",
     [](const std::string& id) { return actors::purge_subscription{id}; },
-    [](const actors::purged& p) { return render_count("purged", p.count); }, "purged");
+    [](const actors::purged& p) { return render_count("purged", p.count); }, "purged",
+    on_the_primary);
   server.route("GET", base + "/{id}/dead-letters",
                [ctx](transport::http_request&& req, transport::responder respond) {
                  if (!ctx.ready->load())
                    return respond(not_ready_response());
+                 if (forward_to_primary(ctx, req.params.at(0), req, respond))
+                   return;
                  auto query = parse_dead_letter_query(req.query, req.params.at(0));
                  if (!query)
                    return respond(input_error_response(query.error()));
@@ -364,6 +373,8 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     [ctx](transport::http_request&& req, transport::responder respond) {
       if (!ctx.ready->load())
         return respond(not_ready_response());
+      if (forward_to_primary(ctx, req.params.at(0), req, respond))
+        return;
       auto bounds = core::decode_dead_letter_replay(req.body);
       if (!bounds)
         return respond(input_error_response(bounds.error()));
@@ -391,6 +402,8 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
                [ctx](transport::http_request&& req, transport::responder respond) {
                  if (!ctx.ready->load())
                    return respond(not_ready_response());
+                 if (forward_to_primary(ctx, req.params.at(0), req, respond))
+                   return;
                  ask<actors::replayed>(
                    *ctx.system, ctx.registry,
                    actors::replay_dead_letter{req.params.at(0), req.params.at(1)},
@@ -404,7 +417,7 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     server, ctx, "DELETE", base + "/{id}/dead-letters",
     [](const std::string& id) { return actors::drop_dead_letters{id}; },
     [](const actors::purged& p) { return render_count("dropped", p.count); },
-    "dead_letters_dropped");
+    "dead_letters_dropped", on_the_primary);
 }
 
 } // namespace sy::api

@@ -577,6 +577,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         member_opts.lease_alive_until = [g = gate.get()](auto end) { g->hold_lease_until(end); };
       membership = std::make_unique<cluster::membership>(ioc, client, std::move(member_opts));
       ctx.cluster = membership.get();
+      ctx.forward = &client;
       cluster::peer_links_options link_opts;
       link_opts.node = cfg.cluster_node;
       link_opts.partitions = static_cast<uint32_t>(cfg.cluster_partitions);

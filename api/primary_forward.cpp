@@ -1,0 +1,91 @@
+// Cluster mode: a subscription's delivery state — its queue, attempts and
+// dead letters — lives on its partition's primary (docs/cluster.md
+// "Delivery"). A request about that state sent to another node is passed on
+// to the primary over HTTP and answered with the primary's answer, so that
+// it works on any node, as every other call does.
+
+#include "api/common.hpp"
+
+#include "cluster/membership.hpp"
+#include "core/json_writer.hpp"
+#include "log/log.hpp"
+#include "transport/http_client.hpp"
+
+namespace sy::api {
+
+namespace {
+
+// Set on a forwarded request (the sending node's name): its receiver serves
+// it where it is, so that two nodes with different views never pass a
+// request back and forth.
+constexpr std::string_view forwarded_by = "X-Switchyard-Forwarded-By";
+
+// The request headers a forward keeps: the caller's credentials and its
+// body's type. Host is the primary's, which the client sets.
+constexpr std::string_view kept_request_headers[] = {"Authorization", "Content-Type"};
+// The response headers it relays.
+constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authenticate"};
+
+transport::http_response primary_unavailable(std::string message) {
+  auto r = error_response(503, message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+} // namespace
+
+bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
+                        transport::responder& respond) {
+  if (!ctx.cluster || !ctx.forward || !req.header(forwarded_by).empty())
+    return false;
+  const auto [partition, primary] = ctx.cluster->placement(id);
+  const auto view = ctx.cluster->view();
+  if (primary == view.node)
+    return false;
+  const std::string where = "partition " + std::to_string(partition);
+  if (primary.empty()) {
+    respond(primary_unavailable("subscription " + id + "'s " + where +
+                                " has no primary yet (its delivery state lives there); retry"));
+    return true;
+  }
+  std::string base;
+  for (const auto& m : view.members)
+    if (m.node == primary && m.up)
+      base = m.http;
+  if (base.empty()) {
+    respond(primary_unavailable("subscription " + id + "'s " + where + " is led by " + primary +
+                                ", which is not a live member now; retry"));
+    return true;
+  }
+  transport::client_request out;
+  out.method = req.method;
+  out.url = base + req.target;
+  out.body = std::move(req.body);
+  out.timeout = std::chrono::seconds(10);
+  for (auto name : kept_request_headers)
+    if (auto value = req.header(name); !value.empty())
+      out.headers.emplace_back(std::string(name), std::string(value));
+  out.headers.emplace_back(std::string(forwarded_by), view.node);
+  ctx.forward->send(std::move(out), [respond, primary, base](transport::client_response r) {
+    if (r.status == 0) {
+      log::write(log::level::warn, "cluster.forward_failed",
+                 "cannot pass a request on to " + primary + " at " + base + ": " + r.error +
+                   "; check that its API address (GET /v1/cluster shows it as http) is "
+                   "reachable from this node",
+                 {{"peer", primary}, {"error", r.error}});
+      return respond(primary_unavailable("the subscription's delivery state lives on " + primary +
+                                         ", which did not answer (" + r.error + "); retry"));
+    }
+    transport::http_response resp;
+    resp.status = r.status;
+    resp.content_type = std::string(transport::find_header(r.headers, "Content-Type"));
+    resp.body = std::move(r.body);
+    for (auto name : kept_response_headers)
+      if (auto value = transport::find_header(r.headers, name); !value.empty())
+        resp.headers.emplace_back(std::string(name), std::string(value));
+    respond(std::move(resp));
+  });
+  return true;
+}
+
+} // namespace sy::api
