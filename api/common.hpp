@@ -30,7 +30,6 @@ transport::http_response input_error_response(const core::input_error& e);
 /// Seconds every 503 asks a client to wait in its Retry-After header.
 inline constexpr std::string_view retry_after_s = "1";
 
-/// Returns 503 {"error"} with Retry-After: 1, for a node still recovering.
 /// What a request gets before the node is ready: the journal is being
 /// recovered or, in a cluster, the first snapshot of etcd's subscriptions is
 /// not applied yet.
@@ -38,6 +37,8 @@ inline constexpr const char* not_ready_message =
   "switchyard is starting (recovering its journal; in a cluster, also reading the subscriptions "
   "from etcd); retry shortly";
 
+/// Returns 503 {"error": not_ready_message} with Retry-After: 1, for a node
+/// still starting.
 transport::http_response not_ready_response();
 
 /// Returns an error in the shape of the Masiv push contract (docs/api.md §5):

@@ -7,7 +7,6 @@
 #include "api/common.hpp"
 
 #include "cluster/membership.hpp"
-#include "core/json_writer.hpp"
 #include "log/log.hpp"
 #include "transport/http_client.hpp"
 
@@ -28,7 +27,7 @@ constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authen
 
 transport::http_response primary_unavailable(std::string message) {
   auto r = error_response(503, message);
-  r.headers.emplace_back("Retry-After", "1");
+  r.headers.emplace_back("Retry-After", retry_after_s);
   return r;
 }
 

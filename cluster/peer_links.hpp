@@ -6,12 +6,12 @@
 // each other member with a non-blocking connect_atom request to the
 // middleman's (or, with mutual TLS, the OpenSSL manager's) actor handle,
 // exchanges a `peer_hello` (a peer with another wire version or partition
-// count is refused), monitors the peer, pings it every second, marks it down on its
-// down_msg (the process died, or CAF's heartbeats timed out) and reconnects
-// with a bounded backoff while the member is still in etcd. A link lost is
-// probed with plain TCP connects: a peer whose port refuses them is gone
-// (peer_links_options::peer_gone). It also carries
-// the replication requests (cluster/replicator.hpp) and the router's
+// count is refused), monitors the peer, pings it every second, marks it
+// down on its down_msg (the process died, or CAF's heartbeats timed out)
+// and reconnects with a bounded backoff while the member is still in etcd.
+// A link lost is probed with plain TCP connects: a peer whose port refuses
+// them is gone (peer_links_options::peer_gone). It also carries the
+// replication requests (cluster/replicator.hpp) and the router's
 // route_requests (cluster/router.hpp): a routed request is delegated to the
 // peer's links actor, which delegates it to its node's replicator (or
 // router), whose answer goes straight back to the asker.

@@ -143,23 +143,7 @@ bool wait_for(Pred done, std::chrono::milliseconds timeout) {
   return true;
 }
 
-class cluster_data_test : public cluster_fixture {
-protected:
-  // Waits until every node sees every other up, linked and pinged.
-  void all_linked(const std::vector<std::string>& names) {
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-        for (const auto& [n, state] : c.members)
-          if (state != "up")
-            return false;
-        return c.members.size() == names.size() &&
-               check_links(c, names[i], others_of(names, names[i])).empty();
-      });
-      ASSERT_EQ(check_links(c, names[i], others_of(names, names[i])), "")
-        << names[i] << " sees " << c.body;
-    }
-  }
-};
+class cluster_data_test : public cluster_fixture {};
 
 } // namespace
 

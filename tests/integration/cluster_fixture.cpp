@@ -144,4 +144,18 @@ server_process& cluster_fixture::add_node(const std::string& name, int parts,
   return *nodes_.back();
 }
 
+void cluster_fixture::all_linked(const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
+      for (const auto& [n, state] : c.members)
+        if (state != "up")
+          return false;
+      return c.members.size() == names.size() &&
+             check_links(c, names[i], others_of(names, names[i])).empty();
+    });
+    ASSERT_EQ(check_links(c, names[i], others_of(names, names[i])), "")
+      << names[i] << " sees " << c.body;
+  }
+}
+
 } // namespace sy::test

@@ -100,6 +100,10 @@ protected:
   server_process& add_node(const std::string& name, int parts = partitions,
                            const std::string& extra = "", const std::string& listen = "");
 
+  /// Waits until every node (named `names`, in the order they were added)
+  /// sees every other up, linked and pinged.
+  void all_linked(const std::vector<std::string>& names);
+
   temp_dir etcd_dir_;
   std::string etcd_url_;
   pid_t etcd_pid_ = -1;
