@@ -27,8 +27,21 @@ transport::http_response json_response(int status, std::string body) {
   return r;
 }
 
+namespace {
+
+// An error answer: a 503 (a failed journal write, a node not ready or busy, no
+// live primary) always says when to retry (docs/api.md).
+transport::http_response error_answer(int status, std::string body) {
+  auto r = json_response(status, std::move(body));
+  if (status == 503)
+    r.headers.emplace_back("Retry-After", retry_after_s);
+  return r;
+}
+
+} // namespace
+
 transport::http_response error_response(int status, std::string_view message) {
-  return json_response(status, core::error_body(message));
+  return error_answer(status, core::error_body(message));
 }
 
 transport::http_response input_error_response(const core::input_error& e) {
@@ -46,11 +59,7 @@ transport::http_response input_error_response(const core::input_error& e) {
   return json_response(e.status, std::move(w).str());
 }
 
-transport::http_response not_ready_response() {
-  auto r = error_response(503, not_ready_message);
-  r.headers.emplace_back("Retry-After", retry_after_s);
-  return r;
-}
+transport::http_response not_ready_response() { return error_response(503, not_ready_message); }
 
 namespace {
 
@@ -88,10 +97,7 @@ transport::http_response push_error_response(int status, std::string_view messag
     .key("path")
     .value(path)
     .end_object();
-  auto r = json_response(status, std::move(w).str());
-  if (status == 503)
-    r.headers.emplace_back("Retry-After", retry_after_s);
-  return r;
+  return error_answer(status, std::move(w).str());
 }
 
 bool is_push_path(std::string_view path) {
@@ -114,11 +120,7 @@ transport::http_response error_response(const caf::error& e) {
   if (!err.field.empty())
     w.key("field").value(err.field);
   w.end_object();
-  auto r = json_response(status, std::move(w).str());
-  // docs/api.md: a 503 (a failed journal write, a busy node) always says when to retry.
-  if (status == 503)
-    r.headers.emplace_back("Retry-After", retry_after_s);
-  return r;
+  return error_answer(status, std::move(w).str());
 }
 
 void log_change(std::string_view change, std::string_view kind, std::string_view id,

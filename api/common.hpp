@@ -21,7 +21,7 @@ namespace sy::api {
 /// Returns a JSON response.
 transport::http_response json_response(int status, std::string body);
 
-/// Returns {"error": message} with `status`.
+/// Returns {"error": message} with `status`; a 503 also gets Retry-After.
 transport::http_response error_response(int status, std::string_view message);
 
 /// Returns the response for a codec's input_error: {"error", "field"?, "index"?}.

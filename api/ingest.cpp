@@ -58,12 +58,8 @@ std::string ids_body(const std::vector<uint64_t>& seqs) {
 }
 
 void answer(const transport::responder& respond, actors::ingest_outcome out) {
-  if (out.status != 202) {
-    auto r = error_response(out.status, out.error);
-    r.headers.emplace_back("Retry-After", retry_after_s);
-    respond(std::move(r));
-    return;
-  }
+  if (out.status != 202)
+    return respond(error_response(out.status, out.error));
   respond(json_response(202, ids_body(out.seqs)));
 }
 

@@ -180,10 +180,8 @@ void install_live(transport::http_server& server, const api_context& ctx) {
         return respond(input_error_response(only.error()));
       if (ctx.open_streams->fetch_add(1, std::memory_order_relaxed) >= ctx.max_streams) {
         ctx.open_streams->fetch_sub(1, std::memory_order_relaxed);
-        auto r = error_response(503, "too many open streams (console.max_streams = " +
-                                       std::to_string(ctx.max_streams) + "); retry later");
-        r.headers.emplace_back("Retry-After", std::string(retry_after_s));
-        return respond(std::move(r));
+        return respond(error_response(503, "too many open streams (console.max_streams = " +
+                                             std::to_string(ctx.max_streams) + "); retry later"));
       }
       auto slot = std::make_shared<stream_slot>(ctx.open_streams);
       if (only->empty())

@@ -179,10 +179,8 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
     if (!ctx.ready->load())
       return respond(not_ready_response());
     if (ctx.cluster && !ctx.cluster->ready()) {
-      auto r = error_response(503, "this node has not joined the cluster or cannot renew its etcd "
-                                   "lease; check that cluster.etcd answers");
-      r.headers.emplace_back("Retry-After", "1");
-      return respond(std::move(r));
+      return respond(error_response(503, "this node has not joined the cluster or cannot renew "
+                                         "its etcd lease; check that cluster.etcd answers"));
     }
     respond(json_response(200, R"({"status":"ready"})"));
   });

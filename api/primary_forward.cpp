@@ -25,35 +25,24 @@ constexpr std::string_view kept_request_headers[] = {"Authorization", "Content-T
 // The response headers it relays.
 constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authenticate"};
 
-transport::http_response primary_unavailable(std::string message) {
-  auto r = error_response(503, message);
-  r.headers.emplace_back("Retry-After", retry_after_s);
-  return r;
-}
-
 } // namespace
 
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
                         transport::responder& respond) {
   if (!ctx.cluster || !ctx.forward || !req.header(forwarded_by).empty())
     return false;
-  const auto [partition, primary] = ctx.cluster->placement(id);
-  const auto view = ctx.cluster->view();
-  if (primary == view.node)
+  auto [node, partition, primary, base] = ctx.cluster->route(id);
+  if (primary == node)
     return false;
   const std::string where = "partition " + std::to_string(partition);
   if (primary.empty()) {
-    respond(primary_unavailable("subscription " + id + "'s " + where +
-                                " has no primary yet (its delivery state lives there); retry"));
+    respond(error_response(503, "subscription " + id + "'s " + where +
+                                  " has no primary yet (its delivery state lives there); retry"));
     return true;
   }
-  std::string base;
-  for (const auto& m : view.members)
-    if (m.node == primary && m.up)
-      base = m.http;
   if (base.empty()) {
-    respond(primary_unavailable("subscription " + id + "'s " + where + " is led by " + primary +
-                                ", which is not a live member now; retry"));
+    respond(error_response(503, "subscription " + id + "'s " + where + " is led by " + primary +
+                                  ", which is not a live member now; retry"));
     return true;
   }
   transport::client_request out;
@@ -64,7 +53,7 @@ bool forward_to_primary(const api_context& ctx, const std::string& id, transport
   for (auto name : kept_request_headers)
     if (auto value = req.header(name); !value.empty())
       out.headers.emplace_back(std::string(name), std::string(value));
-  out.headers.emplace_back(std::string(forwarded_by), view.node);
+  out.headers.emplace_back(std::string(forwarded_by), std::move(node));
   ctx.forward->send(std::move(out), [respond, primary, base](transport::client_response r) {
     if (r.status == 0) {
       log::write(log::level::warn, "cluster.forward_failed",
@@ -72,8 +61,8 @@ bool forward_to_primary(const api_context& ctx, const std::string& id, transport
                    "; check that its API address (GET /v1/cluster shows it as http) is "
                    "reachable from this node",
                  {{"peer", primary}, {"error", r.error}});
-      return respond(primary_unavailable("the subscription's delivery state lives on " + primary +
-                                         ", which did not answer (" + r.error + "); retry"));
+      return respond(error_response(503, "the subscription's delivery state lives on " + primary +
+                                           ", which did not answer (" + r.error + "); retry"));
     }
     transport::http_response resp;
     resp.status = r.status;

@@ -876,6 +876,20 @@ std::pair<uint32_t, std::string> membership::placement(std::string_view id) cons
   return {p, p < parts.size() ? parts[p].primary : std::string()};
 }
 
+primary_route membership::route(std::string_view id) const {
+  primary_route r;
+  r.partition = partition_of(id, impl_->opt_.partitions);
+  std::lock_guard lock(impl_->view_mutex_);
+  const auto& v = impl_->view_;
+  r.node = v.node;
+  if (r.partition < v.partitions.size())
+    r.primary = v.partitions[r.partition].primary;
+  for (const auto& m : v.members)
+    if (m.node == r.primary && m.up)
+      r.http = m.http;
+  return r;
+}
+
 cluster_view membership::view() const {
   std::lock_guard lock(impl_->view_mutex_);
   return impl_->view_;

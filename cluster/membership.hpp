@@ -71,6 +71,14 @@ struct member_view {
   int64_t lease = 0;
 };
 
+/// Where a subscription's delivery state lives, as last seen.
+struct primary_route {
+  std::string node;       ///< this node
+  uint32_t partition = 0; ///< the subscription's partition
+  std::string primary;    ///< that partition's primary; empty while it has none
+  std::string http;       ///< the primary's API base URL; empty unless it is up
+};
+
 /// A partition's configuration as GET /v1/cluster shows it.
 struct partition_view {
   uint32_t partition = 0;
@@ -172,6 +180,10 @@ public:
   /// Returns subscription `id`'s partition and that partition's primary as
   /// last seen (empty when it has none yet).
   std::pair<uint32_t, std::string> placement(std::string_view id) const;
+
+  /// Returns subscription `id`'s primary_route (a request that reads or
+  /// changes its queue is passed on there).
+  primary_route route(std::string_view id) const;
 
   /// Returns the cluster as last seen.
   cluster_view view() const;
