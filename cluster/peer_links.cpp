@@ -440,8 +440,9 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
       p.backoff = first_backoff;
       p.next_attempt = clock::now() + p.backoff;
       publish_snapshot(self);
-      if (self->state.router)
-        self->send(self->state.router, peer_down_atom::value, node);
+      for (const auto& attached : {self->state.router, self->state.replicator})
+        if (attached)
+          self->send(attached, peer_down_atom::value, node);
       // A peer that stopped its links itself (a graceful stop) leaves by
       // itself; one whose link broke may be gone.
       if (msg.reason != caf::exit_reason::user_shutdown && msg.reason != caf::exit_reason::normal)

@@ -66,8 +66,9 @@ using peer_route_atom = caf::atom_constant<caf::atom("peerroute")>;
 /// Attaches the node's router to its peer_links actor (local only):
 /// `(router_attach_atom, router)`; route_requests from peers are delegated to it.
 using router_attach_atom = caf::atom_constant<caf::atom("rtrattach")>;
-/// Tells the attached router that the link to a peer dropped (local only):
-/// `(peer_down_atom, node)`; a request in flight to it can get no answer.
+/// Tells the attached router and replicator that the link to a peer dropped
+/// (local only): `(peer_down_atom, node)`; a request in flight to it can get
+/// no answer.
 using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;
 
 /// One partition's part of a routed batch: the entries (cluster/partition_entry

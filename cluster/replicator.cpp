@@ -90,6 +90,11 @@ struct partition {
   std::optional<backup_state> backup;
   uint64_t generation = 0; // bumped when the backup restarts: older replies are stale
   bool retry_pending = false;
+  // The primary the backup's request in flight went to, in generation
+  // asking_generation (empty: none): if the link to it drops
+  // (peer_down_atom), no answer can come.
+  std::string asking;
+  uint64_t asking_generation = 0;
   std::vector<parked_fetch> parked;
   std::map<uint64_t, std::function<void(append_outcome)>> waiters;
   // As primary: the epoch its tenure began in, and the next offset to
@@ -482,7 +487,10 @@ void retry_later(repl_actor* self, uint32_t p) {
 template <class Response, class Request, class OnReply>
 void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const Request& request,
                  OnReply on_reply) {
-  const auto gen = self->state.parts.at(p).generation;
+  auto& part = self->state.parts.at(p);
+  const auto gen = part.generation;
+  part.asking = primary;
+  part.asking_generation = gen;
   self
     ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
               primary, request)
@@ -491,6 +499,7 @@ void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const
         auto it = self->state.parts.find(p);
         if (it == self->state.parts.end() || it->second.generation != gen || !it->second.backup)
           return;
+        it->second.asking.clear();
         auto next = on_reply(*it->second.backup, r);
         if (next.action == backup_action::none)
           return retry_later(self, p);
@@ -498,8 +507,10 @@ void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const
       },
       [=](const caf::error&) {
         auto it = self->state.parts.find(p);
-        if (it != self->state.parts.end() && it->second.generation == gen)
-          retry_later(self, p);
+        if (it == self->state.parts.end() || it->second.generation != gen)
+          return;
+        it->second.asking.clear();
+        retry_later(self, p);
       });
 }
 
@@ -766,6 +777,16 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         propose(self, p, part);      // a lagging backup sends nothing to trigger it
       }
       self->delayed_send(self, self->state.options.poll_every, repl_tick_atom::value);
+    },
+    [self](peer_down_atom, const std::string& node) {
+      // The answers of requests in flight to it cannot come any more: ask
+      // again (its successor, or it once linked again) after retry_after
+      // rather than after request_timeout.
+      for (auto& [p, part] : self->state.parts)
+        if (part.backup && part.asking == node && part.asking_generation == part.generation) {
+          part.asking.clear();
+          retry_later(self, p);
+        }
     },
     [self](repl_retry_atom, uint32_t p, uint64_t gen) {
       auto it = self->state.parts.find(p);

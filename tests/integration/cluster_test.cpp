@@ -9,8 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <atomic>
 #include <csignal>
 #include <memory>
 #include <cstdio>
@@ -21,11 +19,10 @@
 #include <tuple>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "../common/tcp_proxy.hpp"
 #include "cluster_fixture.hpp"
 #include "harness.hpp"
 #include "cluster/placement.hpp"
@@ -37,75 +34,6 @@ namespace {
 
 constexpr int partitions = cluster_fixture::partitions;
 constexpr int replicas = cluster_fixture::replicas;
-
-// A TCP proxy on a free loopback port to 127.0.0.1:`target`, which freeze()
-// turns into a black hole: what either side sends from then on is read and
-// dropped, connections stay open and new ones are taken, so requests
-// through it time out (an etcd member that lost its leader, or cut off).
-class freezable_proxy {
-public:
-  explicit freezable_proxy(uint16_t target)
-      : target_(target), acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-    accept();
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~freezable_proxy() {
-    ioc_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  void freeze() { frozen_ = true; }
-
-private:
-  using tcp = boost::asio::ip::tcp;
-  struct pipe : std::enable_shared_from_this<pipe> {
-    pipe(boost::asio::io_context& ioc, tcp::socket client) : a(std::move(client)), b(ioc) {}
-    tcp::socket a, b;
-    std::array<char, 16384> from_a{}, from_b{};
-  };
-
-  void accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
-      if (ec)
-        return;
-      auto p = std::make_shared<pipe>(ioc_, std::move(s));
-      p->b.async_connect({boost::asio::ip::make_address("127.0.0.1"), target_},
-                         [this, p](boost::system::error_code ec) {
-                           if (ec)
-                             return;
-                           pump(p, p->a, p->b, p->from_a);
-                           pump(p, p->b, p->a, p->from_b);
-                         });
-      accept();
-    });
-  }
-
-  // Copies `from` to `to` until either closes; drops what it reads while frozen.
-  void pump(std::shared_ptr<pipe> p, tcp::socket& from, tcp::socket& to,
-            std::array<char, 16384>& buf) {
-    from.async_read_some(boost::asio::buffer(buf), [this, p, &from, &to,
-                                                    &buf](boost::system::error_code ec, size_t n) {
-      if (ec) {
-        boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_both, ignored);
-        return;
-      }
-      if (frozen_)
-        return pump(p, from, to, buf);
-      boost::asio::async_write(to, boost::asio::buffer(buf.data(), n),
-                               [this, p, &from, &to, &buf](boost::system::error_code ec, size_t) {
-                                 if (!ec)
-                                   pump(p, from, to, buf);
-                               });
-    });
-  }
-
-  uint16_t target_;
-  boost::asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::atomic<bool> frozen_{false};
-  std::thread thread_;
-};
 
 bool has(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -477,7 +405,7 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
   // an etcd member cut off from its leader does.
   const auto etcd_port = static_cast<uint16_t>(
     std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
-  freezable_proxy proxy(etcd_port);
+  sy::test::tcp_proxy proxy(etcd_port);
   auto toml = cluster_toml("n1");
   const auto only = "etcd = [\"" + etcd_url_ + "\"]";
   ASSERT_NE(toml.find(only), std::string::npos) << toml;

@@ -30,6 +30,8 @@
 #include "storage/journal.hpp"
 #include "storage/partition_log.hpp"
 
+#include "../../common/tcp_proxy.hpp"
+
 using namespace sy::cluster;
 using namespace std::chrono_literals;
 
@@ -108,8 +110,9 @@ struct node {
   std::unique_ptr<replicator> repl;
   control& ctl;
   handed seen;
-  bool record_proposals = false;               // start() hands on_propose's calls to seen
-  std::chrono::milliseconds long_poll = 200ms; // start()'s; request_timeout stays above it
+  bool record_proposals = false;                // start() hands on_propose's calls to seen
+  std::chrono::milliseconds long_poll = 200ms;  // start()'s; request_timeout stays above it
+  std::chrono::milliseconds request_timeout{0}; // start()'s; 0: long_poll + 2 s, at least 2 s
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -156,7 +159,9 @@ struct node {
     o.min_insync = 1;
     o.poll_every = 20ms;
     o.long_poll = long_poll;
-    o.request_timeout = std::max<std::chrono::milliseconds>(2000ms, long_poll + 2000ms);
+    o.request_timeout = request_timeout.count() > 0
+                          ? request_timeout
+                          : std::max<std::chrono::milliseconds>(2000ms, long_poll + 2000ms);
     o.retry_after = 50ms;
     o.fenced_grace = 300ms;
     o.configurations = [&c = ctl, n = name] { return c.of(n); };
@@ -625,6 +630,75 @@ TEST_F(three_nodes, a_primary_fenced_by_an_epoch_it_cannot_see_stops_after_the_g
   auto calls = a->seen.calls();
   EXPECT_EQ(calls.back().first, 0u);
   EXPECT_EQ(calls.back().epoch, 12u);
+}
+
+// As three_nodes, with a's link to b through a proxy that can cut it (a
+// dials b: the name that sorts first dials), and request_timeout far above
+// the test's deadlines: a request whose answer was lost with the link would
+// only end by it.
+struct three_nodes_cuttable : ::testing::Test {
+  control ctl;
+  std::unique_ptr<node> a, b, c;
+  std::unique_ptr<sy::test::tcp_proxy> a_to_b;
+  void SetUp() override {
+    b = std::make_unique<node>("b", ctl);
+    {
+      std::lock_guard<std::mutex> guard(ctl.mutex);
+      auto& entry = ctl.members.back();
+      ASSERT_EQ(entry.node, "b");
+      const auto colon = entry.cluster.rfind(':');
+      a_to_b = std::make_unique<sy::test::tcp_proxy>(
+        static_cast<uint16_t>(std::stoi(entry.cluster.substr(colon + 1))));
+      entry.cluster = "127.0.0.1:" + std::to_string(a_to_b->port());
+    }
+    a = std::make_unique<node>("a", ctl);
+    c = std::make_unique<node>("c", ctl);
+    for (auto* n : {a.get(), b.get(), c.get()})
+      n->request_timeout = 120s;
+    ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
+      << "the three nodes did not link";
+    ctl.set({10, "a", {"a", "b", "c"}, {"a", "b", "c"}});
+    a->start();
+    b->start();
+    c->start();
+    ASSERT_TRUE(eventually([&] {
+      return a->status().role == "primary" && b->status().role == "backup" &&
+             c->status().role == "backup";
+    }));
+  }
+  void TearDown() override {
+    c.reset();
+    b.reset();
+    a.reset();
+    a_to_b.reset();
+  }
+};
+
+TEST_F(three_nodes_cuttable, a_backup_whose_link_to_the_primary_flapped_fetches_again_at_once) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 2), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+  // b's next fetch is parked on a (long poll) or on its way: the cut loses
+  // it or its answer.
+  ASSERT_TRUE(eventually([&] { return b->status().log_end >= 2; }));
+  ASSERT_GE(a_to_b->cut(), 1u) << "a's link to b did not go through the proxy";
+  ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2); }))
+    << "a did not link to b again";
+
+  // The append commits once b stored it: b must ask a again, which it does
+  // at once when told its link dropped, not after request_timeout (120 s).
+  outcome second;
+  a->repl->append(part, entries("e", 2, 4), second.callback());
+  ASSERT_TRUE(eventually([&] { return second.count() == 1; }))
+    << "b did not fetch again after its link flapped (b's log ends at " << b->status().log_end
+    << ")";
+  EXPECT_EQ(second.first(), append_outcome::committed);
+
+  const auto want = entries("e", 0, 4);
+  EXPECT_EQ(b->stop_and_read(), want);
+  EXPECT_EQ(c->stop_and_read(), want);
+  EXPECT_EQ(a->stop_and_read(), want);
 }
 
 TEST(replicator, reads_the_assigned_configurations_of_a_membership_view) {
