@@ -307,10 +307,17 @@ struct resolve_push_tokens {
   core::send_to_list_spec spec;
 };
 
-/// Finds the pull subscriber whose accessKey is `access_key` → its actor,
-/// or unauthorized.
+/// Finds the pull subscriber whose accessKey is `access_key` →
+/// pull_subscriber_found, or unauthorized.
 struct find_pull_subscriber {
   std::string access_key;
+};
+
+/// A pull subscription's actor and id (a cluster node passes the request on
+/// to the id's partition primary, where its files are).
+struct pull_subscriber_found {
+  caf::actor subscriber;
+  std::string id;
 };
 
 /// Reads every subscription's stats → stats_table.
@@ -431,7 +438,7 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<list_subscribed_event_types>::with<event_type_list>,
   caf::replies_to<put_association>::with<done>,
   caf::replies_to<resolve_push_tokens>::with<push_tokens>,
-  caf::replies_to<find_pull_subscriber>::with<caf::actor>,
+  caf::replies_to<find_pull_subscriber>::with<pull_subscriber_found>,
   caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
   caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>,
   caf::reacts_to<storage_done>, caf::reacts_to<cluster_subscriptions>>;
@@ -496,6 +503,7 @@ SY_INSPECT_EMPTY(list_subscribed_event_types)
 SY_INSPECT(put_association, x.association)
 SY_INSPECT(resolve_push_tokens, x.spec)
 SY_INSPECT(find_pull_subscriber, x.access_key)
+SY_INSPECT(pull_subscriber_found, x.subscriber, x.id)
 SY_INSPECT_EMPTY(list_stats)
 SY_INSPECT(attempt_record, x.event_id, x.type, x.attempt, x.at, x.duration_ms, x.status, x.error,
            x.response_excerpt)
@@ -609,6 +617,7 @@ CAF_ADD_TYPE_ID(switchyard, (sy::actors::attempt_list))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_attempts))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::remote_subscription))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_subscriptions))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::pull_subscriber_found))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

@@ -607,14 +607,15 @@ push_tokens registry_state::resolve(const core::send_to_list_spec& spec) const {
   return push_tokens{resolve_tokens(spec, &associations_)};
 }
 
-caf::expected<caf::actor> registry_state::pull_subscriber(std::string_view access_key) const {
+caf::expected<pull_subscriber_found> registry_state::pull_subscriber(
+  std::string_view access_key) const {
   if (!access_key.empty()) {
     auto [lo, hi] = pull_keys_.equal_range(std::hash<std::string_view>{}(access_key));
     for (auto it = lo; it != hi; ++it) {
       auto found = subs_.find(it->second);
       if (found != subs_.end() && found->second.sub.delivery == core::delivery_mode::pull &&
           core::constant_time_equal(found->second.sub.access_key, access_key))
-        return found->second.slot->get();
+        return pull_subscriber_found{found->second.slot->get(), found->second.sub.id};
     }
   }
   return make_error(errc::unauthorized, "unknown accessKey");
@@ -732,7 +733,7 @@ registry_actor::behavior_type registry_behavior(
       return st.put_association(std::move(x.association));
     },
     [&st](const resolve_push_tokens& x) -> caf::result<push_tokens> { return st.resolve(x.spec); },
-    [&st](const find_pull_subscriber& x) -> caf::result<caf::actor> {
+    [&st](const find_pull_subscriber& x) -> caf::result<pull_subscriber_found> {
       return st.pull_subscriber(x.access_key);
     },
     [&st](const list_stats&) -> caf::result<stats_table> { return st.stats(); },

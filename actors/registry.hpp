@@ -151,7 +151,7 @@ public:
 
   /// Returns the actor of the pull subscription whose accessKey is
   /// `access_key`, or unauthorized.
-  caf::expected<caf::actor> pull_subscriber(std::string_view access_key) const;
+  caf::expected<pull_subscriber_found> pull_subscriber(std::string_view access_key) const;
   /// Returns every subscription's stats.
   stats_table stats() const;
 

@@ -21,7 +21,9 @@ transport::http_response unauthorized(std::string_view why) {
 }
 
 // Finds the pull subscription whose accessKey the request carries (401 when
-// none), asks its actor `request` and answers `render(reply)`.
+// none), asks its actor `request` and answers `render(reply)`. In a cluster
+// its files are on its partition's primary (only there does the apply queue
+// its events): another node passes the request on to it.
 template <class Reply, class Request, class Render>
 void ask_pull_subscriber(const api_context& ctx, const transport::http_request& req,
                          transport::responder respond, Request request, Render render) {
@@ -34,10 +36,18 @@ void ask_pull_subscriber(const api_context& ctx, const transport::http_request& 
     return respond(unauthorized("missing accessKey"));
   }
   caf::actor_system& sys = *ctx.system;
-  ask_then<caf::actor>(
+  // What a forward needs of the request (a GET or DELETE: no body).
+  auto forwardable = ctx.cluster ? std::make_shared<transport::http_request>(req) : nullptr;
+  ask_then<actors::pull_subscriber_found>(
     sys, ctx.registry, actors::find_pull_subscriber{std::move(key)}, std::move(respond),
-    [&sys, request, render](caf::actor& subscriber, const transport::responder& respond) {
-      ask<Reply>(sys, subscriber, request, respond, render);
+    [ctx, &sys, request, render, forwardable](actors::pull_subscriber_found& found,
+                                              const transport::responder& respond) {
+      if (forwardable) {
+        auto relay = respond;
+        if (forward_to_primary(ctx, found.id, *forwardable, relay))
+          return;
+      }
+      ask<Reply>(sys, found.subscriber, request, respond, render);
     },
     [ctx, remote = req.remote, method = req.method, path = req.path](const caf::error& e) {
       if (actors::to_domain_error(e).code == actors::errc::unauthorized) {

@@ -238,8 +238,11 @@ TEST_F(cluster_test, a_subscription_shows_its_partition_and_that_partitions_prim
 // A subscription's queue, attempts and dead letters live on its partition's
 // primary; asked on the other node, the request is passed on to it
 // (api/primary_forward.cpp) and answered as the primary answers.
-TEST_F(cluster_test, attempts_purge_and_dead_letters_are_served_from_the_primary_on_any_node) {
-  const std::string fast_dead_letters = "[retry]\ninitial_ms = 100\nmax_age = \"1s\"\n";
+TEST_F(cluster_test,
+       attempts_purge_dead_letters_and_pull_files_are_served_from_the_primary_on_any_node) {
+  // Quick dead letters, and pull files sealed at two events.
+  const std::string fast_dead_letters =
+    "[retry]\ninitial_ms = 100\nmax_age = \"1s\"\n[pull]\nfile_max_events = 2\n";
   auto& n1 = add_node("n1", partitions, fast_dead_letters);
   auto& n2 = add_node("n2", partitions, fast_dead_letters);
   n1.start();
@@ -341,6 +344,39 @@ TEST_F(cluster_test, attempts_purge_and_dead_letters_are_served_from_the_primary
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_GE(number(r.body, "dropped"), 1) << r.body;
   EXPECT_EQ(dead_primary->call("GET", dead).body.find(event_id), std::string::npos);
+
+  // Pull files: filled on the primary only (its apply queues the events),
+  // listed, read and deleted through the other node with the accessKey.
+  r = n1.call("POST", "/v1/subscriptions",
+              R"({"service":"puller","types":["p.**"],"delivery":"pull"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto pull_id = json_string(r.body, "id");
+  const headers_t key = {{"Authorization", "Bearer " + json_string(r.body, "accessKey")}};
+  const auto& pull_primary_name = c.parts[sy::cluster::partition_of(pull_id, partitions)].primary;
+  server_process* pull_primary = pull_primary_name == "n1" ? &n1 : &n2;
+  server_process* pull_other = pull_primary_name == "n1" ? &n2 : &n1;
+  ASSERT_TRUE(within_15_s(
+    [&, o = pull_other] { return o->call("GET", "/v1/subscriptions/" + pull_id).status == 200; }));
+  r = publish(pull_other, R"([{"type":"p.one"},{"type":"p.two"}])");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string listed;
+  ASSERT_TRUE(within_15_s([&, o = pull_other] {
+    listed = o->call("GET", "/v1/eventfiles", "", key).body;
+    return listed.find("evf_") != std::string::npos;
+  }))
+    << listed;
+  const auto name_at = listed.find("evf_");
+  const auto file = listed.substr(name_at, listed.find('"', name_at) - name_at);
+  r = pull_other->call("GET", "/v1/eventfiles/" + file, "", key);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("p.one"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("p.two"), std::string::npos) << r.body;
+  EXPECT_EQ(pull_other->call("DELETE", "/v1/eventfiles/" + file, "", key).status, 204);
+  EXPECT_EQ(pull_primary->call("GET", "/v1/eventfiles", "", key).body.find(file),
+            std::string::npos);
+  // An unknown accessKey is refused where it arrives.
+  EXPECT_EQ(
+    pull_other->call("GET", "/v1/eventfiles", "", {{"Authorization", "Bearer nope"}}).status, 401);
 }
 
 TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_what_is_missing) {

@@ -280,8 +280,11 @@ TEST_F(registry_fixture, a_pull_subscription_is_found_by_its_access_key_only) {
   auto v = ask<subscription_view>(create_subscription{spec});
   ASSERT_TRUE(v);
   ASSERT_FALSE(v->sub.access_key.empty());
-  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{v->sub.access_key}));
-  auto wrong = ask<caf::actor>(find_pull_subscriber{v->sub.access_key + "x"});
+  auto found = ask<pull_subscriber_found>(find_pull_subscriber{v->sub.access_key});
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->subscriber);
+  EXPECT_EQ(found->id, v->sub.id);
+  auto wrong = ask<pull_subscriber_found>(find_pull_subscriber{v->sub.access_key + "x"});
   ASSERT_FALSE(wrong);
   EXPECT_EQ(kind(wrong.error()), errc::unauthorized);
 }
@@ -335,12 +338,12 @@ TEST_F(registry_fixture, a_pull_access_key_is_found_after_a_restart_and_not_afte
   auto other = ask<subscription_view>(create_subscription{spec});
   ASSERT_TRUE(other);
   restart();
-  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{v->sub.access_key}));
+  EXPECT_TRUE(ask<pull_subscriber_found>(find_pull_subscriber{v->sub.access_key}));
   ASSERT_TRUE(ask<done>(delete_subscription{subscription_kind::native, v->sub.id}));
-  auto gone = ask<caf::actor>(find_pull_subscriber{v->sub.access_key});
+  auto gone = ask<pull_subscriber_found>(find_pull_subscriber{v->sub.access_key});
   ASSERT_FALSE(gone);
   EXPECT_EQ(kind(gone.error()), errc::unauthorized);
-  EXPECT_TRUE(ask<caf::actor>(find_pull_subscriber{other->sub.access_key}));
+  EXPECT_TRUE(ask<pull_subscriber_found>(find_pull_subscriber{other->sub.access_key}));
 }
 
 TEST_F(registry_fixture, subscriptions_survive_a_restart) {
