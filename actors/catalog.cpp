@@ -52,6 +52,11 @@ bool event_type_catalog::contains(const std::string& code) const {
   return current_->find(code) != current_->end();
 }
 
+bool event_type_catalog::holds(const std::string& code, const std::string& record) const {
+  auto it = current_->find(code);
+  return it != current_->end() && record_of(it->second).second == record;
+}
+
 bool event_type_catalog::adopt(core::event_type_def type) {
   auto next = std::make_shared<event_type_map>(*current_);
   auto code = type.code;

@@ -38,6 +38,10 @@ public:
   /// Returns whether the event type `code` is registered.
   bool contains(const std::string& code) const;
 
+  /// Returns whether the event type `code` is registered with `record`
+  /// (as record_of() makes it).
+  bool holds(const std::string& code, const std::string& record) const;
+
   /// Adds `type` (replacing the one with its code), once its record is
   /// stored, and publishes the new catalog before returning, so a client
   /// that registers and then publishes finds its code. Returns true when

@@ -8,13 +8,30 @@ std::string subs_key(std::string_view id) {
   return key;
 }
 
-std::optional<std::string> subs_id_of(std::string_view key) {
-  if (key.size() <= subs_prefix.size() || key.substr(0, subs_prefix.size()) != subs_prefix)
+namespace {
+
+// The last path segment of `key` under `prefix`, or nullopt.
+std::optional<std::string> name_under(std::string_view prefix, std::string_view key) {
+  if (key.size() <= prefix.size() || key.substr(0, prefix.size()) != prefix)
     return std::nullopt;
-  auto id = key.substr(subs_prefix.size());
-  if (id.find('/') != std::string_view::npos)
+  auto name = key.substr(prefix.size());
+  if (name.find('/') != std::string_view::npos)
     return std::nullopt;
-  return std::string(id);
+  return std::string(name);
+}
+
+} // namespace
+
+std::string event_type_key(std::string_view code) {
+  std::string key(event_types_prefix);
+  key += code;
+  return key;
+}
+
+std::optional<std::string> subs_id_of(std::string_view key) { return name_under(subs_prefix, key); }
+
+std::optional<std::string> event_type_code_of(std::string_view key) {
+  return name_under(event_types_prefix, key);
 }
 
 std::string mirror_record(const subscription& s) {

@@ -32,6 +32,17 @@ std::string subs_key(std::string_view id);
 /// directly under subs_prefix.
 std::optional<std::string> subs_id_of(std::string_view key);
 
+/// The etcd prefix of the Acoustic event types (/sy/event_types/<code>,
+/// the record core::write_event_type makes).
+inline constexpr std::string_view event_types_prefix = "/sy/event_types/";
+
+/// Returns the etcd key of event type `code`.
+std::string event_type_key(std::string_view code);
+
+/// Returns the event type code of etcd key `key`, or nullopt when it is not
+/// directly under event_types_prefix.
+std::optional<std::string> event_type_code_of(std::string_view key);
+
 /// Returns `s` as etcd holds it: its journal record with number 0 (each
 /// node gives its own journal number).
 std::string mirror_record(const subscription& s);
@@ -59,6 +70,12 @@ public:
                    std::function<void(mirror_outcome)> done) = 0;
   /// Deletes subscription `id`'s key.
   virtual void erase(const std::string& id, std::function<void(mirror_outcome)> done) = 0;
+  /// Writes `record` as event type `code` (the last writer wins).
+  virtual void put_event_type(const std::string& code, std::string record,
+                              std::function<void(mirror_outcome)> done) = 0;
+  /// Deletes event type `code`'s key.
+  virtual void erase_event_type(const std::string& code,
+                                std::function<void(mirror_outcome)> done) = 0;
 };
 
 /// What a watched put of a subscription record does to the local registry.

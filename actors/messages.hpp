@@ -391,6 +391,22 @@ struct cluster_subscriptions {
   std::vector<remote_subscription> changes;
 };
 
+/// One Acoustic event type read from etcd's /sy/event_types/ (the record
+/// core::write_event_type makes; empty when deleted).
+struct remote_event_type {
+  std::string code;
+  std::string record;
+  bool deleted = false;
+};
+
+/// What the watch of /sy/event_types/ tells the registry: every key
+/// (snapshot: types absent from it are removed) or the changes since the
+/// last message, in revision order. Local only.
+struct cluster_event_types {
+  bool snapshot = false;
+  std::vector<remote_event_type> changes;
+};
+
 /// Requeues a subscriber's dead letters (only that of `event_id` when it
 /// is not empty; only those whose event timestamp is within [since_ms,
 /// until_ms)) → replayed.
@@ -441,7 +457,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<find_pull_subscriber>::with<pull_subscriber_found>,
   caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
   caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>,
-  caf::reacts_to<storage_done>, caf::reacts_to<cluster_subscriptions>>;
+  caf::reacts_to<storage_done>, caf::reacts_to<cluster_subscriptions>,
+  caf::reacts_to<cluster_event_types>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 
@@ -514,6 +531,8 @@ SY_INSPECT(list_attempts, x.limit)
 SY_INSPECT(verification_answer, x.ticket, x.status, x.body, x.error)
 SY_INSPECT(remote_subscription, x.id, x.record, x.revision, x.deleted)
 SY_INSPECT(cluster_subscriptions, x.snapshot, x.revision, x.changes)
+SY_INSPECT(remote_event_type, x.code, x.record, x.deleted)
+SY_INSPECT(cluster_event_types, x.snapshot, x.changes)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
 SY_INSPECT(replay_dead_letters, x.event_id, x.since_ms, x.until_ms)
@@ -618,6 +637,8 @@ CAF_ADD_TYPE_ID(switchyard, (sy::actors::list_attempts))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::remote_subscription))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_subscriptions))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::pull_subscriber_found))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::remote_event_type))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_event_types))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

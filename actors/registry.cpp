@@ -398,6 +398,8 @@ void registry_state::drain_remote() {
 }
 
 void registry_state::apply_step(remote_step step) {
+  if (step.type)
+    return apply_type_step(std::move(*step.type));
   auto log_failure = [](const std::string& id, const caf::error& err) {
     if (err)
       log::write(log::level::warn, "cluster.subscription_not_applied",
@@ -524,22 +526,81 @@ void registry_state::forget_key(const subscription& sub) {
     }
 }
 
-caf::result<event_type_stored> registry_state::put_event_type(core::event_type_def type) {
-  auto rp = self_->make_response_promise<event_type_stored>();
+void registry_state::store_event_type(core::event_type_def type,
+                                      std::function<void(caf::error, bool)> then) {
   auto* journal = env_.journal;
   auto [name, record] = event_type_catalog::record_of(type);
   write([journal, name = std::move(name),
          record = std::move(record)] { return journal->put_meta(name, record); },
-        [this, rp, type = std::move(type)](std::optional<storage::error>& err) mutable {
-          if (err) {
-            rp.deliver(make_error(errc::unavailable,
-                                  "could not store the event type: " + err->message + "; retry"));
-            return;
-          }
-          auto copy = type;
-          const bool added = catalog_.adopt(std::move(type));
-          rp.deliver(event_type_stored{std::move(copy), added});
+        [this, type = std::move(type),
+         then = std::move(then)](std::optional<storage::error>& err) mutable {
+          if (err)
+            return then(make_error(errc::unavailable,
+                                   "could not store the event type: " + err->message + "; retry"),
+                        false);
+          then(caf::error{}, catalog_.adopt(std::move(type)));
         });
+}
+
+void registry_state::forget_event_type(const std::string& code,
+                                       std::function<void(caf::error)> then) {
+  auto* journal = env_.journal;
+  write([journal, name = event_type_catalog::key_of(code)] { return journal->delete_meta(name); },
+        [this, code, then = std::move(then)](std::optional<storage::error>& err) mutable {
+          if (err)
+            return then(make_error(errc::unavailable,
+                                   "could not delete the event type: " + err->message + "; retry"));
+          catalog_.forget(code);
+          then(caf::error{});
+        });
+}
+
+void registry_state::mirror_event_type(const std::string& code, std::string record,
+                                       std::function<void(caf::error)> then) {
+  if (!env_.mirror)
+    return then(caf::error{});
+  writing_ = true; // changes wait for etcd's answer, as for a journal write
+  auto me = caf::actor_cast<registry_actor>(self_);
+  auto done = [this, me, then = std::move(then)](mirror_outcome o) {
+    caf::anon_send(me, storage_done{[this, o, then]() mutable {
+                     writing_ = false;
+                     caf::error err;
+                     if (o.result != mirror_outcome::kind::ok)
+                       err = make_error(errc::unavailable,
+                                        "etcd cannot be reached (cluster.etcd): " + o.message +
+                                          "; the change is not confirmed; retry");
+                     then(std::move(err));
+                     drain_remote();
+                   }});
+  };
+  if (record.empty())
+    env_.mirror->erase_event_type(code, std::move(done));
+  else
+    env_.mirror->put_event_type(code, std::move(record), std::move(done));
+}
+
+caf::result<event_type_stored> registry_state::put_event_type(core::event_type_def type) {
+  auto rp = self_->make_response_promise<event_type_stored>();
+  auto code = type.code;
+  auto record = event_type_catalog::record_of(type).second;
+  // In a cluster etcd first, so that every node (this one too, through its
+  // watch) ends with the last write.
+  mirror_event_type(
+    code, std::move(record), [this, rp, type = std::move(type)](caf::error err) mutable {
+      if (err) {
+        rp.deliver(std::move(err));
+        return;
+      }
+      auto copy = type;
+      store_event_type(std::move(type),
+                       [rp, copy = std::move(copy)](caf::error err, bool added) mutable {
+                         if (err) {
+                           rp.deliver(std::move(err));
+                           return;
+                         }
+                         rp.deliver(event_type_stored{std::move(copy), added});
+                       });
+    });
   return rp;
 }
 
@@ -547,18 +608,67 @@ caf::result<event_type_deleted> registry_state::remove_event_type(const std::str
   if (!catalog_.contains(code))
     return event_type_deleted{false};
   auto rp = self_->make_response_promise<event_type_deleted>();
-  auto* journal = env_.journal;
-  write([journal, name = event_type_catalog::key_of(code)] { return journal->delete_meta(name); },
-        [this, rp, code](std::optional<storage::error>& err) mutable {
-          if (err) {
-            rp.deliver(make_error(errc::unavailable,
-                                  "could not delete the event type: " + err->message + "; retry"));
-            return;
-          }
-          catalog_.forget(code);
-          rp.deliver(event_type_deleted{true});
-        });
+  mirror_event_type(code, {}, [this, rp, code](caf::error err) mutable {
+    if (err) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    forget_event_type(code, [rp](caf::error err) mutable {
+      if (err) {
+        rp.deliver(std::move(err));
+        return;
+      }
+      rp.deliver(event_type_deleted{true});
+    });
+  });
   return rp;
+}
+
+void registry_state::apply_cluster_types(cluster_event_types changes) {
+  if (changes.snapshot) {
+    std::set<std::string> present;
+    for (const auto& c : changes.changes)
+      present.insert(c.code);
+    catalog_.for_each([&](const core::event_type_def& type) {
+      if (present.count(type.code))
+        return;
+      remote_step gone;
+      gone.type.emplace();
+      gone.type->code = type.code;
+      gone.type->deleted = true;
+      remote_.push_back(std::move(gone));
+    });
+  }
+  for (auto& c : changes.changes) {
+    remote_step step;
+    step.type = std::move(c);
+    remote_.push_back(std::move(step));
+  }
+  drain_remote();
+}
+
+void registry_state::apply_type_step(remote_event_type change) {
+  auto log_failure = [code = change.code](const caf::error& err) {
+    if (err)
+      log::write(log::level::warn, "cluster.event_type_not_applied",
+                 "could not apply an event type change read from etcd: " +
+                   to_domain_error(err).message,
+                 {{"code", code}});
+  };
+  if (change.deleted) {
+    if (catalog_.contains(change.code))
+      forget_event_type(change.code, log_failure);
+    return;
+  }
+  if (catalog_.holds(change.code, change.record))
+    return; // this node's own write, or a repeat
+  auto type = core::decode_event_type(change.record);
+  if (!type || type->code != change.code) {
+    log::write(log::level::warn, "cluster.event_type_corrupt",
+               "an event type record in etcd cannot be read; skipped", {{"code", change.code}});
+    return;
+  }
+  store_event_type(std::move(*type), [log_failure](caf::error err, bool) { log_failure(err); });
 }
 
 event_type_list registry_state::subscribed_event_types() const {
@@ -753,6 +863,7 @@ registry_actor::behavior_type registry_behavior(
     },
     [](storage_done& x) { x.then(); },
     [&st](cluster_subscriptions& x) { st.apply_cluster(std::move(x)); },
+    [&st](cluster_event_types& x) { st.apply_cluster_types(std::move(x)); },
   };
 }
 

@@ -161,6 +161,11 @@ public:
   /// a time, between the registry's own changes.
   void apply_cluster(cluster_subscriptions changes);
 
+  /// Queues what the watch of /sy/event_types/ read and applies it in
+  /// order with the subscription changes (a snapshot also removes the
+  /// types it does not hold).
+  void apply_cluster_types(cluster_event_types changes);
+
   /// Returns true while a synced write runs: the behavior then skips every
   /// request that changes something until it is done.
   bool writing() const { return writing_; }
@@ -189,6 +194,7 @@ private:
   /// a snapshot, which removes what it did not hold.
   struct remote_step {
     remote_subscription change;
+    std::optional<remote_event_type> type; ///< set: an event type change instead
     bool reconcile = false;
     int64_t revision = 0;
     std::set<std::string> present;
@@ -251,6 +257,17 @@ private:
   /// it or the key's new revision; changes wait meanwhile. Calls `then`
   /// at once with revision 0 on a single node or for node-local kinds.
   void mirror(const subscription& sub, int64_t expected_revision, bool erase, mirrored_fn then);
+  /// As mirror(), for event type `code`: `record` written, or deleted when
+  /// empty (no compare: the last writer wins); `then(error)`.
+  void mirror_event_type(const std::string& code, std::string record,
+                         std::function<void(caf::error)> then);
+  /// Stores event type `type` in the journal and adopts it in the catalog;
+  /// `then(error, added)`.
+  void store_event_type(core::event_type_def type, std::function<void(caf::error, bool)> then);
+  /// Deletes event type `code` from the journal and the catalog; `then(error)`.
+  void forget_event_type(const std::string& code, std::function<void(caf::error)> then);
+  /// Applies one watched event type change.
+  void apply_type_step(remote_event_type change);
   /// Applies queued watch steps until one starts a write.
   void drain_remote();
   /// Applies one watch step.

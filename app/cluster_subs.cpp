@@ -31,6 +31,30 @@ actors::remote_subscription remote_of(const cluster::etcd_kv& kv, bool deleted) 
   return r;
 }
 
+actors::remote_event_type remote_type_of(const cluster::etcd_kv& kv, bool deleted) {
+  actors::remote_event_type r;
+  r.code = *actors::event_type_code_of(kv.key);
+  r.deleted = deleted;
+  if (!deleted)
+    r.record = kv.value;
+  return r;
+}
+
+// Logs a watch's trouble at most once per 10 s (while etcd is down a watch
+// retries every 250 ms).
+std::function<void(const std::string&)> trouble_logger(std::string prefix) {
+  return [prefix = std::move(prefix),
+          last = std::make_shared<std::chrono::steady_clock::time_point>()](
+           const std::string& why) {
+    const auto now = std::chrono::steady_clock::now();
+    if (*last != std::chrono::steady_clock::time_point{} && now - *last < std::chrono::seconds(10))
+      return;
+    *last = now;
+    log::write(log::level::warn, "cluster.subscriptions_watch",
+               "the watch of " + prefix + " in etcd is recovering: " + why);
+  };
+}
+
 } // namespace
 
 subscription_sync::subscription_sync(boost::asio::io_context& ioc, transport::http_client& http,
@@ -71,25 +95,39 @@ void subscription_sync::start(actors::registry_actor registry) {
     if (!m.changes.empty())
       caf::anon_send(registry, std::move(m));
   };
-  h.trouble = [last = std::make_shared<std::chrono::steady_clock::time_point>()](
-                const std::string& why) {
-    // At most one line per 10 s: while etcd is down the watch retries
-    // every 250 ms.
-    const auto now = std::chrono::steady_clock::now();
-    if (*last != std::chrono::steady_clock::time_point{} && now - *last < std::chrono::seconds(10))
-      return;
-    *last = now;
-    log::write(log::level::warn, "cluster.subscriptions_watch",
-               "the watch of /sy/subs/ in etcd is recovering: " + why);
-  };
+  h.trouble = trouble_logger(std::string(actors::subs_prefix));
   watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_.front(), urls_.front(),
                                                  std::string(actors::subs_prefix), std::move(h));
   watch_->start();
+
+  cluster::etcd_watch_handlers t;
+  t.snapshot = [registry](const cluster::etcd_range& range) {
+    actors::cluster_event_types m;
+    m.snapshot = true;
+    for (const auto& kv : range.kvs)
+      if (actors::event_type_code_of(kv.key))
+        m.changes.push_back(remote_type_of(kv, false));
+    caf::anon_send(registry, std::move(m));
+  };
+  t.events = [registry](const std::vector<cluster::etcd_event>& events) {
+    actors::cluster_event_types m;
+    for (const auto& ev : events)
+      if (actors::event_type_code_of(ev.kv.key))
+        m.changes.push_back(remote_type_of(ev.kv, ev.deleted));
+    if (!m.changes.empty())
+      caf::anon_send(registry, std::move(m));
+  };
+  t.trouble = trouble_logger(std::string(actors::event_types_prefix));
+  types_watch_ = std::make_unique<cluster::etcd_watch>(
+    ioc_, *clients_.front(), urls_.front(), std::string(actors::event_types_prefix), std::move(t));
+  types_watch_->start();
 }
 
 void subscription_sync::stop() {
   if (watch_)
     watch_->stop();
+  if (types_watch_)
+    types_watch_->stop();
 }
 
 void subscription_sync::put(const std::string& id, std::string record, int64_t mod_revision,
@@ -112,6 +150,32 @@ void subscription_sync::put(const std::string& id, std::string record, int64_t m
 void subscription_sync::erase(const std::string& id,
                               std::function<void(actors::mirror_outcome)> done) {
   etcd().erase(actors::subs_key(id), false,
+               [this, done = std::move(done)](core::expected<int64_t, cluster::etcd_error> r) {
+                 if (!r) {
+                   rotate(r.error().status);
+                   return done(unreachable(r.error()));
+                 }
+                 done(actors::mirror_outcome{});
+               });
+}
+
+void subscription_sync::put_event_type(const std::string& code, std::string record,
+                                       std::function<void(actors::mirror_outcome)> done) {
+  etcd().put(actors::event_type_key(code), record, 0,
+             [this, done = std::move(done)](core::expected<int64_t, cluster::etcd_error> r) {
+               if (!r) {
+                 rotate(r.error().status);
+                 return done(unreachable(r.error()));
+               }
+               actors::mirror_outcome o;
+               o.revision = *r;
+               done(std::move(o));
+             });
+}
+
+void subscription_sync::erase_event_type(const std::string& code,
+                                         std::function<void(actors::mirror_outcome)> done) {
+  etcd().erase(actors::event_type_key(code), false,
                [this, done = std::move(done)](core::expected<int64_t, cluster::etcd_error> r) {
                  if (!r) {
                    rotate(r.error().status);

@@ -27,8 +27,8 @@ class etcd_watch;
 
 namespace sy::app {
 
-/// Writes subscription changes to etcd and feeds the registry what the
-/// watch of /sy/subs/ reads.
+/// Writes subscription and Acoustic event type changes to etcd and feeds
+/// the registry what the watches of /sy/subs/ and /sy/event_types/ read.
 class subscription_sync final : public actors::subscription_mirror {
 public:
   /// Makes the mirror on the etcd members `etcd` (the next is tried when
@@ -39,8 +39,8 @@ public:
   subscription_sync(const subscription_sync&) = delete;
   subscription_sync& operator=(const subscription_sync&) = delete;
 
-  /// Starts the watch of /sy/subs/ (on the first etcd URL); its snapshot
-  /// and changes go to `registry`.
+  /// Starts the watches of /sy/subs/ and /sy/event_types/ (on the first
+  /// etcd URL); their snapshots and changes go to `registry`.
   void start(actors::registry_actor registry);
   /// Stops the watch; nothing reaches the registry afterwards.
   void stop();
@@ -50,6 +50,12 @@ public:
            std::function<void(actors::mirror_outcome)> done) override;
   /// Deletes /sy/subs/<id>.
   void erase(const std::string& id, std::function<void(actors::mirror_outcome)> done) override;
+  /// Writes `record` as /sy/event_types/<code>.
+  void put_event_type(const std::string& code, std::string record,
+                      std::function<void(actors::mirror_outcome)> done) override;
+  /// Deletes /sy/event_types/<code>.
+  void erase_event_type(const std::string& code,
+                        std::function<void(actors::mirror_outcome)> done) override;
 
 private:
   cluster::etcd_client& etcd();
@@ -60,6 +66,7 @@ private:
   std::vector<std::unique_ptr<cluster::etcd_client>> clients_;
   std::atomic<std::size_t> current_{0};
   std::unique_ptr<cluster::etcd_watch> watch_;
+  std::unique_ptr<cluster::etcd_watch> types_watch_;
 };
 
 } // namespace sy::app

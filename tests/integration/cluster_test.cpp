@@ -379,6 +379,45 @@ TEST_F(cluster_test,
     pull_other->call("GET", "/v1/eventfiles", "", {{"Authorization", "Bearer nope"}}).status, 401);
 }
 
+TEST_F(cluster_test, acoustic_event_types_registered_on_one_node_are_known_on_every_node) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  const std::string event =
+    R"({"channel":"web","identifiers":[{"name":"email","value":"ann@example.com"}],)"
+    R"("events":[{"code":"cartPurchase","timestamp":"2015-02-28T20:16:12Z"}]})";
+  // Not registered anywhere yet: refused, naming the code.
+  auto r = n2.call("POST", "/v1/event", event);
+  ASSERT_GE(r.status, 400) << r.body;
+  ASSERT_LT(r.status, 500) << r.body;
+  EXPECT_NE(r.body.find("not a registered event type"), std::string::npos) << r.body;
+
+  r = n1.call("POST", "/v1/eventtype", R"({"code":"cartPurchase","name":"Cart purchase"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  // n2 learns it through etcd's watch, and takes events of it.
+  EXPECT_TRUE(within_15_s([&] {
+    r = n2.call("POST", "/v1/event", event);
+    return r.status == 202;
+  }))
+    << r.status << " " << r.body;
+  EXPECT_NE(n2.call("GET", "/v1/eventtype").body.find("Cart purchase"), std::string::npos);
+
+  // A change on n2 reaches n1; a delete on n2 too.
+  r = n2.call("POST", "/v1/eventtype", R"({"code":"cartPurchase","name":"Renamed"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(within_15_s(
+    [&] { return n1.call("GET", "/v1/eventtype").body.find("Renamed") != std::string::npos; }))
+    << n1.call("GET", "/v1/eventtype").body;
+  r = n2.call("DELETE", "/v1/eventtype/cartPurchase");
+  ASSERT_LT(r.status, 300) << r.body;
+  EXPECT_TRUE(within_15_s(
+    [&] { return n1.call("GET", "/v1/eventtype").body.find("cartPurchase") == std::string::npos; }))
+    << n1.call("GET", "/v1/eventtype").body;
+  r = n1.call("POST", "/v1/event", event);
+  EXPECT_GE(r.status, 400) << r.body;
+}
+
 TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_what_is_missing) {
   temp_dir dir;
   server_process node(dir.path(), "[cluster]\nnode = \"n1\"\nlisten = \"127.0.0.1:7101\"\n"

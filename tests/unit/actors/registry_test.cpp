@@ -491,6 +491,30 @@ struct fake_mirror : subscription_mirror {
       erased.push_back(id);
     done(std::move(o));
   }
+
+  std::map<std::string, std::string> types; // code → the last record written
+
+  void put_event_type(const std::string& code, std::string record,
+                      std::function<void(mirror_outcome)> done) override {
+    mirror_outcome o;
+    o.result = answer;
+    if (answer == mirror_outcome::kind::ok)
+      types[code] = std::move(record);
+    else
+      o.message = "no answer (test)";
+    done(std::move(o));
+  }
+
+  void erase_event_type(const std::string& code,
+                        std::function<void(mirror_outcome)> done) override {
+    mirror_outcome o;
+    o.result = answer;
+    if (answer == mirror_outcome::kind::ok)
+      types.erase(code);
+    else
+      o.message = "no answer (test)";
+    done(std::move(o));
+  }
 };
 
 TEST_F(registry_fixture, in_cluster_mode_a_change_goes_to_etcd_first_with_the_revision_last_seen) {
@@ -622,6 +646,53 @@ TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_wha
   EXPECT_FALSE(get());
   EXPECT_TRUE(ask<subscription_view>(get_subscription{subscription_kind::native, mine.sub.id}));
   EXPECT_TRUE(etcd.erased.empty()); // a reconciliation deletes nothing in etcd
+}
+
+TEST_F(registry_fixture, in_cluster_mode_event_types_go_to_etcd_first_and_follow_its_watch) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  core::event_type_def t;
+  t.code = "purchase";
+  t.name = "Purchase";
+  ASSERT_TRUE(ask<event_type_stored>(put_event_type{t}));
+  ASSERT_EQ(etcd.types.count("purchase"), 1u);
+  EXPECT_EQ(etcd.types["purchase"], event_type_catalog::record_of(t).second);
+  EXPECT_EQ(event_types_.current()->count("purchase"), 1u);
+
+  // etcd out of reach: 503-worthy, nothing changes here.
+  etcd.answer = mirror_outcome::kind::unreachable;
+  t.code = "refund";
+  auto refused = ask<event_type_stored>(put_event_type{t});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(kind(refused.error()), errc::unavailable);
+  EXPECT_EQ(event_types_.current()->count("refund"), 0u);
+  auto kept = ask<event_type_deleted>(delete_event_type{"purchase"});
+  ASSERT_FALSE(kept);
+  EXPECT_EQ(event_types_.current()->count("purchase"), 1u);
+  etcd.answer = mirror_outcome::kind::ok;
+
+  // Another node's put, then a snapshot without "purchase", then a delete.
+  auto watched = [&](bool snapshot, std::vector<remote_event_type> changes) {
+    cluster_event_types m;
+    m.snapshot = snapshot;
+    m.changes = std::move(changes);
+    caf::anon_send(registry_, std::move(m));
+    sched_->run();
+  };
+  const auto refund = event_type_catalog::record_of(t).second;
+  watched(false, {{"refund", refund, false}});
+  EXPECT_EQ(event_types_.current()->count("refund"), 1u);
+  watched(true, {{"refund", refund, false}});
+  EXPECT_EQ(event_types_.current()->count("purchase"), 0u);
+  EXPECT_EQ(event_types_.current()->count("refund"), 1u);
+  watched(false, {{"refund", "", true}});
+  EXPECT_EQ(event_types_.current()->count("refund"), 0u);
+
+  // What the watch applied is stored: a restart reads it.
+  watched(false, {{"refund", refund, false}});
+  restart();
+  EXPECT_EQ(event_types_.current()->count("refund"), 1u);
 }
 
 TEST_F(registry_fixture, in_cluster_mode_it_is_ready_once_the_first_snapshot_of_etcd_is_routed) {
