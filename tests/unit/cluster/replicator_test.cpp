@@ -257,10 +257,16 @@ struct three_nodes : ::testing::Test {
   control ctl;
   std::unique_ptr<node> a, b, c;
   std::chrono::milliseconds long_poll = 200ms; // each node's
-  void SetUp() override {
+  // Makes a, b and c (which link as soon as they are made).
+  virtual void make_nodes() {
     a = std::make_unique<node>("a", ctl);
     b = std::make_unique<node>("b", ctl);
     c = std::make_unique<node>("c", ctl);
+  }
+  void SetUp() override {
+    make_nodes();
+    if (HasFatalFailure())
+      return;
     a->long_poll = b->long_poll = c->long_poll = long_poll;
     ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
       << "the three nodes did not link";
@@ -636,11 +642,9 @@ TEST_F(three_nodes, a_primary_fenced_by_an_epoch_it_cannot_see_stops_after_the_g
 // dials b: the name that sorts first dials), and request_timeout far above
 // the test's deadlines: a request whose answer was lost with the link would
 // only end by it.
-struct three_nodes_cuttable : ::testing::Test {
-  control ctl;
-  std::unique_ptr<node> a, b, c;
+struct three_nodes_cuttable : three_nodes {
   std::unique_ptr<sy::test::tcp_proxy> a_to_b;
-  void SetUp() override {
+  void make_nodes() override {
     b = std::make_unique<node>("b", ctl);
     {
       std::lock_guard<std::mutex> guard(ctl.mutex);
@@ -655,22 +659,6 @@ struct three_nodes_cuttable : ::testing::Test {
     c = std::make_unique<node>("c", ctl);
     for (auto* n : {a.get(), b.get(), c.get()})
       n->request_timeout = 120s;
-    ASSERT_TRUE(eventually([&] { return linked(*a, 2) && linked(*b, 2) && linked(*c, 2); }))
-      << "the three nodes did not link";
-    ctl.set({10, "a", {"a", "b", "c"}, {"a", "b", "c"}});
-    a->start();
-    b->start();
-    c->start();
-    ASSERT_TRUE(eventually([&] {
-      return a->status().role == "primary" && b->status().role == "backup" &&
-             c->status().role == "backup";
-    }));
-  }
-  void TearDown() override {
-    c.reset();
-    b.reset();
-    a.reset();
-    a_to_b.reset();
   }
 };
 
