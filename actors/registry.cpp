@@ -17,6 +17,12 @@ using core::now_ms;
 
 namespace {
 
+// The error of a change etcd did not confirm (a 503 for the API).
+caf::error etcd_unreachable(const mirror_outcome& o) {
+  return make_error(errc::unavailable, "etcd cannot be reached (cluster.etcd): " + o.message +
+                                         "; the change is not confirmed; retry");
+}
+
 // The push gateway's public id: neither "sub_…" nor digits, so no API-made
 // subscription can take it.
 constexpr std::string_view push_gateway_id = "push_gateway";
@@ -309,23 +315,22 @@ void registry_state::mirror(const subscription& sub, int64_t expected_revision, 
   auto me = caf::actor_cast<registry_actor>(self_);
   const bool create = !erase && !subs_.count(sub.id);
   auto done = [this, me, id = sub.id, create, then = std::move(then)](mirror_outcome o) {
-    caf::anon_send(
-      me, storage_done{[this, id, create, o, then]() mutable {
-        writing_ = false;
-        caf::error err;
-        if (o.result == mirror_outcome::kind::conflict)
-          err = make_error(errc::conflict,
-                           create
-                             ? "subscription " + id + " exists in the cluster already (etcd); retry"
-                             : "subscription " + id +
-                                 " was changed or deleted on another node meanwhile (or this "
-                                 "node has not read it from etcd yet); read it again and retry");
-        else if (o.result == mirror_outcome::kind::unreachable)
-          err = make_error(errc::unavailable, "etcd cannot be reached (cluster.etcd): " +
-                                                o.message + "; the change is not confirmed; retry");
-        then(std::move(err), o.revision);
-        drain_remote();
-      }});
+    caf::anon_send(me, storage_done{[this, id, create, o, then]() mutable {
+                     writing_ = false;
+                     caf::error err;
+                     if (o.result == mirror_outcome::kind::conflict)
+                       err = make_error(
+                         errc::conflict,
+                         create
+                           ? "subscription " + id + " exists in the cluster already (etcd); retry"
+                           : "subscription " + id +
+                               " was changed or deleted on another node meanwhile (or this "
+                               "node has not read it from etcd yet); read it again and retry");
+                     else if (o.result == mirror_outcome::kind::unreachable)
+                       err = etcd_unreachable(o);
+                     then(std::move(err), o.revision);
+                     drain_remote();
+                   }});
   };
   if (erase)
     env_.mirror->erase(sub.id, std::move(done));
@@ -566,9 +571,7 @@ void registry_state::mirror_event_type(const std::string& code, std::string reco
                      writing_ = false;
                      caf::error err;
                      if (o.result != mirror_outcome::kind::ok)
-                       err = make_error(errc::unavailable,
-                                        "etcd cannot be reached (cluster.etcd): " + o.message +
-                                          "; the change is not confirmed; retry");
+                       err = etcd_unreachable(o);
                      then(std::move(err));
                      drain_remote();
                    }});
