@@ -127,15 +127,22 @@ std::string render_subscription(const actors::subscription_view& v,
 template <class Make>
 void subscription_route(transport::http_server& server, const api_context& ctx, const char* method,
                         const std::string& path, Make make) {
+  const bool read = std::string_view(method) == "GET";
   server.route(
-    method, path, [ctx, make](transport::http_request&& req, transport::responder respond) {
+    method, path, [ctx, make, read](transport::http_request&& req, transport::responder respond) {
       if (!ctx.ready->load())
         return respond(not_ready_response());
-      ask<actors::subscription_view>(*ctx.system, ctx.registry, make(req.params.at(0)),
-                                     std::move(respond),
-                                     [cluster = ctx.cluster](const actors::subscription_view& v) {
-                                       return json_response(200, render_subscription(v, cluster));
-                                     });
+      auto here = [ctx, make, id = req.params.at(0), respond] {
+        ask<actors::subscription_view>(*ctx.system, ctx.registry, make(id), respond,
+                                       [cluster = ctx.cluster](const actors::subscription_view& v) {
+                                         return json_response(200, render_subscription(v, cluster));
+                                       });
+      };
+      // A read shows the stats of the node that delivers: the
+      // partition's primary (this node's when it cannot answer).
+      if (read && forward_to_primary(ctx, req.params.at(0), req, respond, here))
+        return;
+      here();
     });
 }
 
@@ -145,9 +152,11 @@ void subscription_route(transport::http_server& server, const api_context& ctx, 
 /// returns true then. Returns false, and the caller serves the request
 /// here, on a single node, on the primary, and for a request another node
 /// forwarded already. For what lives on the primary only: queues, attempts,
-/// dead letters.
+/// dead letters, pull files. With `otherwise` (a read this node can also
+/// answer, less fresh), no live primary, no answer, a 404 (the primary has
+/// not seen the subscription yet) or a 5xx calls it instead of answering.
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
-                        transport::responder& respond);
+                        transport::responder& respond, std::function<void()> otherwise = {});
 
 // Each adds the routes of one handler group (one .cpp file each) to `server`.
 void install_ingest(transport::http_server& server, const api_context& ctx);

@@ -28,12 +28,16 @@ constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authen
 } // namespace
 
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
-                        transport::responder& respond) {
+                        transport::responder& respond, std::function<void()> otherwise) {
   if (!ctx.cluster || !ctx.forward || !req.header(forwarded_by).empty())
     return false;
   auto [node, partition, primary, base] = ctx.cluster->route(id);
   if (primary == node)
     return false;
+  if (otherwise && (primary.empty() || base.empty())) {
+    otherwise();
+    return true;
+  }
   const std::string where = "partition " + std::to_string(partition);
   if (primary.empty()) {
     respond(error_response(503, "subscription " + id + "'s " + where +
@@ -49,30 +53,36 @@ bool forward_to_primary(const api_context& ctx, const std::string& id, transport
   out.method = req.method;
   out.url = base + req.target;
   out.body = std::move(req.body);
-  out.timeout = std::chrono::seconds(10);
+  // A read this node can answer itself waits less for the primary.
+  out.timeout = otherwise ? std::chrono::seconds(2) : std::chrono::seconds(10);
   for (auto name : kept_request_headers)
     if (auto value = req.header(name); !value.empty())
       out.headers.emplace_back(std::string(name), std::string(value));
   out.headers.emplace_back(std::string(forwarded_by), std::move(node));
-  ctx.forward->send(std::move(out), [respond, primary, base](transport::client_response r) {
-    if (r.status == 0) {
-      log::write(log::level::warn, "cluster.forward_failed",
-                 "cannot pass a request on to " + primary + " at " + base + ": " + r.error +
-                   "; check that its API address (GET /v1/cluster shows it as http) is "
-                   "reachable from this node",
-                 {{"peer", primary}, {"error", r.error}});
-      return respond(error_response(503, "the subscription's delivery state lives on " + primary +
-                                           ", which did not answer (" + r.error + "); retry"));
-    }
-    transport::http_response resp;
-    resp.status = r.status;
-    resp.content_type = std::string(transport::find_header(r.headers, "Content-Type"));
-    resp.body = std::move(r.body);
-    for (auto name : kept_response_headers)
-      if (auto value = transport::find_header(r.headers, name); !value.empty())
-        resp.headers.emplace_back(std::string(name), std::string(value));
-    respond(std::move(resp));
-  });
+  ctx.forward->send(
+    std::move(out), [respond, primary, base, otherwise](transport::client_response r) {
+      if (r.status == 0) {
+        log::write(log::level::warn, "cluster.forward_failed",
+                   "cannot pass a request on to " + primary + " at " + base + ": " + r.error +
+                     "; check that its API address (GET /v1/cluster shows it as http) is "
+                     "reachable from this node",
+                   {{"peer", primary}, {"error", r.error}});
+        if (otherwise)
+          return otherwise();
+        return respond(error_response(503, "the subscription's delivery state lives on " + primary +
+                                             ", which did not answer (" + r.error + "); retry"));
+      }
+      if (otherwise && (r.status == 404 || r.status >= 500))
+        return otherwise();
+      transport::http_response resp;
+      resp.status = r.status;
+      resp.content_type = std::string(transport::find_header(r.headers, "Content-Type"));
+      resp.body = std::move(r.body);
+      for (auto name : kept_response_headers)
+        if (auto value = transport::find_header(r.headers, name); !value.empty())
+          resp.headers.emplace_back(std::string(name), std::string(value));
+      respond(std::move(resp));
+    });
   return true;
 }
 
