@@ -96,7 +96,8 @@ void subscription_sync::start(actors::registry_actor registry) {
       caf::anon_send(registry, std::move(m));
   };
   h.trouble = trouble_logger(std::string(actors::subs_prefix));
-  watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_.front(), urls_.front(),
+  std::lock_guard lock(watches_mutex_);
+  watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_[watching_], urls_[watching_],
                                                  std::string(actors::subs_prefix), std::move(h));
   watch_->start();
 
@@ -118,12 +119,32 @@ void subscription_sync::start(actors::registry_actor registry) {
       caf::anon_send(registry, std::move(m));
   };
   t.trouble = trouble_logger(std::string(actors::event_types_prefix));
-  types_watch_ = std::make_unique<cluster::etcd_watch>(
-    ioc_, *clients_.front(), urls_.front(), std::string(actors::event_types_prefix), std::move(t));
+  types_watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_[watching_], urls_[watching_],
+                                                       std::string(actors::event_types_prefix),
+                                                       std::move(t));
   types_watch_->start();
 }
 
+void subscription_sync::follow(std::size_t index) {
+  if (index >= urls_.size())
+    return;
+  current_.store(index);
+  std::lock_guard lock(watches_mutex_);
+  if (index == watching_)
+    return;
+  watching_ = index;
+  for (auto* w : {watch_.get(), types_watch_.get()})
+    if (w)
+      w->move_to(urls_[index], *clients_[index]);
+  log::write(log::level::info, "cluster.subscriptions_watch_moved",
+             "the watches of " + std::string(actors::subs_prefix) + " and " +
+               std::string(actors::event_types_prefix) + " read from etcd " + urls_[index] +
+               " now, as the membership's does",
+             {{"etcd", urls_[index]}});
+}
+
 void subscription_sync::stop() {
+  std::lock_guard lock(watches_mutex_);
   if (watch_)
     watch_->stop();
   if (types_watch_)

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,11 +40,18 @@ public:
   subscription_sync(const subscription_sync&) = delete;
   subscription_sync& operator=(const subscription_sync&) = delete;
 
-  /// Starts the watches of /sy/subs/ and /sy/event_types/ (on the first
-  /// etcd URL); their snapshots and changes go to `registry`.
+  /// Starts the watches of /sy/subs/ and /sy/event_types/ on the etcd
+  /// member follow() named last (the first before any); their snapshots
+  /// and changes go to `registry`.
   void start(actors::registry_actor registry);
-  /// Stops the watch; nothing reaches the registry afterwards.
+  /// Stops the watches; nothing reaches the registry afterwards.
   void stop();
+  /// Watches through etcd member `index` (of the list it was made with)
+  /// from now on, and writes there first: the membership's watch moved
+  /// there (cluster::membership_options::watch_moved). The watches go on
+  /// from the revision after the last one they saw, so no change is
+  /// skipped. Any thread; before start(), only picks the member.
+  void follow(std::size_t index);
 
   /// Writes `record` as /sy/subs/<id> if its mod_revision is `mod_revision`.
   void put(const std::string& id, std::string record, int64_t mod_revision,
@@ -65,6 +73,8 @@ private:
   std::vector<std::string> urls_;
   std::vector<std::unique_ptr<cluster::etcd_client>> clients_;
   std::atomic<std::size_t> current_{0};
+  std::mutex watches_mutex_; // guards watching_, watch_ and types_watch_
+  std::size_t watching_ = 0; // the member the watches read from
   std::unique_ptr<cluster::etcd_watch> watch_;
   std::unique_ptr<cluster::etcd_watch> types_watch_;
 };

@@ -575,6 +575,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       auto member_opts = membership_options_of(cfg);
       if (gate) // deliveries stop when the lease may have ended (actors/delivery_gate.hpp)
         member_opts.lease_alive_until = [g = gate.get()](auto end) { g->hold_lease_until(end); };
+      if (subs_sync) // the subscription watches leave a failed etcd member with the membership's
+        member_opts.watch_moved = [s = subs_sync.get()](std::size_t etcd) { s->follow(etcd); };
       membership = std::make_unique<cluster::membership>(ioc, client, std::move(member_opts));
       ctx.cluster = membership.get();
       ctx.forward = &client;

@@ -527,6 +527,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     watch_ = std::make_unique<etcd_watch>(ioc_, etcd(), opt_.etcd[current_], root_prefix,
                                           std::move(h));
     watch_->start();
+    if (opt_.watch_moved)
+      opt_.watch_moved(current_);
   }
 
   void schedule_tick() {
@@ -580,6 +582,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       // from etcd's leader) has a stream that brings nothing new either.
       if (watch_)
         watch_->move_to(opt_.etcd[current_], *clients_[current_]);
+      if (opt_.watch_moved)
+        opt_.watch_moved(current_);
       if (!retried)
         renew(true); // on the next etcd now, not at the next tick
       return;

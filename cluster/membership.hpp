@@ -57,6 +57,12 @@ struct membership_options {
   /// controller wrote meanwhile are known by then). Optional; cluster mode
   /// gives it actors::delivery_gate::hold_lease_until.
   std::function<void(std::chrono::steady_clock::time_point)> lease_alive_until;
+  /// Told (on the strand) the index in `etcd` of the member the node's
+  /// watch of /sy/ reads from: when the watch starts, and each time it
+  /// moves because a keep-alive failed over. Optional; cluster mode gives
+  /// it app::subscription_sync::follow, so that the watches of /sy/subs/
+  /// and /sy/event_types/ leave a dead or cut-off member with it.
+  std::function<void(std::size_t)> watch_moved;
 };
 
 /// A member as GET /v1/cluster shows it.

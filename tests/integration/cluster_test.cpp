@@ -476,6 +476,26 @@ TEST_F(cluster_test, a_node_cut_off_from_etcd_is_not_ready_until_it_renews_its_l
   EXPECT_EQ(r.status, 200) << r.body << node.log();
 }
 
+namespace {
+
+// Calls `method target` on `node` until `done(result)` holds or `timeout`
+// passes; returns the last result.
+template <class Pred>
+http_result call_until(const server_process& node, const std::string& method,
+                       const std::string& target, Pred done,
+                       std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  http_result r;
+  while (true) {
+    r = node.call(method, target);
+    if (done(r) || std::chrono::steady_clock::now() >= deadline)
+      return r;
+    std::this_thread::sleep_for(25ms);
+  }
+}
+
+} // namespace
+
 TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own_stops_answering) {
   // The node's first etcd is a proxy to the fixture's; its second, etcd
   // itself. Frozen, the proxy holds every request until it times out, as
@@ -510,6 +530,25 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
     return m != c.members.end() && m->second == "up";
   });
   EXPECT_EQ(c.members["n2"], "up") << c.body << node.log();
+  // So did its watches of subscriptions and event types: what n2 writes
+  // (through etcd itself) reaches n1.
+  auto& n2 = *nodes_.back();
+  auto r = n2.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  // (The list is n1's own; one subscription's GET may come from n2.)
+  const auto sub = "\"" + json_string(r.body, "id") + "\"";
+  r = call_until(node, "GET", "/v1/subscriptions",
+                 [&](const http_result& x) { return x.body.find(sub) != std::string::npos; });
+  EXPECT_NE(r.body.find(sub), std::string::npos) << r.body << node.log();
+  ASSERT_EQ(n2.call("POST", "/v1/eventtype", R"({"code":"followed","name":"Followed"})").status,
+            201);
+  r = call_until(node, "GET", "/v1/eventtype", [](const http_result& x) {
+    return x.body.find("\"followed\"") != std::string::npos;
+  });
+  EXPECT_NE(r.body.find("\"followed\""), std::string::npos) << r.body << node.log();
+  EXPECT_NE(node.log().find("read from etcd " + etcd_url_ + " now"), std::string::npos)
+    << node.log();
 }
 
 // -- node-to-node links (cluster/peer_links.hpp) --------------------------------
@@ -748,22 +787,6 @@ TEST_F(cluster_test, a_node_whose_cluster_listen_port_is_taken_exits_1_naming_it
 // -- the subscription registry in etcd (/sy/subs/) ----------------------------
 
 namespace {
-
-// Calls `method target` on `node` until `done(result)` holds or `timeout`
-// passes; returns the last result.
-template <class Pred>
-http_result call_until(const server_process& node, const std::string& method,
-                       const std::string& target, Pred done,
-                       std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  http_result r;
-  while (true) {
-    r = node.call(method, target);
-    if (done(r) || std::chrono::steady_clock::now() >= deadline)
-      return r;
-    std::this_thread::sleep_for(25ms);
-  }
-}
 
 // The fields a subscription must show alike on every node.
 std::string shown(const std::string& body) {
