@@ -59,8 +59,10 @@ void registry_state::maybe_ready() {
   // In cluster mode, also once the first snapshot of etcd's /sy/subs/ is
   // routed: a node that acknowledged events before it knew the cluster's
   // subscriptions would owe them to nobody (a new node on an empty data
-  // directory did so in the fault lab, docs/cluster.md).
-  if (started_ && (env_.mirror == nullptr || cluster_loaded_))
+  // directory did so in the fault lab, docs/cluster.md). And of
+  // /sy/event_types/: one registered while this node was down would be
+  // refused by POST /v1/event until then.
+  if (started_ && (env_.mirror == nullptr || (cluster_loaded_ && types_loaded_)))
     env_.ready->store(true);
 }
 
@@ -405,6 +407,10 @@ void registry_state::drain_remote() {
 void registry_state::apply_step(remote_step step) {
   if (step.type)
     return apply_type_step(std::move(*step.type));
+  if (step.types_loaded) {
+    types_loaded_ = true; // every type step before this one is applied
+    return maybe_ready();
+  }
   auto log_failure = [](const std::string& id, const caf::error& err) {
     if (err)
       log::write(log::level::warn, "cluster.subscription_not_applied",
@@ -646,6 +652,11 @@ void registry_state::apply_cluster_types(cluster_event_types changes) {
     remote_step step;
     step.type = std::move(c);
     remote_.push_back(std::move(step));
+  }
+  if (changes.snapshot) {
+    remote_step end;
+    end.types_loaded = true;
+    remote_.push_back(std::move(end));
   }
   drain_remote();
 }

@@ -195,6 +195,7 @@ private:
   struct remote_step {
     remote_subscription change;
     std::optional<remote_event_type> type; ///< set: an event type change instead
+    bool types_loaded = false;             ///< the end of an event type snapshot
     bool reconcile = false;
     int64_t revision = 0;
     std::set<std::string> present;
@@ -338,9 +339,11 @@ private:
   uint64_t next_ticket_ = 0;
   bool writing_ = false;
   // Ready (env_.ready) once started and, in cluster mode, once the first
-  // snapshot of the subscriptions in etcd is applied.
+  // snapshots of the subscriptions and of the event types in etcd are
+  // applied.
   bool started_ = false;
   bool cluster_loaded_ = false;
+  bool types_loaded_ = false;
   void maybe_ready();
 };
 

@@ -695,7 +695,8 @@ TEST_F(registry_fixture, in_cluster_mode_event_types_go_to_etcd_first_and_follow
   EXPECT_EQ(event_types_.current()->count("refund"), 1u);
 }
 
-TEST_F(registry_fixture, in_cluster_mode_it_is_ready_once_the_first_snapshot_of_etcd_is_routed) {
+TEST_F(registry_fixture,
+       in_cluster_mode_it_is_ready_once_the_first_snapshots_of_etcd_are_routed_and_stored) {
   fake_mirror etcd;
   mirror_ = &etcd;
   ready_.store(false);
@@ -711,8 +712,24 @@ TEST_F(registry_fixture, in_cluster_mode_it_is_ready_once_the_first_snapshot_of_
   EXPECT_FALSE(ready_.load());
   caf::anon_send(registry_, snapshot_of(4, {s}, 3));
   sched_->run();
-  EXPECT_TRUE(ready_.load());
   EXPECT_TRUE(routed(s.id));
+  // Nor before the event types: POST /v1/event would refuse a code
+  // registered while this node was down.
+  EXPECT_FALSE(ready_.load());
+  core::event_type_def t;
+  t.code = "refund";
+  t.name = "Refund";
+  const auto refund = event_type_catalog::record_of(t).second;
+  cluster_event_types types; // a change outside a snapshot does not make it ready
+  types.changes.push_back(remote_event_type{"refund", refund, false});
+  caf::anon_send(registry_, types);
+  sched_->run();
+  EXPECT_FALSE(ready_.load());
+  types.snapshot = true;
+  caf::anon_send(registry_, types);
+  sched_->run();
+  EXPECT_TRUE(ready_.load());
+  EXPECT_EQ(event_types_.current()->count("refund"), 1u);
 }
 
 } // namespace
