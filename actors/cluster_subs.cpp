@@ -42,11 +42,11 @@ std::string mirror_record(const subscription& s) {
 
 remote_verdict decide_put(const subscription* local, int64_t local_revision, int64_t deleted_at,
                           const subscription& incoming, int64_t revision) {
-  if (!incoming.is_client_kind() || revision <= deleted_at)
+  if (!incoming.is_mirrored() || revision <= deleted_at)
     return remote_verdict::ignore;
   if (!local)
     return remote_verdict::add;
-  if (!local->is_client_kind() || revision <= local_revision)
+  if (!local->is_mirrored() || local->kind != incoming.kind || revision <= local_revision)
     return remote_verdict::ignore;
   auto same = incoming;
   same.number = local->number;

@@ -89,8 +89,9 @@ enum class remote_verdict {
 /// Decides what a watched put at `revision` of `incoming` does, given the
 /// local record (null: none), the revision it was last written or seen at
 /// (0: unknown, as after a restart) and the revision at which this node
-/// last saw the id deleted (0: never). Records of other kinds than the
-/// client ones, and ids a local non-client subscription holds, are ignored.
+/// last saw the id deleted (0: never). Records of kinds etcd does not hold
+/// (subscription::is_mirrored), and ids a local subscription of another
+/// kind holds, are ignored.
 remote_verdict decide_put(const subscription* local, int64_t local_revision, int64_t deleted_at,
                           const subscription& incoming, int64_t revision);
 

@@ -224,8 +224,8 @@ void registry_state::add(subscription s, added_fn then) {
     });
 }
 
-void registry_state::store_new(subscription s, int64_t revision, added_fn then) {
-  auto note = note_for("REGISTER", s);
+void registry_state::store_new(subscription s, int64_t revision, added_fn then, told tell) {
+  auto note = tell == told::watcher ? note_for("REGISTER", s) : std::nullopt;
   auto* journal = env_.journal;
   write(
     [journal, s, note]() mutable {
@@ -274,8 +274,9 @@ void registry_state::update(entry& e, subscription next, updated_fn then) {
          });
 }
 
-void registry_state::store_update(entry& e, subscription next, int64_t revision, updated_fn then) {
-  auto note = note_for("CHANGE", next);
+void registry_state::store_update(entry& e, subscription next, int64_t revision, updated_fn then,
+                                  told tell) {
+  auto note = tell == told::watcher ? note_for("CHANGE", next) : std::nullopt;
   auto* journal = env_.journal;
   write(
     [journal, next, note] {
@@ -311,7 +312,7 @@ void registry_state::store_update(entry& e, subscription next, int64_t revision,
 
 void registry_state::mirror(const subscription& sub, int64_t expected_revision, bool erase,
                             mirrored_fn then) {
-  if (!env_.mirror || !sub.is_client_kind())
+  if (!env_.mirror || !sub.is_mirrored())
     return then(caf::error{}, 0);
   writing_ = true; // changes wait for etcd's answer, as for a journal write
   auto me = caf::actor_cast<registry_actor>(self_);
@@ -340,10 +341,10 @@ void registry_state::mirror(const subscription& sub, int64_t expected_revision, 
     env_.mirror->put(sub.id, mirror_record(sub), expected_revision, std::move(done));
 }
 
-void registry_state::drop(const std::string& id, std::function<void(caf::error)> then) {
+void registry_state::drop(const std::string& id, std::function<void(caf::error)> then, told tell) {
   auto* journal = env_.journal;
   auto& e = subs_.at(id);
-  auto note = note_for("DELETE", e.sub);
+  auto note = tell == told::watcher ? note_for("DELETE", e.sub) : std::nullopt;
   write(
     [journal, sub = e.sub, note] {
       stored out;
@@ -423,7 +424,7 @@ void registry_state::apply_step(remote_step step) {
     // (unless this node wrote it after the snapshot's revision).
     std::map<std::string, int64_t> local;
     for (const auto& [id, e] : subs_)
-      if (e.sub.is_client_kind())
+      if (e.sub.is_mirrored())
         local.emplace(id, e.revision);
     std::erase_if(deleted_at_, [&](const auto& d) { return d.second <= step.revision; });
     for (auto& id : absent_from_snapshot(local, step.present, step.revision)) {
@@ -444,14 +445,15 @@ void registry_state::apply_step(remote_step step) {
   if (c.deleted) {
     bool remove = false;
     if (step.revision > 0) { // a snapshot's reconciliation
-      remove = e && e->sub.is_client_kind() && e->revision <= step.revision;
+      remove = e && e->sub.is_mirrored() && e->revision <= step.revision;
     } else {
       auto& at = deleted_at_[c.id];
       at = std::max(at, c.revision);
-      remove = e && e->sub.is_client_kind() && decide_delete(e->revision, c.revision);
+      remove = e && e->sub.is_mirrored() && decide_delete(e->revision, c.revision);
     }
     if (remove)
-      drop(c.id, [log_failure, id = c.id](caf::error err) { log_failure(id, err); });
+      drop(
+        c.id, [log_failure, id = c.id](caf::error err) { log_failure(id, err); }, told::not_here);
     return;
   }
   auto incoming = decode_subscription(c.record);
@@ -466,21 +468,25 @@ void registry_state::apply_step(remote_step step) {
     case remote_verdict::ignore: return;
     case remote_verdict::adopt: e->revision = c.revision; return;
     case remote_verdict::add:
-      store_new(std::move(*incoming), c.revision,
-                [this, log_failure, id = c.id](caf::expected<entry*> added) {
-                  if (!added)
-                    return log_failure(id, added.error());
-                  tell_streams("created", (*added)->sub);
-                });
+      store_new(
+        std::move(*incoming), c.revision,
+        [this, log_failure, id = c.id](caf::expected<entry*> added) {
+          if (!added)
+            return log_failure(id, added.error());
+          tell_streams("created", (*added)->sub);
+        },
+        told::not_here);
       return;
     case remote_verdict::replace:
       incoming->number = e->sub.number;
-      store_update(*e, std::move(*incoming), c.revision,
-                   [this, log_failure, e, id = c.id](caf::expected<void> updated) {
-                     if (!updated)
-                       return log_failure(id, updated.error());
-                     tell_streams("updated", e->sub);
-                   });
+      store_update(
+        *e, std::move(*incoming), c.revision,
+        [this, log_failure, e, id = c.id](caf::expected<void> updated) {
+          if (!updated)
+            return log_failure(id, updated.error());
+          tell_streams("updated", e->sub);
+        },
+        told::not_here);
       return;
   }
 }

@@ -246,13 +246,18 @@ private:
   /// then calls `then` with the new entry or the storage error: the one way
   /// a subscription comes into being.
   void add(subscription s, added_fn then);
+  /// Whether a stored change tells the watcher: a change made through
+  /// this node's API does; another node's, read from etcd, does not (that
+  /// node told its copy of the watcher, so each change is told once).
+  enum class told { watcher, not_here };
   /// Stores new subscription `s` as it is (no keys given), seen in etcd at
   /// `revision` (0: not mirrored), then calls `then`.
-  void store_new(subscription s, int64_t revision, added_fn then);
+  void store_new(subscription s, int64_t revision, added_fn then, told tell = told::watcher);
   /// Stores `next` as `e`'s record, seen in etcd at `revision`.
-  void store_update(entry& e, subscription next, int64_t revision, updated_fn then);
+  void store_update(entry& e, subscription next, int64_t revision, updated_fn then,
+                    told tell = told::watcher);
   /// Deletes `id`'s record and queue and forgets it, then calls `then`.
-  void drop(const std::string& id, std::function<void(caf::error)> then);
+  void drop(const std::string& id, std::function<void(caf::error)> then, told tell = told::watcher);
   /// Cluster mode: writes `sub` (or, when `erase`, deletes its key) in
   /// etcd, then calls `then` in the registry with the error that stopped
   /// it or the key's new revision; changes wait meanwhile. Calls `then`

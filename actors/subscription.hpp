@@ -55,6 +55,10 @@ struct subscription {
   bool is_client_kind() const {
     return kind == subscription_kind::native || kind == subscription_kind::dashboard;
   }
+  /// Returns true for the kinds cluster mode keeps in etcd (/sy/subs/):
+  /// a client's, and the change-notification watcher, which every node
+  /// holds so that each tells it about the changes made through its API.
+  bool is_mirrored() const { return is_client_kind() || kind == subscription_kind::watcher; }
 
   /// True once its endpoint proved it holds the key (or needed not to): a
   /// new url asks for verification again but does not stop queuing.

@@ -295,7 +295,7 @@ std::optional<std::string> refuse_single_node_journal(storage::journal& journal)
   std::size_t held = 0;
   if (auto failed = journal.scan_subscriptions([&](uint64_t, std::string record) {
         auto sub = actors::decode_subscription(std::move(record));
-        if (sub && sub->is_client_kind())
+        if (sub && sub->is_mirrored())
           ++held;
       }))
     return "cannot read its subscriptions: " + failed->message;

@@ -984,6 +984,63 @@ TEST_F(cluster_test, a_dashboard_webhook_made_on_one_node_is_seen_and_deleted_on
   EXPECT_EQ(seen.status, 404) << seen.body;
 }
 
+TEST_F(cluster_test, the_change_watcher_is_one_for_the_cluster_and_told_each_change_once) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  sink hook;
+  const auto watcher = "/v1/subscription/notification";
+  auto r = n1.call("PUT", watcher,
+                   R"({"notificationKey":"acct-7","notificationURL":")" + hook.url("/notes") +
+                     "\"}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  // The other node holds it too (a load balancer may send the next call
+  // about it there).
+  r = call_until(n2, "GET", watcher, [](const http_result& x) { return x.status == 200; });
+  ASSERT_EQ(r.status, 200) << r.body << n2.log();
+  EXPECT_NE(r.body.find(hook.url("/notes")), std::string::npos) << r.body;
+
+  // A subscription made on n2, changed on n1, deleted on n2: each change
+  // is told once, by the node that made it.
+  r = n2.call("POST", "/v1/subscriptions",
+              R"({"service":"s","url":"http://127.0.0.1:9/x","verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  const auto quoted = "\"" + id + "\"";
+  r = call_until(n1, "GET", "/v1/subscriptions",
+                 [&](const http_result& x) { return x.body.find(quoted) != std::string::npos; });
+  ASSERT_NE(r.body.find(quoted), std::string::npos) << r.body;
+  r = n1.call("PATCH", "/v1/subscriptions/" + id, R"({"service":"renamed"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call_until(n2, "GET", "/v1/subscriptions",
+                 [](const http_result& x) { return x.body.find("renamed") != std::string::npos; });
+  ASSERT_NE(r.body.find("renamed"), std::string::npos) << r.body;
+  ASSERT_EQ(n2.call("DELETE", "/v1/subscriptions/" + id).status, 204);
+  ASSERT_TRUE(hook.wait_delivered("/notes", 3)) << n1.log() << n2.log();
+  // Nothing more is on its way from either node.
+  auto idle = [](const server_process& n) {
+    auto m = n.call("GET", "/metrics").body;
+    return m.find("\nswitchyard_queued_events 0\n") != std::string::npos &&
+           m.find("\nswitchyard_deliveries_in_flight 0\n") != std::string::npos;
+  };
+  EXPECT_TRUE(within_15_s([&] { return idle(n1) && idle(n2); })) << n1.call("GET", "/metrics").body;
+  std::vector<std::string> told;
+  for (const auto& note : hook.delivered("/notes")) {
+    EXPECT_NE(note.body.find(quoted), std::string::npos) << note.body;
+    EXPECT_NE(note.body.find("\"notificationKey\":\"acct-7\""), std::string::npos) << note.body;
+    told.push_back(json_string(note.body, "change"));
+  }
+  // (In order per node; two nodes' notes may interleave.)
+  std::sort(told.begin(), told.end());
+  EXPECT_EQ(told, (std::vector<std::string>{"CHANGE", "DELETE", "REGISTER"}));
+
+  // Removed on n2, it is gone on n1.
+  ASSERT_EQ(n2.call("DELETE", watcher).status, 204);
+  r = call_until(n1, "GET", watcher, [](const http_result& x) { return x.status == 404; });
+  EXPECT_EQ(r.status, 404) << r.body;
+}
+
 TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
   temp_dir dir;
   std::string id;

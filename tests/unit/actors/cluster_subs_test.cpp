@@ -75,9 +75,20 @@ TEST(cluster_subs, node_local_kinds_are_never_taken_from_etcd_nor_overwritten) {
   EXPECT_EQ(decide_put(nullptr, 0, 0, gateway, 10), remote_verdict::ignore);
   auto incoming = client_sub("push_gateway");
   EXPECT_EQ(decide_put(&gateway, 0, 0, incoming, 10), remote_verdict::ignore);
-  auto watcher = client_sub("w");
+}
+
+TEST(cluster_subs, the_change_watcher_is_taken_from_etcd_as_a_client_subscription_is) {
+  auto watcher = client_sub("subscription_watcher");
   watcher.kind = subscription_kind::watcher;
-  EXPECT_EQ(decide_put(nullptr, 0, 0, watcher, 10), remote_verdict::ignore);
+  EXPECT_EQ(decide_put(nullptr, 0, 0, watcher, 10), remote_verdict::add);
+  auto moved = watcher;
+  moved.url = "http://127.0.0.1:9/elsewhere";
+  EXPECT_EQ(decide_put(&watcher, 10, 0, moved, 11), remote_verdict::replace);
+  EXPECT_EQ(decide_put(&watcher, 10, 0, watcher, 11), remote_verdict::adopt);
+  EXPECT_EQ(decide_put(&watcher, 0, 12, moved, 11), remote_verdict::ignore); // deleted since
+  // A record of another kind under a local watcher's id is not taken.
+  EXPECT_EQ(decide_put(&watcher, 0, 0, client_sub("subscription_watcher"), 11),
+            remote_verdict::ignore);
 }
 
 TEST(cluster_subs, a_delete_removes_only_what_was_not_written_after_it) {
