@@ -474,6 +474,16 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       return exit_bad_config;
     }
     transport::http_client& client = *egress;
+    // Cluster mode's own calls — etcd, and requests passed on to a peer —
+    // go to the operator's machines, not to addresses a user gave: the
+    // egress guard does not apply (production.toml refuses private
+    // addresses), and an answer may be large (a page of the subscription
+    // registry, an event file).
+    std::unique_ptr<transport::http_client> cluster_client;
+    if (cfg.cluster_enabled)
+      cluster_client = std::make_unique<transport::http_client>(
+        ioc, transport::client_options{
+               .max_response_bytes = 64 << 20, .ca_file = cfg.ca_file, .allow_private = true});
     std::vector<std::thread> io_threads;
     const int n_io = threads_or_cores(cfg.io_threads);
     for (int i = 0; i < n_io; ++i)
@@ -528,7 +538,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     // [cluster]: client subscriptions live in etcd's /sy/subs/ too.
     std::unique_ptr<subscription_sync> subs_sync;
     if (cfg.cluster_enabled) {
-      subs_sync = std::make_unique<subscription_sync>(ioc, client, cfg.cluster_etcd);
+      subs_sync = std::make_unique<subscription_sync>(ioc, *cluster_client, cfg.cluster_etcd);
       reg_env.mirror = subs_sync.get();
     }
     auto registry = actors::spawn_registry(system, reg_env);
@@ -577,9 +587,10 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         member_opts.lease_alive_until = [g = gate.get()](auto end) { g->hold_lease_until(end); };
       if (subs_sync) // the subscription watches leave a failed etcd member with the membership's
         member_opts.watch_moved = [s = subs_sync.get()](std::size_t etcd) { s->follow(etcd); };
-      membership = std::make_unique<cluster::membership>(ioc, client, std::move(member_opts));
+      membership = std::make_unique<cluster::membership>(ioc, *cluster_client,
+                                                         std::move(member_opts));
       ctx.cluster = membership.get();
-      ctx.forward = &client;
+      ctx.forward = cluster_client.get();
       cluster::peer_links_options link_opts;
       link_opts.node = cfg.cluster_node;
       link_opts.partitions = static_cast<uint32_t>(cfg.cluster_partitions);
@@ -790,6 +801,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
     system.await_all_actors_done();
     journal_writer.stop();
     client.shutdown();
+    if (cluster_client)
+      cluster_client->shutdown();
     work.reset();
     ioc.stop();
     for (auto& t : io_threads)

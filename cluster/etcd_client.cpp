@@ -5,6 +5,7 @@
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <simdjson.h>
@@ -105,8 +106,9 @@ std::string prefix_end(const std::string& prefix) {
 }
 
 etcd_client::etcd_client(transport::http_client& http, std::string endpoint,
-                         std::chrono::milliseconds timeout)
-    : http_(http), endpoint_(std::move(endpoint)), timeout_(timeout) {
+                         std::chrono::milliseconds timeout, std::size_t range_page)
+    : http_(http), endpoint_(std::move(endpoint)), timeout_(timeout),
+      range_page_(std::max<std::size_t>(range_page, 1)) {
   while (!endpoint_.empty() && endpoint_.back() == '/')
     endpoint_.pop_back();
 }
@@ -138,23 +140,78 @@ void etcd_client::post(const char* path, std::string body, std::function<void(st
   });
 }
 
+namespace {
+
+// One answer of /v3/kv/range: its keys and whether more follow.
+struct range_page {
+  etcd_range range;
+  bool more = false;
+};
+
+range_page range_page_of(element root) {
+  range_page out{{revision_of(root), {}}, false};
+  simdjson::dom::array kvs;
+  if (!root["kvs"].get_array().get(kvs))
+    for (element kv : kvs)
+      out.range.kvs.push_back(json::kv_of(kv));
+  if (root["more"].get_bool().get(out.more))
+    out.more = false; // absent = false (proto3 leaves out defaults)
+  return out;
+}
+
+} // namespace
+
+// A prefix read under way. It holds a copy of the client (a reference to
+// the HTTP client and the member's address), so that no page needs the
+// client that started the read to still exist.
+struct etcd_client::paged_range {
+  etcd_client client;
+  std::string start; ///< the next page's first key
+  std::string end;   ///< the prefix's range_end
+  etcd_range out;    ///< revision: the first page's, at which every later page is read
+  callback<etcd_range> done;
+};
+
 void etcd_client::range(const std::string& key, bool prefix, callback<etcd_range> done) {
-  core::json_writer w;
-  w.begin_object().key("key").value(b64(key));
   if (prefix)
-    w.key("range_end").value(b64(prefix_end(key)));
-  w.end_object();
+    return next_page(
+      std::make_shared<paged_range>(paged_range{*this, key, prefix_end(key), {}, std::move(done)}));
+  core::json_writer w;
+  w.begin_object().key("key").value(b64(key)).end_object();
   post("/v3/kv/range", std::move(w).str(),
-       reader<etcd_range>(done,
-                          [](element root) {
-                            etcd_range out{revision_of(root), {}};
-                            simdjson::dom::array kvs;
-                            if (!root["kvs"].get_array().get(kvs))
-                              for (element kv : kvs)
-                                out.kvs.push_back(json::kv_of(kv));
-                            return out;
-                          }),
+       reader<etcd_range>(done, [](element root) { return range_page_of(root).range; }),
        failer(done));
+}
+
+void etcd_client::next_page(std::shared_ptr<paged_range> read) {
+  core::json_writer w;
+  w.begin_object()
+    .key("key")
+    .value(b64(read->start))
+    .key("range_end")
+    .value(b64(read->end))
+    .key("limit")
+    .value(std::to_string(range_page_));
+  if (read->out.revision != 0)
+    w.key("revision").value(std::to_string(read->out.revision));
+  w.end_object();
+  auto fail = failer(read->done);
+  post(
+    "/v3/kv/range", std::move(w).str(),
+    [read](std::string body) {
+      auto page = parse<range_page>(body, range_page_of);
+      if (!page)
+        return read->done(std::move(page.error()));
+      if (read->out.revision == 0)
+        read->out.revision = page->range.revision;
+      for (auto& kv : page->range.kvs)
+        read->out.kvs.push_back(std::move(kv));
+      if (!page->more || page->range.kvs.empty())
+        return read->done(std::move(read->out));
+      read->start = read->out.kvs.back().key + std::string(1, '\0');
+      read->client.next_page(read);
+    },
+    std::move(fail));
 }
 
 void etcd_client::put(const std::string& key, const std::string& value, int64_t lease,

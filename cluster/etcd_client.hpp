@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,11 +68,16 @@ public:
 
   /// Makes a client of the member at `endpoint` ("http://127.0.0.1:2379"),
   /// sending through `http`, which must outlive it; each call gives up
-  /// after `timeout`.
+  /// after `timeout`. A prefix read asks for `range_page` keys at a time.
   etcd_client(transport::http_client& http, std::string endpoint,
-              std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+              std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
+              std::size_t range_page = 1000);
 
-  /// Reads `key`, or every key starting with `key` when `prefix`.
+  /// Reads `key`, or every key starting with `key` when `prefix`. A prefix
+  /// read takes as many requests as it has pages, every page at the
+  /// revision of the first, so the answer is one consistent picture however
+  /// large (each page must fit the HTTP client's max_response_bytes); a
+  /// page compacted away meanwhile fails the read.
   void range(const std::string& key, bool prefix, callback<etcd_range> done);
   /// Writes `key` = `value` (attached to `lease` unless 0); answers the new revision.
   void put(const std::string& key, const std::string& value, int64_t lease, callback<int64_t> done);
@@ -97,9 +103,13 @@ private:
   void post(const char* path, std::string body, std::function<void(std::string)> read,
             std::function<void(etcd_error)> fail);
 
+  struct paged_range;
+  void next_page(std::shared_ptr<paged_range> read);
+
   transport::http_client& http_;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  std::size_t range_page_;
 };
 
 /// Returns the first key after every key that starts with `prefix` (etcd's

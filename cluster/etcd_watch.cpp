@@ -35,8 +35,10 @@ namespace {
 
 // Connecting, sending the request and reading the answer's header.
 constexpr auto open_timeout = std::chrono::seconds(5);
-// One watch message: etcd's limit on a request is 1.5 MiB; values here are small.
-constexpr std::size_t max_line_bytes = 4 << 20;
+// One watch message. A write is at most 1.5 MiB (etcd's request limit), but
+// a stream reopened behind a burst gets up to 1 000 revisions' events in one
+// message (etcd's watch batch): subscription records of up to ~22 KB each.
+constexpr std::size_t max_line_bytes = 64 << 20;
 
 std::string trimmed(std::string endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/')

@@ -1041,6 +1041,35 @@ TEST_F(cluster_test, the_change_watcher_is_one_for_the_cluster_and_told_each_cha
   EXPECT_EQ(r.status, 404) << r.body;
 }
 
+TEST_F(cluster_test, a_node_joins_a_cluster_whose_subscriptions_outgrow_one_etcd_answer) {
+  // 80 subscriptions of 64 patterns of 250 bytes: ~1.3 MB of records, more
+  // than one HTTP answer the node takes (1 MiB), so reads are paged.
+  auto& n1 = add_node("n1");
+  n1.start();
+  std::string types = "[";
+  for (int i = 0; i < 64; ++i)
+    types += std::string(i ? "," : "") + "\"" + std::to_string(100 + i) + std::string(246, 'x') +
+             "\"";
+  types += "]";
+  constexpr int count = 80;
+  for (int i = 0; i < count; ++i) {
+    auto r = n1.call("POST", "/v1/subscriptions",
+                     R"({"service":"s)" + std::to_string(i) +
+                       R"(","url":"http://127.0.0.1:9/x","verification":"skip","types":)" + types +
+                       "}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  auto& n2 = add_node("n2");
+  n2.start(); // ready: both its snapshots of etcd were read
+  auto r = n2.call("GET", "/v1/subscriptions");
+  ASSERT_EQ(r.status, 200);
+  std::size_t listed = 0;
+  for (auto at = r.body.find("\"service\":\"s"); at != std::string::npos;
+       at = r.body.find("\"service\":\"s", at + 1))
+    ++listed;
+  EXPECT_EQ(listed, static_cast<std::size_t>(count)) << n2.log();
+}
+
 TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
   temp_dir dir;
   std::string id;

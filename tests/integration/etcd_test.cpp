@@ -223,6 +223,44 @@ TEST_F(etcd_test, puts_reads_a_prefix_and_deletes_bytes_unchanged) {
   EXPECT_TRUE(none->kvs.empty());
 }
 
+TEST_F(etcd_test, a_prefix_read_comes_in_pages_at_one_revision) {
+  // Three keys a page: ten keys take four requests, read as one picture.
+  // Through a client that takes 1 000 bytes an answer, which ten keys in
+  // one answer would pass.
+  transport::http_client small(ioc_, transport::client_options{.max_response_bytes = 1000});
+  cluster::etcd_client paged(small, endpoint_, 2000ms, 3);
+  int64_t last = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto rev = wait<int64_t>(
+      [&](auto cb) { etcd_->put("/sy/subs/k" + std::to_string(i), std::to_string(i), 0, cb); });
+    ASSERT_TRUE(rev) << rev.error().message;
+    last = *rev;
+  }
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/sy/subt", "outside", 0, cb); }));
+  auto all = wait<cluster::etcd_range>([&](auto cb) { paged.range("/sy/subs/", true, cb); });
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->kvs.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(all->kvs[i].key, "/sy/subs/k" + std::to_string(i));
+    EXPECT_EQ(all->kvs[i].value, std::to_string(i));
+  }
+  EXPECT_GE(all->revision, last);
+  // Two full pages and nothing after them.
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(
+      wait<int64_t>([&](auto cb) { etcd_->put("/sy/six/" + std::to_string(i), "v", 0, cb); }));
+  auto six = wait<cluster::etcd_range>([&](auto cb) { paged.range("/sy/six/", true, cb); });
+  ASSERT_TRUE(six);
+  EXPECT_EQ(six->kvs.size(), 6u);
+  auto none = wait<cluster::etcd_range>([&](auto cb) { paged.range("/none/", true, cb); });
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->kvs.empty());
+  EXPECT_GT(none->revision, 0);
+  cluster::etcd_client whole(small, endpoint_, 2000ms, 100);
+  EXPECT_FALSE(wait<cluster::etcd_range>([&](auto cb) { whole.range("/sy/subs/", true, cb); }));
+  small.shutdown();
+}
+
 TEST_F(etcd_test, create_elects_exactly_one_holder) {
   auto first = wait<cluster::etcd_txn>(
     [&](auto cb) { etcd_->create("/sy/controller", "n1", 0, cb); });
