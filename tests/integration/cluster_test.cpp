@@ -1070,6 +1070,33 @@ TEST_F(cluster_test, a_node_joins_a_cluster_whose_subscriptions_outgrow_one_etcd
   EXPECT_EQ(listed, static_cast<std::size_t>(count)) << n2.log();
 }
 
+TEST_F(cluster_test, a_node_that_refuses_private_webhook_addresses_still_reaches_etcd_and_peers) {
+  // As conf/production.toml: webhooks to private addresses are refused, but
+  // etcd and the other node are on loopback.
+  auto& n1 = add_node("n1", partitions, "[egress]\nallow_private = false\n");
+  auto& n2 = add_node("n2");
+  n2.start(); // first: it leads every partition
+  n1.start(); // joined through etcd on 127.0.0.1
+  auto c = wait_until(n1, [](const cluster_state& c) {
+    return check_placement(c, {"n1", "n2"}).empty();
+  });
+  ASSERT_EQ(check_placement(c, {"n1", "n2"}), "") << c.body;
+  // A subscription led by n2, asked about on n1: passed on to n2.
+  std::string id;
+  for (int i = 0; i < 32 && id.empty(); ++i) {
+    auto r = n1.call("POST", "/v1/subscriptions",
+                     R"({"service":"s","url":"https://example.com/x","verification":"skip"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto candidate = json_string(r.body, "id");
+    if (c.parts[sy::cluster::partition_of(candidate, partitions)].primary == "n2")
+      id = candidate;
+  }
+  ASSERT_FALSE(id.empty()) << c.body;
+  auto r = call_until(n1, "GET", "/v1/subscriptions/" + id + "/attempts",
+                      [](const http_result& x) { return x.status == 200; });
+  EXPECT_EQ(r.status, 200) << r.body << n1.log();
+}
+
 TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
   temp_dir dir;
   std::string id;
