@@ -36,6 +36,12 @@ public:
   /// Adds `a`, or replaces the association its token already had.
   void put(core::association_spec a);
 
+  /// Returns the association of `token`, or null.
+  const core::association_spec* find(std::string_view token) const {
+    auto it = by_token_.find(std::string(token));
+    return it == by_token_.end() ? nullptr : &it->second;
+  }
+
   /// Returns the number of associated tokens.
   std::size_t size() const { return by_token_.size(); }
 

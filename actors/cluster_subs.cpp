@@ -22,6 +22,16 @@ std::optional<std::string> name_under(std::string_view prefix, std::string_view 
 
 } // namespace
 
+std::string association_etcd_key(std::string_view token) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string key(associations_prefix);
+  for (unsigned char c : token) {
+    key += digits[c >> 4];
+    key += digits[c & 15];
+  }
+  return key;
+}
+
 std::string event_type_key(std::string_view code) {
   std::string key(event_types_prefix);
   key += code;

@@ -43,6 +43,14 @@ std::string event_type_key(std::string_view code);
 /// directly under event_types_prefix.
 std::optional<std::string> event_type_code_of(std::string_view key);
 
+/// The etcd prefix of the push associations of the Masiv contract
+/// (/sy/associations/<the token in hex>, the record encode_association
+/// makes): every node resolves a sendToList against all of them.
+inline constexpr std::string_view associations_prefix = "/sy/associations/";
+
+/// Returns the etcd key of the association of `token` (any bytes: hex).
+std::string association_etcd_key(std::string_view token);
+
 /// Returns `s` as etcd holds it: its journal record with number 0 (each
 /// node gives its own journal number).
 std::string mirror_record(const subscription& s);
@@ -76,6 +84,9 @@ public:
   /// Deletes event type `code`'s key.
   virtual void erase_event_type(const std::string& code,
                                 std::function<void(mirror_outcome)> done) = 0;
+  /// Writes `record` as the association of `token` (the last writer wins).
+  virtual void put_association(const std::string& token, std::string record,
+                               std::function<void(mirror_outcome)> done) = 0;
 };
 
 /// What a watched put of a subscription record does to the local registry.

@@ -407,6 +407,14 @@ struct cluster_event_types {
   std::vector<remote_event_type> changes;
 };
 
+/// What the watch of /sy/associations/ tells the registry: every key
+/// (snapshot) or the puts since the last message, in revision order; each
+/// the record encode_association makes. Local only.
+struct cluster_associations {
+  bool snapshot = false;
+  std::vector<std::string> records;
+};
+
 /// Requeues a subscriber's dead letters (only that of `event_id` when it
 /// is not empty; only those whose event timestamp is within [since_ms,
 /// until_ms)) → replayed.
@@ -458,7 +466,7 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<list_stats>::with<stats_table>, caf::replies_to<get_attempts>::with<attempt_list>,
   caf::replies_to<rotate_keys>::with<subscription_view>, caf::reacts_to<verification_answer>,
   caf::reacts_to<storage_done>, caf::reacts_to<cluster_subscriptions>,
-  caf::reacts_to<cluster_event_types>>;
+  caf::reacts_to<cluster_event_types>, caf::reacts_to<cluster_associations>>;
 
 // -- inspect overloads (CAF 0.17 form) ------------------------------------------
 
@@ -533,6 +541,7 @@ SY_INSPECT(remote_subscription, x.id, x.record, x.revision, x.deleted)
 SY_INSPECT(cluster_subscriptions, x.snapshot, x.revision, x.changes)
 SY_INSPECT(remote_event_type, x.code, x.record, x.deleted)
 SY_INSPECT(cluster_event_types, x.snapshot, x.changes)
+SY_INSPECT(cluster_associations, x.snapshot, x.records)
 SY_INSPECT(update_subscription, x.sub)
 SY_INSPECT_EMPTY(purge_queue)
 SY_INSPECT(replay_dead_letters, x.event_id, x.since_ms, x.until_ms)
@@ -639,6 +648,7 @@ CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_subscriptions))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::pull_subscriber_found))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::remote_event_type))
 CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_event_types))
+CAF_ADD_TYPE_ID(switchyard, (sy::actors::cluster_associations))
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::event_list)

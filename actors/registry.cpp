@@ -62,7 +62,8 @@ void registry_state::maybe_ready() {
   // directory did so in the fault lab, docs/cluster.md). And of
   // /sy/event_types/: one registered while this node was down would be
   // refused by POST /v1/event until then.
-  if (started_ && (env_.mirror == nullptr || (cluster_loaded_ && types_loaded_)))
+  if (started_ &&
+      (env_.mirror == nullptr || (cluster_loaded_ && types_loaded_ && associations_loaded_)))
     env_.ready->store(true);
 }
 
@@ -408,6 +409,8 @@ void registry_state::drain_remote() {
 void registry_state::apply_step(remote_step step) {
   if (step.type)
     return apply_type_step(std::move(*step.type));
+  if (step.associations)
+    return apply_association_step(std::move(*step.associations), step.associations_snapshot);
   if (step.types_loaded) {
     types_loaded_ = true; // every type step before this one is applied
     return maybe_ready();
@@ -719,18 +722,95 @@ caf::result<done> registry_state::put_association(core::association_spec a) {
   // the order in which a call's arguments are made is unspecified.
   auto name = association_key(a.token);
   auto record = encode_association(a);
-  write([journal, name = std::move(name),
-         record = std::move(record)] { return journal->put_meta(name, record); },
-        [this, rp, a = std::move(a)](std::optional<storage::error>& err) mutable {
-          if (err) {
-            rp.deliver(make_error(errc::unavailable,
-                                  "could not store the association: " + err->message + "; retry"));
-            return;
-          }
-          associations_.put(std::move(a));
-          rp.deliver(done{});
-        });
+  auto store = [this, rp, journal, name = std::move(name), record,
+                a = std::move(a)](caf::error err) mutable {
+    if (err) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    write([journal, name = std::move(name),
+           record = std::move(record)] { return journal->put_meta(name, record); },
+          [this, rp, a = std::move(a)](std::optional<storage::error>& err) mutable {
+            if (err) {
+              rp.deliver(make_error(
+                errc::unavailable, "could not store the association: " + err->message + "; retry"));
+              return;
+            }
+            associations_.put(std::move(a));
+            rp.deliver(done{});
+          });
+  };
+  // In a cluster etcd first, so that every node can resolve it.
+  if (!env_.mirror)
+    store(caf::error{});
+  else
+    mirror_association(std::move(record), std::move(store));
   return rp;
+}
+
+void registry_state::mirror_association(std::string record, std::function<void(caf::error)> then) {
+  auto token = decode_association_record(record)->token;
+  writing_ = true; // changes wait for etcd's answer, as for a journal write
+  auto me = caf::actor_cast<registry_actor>(self_);
+  env_.mirror->put_association(token, std::move(record),
+                               [this, me, then = std::move(then)](mirror_outcome o) {
+                                 caf::anon_send(me, storage_done{[this, o, then]() mutable {
+                                                  writing_ = false;
+                                                  caf::error err;
+                                                  if (o.result != mirror_outcome::kind::ok)
+                                                    err = etcd_unreachable(o);
+                                                  then(std::move(err));
+                                                  drain_remote();
+                                                }});
+                               });
+}
+
+void registry_state::apply_cluster_associations(cluster_associations changes) {
+  remote_step step;
+  step.associations = std::move(changes.records);
+  step.associations_snapshot = changes.snapshot;
+  remote_.push_back(std::move(step));
+  drain_remote();
+}
+
+void registry_state::apply_association_step(std::vector<std::string> records, bool snapshot) {
+  std::vector<core::association_spec> changed;
+  std::vector<std::pair<std::string, std::string>> rows; // (meta name, record)
+  for (auto& record : records) {
+    auto a = decode_association_record(record);
+    if (!a) {
+      log::write(log::level::warn, "cluster.association_corrupt",
+                 "an association record in etcd cannot be read; skipped");
+      continue;
+    }
+    if (const auto* local = associations_.find(a->token); local && *local == *a)
+      continue; // this node's own write, or a repeat
+    rows.emplace_back(association_key(a->token), std::move(record));
+    changed.push_back(std::move(*a));
+  }
+  auto loaded = [this, snapshot] {
+    if (snapshot && !associations_loaded_) {
+      associations_loaded_ = true;
+      maybe_ready();
+    }
+  };
+  if (changed.empty())
+    return loaded();
+  auto* journal = env_.journal;
+  write(
+    [journal, rows = std::move(rows)] {
+      std::vector<std::pair<std::string_view, std::string_view>> meta(rows.begin(), rows.end());
+      return journal->append_records({}, storage::append_sync::elsewhere, meta);
+    },
+    [this, changed = std::move(changed), loaded](std::optional<storage::error>& err) mutable {
+      if (err) // the next snapshot (a restart, a compaction) brings them again
+        log::write(log::level::warn, "cluster.associations_not_applied",
+                   "could not store " + std::to_string(changed.size()) +
+                     " association(s) read from etcd: " + err->message);
+      for (auto& a : changed) // resolvable here even so; etcd holds them
+        associations_.put(std::move(a));
+      loaded();
+    });
 }
 
 push_tokens registry_state::resolve(const core::send_to_list_spec& spec) const {
@@ -884,6 +964,7 @@ registry_actor::behavior_type registry_behavior(
     [](storage_done& x) { x.then(); },
     [&st](cluster_subscriptions& x) { st.apply_cluster(std::move(x)); },
     [&st](cluster_event_types& x) { st.apply_cluster_types(std::move(x)); },
+    [&st](cluster_associations& x) { st.apply_cluster_associations(std::move(x)); },
   };
 }
 

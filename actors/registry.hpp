@@ -166,6 +166,12 @@ public:
   /// types it does not hold).
   void apply_cluster_types(cluster_event_types changes);
 
+  /// Queues what the watch of /sy/associations/ read and applies it in
+  /// order with the other changes: the associations that differ from this
+  /// node's, in one unsynced write (etcd holds them; its next snapshot
+  /// writes again what a crash lost).
+  void apply_cluster_associations(cluster_associations changes);
+
   /// Returns true while a synced write runs: the behavior then skips every
   /// request that changes something until it is done.
   bool writing() const { return writing_; }
@@ -195,7 +201,11 @@ private:
   struct remote_step {
     remote_subscription change;
     std::optional<remote_event_type> type; ///< set: an event type change instead
-    bool types_loaded = false;             ///< the end of an event type snapshot
+    /// set: association records instead (`associations_snapshot`: a
+    /// snapshot's, after which the node may be ready)
+    std::optional<std::vector<std::string>> associations;
+    bool associations_snapshot = false;
+    bool types_loaded = false; ///< the end of an event type snapshot
     bool reconcile = false;
     int64_t revision = 0;
     std::set<std::string> present;
@@ -267,6 +277,9 @@ private:
   /// empty (no compare: the last writer wins); `then(error)`.
   void mirror_event_type(const std::string& code, std::string record,
                          std::function<void(caf::error)> then);
+  /// Cluster mode: writes association `record` to etcd, then calls `then`
+  /// in the registry with the error that stopped it; changes wait meanwhile.
+  void mirror_association(std::string record, std::function<void(caf::error)> then);
   /// Stores event type `type` in the journal and adopts it in the catalog;
   /// `then(error, added)`.
   void store_event_type(core::event_type_def type, std::function<void(caf::error, bool)> then);
@@ -274,6 +287,8 @@ private:
   void forget_event_type(const std::string& code, std::function<void(caf::error)> then);
   /// Applies one watched event type change.
   void apply_type_step(remote_event_type change);
+  /// Applies one watched batch of associations.
+  void apply_association_step(std::vector<std::string> records, bool snapshot);
   /// Applies queued watch steps until one starts a write.
   void drain_remote();
   /// Applies one watch step.
@@ -344,11 +359,12 @@ private:
   uint64_t next_ticket_ = 0;
   bool writing_ = false;
   // Ready (env_.ready) once started and, in cluster mode, once the first
-  // snapshots of the subscriptions and of the event types in etcd are
-  // applied.
+  // snapshots of the subscriptions, the event types and the associations
+  // in etcd are applied.
   bool started_ = false;
   bool cluster_loaded_ = false;
   bool types_loaded_ = false;
+  bool associations_loaded_ = false;
   void maybe_ready();
 };
 

@@ -123,6 +123,32 @@ void subscription_sync::start(actors::registry_actor registry) {
                                                        std::string(actors::event_types_prefix),
                                                        std::move(t));
   types_watch_->start();
+
+  cluster::etcd_watch_handlers a;
+  auto records_of = [](auto&& kvs_or_events, auto kv_of) {
+    actors::cluster_associations m;
+    for (const auto& x : kvs_or_events)
+      if (const cluster::etcd_kv* kv = kv_of(x))
+        m.records.push_back(kv->value);
+    return m;
+  };
+  a.snapshot = [registry, records_of](const cluster::etcd_range& range) {
+    auto m = records_of(range.kvs, [](const cluster::etcd_kv& kv) { return &kv; });
+    m.snapshot = true;
+    caf::anon_send(registry, std::move(m));
+  };
+  a.events = [registry, records_of](const std::vector<cluster::etcd_event>& events) {
+    // There is no delete of an association (the contract has none).
+    auto m = records_of(
+      events, [](const cluster::etcd_event& ev) { return ev.deleted ? nullptr : &ev.kv; });
+    if (!m.records.empty())
+      caf::anon_send(registry, std::move(m));
+  };
+  a.trouble = trouble_logger(std::string(actors::associations_prefix));
+  associations_watch_ = std::make_unique<cluster::etcd_watch>(
+    ioc_, *clients_[watching_], urls_[watching_], std::string(actors::associations_prefix),
+    std::move(a));
+  associations_watch_->start();
 }
 
 void subscription_sync::follow(std::size_t index) {
@@ -133,12 +159,13 @@ void subscription_sync::follow(std::size_t index) {
   if (index == watching_)
     return;
   watching_ = index;
-  for (auto* w : {watch_.get(), types_watch_.get()})
+  for (auto* w : {watch_.get(), types_watch_.get(), associations_watch_.get()})
     if (w)
       w->move_to(urls_[index], *clients_[index]);
   log::write(log::level::info, "cluster.subscriptions_watch_moved",
-             "the watches of " + std::string(actors::subs_prefix) + " and " +
-               std::string(actors::event_types_prefix) + " read from etcd " + urls_[index] +
+             "the watches of " + std::string(actors::subs_prefix) + ", " +
+               std::string(actors::event_types_prefix) + " and " +
+               std::string(actors::associations_prefix) + " read from etcd " + urls_[index] +
                " now, as the membership's does",
              {{"etcd", urls_[index]}});
 }
@@ -149,6 +176,8 @@ void subscription_sync::stop() {
     watch_->stop();
   if (types_watch_)
     types_watch_->stop();
+  if (associations_watch_)
+    associations_watch_->stop();
 }
 
 void subscription_sync::put(const std::string& id, std::string record, int64_t mod_revision,
@@ -182,7 +211,17 @@ void subscription_sync::erase(const std::string& id,
 
 void subscription_sync::put_event_type(const std::string& code, std::string record,
                                        std::function<void(actors::mirror_outcome)> done) {
-  etcd().put(actors::event_type_key(code), record, 0,
+  put_key(actors::event_type_key(code), std::move(record), std::move(done));
+}
+
+void subscription_sync::put_association(const std::string& token, std::string record,
+                                        std::function<void(actors::mirror_outcome)> done) {
+  put_key(actors::association_etcd_key(token), std::move(record), std::move(done));
+}
+
+void subscription_sync::put_key(const std::string& key, std::string record,
+                                std::function<void(actors::mirror_outcome)> done) {
+  etcd().put(key, record, 0,
              [this, done = std::move(done)](core::expected<int64_t, cluster::etcd_error> r) {
                if (!r) {
                  rotate(r.error().status);

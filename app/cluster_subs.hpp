@@ -28,8 +28,9 @@ class etcd_watch;
 
 namespace sy::app {
 
-/// Writes subscription and Acoustic event type changes to etcd and feeds
-/// the registry what the watches of /sy/subs/ and /sy/event_types/ read.
+/// Writes subscription, Acoustic event type and push association changes
+/// to etcd and feeds the registry what the watches of /sy/subs/,
+/// /sy/event_types/ and /sy/associations/ read.
 class subscription_sync final : public actors::subscription_mirror {
 public:
   /// Makes the mirror on the etcd members `etcd` (the next is tried when
@@ -40,9 +41,9 @@ public:
   subscription_sync(const subscription_sync&) = delete;
   subscription_sync& operator=(const subscription_sync&) = delete;
 
-  /// Starts the watches of /sy/subs/ and /sy/event_types/ on the etcd
-  /// member follow() named last (the first before any); their snapshots
-  /// and changes go to `registry`.
+  /// Starts the watches of /sy/subs/, /sy/event_types/ and
+  /// /sy/associations/ on the etcd member follow() named last (the first
+  /// before any); their snapshots and changes go to `registry`.
   void start(actors::registry_actor registry);
   /// Stops the watches; nothing reaches the registry afterwards.
   void stop();
@@ -64,19 +65,26 @@ public:
   /// Deletes /sy/event_types/<code>.
   void erase_event_type(const std::string& code,
                         std::function<void(actors::mirror_outcome)> done) override;
+  /// Writes `record` as /sy/associations/<token in hex>.
+  void put_association(const std::string& token, std::string record,
+                       std::function<void(actors::mirror_outcome)> done) override;
 
 private:
   cluster::etcd_client& etcd();
   void rotate(int status);
+  // Writes `record` under `key` (the last writer wins).
+  void put_key(const std::string& key, std::string record,
+               std::function<void(actors::mirror_outcome)> done);
 
   boost::asio::io_context& ioc_;
   std::vector<std::string> urls_;
   std::vector<std::unique_ptr<cluster::etcd_client>> clients_;
   std::atomic<std::size_t> current_{0};
-  std::mutex watches_mutex_; // guards watching_, watch_ and types_watch_
+  std::mutex watches_mutex_; // guards watching_ and the watches
   std::size_t watching_ = 0; // the member the watches read from
   std::unique_ptr<cluster::etcd_watch> watch_;
   std::unique_ptr<cluster::etcd_watch> types_watch_;
+  std::unique_ptr<cluster::etcd_watch> associations_watch_;
 };
 
 } // namespace sy::app

@@ -37,7 +37,13 @@ namespace {
 
 // Returns true for the keys of the subscription registry, which the
 // membership view ignores.
-bool is_subscription_key(const std::string& key) { return key.rfind("/sy/subs/", 0) == 0; }
+// The registries app/cluster_subs.cpp watches (subscriptions, event types,
+// push associations): their keys do not touch the membership view, which
+// would otherwise hold a copy of every one.
+bool is_registry_key(const std::string& key) {
+  return key.rfind("/sy/subs/", 0) == 0 || key.rfind("/sy/event_types/", 0) == 0 ||
+         key.rfind("/sy/associations/", 0) == 0;
+}
 
 const std::string root_prefix = "/sy/";
 const std::string meta_key = "/sy/meta";
@@ -498,20 +504,20 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         m.seen_ = true;
         m.keys_.clear();
         for (const auto& kv : r.kvs)
-          if (!is_subscription_key(kv.key))
+          if (!is_registry_key(kv.key))
             m.keys_[kv.key] = kv;
         m.on_change();
       });
     };
     h.events = [on_strand](const std::vector<etcd_event>& events) {
-      // The subscription registry (/sy/subs/) is app/cluster_subs.cpp's:
-      // its changes do not touch the membership view.
+      // The registries (/sy/subs/, …) are app/cluster_subs.cpp's:
+      // their changes do not touch the membership view.
       if (std::all_of(events.begin(), events.end(),
-                      [](const etcd_event& e) { return is_subscription_key(e.kv.key); }))
+                      [](const etcd_event& e) { return is_registry_key(e.kv.key); }))
         return;
       on_strand([events](impl& m) {
         for (const auto& e : events) {
-          if (is_subscription_key(e.kv.key))
+          if (is_registry_key(e.kv.key))
             continue;
           if (e.deleted)
             m.keys_.erase(e.kv.key);

@@ -1097,6 +1097,34 @@ TEST_F(cluster_test, a_node_that_refuses_private_webhook_addresses_still_reaches
   EXPECT_EQ(r.status, 200) << r.body << n1.log();
 }
 
+TEST_F(cluster_test, a_push_association_made_on_one_node_resolves_on_another) {
+  sink gateway;
+  const auto push = "[push]\ngateway_url = \"" + gateway.url("/push") + "\"\n";
+  auto& n1 = add_node("n1", partitions, push);
+  auto& n2 = add_node("n2", partitions, push);
+  n1.start();
+  n2.start();
+  auto r = n1.call("POST", "/v1/association/create",
+                   R"({"token":"device-1","association":{"email":"ann@example.com"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  // Sent through n2, the association is found there: one delivery to the
+  // gateway for device-1 (before, n2 knew no association and sent none).
+  const std::string send =
+    R"({"tokensByAssociation":{"emails":["ann@example.com"]},"notification":{"title":"t","message":"m"}})";
+  // (503 while the nodes link: the push events go to a partition.)
+  EXPECT_TRUE(within_15_s([&] {
+    r = n2.call("POST", "/v1/notification/sendToList", send);
+    return r.status != 503;
+  }));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(gateway.wait_delivered("/push", 1)) << n1.log() << n2.log();
+  std::vector<std::string> tokens;
+  for (const auto& d : gateway.delivered("/push"))
+    tokens.push_back(json_string(d.body, "token"));
+  ASSERT_FALSE(tokens.empty());
+  EXPECT_EQ(tokens.front(), "device-1");
+}
+
 TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
   temp_dir dir;
   std::string id;

@@ -515,6 +515,19 @@ struct fake_mirror : subscription_mirror {
       o.message = "no answer (test)";
     done(std::move(o));
   }
+
+  std::map<std::string, std::string> associations; // token → the last record written
+
+  void put_association(const std::string& token, std::string record,
+                       std::function<void(mirror_outcome)> done) override {
+    mirror_outcome o;
+    o.result = answer;
+    if (answer == mirror_outcome::kind::ok)
+      associations[token] = std::move(record);
+    else
+      o.message = "no answer (test)";
+    done(std::move(o));
+  }
 };
 
 TEST_F(registry_fixture, in_cluster_mode_a_change_goes_to_etcd_first_with_the_revision_last_seen) {
@@ -728,8 +741,63 @@ TEST_F(registry_fixture,
   types.snapshot = true;
   caf::anon_send(registry_, types);
   sched_->run();
-  EXPECT_TRUE(ready_.load());
   EXPECT_EQ(event_types_.current()->count("refund"), 1u);
+  // Nor before the push associations: a sendToList would miss tokens.
+  EXPECT_FALSE(ready_.load());
+  caf::anon_send(registry_, cluster_associations{true, {}});
+  sched_->run();
+  EXPECT_TRUE(ready_.load());
+}
+
+TEST_F(registry_fixture, in_cluster_mode_associations_go_to_etcd_first_and_follow_its_watch) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  auto tokens_of = [&](const std::string& cellphone) {
+    core::send_to_list_spec spec;
+    spec.by_association = true;
+    spec.cellphones = {cellphone};
+    auto tokens = ask<push_tokens>(resolve_push_tokens{spec});
+    EXPECT_TRUE(tokens);
+    return tokens ? tokens->tokens : std::vector<std::string>{};
+  };
+  core::association_spec a;
+  a.token = "device/1";
+  a.cellphone = "573140000001";
+  ASSERT_TRUE(ask<done>(put_association{a}));
+  ASSERT_EQ(etcd.associations.count("device/1"), 1u);
+  EXPECT_EQ(etcd.associations["device/1"], encode_association(a));
+  EXPECT_EQ(tokens_of("573140000001"), std::vector<std::string>{"device/1"});
+  EXPECT_EQ(association_etcd_key("device/1"), "/sy/associations/6465766963652f31");
+
+  // etcd out of reach: 503, and nothing changes here.
+  etcd.answer = mirror_outcome::kind::unreachable;
+  core::association_spec b = a;
+  b.token = "device-2";
+  auto refused = ask<done>(put_association{b});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(kind(refused.error()), errc::unavailable);
+  EXPECT_EQ(tokens_of("573140000001"), std::vector<std::string>{"device/1"});
+  etcd.answer = mirror_outcome::kind::ok;
+
+  // Another node's association, read from the watch, resolves here and
+  // survives a restart (stored in the journal).
+  core::association_spec remote;
+  remote.token = "device-3";
+  remote.email = "ana@example.com";
+  caf::anon_send(registry_, cluster_associations{false, {encode_association(remote)}});
+  sched_->run();
+  core::send_to_list_spec by_email;
+  by_email.by_association = true;
+  by_email.emails = {"ana@example.com"};
+  auto found = ask<push_tokens>(resolve_push_tokens{by_email});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->tokens, std::vector<std::string>{"device-3"});
+  EXPECT_TRUE(etcd.associations.count("device-3") == 0); // not written back
+  restart();
+  found = ask<push_tokens>(resolve_push_tokens{by_email});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->tokens, std::vector<std::string>{"device-3"});
 }
 
 } // namespace
