@@ -575,13 +575,11 @@ void registry_state::forget_event_type(const std::string& code,
         });
 }
 
-void registry_state::mirror_event_type(const std::string& code, std::string record,
-                                       std::function<void(caf::error)> then) {
-  if (!env_.mirror)
-    return then(caf::error{});
+std::function<void(mirror_outcome)> registry_state::last_writer_wins(
+  std::function<void(caf::error)> then) {
   writing_ = true; // changes wait for etcd's answer, as for a journal write
   auto me = caf::actor_cast<registry_actor>(self_);
-  auto done = [this, me, then = std::move(then)](mirror_outcome o) {
+  return [this, me, then = std::move(then)](mirror_outcome o) {
     caf::anon_send(me, storage_done{[this, o, then]() mutable {
                      writing_ = false;
                      caf::error err;
@@ -591,6 +589,13 @@ void registry_state::mirror_event_type(const std::string& code, std::string reco
                      drain_remote();
                    }});
   };
+}
+
+void registry_state::mirror_event_type(const std::string& code, std::string record,
+                                       std::function<void(caf::error)> then) {
+  if (!env_.mirror)
+    return then(caf::error{});
+  auto done = last_writer_wins(std::move(then));
   if (record.empty())
     env_.mirror->erase_event_type(code, std::move(done));
   else
@@ -722,6 +727,7 @@ caf::result<done> registry_state::put_association(core::association_spec a) {
   // the order in which a call's arguments are made is unspecified.
   auto name = association_key(a.token);
   auto record = encode_association(a);
+  auto token = a.token;
   auto store = [this, rp, journal, name = std::move(name), record,
                 a = std::move(a)](caf::error err) mutable {
     if (err) {
@@ -744,25 +750,13 @@ caf::result<done> registry_state::put_association(core::association_spec a) {
   if (!env_.mirror)
     store(caf::error{});
   else
-    mirror_association(std::move(record), std::move(store));
+    mirror_association(token, std::move(record), std::move(store));
   return rp;
 }
 
-void registry_state::mirror_association(std::string record, std::function<void(caf::error)> then) {
-  auto token = decode_association_record(record)->token;
-  writing_ = true; // changes wait for etcd's answer, as for a journal write
-  auto me = caf::actor_cast<registry_actor>(self_);
-  env_.mirror->put_association(token, std::move(record),
-                               [this, me, then = std::move(then)](mirror_outcome o) {
-                                 caf::anon_send(me, storage_done{[this, o, then]() mutable {
-                                                  writing_ = false;
-                                                  caf::error err;
-                                                  if (o.result != mirror_outcome::kind::ok)
-                                                    err = etcd_unreachable(o);
-                                                  then(std::move(err));
-                                                  drain_remote();
-                                                }});
-                               });
+void registry_state::mirror_association(const std::string& token, std::string record,
+                                        std::function<void(caf::error)> then) {
+  env_.mirror->put_association(token, std::move(record), last_writer_wins(std::move(then)));
 }
 
 void registry_state::apply_cluster_associations(cluster_associations changes) {

@@ -277,9 +277,15 @@ private:
   /// empty (no compare: the last writer wins); `then(error)`.
   void mirror_event_type(const std::string& code, std::string record,
                          std::function<void(caf::error)> then);
-  /// Cluster mode: writes association `record` to etcd, then calls `then`
-  /// in the registry with the error that stopped it; changes wait meanwhile.
-  void mirror_association(std::string record, std::function<void(caf::error)> then);
+  /// Returns the callback of an etcd write without compare: changes wait
+  /// (writing_) until it calls `then` in the registry with the error that
+  /// stopped it, if any.
+  std::function<void(mirror_outcome)> last_writer_wins(std::function<void(caf::error)> then);
+  /// Cluster mode: writes `record` to etcd as `token`'s association, then
+  /// calls `then` in the registry with the error that stopped it; changes
+  /// wait meanwhile.
+  void mirror_association(const std::string& token, std::string record,
+                          std::function<void(caf::error)> then);
   /// Stores event type `type` in the journal and adopts it in the catalog;
   /// `then(error, added)`.
   void store_event_type(core::event_type_def type, std::function<void(caf::error, bool)> then);
