@@ -470,9 +470,14 @@ void registry_state::apply_step(remote_step step) {
   switch (decide_put(e ? &e->sub : nullptr, e ? e->revision : 0, deleted, *incoming, c.revision)) {
     case remote_verdict::ignore: return;
     case remote_verdict::adopt: e->revision = c.revision; return;
-    case remote_verdict::add:
+    case remote_verdict::add: {
+      std::vector<std::pair<subscription, int64_t>> batch;
+      batch.emplace_back(std::move(*incoming), c.revision);
+      take_remote_adds(batch);
+      if (batch.size() > 1)
+        return store_new_batch(std::move(batch));
       store_new(
-        std::move(*incoming), c.revision,
+        std::move(batch.front().first), c.revision,
         [this, log_failure, id = c.id](caf::expected<entry*> added) {
           if (!added)
             return log_failure(id, added.error());
@@ -480,6 +485,7 @@ void registry_state::apply_step(remote_step step) {
         },
         told::not_here);
       return;
+    }
     case remote_verdict::replace:
       incoming->number = e->sub.number;
       store_update(
@@ -492,6 +498,76 @@ void registry_state::apply_step(remote_step step) {
         told::not_here);
       return;
   }
+}
+
+void registry_state::take_remote_adds(std::vector<std::pair<subscription, int64_t>>& batch) {
+  constexpr std::size_t max_batch = 512;
+  std::set<std::string> ids;
+  for (const auto& [s, revision] : batch)
+    ids.insert(s.id);
+  while (batch.size() < max_batch && !remote_.empty()) {
+    const auto& next = remote_.front();
+    const auto& c = next.change;
+    if (next.type || next.associations || next.types_loaded || next.reconcile || c.deleted ||
+        subs_.count(c.id) || ids.count(c.id))
+      return; // not an add (or its id is in the batch): applied on its own
+    auto incoming = decode_subscription(c.record);
+    if (!incoming || incoming->id != c.id)
+      return; // apply_step logs it
+    auto del = deleted_at_.find(c.id);
+    const int64_t deleted = del == deleted_at_.end() ? 0 : del->second;
+    if (decide_put(nullptr, 0, deleted, *incoming, c.revision) != remote_verdict::add)
+      return;
+    ids.insert(c.id);
+    batch.emplace_back(std::move(*incoming), c.revision);
+    remote_.pop_front();
+  }
+}
+
+void registry_state::store_new_batch(std::vector<std::pair<subscription, int64_t>> batch) {
+  auto* journal = env_.journal;
+  std::vector<subscription> subs;
+  subs.reserve(batch.size());
+  for (const auto& [s, revision] : batch)
+    subs.push_back(s);
+  write(
+    [journal, subs = std::move(subs)]() mutable {
+      stored out;
+      auto first = journal->add_subscriptions(subs.size(), [&subs](uint64_t n, std::size_t i) {
+        subs[i].number = n;
+        return encode_subscription(subs[i]);
+      });
+      if (!first)
+        out.error = make_error(errc::unavailable, "could not store " + std::to_string(subs.size()) +
+                                                    " subscriptions: " + first.error().message);
+      else
+        out.number = *first;
+      return out;
+    },
+    [this, batch = std::move(batch)](stored& result) mutable {
+      if (result.error) {
+        log::write(
+          log::level::warn, "cluster.subscription_not_applied",
+          "could not apply subscriptions read from etcd: " + to_domain_error(result.error).message +
+            " (the next snapshot brings them again)",
+          {{"subscriptions", std::to_string(batch.size())}});
+        return;
+      }
+      bool routed = false;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& s = batch[i].first;
+        s.number = result.number + i;
+        auto id = s.id;
+        auto& placed = subs_.emplace(id, entry{std::move(s), nullptr, nullptr}).first->second;
+        placed.revision = batch[i].second;
+        spawn(placed, false, 0);
+        remember_key(placed.sub);
+        routed = route(placed) || routed;
+        tell_streams("created", placed.sub);
+      }
+      if (routed)
+        publish_routes();
+    });
 }
 
 bool registry_state::unroute(entry& e) {

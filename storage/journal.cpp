@@ -1112,6 +1112,20 @@ expected<uint64_t> journal::add_subscription(const std::function<std::string(uin
   return n;
 }
 
+expected<uint64_t> journal::add_subscriptions(
+  std::size_t count, const std::function<std::string(uint64_t, std::size_t)>& encode) {
+  std::lock_guard lock(impl_->sub_mu_);
+  const uint64_t first = impl_->next_sub_.load();
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(cf_meta), meta_sub_seq, be64_string(first + count));
+  for (std::size_t i = 0; i < count; ++i)
+    batch.Put(impl_->cf(cf_subs), seq_key(first + i).slice(), encode(first + i, i));
+  if (auto err = impl_->write(batch, true, "put subscriptions"))
+    return std::move(*err);
+  impl_->next_sub_.fetch_add(count);
+  return first;
+}
+
 bool journal::writable() const { return impl_->healthy_.load(); }
 
 // -- events and queues ------------------------------------------------------------

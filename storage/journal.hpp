@@ -291,6 +291,11 @@ public:
   /// `encode` gets the number and returns the record. Returns the number.
   [[nodiscard]] expected<uint64_t> add_subscription(
     const std::function<std::string(uint64_t)>& encode);
+  /// As add_subscription, for `count` new subscriptions in one synced
+  /// write: `encode(number, i)` returns the i-th record, numbered
+  /// first + i. Returns the first number.
+  [[nodiscard]] expected<uint64_t> add_subscriptions(
+    std::size_t count, const std::function<std::string(uint64_t, std::size_t)>& encode);
 
   /// Returns the layout version this journal records (1, or
   /// journal_format_partitions once it holds the partition logs' family).

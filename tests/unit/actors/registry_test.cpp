@@ -607,6 +607,39 @@ cluster_subscriptions snapshot_of(int64_t revision, const std::vector<subscripti
   return snap;
 }
 
+TEST_F(registry_fixture, a_snapshot_of_many_new_subscriptions_is_stored_in_batches) {
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  restart();
+  // More than one batch (512), and a local create in between the watch's
+  // messages: every one stored under its own journal number, routed, and
+  // there after a restart.
+  std::vector<subscription> remote;
+  char id[32];
+  for (int i = 0; i < 1100; ++i) {
+    std::snprintf(id, sizeof id, "sub_%012x", i + 1);
+    remote.push_back(remote_record(id));
+  }
+  caf::anon_send(registry_, snapshot_of(5000, remote, 7));
+  sched_->run();
+  auto local = create(true);
+  auto check = [&] {
+    auto listed = ask<subscription_list>(list_subscriptions{subscription_kind::native});
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->items.size(), remote.size() + 1);
+    std::set<uint64_t> numbers;
+    for (const auto& v : listed->items)
+      numbers.insert(v.sub.number);
+    EXPECT_EQ(numbers.size(), remote.size() + 1); // no number given twice
+    for (const auto* x : {&remote.front(), &remote[511], &remote[512], &remote.back()})
+      EXPECT_TRUE(routed(x->id)) << x->id;
+    EXPECT_TRUE(routed(local.sub.id));
+  };
+  check();
+  restart();
+  check();
+}
+
 TEST_F(registry_fixture, applies_what_the_watch_reads_and_a_snapshot_removes_what_it_lacks) {
   fake_mirror etcd;
   mirror_ = &etcd;
