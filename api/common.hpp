@@ -146,6 +146,11 @@ void subscription_route(transport::http_server& server, const api_context& ctx, 
     });
 }
 
+/// Returns true when `r`'s body is shorter than its Content-Length says:
+/// the HTTP client cut an answer over its max_response_bytes (a forward
+/// never passes such a part on as if it were the whole).
+bool answer_was_cut(const transport::client_response& r);
+
 /// In cluster mode, when another node leads the partition of subscription
 /// `id`, passes `req` on to it (api/primary_forward.cpp) and answers with
 /// its answer, or 503 + Retry-After when the partition has no live primary;

@@ -6,6 +6,8 @@
 
 #include "api/common.hpp"
 
+#include <charconv>
+
 #include "cluster/membership.hpp"
 #include "log/log.hpp"
 #include "transport/http_client.hpp"
@@ -26,6 +28,13 @@ constexpr std::string_view kept_request_headers[] = {"Authorization", "Content-T
 constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authenticate"};
 
 } // namespace
+
+bool answer_was_cut(const transport::client_response& r) {
+  const auto length = transport::find_header(r.headers, "Content-Length");
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+  return ec == std::errc{} && end == length.data() + length.size() && n > r.body.size();
+}
 
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
                         transport::responder& respond, std::function<void()> otherwise) {
@@ -74,6 +83,11 @@ bool forward_to_primary(const api_context& ctx, const std::string& id, transport
       }
       if (otherwise && (r.status == 404 || r.status >= 500))
         return otherwise();
+      if (answer_was_cut(r))
+        return respond(error_response(502, "the answer of " + primary +
+                                             " is larger than a node passes on (64 MiB); send the "
+                                             "request to " +
+                                             primary + " at " + base + " directly"));
       transport::http_response resp;
       resp.status = r.status;
       resp.content_type = std::string(transport::find_header(r.headers, "Content-Type"));

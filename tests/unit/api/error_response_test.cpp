@@ -24,6 +24,19 @@ TEST(error_response, a_503_says_when_to_retry_and_other_statuses_do_not) {
   EXPECT_EQ(retry_after(error_response(404, "gone")), "");
 }
 
+TEST(primary_forward, an_answer_shorter_than_its_content_length_was_cut) {
+  transport::client_response r;
+  r.status = 200;
+  r.body = std::string(100, 'x');
+  EXPECT_FALSE(answer_was_cut(r)); // no Content-Length (chunked): cannot tell
+  r.headers.emplace_back("Content-Length", "100");
+  EXPECT_FALSE(answer_was_cut(r));
+  r.headers.back().second = "67108965";
+  EXPECT_TRUE(answer_was_cut(r));
+  r.headers.back().second = "junk";
+  EXPECT_FALSE(answer_was_cut(r));
+}
+
 TEST(error_response, the_not_ready_answer_says_when_to_retry) {
   const auto r = not_ready_response();
   EXPECT_EQ(r.status, 503);
