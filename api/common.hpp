@@ -132,17 +132,26 @@ void subscription_route(transport::http_server& server, const api_context& ctx, 
     method, path, [ctx, make, read](transport::http_request&& req, transport::responder respond) {
       if (!ctx.ready->load())
         return respond(not_ready_response());
-      auto here = [ctx, make, id = req.params.at(0), respond] {
-        ask<actors::subscription_view>(*ctx.system, ctx.registry, make(id), respond,
-                                       [cluster = ctx.cluster](const actors::subscription_view& v) {
-                                         return json_response(200, render_subscription(v, cluster));
-                                       });
-      };
-      // A read shows the stats of the node that delivers: the
-      // partition's primary (this node's when it cannot answer).
-      if (read && forward_to_primary(ctx, req.params.at(0), req, respond, here))
-        return;
-      here();
+      const auto id = req.params.at(0);
+      if (!read)
+        return ask<actors::subscription_view>(
+          *ctx.system, ctx.registry, make(id), std::move(respond),
+          [cluster = ctx.cluster](const actors::subscription_view& v) {
+            return json_response(200, render_subscription(v, cluster));
+          });
+      // A read answers what this node knows (its 404 is a 404 even while
+      // the primary has the subscription: a change sent next to this node
+      // must find it), with the stats of the node that delivers: the
+      // partition's primary, when it can answer.
+      ask_then<actors::subscription_view>(
+        *ctx.system, ctx.registry, make(id), std::move(respond),
+        [ctx, id, req](const actors::subscription_view& v, const transport::responder& respond) {
+          auto here = json_response(200, render_subscription(v, ctx.cluster));
+          auto forwarded = req;
+          auto answer = respond;
+          if (!forward_to_primary(ctx, id, forwarded, answer, [answer, here] { answer(here); }))
+            respond(std::move(here));
+        });
     });
 }
 
