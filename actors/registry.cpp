@@ -465,9 +465,8 @@ void registry_state::apply_step(remote_step step) {
                "a subscription record in etcd cannot be read; skipped", {{"subscription", c.id}});
     return;
   }
-  auto del = deleted_at_.find(c.id);
-  const int64_t deleted = del == deleted_at_.end() ? 0 : del->second;
-  switch (decide_put(e ? &e->sub : nullptr, e ? e->revision : 0, deleted, *incoming, c.revision)) {
+  switch (decide_put(e ? &e->sub : nullptr, e ? e->revision : 0, deleted_at(c.id), *incoming,
+                     c.revision)) {
     case remote_verdict::ignore: return;
     case remote_verdict::adopt: e->revision = c.revision; return;
     case remote_verdict::add: {
@@ -500,6 +499,11 @@ void registry_state::apply_step(remote_step step) {
   }
 }
 
+int64_t registry_state::deleted_at(const std::string& id) const {
+  auto it = deleted_at_.find(id);
+  return it == deleted_at_.end() ? 0 : it->second;
+}
+
 void registry_state::take_remote_adds(std::vector<std::pair<subscription, int64_t>>& batch) {
   constexpr std::size_t max_batch = 512;
   std::set<std::string> ids;
@@ -514,9 +518,7 @@ void registry_state::take_remote_adds(std::vector<std::pair<subscription, int64_
     auto incoming = decode_subscription(c.record);
     if (!incoming || incoming->id != c.id)
       return; // apply_step logs it
-    auto del = deleted_at_.find(c.id);
-    const int64_t deleted = del == deleted_at_.end() ? 0 : del->second;
-    if (decide_put(nullptr, 0, deleted, *incoming, c.revision) != remote_verdict::add)
+    if (decide_put(nullptr, 0, deleted_at(c.id), *incoming, c.revision) != remote_verdict::add)
       return;
     ids.insert(c.id);
     batch.emplace_back(std::move(*incoming), c.revision);

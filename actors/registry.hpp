@@ -268,6 +268,9 @@ private:
   /// watcher nothing: a snapshot's thousands of adds pay one fsync per
   /// batch instead of one each.
   void store_new_batch(std::vector<std::pair<subscription, int64_t>> batch);
+  /// Returns the revision at which this node last saw `id` deleted in
+  /// etcd (0: never).
+  int64_t deleted_at(const std::string& id) const;
   /// Moves the watch steps after the current one that add subscriptions
   /// too (up to a batch) from remote_ to `batch`.
   void take_remote_adds(std::vector<std::pair<subscription, int64_t>>& batch);

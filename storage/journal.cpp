@@ -1100,16 +1100,7 @@ expected<uint64_t> journal::next_sub_number() {
 }
 
 expected<uint64_t> journal::add_subscription(const std::function<std::string(uint64_t)>& encode) {
-  std::lock_guard lock(impl_->sub_mu_);
-  const uint64_t n = impl_->next_sub_.load();
-  const std::string record = encode(n);
-  rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(cf_meta), meta_sub_seq, be64_string(n + 1));
-  batch.Put(impl_->cf(cf_subs), seq_key(n).slice(), record);
-  if (auto err = impl_->write(batch, true, "put subscription"))
-    return std::move(*err);
-  impl_->next_sub_.fetch_add(1);
-  return n;
+  return add_subscriptions(1, [&encode](uint64_t n, std::size_t) { return encode(n); });
 }
 
 expected<uint64_t> journal::add_subscriptions(
@@ -1120,7 +1111,7 @@ expected<uint64_t> journal::add_subscriptions(
   batch.Put(impl_->cf(cf_meta), meta_sub_seq, be64_string(first + count));
   for (std::size_t i = 0; i < count; ++i)
     batch.Put(impl_->cf(cf_subs), seq_key(first + i).slice(), encode(first + i, i));
-  if (auto err = impl_->write(batch, true, "put subscriptions"))
+  if (auto err = impl_->write(batch, true, count == 1 ? "put subscription" : "put subscriptions"))
     return std::move(*err);
   impl_->next_sub_.fetch_add(count);
   return first;
