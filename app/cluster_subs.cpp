@@ -97,9 +97,7 @@ void subscription_sync::start(actors::registry_actor registry) {
   };
   h.trouble = trouble_logger(std::string(actors::subs_prefix));
   std::lock_guard lock(watches_mutex_);
-  watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_[watching_], urls_[watching_],
-                                                 std::string(actors::subs_prefix), std::move(h));
-  watch_->start();
+  watch_ = open_watch(actors::subs_prefix, std::move(h));
 
   cluster::etcd_watch_handlers t;
   t.snapshot = [registry](const cluster::etcd_range& range) {
@@ -119,36 +117,34 @@ void subscription_sync::start(actors::registry_actor registry) {
       caf::anon_send(registry, std::move(m));
   };
   t.trouble = trouble_logger(std::string(actors::event_types_prefix));
-  types_watch_ = std::make_unique<cluster::etcd_watch>(ioc_, *clients_[watching_], urls_[watching_],
-                                                       std::string(actors::event_types_prefix),
-                                                       std::move(t));
-  types_watch_->start();
+  types_watch_ = open_watch(actors::event_types_prefix, std::move(t));
 
   cluster::etcd_watch_handlers a;
-  auto records_of = [](auto&& kvs_or_events, auto kv_of) {
+  a.snapshot = [registry](const cluster::etcd_range& range) {
     actors::cluster_associations m;
-    for (const auto& x : kvs_or_events)
-      if (const cluster::etcd_kv* kv = kv_of(x))
-        m.records.push_back(kv->value);
-    return m;
-  };
-  a.snapshot = [registry, records_of](const cluster::etcd_range& range) {
-    auto m = records_of(range.kvs, [](const cluster::etcd_kv& kv) { return &kv; });
     m.snapshot = true;
+    for (const auto& kv : range.kvs)
+      m.records.push_back(kv.value);
     caf::anon_send(registry, std::move(m));
   };
-  a.events = [registry, records_of](const std::vector<cluster::etcd_event>& events) {
-    // There is no delete of an association (the contract has none).
-    auto m = records_of(
-      events, [](const cluster::etcd_event& ev) { return ev.deleted ? nullptr : &ev.kv; });
+  a.events = [registry](const std::vector<cluster::etcd_event>& events) {
+    actors::cluster_associations m;
+    for (const auto& ev : events)
+      if (!ev.deleted) // the contract has no delete of an association
+        m.records.push_back(ev.kv.value);
     if (!m.records.empty())
       caf::anon_send(registry, std::move(m));
   };
   a.trouble = trouble_logger(std::string(actors::associations_prefix));
-  associations_watch_ = std::make_unique<cluster::etcd_watch>(
-    ioc_, *clients_[watching_], urls_[watching_], std::string(actors::associations_prefix),
-    std::move(a));
-  associations_watch_->start();
+  associations_watch_ = open_watch(actors::associations_prefix, std::move(a));
+}
+
+std::unique_ptr<cluster::etcd_watch> subscription_sync::open_watch(
+  std::string_view prefix, cluster::etcd_watch_handlers handlers) {
+  auto w = std::make_unique<cluster::etcd_watch>(ioc_, *clients_[watching_], urls_[watching_],
+                                                 std::string(prefix), std::move(handlers));
+  w->start();
+  return w;
 }
 
 void subscription_sync::follow(std::size_t index) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/cluster_subs.hpp"
@@ -24,6 +25,7 @@ class http_client;
 namespace sy::cluster {
 class etcd_client;
 class etcd_watch;
+struct etcd_watch_handlers;
 } // namespace sy::cluster
 
 namespace sy::app {
@@ -72,6 +74,10 @@ public:
 private:
   cluster::etcd_client& etcd();
   void rotate(int status);
+  // Makes and starts the watch of `prefix` on the member watching_ names
+  // (watches_mutex_ held).
+  std::unique_ptr<cluster::etcd_watch> open_watch(std::string_view prefix,
+                                                  cluster::etcd_watch_handlers handlers);
   // Writes `record` under `key` (the last writer wins).
   void put_key(const std::string& key, std::string record,
                std::function<void(actors::mirror_outcome)> done);

@@ -35,11 +35,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// Returns true for the keys of the subscription registry, which the
-// membership view ignores.
-// The registries app/cluster_subs.cpp watches (subscriptions, event types,
-// push associations): their keys do not touch the membership view, which
-// would otherwise hold a copy of every one.
+// Returns true for the keys of the registries app/cluster_subs.cpp watches
+// (subscriptions, event types, push associations): they do not touch the
+// membership view, which would otherwise hold a copy of every one.
 bool is_registry_key(const std::string& key) {
   return key.rfind("/sy/subs/", 0) == 0 || key.rfind("/sy/event_types/", 0) == 0 ||
          key.rfind("/sy/associations/", 0) == 0;

@@ -60,8 +60,9 @@ struct membership_options {
   /// Told (on the strand) the index in `etcd` of the member the node's
   /// watch of /sy/ reads from: when the watch starts, and each time it
   /// moves because a keep-alive failed over. Optional; cluster mode gives
-  /// it app::subscription_sync::follow, so that the watches of /sy/subs/
-  /// and /sy/event_types/ leave a dead or cut-off member with it.
+  /// it app::subscription_sync::follow, so that the watches of /sy/subs/,
+  /// /sy/event_types/ and /sy/associations/ leave a dead or cut-off member
+  /// with it.
   std::function<void(std::size_t)> watch_moved;
 };
 
