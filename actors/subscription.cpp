@@ -263,7 +263,8 @@ void write_stats(core::json_writer& w, const stats_snapshot& st) {
 }
 
 void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
-                        bool show_private_key, const placement_view* where) {
+                        bool show_private_key, const placement_view* where,
+                        std::string_view stats_json) {
   if (s.kind == subscription_kind::dashboard) {
     w.begin_object()
       .key("id")
@@ -305,7 +306,9 @@ void write_subscription(core::json_writer& w, const subscription& s, const stats
   w.key("max_in_flight").value(s.max_in_flight).key("rate_limit").value(s.rate_limit).key("auth");
   core::write_egress_auth(w, s.auth, true);
   w.key("createdAt").value(iso_time(s.created_at));
-  if (stats) {
+  if (!stats_json.empty())
+    w.key("stats").raw(stats_json);
+  else if (stats) {
     w.key("stats");
     write_stats(w, *stats);
   }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_writer.hpp"
@@ -157,9 +158,12 @@ struct placement_view {
 /// Writes the subscription as the API shows it. The native shape carries
 /// keys (the private key only when `show_private_key`), stats and, in a
 /// cluster (`where` set), "partition" and "primary"; the dashboard shape is
-/// {id, url, country, event}.
+/// {id, url, country, event}. `stats_json`, when not empty, is written as
+/// the stats instead of `stats`: the JSON the node that delivers the
+/// subscription rendered (a cluster's lists show that node's stats).
 void write_subscription(core::json_writer& w, const subscription& s, const stats_snapshot* stats,
-                        bool show_private_key, const placement_view* where = nullptr);
+                        bool show_private_key, const placement_view* where = nullptr,
+                        std::string_view stats_json = {});
 
 /// Writes the stats object of docs/api.md §2.
 void write_stats(core::json_writer& w, const stats_snapshot& st);

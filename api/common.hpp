@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
@@ -171,6 +173,25 @@ bool answer_was_cut(const transport::client_response& r);
 /// not seen the subscription yet) or a 5xx calls it instead of answering.
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
                         transport::responder& respond, std::function<void()> otherwise = {});
+
+/// Cluster mode: the `stats` of subscriptions other nodes lead, as those
+/// nodes render them (one JSON object each), by subscription id.
+using peer_stats = std::unordered_map<std::string, std::string>;
+
+/// Returns true when another node passed `req` on (it is served where it is).
+bool is_forwarded(const transport::http_request& req);
+
+/// Cluster mode: asks every other live node that leads the partition of one
+/// of `ids` (as this node sees it) for `target`, a GET answered with a
+/// subscription or an array of them, with the caller's `authorization`, and
+/// gives `done` the stats of the subscriptions each answer says its node
+/// leads. `done` runs once, after every answer or 2 s, on any thread; at
+/// once with nothing on a single node or when this node leads them all.
+/// Lists and the console's stream show a subscription's delivery stats this
+/// way, from the node that delivers it.
+void gather_peer_stats(const api_context& ctx, const std::vector<std::string_view>& ids,
+                       const std::string& target, std::string_view authorization,
+                       std::function<void(peer_stats)> done);
 
 // Each adds the routes of one handler group (one .cpp file each) to `server`.
 void install_ingest(transport::http_server& server, const api_context& ctx);

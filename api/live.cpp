@@ -8,6 +8,7 @@
 #include "api/common.hpp"
 #include "core/admin_codec.hpp"
 #include "core/json_writer.hpp"
+#include "core/url.hpp"
 
 namespace sy::api {
 
@@ -46,8 +47,10 @@ private:
   std::shared_ptr<std::atomic<int64_t>> open_;
 };
 
-// Renders the stats event: every native subscription, or only `only`.
-std::string stats_json(const actors::subscription_list& list, const std::string& only) {
+// Renders the stats event: every native subscription, or only `only`; one
+// another node leads with that node's stats when it gave them (`theirs`).
+std::string stats_json(const actors::subscription_list& list, const std::string& only,
+                       const peer_stats& theirs) {
   core::json_writer w;
   w.begin_object().key("subscriptions").begin_array();
   for (const auto& v : list.items) {
@@ -59,7 +62,10 @@ std::string stats_json(const actors::subscription_list& list, const std::string&
       .key("state")
       .value(core::to_string(v.sub.state))
       .key("stats");
-    actors::write_stats(w, v.stats);
+    if (auto led = theirs.find(v.sub.id); led != theirs.end())
+      w.raw(led->second);
+    else
+      actors::write_stats(w, v.stats);
     w.end_object();
   }
   w.end_array().end_object();
@@ -69,24 +75,37 @@ std::string stats_json(const actors::subscription_list& list, const std::string&
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // One open stream's clock: a stats event every second (the registry asked
-// once per tick), a keep-alive comment every 15 s. It quits when the
-// stream ends (the sink's close sends it an exit) or the registry is gone.
-// Attempts and state changes do not pass through it: the live feed writes
-// them to the sink directly.
-caf::behavior stream_clock(caf::event_based_actor* self, actors::registry_actor registry,
-                           stream_ptr sink, std::string only) {
+// once per tick, and in a cluster the nodes that lead the subscriptions
+// shown: their stats are the delivering node's), a keep-alive comment every
+// 15 s. It quits when the stream ends (the sink's close sends it an exit)
+// or the registry is gone. Attempts and state changes do not pass through
+// it: the live feed writes them to the sink directly.
+caf::behavior stream_clock(caf::event_based_actor* self, api_context ctx, stream_ptr sink,
+                           std::string only, std::string authorization) {
   self->send(self, tick_atom::value, uint64_t{0});
+  // What the leaders are asked: the list, or the one subscription.
+  std::string target = "/v1/subscriptions";
+  if (!only.empty())
+    core::percent_encode_into(target.append("/"), only);
   return {
     [=](tick_atom, uint64_t n) {
       if (sink->closed())
         return self->quit();
       if (n > 0 && n % keep_alive_ticks == 0)
         sink->write(": keep-alive\n\n");
-      self->request(registry, actor_timeout, actors::list_subscriptions{})
+      self->request(ctx.registry, actor_timeout, actors::list_subscriptions{})
         .then(
-          [=](const actors::subscription_list& list) {
-            sink->write(sse_frame("stats", stats_json(list, only)));
-            self->delayed_send(self, stats_period, tick_atom::value, n + 1);
+          [=](actors::subscription_list& list) {
+            auto shown = std::make_shared<actors::subscription_list>(std::move(list));
+            std::vector<std::string_view> ids;
+            for (const auto& v : shown->items)
+              if (only.empty() || v.sub.id == only)
+                ids.push_back(v.sub.id);
+            gather_peer_stats(ctx, ids, target, authorization,
+                              [=, me = caf::actor_cast<caf::actor>(self)](peer_stats theirs) {
+                                sink->write(sse_frame("stats", stats_json(*shown, only, theirs)));
+                                caf::delayed_anon_send(me, stats_period, tick_atom::value, n + 1);
+                              });
           },
           [=](caf::error&) {
             sink->close();
@@ -145,20 +164,21 @@ std::string render_attempts(const actors::attempt_list& list) {
 // Answers the stream: headers now, then frames until the client goes, the
 // server stops or the registry is gone.
 transport::http_response open_stream(const api_context& ctx, std::shared_ptr<stream_slot> slot,
-                                     std::string only) {
+                                     std::string only, std::string authorization) {
   transport::http_response r;
   r.status = 200;
   r.content_type = "text/event-stream; charset=utf-8";
   r.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
-  r.stream = [feed = ctx.feed, sys = ctx.system, registry = ctx.registry, slot = std::move(slot),
-              only = std::move(only)](stream_ptr sink) mutable {
+  r.stream = [ctx, slot = std::move(slot), only = std::move(only),
+              authorization = std::move(authorization)](stream_ptr sink) mutable {
+    auto* feed = ctx.feed;
     uint64_t listener = 0;
     if (feed)
       listener = feed->listen([sink, only](const actors::live_event& e) {
         if (only.empty() || e.subscription == only)
           sink->write(sse_frame(e.name, e.json));
       });
-    auto clock = sys->spawn(stream_clock, registry, sink, only);
+    auto clock = ctx.system->spawn(stream_clock, ctx, sink, only, std::move(authorization));
     sink->on_close([feed, listener, clock, slot = std::move(slot)] {
       if (feed)
         feed->forget(listener);
@@ -184,15 +204,18 @@ void install_live(transport::http_server& server, const api_context& ctx) {
                                              std::to_string(ctx.max_streams) + "); retry later"));
       }
       auto slot = std::make_shared<stream_slot>(ctx.open_streams);
+      // The leaders of the subscriptions shown are asked with the caller's
+      // credentials.
+      auto authorization = std::string(req.header("authorization"));
       if (only->empty())
-        return respond(open_stream(ctx, std::move(slot), {}));
+        return respond(open_stream(ctx, std::move(slot), {}, std::move(authorization)));
       // A stream of one subscription that does not exist is a 404, not an
       // empty stream.
       ask<actors::subscription_view>(
         *ctx.system, ctx.registry,
         actors::get_subscription{actors::subscription_kind::native, *only}, std::move(respond),
-        [ctx, slot, id = *only](const actors::subscription_view&) {
-          return open_stream(ctx, slot, id);
+        [ctx, slot, id = *only, authorization](const actors::subscription_view&) {
+          return open_stream(ctx, slot, id, authorization);
         });
     });
 

@@ -7,6 +7,10 @@
 #include "api/common.hpp"
 
 #include <charconv>
+#include <map>
+#include <mutex>
+
+#include <simdjson.h>
 
 #include "cluster/membership.hpp"
 #include "log/log.hpp"
@@ -27,7 +31,90 @@ constexpr std::string_view kept_request_headers[] = {"Authorization", "Content-T
 // The response headers it relays.
 constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authenticate"};
 
+// How long a list or a stream waits for the other nodes' stats.
+constexpr auto peer_stats_timeout = std::chrono::seconds(2);
+
+// Adds to `out` the stats of the subscriptions in `body` (one subscription
+// or an array of them, as GET /v1/subscriptions[/{id}] answers) whose
+// "primary" is `node`, the node that answered.
+void take_led_stats(const std::string& node, const std::string& body, peer_stats& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body).get(doc))
+    return;
+  auto take = [&](simdjson::dom::element e) {
+    std::string_view id, primary;
+    simdjson::dom::element stats;
+    if (e["id"].get(id) || e["primary"].get(primary) || primary != node || e["stats"].get(stats) ||
+        !stats.is_object())
+      return;
+    out.insert_or_assign(std::string(id), simdjson::minify(stats));
+  };
+  simdjson::dom::array items;
+  if (!doc.get(items)) {
+    for (auto e : items)
+      take(e);
+  } else if (doc.is_object()) {
+    take(doc);
+  }
+}
+
+// The answers of one gather_peer_stats, taken as they come; `done` runs
+// when the last is in.
+struct stats_gathering {
+  std::mutex mutex;
+  std::size_t waiting = 0;
+  peer_stats stats;
+  std::function<void(peer_stats)> done;
+
+  void answered(const std::string& node, const transport::client_response& r) {
+    std::unique_lock lock(mutex);
+    if (r.status == 200 && !answer_was_cut(r))
+      take_led_stats(node, r.body, stats);
+    if (--waiting > 0)
+      return;
+    auto finish = std::move(done);
+    auto all = std::move(stats);
+    lock.unlock();
+    finish(std::move(all));
+  }
+};
+
 } // namespace
+
+bool is_forwarded(const transport::http_request& req) { return !req.header(forwarded_by).empty(); }
+
+void gather_peer_stats(const api_context& ctx, const std::vector<std::string_view>& ids,
+                       const std::string& target, std::string_view authorization,
+                       std::function<void(peer_stats)> done) {
+  // The other nodes that lead one of `ids`, with their API address.
+  std::map<std::string, std::string> leaders;
+  std::string self;
+  if (ctx.cluster && ctx.forward)
+    for (auto id : ids) {
+      auto [node, partition, primary, base] = ctx.cluster->route(id);
+      if (primary != node && !primary.empty() && !base.empty())
+        leaders.emplace(std::move(primary), std::move(base));
+      self = std::move(node);
+    }
+  if (leaders.empty())
+    return done({});
+  auto gathering = std::make_shared<stats_gathering>();
+  gathering->waiting = leaders.size();
+  gathering->done = std::move(done);
+  for (auto& [peer, base] : leaders) {
+    transport::client_request out;
+    out.method = "GET";
+    out.url = base + target;
+    out.timeout = peer_stats_timeout;
+    if (!authorization.empty())
+      out.headers.emplace_back("Authorization", std::string(authorization));
+    out.headers.emplace_back(std::string(forwarded_by), self);
+    ctx.forward->send(std::move(out), [gathering, peer = peer](transport::client_response r) {
+      gathering->answered(peer, r);
+    });
+  }
+}
 
 bool answer_was_cut(const transport::client_response& r) {
   const auto length = transport::find_header(r.headers, "Content-Length");

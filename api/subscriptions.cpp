@@ -126,31 +126,46 @@ std::string next_link(const list_query& q, const std::string& last_id) {
   return next_link(std::move(target), *q.page.limit, last_id);
 }
 
-// Answers the list in id order (the registry's), filtered, one page of it
-// when `limit` is given, with a Link to the next page while more remain.
-transport::http_response render_list(const list_query& q, const actors::subscription_list& list,
-                                     const cluster::membership* cluster) {
-  core::json_writer w;
-  w.begin_array();
-  std::size_t n = 0;
-  const std::string* last = nullptr;
+// One page of the list: the subscriptions it shows, in id order, and
+// whether more remain after them.
+struct list_page {
+  std::vector<actors::subscription_view> items;
   bool more = false;
-  for (const auto& v : list.items) {
+};
+
+// Takes the list's page out of `list`: in id order (the registry's),
+// filtered, at most `limit` when it is given.
+list_page take_page(const list_query& q, actors::subscription_list& list) {
+  list_page page;
+  for (auto& v : list.items) {
     if (!list_matches(q, v))
       continue;
-    if (q.page.limit && n == *q.page.limit) {
-      more = true;
+    if (q.page.limit && page.items.size() == *q.page.limit) {
+      page.more = true;
       break;
     }
+    page.items.push_back(std::move(v));
+  }
+  return page;
+}
+
+// Answers the page, with a Link to the next page while more remain. A
+// subscription another node leads shows that node's stats when it gave
+// them (`theirs`), this node's otherwise.
+transport::http_response render_list(const list_query& q, const list_page& page,
+                                     const cluster::membership* cluster, const peer_stats& theirs) {
+  core::json_writer w;
+  w.begin_array();
+  for (const auto& v : page.items) {
     auto where = placement_of(cluster, v.sub.id);
-    actors::write_subscription(w, v.sub, &v.stats, false, where ? &*where : nullptr);
-    last = &v.sub.id;
-    ++n;
+    auto led = theirs.find(v.sub.id);
+    actors::write_subscription(w, v.sub, &v.stats, false, where ? &*where : nullptr,
+                               led == theirs.end() ? std::string_view() : led->second);
   }
   w.end_array();
   auto r = json_response(200, std::move(w).str());
-  if (more && last)
-    r.headers.emplace_back("Link", next_link(q, *last));
+  if (page.more && !page.items.empty())
+    r.headers.emplace_back("Link", next_link(q, page.items.back().sub.id));
   return r;
 }
 
@@ -304,11 +319,23 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
     auto query = parse_list_query(req.query);
     if (!query)
       return respond(input_error_response(query.error()));
-    ask<actors::subscription_list>(
+    ask_then<actors::subscription_list>(
       *ctx.system, ctx.registry, actors::list_subscriptions{subscription_kind::native},
       std::move(respond),
-      [q = std::move(query).value(), cluster = ctx.cluster](const actors::subscription_list& list) {
-        return render_list(q, list, cluster);
+      [ctx, q = std::move(query).value(), target = req.target,
+       auth = std::string(req.header("authorization")), forwarded = is_forwarded(req)](
+        actors::subscription_list& list, const transport::responder& respond) {
+        auto page = std::make_shared<list_page>(take_page(q, list));
+        if (forwarded)
+          return respond(render_list(q, *page, ctx.cluster, {}));
+        std::vector<std::string_view> ids;
+        ids.reserve(page->items.size());
+        for (const auto& v : page->items)
+          ids.push_back(v.sub.id);
+        gather_peer_stats(ctx, ids, target, auth,
+                          [q, page, cluster = ctx.cluster, respond](peer_stats theirs) {
+                            respond(render_list(q, *page, cluster, theirs));
+                          });
       });
   });
   subscription_route(server, ctx, "GET", base + "/{id}", [](const std::string& id) {
