@@ -4,6 +4,7 @@
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
+#include "cluster/placement.hpp"
 #include "cluster/replicator.hpp"
 #include "core/json_writer.hpp"
 
@@ -67,6 +68,10 @@ std::string cluster_json(const cluster::cluster_view& v,
     w.end_object();
   }
   w.end_array().key("partitions").begin_array();
+  std::vector<std::string> live;
+  for (const auto& m : v.members)
+    if (m.up)
+      live.push_back(m.node);
   for (const auto& p : v.partitions) {
     w.begin_object()
       .key("partition")
@@ -78,6 +83,13 @@ std::string cluster_json(const cluster::cluster_view& v,
       w.null();
     else
       w.value(p.primary);
+    // The live member placement ranks first: the controller's rebalancing
+    // pass moves the partition to it once it is in sync.
+    w.key("preferred");
+    if (live.empty())
+      w.null();
+    else
+      w.value(cluster::replicas_of(p.partition, live, 1).front());
     write_names(w, "replicas", p.replicas);
     write_names(w, "in_sync", p.in_sync);
     if (replicator) {

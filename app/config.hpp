@@ -91,6 +91,9 @@ struct config {
   int64_t cluster_partitions = 64;
   int64_t cluster_replicas = 3;
   int64_t cluster_min_insync = 2;
+  /// How often the controller moves partitions back to their preferred
+  /// replicas (seconds; 0: never).
+  int64_t cluster_rebalance_every_s = 10;
   std::string cluster_tls_cert;
   std::string cluster_tls_key;
   std::string cluster_tls_ca;

@@ -261,6 +261,7 @@ cluster::membership_options membership_options_of(const config& c) {
   o.partitions = static_cast<uint32_t>(c.cluster_partitions);
   o.replicas = static_cast<uint32_t>(c.cluster_replicas);
   o.min_insync = static_cast<uint32_t>(c.cluster_min_insync);
+  o.rebalance_every = std::chrono::seconds(c.cluster_rebalance_every_s);
   return o;
 }
 

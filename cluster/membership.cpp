@@ -204,7 +204,7 @@ std::optional<in_sync_proposal> decode_proposal(const std::string& value) {
 
 partition_view next_configuration(const partition_view& current,
                                   const std::vector<std::string>& live, uint32_t replicas,
-                                  const in_sync_proposal* proposal) {
+                                  const in_sync_proposal* proposal, bool prefer) {
   partition_view next;
   next.partition = current.partition;
   next.epoch = current.epoch;
@@ -256,7 +256,11 @@ partition_view next_configuration(const partition_view& current,
   for (const auto& n : in_sync)
     if (contains(next.replicas, n))
       next.in_sync.push_back(n);
-  if (contains(next.in_sync, current.primary)) {
+  if (prefer && settled && contains(next.in_sync, current.primary) &&
+      contains(next.in_sync, wanted.front())) {
+    // Back to the preferred replica: it holds every committed entry.
+    next.primary = wanted.front();
+  } else if (contains(next.in_sync, current.primary)) {
     next.primary = current.primary;
   } else {
     // Fail over (or hand over) to a replica that holds every committed entry.
@@ -550,6 +554,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     schedule_tick();
     // A campaign that failed for want of etcd is tried again here.
     check_controller();
+    if (!controller_)
+      eligible_.clear(); // another node's passes decide meanwhile
+    else if (opt_.rebalance_every.count() > 0 &&
+        clock_type::now() - rebalanced_at_ >= opt_.rebalance_every) {
+      rebalanced_at_ = clock_type::now();
+      rebalance();
+    }
   }
 
   // Sends one keep-alive to the current etcd. It times out after
@@ -737,8 +748,49 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     }
   }
 
+  // The controller's rebalancing pass (every rebalance_every): moves a
+  // partition whose preferred replica is in sync and does not lead it to
+  // that replica — after a failover the node that returns leads nothing
+  // until then, and after a few faults one node could lead them all. Only
+  // a partition eligible at the pass before too (its preferred replica in
+  // sync all that while) and with nothing else to change moves, at most
+  // rebalance_most per pass: each move is a takeover, a few redeliveries
+  // and a moment of 503s for its producers.
+  void rebalance() {
+    if (in_flight_ > 0)
+      return; // a change is being written: the next pass
+    auto live = live_members();
+    if (!contains(live, opt_.node))
+      return;
+    std::set<uint32_t> eligible;
+    uint32_t moved = 0;
+    for (uint32_t p = 0; p < opt_.partitions; ++p) {
+      auto current = current_part(p);
+      if (current.epoch == 0 || current.primary.empty())
+        continue;
+      auto next = next_configuration(current, live, opt_.replicas, nullptr, true);
+      if (next.primary == current.primary || next.replicas != current.replicas ||
+          next.in_sync != current.in_sync)
+        continue; // nothing to move, or reconcile's business first
+      if (!eligible_.count(p) || moved == opt_.rebalance_most) {
+        eligible.insert(p);
+        continue;
+      }
+      ++moved;
+      ++in_flight_;
+      etcd().compare_and_put(
+        part_key(p), current.epoch, part_value(next), 0,
+        [self = shared_from_this(), p, from = current.primary, to = next.primary](auto r) {
+          asio::post(self->strand_, [self, p, from, to, r = std::move(r)] {
+            self->on_written(p, from, to, r, " (rebalanced: back to its preferred replica)");
+          });
+        });
+    }
+    eligible_ = std::move(eligible);
+  }
+
   void on_written(uint32_t p, const std::string& from, const std::string& to,
-                  const core::expected<etcd_txn, etcd_error>& r) {
+                  const core::expected<etcd_txn, etcd_error>& r, std::string_view why = {}) {
     --in_flight_;
     if (!r) {
       rotate(r.error());
@@ -746,7 +798,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     } else if (r->succeeded && from != to) {
       log::write(log::level::info, "cluster.primary_changed",
                  "partition " + std::to_string(p) + ": primary " + (from.empty() ? "-" : from) +
-                   " → " + to + " at epoch " + std::to_string(r->revision),
+                   " → " + to + " at epoch " + std::to_string(r->revision) + std::string(why),
                  {{"partition", std::to_string(p)}, {"epoch", std::to_string(r->revision)}});
     }
     // A refused transaction means the watch is behind: its event brings
@@ -842,6 +894,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   bool warned_ = false;
   bool dirty_ = false;
   int in_flight_ = 0;
+  // The rebalancing pass: when it last ran, and the partitions it found
+  // eligible then and did not move.
+  clock_type::time_point rebalanced_at_ = clock_type::now();
+  std::set<uint32_t> eligible_;
   std::atomic<clock_type::time_point> renewed_{}; ///< read by ready() on any thread
   std::atomic<bool> member_{false};               ///< holds a lease and its member key
   std::atomic<bool> seen_{false};                 ///< has read /sy/ from etcd at least once

@@ -45,6 +45,12 @@ struct membership_options {
   uint32_t min_insync = 2;
   std::chrono::seconds lease_ttl{3};
   std::chrono::milliseconds keep_alive_every{1000};
+  /// cluster.rebalance_every_s: how often the controller moves partitions
+  /// back to their preferred replicas (0: never). A partition moves when it
+  /// was eligible at the pass before too, so its preferred replica has been
+  /// in sync for at least this long; at most `rebalance_most` per pass.
+  std::chrono::milliseconds rebalance_every{10000};
+  uint32_t rebalance_most = 8;
   /// How long join() waits for etcd, and for an earlier life of this node
   /// (killed before its lease ran out) to vanish.
   std::chrono::milliseconds join_timeout{15000};
@@ -222,9 +228,12 @@ std::optional<in_sync_proposal> decode_proposal(const std::string& value);
 /// the in-sync nodes outside them; the primary is kept while it is in sync,
 /// else the first in-sync replica. When no node of the in-sync set is live
 /// there is no primary (no unclean election): the set is kept until one of
-/// them returns.
+/// them returns. With `prefer` (the controller's rebalancing pass), a
+/// settled partition (every wanted replica in sync) whose preferred
+/// replica — placement's first — is in sync but does not lead it moves to
+/// it (Kafka's preferred-leader election).
 partition_view next_configuration(const partition_view& current,
                                   const std::vector<std::string>& live, uint32_t replicas,
-                                  const in_sync_proposal* proposal = nullptr);
+                                  const in_sync_proposal* proposal = nullptr, bool prefer = false);
 
 } // namespace sy::cluster

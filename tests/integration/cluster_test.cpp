@@ -107,10 +107,11 @@ protected:
 
 } // namespace
 
-TEST_F(cluster_test, three_nodes_place_partitions_fail_over_and_rejoin) {
+TEST_F(cluster_test, three_nodes_place_partitions_fail_over_rejoin_and_rebalance) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
+  // The controller's rebalancing pass every second (default 10 s).
   for (const auto& n : names)
-    add_node(n).start();
+    add_node(n, partitions, "rebalance_every_s = 1\n").start();
   const std::set<std::string> all(names.begin(), names.end());
   auto everyone_up = [&](const cluster_state& c) {
     if (c.members.size() != 3 || c.controller.empty())
@@ -182,6 +183,30 @@ TEST_F(cluster_test, three_nodes_place_partitions_fail_over_and_rejoin) {
     });
     ASSERT_TRUE(everyone_up(back)) << names[i] << " sees " << back.body;
   }
+
+  // Once in sync again it leads the partitions it is the preferred replica
+  // of (placement's first): the controller's rebalancing pass moves them
+  // back. Before, it led nothing until another failover.
+  auto rebalanced = [&](const cluster_state& c) {
+    if (!everyone_up(c) || !check_settled(c, all).empty())
+      return false;
+    for (std::size_t p = 0; p < c.parts.size(); ++p)
+      if (c.parts[p].primary != sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas)
+                                  .front())
+        return false;
+    return true;
+  };
+  auto home = wait_until(*nodes_[survivor_index], rebalanced, 45s);
+  ASSERT_TRUE(rebalanced(home)) << home.body << "\n" << check_settled(home, all);
+  EXPECT_GT(std::count_if(home.parts.begin(), home.parts.end(),
+                          [&](const auto& p) { return p.primary == victim; }),
+            0)
+    << home.body;
+  // GET /v1/cluster names each partition's preferred replica.
+  EXPECT_NE(home.body.find("\"preferred\":\"" + victim + "\""), std::string::npos) << home.body;
+  EXPECT_TRUE(logged(0, "back to its preferred replica") ||
+              logged(1, "back to its preferred replica") ||
+              logged(2, "back to its preferred replica"));
 }
 
 TEST_F(cluster_test, a_node_with_another_partition_count_exits_2) {

@@ -41,6 +41,23 @@ TEST(next_configuration, keeps_a_primary_that_is_still_a_replica_and_in_sync) {
   EXPECT_EQ(next.replicas, top);
 }
 
+TEST(next_configuration, the_rebalancing_pass_moves_a_partition_back_to_its_preferred_replica) {
+  const std::vector<std::string> live = {"a", "b", "c"};
+  auto top = replicas_of(2, live, 3);
+  // Led by another replica since a failover; the preferred one is back in sync.
+  auto current = config_of(2, 10, top.back(), top);
+  auto moved = next_configuration(current, live, 3, nullptr, true);
+  EXPECT_EQ(moved.primary, top.front());
+  EXPECT_EQ(moved.replicas, current.replicas);
+  EXPECT_EQ(moved.in_sync, current.in_sync);
+  // Not while the preferred replica is out of sync: it lacks committed entries.
+  current.in_sync = {top[1], top[2]};
+  EXPECT_EQ(next_configuration(current, live, 3, nullptr, true).primary, top.back());
+  // A partition led by its preferred replica stays as it is.
+  auto home = config_of(2, 11, top.front(), top);
+  EXPECT_EQ(next_configuration(home, live, 3, nullptr, true).primary, top.front());
+}
+
 TEST(next_configuration, a_dead_primary_fails_over_to_a_replica_that_was_in_sync) {
   const std::vector<std::string> all = {"a", "b", "c", "d"};
   auto top = replicas_of(2, all, 2);
@@ -86,12 +103,12 @@ TEST(next_configuration, the_current_primarys_proposal_in_the_current_epoch_adds
   const std::vector<std::string> live = {"a", "b"};
   auto current = config_of(4, 10, "a", {"a", "b"});
   current.in_sync = {"a"};
-  in_sync_proposal stale{"a", 9, {"b"}};
+  in_sync_proposal stale{"a", 9, {"b"}, {}};
   EXPECT_EQ(next_configuration(current, live, 2, &stale).in_sync, std::vector<std::string>{"a"});
-  in_sync_proposal not_primary{"b", 10, {"b"}};
+  in_sync_proposal not_primary{"b", 10, {"b"}, {}};
   EXPECT_EQ(next_configuration(current, live, 2, &not_primary).in_sync,
             std::vector<std::string>{"a"});
-  in_sync_proposal good{"a", 10, {"b"}};
+  in_sync_proposal good{"a", 10, {"b"}, {}};
   auto next = next_configuration(current, live, 2, &good);
   EXPECT_EQ(next.primary, "a");
   EXPECT_EQ(next.in_sync.size(), 2u);
@@ -162,7 +179,7 @@ TEST(next_configuration,
     EXPECT_EQ(std::count(next.replicas.begin(), next.replicas.end(), n), 1) << n;
   // Once the primary proposed the wanted ones, the partition settles on them.
   next.epoch = 11;
-  in_sync_proposal caught_up{"a", 11, wanted};
+  in_sync_proposal caught_up{"a", 11, wanted, {}};
   auto settled = next_configuration(next, live, 2, &caught_up);
   EXPECT_EQ(settled.replicas, wanted);
   EXPECT_EQ(settled.in_sync.size(), 2u);
