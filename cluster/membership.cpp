@@ -557,7 +557,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     if (!controller_)
       eligible_.clear(); // another node's passes decide meanwhile
     else if (opt_.rebalance_every.count() > 0 &&
-        clock_type::now() - rebalanced_at_ >= opt_.rebalance_every) {
+             clock_type::now() - rebalanced_at_ >= opt_.rebalance_every) {
       rebalanced_at_ = clock_type::now();
       rebalance();
     }

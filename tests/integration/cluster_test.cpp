@@ -191,8 +191,8 @@ TEST_F(cluster_test, three_nodes_place_partitions_fail_over_rejoin_and_rebalance
     if (!everyone_up(c) || !check_settled(c, all).empty())
       return false;
     for (std::size_t p = 0; p < c.parts.size(); ++p)
-      if (c.parts[p].primary != sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas)
-                                  .front())
+      if (c.parts[p].primary !=
+          sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas).front())
         return false;
     return true;
   };

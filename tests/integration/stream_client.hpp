@@ -43,7 +43,8 @@ public:
   }
 
   /// Reads until what arrived holds `text` after `from`; false on timeout or close.
-  bool wait_for(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+  bool wait_for(const std::string& text,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10),
                 std::size_t from = 0) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (received_.find(text, from) == std::string::npos) {
