@@ -181,6 +181,14 @@ using peer_stats = std::unordered_map<std::string, std::string>;
 /// Returns true when another node passed `req` on (it is served where it is).
 bool is_forwarded(const transport::http_request& req);
 
+/// Returns true when `req` is another node's gather_peer_stats asking for a
+/// list: it wants the subscriptions this node leads only.
+bool asks_led_only(const transport::http_request& req);
+
+/// Returns true when this node leads subscription `id`'s partition (always
+/// on a single node).
+bool led_here(const api_context& ctx, std::string_view id);
+
 /// Cluster mode: asks every other live node that leads the partition of one
 /// of `ids` (as this node sees it) for `target`, a GET answered with a
 /// subscription or an array of them, with the caller's `authorization`, and

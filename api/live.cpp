@@ -2,6 +2,7 @@
 // (docs/api.md "Console and live observation"): GET /v1/stream (Server-Sent
 // Events), GET /v1/subscriptions/{id}/attempts and POST …/rotate-keys.
 
+#include <algorithm>
 #include <charconv>
 
 #include "actors/live_feed.hpp"
@@ -20,6 +21,11 @@ using namespace std::chrono_literals;
 constexpr auto stats_period = 1s;
 /// Stats periods between two `: keep-alive` comments (15 s).
 constexpr int keep_alive_ticks = 15;
+/// In a cluster, about how many subscriptions' stats a stream asks the
+/// other nodes for per tick: a longer list is asked for every few ticks
+/// (its stats from the others are that much older), so that an open
+/// console costs the nodes a bounded load.
+constexpr std::size_t gathered_per_tick = 1000;
 
 /// Default and largest `limit` of GET …/attempts.
 constexpr uint64_t default_attempts = 20;
@@ -87,6 +93,8 @@ caf::behavior stream_clock(caf::event_based_actor* self, api_context ctx, stream
   std::string target = "/v1/subscriptions";
   if (!only.empty())
     core::percent_encode_into(target.append("/"), only);
+  // The other nodes' stats as last gathered (ticks run one after another).
+  auto theirs = std::make_shared<peer_stats>();
   return {
     [=](tick_atom, uint64_t n) {
       if (sink->closed())
@@ -101,9 +109,16 @@ caf::behavior stream_clock(caf::event_based_actor* self, api_context ctx, stream
             for (const auto& v : shown->items)
               if (only.empty() || v.sub.id == only)
                 ids.push_back(v.sub.id);
+            const uint64_t every = std::max<std::size_t>(1, ids.size() / gathered_per_tick);
+            if (n % every != 0) {
+              sink->write(sse_frame("stats", stats_json(*shown, only, *theirs)));
+              self->delayed_send(self, stats_period, tick_atom::value, n + 1);
+              return;
+            }
             gather_peer_stats(ctx, ids, target, authorization,
-                              [=, me = caf::actor_cast<caf::actor>(self)](peer_stats theirs) {
-                                sink->write(sse_frame("stats", stats_json(*shown, only, theirs)));
+                              [=, me = caf::actor_cast<caf::actor>(self)](peer_stats fresh) {
+                                *theirs = std::move(fresh);
+                                sink->write(sse_frame("stats", stats_json(*shown, only, *theirs)));
                                 caf::delayed_anon_send(me, stats_period, tick_atom::value, n + 1);
                               });
           },

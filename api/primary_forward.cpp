@@ -24,6 +24,9 @@ namespace {
 // it where it is, so that two nodes with different views never pass a
 // request back and forth.
 constexpr std::string_view forwarded_by = "X-Switchyard-Forwarded-By";
+// Set by gather_peer_stats: its receiver lists only the subscriptions it
+// leads (whose stats the asking node takes), not the whole page.
+constexpr std::string_view led_only = "X-Switchyard-Led-Only";
 
 // The request headers a forward keeps: the caller's credentials and its
 // body's type. Host is the primary's, which the client sets.
@@ -84,6 +87,17 @@ struct stats_gathering {
 
 bool is_forwarded(const transport::http_request& req) { return !req.header(forwarded_by).empty(); }
 
+bool asks_led_only(const transport::http_request& req) {
+  return is_forwarded(req) && !req.header(led_only).empty();
+}
+
+bool led_here(const api_context& ctx, std::string_view id) {
+  if (!ctx.cluster)
+    return true;
+  auto where = ctx.cluster->route(id);
+  return where.primary == where.node;
+}
+
 void gather_peer_stats(const api_context& ctx, const std::vector<std::string_view>& ids,
                        const std::string& target, std::string_view authorization,
                        std::function<void(peer_stats)> done) {
@@ -110,6 +124,7 @@ void gather_peer_stats(const api_context& ctx, const std::vector<std::string_vie
     if (!authorization.empty())
       out.headers.emplace_back("Authorization", std::string(authorization));
     out.headers.emplace_back(std::string(forwarded_by), self);
+    out.headers.emplace_back(std::string(led_only), "1");
     ctx.forward->send(std::move(out), [gathering, peer = peer](transport::client_response r) {
       gathering->answered(peer, r);
     });

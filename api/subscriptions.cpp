@@ -323,9 +323,14 @@ void install_subscriptions(transport::http_server& server, const api_context& ct
       *ctx.system, ctx.registry, actors::list_subscriptions{subscription_kind::native},
       std::move(respond),
       [ctx, q = std::move(query).value(), target = req.target,
-       auth = std::string(req.header("authorization")), forwarded = is_forwarded(req)](
-        actors::subscription_list& list, const transport::responder& respond) {
+       auth = std::string(req.header("authorization")), forwarded = is_forwarded(req),
+       led_only = asks_led_only(req)](actors::subscription_list& list,
+                                      const transport::responder& respond) {
         auto page = std::make_shared<list_page>(take_page(q, list));
+        if (led_only)
+          std::erase_if(page->items, [&](const actors::subscription_view& v) {
+            return !led_here(ctx, v.sub.id);
+          });
         if (forwarded)
           return respond(render_list(q, *page, ctx.cluster, {}));
         std::vector<std::string_view> ids;

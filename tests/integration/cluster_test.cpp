@@ -352,6 +352,12 @@ TEST_F(cluster_test,
     EXPECT_NE(r.body.find(id), std::string::npos) << list << ": " << r.body;
     EXPECT_GE(number(r.body, "delivered"), 1) << list << ": " << r.body;
   }
+  // What a node asks the others for: the subscriptions each leads, only.
+  const headers_t gathering = {{"X-Switchyard-Forwarded-By", "test"},
+                               {"X-Switchyard-Led-Only", "1"}};
+  EXPECT_NE(primary->call("GET", "/v1/subscriptions", "", gathering).body.find(id),
+            std::string::npos);
+  EXPECT_EQ(other->call("GET", "/v1/subscriptions", "", gathering).body, "[]");
   {
     stream_client stream(other->port(), "/v1/stream?subscription=" + id);
     ASSERT_TRUE(stream.wait_for("event: stats", 15s)) << stream.received();
