@@ -105,16 +105,16 @@ caf::behavior stream_clock(caf::event_based_actor* self, api_context ctx, stream
         .then(
           [=](actors::subscription_list& list) {
             auto shown = std::make_shared<actors::subscription_list>(std::move(list));
-            std::vector<std::string_view> ids;
-            for (const auto& v : shown->items)
-              if (only.empty() || v.sub.id == only)
-                ids.push_back(v.sub.id);
-            const uint64_t every = std::max<std::size_t>(1, ids.size() / gathered_per_tick);
-            if (n % every != 0) {
+            const std::size_t count = only.empty() ? shown->items.size() : 1;
+            if (n % std::max<std::size_t>(1, count / gathered_per_tick) != 0) {
               sink->write(sse_frame("stats", stats_json(*shown, only, *theirs)));
               self->delayed_send(self, stats_period, tick_atom::value, n + 1);
               return;
             }
+            std::vector<std::string_view> ids;
+            for (const auto& v : shown->items)
+              if (only.empty() || v.sub.id == only)
+                ids.push_back(v.sub.id);
             gather_peer_stats(ctx, ids, target, authorization,
                               [=, me = caf::actor_cast<caf::actor>(self)](peer_stats fresh) {
                                 *theirs = std::move(fresh);

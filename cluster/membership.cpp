@@ -738,14 +738,22 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
           (current.epoch != 0 && next.primary == current.primary &&
            next.replicas == current.replicas && next.in_sync == current.in_sync))
         continue;
-      ++in_flight_;
-      etcd().compare_and_put(
-        part_key(p), current.epoch, part_value(next), 0,
-        [self = shared_from_this(), p, from = current.primary, to = next.primary](auto r) {
-          asio::post(self->strand_,
-                     [self, p, from, to, r = std::move(r)] { self->on_written(p, from, to, r); });
-        });
+      write_configuration(current, next);
     }
+  }
+
+  // Writes partition `current.partition`'s `next` configuration, fenced by
+  // the current one's epoch; on_written logs a primary change with `why`.
+  void write_configuration(const partition_view& current, const partition_view& next,
+                           std::string_view why = {}) {
+    ++in_flight_;
+    etcd().compare_and_put(part_key(current.partition), current.epoch, part_value(next), 0,
+                           [self = shared_from_this(), p = current.partition,
+                            from = current.primary, to = next.primary, why](auto r) {
+                             asio::post(self->strand_, [self, p, from, to, why, r = std::move(r)] {
+                               self->on_written(p, from, to, r, why);
+                             });
+                           });
   }
 
   // The controller's rebalancing pass (every rebalance_every): moves a
@@ -753,7 +761,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // that replica — after a failover the node that returns leads nothing
   // until then, and after a few faults one node could lead them all. Only
   // a partition eligible at the pass before too (its preferred replica in
-  // sync all that while) and with nothing else to change moves, at most
+  // sync then and now) and with nothing else to change moves, at most
   // rebalance_most per pass: each move is a takeover, a few redeliveries
   // and a moment of 503s for its producers.
   void rebalance() {
@@ -777,14 +785,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         continue;
       }
       ++moved;
-      ++in_flight_;
-      etcd().compare_and_put(
-        part_key(p), current.epoch, part_value(next), 0,
-        [self = shared_from_this(), p, from = current.primary, to = next.primary](auto r) {
-          asio::post(self->strand_, [self, p, from, to, r = std::move(r)] {
-            self->on_written(p, from, to, r, " (rebalanced: back to its preferred replica)");
-          });
-        });
+      write_configuration(current, next, " (rebalanced: back to its preferred replica)");
     }
     eligible_ = std::move(eligible);
   }

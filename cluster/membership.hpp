@@ -47,8 +47,8 @@ struct membership_options {
   std::chrono::milliseconds keep_alive_every{1000};
   /// cluster.rebalance_every_s: how often the controller moves partitions
   /// back to their preferred replicas (0: never). A partition moves when it
-  /// was eligible at the pass before too, so its preferred replica has been
-  /// in sync for at least this long; at most `rebalance_most` per pass.
+  /// was eligible at the pass before too (its preferred replica in sync
+  /// then and now); at most `rebalance_most` per pass.
   std::chrono::milliseconds rebalance_every{10000};
   uint32_t rebalance_most = 8;
   /// How long join() waits for etcd, and for an earlier life of this node
