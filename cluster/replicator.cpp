@@ -372,6 +372,21 @@ void wake_parked(repl_actor* self, partition& part, bool expired_only) {
   }
 }
 
+// Answers now each parked fetch of a backup that has not been told the
+// log's current start, so that it trims at once: a new primary redelivers
+// from its own start, so a backup's start lagging the primary's by a long
+// poll would redeliver that much after a takeover.
+void tell_start(repl_actor* self, partition& part) {
+  const uint64_t start = part.log->start_offset();
+  auto parked = std::move(part.parked);
+  part.parked.clear();
+  for (auto& f : parked) {
+    auto told = part.start_told.find(f.request.node);
+    const bool tell = told == part.start_told.end() || told->second < start;
+    serve_fetch(self, part, f.request, std::move(f.promise), !tell);
+  }
+}
+
 // A graceful stop's hand-over (replicator::hand_over): refuses appends from
 // now on, answers now each parked fetch of a backup that has not been told
 // the log's current start, and returns whether, for every partition this
@@ -388,13 +403,7 @@ bool hand_over_starts(repl_actor* self) {
     if (!part.waiters.empty())
       done = false;
     const uint64_t start = part.log->start_offset();
-    auto parked = std::move(part.parked);
-    part.parked.clear();
-    for (auto& f : parked) {
-      auto told = part.start_told.find(f.request.node);
-      const bool tell = told == part.start_told.end() || told->second < start;
-      serve_fetch(self, part, f.request, std::move(f.promise), !tell);
-    }
+    tell_start(self, part);
     for (const auto& n : part.config.in_sync) {
       if (n == node || now - last_heard(part, n) > 2 * self->state.options.long_poll)
         continue;
@@ -645,6 +654,7 @@ void do_release(repl_actor* self, uint32_t p, uint64_t epoch, uint64_t offset) {
     return;
   }
   part.primary->set_log_start(part.log->start_offset());
+  tell_start(self, part);
   publish(self, p);
 }
 

@@ -514,7 +514,7 @@ TEST_F(three_nodes, release_trims_the_primary_and_after_a_fetch_the_backups) {
   a->repl->release(part, 10, 6);
   ASSERT_TRUE(eventually([&] { return a->status().log_start == 6; }));
   EXPECT_EQ(a->status().log_end, 10u);
-  // The backups learn the start from their next fetch (the long-poll's end).
+  // The release answers the backups' parked fetches with the new start.
   ASSERT_TRUE(eventually([&] { return b->status().log_start == 6 && c->status().log_start == 6; }))
     << "b starts at " << b->status().log_start << ", c at " << c->status().log_start;
 
@@ -580,6 +580,34 @@ TEST_F(three_nodes_slow_poll, hand_over_returns_once_every_backup_trimmed_to_the
   // Nothing more released: a second hand-over has nothing to tell.
   EXPECT_TRUE(a->repl->hand_over(std::chrono::steady_clock::now() + 3s));
   EXPECT_EQ(b->stop_and_read(), entries("e", 7, 10));
+}
+
+TEST_F(three_nodes_slow_poll,
+       a_release_tells_the_backups_the_new_start_without_waiting_for_the_long_poll) {
+  outcome done;
+  a->repl->append(part, entries("e", 0, 10), done.callback());
+  ASSERT_TRUE(eventually([&] { return done.count() == 1 && a->seen.entries().size() == 10; }));
+  // Both backups stored everything and fetched again: their fetches are
+  // parked now, for 10 s.
+  ASSERT_TRUE(eventually([&] {
+    auto offsets = a->status().replica_offsets;
+    return offsets["b"] == 10 && offsets["c"] == 10;
+  }));
+  const auto released = std::chrono::steady_clock::now();
+  a->repl->release(part, 10, 7);
+  // A new primary would redeliver from its own start: the backups must
+  // trim long before the parked fetches' 10 s deadline.
+  const auto deadline = released + 3s;
+  bool trimmed = false;
+  while (!trimmed && std::chrono::steady_clock::now() < deadline) {
+    trimmed = b->status().log_start == 7 && c->status().log_start == 7;
+    if (!trimmed)
+      std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(trimmed) << "3 s after the release b starts at " << b->status().log_start << ", c at "
+                       << c->status().log_start;
+  EXPECT_EQ(b->stop_and_read(), entries("e", 7, 10));
+  EXPECT_EQ(c->stop_and_read(), entries("e", 7, 10));
 }
 
 TEST_F(three_nodes, a_backup_behind_the_primarys_start_copies_afresh_and_ends_identical) {
