@@ -285,10 +285,24 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
 
   etcd_client& etcd() { return *clients_[current_]; }
 
-  // Moves to the next etcd URL after one did not answer.
-  void rotate(const etcd_error& e) {
-    if (e.status == 0 && clients_.size() > 1)
-      current_ = (current_ + 1) % clients_.size();
+  // Moves to the next etcd URL after one did not answer; returns whether it
+  // moved. The watch moves with it, whichever call failed: a member that
+  // does not answer (cut off from etcd's leader) has a stream that brings
+  // nothing new either, and a watch left behind on a member that
+  // keep-alives no longer use goes blind, unseen, when that member is cut
+  // off later (the fault lab's isolate: a survivor whose watch had stayed
+  // on the isolated node's member never saw the failover's configurations,
+  // and its partitions stalled for the whole isolation).
+  bool rotate(const etcd_error& e) {
+    if (e.status != 0 || clients_.size() < 2)
+      return false;
+    current_ = (current_ + 1) % clients_.size();
+    if (watch_) { // not during the join: start_watch() begins on current_
+      watch_->move_to(opt_.etcd[current_], *clients_[current_]);
+      if (opt_.watch_moved)
+        opt_.watch_moved(current_);
+    }
+    return true;
   }
 
   template <class T, class Start>
@@ -586,19 +600,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       // member that lost its leader — and lose the lease there.
       if (sent < renewed_sent_)
         return;
-      rotate(r.error());
+      const bool moved = rotate(r.error()); // the watch follows
       if (!warned_)
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
       warned_ = true;
-      if (r.error().status != 0 || clients_.size() < 2)
-        return; // rotate() stayed
-      // The watch follows: a member that cannot renew a lease (cut off
-      // from etcd's leader) has a stream that brings nothing new either.
-      if (watch_)
-        watch_->move_to(opt_.etcd[current_], *clients_[current_]);
-      if (opt_.watch_moved)
-        opt_.watch_moved(current_);
+      if (!moved)
+        return;
       if (!retried)
         renew(true); // on the next etcd now, not at the next tick
       return;
