@@ -3,6 +3,7 @@
 // On Demand's speed here.
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_decode.hpp"
 #include "cluster/etcd_json.hpp"
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 namespace sy::cluster {
 namespace {
 
-using json::bytes_field;
 using json::int_field;
 using json::revision_of;
 using simdjson::dom::element;
@@ -34,27 +34,9 @@ etcd_txn txn_of(element root) {
 
 etcd_lease lease_of(element object) { return {int_field(object, "ID"), int_field(object, "TTL")}; }
 
-// Parses `body` and hands its root to `read`; a parse or read failure
-// becomes an etcd_error.
-template <class T, class Read>
-core::expected<T, etcd_error> parse(const std::string& body, Read read) {
-  simdjson::dom::parser parser;
-  // The keep-alive stream may end with a newline after its one message.
-  auto end = body.find('\n');
-  simdjson::padded_string json(std::string_view(body).substr(0, end));
-  element root;
-  if (auto err = parser.parse(json).get(root))
-    return etcd_error{200, std::string("unreadable etcd answer: ") + simdjson::error_message(err)};
-  try {
-    return read(root);
-  } catch (const std::exception& e) {
-    return etcd_error{200, std::string("unreadable etcd answer: ") + e.what()};
-  }
-}
-
 template <class T, class Read>
 std::function<void(std::string)> reader(etcd_client::callback<T> done, Read read) {
-  return [done, read](std::string body) { done(parse<T>(body, read)); };
+  return [done, read](std::string body) { done(json::parse_answer<T>(body, read)); };
 }
 
 template <class T>
@@ -127,7 +109,7 @@ void etcd_client::post(const char* path, std::string body, std::function<void(st
       return fail({0, std::string("etcd ") + path + ": " + r.error});
     if (r.status != 200) {
       // The gateway's error body: {"error","message","code"}.
-      auto message = parse<std::string>(r.body, [](element root) {
+      auto message = json::parse_answer<std::string>(r.body, [](element root) {
         std::string_view m;
         if (root["message"].get_string().get(m))
           throw std::runtime_error("no message");
@@ -139,27 +121,6 @@ void etcd_client::post(const char* path, std::string body, std::function<void(st
     read(std::move(r.body));
   });
 }
-
-namespace {
-
-// One answer of /v3/kv/range: its keys and whether more follow.
-struct range_page {
-  etcd_range range;
-  bool more = false;
-};
-
-range_page range_page_of(element root) {
-  range_page out{{revision_of(root), {}}, false};
-  simdjson::dom::array kvs;
-  if (!root["kvs"].get_array().get(kvs))
-    for (element kv : kvs)
-      out.range.kvs.push_back(json::kv_of(kv));
-  if (root["more"].get_bool().get(out.more))
-    out.more = false; // absent = false (proto3 leaves out defaults)
-  return out;
-}
-
-} // namespace
 
 // A prefix read under way. It holds a copy of the client (a reference to
 // the HTTP client and the member's address), so that no page needs the
@@ -178,9 +139,14 @@ void etcd_client::range(const std::string& key, bool prefix, callback<etcd_range
       std::make_shared<paged_range>(paged_range{*this, key, prefix_end(key), {}, std::move(done)}));
   core::json_writer w;
   w.begin_object().key("key").value(b64(key)).end_object();
-  post("/v3/kv/range", std::move(w).str(),
-       reader<etcd_range>(done, [](element root) { return range_page_of(root).range; }),
-       failer(done));
+  post(
+    "/v3/kv/range", std::move(w).str(),
+    [done](std::string body) {
+      auto page = read_range_page(body);
+      done(page ? core::expected<etcd_range, etcd_error>(std::move(page->range))
+                : core::expected<etcd_range, etcd_error>(std::move(page.error())));
+    },
+    failer(done));
 }
 
 void etcd_client::next_page(std::shared_ptr<paged_range> read) {
@@ -199,7 +165,7 @@ void etcd_client::next_page(std::shared_ptr<paged_range> read) {
   post(
     "/v3/kv/range", std::move(w).str(),
     [read](std::string body) {
-      auto page = parse<range_page>(body, range_page_of);
+      auto page = read_range_page(body);
       if (!page)
         return read->done(std::move(page.error()));
       if (read->out.revision == 0)

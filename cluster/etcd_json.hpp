@@ -58,4 +58,22 @@ inline etcd_kv kv_of(element kv) {
           int_field(kv, "mod_revision"), int_field(kv, "version"), int_field(kv, "lease")};
 }
 
+/// Parses `body` (its first line: the keep-alive stream may end with a
+/// newline after its one message) and hands its root to `read`; a parse or
+/// read failure becomes an etcd_error of status 200.
+template <class T, class Read>
+core::expected<T, etcd_error> parse_answer(const std::string& body, Read read) {
+  simdjson::dom::parser parser;
+  auto end = body.find('\n');
+  simdjson::padded_string json(std::string_view(body).substr(0, end));
+  element root;
+  if (auto err = parser.parse(json).get(root))
+    return etcd_error{200, std::string("unreadable etcd answer: ") + simdjson::error_message(err)};
+  try {
+    return read(root);
+  } catch (const std::exception& e) {
+    return etcd_error{200, std::string("unreadable etcd answer: ") + e.what()};
+  }
+}
+
 } // namespace sy::cluster::json

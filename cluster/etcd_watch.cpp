@@ -18,7 +18,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "cluster/etcd_json.hpp"
 #include "core/json_writer.hpp"
 #include "core/signing.hpp"
 #include "core/url.hpp"
@@ -47,48 +46,6 @@ std::string trimmed(std::string endpoint) {
 }
 
 } // namespace
-
-watch_line parse_watch_line(const std::string& line) {
-  watch_line out;
-  simdjson::dom::parser parser;
-  simdjson::padded_string text(line);
-  json::element root;
-  if (auto err = parser.parse(text).get(root)) {
-    out.error = std::string("unreadable watch message: ") + simdjson::error_message(err);
-    return out;
-  }
-  try {
-    json::element error;
-    if (!root["error"].get(error)) {
-      std::string_view m;
-      out.error = error["message"].get_string().get(m) ? "watch error" : std::string(m);
-      return out;
-    }
-    json::element result;
-    if (root["result"].get(result)) {
-      out.error = "watch message without result";
-      return out;
-    }
-    bool flag = false;
-    out.created = !result["created"].get_bool().get(flag) && flag;
-    out.canceled = !result["canceled"].get_bool().get(flag) && flag;
-    out.compact_revision = json::int_field(result, "compact_revision");
-    simdjson::dom::array events;
-    if (!result["events"].get_array().get(events))
-      for (json::element e : events) {
-        etcd_event ev;
-        std::string_view type;
-        ev.deleted = !e["type"].get_string().get(type) && type == "DELETE";
-        json::element kv;
-        if (!e["kv"].get(kv))
-          ev.kv = json::kv_of(kv);
-        out.events.push_back(std::move(ev));
-      }
-  } catch (const std::exception& e) {
-    out.error = std::string("unreadable watch message: ") + e.what();
-  }
-  return out;
-}
 
 namespace {
 

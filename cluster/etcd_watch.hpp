@@ -18,19 +18,13 @@
 #include <vector>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_decode.hpp"
 
 namespace boost::asio {
 class io_context;
 }
 
 namespace sy::cluster {
-
-/// One change a watch saw: a put (the key's new value) or a delete (only
-/// key and mod_revision set).
-struct etcd_event {
-  bool deleted = false;
-  etcd_kv kv;
-};
 
 /// What a watch tells its owner.
 struct etcd_watch_handlers {
@@ -79,20 +73,5 @@ private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
-
-/// What one newline-delimited message of the watch stream says: its events,
-/// whether it created or canceled the watch, the compact revision of a
-/// watch canceled by a compaction, or an error. Exposed for the test of
-/// odd lines.
-struct watch_line {
-  bool created = false;
-  bool canceled = false;
-  int64_t compact_revision = 0;
-  std::string error; ///< a gateway error message, or why the line was unreadable
-  std::vector<etcd_event> events;
-};
-
-/// Returns what one newline-delimited message of the watch stream says.
-watch_line parse_watch_line(const std::string& line);
 
 } // namespace sy::cluster

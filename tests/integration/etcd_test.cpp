@@ -227,7 +227,9 @@ TEST_F(etcd_test, a_prefix_read_comes_in_pages_at_one_revision) {
   // Three keys a page: ten keys take four requests, read as one picture.
   // Through a client that takes 1 000 bytes an answer, which ten keys in
   // one answer would pass.
-  transport::http_client small(ioc_, transport::client_options{.max_response_bytes = 1000});
+  transport::client_options cut;
+  cut.max_response_bytes = 1000;
+  transport::http_client small(ioc_, cut);
   cluster::etcd_client paged(small, endpoint_, 2000ms, 3);
   int64_t last = 0;
   for (int i = 0; i < 10; ++i) {
