@@ -285,16 +285,19 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
 
   etcd_client& etcd() { return *clients_[current_]; }
 
-  // Moves to the next etcd URL after one did not answer; returns whether it
-  // moved. The watch moves with it, whichever call failed: a member that
+  // Moves to the next etcd URL after the one at index `at` did not answer;
+  // returns whether it moved. A call sent to a URL the node has moved on
+  // from since moves nothing: its late failure would take the node, and its
+  // watch, back to the member it left. The watch moves with the node,
+  // whichever call failed: a member that
   // does not answer (cut off from etcd's leader) has a stream that brings
   // nothing new either, and a watch left behind on a member that
   // keep-alives no longer use goes blind, unseen, when that member is cut
   // off later (the fault lab's isolate: a survivor whose watch had stayed
   // on the isolated node's member never saw the failover's configurations,
   // and its partitions stalled for the whole isolation).
-  bool rotate(const etcd_error& e) {
-    if (e.status != 0 || clients_.size() < 2)
+  bool rotate(const etcd_error& e, std::size_t at) {
+    if (e.status != 0 || clients_.size() < 2 || at != current_)
       return false;
     current_ = (current_ + 1) % clients_.size();
     if (watch_) { // not during the join: start_watch() begins on current_
@@ -323,7 +326,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         break;
       }
       last_error = r.error().message;
-      rotate(r.error());
+      rotate(r.error(), current_);
       if (interrupted_)
         return interrupted();
       if (clock_type::now() > deadline)
@@ -362,7 +365,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     // Whether an etcd call that got no answer may be tried again; the
     // error to give up with otherwise.
     auto give_up = [&](const std::string& what, const etcd_error& e) -> std::optional<join_error> {
-      rotate(e);
+      rotate(e, current_);
       if (interrupted_)
         return interrupted();
       if (e.status != 0 || clock_type::now() > deadline)
@@ -583,14 +586,15 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void renew(bool retry) {
     const int64_t lease = lease_;
     const auto sent = clock_type::now();
-    renewers_[current_]->keep_alive(lease, [self = shared_from_this(), lease, sent, retry](auto r) {
-      asio::post(self->strand_, [self, lease, sent, retry, r = std::move(r)] {
-        self->on_kept(lease, sent, retry, r);
+    const std::size_t at = current_;
+    renewers_[at]->keep_alive(lease, [self = shared_from_this(), lease, sent, at, retry](auto r) {
+      asio::post(self->strand_, [self, lease, sent, at, retry, r = std::move(r)] {
+        self->on_kept(lease, sent, at, retry, r);
       });
     });
   }
 
-  void on_kept(int64_t lease, clock_type::time_point sent, bool retried,
+  void on_kept(int64_t lease, clock_type::time_point sent, std::size_t at, bool retried,
                const core::expected<etcd_lease, etcd_error>& r) {
     if (stopped_ || lease != lease_)
       return;
@@ -600,7 +604,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       // member that lost its leader — and lose the lease there.
       if (sent < renewed_sent_)
         return;
-      const bool moved = rotate(r.error()); // the watch follows
+      const bool moved = rotate(r.error(), at); // the watch follows
       if (!warned_)
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
@@ -698,11 +702,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     if (campaigning_ || rejoining_ || !watch_ || watch_->snapshots_read() == 0)
       return;
     campaigning_ = true;
-    etcd().create(controller_key, opt_.node, lease_, [self = shared_from_this()](auto r) {
-      asio::post(self->strand_, [self, r = std::move(r)] {
+    const std::size_t at = current_;
+    etcd().create(controller_key, opt_.node, lease_, [self = shared_from_this(), at](auto r) {
+      asio::post(self->strand_, [self, at, r = std::move(r)] {
         self->campaigning_ = false;
         if (!r)
-          self->rotate(r.error());
+          self->rotate(r.error(), at);
         // The watch reports the holder, this node or another.
       });
     });
@@ -755,12 +760,14 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void write_configuration(const partition_view& current, const partition_view& next,
                            std::string_view why = {}) {
     ++in_flight_;
+    const std::size_t at = current_;
     etcd().compare_and_put(part_key(current.partition), current.epoch, part_value(next), 0,
                            [self = shared_from_this(), p = current.partition,
-                            from = current.primary, to = next.primary, why](auto r) {
-                             asio::post(self->strand_, [self, p, from, to, why, r = std::move(r)] {
-                               self->on_written(p, from, to, r, why);
-                             });
+                            from = current.primary, to = next.primary, why, at](auto r) {
+                             asio::post(self->strand_,
+                                        [self, p, from, to, why, at, r = std::move(r)] {
+                                          self->on_written(p, from, to, at, r, why);
+                                        });
                            });
   }
 
@@ -798,11 +805,11 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     eligible_ = std::move(eligible);
   }
 
-  void on_written(uint32_t p, const std::string& from, const std::string& to,
+  void on_written(uint32_t p, const std::string& from, const std::string& to, std::size_t at,
                   const core::expected<etcd_txn, etcd_error>& r, std::string_view why = {}) {
     --in_flight_;
     if (!r) {
-      rotate(r.error());
+      rotate(r.error(), at);
       dirty_ = true;
     } else if (r->succeeded && from != to) {
       log::write(log::level::info, "cluster.primary_changed",
@@ -995,9 +1002,10 @@ void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<
     auto key = proposal_key(partition);
     if (auto it = self->keys_.find(key); it != self->keys_.end() && it->second.value == value)
       return;
-    self->etcd().put(key, value, 0, [self](auto r) {
+    const std::size_t at = self->current_;
+    self->etcd().put(key, value, 0, [self, at](auto r) {
       if (!r)
-        asio::post(self->strand_, [self, e = r.error()] { self->rotate(e); });
+        asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
     });
   });
 }
