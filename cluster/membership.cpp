@@ -287,15 +287,15 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
 
   // Moves to the next etcd URL after the one at index `at` did not answer;
   // returns whether it moved. A call sent to a URL the node has moved on
-  // from since moves nothing: its late failure would take the node, and its
-  // watch, back to the member it left. The watch moves with the node,
-  // whichever call failed: a member that
-  // does not answer (cut off from etcd's leader) has a stream that brings
-  // nothing new either, and a watch left behind on a member that
-  // keep-alives no longer use goes blind, unseen, when that member is cut
-  // off later (the fault lab's isolate: a survivor whose watch had stayed
-  // on the isolated node's member never saw the failover's configurations,
-  // and its partitions stalled for the whole isolation).
+  // from since moves nothing: its late failure would take the node, and
+  // its watch, back to the member it left. The watch moves with the node,
+  // whichever call failed: a member that does not answer (cut off from
+  // etcd's leader) has a stream that brings nothing new either, and a
+  // watch left behind on a member that keep-alives no longer use goes
+  // blind, unseen, when that member is cut off later (the fault lab's
+  // isolate: a survivor whose watch had stayed on the isolated node's
+  // member never saw the failover's configurations, and its partitions
+  // stalled for the whole isolation).
   bool rotate(const etcd_error& e, std::size_t at) {
     if (e.status != 0 || clients_.size() < 2 || at != current_)
       return false;
