@@ -139,14 +139,9 @@ void etcd_client::range(const std::string& key, bool prefix, callback<etcd_range
       std::make_shared<paged_range>(paged_range{*this, key, prefix_end(key), {}, std::move(done)}));
   core::json_writer w;
   w.begin_object().key("key").value(b64(key)).end_object();
-  post(
-    "/v3/kv/range", std::move(w).str(),
-    [done](std::string body) {
-      auto page = read_range_page(body);
-      done(page ? core::expected<etcd_range, etcd_error>(std::move(page->range))
-                : core::expected<etcd_range, etcd_error>(std::move(page.error())));
-    },
-    failer(done));
+  post("/v3/kv/range", std::move(w).str(),
+       reader<etcd_range>(done, [](element root) { return json::range_page_of(root).range; }),
+       failer(done));
 }
 
 void etcd_client::next_page(std::shared_ptr<paged_range> read) {

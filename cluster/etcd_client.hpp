@@ -38,6 +38,7 @@ struct etcd_kv {
   int64_t mod_revision = 0;
   int64_t version = 0;
   int64_t lease = 0; ///< 0 = not attached to a lease
+  friend bool operator==(const etcd_kv&, const etcd_kv&) = default;
 };
 
 /// What a range read found, at which store revision.

@@ -6,16 +6,7 @@
 namespace sy::cluster {
 
 core::expected<range_page, etcd_error> read_range_page(const std::string& body) {
-  return json::parse_answer<range_page>(body, [](json::element root) {
-    range_page out{{json::revision_of(root), {}}, false};
-    simdjson::dom::array kvs;
-    if (!root["kvs"].get_array().get(kvs))
-      for (json::element kv : kvs)
-        out.range.kvs.push_back(json::kv_of(kv));
-    if (root["more"].get_bool().get(out.more))
-      out.more = false; // absent = false (proto3 leaves out defaults)
-    return out;
-  });
+  return json::parse_answer<range_page>(body, json::range_page_of);
 }
 
 watch_line parse_watch_line(const std::string& line) {

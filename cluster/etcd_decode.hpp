@@ -17,6 +17,7 @@ namespace sy::cluster {
 struct etcd_event {
   bool deleted = false;
   etcd_kv kv;
+  friend bool operator==(const etcd_event&, const etcd_event&) = default;
 };
 
 /// One answer of /v3/kv/range: its keys and whether more follow.

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_decode.hpp"
 #include "core/signing.hpp"
 
 namespace sy::cluster::json {
@@ -56,6 +57,18 @@ inline int64_t revision_of(element root) {
 inline etcd_kv kv_of(element kv) {
   return {bytes_field(kv, "key"),        bytes_field(kv, "value"), int_field(kv, "create_revision"),
           int_field(kv, "mod_revision"), int_field(kv, "version"), int_field(kv, "lease")};
+}
+
+/// Returns a /v3/kv/range answer's keys and whether more follow.
+inline range_page range_page_of(element root) {
+  range_page out{{revision_of(root), {}}, false};
+  simdjson::dom::array kvs;
+  if (!root["kvs"].get_array().get(kvs))
+    for (element kv : kvs)
+      out.range.kvs.push_back(kv_of(kv));
+  if (root["more"].get_bool().get(out.more))
+    out.more = false; // absent = false (proto3 leaves out defaults)
+  return out;
 }
 
 /// Parses `body` (its first line: the keep-alive stream may end with a
