@@ -82,6 +82,24 @@ struct parked_fetch {
   clock::time_point until;
 };
 
+// An append admitted as primary: its entries are at [first, end).
+struct append_waiter {
+  std::function<void(append_outcome)> done;
+  uint64_t first = 0;
+  uint64_t end = 0;
+};
+
+// An append this node wrote as primary and had not committed when it was
+// deposed. Its fate is the successor's: this node, following the successor
+// as a backup, learns it from its own log (held_fate below) or answers
+// `deposed` at `until`.
+struct held_append {
+  std::function<void(append_outcome)> done;
+  uint64_t first = 0;
+  uint64_t end = 0;
+  clock::time_point until;
+};
+
 // One partition this node replicates.
 struct partition {
   configuration config; // the newest applied
@@ -96,7 +114,8 @@ struct partition {
   std::string asking;
   uint64_t asking_generation = 0;
   std::vector<parked_fetch> parked;
-  std::map<uint64_t, std::function<void(append_outcome)>> waiters;
+  std::map<uint64_t, append_waiter> waiters;
+  std::vector<held_append> held; // since the last tenure as primary ended
   // As primary: the epoch its tenure began in, and the next offset to
   // hand to on_commit (from the log's start when the tenure begins).
   uint64_t tenure_epoch = 0;
@@ -147,9 +166,12 @@ struct repl_state {
   bool handing_over = false;
   ~repl_state() {
     // The actor ended (stop()): every append still waiting is answered.
-    for (auto& [p, part] : parts)
-      for (auto& [w, done] : part.waiters)
-        done(append_outcome::failed);
+    for (auto& [p, part] : parts) {
+      for (auto& [id, w] : part.waiters)
+        w.done(append_outcome::failed);
+      for (auto& h : part.held)
+        h.done(append_outcome::deposed);
+    }
   }
 };
 
@@ -191,10 +213,56 @@ void answer(partition& part, const std::vector<uint64_t>& waiters, append_outcom
     auto it = part.waiters.find(w);
     if (it == part.waiters.end())
       continue;
-    auto done = std::move(it->second);
+    auto done = std::move(it->second.done);
     part.waiters.erase(it);
     done(o);
   }
+}
+
+// Answers the held appends `fate` returns an outcome for (in the order they
+// were written), and keeps the others.
+template <class Fate>
+void settle_held(partition& part, Fate fate) {
+  std::vector<std::pair<std::function<void(append_outcome)>, append_outcome>> told;
+  std::erase_if(part.held, [&](held_append& h) {
+    std::optional<append_outcome> o = fate(h);
+    if (!o)
+      return false;
+    told.emplace_back(std::move(h.done), *o);
+    return true;
+  });
+  for (auto& [done, o] : told)
+    done(o);
+}
+
+// The held appends' fates as this node's log, following the successor,
+// tells them (CLUSTER.md rule 5; a deposed primary's uncommitted appends
+// otherwise all answer 503 and their producers send again what the
+// successor may deliver):
+// - the log was cut at `cut` (the successor's log diverges there): an
+//   append wholly beyond it is in no log the successor commits, so
+//   not_primary (the asker routes it again); one the cut splits, deposed;
+void settle_cut(partition& part, uint64_t cut) {
+  settle_held(part, [cut](const held_append& h) -> std::optional<append_outcome> {
+    if (h.end <= cut)
+      return std::nullopt;
+    return h.first >= cut ? append_outcome::not_primary : append_outcome::deposed;
+  });
+}
+// - the successor's commit offset, as this backup learned it after its
+//   epoch-end query and cut, reached an append's end: committed (every
+//   in-sync replica of the successor's epoch stored it; it delivers it).
+void settle_committed(partition& part, uint64_t commit) {
+  settle_held(part, [commit](const held_append& h) -> std::optional<append_outcome> {
+    return h.end <= commit ? std::optional(append_outcome::committed) : std::nullopt;
+  });
+}
+// - nothing told its fate within request_timeout, or this node leads or
+//   leaves the partition before: deposed (503), as without the hold.
+void settle_all(partition& part, clock::time_point until = clock::time_point::max()) {
+  settle_held(part, [until](const held_append& h) -> std::optional<append_outcome> {
+    return h.until <= until ? std::optional(append_outcome::deposed) : std::nullopt;
+  });
 }
 
 // Hands the entries committed since the last call to on_commit, in offset
@@ -548,6 +616,7 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
           return retry_later(self, p);
         }
         step = b.truncated(part.log->end_offset());
+        settle_cut(part, part.log->end_offset());
         publish(self, p);
         break;
       case backup_action::append: {
@@ -584,6 +653,7 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
           self, p, b.primary(), step.query,
           [](backup_state& backup, epoch_end_response& r) { return backup.on_epoch_end(r); });
       case backup_action::fetch:
+        settle_committed(part, b.commit_offset());
         // The primary delivered everything below its start: trim to it
         // (lazily, here, unsynced: see partition_log::trim).
         if (b.trim_point() > part.log->start_offset()) {
@@ -599,13 +669,14 @@ void drive(repl_actor* self, uint32_t p, backup_step step) {
   }
 }
 
-// Ends partition p's tenure as primary: answers what waits (written, not
-// committed: deposed), tells the owner.
+// Ends partition p's tenure as primary: holds what waits (written, not
+// committed) until the log, following the successor, tells its fate
+// (settle_cut, settle_committed), tells the owner.
 void demote(repl_actor* self, uint32_t p, partition& part, uint64_t tenure_end) {
-  auto waiting = std::move(part.waiters);
+  const auto until = clock::now() + self->state.options.request_timeout;
+  for (auto& [id, w] : part.waiters)
+    part.held.push_back({std::move(w.done), w.first, w.end, until});
   part.waiters.clear();
-  for (auto& [w, done] : waiting)
-    done(append_outcome::deposed);
   part.primary.reset();
   part.fenced_since.reset();
   wake_parked(self, part, false); // refused: not_primary
@@ -692,7 +763,8 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
     const uint64_t tenure_end = part.primary->epoch();
     auto applied = part.primary->apply(config);
     committed(self, p, part, applied.committed);
-    answer(part, applied.failed, append_outcome::deposed); // written, not committed
+    if (!applied.deposed) // else demote() below holds them
+      answer(part, applied.failed, append_outcome::deposed);
     if (!applied.deposed && config.primary == node) {
       // The same primary in a newer epoch: its tenure, waiters and
       // on_commit position go on. The epoch's start is persisted (a
@@ -705,11 +777,13 @@ void apply_configuration(repl_actor* self, uint32_t p, const configuration& conf
     demote(self, p, part, tenure_end);
   }
   if (!replicates(config, node)) {
+    settle_all(part); // no log here follows the successor
     part.backup.reset();
     ++part.generation;
     return publish(self, p);
   }
   if (config.primary == node) {
+    settle_all(part); // a new tenure commits its log anew
     const uint64_t commit = part.backup ? part.backup->commit_offset() : 0;
     part.backup.reset();
     ++part.generation;
@@ -753,7 +827,8 @@ void do_append(repl_actor* self, append_job& job) {
     return done(append_outcome::not_primary);
   if (ticket.refused == append_refusal::below_min_insync)
     return done(append_outcome::below_min_insync);
-  part.waiters.emplace(waiter, std::move(done));
+  part.waiters.emplace(
+    waiter, append_waiter{std::move(done), ticket.first, ticket.first + job.entries.size()});
   if (auto err = part.log->append_unsynced(ticket.first, job.entries)) {
     log::write(log::level::error, "cluster.replica_failed",
                "cannot append to partition " + std::to_string(job.partition) + ": " + err->message,
@@ -780,7 +855,9 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
       if (self->state.options.configurations)
         for (const auto& [p, config] : self->state.options.configurations())
           apply_configuration(self, p, config);
+      const auto now = clock::now();
       for (auto& [p, part] : self->state.parts) {
+        settle_all(part, now); // held past request_timeout
         wake_parked(self, part, true);
         check_fenced(self, p, part);
         emit_commits(self, p, part); // after a failed read

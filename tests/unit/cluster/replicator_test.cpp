@@ -385,9 +385,11 @@ TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
   b->start();
   c->start();
   ASSERT_TRUE(eventually([&] { return lost.count() == 1; }));
-  // Written, never committed: its fate is the successor's (here b's log
-  // does not hold it: it is truncated), so the asker must not send it again.
-  EXPECT_EQ(lost.first(), append_outcome::deposed) << "deposed: its waiters answer 503";
+  // Written, never committed: its fate is the successor's. b's log holds
+  // none of it (a, following b, cuts it), so nothing of it is delivered
+  // and the asker may route it again.
+  EXPECT_EQ(lost.first(), append_outcome::not_primary)
+    << "a held it until its cut told: none of it is in the successor's log";
   ASSERT_TRUE(eventually([&] { return b->status().role == "primary"; }));
 
   // a, the deposed primary, refuses appends now (its epoch is stale).
@@ -413,6 +415,36 @@ TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
   EXPECT_EQ(b->stop_and_read(), want);
   EXPECT_EQ(c->stop_and_read(), want);
   EXPECT_EQ(a->stop_and_read(), want) << "old3..old5 are cut";
+}
+
+TEST_F(three_nodes, a_primary_moved_away_answers_committed_once_the_successor_commits_its_append) {
+  outcome first;
+  a->repl->append(part, entries("e", 0, 3), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+
+  // c stops: b stores a's next append, which waits for c to commit.
+  c->repl->stop();
+  outcome moved;
+  a->repl->append(part, entries("m", 3, 6), moved.callback());
+  ASSERT_TRUE(eventually([&] { return b->status().log_end == 6; }));
+  EXPECT_EQ(a->status().commit, 3u);
+  EXPECT_EQ(moved.count(), 0u);
+
+  // The controller moves the partition to b (as a rebalancing pass does)
+  // and drops c: b holds the append and commits it with a.
+  ctl.set({20, "b", {"a", "b", "c"}, {"a", "b"}});
+  ASSERT_TRUE(eventually([&] { return moved.count() == 1; }));
+  EXPECT_EQ(moved.first(), append_outcome::committed)
+    << "without the hold a answers deposed (503) and the producer sends again what b delivers";
+  EXPECT_EQ(a->status().role, "backup");
+  EXPECT_GE(b->status().commit, 6u);
+  // b, the successor, hands the entries on: they are delivered there.
+  ASSERT_TRUE(eventually([&] { return b->seen.entries().size() >= 6; }));
+  auto want = entries("e", 0, 3);
+  for (auto& e : entries("m", 3, 6))
+    want.push_back(e);
+  EXPECT_EQ(b->seen.entries(), want);
 }
 
 // Checks that `calls` cover [from, from + size of want) contiguously, in
