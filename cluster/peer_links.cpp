@@ -309,13 +309,15 @@ bool dials(links_actor* self, const std::string& peer) { return self->state.opti
 
 // Delegates `request` to `node`'s links actor (which delegates it to its
 // replicator): the answer goes to the asker directly. A peer not linked
-// fails it at once, so the asker does not wait for its timeout.
+// fails it at once with no_route_to_receiving_node, so the asker does not
+// wait for its timeout and knows that nothing was sent (the router routes
+// such a batch again, as after not_primary).
 template <class Reply, class Request>
 caf::result<Reply> route(links_actor* self, const std::string& node, Request& request) {
   auto rp = self->make_response_promise();
   auto it = self->state.peers.find(node);
   if (it == self->state.peers.end() || !it->second.handle)
-    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    rp.deliver(caf::make_error(caf::sec::no_route_to_receiving_node));
   else
     rp.delegate(it->second.handle, std::move(request));
   return rp;
@@ -332,11 +334,12 @@ caf::result<Reply> to_replicator(links_actor* self, Request& request) {
   return rp;
 }
 
-// Delegates a peer's route_request to this node's router.
+// Delegates a peer's route_request to this node's router (none yet: refused
+// with nothing written, as route() refuses).
 caf::result<route_response> to_router(links_actor* self, route_request& request) {
   auto rp = self->make_response_promise();
   if (!self->state.router)
-    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    rp.deliver(caf::make_error(caf::sec::no_route_to_receiving_node));
   else
     rp.delegate(self->state.router, std::move(request));
   return rp;

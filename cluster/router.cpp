@@ -95,11 +95,16 @@ struct pending_batch {
   std::map<uint32_t, uint32_t> waiting; // partition → its parts still unanswered
   std::function<void(route_outcomes)> done;
   clock::time_point taken;
-  // With retries on: each partition's entries, routed again after a
-  // not_primary that wrote none of them (committed counts its parts that
-  // committed); `retrying` holds the partitions waiting for their retry.
+  // With retries on: each partition's entries, routed again when every
+  // part that did not commit was refused with nothing written (not_primary,
+  // or unreachable before it was sent) and none committed (committed
+  // counts its parts that committed); `uncertain` holds the partitions a
+  // part of which may have been written (timeout, failed, a link lost with
+  // it in flight), never routed again; `retrying` holds the partitions
+  // waiting for their retry.
   std::map<uint32_t, std::vector<std::string>> kept;
   std::map<uint32_t, uint32_t> committed;
+  std::set<uint32_t> uncertain;
   std::set<uint32_t> retrying;
 };
 
@@ -163,17 +168,19 @@ const std::map<uint32_t, configuration>& configurations(router_actor* self) {
 }
 
 // Returns whether partition p of batch b is routed again now that all its
-// parts answered: refused not_primary with nothing of it written, and
-// within router_options::retry_for.
+// parts answered: refused (not_primary, or unreachable before it was sent)
+// with nothing of it written, and within router_options::retry_for.
 bool retries(const router_state& st, const pending_batch& b, uint32_t p) {
-  if (b.outcomes.at(p) != route_outcome::not_primary || b.committed.count(p) != 0 ||
-      b.kept.count(p) == 0)
+  const auto o = b.outcomes.at(p);
+  if ((o != route_outcome::not_primary && o != route_outcome::unreachable) ||
+      b.uncertain.count(p) != 0 || b.committed.count(p) != 0 || b.kept.count(p) == 0)
     return false;
   return clock::now() + st.options.retry_every - b.taken < st.options.retry_for;
 }
 
-// Records one part's outcome; answers the batch once every part did.
-void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
+// Records one part's outcome (`unsent`: it never left this node); answers
+// the batch once every part did.
+void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o, bool unsent = false) {
   auto it = self->state.batches.find(id);
   if (it == self->state.batches.end())
     return; // answered already (its deadline passed)
@@ -183,6 +190,8 @@ void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o) {
     return;
   if (o == route_outcome::committed)
     ++b.committed[p];
+  else if (o != route_outcome::not_primary && o != route_outcome::below_min_insync && !unsent)
+    b.uncertain.insert(p);
   // The first part that did not commit names the partition's outcome.
   if (b.outcomes[p] == route_outcome::committed)
     b.outcomes[p] = o;
@@ -241,10 +250,13 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
         route_outcome o = route_outcome::failed;
         if (e == caf::sec::request_timeout)
           o = route_outcome::timeout;
-        else if (e == caf::sec::request_receiver_down)
+        else if (e == caf::sec::request_receiver_down || e == caf::sec::no_route_to_receiving_node)
           o = route_outcome::unreachable;
+        // Refused before it was sent (peer_links: no link to the peer yet,
+        // or the peer's router not up yet): nothing of it was written.
+        const bool unsent = e == caf::sec::no_route_to_receiving_node;
         for (auto p : parts)
-          settle(self, id, p, o);
+          settle(self, id, p, o, unsent);
       });
 }
 
@@ -438,7 +450,7 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
       auto& b = it->second;
       for (const auto& [p, n] : b.waiting)
         if (b.retrying.count(p) != 0)
-          b.outcomes[p] = route_outcome::not_primary; // not sent again yet: nothing written
+          continue; // keeps its refusal (not sent again yet: nothing written)
         else if (b.outcomes[p] == route_outcome::committed)
           b.outcomes[p] = route_outcome::timeout;
       auto done = std::move(b.done);

@@ -77,11 +77,14 @@ struct router_options {
   /// alone goes alone).
   std::size_t max_message_bytes = 256 * 1024;
   /// A partition answered `not_primary` (by the node named primary, or
-  /// because none is known yet) with none of its entries written is routed
-  /// again every `retry_every`, by the configurations as they are then,
-  /// for up to `retry_for` after the batch was taken — a failover's new
-  /// primary is usually known within it — and answered `not_primary` after.
-  /// 0: not retried.
+  /// because none is known yet), or `unreachable` before it was sent (no
+  /// link to its primary yet, as in a node's first second), with none of
+  /// its entries written is routed again every `retry_every`, by the
+  /// configurations as they are then, for up to `retry_for` after the batch
+  /// was taken — a failover's new primary is usually known, and a new link
+  /// up, within it — and answered with that refusal after. A partition any
+  /// part of which may have been written (timeout, failed, a link lost with
+  /// it in flight) is never routed again. 0: not retried.
   std::chrono::milliseconds retry_for{1500};
   std::chrono::milliseconds retry_every{100};
 };

@@ -64,6 +64,7 @@ struct node {
   std::unique_ptr<replicator> repl;
   std::unique_ptr<router> rt;
   control& ctl;
+  std::chrono::milliseconds timeout = route_timeout; // start()'s router's
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -120,8 +121,8 @@ struct node {
     router_options r;
     r.node = name;
     r.refresh_every = 0ms;
-    r.timeout = route_timeout;
-    r.retry_for = route_timeout / 2; // as the defaults: half the timeout
+    r.timeout = timeout;
+    r.retry_for = timeout / 2; // as the defaults: half the timeout
     r.max_message_bytes = max_message_bytes;
     r.configurations = [&c = ctl] {
       std::lock_guard<std::mutex> guard(c.mutex);
@@ -324,6 +325,38 @@ TEST_F(router_nodes, a_part_refused_not_primary_is_routed_again_once_the_new_pri
   EXPECT_GE(a->rt->counters().retried, 1u);
   EXPECT_EQ(done.calls, 1);
   EXPECT_EQ(c->stop_and_read(5), entries("p5-", 2)); // once, in order
+}
+
+TEST_F(router_nodes, a_part_for_a_primary_not_linked_yet_is_routed_again_once_the_link_is_up) {
+  a->timeout = 6s; // retries for 3 s: time for a link to come up
+  start_all();
+  // d leads partition 6, but a does not know d's address yet, as a node
+  // that has just joined and is not linked to every peer.
+  auto d = std::make_unique<node>("d", ctl);
+  peer_address d_address;
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    d_address = ctl.members.back();
+    ctl.members.pop_back();
+  }
+  ctl.set(6, {10, "d", {"d"}, {"d"}});
+  d->start();
+  ASSERT_TRUE(eventually([&] { return d->repl->status(6).role == "primary"; }));
+  answer done;
+  a->rt->route({{6, entries("p6-", 2)}}, done.callback());
+  // a refuses it before sending (no link to d): nothing was written, so it
+  // is routed again rather than answered `unreachable` (a 503).
+  ASSERT_TRUE(eventually([&] { return a->rt->counters().retried >= 2; }))
+    << "an unsent part was not routed again";
+  EXPECT_FALSE(done.came());
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.members.push_back(d_address);
+  }
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{6, route_outcome::committed}}));
+  EXPECT_EQ(done.calls, 1);
+  EXPECT_EQ(d->stop_and_read(6), entries("p6-", 2)); // once
 }
 
 TEST_F(router_nodes, a_peer_that_is_down_is_answered_within_the_timeout) {
