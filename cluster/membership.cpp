@@ -604,6 +604,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       // member that lost its leader — and lose the lease there.
       if (sent < renewed_sent_)
         return;
+      // Sent to a member this node has left since: the renewals sent to
+      // the current one tell whether the lease is in trouble.
+      if (at != current_)
+        return;
       const bool moved = rotate(r.error(), at); // the watch follows
       if (!warned_)
         log::write(log::level::warn, "cluster.lease_trouble",
