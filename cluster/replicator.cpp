@@ -91,8 +91,8 @@ struct append_waiter {
 
 // An append this node wrote as primary and had not committed when it was
 // deposed. Its fate is the successor's: this node, following the successor
-// as a backup, learns it from its own log (held_fate below) or answers
-// `deposed` at `until`.
+// as a backup, learns it from its own log (settle_cut, settle_committed
+// below) or answers `deposed` at `until`.
 struct held_append {
   std::function<void(append_outcome)> done;
   uint64_t first = 0;

@@ -63,15 +63,16 @@ enum class append_outcome : uint8_t {
   /// committed: the successor may still commit it (if a backup fetched
   /// it), so it is not known whether it will be delivered — not to be sent
   /// again by the asker (a second copy would be delivered twice).
+  ///
+  /// Such an append is not answered at once: it is held until this node's
+  /// log, following the successor as a backup, tells its fate: `committed`
+  /// once the successor's commit offset passed it, `not_primary` when the
+  /// successor's log holds none of it (the asker routes it again), and
+  /// `deposed` only when the successor holds a part of it, when nothing told
+  /// within request_timeout, or when this node leads or leaves the
+  /// partition first.
   deposed,
 };
-// An append written here whose tenure ended before it committed is not
-// answered at once: it is held until this node's log, following the
-// successor as a backup, tells its fate: `committed` once the successor's
-// commit offset passed it, `not_primary` when the successor's log holds
-// none of it (the asker routes it again), `deposed` when it holds a part
-// of it, when nothing told within request_timeout, or when this node
-// leads or leaves the partition first.
 
 /// Returns the outcome's name ("committed", …), for logs and tests.
 const char* to_string(append_outcome o);
