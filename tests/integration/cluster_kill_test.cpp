@@ -31,6 +31,7 @@
 
 #include <sys/wait.h>
 
+#include "cluster/placement.hpp"
 #include "cluster_fixture.hpp"
 #include "harness.hpp"
 
@@ -332,6 +333,23 @@ TEST_F(cluster_kill_test,
   auto before = wait_until(
     *nodes_[0], [](const cluster_state& c) { return settled(c, replicas); }, 30s);
   ASSERT_TRUE(settled(before, replicas)) << before.body;
+  // And every partition is led by its preferred replica. n1 started alone
+  // and led them all; the rebalancing passes (8 moves every 10 s) hand
+  // the others theirs. Midway, the victim chosen below could lead only a
+  // partition or two, and /fifo's 40 tries could miss them all (seen in an
+  // ASan run: "no subscription landed on n2"), and a move could still be
+  // pending while the publishers run.
+  auto preferred = [&](const cluster_state& c) {
+    if (!settled(c, replicas))
+      return false;
+    for (std::size_t p = 0; p < c.parts.size(); ++p)
+      if (c.parts[p].primary !=
+          sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas).front())
+        return false;
+    return true;
+  };
+  auto placed = wait_until(*nodes_[0], preferred, 60s);
+  ASSERT_TRUE(preferred(placed)) << placed.body;
 
   // The victim: /orders' primary (data plane: only it queues /orders'
   // events while it is paused, so that its journal — and its partition
