@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "../common/etcd_process.hpp"
+#include "cluster/placement.hpp"
 
 namespace sy::test {
 
@@ -87,6 +88,17 @@ bool settled(const cluster_state& c, std::size_t replicas) {
       if (std::find(p.in_sync.begin(), p.in_sync.end(), n) == p.in_sync.end())
         return false;
   }
+  return true;
+}
+
+bool led_by_preferred(const cluster_state& c, const std::vector<std::string>& members,
+                      std::size_t replicas) {
+  if (!c.ok || c.parts.empty())
+    return false;
+  for (std::size_t p = 0; p < c.parts.size(); ++p)
+    if (c.parts[p].primary !=
+        sy::cluster::replicas_of(static_cast<uint32_t>(p), members, replicas).front())
+      return false;
   return true;
 }
 

@@ -57,6 +57,11 @@ std::vector<std::string> others_of(const std::vector<std::string>& names, const 
 /// under way; a publisher started now sees no planned hand-over).
 bool settled(const cluster_state& c, std::size_t replicas);
 
+/// Returns true when `c` shows every partition led by its preferred replica
+/// (placement's first among `members`), as the rebalancing passes leave it.
+bool led_by_preferred(const cluster_state& c, const std::vector<std::string>& members,
+                      std::size_t replicas);
+
 /// Returns the link state `c` shows for `node`, "" when none.
 std::string link_of(const cluster_state& c, const std::string& node);
 

@@ -31,7 +31,6 @@
 
 #include <sys/wait.h>
 
-#include "cluster/placement.hpp"
 #include "cluster_fixture.hpp"
 #include "harness.hpp"
 
@@ -340,13 +339,7 @@ TEST_F(cluster_kill_test,
   // ASan run: "no subscription landed on n2"), and a move could still be
   // pending while the publishers run.
   auto preferred = [&](const cluster_state& c) {
-    if (!settled(c, replicas))
-      return false;
-    for (std::size_t p = 0; p < c.parts.size(); ++p)
-      if (c.parts[p].primary !=
-          sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas).front())
-        return false;
-    return true;
+    return settled(c, replicas) && led_by_preferred(c, names, replicas);
   };
   auto placed = wait_until(*nodes_[0], preferred, 60s);
   ASSERT_TRUE(preferred(placed)) << placed.body;

@@ -188,13 +188,7 @@ TEST_F(cluster_test, three_nodes_place_partitions_fail_over_rejoin_and_rebalance
   // of (placement's first): the controller's rebalancing pass moves them
   // back. Before, it led nothing until another failover.
   auto rebalanced = [&](const cluster_state& c) {
-    if (!everyone_up(c) || !check_settled(c, all).empty())
-      return false;
-    for (std::size_t p = 0; p < c.parts.size(); ++p)
-      if (c.parts[p].primary !=
-          sy::cluster::replicas_of(static_cast<uint32_t>(p), names, replicas).front())
-        return false;
-    return true;
+    return everyone_up(c) && check_settled(c, all).empty() && led_by_preferred(c, names, replicas);
   };
   auto home = wait_until(*nodes_[survivor_index], rebalanced, 45s);
   ASSERT_TRUE(rebalanced(home)) << home.body << "\n" << check_settled(home, all);
