@@ -573,6 +573,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     check_controller();
     if (!controller_)
       eligible_.clear(); // another node's passes decide meanwhile
+    else if (forming_)
+      reconcile(); // a new cluster's wait for its members may have ended
     else if (opt_.rebalance_every.count() > 0 &&
              clock_type::now() - rebalanced_at_ >= opt_.rebalance_every) {
       rebalanced_at_ = clock_type::now();
@@ -697,8 +699,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     auto it = keys_.find(controller_key);
     if (it != keys_.end()) {
       const bool mine = it->second.value == opt_.node && it->second.lease == lease_;
-      if (mine && !controller_)
+      if (mine && !controller_) {
         log::write(log::level::info, "cluster.controller", opt_.node + " is the controller");
+        controller_since_ = clock_type::now();
+      }
       controller_ = mine;
       return;
     }
@@ -745,6 +749,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     auto live = live_members();
     if (!contains(live, opt_.node))
       return; // this node's own lease is in doubt: not the moment to decide
+    if (forming(live))
+      return; // on_tick() calls again
     for (uint32_t p = 0; p < opt_.partitions; ++p) {
       auto current = current_part(p);
       std::optional<in_sync_proposal> proposal;
@@ -757,6 +763,39 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         continue;
       write_configuration(current, next);
     }
+  }
+
+  // Returns true while a new cluster (no partition configured in etcd yet)
+  // waits for its members, at most form_wait after this node became the
+  // controller: until `replicas` members are live and no other joined for
+  // a second (nodes started together join within a second or two of each
+  // other). The first configurations then put every partition on its
+  // preferred replicas. Without the wait a new cluster's first node led
+  // every partition, and 24–43 of a three-node cluster's 64 moved to the
+  // others in its first minute, 8 per rebalancing pass, each move
+  // redelivering a little (docs/cluster.md "A new cluster").
+  bool forming(const std::vector<std::string>& live) {
+    const auto now = clock_type::now();
+    if (live.size() != live_seen_) {
+      live_seen_ = live.size();
+      live_changed_ = now;
+    }
+    bool wait = now - controller_since_ < opt_.form_wait &&
+                (live.size() < opt_.replicas || now - live_changed_ < std::chrono::seconds(1));
+    for (uint32_t p = 0; wait && p < opt_.partitions; ++p)
+      wait = !keys_.count(part_key(p));
+    if (wait && !forming_)
+      log::write(log::level::info, "cluster.forming",
+                 "a new cluster: waiting up to " + std::to_string(opt_.form_wait.count()) +
+                   " ms for its members before placing the partitions (" +
+                   std::to_string(live.size()) + " of " + std::to_string(opt_.replicas) +
+                   " replicas live)");
+    else if (!wait && forming_)
+      log::write(log::level::info, "cluster.formed",
+                 "placing the partitions on " + std::to_string(live.size()) + " live member" +
+                   (live.size() == 1 ? "" : "s"));
+    forming_ = wait;
+    return wait;
   }
 
   // Writes partition `current.partition`'s `next` configuration, fenced by
@@ -918,6 +957,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // eligible then and did not move.
   clock_type::time_point rebalanced_at_ = clock_type::now();
   std::set<uint32_t> eligible_;
+  // When this node last became the controller, and whether a new cluster
+  // is waiting for its members (forming()).
+  clock_type::time_point controller_since_{};
+  bool forming_ = false;
+  // How many members were live at the last forming() and since when.
+  std::size_t live_seen_ = 0;
+  clock_type::time_point live_changed_{};
   std::atomic<clock_type::time_point> renewed_{}; ///< read by ready() on any thread
   std::atomic<bool> member_{false};               ///< holds a lease and its member key
   std::atomic<bool> seen_{false};                 ///< has read /sy/ from etcd at least once

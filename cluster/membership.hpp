@@ -51,6 +51,13 @@ struct membership_options {
   /// then and now); at most `rebalance_most` per pass.
   std::chrono::milliseconds rebalance_every{10000};
   uint32_t rebalance_most = 8;
+  /// A new cluster (no partition configured yet in etcd): how long, at
+  /// most, the controller waits after its election for `replicas` members
+  /// to be live before it writes the first configurations. Placed on the
+  /// members live then, every partition starts on its preferred replicas;
+  /// placed on the first member alone, most would move later, one
+  /// rebalancing pass at a time. 0: no wait.
+  std::chrono::milliseconds form_wait{5000};
   /// How long join() waits for etcd, and for an earlier life of this node
   /// (killed before its lease ran out) to vanish.
   std::chrono::milliseconds join_timeout{15000};

@@ -203,6 +203,29 @@ TEST_F(cluster_test, three_nodes_place_partitions_fail_over_rejoin_and_rebalance
               logged(2, "back to its preferred replica"));
 }
 
+// A new cluster's controller waits for `replicas` members before it places
+// the partitions, so that none has to move afterwards. Before, the first
+// node to start led all of them and the rebalancing passes moved the others'
+// share over one by one.
+TEST_F(cluster_test, a_new_cluster_places_every_partition_on_its_preferred_replica_at_once) {
+  const std::vector<std::string> names = {"n1", "n2"}; // R = 2: both wanted
+  for (const auto& n : names)
+    add_node(n, partitions, "rebalance_every_s = 1\n").start();
+  auto c = wait_until(*nodes_[1], [&](const cluster_state& c) {
+    return settled(c, replicas) && led_by_preferred(c, names, replicas);
+  });
+  ASSERT_TRUE(settled(c, replicas) && led_by_preferred(c, names, replicas)) << c.body;
+  EXPECT_TRUE(within_15_s([&] { return logged(0, "placing the partitions on 2 live members"); }))
+    << nodes_[0]->log();
+  EXPECT_TRUE(logged(0, "cluster.forming")) << nodes_[0]->log();
+  // It got there without a move: every primary the controller wrote was a
+  // partition's first ("primary - → n…"). Before, n1 led all 16 first and
+  // about half moved to n2 within a few 1 s passes.
+  for (std::size_t i = 0; i < names.size(); ++i)
+    EXPECT_FALSE(logged(i, "back to its preferred replica")) << nodes_[i]->log();
+  EXPECT_FALSE(logged(0, "primary n1 → ")) << nodes_[0]->log();
+}
+
 TEST_F(cluster_test, a_node_with_another_partition_count_exits_2) {
   add_node("n1").start();
   auto& odd = add_node("n2", partitions * 2);
