@@ -1,7 +1,11 @@
 // /healthz, /readyz, /metrics (docs/api.md §6).
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "actors/ingest.hpp"
@@ -169,21 +173,77 @@ void render_peer_links(std::string& out, const cluster::membership& membership,
   }
 }
 
+// The other live members this node has no connected link to, by name
+// ("" when it has one to each).
+std::string unlinked_peers(const cluster::membership& membership,
+                           const cluster::peer_links& links) {
+  const auto view = membership.view();
+  const auto seen = links.links();
+  std::string missing;
+  for (const auto& m : view.members) {
+    if (!m.up || m.node == view.node)
+      continue;
+    bool up = false;
+    for (const auto& l : seen)
+      up = up || (l.node == m.node && l.state == "connected");
+    if (!up)
+      missing += (missing.empty() ? "" : ", ") + m.node;
+  }
+  return missing;
+}
+
+// A node starting in a cluster is ready once it has linked to every other
+// live member, or `link_wait` after it first had joined when asked: until
+// then a batch for a partition led by a peer not linked yet waits in the
+// router (up to 1.5 s) before it is sent. Once ready so, a link lost later
+// does not make it unready: that is a peer dying, and the survivors serve
+// the failover.
+struct link_gate {
+  static constexpr std::chrono::seconds link_wait{5};
+  std::atomic<bool> passed{false};
+  std::mutex mutex;
+  std::optional<std::chrono::steady_clock::time_point> since;
+
+  // Returns "" once passed, else the peers still missing.
+  std::string check(const cluster::membership& membership, const cluster::peer_links& links) {
+    if (passed.load())
+      return {};
+    auto missing = unlinked_peers(membership, links);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex);
+    if (!since)
+      since = now;
+    if (missing.empty() || now - *since >= link_wait) {
+      passed = true;
+      return {};
+    }
+    return missing;
+  }
+};
+
 } // namespace
 
 void install_ops(transport::http_server& server, const api_context& ctx) {
   server.route("GET", "/healthz", [](transport::http_request&&, transport::responder respond) {
     respond(json_response(200, R"({"status":"ok"})"));
   });
-  server.route("GET", "/readyz", [ctx](transport::http_request&&, transport::responder respond) {
-    if (!ctx.ready->load())
-      return respond(not_ready_response());
-    if (ctx.cluster && !ctx.cluster->ready()) {
-      return respond(error_response(503, "this node has not joined the cluster or cannot renew "
-                                         "its etcd lease; check that cluster.etcd answers"));
-    }
-    respond(json_response(200, R"({"status":"ready"})"));
-  });
+  auto links = std::make_shared<link_gate>();
+  server.route(
+    "GET", "/readyz", [ctx, links](transport::http_request&&, transport::responder respond) {
+      if (!ctx.ready->load())
+        return respond(not_ready_response());
+      if (ctx.cluster && !ctx.cluster->ready()) {
+        return respond(error_response(503, "this node has not joined the cluster or cannot renew "
+                                           "its etcd lease; check that cluster.etcd answers"));
+      }
+      if (ctx.cluster && ctx.links) {
+        if (auto missing = links->check(*ctx.cluster, *ctx.links); !missing.empty())
+          return respond(error_response(
+            503, "this node has not linked to " + missing + " yet; retry shortly (at most " +
+                   std::to_string(link_gate::link_wait.count()) + " s)"));
+      }
+      respond(json_response(200, R"({"status":"ready"})"));
+    });
   server.route("GET", "/metrics", [ctx](transport::http_request&&, transport::responder respond) {
     std::string out;
     const auto& c = ctx.pipeline->counters();

@@ -226,6 +226,20 @@ TEST_F(cluster_test, a_new_cluster_places_every_partition_on_its_preferred_repli
   EXPECT_FALSE(logged(0, "primary n1 → ")) << nodes_[0]->log();
 }
 
+// /readyz says 200 only once the node has linked to every other live member,
+// so that a load balancer sends it nothing that would wait for a link (a
+// batch for a partition led by an unlinked peer waited up to 1.5 s).
+TEST_F(cluster_test, a_node_is_ready_only_once_linked_to_every_live_member) {
+  add_node("n1").start();
+  add_node("n2").start();
+  auto& n3 = add_node("n3");
+  n3.start(); // returns at the first /readyz 200
+  auto c = read_cluster(n3);
+  ASSERT_TRUE(c.ok) << c.body;
+  EXPECT_EQ(link_of(c, "n1"), "connected") << c.body;
+  EXPECT_EQ(link_of(c, "n2"), "connected") << c.body;
+}
+
 TEST_F(cluster_test, a_node_with_another_partition_count_exits_2) {
   add_node("n1").start();
   auto& odd = add_node("n2", partitions * 2);
