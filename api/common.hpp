@@ -8,12 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/routes.hpp"
 #include "api/api.hpp"
+#include "api/led_stats.hpp"
 #include "core/result.hpp"
 #include "core/time_format.hpp"
 #include "transport/http_server.hpp"
@@ -173,10 +173,6 @@ bool answer_was_cut(const transport::client_response& r);
 /// not seen the subscription yet) or a 5xx calls it instead of answering.
 bool forward_to_primary(const api_context& ctx, const std::string& id, transport::http_request& req,
                         transport::responder& respond, std::function<void()> otherwise = {});
-
-/// Cluster mode: the `stats` of subscriptions other nodes lead, as those
-/// nodes render them (one JSON object each), by subscription id.
-using peer_stats = std::unordered_map<std::string, std::string>;
 
 /// Returns true when another node passed `req` on (it is served where it is).
 bool is_forwarded(const transport::http_request& req);

@@ -10,8 +10,6 @@
 #include <map>
 #include <mutex>
 
-#include <simdjson.h>
-
 #include "cluster/membership.hpp"
 #include "log/log.hpp"
 #include "transport/http_client.hpp"
@@ -36,31 +34,6 @@ constexpr std::string_view kept_response_headers[] = {"Retry-After", "WWW-Authen
 
 // How long a list or a stream waits for the other nodes' stats.
 constexpr auto peer_stats_timeout = std::chrono::seconds(2);
-
-// Adds to `out` the stats of the subscriptions in `body` (one subscription
-// or an array of them, as GET /v1/subscriptions[/{id}] answers) whose
-// "primary" is `node`, the node that answered.
-void take_led_stats(const std::string& node, const std::string& body, peer_stats& out) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body).get(doc))
-    return;
-  auto take = [&](simdjson::dom::element e) {
-    std::string_view id, primary;
-    simdjson::dom::element stats;
-    if (e["id"].get(id) || e["primary"].get(primary) || primary != node || e["stats"].get(stats) ||
-        !stats.is_object())
-      return;
-    out.insert_or_assign(std::string(id), simdjson::minify(stats));
-  };
-  simdjson::dom::array items;
-  if (!doc.get(items)) {
-    for (auto e : items)
-      take(e);
-  } else if (doc.is_object()) {
-    take(doc);
-  }
-}
 
 // The answers of one gather_peer_stats, taken as they come; `done` runs
 // when the last is in.
