@@ -12,6 +12,7 @@
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
+#include "cluster/replicator.hpp"
 #include "api/metrics.hpp"
 #include "storage/journal.hpp"
 
@@ -173,6 +174,51 @@ void render_peer_links(std::string& out, const cluster::membership& membership,
   }
 }
 
+// The partitions as this node sees them: how many it leads and backs up,
+// how many of those it leads have fewer in-sync replicas than
+// cluster.replicas (their commits then rest on fewer copies; Kafka's
+// under-replicated partitions), how many have no primary (their ingest
+// answers 503: every node reports the same count), the entries its
+// partition logs hold (a paused or failing subscription holds its
+// partition's release, and this grows) and the entries it has written as a
+// primary that are not committed yet (the replication lag). No labels but
+// the role: bounded whatever the partition count.
+void render_partitions(std::string& out, const cluster::membership& membership,
+                       const cluster::replicator& replicator) {
+  const auto view = membership.view();
+  const auto wanted = membership.replicas();
+  uint64_t led = 0, backed = 0, under = 0, offline = 0, held = 0, uncommitted = 0;
+  for (const auto& p : view.partitions) {
+    if (p.primary.empty())
+      ++offline;
+    const auto r = replicator.status(p.partition);
+    if (r.role == "primary") {
+      ++led;
+      if (p.primary == view.node && p.in_sync.size() < wanted)
+        ++under;
+      uncommitted += r.log_end > r.commit ? r.log_end - r.commit : 0;
+    } else if (r.role == "backup") {
+      ++backed;
+    }
+    held += r.log_end > r.log_start ? r.log_end - r.log_start : 0;
+  }
+  out += "# HELP switchyard_cluster_partitions Partitions this node holds a replica of, by its "
+         "role.\n# TYPE switchyard_cluster_partitions gauge\n";
+  out += "switchyard_cluster_partitions{role=\"primary\"} " + std::to_string(led) + "\n";
+  out += "switchyard_cluster_partitions{role=\"backup\"} " + std::to_string(backed) + "\n";
+  gauge(out, "switchyard_cluster_under_replicated_partitions",
+        "Partitions this node leads with fewer in-sync replicas than cluster.replicas.",
+        std::to_string(under));
+  gauge(out, "switchyard_cluster_offline_partitions",
+        "Partitions with no primary (their events are answered 503).", std::to_string(offline));
+  gauge(out, "switchyard_cluster_log_entries",
+        "Entries this node's partition logs hold (not yet released by every subscription).",
+        std::to_string(held));
+  gauge(out, "switchyard_cluster_uncommitted_entries",
+        "Entries of the partitions this node leads written but not yet committed.",
+        std::to_string(uncommitted));
+}
+
 // The other live members this node has no connected link to, by name
 // ("" when it has one to each).
 std::string unlinked_peers(const cluster::membership& membership,
@@ -259,6 +305,8 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
     render_process_metrics(out);
     if (ctx.cluster && ctx.links)
       render_peer_links(out, *ctx.cluster, *ctx.links);
+    if (ctx.cluster && ctx.replicator)
+      render_partitions(out, *ctx.cluster, *ctx.replicator);
     if (!ctx.ready->load())
       return respond(metrics_response(std::move(out)));
     ask<actors::stats_table>(*ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),

@@ -1020,6 +1020,8 @@ primary_route membership::route(std::string_view id) const {
   return r;
 }
 
+uint32_t membership::replicas() const { return impl_->opt_.replicas; }
+
 cluster_view membership::view() const {
   std::lock_guard lock(impl_->view_mutex_);
   return impl_->view_;

@@ -208,6 +208,9 @@ public:
   /// Returns the cluster as last seen.
   cluster_view view() const;
 
+  /// Returns cluster.replicas: how many replicas each partition should have.
+  uint32_t replicas() const;
+
   /// Writes `partition`'s in-sync proposal (this node its primary in
   /// `epoch`: `nodes` to add, `drop` to remove) for the controller;
   /// asynchronous, any thread, a proposal already in etcd is not written again.

@@ -656,6 +656,45 @@ TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
   EXPECT_NE(nodes_[0]->log().find("linked to n2"), std::string::npos) << nodes_[0]->log();
 }
 
+// /metrics shows the partitions each node leads and backs up, and, once a
+// node dies, that its partitions' survivor leads them on one in-sync copy.
+TEST_F(cluster_test, metrics_show_led_backed_and_under_replicated_partitions) {
+  const std::vector<std::string> names = {"n1", "n2"};
+  for (const auto& n : names)
+    add_node(n).start();
+  // The value of the sample `series` in `body`, -1 when absent.
+  auto metric = [](const std::string& body, const std::string& series) -> int64_t {
+    const auto at = body.find("\n" + series + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + series.size() + 2));
+  };
+  auto scrape = [&](std::size_t i) { return nodes_[i]->call("GET", "/metrics").body; };
+  const std::string primary = "switchyard_cluster_partitions{role=\"primary\"}";
+  const std::string backup = "switchyard_cluster_partitions{role=\"backup\"}";
+  const std::string under = "switchyard_cluster_under_replicated_partitions";
+  const std::string offline = "switchyard_cluster_offline_partitions";
+  std::string m1, m2;
+  EXPECT_TRUE(within_15_s([&] {
+    m1 = scrape(0);
+    m2 = scrape(1);
+    return metric(m1, primary) + metric(m2, primary) == partitions &&
+           metric(m1, backup) + metric(m2, backup) == partitions && metric(m1, primary) > 0 &&
+           metric(m2, primary) > 0 && metric(m1, under) == 0 && metric(m2, under) == 0 &&
+           metric(m1, offline) == 0;
+  }))
+    << m1 << "\n---\n"
+    << m2;
+  EXPECT_GE(metric(m1, "switchyard_cluster_log_entries"), 0) << m1;
+  EXPECT_EQ(metric(m1, "switchyard_cluster_uncommitted_entries"), 0) << m1;
+  nodes_[1]->kill9();
+  // n1 takes every partition over, each with n1 alone in sync (R = 2).
+  EXPECT_TRUE(within_15_s([&] {
+    m1 = scrape(0);
+    return metric(m1, primary) == partitions && metric(m1, backup) == 0 &&
+           metric(m1, under) == partitions && metric(m1, offline) == 0;
+  }))
+    << m1;
+}
+
 TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_restarted) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
   start_three_linked_to_n3();
