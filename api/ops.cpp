@@ -155,6 +155,13 @@ transport::http_response metrics_response(std::string body) {
   return r;
 }
 
+// Returns true when `links` shows this node's link to `node` connected.
+bool connected(const std::vector<cluster::link_view>& links, const std::string& node) {
+  return std::any_of(links.begin(), links.end(), [&](const cluster::link_view& l) {
+    return l.node == node && l.state == "connected";
+  });
+}
+
 // switchyard_cluster_peer_up{peer}: 1 while this node's link to that
 // member is connected. One series per member other than this node (the
 // members etcd lists), so the count stays bounded by the cluster's size.
@@ -167,10 +174,8 @@ void render_peer_links(std::string& out, const cluster::membership& membership,
   for (const auto& m : view.members) {
     if (m.node == view.node)
       continue;
-    bool up = false;
-    for (const auto& l : seen)
-      up = up || (l.node == m.node && l.state == "connected");
-    out += "switchyard_cluster_peer_up{peer=\"" + m.node + "\"} " + (up ? "1" : "0") + "\n";
+    out += "switchyard_cluster_peer_up{peer=\"" + m.node + "\"} " +
+           (connected(seen, m.node) ? "1" : "0") + "\n";
   }
 }
 
@@ -229,17 +234,15 @@ std::string unlinked_peers(const cluster::membership& membership,
   for (const auto& m : view.members) {
     if (!m.up || m.node == view.node)
       continue;
-    bool up = false;
-    for (const auto& l : seen)
-      up = up || (l.node == m.node && l.state == "connected");
-    if (!up)
+    if (!connected(seen, m.node))
       missing += (missing.empty() ? "" : ", ") + m.node;
   }
   return missing;
 }
 
 // A node starting in a cluster is ready once it has linked to every other
-// live member, or `link_wait` after it first had joined when asked: until
+// live member, or once `link_wait` has passed since the first /readyz that
+// found it a member (a member etcd still lists may be dead): until
 // then a batch for a partition led by a peer not linked yet waits in the
 // router (up to 1.5 s) before it is sent. Once ready so, a link lost later
 // does not make it unready: that is a peer dying, and the survivors serve

@@ -571,9 +571,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     schedule_tick();
     // A campaign that failed for want of etcd is tried again here.
     check_controller();
-    if (!controller_)
+    if (!controller_) {
       eligible_.clear(); // another node's passes decide meanwhile
-    else if (forming_)
+      forming_ = false;  // so is a new cluster's placement
+    } else if (forming_)
       reconcile(); // a new cluster's wait for its members may have ended
     else if (opt_.rebalance_every.count() > 0 &&
              clock_type::now() - rebalanced_at_ >= opt_.rebalance_every) {
