@@ -165,9 +165,8 @@ bool connected(const std::vector<cluster::link_view>& links, const std::string& 
 // switchyard_cluster_peer_up{peer}: 1 while this node's link to that
 // member is connected. One series per member other than this node (the
 // members etcd lists), so the count stays bounded by the cluster's size.
-void render_peer_links(std::string& out, const cluster::membership& membership,
+void render_peer_links(std::string& out, const cluster::cluster_view& view,
                        const cluster::peer_links& links) {
-  const auto view = membership.view();
   const auto seen = links.links();
   out += "# HELP switchyard_cluster_peer_up 1 while the node-to-node link to the peer is "
          "connected.\n# TYPE switchyard_cluster_peer_up gauge\n";
@@ -188,10 +187,8 @@ void render_peer_links(std::string& out, const cluster::membership& membership,
 // partition's release, and this grows) and the entries it has written as a
 // primary that are not committed yet (the replication lag). No labels but
 // the role: bounded whatever the partition count.
-void render_partitions(std::string& out, const cluster::membership& membership,
+void render_partitions(std::string& out, const cluster::cluster_view& view, uint32_t wanted,
                        const cluster::replicator& replicator) {
-  const auto view = membership.view();
-  const auto wanted = membership.replicas();
   uint64_t led = 0, backed = 0, under = 0, offline = 0, held = 0, uncommitted = 0;
   for (const auto& p : view.partitions) {
     if (p.primary.empty())
@@ -306,10 +303,13 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
       ctx.metrics->render(out);
     render_build_info(out);
     render_process_metrics(out);
-    if (ctx.cluster && ctx.links)
-      render_peer_links(out, *ctx.cluster, *ctx.links);
-    if (ctx.cluster && ctx.replicator)
-      render_partitions(out, *ctx.cluster, *ctx.replicator);
+    if (ctx.cluster) {
+      const auto view = ctx.cluster->view();
+      if (ctx.links)
+        render_peer_links(out, view, *ctx.links);
+      if (ctx.replicator)
+        render_partitions(out, view, ctx.cluster->replicas(), *ctx.replicator);
+    }
     if (!ctx.ready->load())
       return respond(metrics_response(std::move(out)));
     ask<actors::stats_table>(*ctx.system, ctx.registry, actors::list_stats{}, std::move(respond),

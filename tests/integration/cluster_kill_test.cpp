@@ -332,12 +332,13 @@ TEST_F(cluster_kill_test,
   auto before = wait_until(
     *nodes_[0], [](const cluster_state& c) { return settled(c, replicas); }, 30s);
   ASSERT_TRUE(settled(before, replicas)) << before.body;
-  // And every partition is led by its preferred replica. n1 started alone
-  // and led them all; the rebalancing passes (8 moves every 10 s) hand
-  // the others theirs. Midway, the victim chosen below could lead only a
-  // partition or two, and /fifo's 40 tries could miss them all (seen in an
-  // ASan run: "no subscription landed on n2"), and a move could still be
-  // pending while the publishers run.
+  // And every partition is led by its preferred replica. A new cluster
+  // places them so when its members join within the controller's formation
+  // wait (5 s); one that joins later gets its share from the rebalancing
+  // passes (8 moves every 10 s). Midway, the victim chosen below could lead
+  // only a partition or two, and /fifo's 40 tries could miss them all (seen
+  // in an ASan run before the formation wait: "no subscription landed on
+  // n2"), and a move could still be pending while the publishers run.
   auto preferred = [&](const cluster_state& c) {
     return settled(c, replicas) && led_by_preferred(c, names, replicas);
   };

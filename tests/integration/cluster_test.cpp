@@ -663,9 +663,8 @@ TEST_F(cluster_test, metrics_show_led_backed_and_under_replicated_partitions) {
   for (const auto& n : names)
     add_node(n).start();
   // The value of the sample `series` in `body`, -1 when absent.
-  auto metric = [](const std::string& body, const std::string& series) -> int64_t {
-    const auto at = body.find("\n" + series + " ");
-    return at == std::string::npos ? -1 : std::stoll(body.substr(at + series.size() + 2));
+  auto metric = [](const std::string& body, const std::string& series) {
+    return sample(body, series).value_or(-1);
   };
   auto scrape = [&](std::size_t i) { return nodes_[i]->call("GET", "/metrics").body; };
   const std::string primary = "switchyard_cluster_partitions{role=\"primary\"}";

@@ -576,6 +576,21 @@ void sink::serve_http(Stream& socket) {
 
 // -- helpers -------------------------------------------------------------------
 
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0)
+      out.push_back(line);
+  return out;
+}
+
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  for (const auto& line : lines_starting(text, series + " "))
+    return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
+}
+
 std::string json_string(const std::string& json, const std::string& key) {
   simdjson::dom::parser p;
   simdjson::dom::element doc;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -224,6 +225,13 @@ private:
 
 /// Returns the value of a top-level string field in a JSON object (test use).
 std::string json_string(const std::string& json, const std::string& key);
+
+/// Returns the lines of `text` (a /metrics scrape) that start with `prefix`.
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix);
+
+/// Returns the value of the /metrics sample named exactly `series` (name
+/// plus labels as rendered), or nullopt when the scrape has no such line.
+std::optional<double> sample(const std::string& text, const std::string& series);
 
 /// Returns base64(HMAC-SHA256(key, data)) computed with OpenSSL directly.
 std::string hmac_b64(const std::string& key, const std::string& data);

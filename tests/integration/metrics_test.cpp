@@ -8,8 +8,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <optional>
-#include <sstream>
 
 #include "harness.hpp"
 
@@ -23,24 +21,6 @@ constexpr const char* scrape_token = "scrape-metrics-test-token-0123456789";
 
 std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-// Returns the lines of `text` that start with `prefix`.
-std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0)
-      out.push_back(line);
-  return out;
-}
-
-// Returns the value of the sample named exactly `series` (name plus
-// labels as rendered), or nullopt when the scrape has no such line.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  for (const auto& line : lines_starting(text, series + " "))
-    return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
 }
 
 // GETs /metrics on `port` until `done(body)` or `timeout`; returns the last body.
