@@ -222,11 +222,17 @@ void render_partitions(std::string& out, const cluster::cluster_view& view, uint
 }
 
 // The other live members this node has no connected link to, by name
-// ("" when it has one to each).
+// ("" when it has one to each; "its peers" while its view does not show
+// itself a member yet).
 std::string unlinked_peers(const cluster::membership& membership,
                            const cluster::peer_links& links) {
   const auto view = membership.view();
   const auto seen = links.links();
+  // Until the view shows this node's own member key it may not list the
+  // members that joined before it either.
+  if (std::none_of(view.members.begin(), view.members.end(),
+                   [&](const cluster::member_view& m) { return m.up && m.node == view.node; }))
+    return "its peers";
   std::string missing;
   for (const auto& m : view.members) {
     if (!m.up || m.node == view.node)
