@@ -185,11 +185,17 @@ void render_peer_links(std::string& out, const cluster::cluster_view& view,
 // answers 503: every node reports the same count), the entries its
 // partition logs hold (a paused or failing subscription holds its
 // partition's release, and this grows) and the entries it has written as a
-// primary that are not committed yet (the replication lag). No labels but
-// the role: bounded whatever the partition count.
+// primary that are not committed yet. Then, per partition it leads, the
+// replication lag: the entries its slowest replica has still to fetch. The
+// lag series are the only ones labelled by partition: one per partition
+// led here, so the cluster as a whole exports one per partition, bounded by
+// cluster.partitions (which operators set, and clients cannot grow).
 void render_partitions(std::string& out, const cluster::cluster_view& view, uint32_t wanted,
                        const cluster::replicator& replicator) {
   uint64_t led = 0, backed = 0, under = 0, offline = 0, held = 0, uncommitted = 0;
+  std::string lag = "# HELP switchyard_cluster_replication_lag_entries Entries of a partition "
+                    "this node leads that its slowest replica has not fetched yet.\n"
+                    "# TYPE switchyard_cluster_replication_lag_entries gauge\n";
   for (const auto& p : view.partitions) {
     if (p.primary.empty())
       ++offline;
@@ -199,6 +205,11 @@ void render_partitions(std::string& out, const cluster::cluster_view& view, uint
       if (p.primary == view.node && p.in_sync.size() < wanted)
         ++under;
       uncommitted += r.log_end > r.commit ? r.log_end - r.commit : 0;
+      uint64_t behind = 0;
+      for (const auto& [node, offset] : r.replica_offsets)
+        behind = std::max(behind, r.log_end > offset ? r.log_end - offset : 0);
+      lag += "switchyard_cluster_replication_lag_entries{partition=\"" +
+             std::to_string(p.partition) + "\"} " + std::to_string(behind) + "\n";
     } else if (r.role == "backup") {
       ++backed;
     }
@@ -219,6 +230,7 @@ void render_partitions(std::string& out, const cluster::cluster_view& view, uint
   gauge(out, "switchyard_cluster_uncommitted_entries",
         "Entries of the partitions this node leads written but not yet committed.",
         std::to_string(uncommitted));
+  out += lag;
 }
 
 // The other live members this node has no connected link to, by name

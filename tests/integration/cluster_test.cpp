@@ -9,9 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <set>
 #include <sys/wait.h>
@@ -692,6 +694,63 @@ TEST_F(cluster_test, metrics_show_led_backed_and_under_replicated_partitions) {
            metric(m1, under) == partitions && metric(m1, offline) == 0;
   }))
     << m1;
+}
+
+// The replication lag per partition: a primary exports one series for each
+// partition it leads, 0 while its backup keeps up; with the backup stopped
+// (SIGSTOP: its link and lease stay up for the lease's 3 s), an event
+// written to the partition shows as an entry the backup has not fetched.
+TEST_F(cluster_test, metrics_show_each_led_partitions_replication_lag) {
+  auto& n1 = add_node("n1");
+  auto& n2 = add_node("n2");
+  n1.start();
+  n2.start();
+  auto c = wait_until(
+    n1, [](const cluster_state& v) { return settled(v, replicas); }, 30s);
+  ASSERT_TRUE(settled(c, replicas)) << c.body;
+  all_linked({"n1", "n2"});
+  ASSERT_FALSE(HasFatalFailure());
+  sink receiver;
+  auto r = n1.call("POST", "/v1/subscriptions",
+                   R"({"service":"s","url":")" + receiver.url("/ok") +
+                     R"(","types":["t.**"],"verification":"skip"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = json_string(r.body, "id");
+  const auto p = sy::cluster::partition_of(id, partitions);
+  server_process& primary = c.parts[p].primary == "n1" ? n1 : n2;
+  server_process& backup = c.parts[p].primary == "n1" ? n2 : n1;
+  ASSERT_TRUE(
+    within_15_s([&] { return backup.call("GET", "/v1/subscriptions/" + id).status == 200; }));
+  ASSERT_TRUE(within_15_s(
+    [&] { return primary.call("POST", "/v1/events", R"({"type":"t.one"})").status == 202; }));
+  ASSERT_TRUE(receiver.wait_delivered("/ok", 1));
+  const std::string series = "switchyard_cluster_replication_lag_entries{partition=\"" +
+                             std::to_string(p) + "\"}";
+  const std::string led = "switchyard_cluster_partitions{role=\"primary\"}";
+  std::string m;
+  // One series per led partition, each 0 once the backup has fetched.
+  EXPECT_TRUE(within_15_s([&] {
+    m = primary.call("GET", "/metrics").body;
+    const auto lags = lines_starting(m, "switchyard_cluster_replication_lag_entries{");
+    return sample(m, led).has_value() && lags.size() == sample(m, led).value() &&
+           std::all_of(lags.begin(), lags.end(),
+                       [](const std::string& l) { return l.ends_with(" 0"); }) &&
+           sample(m, series) == 0;
+  }))
+    << m;
+  backup.send_signal(SIGSTOP);
+  // The event's commit waits for the stopped backup until its lease ends.
+  auto late = std::async(std::launch::async, [&] {
+    return primary.call("POST", "/v1/events", R"({"type":"t.two"})").status;
+  });
+  EXPECT_TRUE(within_15_s([&] {
+    m = primary.call("GET", "/metrics").body;
+    return sample(m, series).value_or(0) >= 1;
+  }))
+    << m;
+  EXPECT_GE(sample(m, "switchyard_cluster_uncommitted_entries").value_or(0), 1) << m;
+  late.wait();
+  backup.kill9();
 }
 
 TEST_F(cluster_test, a_killed_peer_shows_down_within_3_s_and_connected_once_restarted) {
