@@ -43,6 +43,13 @@ bool is_registry_key(const std::string& key) {
          key.rfind("/sy/associations/", 0) == 0;
 }
 
+const std::string progress_prefix = "/sy/progress/";
+
+// Returns true for the delivery records (/sy/progress/<p>): kept apart from
+// the keys of the membership view (they change while a partition's release
+// is held, and the view needs nothing from them).
+bool is_progress_key(const std::string& key) { return key.rfind(progress_prefix, 0) == 0; }
+
 const std::string root_prefix = "/sy/";
 const std::string meta_key = "/sy/meta";
 const std::string controller_key = "/sy/controller";
@@ -99,6 +106,16 @@ std::string proposal_value(const in_sync_proposal& p) {
   if (!p.drop.empty())
     write_names(w, "drop", p.drop);
   w.end_object();
+  return std::move(w).str();
+}
+
+std::string progress_value(const partition_progress& p) {
+  core::json_writer w;
+  w.begin_object().key("node").value(p.node).key("epoch").value(p.epoch);
+  w.key("offsets").begin_object();
+  for (const auto& [id, offset] : p.offsets)
+    w.key(id).value(static_cast<int64_t>(offset));
+  w.end_object().end_object();
   return std::move(w).str();
 }
 
@@ -179,6 +196,25 @@ std::optional<in_sync_proposal> parse_proposal(const std::string& value) {
   });
 }
 
+std::optional<partition_progress> parse_progress(const std::string& value) {
+  auto parsed = read_json(value, [](json::element o) -> std::optional<partition_progress> {
+    partition_progress r;
+    r.node = string_field(o, "node");
+    r.epoch = json::int_field(o, "epoch");
+    simdjson::dom::object offsets;
+    if (o["offsets"].get_object().get(offsets))
+      return std::nullopt;
+    for (auto field : offsets) {
+      int64_t offset = 0;
+      if (field.value.get_int64().get(offset) || offset < 0)
+        return std::nullopt;
+      r.offsets.emplace_back(std::string(field.key), static_cast<uint64_t>(offset));
+    }
+    return r;
+  });
+  return parsed ? *parsed : std::nullopt;
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
 }
@@ -197,6 +233,12 @@ core::expected<T, etcd_error> call(Start start, std::chrono::milliseconds timeou
 } // namespace
 
 std::string encode_proposal(const in_sync_proposal& p) { return proposal_value(p); }
+
+std::string encode_progress(const partition_progress& p) { return progress_value(p); }
+
+std::optional<partition_progress> decode_progress(const std::string& value) {
+  return parse_progress(value);
+}
 
 std::optional<in_sync_proposal> decode_proposal(const std::string& value) {
   return parse_proposal(value);
@@ -522,9 +564,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       on_strand([r](impl& m) {
         m.seen_ = true;
         m.keys_.clear();
+        std::map<std::string, std::string> progress;
         for (const auto& kv : r.kvs)
-          if (!is_registry_key(kv.key))
+          if (is_progress_key(kv.key))
+            progress[kv.key] = kv.value;
+          else if (!is_registry_key(kv.key))
             m.keys_[kv.key] = kv;
+        {
+          std::lock_guard lock(m.progress_mutex_);
+          m.progress_ = std::move(progress);
+        }
         m.on_change();
       });
     };
@@ -535,15 +584,26 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                       [](const etcd_event& e) { return is_registry_key(e.kv.key); }))
         return;
       on_strand([events](impl& m) {
+        bool changed = false;
         for (const auto& e : events) {
           if (is_registry_key(e.kv.key))
             continue;
+          if (is_progress_key(e.kv.key)) {
+            std::lock_guard lock(m.progress_mutex_);
+            if (e.deleted)
+              m.progress_.erase(e.kv.key);
+            else
+              m.progress_[e.kv.key] = e.kv.value;
+            continue;
+          }
+          changed = true;
           if (e.deleted)
             m.keys_.erase(e.kv.key);
           else
             m.keys_[e.kv.key] = e.kv;
         }
-        m.on_change();
+        if (changed)
+          m.on_change();
       });
     };
     h.trouble = [](const std::string& why) {
@@ -973,6 +1033,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::atomic<uint64_t> node_number_{0}; ///< set by node_number(), before join()
   mutable std::mutex view_mutex_;
   cluster_view view_;
+  // /sy/progress/<p> → its value, as the watch last showed it.
+  mutable std::mutex progress_mutex_;
+  std::map<std::string, std::string> progress_;
 };
 
 membership::membership(asio::io_context& ioc, transport::http_client& http,
@@ -1061,6 +1124,36 @@ void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<
         asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
     });
   });
+}
+
+void membership::record_progress(uint32_t partition, const partition_progress& progress) {
+  asio::post(impl_->strand_, [self = impl_, key = progress_prefix + std::to_string(partition),
+                              value = progress_value(progress)] {
+    if (self->stopped_)
+      return;
+    {
+      std::lock_guard lock(self->progress_mutex_);
+      if (auto it = self->progress_.find(key); it != self->progress_.end() && it->second == value)
+        return;
+    }
+    const std::size_t at = self->current_;
+    self->etcd().put(key, value, 0, [self, at](auto r) {
+      if (!r)
+        asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
+    });
+  });
+}
+
+std::optional<partition_progress> membership::progress(uint32_t partition) const {
+  std::string value;
+  {
+    std::lock_guard lock(impl_->progress_mutex_);
+    auto it = impl_->progress_.find(progress_prefix + std::to_string(partition));
+    if (it == impl_->progress_.end())
+      return std::nullopt;
+    value = it->second;
+  }
+  return parse_progress(value);
 }
 
 } // namespace sy::cluster

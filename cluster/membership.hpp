@@ -118,6 +118,19 @@ struct in_sync_proposal {
   std::vector<std::string> drop;  ///< in-sync backups that stopped fetching: out of it
 };
 
+/// A primary's record of delivery in one of its partitions (the value of
+/// /sy/progress/<p>): each listed subscription has had every entry of the
+/// partition below its offset delivered (or dead-lettered, or purged). A new
+/// primary does not queue those entries for it again (docs/cluster.md "What
+/// a takeover redelivers"). Written only while the partition's release is
+/// held by another subscription; a record never says more than was
+/// delivered, so an old one costs duplicates at most.
+struct partition_progress {
+  std::string node; ///< the primary that wrote it
+  int64_t epoch = 0;
+  std::vector<std::pair<std::string, uint64_t>> offsets; ///< subscription id → offset
+};
+
 /// The cluster as this node last saw it in etcd.
 struct cluster_view {
   std::string node;
@@ -217,10 +230,24 @@ public:
   void propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes,
                        std::vector<std::string> drop = {});
 
+  /// Writes `partition`'s delivery record (/sy/progress/<p>); asynchronous,
+  /// any thread, a record already in etcd is not written again, and a
+  /// failed write is not retried (the next record replaces it).
+  void record_progress(uint32_t partition, const partition_progress& progress);
+
+  /// Returns `partition`'s delivery record as this node's watch last saw
+  /// it (nullopt: none, or not one this version reads). Any thread.
+  std::optional<partition_progress> progress(uint32_t partition) const;
+
 private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
+
+/// The value of /sy/progress/<p>, and back (nullopt: not a record);
+/// exposed for the tests.
+std::string encode_progress(const partition_progress& p);
+std::optional<partition_progress> decode_progress(const std::string& value);
 
 /// The value of /sy/proposals/<p> for `p`, and back (nullopt: not a
 /// proposal); exposed for the tests.

@@ -146,6 +146,21 @@ TEST(membership_values, a_proposal_keeps_its_drop_list_and_reads_without_one) {
   EXPECT_TRUE(old->drop.empty());
 }
 
+TEST(membership_values, a_progress_record_reads_back_and_a_malformed_one_reads_as_none) {
+  partition_progress p{"n1", 42, {{"sub \"a\"", 17}, {"sub_b", 0}}};
+  auto read = decode_progress(encode_progress(p));
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->node, "n1");
+  EXPECT_EQ(read->epoch, 42);
+  EXPECT_EQ(read->offsets, p.offsets);
+  // An offset that is not a non-negative integer makes the whole record
+  // unreadable: a record only ever says "delivered", so none is safe.
+  EXPECT_FALSE(decode_progress(R"({"node":"n1","epoch":1,"offsets":{"a":-1}})"));
+  EXPECT_FALSE(decode_progress(R"({"node":"n1","epoch":1,"offsets":{"a":"7"}})"));
+  EXPECT_FALSE(decode_progress(R"({"node":"n1","epoch":1,"offsets":[7]})"));
+  EXPECT_FALSE(decode_progress("not json"));
+}
+
 TEST(next_configuration, no_live_in_sync_node_means_no_primary_and_the_set_is_kept) {
   const std::vector<std::string> live = {"b", "c"};
   auto current = config_of(6, 10, "a", {"a", "b"});
