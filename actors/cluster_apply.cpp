@@ -62,11 +62,12 @@ struct batch {
   std::vector<std::string> entries;
 };
 
-// Applied offsets up to `end` (from the previous segment's end) and the
-// highest local seq any of them became.
+// Applied offsets up to `end` (from the previous segment's end), the
+// highest local seq any of them became, and when they were applied.
 struct segment {
   uint64_t end = 0;
   uint64_t max_seq = 0;
+  steady::time_point at{};
 };
 
 // What one submission covers: the batches it was built from (kept to build
@@ -103,6 +104,14 @@ struct partition_state {
   // seqs, and a dead letter replayed below it was released already). Without
   // it each seek walks every key deleted since the memtable's last flush.
   std::unordered_map<uint64_t, uint64_t> seek_from;
+  // When delivery was last recorded, and what.
+  steady::time_point recorded_at{};
+  delivered_offsets recorded;
+  // A new tenure's skips from an earlier primary's record: subscription id
+  // → the offset below which its entries are not queued; skip_below is the
+  // highest such offset (entries from it on need no lookup).
+  std::unordered_map<std::string, uint64_t, id_hash, std::equal_to<>> skip;
+  uint64_t skip_below = 0;
 };
 
 struct completion {
@@ -253,6 +262,8 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       st.segments.clear();
       st.watch.clear();
       st.seek_from.clear();
+      st.skip.clear();
+      st.skip_below = 0;
       lock.unlock();
       reset_subscribers(p);
       lock.lock();
@@ -311,7 +322,18 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     st.segments.clear();
     st.watch.clear();
     st.seek_from.clear();
+    st.recorded.clear();
+    st.skip.clear();
+    st.skip_below = 0;
     st.next = resumed ? get_be64(std::string_view(*wm).substr(8)) : first;
+    if (!resumed && options_.recorded_progress) {
+      // What an earlier primary recorded delivered is not queued again (a
+      // restart within the tenure has its own queues and watermark).
+      for (auto& [id, offset] : options_.recorded_progress(p)) {
+        st.skip_below = std::max(st.skip_below, offset);
+        st.skip[std::move(id)] = offset;
+      }
+    }
     if (!resumed) {
       // A new tenure re-applies the log from its start: whatever an earlier
       // tenure left queued here goes first, or it would be delivered twice
@@ -379,6 +401,13 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         }
         ords.clear();
         for (auto id : entry->subscriptions) {
+          if (!below && offset < st.skip_below) {
+            auto skip = st.skip.find(id);
+            if (skip != st.skip.end() && offset < skip->second) {
+              counters_.skipped_delivered.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+          }
           auto found = ordinals_.find(id);
           if (found == ordinals_.end() || !table || found->second >= table->targets.size() ||
               !table->targets[found->second].slot) {
@@ -461,7 +490,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     high_seq_ = std::max(high_seq_, max_seq);
     if (ps.epoch != st.epoch)
       return;
-    st.segments.push_back({ps.to, max_seq});
+    st.segments.push_back({ps.to, max_seq, steady::now()});
     for (uint64_t n : ps.subs) {
       auto& w = st.watch[n];
       w = std::max(w, max_seq);
@@ -476,17 +505,27 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
   // subscriptions all behind, 100 000 seeks every release_interval (a few
   // hundred ms of one core); an idle or caught-up one costs nothing.
   void check_releases() {
+    const auto now = steady::now();
     for (uint32_t p = 0; p < partitions_; ++p) {
       auto& st = parts_[p];
       // The applier's thread owns these; demote only flags (demote_pending).
       if (st.epoch == 0 || st.segments.empty())
         continue;
+      // A release that lags its applied entries by progress_every or more
+      // (a subscription paused, failing or slow): each subscription's
+      // delivery is recorded, from the watched heads kept here.
+      const bool record = options_.record_progress &&
+                          now - st.segments.front().at >= options_.progress_every &&
+                          now - st.recorded_at >= options_.progress_every;
+      heads_.clear();
       uint64_t min_head = std::numeric_limits<uint64_t>::max();
+      bool known = true;
       for (auto it = st.watch.begin(); it != st.watch.end();) {
         auto& from = st.seek_from[it->first];
         auto head = journal_.queue_head(it->first, from);
         if (!head) {
           min_head = 0; // unknown: nothing is released this tick
+          known = false;
           break;
         }
         if (!*head || **head > it->second) {
@@ -497,8 +536,12 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         }
         from = **head;
         min_head = std::min(min_head, **head);
+        if (record)
+          heads_.emplace(it->first, **head);
         ++it;
       }
+      if (record && known)
+        record_delivered(p, st, now);
       uint64_t released = st.released;
       while (!st.segments.empty() && st.segments.front().max_seq < min_head) {
         released = st.segments.front().end;
@@ -511,6 +554,48 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           release_(p, st.epoch, released);
       }
     }
+  }
+
+  // Records the delivered offset of each subscription of partition `p`
+  // that is ahead of its release; heads_ holds the queue heads of those it
+  // watches. A subscription not watched has passed every seq queued for it:
+  // it has every applied entry. A watched one has the segments before the
+  // first whose highest seq its head has not passed (a segment's entries
+  // became seqs up to its max_seq; the head is its lowest undelivered seq).
+  void record_delivered(uint32_t p, partition_state& st, steady::time_point now) {
+    auto table = routes_.current();
+    refresh_index(table);
+    if (!table)
+      return;
+    const uint64_t all = st.segments.back().end;
+    delivered_offsets offsets;
+    for (uint32_t ord : by_partition_[p]) {
+      if (ord >= table->targets.size() || !table->targets[ord].slot)
+        continue;
+      uint64_t at = all;
+      if (auto h = heads_.find(table->targets[ord].number); h != heads_.end()) {
+        at = st.released;
+        for (const auto& seg : st.segments) {
+          if (seg.max_seq >= h->second)
+            break;
+          at = seg.end;
+        }
+      }
+      if (at > st.released)
+        offsets.emplace_back(table->index.entry(ord).id, at);
+    }
+    if (offsets.size() > options_.progress_most) {
+      std::nth_element(offsets.begin(), offsets.begin() + options_.progress_most, offsets.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      offsets.resize(options_.progress_most);
+    }
+    std::sort(offsets.begin(), offsets.end());
+    if (offsets.empty() || offsets == st.recorded)
+      return;
+    st.recorded = std::move(offsets);
+    st.recorded_at = now;
+    counters_.progress_records.fetch_add(1, std::memory_order_relaxed);
+    options_.record_progress(p, st.epoch, st.recorded);
   }
 
   // Drops the queues of partition `p`'s subscriptions that have an actor
@@ -588,6 +673,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
 
   // The applier's thread only.
   uint64_t high_seq_ = 0;
+  std::unordered_map<uint64_t, uint64_t> heads_; // check_releases(): number → queue head
   route_ptr indexed_;
   std::unordered_map<std::string, uint32_t, id_hash, std::equal_to<>> ordinals_;
   std::vector<std::vector<uint32_t>> by_partition_;

@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/ingest.hpp"
@@ -43,6 +44,10 @@ class journal;
 namespace sy::actors {
 
 class delivery_gate;
+
+/// Subscription ids with an offset of one partition: each has had every
+/// entry of the partition below its offset delivered (or dead-lettered).
+using delivered_offsets = std::vector<std::pair<std::string, uint64_t>>;
 
 /// Timings of partition_apply (tests shorten them).
 struct partition_apply_options {
@@ -61,6 +66,21 @@ struct partition_apply_options {
   /// Null: deliveries are not gated (then a subscriber holding recovered
   /// events of a partition this node no longer leads delivers them).
   delivery_gate* gate = nullptr;
+  /// Per-subscription release points. A subscription that does not deliver
+  /// (paused, failing) or is slow holds its partition's release, and a
+  /// takeover then redelivers to the partition's other subscriptions
+  /// everything since. So while a partition's release lags an entry
+  /// applied `progress_every` ago or earlier, every `progress_every` the
+  /// applier calls `record_progress(partition, epoch, offsets)` with the
+  /// subscriptions that delivered beyond the release (at most
+  /// `progress_most`, the furthest ahead), unless they are what it last
+  /// recorded; and a new tenure (not a restart within one) calls
+  /// `recorded_progress(partition)` and does not queue, for a subscription
+  /// it lists, the entries below its offset. Unset: neither happens.
+  std::chrono::milliseconds progress_every{2000};
+  std::size_t progress_most = 2000;
+  std::function<void(uint32_t, uint64_t, const delivered_offsets&)> record_progress;
+  std::function<delivered_offsets(uint32_t)> recorded_progress;
 };
 
 /// What partition_apply counted (for /metrics and tests).
@@ -73,6 +93,11 @@ struct partition_apply_counters {
   std::atomic<uint64_t> resets{0};   ///< subscriber queues dropped by a demote or a new tenure
   std::atomic<uint64_t> releases{0}; ///< release calls made
   std::atomic<uint64_t> checks{0};   ///< release checks run (one per release_interval)
+  std::atomic<uint64_t> progress_records{0}; ///< record_progress calls made
+  /// Entries a new tenure did not queue for a subscription, as the record
+  /// of an earlier primary said it had them delivered (one per entry and
+  /// subscription).
+  std::atomic<uint64_t> skipped_delivered{0};
 };
 
 /// Applies committed partition entries on their partition's primary.

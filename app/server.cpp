@@ -615,6 +615,16 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         };
         actors::partition_apply_options apply_opts;
         apply_opts.gate = gate.get();
+        // Per-subscription release points, kept in etcd (/sy/progress/<p>).
+        apply_opts.record_progress = [m = membership.get(), node = cfg.cluster_node](
+                                       uint32_t p, uint64_t epoch,
+                                       const actors::delivered_offsets& offsets) {
+          m->record_progress(p, {node, static_cast<int64_t>(epoch), offsets});
+        };
+        apply_opts.recorded_progress = [m = membership.get()](uint32_t p) {
+          auto record = m->progress(p);
+          return record ? std::move(record->offsets) : actors::delivered_offsets{};
+        };
         apply = std::make_unique<actors::partition_apply>(
           system, *journal, pipeline, routes, static_cast<uint32_t>(cfg.cluster_partitions),
           [&releases](uint32_t p, uint64_t epoch, uint64_t offset) {

@@ -16,11 +16,16 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cluster/membership.hpp"
+#include "cluster/placement.hpp"
 #include "cluster_fixture.hpp"
+#include "core/signing.hpp"
 #include "harness.hpp"
 
 using namespace sy::test;
@@ -350,4 +355,144 @@ TEST_F(cluster_data_test,
   };
   auto after = wait_until(admin, settled, 60s);
   EXPECT_TRUE(settled(after)) << victim_name << " did not become in sync again: " << after.body;
+}
+
+// Per-subscription release points (docs/cluster.md "What a takeover
+// redelivers"): a subscription that cannot deliver holds its partition's
+// release, so the log keeps what the partition's other subscription was
+// delivered. The primary records that subscription's delivered offset in
+// etcd (/sy/progress/<p>), and the survivor that takes the partition over
+// after a kill -9 queues the held events for the failing subscription only.
+TEST_F(cluster_data_test,
+       a_takeover_redelivers_a_held_partition_only_to_the_subscription_holding_it) {
+  const std::vector<std::string> names = {"n1", "n2"};
+  // The survivor alone still commits (the event published after the kill).
+  for (const auto& n : names)
+    add_node(n, partitions, "min_insync = 1\n").start();
+  all_linked(names);
+  auto c = wait_until(
+    *nodes_[0], [](const cluster_state& c) { return settled(c, replicas); }, 30s);
+  ASSERT_TRUE(settled(c, replicas)) << c.body;
+  auto& n1 = *nodes_[0];
+  sink hook;
+  hook.fail_all("/failing", 500);
+  // One delivery at a time: strict FIFO (API.md), so /ok's deliveries come
+  // in the order its events were queued.
+  auto create = [&](const std::string& path) {
+    auto r = n1.call("POST", "/v1/subscriptions",
+                     R"({"service":"s","url":")" + hook.url(path) +
+                       R"(","types":["t.**"],"max_in_flight":1,"verification":"skip"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json_string(r.body, "id");
+  };
+  const auto ok = create("/ok");
+  const auto p = sy::cluster::partition_of(ok, partitions);
+  // The failing subscription shares /ok's partition: candidates elsewhere go.
+  std::string failing;
+  for (int i = 0; i < 400 && failing.empty(); ++i) {
+    auto id = create("/failing");
+    if (sy::cluster::partition_of(id, partitions) == p)
+      failing = id;
+    else
+      ASSERT_EQ(n1.call("DELETE", "/v1/subscriptions/" + id).status, 204);
+  }
+  ASSERT_FALSE(failing.empty());
+  for (auto& node : nodes_)
+    for (const auto& id : {ok, failing})
+      ASSERT_TRUE(
+        wait_for([&] { return node->call("GET", "/v1/subscriptions/" + id).status == 200; }, 10s));
+  const auto primary = json_string(n1.call("GET", "/v1/subscriptions/" + ok).body, "primary");
+  const std::size_t victim = primary == "n1" ? 0 : 1;
+  auto& survivor = *nodes_[1 - victim];
+
+  // Ten events for both; /ok has them all, /failing holds the release.
+  std::string batch = "[";
+  for (int k = 0; k < 10; ++k)
+    batch += std::string(k ? "," : "") + R"({"type":"t.k","data":{"k":)" + std::to_string(k) + "}}";
+  batch += "]";
+  http_result r;
+  ASSERT_TRUE(wait_for(
+    [&] {
+      r = survivor.call("POST", "/v1/events", batch);
+      return r.status == 202;
+    },
+    15s))
+    << r.status << " " << r.body;
+  ASSERT_TRUE(hook.wait_delivered("/ok", 10));
+  // The primary's record, read from etcd: /ok has every entry of the log.
+  const auto etcd_port = static_cast<uint16_t>(
+    std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
+  const auto key = sy::core::base64_encode("/sy/progress/" + std::to_string(p));
+  std::optional<sy::cluster::partition_progress> record;
+  std::string seen;
+  auto ok_offset = [&] {
+    if (!record)
+      return uint64_t{0};
+    for (const auto& [id, offset] : record->offsets)
+      if (id == ok)
+        return offset;
+    return uint64_t{0};
+  };
+  ASSERT_TRUE(wait_for(
+    [&] {
+      auto range = http_call(etcd_port, "POST", "/v3/kv/range", R"({"key":")" + key + "\"}", {},
+                             5s);
+      seen = range.body;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      std::string_view value;
+      if (range.status != 200 || parser.parse(range.body).get(root) ||
+          root["kvs"].at(0)["value"].get_string().get(value))
+        return false;
+      auto bytes = sy::core::base64_decode(value);
+      record = bytes ? sy::cluster::decode_progress(*bytes) : std::nullopt;
+      return ok_offset() >= 10;
+    },
+    20s))
+    << seen;
+  EXPECT_EQ(record->node, primary);
+  for (const auto& [id, offset] : record->offsets)
+    EXPECT_NE(id, failing) << "the holder is never ahead of the release";
+
+  nodes_[victim]->kill9();
+  // The survivor leads the partition and queued the ten for /failing ...
+  auto queued = [&](const std::string& id) {
+    auto body = survivor.call("GET", "/v1/subscriptions/" + id).body;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    int64_t n = -1;
+    if (parser.parse(body).get(root) || root["stats"]["queued"].get_int64().get(n))
+      return int64_t{-1};
+    return n;
+  };
+  EXPECT_TRUE(wait_for(
+    [&] {
+      return json_string(survivor.call("GET", "/v1/subscriptions/" + ok).body, "primary") ==
+               names[1 - victim] &&
+             queued(failing) == 10;
+    },
+    30s))
+    << survivor.call("GET", "/v1/subscriptions/" + failing).body;
+  // ... and none for /ok: an event published now is queued after anything
+  // the takeover queued for /ok, so once it came, no repeat is still due.
+  ASSERT_TRUE(wait_for(
+    [&] {
+      r = survivor.call("POST", "/v1/events", R"({"type":"t.k","data":{"k":10}})");
+      return r.status == 202;
+    },
+    15s))
+    << r.status << " " << r.body;
+  auto marker_came = [&] {
+    for (const auto& d : hook.delivered("/ok"))
+      if (d.body.find(R"("k":10)") != std::string::npos)
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_for(marker_came, 30s));
+  const auto delivered = hook.delivered("/ok");
+  EXPECT_EQ(delivered.size(), 11u) << "the takeover redelivered to /ok";
+  std::set<std::string> distinct;
+  for (const auto& d : delivered)
+    distinct.insert(json_string(d.body, "id"));
+  EXPECT_EQ(distinct.size(), delivered.size());
 }

@@ -161,6 +161,16 @@ protected:
     partition_apply_options options;
     options.release_interval = release_interval_;
     options.gate = gate_.get();
+    options.progress_every = progress_every_;
+    options.record_progress = [this](uint32_t p, uint64_t epoch, const delivered_offsets& o) {
+      std::lock_guard lock(mu_);
+      records_made_.push_back({p, epoch, o});
+      cv_.notify_all();
+    };
+    options.recorded_progress = [this](uint32_t p) {
+      std::lock_guard lock(mu_);
+      return p == 0 ? recorded_ : delivered_offsets{};
+    };
     apply_ = std::make_unique<partition_apply>(
       *sys_, *journal_, *pipeline_, routes_, partitions,
       [this](uint32_t p, uint64_t epoch, uint64_t offset) {
@@ -309,6 +319,12 @@ protected:
     uint64_t offset;
   };
 
+  struct progress_record {
+    uint32_t partition;
+    uint64_t epoch;
+    delivered_offsets offsets;
+  };
+
   static inline int counter_ = 0;
   fs::path dir_;
   std::deque<subscription> records_; // stable addresses: the slots read them
@@ -332,6 +348,9 @@ protected:
   bool sink_stopping_ = false;
   bool hold_ = false; // the sink holds requests unanswered while set
   std::chrono::milliseconds release_interval_ = 50ms; // open_all()'s
+  std::chrono::milliseconds progress_every_ = 2000ms; // open_all()'s
+  std::vector<progress_record> records_made_;         // record_progress calls
+  delivered_offsets recorded_; // what recorded_progress answers for partition 0
   std::thread sink_;
 };
 
@@ -443,6 +462,57 @@ TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partit
   EXPECT_EQ(released(0, 5), 12u);
   std::lock_guard lock(mu_);
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
+}
+
+// A failing subscription holds the release; the one beside it that delivers
+// has its own offset recorded, and the holder none (it is not ahead).
+TEST_F(cluster_apply_fixture, a_held_release_records_each_subscriptions_delivered_offset) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  set_status(b, 500);
+  progress_every_ = 100ms;
+  open_all();
+  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_delivered(a, 2));
+  apply_->apply(0, 5, 12, {entry(cluster_id(3), {a})});
+  ASSERT_TRUE(wait_delivered(a, 3));
+  const delivered_offsets all_of_a = {{a, 13}};
+  ASSERT_TRUE(
+    wait_for([&] { return !records_made_.empty() && records_made_.back().offsets == all_of_a; }));
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& r : records_made_) {
+      EXPECT_EQ(r.partition, 0u);
+      EXPECT_EQ(r.epoch, 5u);
+      ASSERT_EQ(r.offsets.size(), 1u) << "b holds the release: it is never ahead of it";
+      EXPECT_EQ(r.offsets[0].first, a);
+      EXPECT_GT(r.offsets[0].second, 10u);
+    }
+  }
+  EXPECT_EQ(released(0, 5), 0u);
+  // Nothing new: the same offsets are not recorded again.
+  const auto made = apply_->counters().progress_records.load();
+  ASSERT_TRUE(wait_checks(6)); // 300 ms: three progress intervals
+  EXPECT_EQ(apply_->counters().progress_records.load(), made);
+}
+
+// A new tenure reads the earlier primary's record: a's entries below 12
+// were delivered, so only b gets the first entry and a only the third.
+TEST_F(cluster_apply_fixture, a_new_tenure_does_not_queue_what_the_record_says_was_delivered) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  recorded_ = {{a, 12}, {id_in(0, "sub_gone"), 99}};
+  open_all();
+  apply_->apply(
+    0, 7, 10,
+    {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a}), entry(cluster_id(3), {a, b})});
+  ASSERT_TRUE(wait_release(0, 7, 13));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(a), std::vector<std::string>{cluster_id(3)});
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1), cluster_id(3)}));
+  EXPECT_EQ(apply_->counters().skipped_delivered.load(), 2u);
 }
 
 TEST_F(cluster_apply_fixture, a_lapsed_lease_holds_deliveries_until_it_is_renewed) {
