@@ -21,6 +21,7 @@ class journal;
 class backup_runner;
 } // namespace sy::storage
 namespace sy::actors {
+class partition_apply;
 class route_publisher;
 class event_type_publisher;
 class ingest_pipeline;
@@ -116,6 +117,9 @@ struct api_context {
   /// The partition logs (cluster mode's data plane): GET /v1/cluster shows
   /// each partition's local replica.
   const cluster::replicator* replicator = nullptr;
+  /// The primary's last step (committed entries → journal, subscribers):
+  /// /metrics shows what its per-subscription release points did.
+  const actors::partition_apply* apply = nullptr;
   /// Cluster-mode ingest (api/cluster_ingest.hpp): when set, every ingest
   /// path (POST /v1/events, POST /v1/event, sendToList) routes its batches
   /// to the partitions' primaries instead of the local pipeline. Null on a

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "actors/cluster_apply.hpp"
 #include "actors/ingest.hpp"
 #include "api/common.hpp"
 #include "cluster/membership.hpp"
@@ -327,6 +328,17 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
         render_peer_links(out, view, *ctx.links);
       if (ctx.replicator)
         render_partitions(out, view, ctx.cluster->replicas(), *ctx.replicator);
+      if (ctx.apply) {
+        const auto& a = ctx.apply->counters();
+        counter(out, "switchyard_cluster_progress_records_total",
+                "Delivery records written to etcd while a partition's release lagged (a "
+                "subscription paused, failing or slow).",
+                a.progress_records.load());
+        counter(out, "switchyard_cluster_redeliveries_skipped_total",
+                "Entries a new primary did not queue again for a subscription that an earlier "
+                "primary's record said had them delivered.",
+                a.skipped_delivered.load());
+      }
     }
     if (!ctx.ready->load())
       return respond(metrics_response(std::move(out)));

@@ -652,6 +652,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
                                                            std::move(repl_opts));
         releases = replicator.get();
         ctx.replicator = replicator.get();
+        ctx.apply = apply.get();
         cluster::router_options router_opts;
         router_opts.node = cfg.cluster_node;
         router_opts.configurations = configurations;

@@ -454,6 +454,10 @@ TEST_F(cluster_data_test,
   for (const auto& [id, offset] : record->offsets)
     EXPECT_NE(id, failing) << "the holder is never ahead of the release";
 
+  EXPECT_GE(sample(nodes_[victim]->call("GET", "/metrics").body,
+                   "switchyard_cluster_progress_records_total")
+              .value_or(0),
+            1);
   nodes_[victim]->kill9();
   // The survivor leads the partition and queued the ten for /failing ...
   auto queued = [&](const std::string& id) {
@@ -495,4 +499,7 @@ TEST_F(cluster_data_test,
   for (const auto& d : delivered)
     distinct.insert(json_string(d.body, "id"));
   EXPECT_EQ(distinct.size(), delivered.size());
+  EXPECT_EQ(
+    sample(survivor.call("GET", "/metrics").body, "switchyard_cluster_redeliveries_skipped_total"),
+    10);
 }
