@@ -590,7 +590,10 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       offsets.resize(options_.progress_most);
     }
     std::sort(offsets.begin(), offsets.end());
-    if (offsets.empty() || offsets == st.recorded)
+    // The same offsets again only after a while: a write etcd missed is
+    // made good, and the membership writes nothing when etcd holds them.
+    if (offsets.empty() ||
+        (offsets == st.recorded && now - st.recorded_at < 15 * options_.progress_every))
       return;
     st.recorded = std::move(offsets);
     st.recorded_at = now;

@@ -74,7 +74,7 @@ struct partition_apply_options {
   /// applier calls `record_progress(partition, epoch, offsets)` with the
   /// subscriptions that delivered beyond the release (at most
   /// `progress_most`, the furthest ahead), unless they are what it last
-  /// recorded; and a new tenure (not a restart within one) calls
+  /// recorded less than 15 × `progress_every` ago; and a new tenure (not a restart within one) calls
   /// `recorded_progress(partition)` and does not queue, for a subscription
   /// it lists, the entries below its offset. Unset: neither happens.
   std::chrono::milliseconds progress_every{2000};

@@ -331,8 +331,8 @@ void install_ops(transport::http_server& server, const api_context& ctx) {
       if (ctx.apply) {
         const auto& a = ctx.apply->counters();
         counter(out, "switchyard_cluster_progress_records_total",
-                "Delivery records written to etcd while a partition's release lagged (a "
-                "subscription paused, failing or slow).",
+                "Delivery records made while a partition's release lagged (a subscription "
+                "paused, failing or slow; written to etcd unless it held the same).",
                 a.progress_records.load());
         counter(out, "switchyard_cluster_redeliveries_skipped_total",
                 "Entries a new primary did not queue again for a subscription that an earlier "

@@ -121,10 +121,10 @@ struct in_sync_proposal {
 /// A primary's record of delivery in one of its partitions (the value of
 /// /sy/progress/<p>): each listed subscription has had every entry of the
 /// partition below its offset delivered (or dead-lettered, or purged). A new
-/// primary does not queue those entries for it again (docs/cluster.md "What
-/// a takeover redelivers"). Written only while the partition's release is
-/// held by another subscription; a record never says more than was
-/// delivered, so an old one costs duplicates at most.
+/// primary does not queue those entries for it again (docs/cluster.md
+/// "Per-subscription release points"). Written only while the partition's
+/// release lags by 2 s or more; a record never says more than was
+/// delivered, so an old or missing one costs duplicates at most.
 struct partition_progress {
   std::string node; ///< the primary that wrote it
   int64_t epoch = 0;
@@ -232,7 +232,8 @@ public:
 
   /// Writes `partition`'s delivery record (/sy/progress/<p>); asynchronous,
   /// any thread, a record already in etcd is not written again, and a
-  /// failed write is not retried (the next record replaces it).
+  /// failed write is not retried here (partition_apply makes its record
+  /// again when it changes, and every 30 s while the release lags).
   void record_progress(uint32_t partition, const partition_progress& progress);
 
   /// Returns `partition`'s delivery record as this node's watch last saw
