@@ -63,6 +63,7 @@ const std::string node_number_prefix = "/sy/node_number/";
 
 std::string part_key(uint32_t p) { return parts_prefix + std::to_string(p); }
 std::string proposal_key(uint32_t p) { return proposals_prefix + std::to_string(p); }
+std::string progress_key(uint32_t p) { return progress_prefix + std::to_string(p); }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -859,6 +860,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     return wait;
   }
 
+  // Writes `key` = `value` (no lease) without waiting for the answer; a
+  // failure moves on to the next etcd. Strand only.
+  void put_async(const std::string& key, const std::string& value) {
+    const std::size_t at = current_;
+    etcd().put(key, value, 0, [self = shared_from_this(), at](auto r) {
+      if (!r)
+        asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
+    });
+  }
+
   // Writes partition `current.partition`'s `next` configuration, fenced by
   // the current one's epoch; on_written logs a primary change with `why`.
   void write_configuration(const partition_view& current, const partition_view& next,
@@ -1118,16 +1129,12 @@ void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<
     auto key = proposal_key(partition);
     if (auto it = self->keys_.find(key); it != self->keys_.end() && it->second.value == value)
       return;
-    const std::size_t at = self->current_;
-    self->etcd().put(key, value, 0, [self, at](auto r) {
-      if (!r)
-        asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
-    });
+    self->put_async(key, value);
   });
 }
 
 void membership::record_progress(uint32_t partition, const partition_progress& progress) {
-  asio::post(impl_->strand_, [self = impl_, key = progress_prefix + std::to_string(partition),
+  asio::post(impl_->strand_, [self = impl_, key = progress_key(partition),
                               value = progress_value(progress)] {
     if (self->stopped_)
       return;
@@ -1136,11 +1143,7 @@ void membership::record_progress(uint32_t partition, const partition_progress& p
       if (auto it = self->progress_.find(key); it != self->progress_.end() && it->second == value)
         return;
     }
-    const std::size_t at = self->current_;
-    self->etcd().put(key, value, 0, [self, at](auto r) {
-      if (!r)
-        asio::post(self->strand_, [self, at, e = r.error()] { self->rotate(e, at); });
-    });
+    self->put_async(key, value);
   });
 }
 
@@ -1148,7 +1151,7 @@ std::optional<partition_progress> membership::progress(uint32_t partition) const
   std::string value;
   {
     std::lock_guard lock(impl_->progress_mutex_);
-    auto it = impl_->progress_.find(progress_prefix + std::to_string(partition));
+    auto it = impl_->progress_.find(progress_key(partition));
     if (it == impl_->progress_.end())
       return std::nullopt;
     value = it->second;
