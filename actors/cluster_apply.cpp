@@ -517,7 +517,11 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       const bool record = options_.record_progress &&
                           now - st.segments.front().at >= options_.progress_every &&
                           now - st.recorded_at >= options_.progress_every;
-      heads_.clear();
+      // Only when recording: an unordered_map's clear() walks all its
+      // buckets, and this runs at every check for each partition with
+      // unreleased entries.
+      if (record)
+        heads_.clear();
       uint64_t min_head = std::numeric_limits<uint64_t>::max();
       bool known = true;
       for (auto it = st.watch.begin(); it != st.watch.end();) {
