@@ -14,6 +14,8 @@
 //                              "p50_ms","p99_ms","max_ms","first_ms","last_ms","delivered_per_s"}
 //   POST /__reset            clears every counter
 //   POST /__key?path=/p      body = the subscription's privateKey: verify both signatures on /p
+//   POST /__hold?path=/p     answers every POST on /p 503 (counted as failed) until
+//   POST /__unhold?path=/p     (scripts/cluster-lab: a failing subscriber)
 // --ids-out FILE writes the same lines to FILE as they come (a reset does not
 // truncate it), flushed when the sink exits; tests/integration/
 // set_check_main.cpp (switchyard-set-check) compares them with what
@@ -121,12 +123,20 @@ public:
       keys_[r.query_param("path")] = r.body;
       return json("{}");
     }
+    if ((r.path == "/__hold" || r.path == "/__unhold") && r.method == "POST") {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (r.path == "/__hold")
+        held_.insert(r.query_param("path"));
+      else
+        held_.erase(r.query_param("path"));
+      return json("{}");
+    }
     if (r.method != "POST")
       return json("{}");
     const int64_t now = now_ms();
     std::lock_guard<std::mutex> g(mutex_);
     ++received_;
-    if (fail_rate_ > 0 && coin_(rng_) < fail_rate_) {
+    if (held_.count(r.path) != 0 || (fail_rate_ > 0 && coin_(rng_) < fail_rate_)) {
       ++failed_;
       transport::http_response res;
       res.status = 503;
@@ -218,6 +228,7 @@ private:
   std::mt19937 rng_;
   std::uniform_real_distribution<double> coin_{0.0, 1.0};
   std::unordered_map<std::string, std::string> keys_;
+  std::unordered_set<std::string> held_; // paths answered 503 (POST /__hold)
   uint64_t received_ = 0, delivered_ = 0, failed_ = 0, duplicates_ = 0, bad_signatures_ = 0;
   int64_t first_ms_ = 0, last_ms_ = 0;
   std::unordered_set<std::string> ids_;
