@@ -21,11 +21,9 @@
 #include <boost/asio/strand.hpp>
 
 #include "cluster/etcd_client.hpp"
-#include "cluster/etcd_json.hpp"
 #include "cluster/etcd_watch.hpp"
 #include "cluster/node_number.hpp"
 #include "cluster/placement.hpp"
-#include "core/json_writer.hpp"
 #include "log/log.hpp"
 
 namespace sy::cluster {
@@ -69,151 +67,14 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-std::string member_value(const std::string& http, const std::string& cluster) {
-  core::json_writer w;
-  w.begin_object().key("http").value(http).key("cluster").value(cluster).end_object();
-  return std::move(w).str();
-}
-
-std::string meta_value(uint32_t partitions) {
-  core::json_writer w;
-  w.begin_object().key("partitions").value(static_cast<int64_t>(partitions)).end_object();
-  return std::move(w).str();
-}
-
-void write_names(core::json_writer& w, const char* key, const std::vector<std::string>& names) {
-  w.key(key).begin_array();
-  for (const auto& n : names)
-    w.value(n);
-  w.end_array();
-}
-
-// The value of /sy/parts/<p>: the epoch is not in it, it is the key's
-// mod_revision (known only once the transaction committed).
-std::string part_value(const partition_view& p) {
-  core::json_writer w;
-  w.begin_object().key("primary").value(p.primary);
-  write_names(w, "replicas", p.replicas);
-  write_names(w, "in_sync", p.in_sync);
-  w.end_object();
-  return std::move(w).str();
-}
-
-// The value of /sy/proposals/<p>: a primary's in-sync proposal.
-std::string proposal_value(const in_sync_proposal& p) {
-  core::json_writer w;
-  w.begin_object().key("primary").value(p.primary).key("epoch").value(p.epoch);
-  write_names(w, "nodes", p.nodes);
-  if (!p.drop.empty())
-    write_names(w, "drop", p.drop);
-  w.end_object();
-  return std::move(w).str();
-}
-
-std::string progress_value(const partition_progress& p) {
-  core::json_writer w;
-  w.begin_object().key("node").value(p.node).key("epoch").value(p.epoch);
-  w.key("offsets").begin_object();
-  for (const auto& [id, offset] : p.offsets)
-    w.key(id).value(static_cast<int64_t>(offset));
-  w.end_object().end_object();
-  return std::move(w).str();
-}
-
-// Parses a JSON object value; nullopt when it is not one.
-template <class Read>
-auto read_json(const std::string& value, Read read)
-  -> std::optional<decltype(read(json::element{}))> {
-  simdjson::dom::parser parser;
-  simdjson::padded_string text(value);
-  json::element root;
-  if (parser.parse(text).get(root) || !root.is_object())
-    return std::nullopt;
-  try {
-    return read(root);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-std::string string_field(json::element o, const char* name) {
-  std::string_view v;
-  return o[name].get_string().get(v) ? std::string() : std::string(v);
-}
-
-std::vector<std::string> names_field(json::element o, const char* name) {
-  std::vector<std::string> out;
-  simdjson::dom::array a;
-  if (!o[name].get_array().get(a))
-    for (json::element e : a) {
-      std::string_view v;
-      if (!e.get_string().get(v))
-        out.emplace_back(v);
-    }
-  return out;
-}
-
-struct member_address {
-  std::string http;
-  std::string cluster;
-};
-
-std::optional<member_address> parse_member(const std::string& value) {
-  return read_json(value, [](json::element o) {
-    return member_address{string_field(o, "http"), string_field(o, "cluster")};
-  });
-}
-
-std::optional<int64_t> parse_meta_partitions(const std::string& value) {
-  return read_json(value, [](json::element o) { return json::int_field(o, "partitions"); });
-}
-
+// Returns partition `p`'s configuration from its key (the epoch is the
+// key's mod_revision); without primary or replicas when the value is not
+// one.
 partition_view parse_part(uint32_t p, const etcd_kv& kv) {
-  partition_view out;
+  partition_view out = decode_part(kv.value).value_or(partition_view{});
   out.partition = p;
   out.epoch = kv.mod_revision;
-  if (auto v = read_json(kv.value, [&](json::element o) {
-        partition_view r;
-        r.primary = string_field(o, "primary");
-        r.replicas = names_field(o, "replicas");
-        r.in_sync = names_field(o, "in_sync");
-        return r;
-      })) {
-    out.primary = v->primary;
-    out.replicas = v->replicas;
-    out.in_sync = v->in_sync;
-  }
   return out;
-}
-
-std::optional<in_sync_proposal> parse_proposal(const std::string& value) {
-  return read_json(value, [](json::element o) {
-    in_sync_proposal r;
-    r.primary = string_field(o, "primary");
-    r.epoch = json::int_field(o, "epoch");
-    r.nodes = names_field(o, "nodes");
-    r.drop = names_field(o, "drop");
-    return r;
-  });
-}
-
-std::optional<partition_progress> parse_progress(const std::string& value) {
-  auto parsed = read_json(value, [](json::element o) -> std::optional<partition_progress> {
-    partition_progress r;
-    r.node = string_field(o, "node");
-    r.epoch = json::int_field(o, "epoch");
-    simdjson::dom::object offsets;
-    if (o["offsets"].get_object().get(offsets))
-      return std::nullopt;
-    for (auto field : offsets) {
-      int64_t offset = 0;
-      if (field.value.get_int64().get(offset) || offset < 0)
-        return std::nullopt;
-      r.offsets.emplace_back(std::string(field.key), static_cast<uint64_t>(offset));
-    }
-    return r;
-  });
-  return parsed ? *parsed : std::nullopt;
 }
 
 bool contains(const std::vector<std::string>& list, const std::string& name) {
@@ -232,18 +93,6 @@ core::expected<T, etcd_error> call(Start start, std::chrono::milliseconds timeou
 }
 
 } // namespace
-
-std::string encode_proposal(const in_sync_proposal& p) { return proposal_value(p); }
-
-std::string encode_progress(const partition_progress& p) { return progress_value(p); }
-
-std::optional<partition_progress> decode_progress(const std::string& value) {
-  return parse_progress(value);
-}
-
-std::optional<in_sync_proposal> decode_proposal(const std::string& value) {
-  return parse_proposal(value);
-}
 
 partition_view next_configuration(const partition_view& current,
                                   const std::vector<std::string>& live, uint32_t replicas,
@@ -378,7 +227,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     }
     if (meta->kvs.empty()) {
       auto created = wait<etcd_txn>(
-        [&](auto cb) { etcd().create(meta_key, meta_value(opt_.partitions), 0, cb); });
+        [&](auto cb) { etcd().create(meta_key, encode_meta(opt_.partitions), 0, cb); });
       if (!created)
         return fail("cannot create " + meta_key + ": " + created.error().message);
       auto again = wait<etcd_range>([&](auto cb) { etcd().range(meta_key, false, cb); });
@@ -386,7 +235,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         return fail("cannot read " + meta_key + (again ? "" : ": " + again.error().message));
       meta = *again;
     }
-    auto partitions = parse_meta_partitions(meta->kvs[0].value);
+    auto partitions = decode_meta_partitions(meta->kvs[0].value);
     if (!partitions)
       return join_error{true,
                         meta_key + " in etcd is not {\"partitions\": N}: " + meta->kvs[0].value,
@@ -496,7 +345,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     lease_ = lease->id; // stop() revokes it, even after an interrupt
     if (interrupted_)
       return interrupted();
-    const auto address = member_value(http_url_, opt_.cluster);
+    const auto address = encode_member({http_url_, opt_.cluster});
     auto noted = wait<int64_t>(
       [&](auto cb) { etcd().put(nodes_prefix + opt_.node, address, 0, cb); });
     if (!noted)
@@ -718,7 +567,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         }
         self->lease_ = r->id;
         self->etcd().put(members_prefix + self->opt_.node,
-                         member_value(self->http_url_, self->opt_.cluster), r->id,
+                         encode_member({self->http_url_, self->opt_.cluster}), r->id,
                          [self](auto put) {
                            asio::post(self->strand_, [self, put] {
                              self->rejoining_ = false;
@@ -817,7 +666,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       auto current = current_part(p);
       std::optional<in_sync_proposal> proposal;
       if (auto it = keys_.find(proposal_key(p)); it != keys_.end())
-        proposal = parse_proposal(it->second.value);
+        proposal = decode_proposal(it->second.value);
       auto next = next_configuration(current, live, opt_.replicas, proposal ? &*proposal : nullptr);
       if (next.replicas.empty() ||
           (current.epoch != 0 && next.primary == current.primary &&
@@ -876,7 +725,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                            std::string_view why = {}) {
     ++in_flight_;
     const std::size_t at = current_;
-    etcd().compare_and_put(part_key(current.partition), current.epoch, part_value(next), 0,
+    etcd().compare_and_put(part_key(current.partition), current.epoch, encode_part(next), 0,
                            [self = shared_from_this(), p = current.partition,
                             from = current.primary, to = next.primary, why, at](auto r) {
                              asio::post(self->strand_,
@@ -951,7 +800,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
          it != keys_.end() && starts_with(it->first, nodes_prefix); ++it) {
       member_view m;
       m.node = it->first.substr(nodes_prefix.size());
-      if (auto a = parse_member(it->second.value)) {
+      if (auto a = decode_member(it->second.value)) {
         m.http = a->http;
         m.cluster = a->cluster;
       }
@@ -963,7 +812,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       m.node = it->first.substr(members_prefix.size());
       m.up = true;
       m.lease = it->second.lease;
-      if (auto a = parse_member(it->second.value)) {
+      if (auto a = decode_member(it->second.value)) {
         m.http = a->http;
         m.cluster = a->cluster;
       }
@@ -1123,7 +972,7 @@ void membership::revoke_gone(std::string node, int64_t lease) {
 void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<std::string> nodes,
                                  std::vector<std::string> drop) {
   in_sync_proposal proposal{impl_->opt_.node, epoch, std::move(nodes), std::move(drop)};
-  asio::post(impl_->strand_, [self = impl_, partition, value = proposal_value(proposal)] {
+  asio::post(impl_->strand_, [self = impl_, partition, value = encode_proposal(proposal)] {
     if (self->stopped_)
       return;
     auto key = proposal_key(partition);
@@ -1135,7 +984,7 @@ void membership::propose_in_sync(uint32_t partition, int64_t epoch, std::vector<
 
 void membership::record_progress(uint32_t partition, const partition_progress& progress) {
   asio::post(impl_->strand_, [self = impl_, key = progress_key(partition),
-                              value = progress_value(progress)] {
+                              value = encode_progress(progress)] {
     if (self->stopped_)
       return;
     {
@@ -1156,7 +1005,7 @@ std::optional<partition_progress> membership::progress(uint32_t partition) const
       return std::nullopt;
     value = it->second;
   }
-  return parse_progress(value);
+  return decode_progress(value);
 }
 
 } // namespace sy::cluster

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/etcd_values.hpp"
 #include "core/expected.hpp"
 
 namespace boost::asio {
@@ -97,38 +98,6 @@ struct primary_route {
   uint32_t partition = 0; ///< the subscription's partition
   std::string primary;    ///< that partition's primary; empty while it has none
   std::string http;       ///< the primary's API base URL; empty unless it is up
-};
-
-/// A partition's configuration as GET /v1/cluster shows it.
-struct partition_view {
-  uint32_t partition = 0;
-  int64_t epoch = 0; ///< the revision of the transaction that wrote it; 0 = not assigned yet
-  std::string primary;
-  std::vector<std::string> replicas;
-  std::vector<std::string> in_sync;
-};
-
-/// A primary's proposal to add caught-up backups to its partition's
-/// in-sync set (/sy/proposals/<p>); the controller takes it only in the
-/// epoch it was made in, from that epoch's primary.
-struct in_sync_proposal {
-  std::string primary;
-  int64_t epoch = 0;
-  std::vector<std::string> nodes; ///< backups that caught up: into the in-sync set
-  std::vector<std::string> drop;  ///< in-sync backups that stopped fetching: out of it
-};
-
-/// A primary's record of delivery in one of its partitions (the value of
-/// /sy/progress/<p>): each listed subscription has had every entry of the
-/// partition below its offset delivered (or dead-lettered, or purged). A new
-/// primary does not queue those entries for it again (docs/cluster.md
-/// "Per-subscription release points"). Written only while the partition's
-/// release lags by 2 s or more; a record never says more than was
-/// delivered, so an old or missing one costs duplicates at most.
-struct partition_progress {
-  std::string node; ///< the primary that wrote it
-  int64_t epoch = 0;
-  std::vector<std::pair<std::string, uint64_t>> offsets; ///< subscription id → offset
 };
 
 /// The cluster as this node last saw it in etcd.
@@ -244,16 +213,6 @@ private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
-
-/// The value of /sy/progress/<p>, and back (nullopt: not a record);
-/// exposed for the tests.
-std::string encode_progress(const partition_progress& p);
-std::optional<partition_progress> decode_progress(const std::string& value);
-
-/// The value of /sy/proposals/<p> for `p`, and back (nullopt: not a
-/// proposal); exposed for the tests.
-std::string encode_proposal(const in_sync_proposal& p);
-std::optional<in_sync_proposal> decode_proposal(const std::string& value);
 
 /// Returns partition `p`'s next configuration given its current one
 /// (`current.epoch` 0 = none yet), the live members and the partition's
