@@ -2,6 +2,7 @@
 
 #include "storage/big_endian.hpp"
 
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/iterator.h>
@@ -787,6 +788,25 @@ struct journal::impl {
 
 namespace {
 
+// The partition logs' family (cluster mode). A log of JSON events whose
+// entries stay until every subscription of the partition has them: a paused
+// or failing one keeps them for as long as it lasts. Compressed at every
+// level: OptimizeLevelStyleCompaction leaves levels 0 and 1 uncompressed, so
+// a held log was flushed and rewritten into level 1 at its full size (about
+// 6 x its LZ4 size), and the page-cache copies of those writes slowed ingest
+// as the log grew (docs/performance.md "A held partition's log").
+rocksdb::ColumnFamilyOptions partitions_options() {
+  rocksdb::ColumnFamilyOptions options;
+  options.OptimizeLevelStyleCompaction(256u << 20);
+  options.write_buffer_size = 64u << 20;
+  const auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()) {
+    options.compression_per_level.clear();
+    options.compression = rocksdb::kLZ4Compression;
+  }
+  return options;
+}
+
 // RocksDB's own log, sent to stderr from warnings up instead of to a LOG
 // file in the data directory: RocksDB 7.8 (with its assertions) aborts when
 // it writes to a log file whose last write failed, which on a full disk the
@@ -908,7 +928,7 @@ std::unique_ptr<journal> journal::open(const std::string& dir, journal_options o
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing).ok()) {
     if (std::find(existing.begin(), existing.end(), partitions_cf_name) != existing.end())
-      descriptors.emplace_back(partitions_cf_name, base);
+      descriptors.emplace_back(partitions_cf_name, partitions_options());
     // A family this binary does not know was made by a newer switchyard.
     // RocksDB would refuse the open ("Column families not opened"), which
     // reads like a damaged journal: say what it is instead.
@@ -966,9 +986,7 @@ expected<rocksdb::ColumnFamilyHandle*> journal::partitions_family() {
   std::lock_guard guard(d.partitions_mu_);
   if (d.partitions_)
     return d.partitions_;
-  rocksdb::ColumnFamilyOptions options;
-  options.OptimizeLevelStyleCompaction(256u << 20);
-  options.write_buffer_size = 64u << 20;
+  rocksdb::ColumnFamilyOptions options = partitions_options();
   auto s = d.db_->CreateColumnFamily(options, partitions_cf_name, &d.partitions_);
   if (!s.ok()) {
     d.partitions_ = nullptr;

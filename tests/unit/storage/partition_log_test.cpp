@@ -300,3 +300,51 @@ TEST(partition_log, a_journal_never_in_cluster_mode_has_no_partitions_family) {
   auto j = open_journal(d);
   EXPECT_EQ(read_all(*open_log(*j, 0)), numbered("a", 0, 1));
 }
+
+// A held log (a paused or failing subscription keeps its partition's
+// entries) is written to disk at every level compressed: flushed whole and
+// rewritten into level 1 at full size, it slowed ingest (docs/performance.md
+// "A held partition's log"). Both ways the family is opened are checked:
+// made on first use, and found by a reopen.
+TEST(partition_log, a_flushed_log_takes_a_fraction_of_its_entries_bytes_on_disk) {
+  temp_dir d;
+  auto event = [](int i) {
+    return R"({"id":"0192b7a1-)" + std::to_string(100000 + i) +
+           R"(","type":"re.notifica.event.custom.purchase","country":"NO","timestamp":)" +
+           std::to_string(1764900000000 + i) +
+           R"(,"data":{"orderId":"54ac46e8b2e39ca0","deviceID":"09260d8b1de06948c516a",)"
+           R"("total":129.5,"currency":"NOK","items":["sku-1","sku-2"]}})";
+  };
+  // The table files of every family (the others hold next to nothing).
+  auto sst_bytes = [&d](journal&) {
+    std::size_t n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(d.path))
+      if (f.path().extension() == ".sst")
+        n += f.file_size();
+    return n;
+  };
+  std::size_t raw = 0;
+  auto append_some = [&](partition_log& log, int from, int to) {
+    std::vector<std::string> entries;
+    for (int i = from; i < to; ++i) {
+      entries.push_back(event(i));
+      raw += entries.back().size();
+    }
+    ASSERT_FALSE(log.append(log.end_offset(), entries));
+  };
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 7);
+    append_some(*log, 0, 4000);
+    ASSERT_FALSE(j->flush());
+    EXPECT_LT(sst_bytes(*j), raw / 3) << "entries of " << raw << " bytes";
+  }
+  auto j = open_journal(d);
+  auto log = open_log(*j, 7);
+  const auto before = sst_bytes(*j);
+  const auto raw_before = raw;
+  append_some(*log, 4000, 8000);
+  ASSERT_FALSE(j->flush());
+  EXPECT_LT(sst_bytes(*j) - before, (raw - raw_before) / 3) << "after a reopen";
+  EXPECT_EQ(read_all(*log).size(), 8000u);
+}
