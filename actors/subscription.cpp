@@ -56,10 +56,7 @@ std::string encode_subscription(const subscription& s) {
     .key("url")
     .value(s.url)
     .key("types")
-    .begin_array();
-  for (const auto& t : s.types)
-    w.value(t);
-  w.end_array()
+    .value(s.types)
     .key("country")
     .value(s.country)
     .key("delivery")
@@ -283,10 +280,7 @@ void write_subscription(core::json_writer& w, const subscription& s, const stats
     w.null();
   else
     w.value(s.url);
-  w.key("types").begin_array();
-  for (const auto& t : s.types)
-    w.value(t);
-  w.end_array().key("country");
+  w.key("types").value(s.types).key("country");
   if (s.country.empty())
     w.null();
   else

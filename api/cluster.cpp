@@ -12,13 +12,6 @@ namespace sy::api {
 
 namespace {
 
-void write_names(core::json_writer& w, const char* key, const std::vector<std::string>& names) {
-  w.key(key).begin_array();
-  for (const auto& n : names)
-    w.value(n);
-  w.end_array();
-}
-
 std::string cluster_json(const cluster::cluster_view& v,
                          const std::vector<cluster::link_view>& links,
                          const cluster::replicator* replicator) {
@@ -90,8 +83,8 @@ std::string cluster_json(const cluster::cluster_view& v,
       w.null();
     else
       w.value(cluster::replicas_of(p.partition, live, 1).front());
-    write_names(w, "replicas", p.replicas);
-    write_names(w, "in_sync", p.in_sync);
+    w.key("replicas").value(p.replicas);
+    w.key("in_sync").value(p.in_sync);
     if (replicator) {
       // This node's replica of the partition, as its replicator last published it.
       auto r = replicator->status(p.partition);

@@ -274,10 +274,7 @@ struct client_commands::impl {
     core::json_writer w;
     w.begin_object().key("service").value(service).key("url").value(url);
     if (!types.empty()) {
-      w.key("types").begin_array();
-      for (const auto& t : types)
-        w.value(t);
-      w.end_array();
+      w.key("types").value(types);
     }
     if (!country.empty())
       w.key("country").value(country);
@@ -410,10 +407,7 @@ struct client_commands::impl {
       return status;
     if (json()) {
       core::json_writer w;
-      w.begin_object().key("ids").begin_array();
-      for (const auto& i : ids)
-        w.value(i);
-      w.end_array().end_object();
+      w.begin_object().key("ids").value(ids).end_object();
       std::cout << w.str() << "\n";
     } else {
       for (const auto& i : ids)

@@ -192,10 +192,7 @@ int run_listen(const api_endpoint& endpoint, const listen_options& options) {
   core::json_writer w;
   w.begin_object().key("service").value(options.service).key("url").value(url);
   if (!options.types.empty()) {
-    w.key("types").begin_array();
-    for (const auto& t : options.types)
-      w.value(t);
-    w.end_array();
+    w.key("types").value(options.types);
   }
   if (!options.country.empty())
     w.key("country").value(options.country);

@@ -9,13 +9,6 @@ namespace sy::cluster {
 
 namespace {
 
-void write_names(core::json_writer& w, const char* key, const std::vector<std::string>& names) {
-  w.key(key).begin_array();
-  for (const auto& n : names)
-    w.value(n);
-  w.end_array();
-}
-
 // Parses a JSON object value and reads it with `read`; nullopt when it is
 // not an object or `read` throws (json::int_field on a malformed integer).
 template <class Read>
@@ -77,8 +70,8 @@ std::optional<int64_t> decode_meta_partitions(const std::string& value) {
 std::string encode_part(const partition_view& p) {
   core::json_writer w;
   w.begin_object().key("primary").value(p.primary);
-  write_names(w, "replicas", p.replicas);
-  write_names(w, "in_sync", p.in_sync);
+  w.key("replicas").value(p.replicas);
+  w.key("in_sync").value(p.in_sync);
   w.end_object();
   return std::move(w).str();
 }
@@ -96,9 +89,9 @@ std::optional<partition_view> decode_part(const std::string& value) {
 std::string encode_proposal(const in_sync_proposal& p) {
   core::json_writer w;
   w.begin_object().key("primary").value(p.primary).key("epoch").value(p.epoch);
-  write_names(w, "nodes", p.nodes);
+  w.key("nodes").value(p.nodes);
   if (!p.drop.empty())
-    write_names(w, "drop", p.drop);
+    w.key("drop").value(p.drop);
   w.end_object();
   return std::move(w).str();
 }

@@ -83,6 +83,13 @@ json_writer& json_writer::end_array() {
   return *this;
 }
 
+json_writer& json_writer::value(const std::vector<std::string>& strings) {
+  begin_array();
+  for (const auto& s : strings)
+    value(s);
+  return end_array();
+}
+
 json_writer& json_writer::key(std::string_view k) {
   before_value();
   append_json_string(out_, k);

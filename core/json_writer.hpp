@@ -25,6 +25,8 @@ public:
   json_writer& value(std::string_view s);
   json_writer& value(const char* s) { return value(std::string_view(s)); }
   json_writer& value(const std::string& s) { return value(std::string_view(s)); }
+  /// Writes an array of strings.
+  json_writer& value(const std::vector<std::string>& strings);
   json_writer& value(int64_t n);
   json_writer& value(int n) { return value(static_cast<int64_t>(n)); }
   json_writer& value(uint64_t n);

@@ -47,6 +47,19 @@ TEST(json_writer, escapes_round_trip_through_simdjson) {
   EXPECT_EQ(read_back(w.str()), nasty);
 }
 
+TEST(json_writer, a_vector_of_strings_is_an_array_in_place_of_one_value) {
+  json_writer w;
+  w.begin_object()
+    .key("none")
+    .value(std::vector<std::string>{})
+    .key("some")
+    .value(std::vector<std::string>{"a", "b\"c"})
+    .key("after")
+    .value(1)
+    .end_object();
+  EXPECT_EQ(w.str(), R"({"none":[],"some":["a","b\"c"],"after":1})");
+}
+
 TEST(json_writer, numbers) {
   json_writer w;
   w.begin_array()
