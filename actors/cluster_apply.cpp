@@ -104,8 +104,10 @@ struct partition_state {
   // seqs, and a dead letter replayed below it was released already). Without
   // it each seek walks every key deleted since the memtable's last flush.
   std::unordered_map<uint64_t, uint64_t> seek_from;
-  // When delivery was last recorded, and what.
+  // When delivery was last recorded, and what; when a record was last
+  // considered (made or found the same as the last one).
   steady::time_point recorded_at{};
+  steady::time_point considered_at{};
   delivered_offsets recorded;
   // A new tenure's skips from an earlier primary's record: subscription id
   // → the offset below which its entries are not queued; skip_below is the
@@ -506,17 +508,26 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
   // hundred ms of one core); an idle or caught-up one costs nothing.
   void check_releases() {
     const auto now = steady::now();
+    // Each lagging partition records every progress_every, or less often
+    // when that would make more than progress_rate records a second (from
+    // the count of the previous check: one tick late at worst).
+    const auto record_every = std::max<steady::duration>(
+      options_.progress_every,
+      std::chrono::duration_cast<steady::duration>(
+        std::chrono::duration<double>(static_cast<double>(lagging_) / options_.progress_rate)));
+    lagging_ = 0;
     for (uint32_t p = 0; p < partitions_; ++p) {
       auto& st = parts_[p];
       // The applier's thread owns these; demote only flags (demote_pending).
       if (st.epoch == 0 || st.segments.empty())
         continue;
-      // A release that lags its applied entries by progress_every or more
+      // A release that lags its applied entries by progress_after or more
       // (a subscription paused, failing or slow): each subscription's
       // delivery is recorded, from the watched heads kept here.
-      const bool record = options_.record_progress &&
-                          now - st.segments.front().at >= options_.progress_every &&
-                          now - st.recorded_at >= options_.progress_every;
+      const bool lags = now - st.segments.front().at >= options_.progress_after;
+      lagging_ += lags ? 1 : 0;
+      const bool record = options_.record_progress && lags &&
+                          now - st.considered_at >= record_every;
       // Only when recording: an unordered_map's clear() walks all its
       // buckets, and this runs at every check for each partition with
       // unreleased entries.
@@ -544,8 +555,10 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           heads_.emplace(it->first, **head);
         ++it;
       }
-      if (record && known)
+      if (record && known) {
+        st.considered_at = now;
         record_delivered(p, st, now);
+      }
       uint64_t released = st.released;
       while (!st.segments.empty() && st.segments.front().max_seq < min_head) {
         released = st.segments.front().end;
@@ -597,7 +610,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     // The same offsets again only after a while: a write etcd missed is
     // made good, and the membership writes nothing when etcd holds them.
     if (offsets.empty() ||
-        (offsets == st.recorded && now - st.recorded_at < 15 * options_.progress_every))
+        (offsets == st.recorded && now - st.recorded_at < options_.progress_repeat))
       return;
     st.recorded = std::move(offsets);
     st.recorded_at = now;
@@ -681,6 +694,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
   // The applier's thread only.
   uint64_t high_seq_ = 0;
   std::unordered_map<uint64_t, uint64_t> heads_; // check_releases(): number → queue head
+  uint32_t lagging_ = 0; // partitions the last check_releases() found lagging progress_after
   route_ptr indexed_;
   std::unordered_map<std::string, uint32_t, id_hash, std::equal_to<>> ordinals_;
   std::vector<std::vector<uint32_t>> by_partition_;

@@ -70,14 +70,22 @@ struct partition_apply_options {
   /// (paused, failing) or is slow holds its partition's release, and a
   /// takeover then redelivers to the partition's other subscriptions
   /// everything since. So while a partition's release lags an entry
-  /// applied `progress_every` ago or earlier, every `progress_every` the
+  /// applied `progress_after` ago or earlier, every `progress_every` the
   /// applier calls `record_progress(partition, epoch, offsets)` with the
   /// subscriptions that delivered beyond the release (at most
   /// `progress_most`, the furthest ahead), unless they are what it last
-  /// recorded less than 15 × `progress_every` ago; and a new tenure (not a restart within one) calls
-  /// `recorded_progress(partition)` and does not queue, for a subscription
-  /// it lists, the entries below its offset. Unset: neither happens.
-  std::chrono::milliseconds progress_every{2000};
+  /// recorded less than `progress_repeat` ago; and a new tenure (not a
+  /// restart within one) calls `recorded_progress(partition)` and does not
+  /// queue, for a subscription it lists, the entries below its offset.
+  /// Unset: neither happens. A takeover redelivers to a listed subscription
+  /// what it delivered within about `progress_every` before it.
+  std::chrono::milliseconds progress_after{2000};
+  std::chrono::milliseconds progress_every{250};
+  std::chrono::milliseconds progress_repeat{30000};
+  /// At most this many records a second for all partitions together (each
+  /// is one etcd write): with n partitions lagging, each records every
+  /// max(progress_every, n / progress_rate).
+  double progress_rate = 40;
   std::size_t progress_most = 2000;
   std::function<void(uint32_t, uint64_t, const delivered_offsets&)> record_progress;
   std::function<delivered_offsets(uint32_t)> recorded_progress;

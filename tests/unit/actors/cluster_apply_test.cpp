@@ -161,10 +161,12 @@ protected:
     partition_apply_options options;
     options.release_interval = release_interval_;
     options.gate = gate_.get();
+    options.progress_after = progress_after_;
     options.progress_every = progress_every_;
+    options.progress_rate = progress_rate_;
     options.record_progress = [this](uint32_t p, uint64_t epoch, const delivered_offsets& o) {
       std::lock_guard lock(mu_);
-      records_made_.push_back({p, epoch, o});
+      records_made_.push_back({p, epoch, o, std::chrono::steady_clock::now()});
       cv_.notify_all();
     };
     options.recorded_progress = [this](uint32_t p) {
@@ -323,6 +325,7 @@ protected:
     uint32_t partition;
     uint64_t epoch;
     delivered_offsets offsets;
+    std::chrono::steady_clock::time_point at;
   };
 
   static inline int counter_ = 0;
@@ -348,7 +351,9 @@ protected:
   bool sink_stopping_ = false;
   bool hold_ = false; // the sink holds requests unanswered while set
   std::chrono::milliseconds release_interval_ = 50ms; // open_all()'s
-  std::chrono::milliseconds progress_every_ = 2000ms; // open_all()'s
+  std::chrono::milliseconds progress_after_ = 2000ms; // open_all()'s
+  std::chrono::milliseconds progress_every_ = 250ms;  // open_all()'s
+  double progress_rate_ = 40;                         // open_all()'s
   std::vector<progress_record> records_made_;         // record_progress calls
   delivered_offsets recorded_; // what recorded_progress answers for partition 0
   std::thread sink_;
@@ -471,7 +476,8 @@ TEST_F(cluster_apply_fixture, a_held_release_records_each_subscriptions_delivere
   add_subscription(a);
   add_subscription(b);
   set_status(b, 500);
-  progress_every_ = 100ms;
+  progress_after_ = 100ms;
+  progress_every_ = 50ms;
   open_all();
   apply_->apply(0, 5, 10, {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a})});
   ASSERT_TRUE(wait_delivered(a, 2));
@@ -493,8 +499,97 @@ TEST_F(cluster_apply_fixture, a_held_release_records_each_subscriptions_delivere
   EXPECT_EQ(released(0, 5), 0u);
   // Nothing new: the same offsets are not recorded again.
   const auto made = apply_->counters().progress_records.load();
-  ASSERT_TRUE(wait_checks(6)); // 300 ms: three progress intervals
+  ASSERT_TRUE(wait_checks(6)); // 300 ms: six progress intervals
   EXPECT_EQ(apply_->counters().progress_records.load(), made);
+}
+
+// Feeds partitions `ps` (each with a delivering subscription `a` and a
+// failing one `b`, so that its release lags) one entry for its `a` every few
+// ms (offsets from 1: each partition's entry 0 came first) until `until`
+// holds, so that each record differs from the last.
+template <class Until>
+void feed_lagging(partition_apply& apply, const std::vector<uint32_t>& ps,
+                  const std::vector<std::string>& as, Until until) {
+  std::vector<uint64_t> next(ps.size(), 1);
+  for (uint64_t n = 0; !until(); ++n) {
+    for (std::size_t i = 0; i < ps.size(); ++i)
+      apply.apply(ps[i], 5, next[i]++, {entry(cluster_id(1000 * (i + 1) + n), {as[i]})});
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+// Recording starts once the release lags progress_after, and then comes
+// every progress_every (a takeover redelivers about that much), not every
+// progress_after.
+TEST_F(cluster_apply_fixture, a_lagging_partition_records_every_progress_every_once_it_lags) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  set_status(b, 500);
+  progress_after_ = 300ms;
+  progress_every_ = 20ms;
+  open_all();
+  const auto start = std::chrono::steady_clock::now();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {a, b})});
+  std::atomic<bool> done = false;
+  std::thread feeder([&] { feed_lagging(*apply_, {0}, {a}, [&] { return done.load(); }); });
+  const bool five = wait_for([&] { return records_made_.size() >= 5; });
+  done = true;
+  feeder.join();
+  ASSERT_TRUE(five);
+  std::lock_guard lock(mu_);
+  EXPECT_GE(records_made_.front().at - start, 300ms) << "recorded before the release lagged";
+  auto closest = std::chrono::steady_clock::duration::max();
+  for (std::size_t i = 1; i < records_made_.size(); ++i) {
+    const auto gap = records_made_[i].at - records_made_[i - 1].at;
+    EXPECT_GE(gap, 15ms) << "record " << i << " came sooner than progress_every";
+    closest = std::min(closest, gap);
+  }
+  EXPECT_LT(closest, 300ms) << "records came only every progress_after";
+}
+
+// With several partitions lagging, their records together stay within
+// progress_rate a second, and every one of them still gets records.
+TEST_F(cluster_apply_fixture, lagging_partitions_share_the_nodes_record_rate) {
+  const std::vector<uint32_t> ps = {0, 1, 2};
+  std::vector<std::string> as;
+  for (auto p : ps) {
+    as.push_back(id_in(p, "sub_a"));
+    const auto b = id_in(p, "sub_b");
+    add_subscription(as.back());
+    add_subscription(b);
+    set_status(b, 500);
+  }
+  progress_after_ = 50ms;
+  progress_every_ = 10ms; // alone: 100 records a second per partition
+  progress_rate_ = 15;    // all three together: 15 a second
+  open_all();
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    apply_->apply(ps[i], 5, 0, {entry(cluster_id(100 + i), {as[i], id_in(ps[i], "sub_b")})});
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<bool> done = false;
+  auto each_has = [&](std::size_t n) {
+    for (auto p : ps) {
+      std::size_t made = 0;
+      for (const auto& r : records_made_)
+        made += r.partition == p ? 1 : 0;
+      if (made < n)
+        return false;
+    }
+    return true;
+  };
+  std::thread feeder([&] { feed_lagging(*apply_, ps, as, [&] { return done.load(); }); });
+  const bool fed = wait_for([&] { return each_has(4); });
+  done = true;
+  feeder.join();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(fed) << "a lagging partition got fewer than 4 records";
+  std::lock_guard lock(mu_);
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  // The first check after they start lagging may count fewer of them: a
+  // few records of slack.
+  EXPECT_LE(static_cast<double>(records_made_.size()), 15 * seconds + 4)
+    << records_made_.size() << " records in " << seconds << " s";
 }
 
 // A new tenure reads the earlier primary's record: a's entries below 12
