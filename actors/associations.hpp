@@ -45,6 +45,13 @@ public:
   /// Returns the number of associated tokens.
   std::size_t size() const { return by_token_.size(); }
 
+  /// Calls `f(association)` for each association, in no particular order.
+  template <class F>
+  void for_each(F f) const {
+    for (const auto& entry : by_token_)
+      f(entry.second);
+  }
+
   /// Appends to `out` the tokens associated with `spec`'s cellphones and
   /// emails that pass its appId and deviceTypesToSend filters, skipping
   /// any already in `seen` (and adding the others to it).

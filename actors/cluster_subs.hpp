@@ -87,6 +87,10 @@ public:
   /// Writes `record` as the association of `token` (the last writer wins).
   virtual void put_association(const std::string& token, std::string record,
                                std::function<void(mirror_outcome)> done) = 0;
+  /// Writes `record` as the association of `token` only if etcd holds none
+  /// for it (`conflict` when it does).
+  virtual void add_association(const std::string& token, std::string record,
+                               std::function<void(mirror_outcome)> done) = 0;
 };
 
 /// What a watched put of a subscription record does to the local registry.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "core/signing.hpp"
@@ -845,9 +846,52 @@ void registry_state::apply_cluster_associations(cluster_associations changes) {
   drain_remote();
 }
 
+namespace {
+
+// What one upload of the associations etcd lacked came to.
+struct upload_tally {
+  std::size_t uploaded = 0;
+  std::size_t already = 0; // another node wrote the token first: its record stands
+};
+
+// Writes rows[i..] (token, record) to etcd one after another, each only if
+// etcd holds no association for its token, and logs the outcome once.
+void upload_missing(subscription_mirror* mirror,
+                    std::shared_ptr<std::vector<std::pair<std::string, std::string>>> rows,
+                    std::size_t i, upload_tally tally) {
+  if (i == rows->size()) {
+    log::write(log::level::info, "cluster.associations_uploaded",
+               "uploaded " + std::to_string(tally.uploaded) +
+                 " push association(s) that only this node held (taken before associations "
+                 "were kept in etcd, or lost by etcd); " +
+                 std::to_string(tally.already) + " were already in etcd, written by another node",
+               {});
+    return;
+  }
+  const auto& [token, record] = (*rows)[i];
+  mirror->add_association(token, record, [mirror, rows, i, tally](mirror_outcome o) mutable {
+    if (o.result == mirror_outcome::kind::unreachable) {
+      log::write(log::level::warn, "cluster.associations_not_uploaded",
+                 "could not upload " + std::to_string(rows->size() - i) +
+                   " push association(s) that only this node holds: " + o.message +
+                   "; they are uploaded at the next start",
+                 {});
+      return;
+    }
+    ++(o.result == mirror_outcome::kind::ok ? tally.uploaded : tally.already);
+    upload_missing(mirror, std::move(rows), i + 1, tally);
+  });
+}
+
+} // namespace
+
 void registry_state::apply_association_step(std::vector<std::string> records, bool snapshot) {
   std::vector<core::association_spec> changed;
   std::vector<std::pair<std::string, std::string>> rows; // (meta name, record)
+  // The first snapshot: associations this node holds and etcd does not
+  // (taken on this node before they were kept in etcd) are uploaded.
+  const bool first_snapshot = snapshot && !associations_loaded_ && env_.mirror;
+  std::unordered_set<std::string> in_etcd;
   for (auto& record : records) {
     auto a = decode_association_record(record);
     if (!a) {
@@ -855,10 +899,21 @@ void registry_state::apply_association_step(std::vector<std::string> records, bo
                  "an association record in etcd cannot be read; skipped");
       continue;
     }
+    if (first_snapshot)
+      in_etcd.insert(a->token);
     if (const auto* local = associations_.find(a->token); local && *local == *a)
       continue; // this node's own write, or a repeat
     rows.emplace_back(association_key(a->token), std::move(record));
     changed.push_back(std::move(*a));
+  }
+  if (first_snapshot) {
+    auto missing = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+    associations_.for_each([&](const core::association_spec& a) {
+      if (!in_etcd.count(a.token))
+        missing->emplace_back(a.token, encode_association(a));
+    });
+    if (!missing->empty())
+      upload_missing(env_.mirror, std::move(missing), 0, {});
   }
   auto loaded = [this, snapshot] {
     if (snapshot && !associations_loaded_) {

@@ -215,6 +215,23 @@ void subscription_sync::put_association(const std::string& token, std::string re
   put_key(actors::association_etcd_key(token), std::move(record), std::move(done));
 }
 
+void subscription_sync::add_association(const std::string& token, std::string record,
+                                        std::function<void(actors::mirror_outcome)> done) {
+  etcd().create(
+    actors::association_etcd_key(token), record, 0,
+    [this, done = std::move(done)](core::expected<cluster::etcd_txn, cluster::etcd_error> r) {
+      if (!r) {
+        rotate(r.error().status);
+        return done(unreachable(r.error()));
+      }
+      actors::mirror_outcome o;
+      o.result = r->succeeded ? actors::mirror_outcome::kind::ok
+                              : actors::mirror_outcome::kind::conflict;
+      o.revision = r->revision;
+      done(std::move(o));
+    });
+}
+
 void subscription_sync::put_key(const std::string& key, std::string record,
                                 std::function<void(actors::mirror_outcome)> done) {
   etcd().put(key, record, 0,

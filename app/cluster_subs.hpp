@@ -70,6 +70,9 @@ public:
   /// Writes `record` as /sy/associations/<token in hex>.
   void put_association(const std::string& token, std::string record,
                        std::function<void(actors::mirror_outcome)> done) override;
+  /// Writes `record` as /sy/associations/<token in hex> if that key does not exist.
+  void add_association(const std::string& token, std::string record,
+                       std::function<void(actors::mirror_outcome)> done) override;
 
 private:
   cluster::etcd_client& etcd();

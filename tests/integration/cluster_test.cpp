@@ -1305,6 +1305,41 @@ TEST_F(cluster_test, a_push_association_made_on_one_node_resolves_on_another) {
   EXPECT_EQ(tokens.front(), "device-1");
 }
 
+// An upgrade: an association taken before associations were kept in etcd
+// (here: by a single node on the same data directory) is uploaded at the
+// node's first start in cluster mode, and resolves through another node.
+TEST_F(cluster_test, an_association_taken_before_cluster_mode_is_uploaded_and_resolves_elsewhere) {
+  sink gateway;
+  const auto push = "[push]\ngateway_url = \"" + gateway.url("/push") + "\"\n";
+  temp_dir dir;
+  {
+    server_process alone(dir.path());
+    alone.start();
+    auto r = alone.call("POST", "/v1/association/create",
+                        R"({"token":"device-old","association":{"email":"old@example.com"}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(alone.terminate(), 0) << alone.log();
+  }
+  server_process n1(dir.path(), cluster_toml("n1", partitions, push));
+  n1.start();
+  auto& n2 = add_node("n2", partitions, push);
+  n2.start();
+  const std::string send =
+    R"({"tokensByAssociation":{"emails":["old@example.com"]},"notification":{"title":"t","message":"m"}})";
+  http_result r;
+  EXPECT_TRUE(within_15_s([&] { // sent again until n2 has the association (as above)
+    r = n2.call("POST", "/v1/notification/sendToList", send);
+    return r.status != 503 && (r.status != 200 || gateway.wait_delivered("/push", 1, 1s));
+  }))
+    << n1.log() << n2.log();
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(gateway.wait_delivered("/push", 1)) << n1.log() << n2.log();
+  EXPECT_EQ(json_string(gateway.delivered("/push").front().body, "token"), "device-old");
+  EXPECT_NE(n1.log().find("uploaded 1 push association(s) that only this node held"),
+            std::string::npos)
+    << n1.log();
+}
+
 TEST_F(cluster_test, a_data_directory_with_single_node_subscriptions_is_refused_in_cluster_mode) {
   temp_dir dir;
   std::string id;

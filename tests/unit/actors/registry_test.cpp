@@ -528,6 +528,23 @@ struct fake_mirror : subscription_mirror {
       o.message = "no answer (test)";
     done(std::move(o));
   }
+
+  std::vector<std::string> added; // tokens add_association wrote
+
+  void add_association(const std::string& token, std::string record,
+                       std::function<void(mirror_outcome)> done) override {
+    mirror_outcome o;
+    o.result = answer;
+    if (answer != mirror_outcome::kind::ok) {
+      o.message = "no answer (test)";
+    } else if (associations.count(token)) {
+      o.result = mirror_outcome::kind::conflict;
+    } else {
+      associations[token] = std::move(record);
+      added.push_back(token);
+    }
+    done(std::move(o));
+  }
 };
 
 TEST_F(registry_fixture, in_cluster_mode_a_change_goes_to_etcd_first_with_the_revision_last_seen) {
@@ -831,6 +848,53 @@ TEST_F(registry_fixture, in_cluster_mode_associations_go_to_etcd_first_and_follo
   found = ask<push_tokens>(resolve_push_tokens{by_email});
   ASSERT_TRUE(found);
   EXPECT_EQ(found->tokens, std::vector<std::string>{"device-3"});
+}
+
+// An upgrade: associations taken by a node before they were kept in etcd
+// (here: by a single node) are uploaded at its first snapshot, each only
+// if etcd has none for its token; etcd's record stands where it has one.
+TEST_F(registry_fixture, in_cluster_mode_associations_only_this_node_holds_are_uploaded) {
+  restart(); // no mirror: associations go to the journal only
+  core::association_spec mine;
+  mine.token = "device-mine";
+  mine.cellphone = "573140000001";
+  core::association_spec both = mine;
+  both.token = "device-both";
+  ASSERT_TRUE(ask<done>(put_association{mine}));
+  ASSERT_TRUE(ask<done>(put_association{both}));
+
+  fake_mirror etcd;
+  mirror_ = &etcd;
+  etcd.answer = mirror_outcome::kind::unreachable;
+  restart();
+  core::association_spec theirs = both;
+  theirs.cellphone = "573140000002"; // another node's newer record of the token
+  caf::anon_send(registry_, cluster_associations{true, {encode_association(theirs)}});
+  sched_->run();
+  EXPECT_TRUE(ready_.load()); // the upload does not hold readiness
+  EXPECT_TRUE(etcd.added.empty()) << "etcd out of reach: nothing written";
+
+  etcd.answer = mirror_outcome::kind::ok;
+  etcd.associations["device-both"] = encode_association(theirs);
+  restart();
+  caf::anon_send(registry_, cluster_associations{true, {encode_association(theirs)}});
+  sched_->run();
+  EXPECT_EQ(etcd.added, std::vector<std::string>{"device-mine"}) << "retried at the next start";
+  EXPECT_EQ(etcd.associations["device-mine"], encode_association(mine));
+  EXPECT_EQ(etcd.associations["device-both"], encode_association(theirs));
+  core::send_to_list_spec spec;
+  spec.by_association = true;
+  spec.cellphones = {"573140000002"};
+  auto tokens = ask<push_tokens>(resolve_push_tokens{spec});
+  ASSERT_TRUE(tokens);
+  EXPECT_EQ(tokens->tokens, std::vector<std::string>{"device-both"}); // etcd's record here too
+
+  // Later snapshots (a watch restarted) upload nothing again.
+  etcd.added.clear();
+  etcd.associations.erase("device-mine");
+  caf::anon_send(registry_, cluster_associations{true, {encode_association(theirs)}});
+  sched_->run();
+  EXPECT_TRUE(etcd.added.empty());
 }
 
 } // namespace
