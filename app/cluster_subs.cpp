@@ -176,21 +176,25 @@ void subscription_sync::stop() {
     associations_watch_->stop();
 }
 
+std::function<void(core::expected<cluster::etcd_txn, cluster::etcd_error>)> subscription_sync::
+  txn_outcome(std::function<void(actors::mirror_outcome)> done) {
+  return [this, done = std::move(done)](core::expected<cluster::etcd_txn, cluster::etcd_error> r) {
+    if (!r) {
+      rotate(r.error().status);
+      return done(unreachable(r.error()));
+    }
+    actors::mirror_outcome o;
+    o.result = r->succeeded ? actors::mirror_outcome::kind::ok
+                            : actors::mirror_outcome::kind::conflict;
+    o.revision = r->revision;
+    done(std::move(o));
+  };
+}
+
 void subscription_sync::put(const std::string& id, std::string record, int64_t mod_revision,
                             std::function<void(actors::mirror_outcome)> done) {
-  etcd().compare_and_put(
-    actors::subs_key(id), mod_revision, record, 0,
-    [this, done = std::move(done)](core::expected<cluster::etcd_txn, cluster::etcd_error> r) {
-      if (!r) {
-        rotate(r.error().status);
-        return done(unreachable(r.error()));
-      }
-      actors::mirror_outcome o;
-      o.result = r->succeeded ? actors::mirror_outcome::kind::ok
-                              : actors::mirror_outcome::kind::conflict;
-      o.revision = r->revision;
-      done(std::move(o));
-    });
+  etcd().compare_and_put(actors::subs_key(id), mod_revision, record, 0,
+                         txn_outcome(std::move(done)));
 }
 
 void subscription_sync::erase(const std::string& id,
@@ -217,19 +221,7 @@ void subscription_sync::put_association(const std::string& token, std::string re
 
 void subscription_sync::add_association(const std::string& token, std::string record,
                                         std::function<void(actors::mirror_outcome)> done) {
-  etcd().create(
-    actors::association_etcd_key(token), record, 0,
-    [this, done = std::move(done)](core::expected<cluster::etcd_txn, cluster::etcd_error> r) {
-      if (!r) {
-        rotate(r.error().status);
-        return done(unreachable(r.error()));
-      }
-      actors::mirror_outcome o;
-      o.result = r->succeeded ? actors::mirror_outcome::kind::ok
-                              : actors::mirror_outcome::kind::conflict;
-      o.revision = r->revision;
-      done(std::move(o));
-    });
+  etcd().create(actors::association_etcd_key(token), record, 0, txn_outcome(std::move(done)));
 }
 
 void subscription_sync::put_key(const std::string& key, std::string record,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/cluster_subs.hpp"
+#include "core/expected.hpp"
 #include "actors/messages.hpp"
 
 namespace boost::asio {
@@ -26,6 +27,8 @@ namespace sy::cluster {
 class etcd_client;
 class etcd_watch;
 struct etcd_watch_handlers;
+struct etcd_txn;
+struct etcd_error;
 } // namespace sy::cluster
 
 namespace sy::app {
@@ -77,6 +80,10 @@ public:
 private:
   cluster::etcd_client& etcd();
   void rotate(int status);
+  // The callback of a compared write: `done` with ok, conflict (the
+  // compare failed) or unreachable (after rotating to the next member).
+  std::function<void(core::expected<cluster::etcd_txn, cluster::etcd_error>)> txn_outcome(
+    std::function<void(actors::mirror_outcome)> done);
   // Makes and starts the watch of `prefix` on the member watching_ names
   // (watches_mutex_ held).
   std::unique_ptr<cluster::etcd_watch> open_watch(std::string_view prefix,
