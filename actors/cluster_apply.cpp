@@ -511,10 +511,12 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     // Each lagging partition records every progress_every, or less often
     // when that would make more than progress_rate records a second (from
     // the count of the previous check: one tick late at worst).
+    const double spread_s = options_.progress_rate > 0
+                              ? static_cast<double>(lagging_) / options_.progress_rate
+                              : 0;
     const auto record_every = std::max<steady::duration>(
       options_.progress_every,
-      std::chrono::duration_cast<steady::duration>(
-        std::chrono::duration<double>(static_cast<double>(lagging_) / options_.progress_rate)));
+      std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(spread_s)));
     lagging_ = 0;
     for (uint32_t p = 0; p < partitions_; ++p) {
       auto& st = parts_[p];

@@ -84,7 +84,7 @@ struct partition_apply_options {
   std::chrono::milliseconds progress_repeat{30000};
   /// At most this many records a second for all partitions together (each
   /// is one etcd write): with n partitions lagging, each records every
-  /// max(progress_every, n / progress_rate).
+  /// max(progress_every, n / progress_rate). 0: no bound.
   double progress_rate = 40;
   std::size_t progress_most = 2000;
   std::function<void(uint32_t, uint64_t, const delivered_offsets&)> record_progress;
