@@ -510,7 +510,8 @@ TEST_F(cluster_test, cluster_mode_without_preview_exits_2_saying_what_is_missing
   EXPECT_THROW(node.start(), std::runtime_error);
   EXPECT_EQ(node.start_up_exit_status(), 2);
   EXPECT_NE(node.log().find("cluster.preview must be true"), std::string::npos) << node.log();
-  EXPECT_NE(node.log().find("fault lab has not been run"), std::string::npos) << node.log();
+  EXPECT_NE(node.log().find("Set cluster.preview = true to run it anyway"), std::string::npos)
+    << node.log();
 }
 
 TEST_F(cluster_test, sigterm_stops_a_node_still_waiting_for_etcd) {
