@@ -78,10 +78,7 @@ void install_eventfiles(transport::http_server& server, const api_context& ctx) 
                                                   actors::list_event_files{n},
                                                   [](const actors::event_file_names& files) {
                                                     core::json_writer w;
-                                                    w.begin_array();
-                                                    for (const auto& name : files.names)
-                                                      w.value(name);
-                                                    w.end_array();
+                                                    w.value(files.names);
                                                     return json_response(200, std::move(w).str());
                                                   });
   });
