@@ -439,7 +439,13 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         }
         auto e = std::make_shared<storage::stored_event>(std::move(*ev));
         s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string() : scope + e->ev.client_id);
-        s.add_encoded(std::move(e), entry->record, ords);
+        if (options_.reference_log) {
+          const auto at = static_cast<uint32_t>(entry->record.data() - b.entries[i].data());
+          s.add_referenced(std::move(e),
+                           {p, offset, at, static_cast<uint32_t>(entry->record.size())}, ords);
+        } else {
+          s.add_encoded(std::move(e), entry->record, ords);
+        }
         counters_.applied.fetch_add(1, std::memory_order_relaxed);
       }
     }

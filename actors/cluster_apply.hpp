@@ -66,6 +66,13 @@ struct partition_apply_options {
   /// Null: deliveries are not gated (then a subscriber holding recovered
   /// events of a partition this node no longer leads delivers them).
   delivery_gate* gate = nullptr;
+  /// The entries apply() is given are the ones this node's partition log
+  /// holds at those offsets (app/'s wiring: the replicator reads them from
+  /// there, and trims an entry only once every queue passed it): the
+  /// journal keeps a reference to each event's record in the log
+  /// (storage::log_ref) instead of a second copy. False: each is copied
+  /// (entries that are in no log, as tests feed them).
+  bool reference_log = false;
   /// Per-subscription release points. A subscription that does not deliver
   /// (paused, failing) or is slow holds its partition's release, and a
   /// takeover then redelivers to the partition's other subscriptions

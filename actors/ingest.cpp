@@ -53,6 +53,16 @@ void ingest_submission::add_encoded(std::shared_ptr<storage::stored_event> e,
   events.push_back(std::move(e));
 }
 
+void ingest_submission::add_referenced(std::shared_ptr<storage::stored_event> e,
+                                       const storage::log_ref& ref,
+                                       std::span<const uint32_t> ords) {
+  refs.push_back(ref);
+  record_ends.push_back(records.size());
+  matches.insert(matches.end(), ords.begin(), ords.end());
+  match_ends.push_back(matches.size());
+  events.push_back(std::move(e));
+}
+
 std::optional<uint64_t> seq_of_event_id(std::string_view id) {
   if (id.size() != 20 || id.substr(0, 4) != "evt_")
     return std::nullopt;
@@ -242,8 +252,9 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
           e->ev.id.resize(event_id_size);
         write_event_id(e->ev.id.data(), seq);
       }
+      const storage::log_ref* ref = s.refs.empty() ? nullptr : &s.refs[i];
       std::string_view bytes(record.data(), record.size());
-      if (!storage::set_record_seq(record, seq, e->ev.id))
+      if (!ref && !storage::set_record_seq(record, seq, e->ev.id))
         bytes = respilled.emplace_back(storage::encode_event(*e));
       const std::size_t subs_begin = subs_.size();
       for (uint32_t ord : ords) {
@@ -259,7 +270,7 @@ void ingest_pipeline::commit(std::vector<ingest_submission>& group) {
       routed += ords.size();
       out.seqs.push_back(seq);
       records_.push_back({seq, e->ingest_ms, bytes, cid,
-                          std::span<const uint64_t>(subs_.data() + subs_begin, ords.size())});
+                          std::span<const uint64_t>(subs_.data() + subs_begin, ords.size()), ref});
     }
   }
 

@@ -71,6 +71,10 @@ struct ingest_submission {
   /// not wait for an fsync for them (storage::append_sync::elsewhere),
   /// unless another submission of its round needs one.
   bool durable_elsewhere = false;
+  /// Where each event's record lies in the partition log (cluster mode's
+  /// apply, add_referenced()): event i is journaled as refs[i] instead of
+  /// its record. Empty: every event's record is in `records`.
+  std::vector<storage::log_ref> refs;
   /// Meta (name, value) pairs written in the same write as the events
   /// (cluster mode: a partition's applied offset); written even when every
   /// event of the round was a repeat.
@@ -85,6 +89,12 @@ struct ingest_submission {
   /// set (keep_ids), matched to the route ordinals `ords`.
   void add_encoded(std::shared_ptr<storage::stored_event> e, std::string_view record,
                    std::span<const uint32_t> ords);
+  /// Adds `e` (its id set: keep_ids), whose record the partition log holds
+  /// at `ref`, matched to the route ordinals `ords`; the journal keeps the
+  /// reference, not a copy. A submission takes only add_referenced() or
+  /// only the other two.
+  void add_referenced(std::shared_ptr<storage::stored_event> e, const storage::log_ref& ref,
+                      std::span<const uint32_t> ords);
 };
 
 /// Counters the pipeline keeps for /metrics.

@@ -615,6 +615,8 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         };
         actors::partition_apply_options apply_opts;
         apply_opts.gate = gate.get();
+        // on_commit below hands it the entries of this node's own logs.
+        apply_opts.reference_log = true;
         // Per-subscription release points, kept in etcd (/sy/progress/<p>).
         apply_opts.record_progress = [m = membership.get(), node = cfg.cluster_node](
                                        uint32_t p, uint64_t epoch,

@@ -1,6 +1,7 @@
 #include "storage/journal.hpp"
 
 #include "storage/big_endian.hpp"
+#include "storage/log_key.hpp"
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -104,6 +105,31 @@ struct pair_key {
   }
   rocksdb::Slice slice() const { return {b.data(), b.size()}; }
 };
+
+/// An events-family value that is a log_ref rather than a record:
+/// marker(1) partition(4) offset(8) at(4) size(4). The marker is no record
+/// version (format_version), so neither is ever taken for the other.
+constexpr uint8_t ref_marker = 0xf1;
+struct ref_value {
+  std::array<char, 1 + 4 + 8 + 4 + 4> b;
+  explicit ref_value(const log_ref& r) {
+    b[0] = static_cast<char>(ref_marker);
+    detail::put_be32(b.data() + 1, r.partition);
+    put_be64(b.data() + 5, r.offset);
+    detail::put_be32(b.data() + 13, r.at);
+    detail::put_be32(b.data() + 17, r.size);
+  }
+  rocksdb::Slice slice() const { return {b.data(), b.size()}; }
+};
+
+/// Returns the log_ref an events-family value holds, or nullopt when it
+/// holds a record.
+std::optional<log_ref> decode_ref(const rocksdb::Slice& v) {
+  if (v.size() != sizeof(ref_value::b) || static_cast<uint8_t>(v[0]) != ref_marker)
+    return std::nullopt;
+  return log_ref{get_be32(v.data() + 1), get_be64(v.data() + 5), get_be32(v.data() + 13),
+                 get_be32(v.data() + 17)};
+}
 
 std::string be64_string(uint64_t v) {
   std::string s;
@@ -396,7 +422,7 @@ struct journal::impl {
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf_{};
   // The partition logs' family (storage/partition_log.hpp): null until
   // cluster mode first asks for it; guarded by partitions_mu_.
-  std::mutex partitions_mu_;
+  mutable std::mutex partitions_mu_;
   rocksdb::ColumnFamilyHandle* partitions_ = nullptr;
   bool sync_ = false;
   std::string dir_;
@@ -503,6 +529,51 @@ struct journal::impl {
     auto e = corrupt(std::move(m));
     say(log_level::read_error, e.message);
     return e;
+  }
+
+  /// Replaces every value among `values` (read from the events family,
+  /// each with its status) that is a log_ref with the record it points to,
+  /// read from the partition log: its status becomes that read's, and a
+  /// reference to an entry the log no longer holds (or too short for it)
+  /// reads as not found, as a missing record does.
+  void resolve_refs(std::span<rocksdb::PinnableSlice> values,
+                    std::span<rocksdb::Status> statuses) const {
+    std::vector<std::size_t> at;
+    std::vector<log_ref> refs;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (statuses[i].ok())
+        if (auto ref = decode_ref(values[i])) {
+          at.push_back(i);
+          refs.push_back(*ref);
+        }
+    if (at.empty())
+      return;
+    rocksdb::ColumnFamilyHandle* family = nullptr;
+    {
+      std::lock_guard guard(partitions_mu_);
+      family = partitions_;
+    }
+    std::vector<detail::log_key> keys;
+    std::vector<rocksdb::Slice> key_slices;
+    keys.reserve(refs.size());
+    key_slices.reserve(refs.size());
+    for (const auto& r : refs)
+      key_slices.push_back(keys.emplace_back(detail::entry_tag, r.partition, r.offset).slice());
+    std::vector<rocksdb::PinnableSlice> entries(refs.size());
+    std::vector<rocksdb::Status> found(refs.size(), rocksdb::Status::NotFound());
+    if (family)
+      db_->MultiGet(rocksdb::ReadOptions(), family, keys.size(), key_slices.data(), entries.data(),
+                    found.data(), false);
+    for (std::size_t k = 0; k < at.size(); ++k) {
+      auto& value = values[at[k]];
+      const auto& r = refs[k];
+      value.Reset();
+      if (found[k].ok() && uint64_t{r.at} + r.size > entries[k].size())
+        found[k] = rocksdb::Status::NotFound();
+      statuses[at[k]] = found[k];
+      if (found[k].ok())
+        value.PinSelf(rocksdb::Slice(entries[k].data() + r.at, r.size));
+    }
   }
 
   /// Measures the free space of the journal's file system (UINT64_MAX when
@@ -1212,9 +1283,15 @@ std::optional<error> journal::append_records(
     batch.Put(d.cf(cf_meta), rocksdb::Slice(name.data(), name.size()),
               rocksdb::Slice(value.data(), value.size()));
   uint64_t high = 0;
+  bool refs = false;
   for (const auto& r : records) {
-    batch.Put(d.cf(cf_events), seq_key(r.seq).slice(),
-              rocksdb::Slice(r.record.data(), r.record.size()));
+    if (r.ref) {
+      refs = true;
+      batch.Put(d.cf(cf_events), seq_key(r.seq).slice(), ref_value(*r.ref).slice());
+    } else {
+      batch.Put(d.cf(cf_events), seq_key(r.seq).slice(),
+                rocksdb::Slice(r.record.data(), r.record.size()));
+    }
     for (uint64_t sub : r.subs)
       batch.Put(d.cf(cf_queues), pair_key(sub, r.seq).slice(), rocksdb::Slice());
     if (!r.client_id.empty()) {
@@ -1233,6 +1310,11 @@ std::optional<error> journal::append_records(
   const uint64_t persisted = std::max(d.persisted_seq_, high);
   if (persisted != d.persisted_seq_)
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
+  // Binaries of format 2 cannot open a journal holding references (journal.hpp):
+  // the record goes in the same write as the first of them.
+  const bool raise_format = refs && d.format_version_.load() < journal_format_refs;
+  if (raise_format)
+    batch.Put(d.cf(cf_meta), meta_format_version, be64_string(journal_format_refs));
   const bool unsynced = d.sync_ && sync == append_sync::later && !records.empty();
   if (unsynced) {
     // Masked before it is written: a reader never sees it undurable.
@@ -1258,6 +1340,8 @@ std::optional<error> journal::append_records(
     batch = rocksdb::WriteBatch();
   if (err)
     return err;
+  if (raise_format)
+    d.format_version_ = journal_format_refs;
   d.persisted_seq_ = persisted;
   // Seqs the caller did not reserve must still never be handed out again.
   raise_to(d.next_seq_, high);
@@ -1338,6 +1422,7 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
   std::vector<rocksdb::Status> statuses(keys.size());
   d.db_->MultiGet(rocksdb::ReadOptions(), d.cf(cf_events), keys.size(), key_slices.data(),
                   values.data(), statuses.data(), true);
+  d.resolve_refs(values, statuses);
 
   rocksdb::WriteBatch stale;
   out.reserve(seqs.size());
@@ -1345,6 +1430,8 @@ expected<std::vector<event_ptr>> journal::read_queue(uint64_t sub, uint64_t afte
     if (statuses[i].ok()) {
       auto e = decode_event(std::string_view(values[i].data(), values[i].size()));
       if (e) {
+        // A log entry's record carries the ingest node's seq, not this key's.
+        e->seq = seqs[i];
         out.push_back(std::make_shared<const stored_event>(std::move(*e)));
         continue;
       }
@@ -1588,14 +1675,17 @@ expected<std::optional<int64_t>> journal::oldest_queued_ingest_ms() const {
       return impl_->read_failed("scan queues", it->status());
   }
   std::optional<int64_t> oldest;
-  std::string value;
+  std::array<rocksdb::PinnableSlice, 1> value;
+  std::array<rocksdb::Status, 1> s;
   for (const auto& k : heads) {
-    auto s = d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_events), k.slice(), &value);
-    if (s.IsNotFound())
+    value[0].Reset();
+    s[0] = d.db_->Get(rocksdb::ReadOptions(), d.cf(cf_events), k.slice(), &value[0]);
+    d.resolve_refs(value, s);
+    if (s[0].IsNotFound())
       continue; // a missing record is read_queue's to clean up
-    if (!s.ok())
-      return impl_->read_failed("read events", s);
-    if (auto e = decode_event(value); e && (!oldest || e->ingest_ms < *oldest))
+    if (!s[0].ok())
+      return impl_->read_failed("read events", s[0]);
+    if (auto e = decode_event(value[0].ToStringView()); e && (!oldest || e->ingest_ms < *oldest))
       oldest = e->ingest_ms;
   }
   return oldest;

@@ -3,7 +3,9 @@
 // letters, subscription records, metadata and client-id deduplication.
 //
 // Column families (keys big-endian, so iteration is sequence order):
-//   events  seq(8)                 → encoded stored_event
+//   events  seq(8)                 → encoded stored_event, or (cluster mode's
+//                                    apply, format 3) a log_ref: where the
+//                                    record lies in a partition log entry
 //   queues  sub(8) seq(8)          → "" (the event waits for that subscription)
 //   dead    sub(8) seq(8)          → encoded stored_event + reason [+ attempts,
 //                                    last error, dead-lettered at: since issue 13;
@@ -118,16 +120,33 @@ enum class append_sync : uint8_t {
   elsewhere,
 };
 
+/// Where an event's record lies in this journal's partition log (cluster
+/// mode's apply, storage/partition_log.hpp): entry `offset` of partition
+/// `partition`, bytes [at, at + size) of it. The record there is
+/// encode_event's bytes with the ingest node's seq; read_queue() gives the
+/// event the seq of its own key.
+struct log_ref {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  uint32_t at = 0;
+  uint32_t size = 0;
+};
+
 /// One event of a group commit as append_records() takes it: its record
 /// already encoded (encode_event's bytes, seq and id filled in), its client
 /// id and ingest time for deduplication, and the subscriptions (by number)
 /// it is queued for. Views: the caller keeps the bytes alive for the call.
+/// With `ref` set, `record` is not written: the events family keeps the
+/// reference instead (the apply's events are in the partition log already,
+/// which keeps them until every queue passed them). An entry gone from the
+/// log reads as a missing record (read_queue() skips it).
 struct append_record {
   uint64_t seq = 0;
   int64_t ingest_ms = 0;
   std::string_view record;
   std::string_view client_id;
   std::span<const uint64_t> subs;
+  const log_ref* ref = nullptr;
 };
 
 /// A dead letter: the event, why it was given up, and how its delivery went.
@@ -209,14 +228,19 @@ private:
 /// records the version of its layout in meta `format_version` (a journal of
 /// before the record counts as 1): 1 while it holds the families of
 /// single-node mode only, journal_format_partitions once cluster mode made
-/// its `partitions` family. A journal recording a newer version, or
+/// its `partitions` family, journal_format_refs once its apply wrote a
+/// log_ref. A journal recording a newer version, or
 /// holding a column family this binary does not know, is refused at open
 /// (journal::open sets `newer_format`): rolling back across a format
 /// change needs a backup.
-constexpr uint32_t journal_format_version = 2;
+constexpr uint32_t journal_format_version = 3;
 /// The version a journal records once it holds the `partitions` family
 /// (cluster mode's partition logs): binaries of format 1 cannot open it.
 constexpr uint32_t journal_format_partitions = 2;
+/// The version a journal records with its first log_ref (cluster mode's
+/// apply): binaries of format 2 would read the references as damaged
+/// records and drop their queue keys, so they cannot open it.
+constexpr uint32_t journal_format_refs = 3;
 
 /// Owns the RocksDB instance. Created once at start-up by app/.
 class journal {

@@ -1,6 +1,7 @@
 #include "storage/partition_log.hpp"
 
 #include "storage/big_endian.hpp"
+#include "storage/log_key.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
@@ -9,36 +10,20 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <array>
 #include <limits>
 
 namespace sy::storage {
 
 namespace {
 
-constexpr char entry_tag = 'e';
-constexpr char epoch_tag = 'h';
-constexpr char start_tag = 's';
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
 
+using detail::entry_tag;
+using detail::epoch_tag;
 using detail::get_be64;
-using detail::put_be32;
+using detail::log_key;
 using detail::put_be64;
-
-/// A key of the partitions family: tag(1) partition(4) number(8).
-struct log_key {
-  std::array<char, 13> b;
-  log_key(char tag, uint32_t partition, uint64_t n) {
-    b[0] = tag;
-    put_be32(b.data() + 1, partition);
-    put_be64(b.data() + 5, n);
-  }
-  rocksdb::Slice slice() const { return {b.data(), b.size()}; }
-  /// Returns true when `k` has this key's tag and partition.
-  bool same_prefix(const rocksdb::Slice& k) const {
-    return k.size() == b.size() && std::equal(b.begin(), b.begin() + 5, k.data());
-  }
-};
+using detail::start_tag;
 
 } // namespace
 

@@ -31,6 +31,7 @@
 #include "cluster/placement.hpp"
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
+#include "storage/partition_log.hpp"
 #include "transport/http_types.hpp"
 
 namespace sy::actors {
@@ -164,6 +165,7 @@ protected:
     options.progress_after = progress_after_;
     options.progress_every = progress_every_;
     options.progress_rate = progress_rate_;
+    options.reference_log = reference_log_;
     options.record_progress = [this](uint32_t p, uint64_t epoch, const delivered_offsets& o) {
       std::lock_guard lock(mu_);
       records_made_.push_back({p, epoch, o, std::chrono::steady_clock::now()});
@@ -354,6 +356,7 @@ protected:
   std::chrono::milliseconds progress_after_ = 2000ms; // open_all()'s
   std::chrono::milliseconds progress_every_ = 250ms;  // open_all()'s
   double progress_rate_ = 40;                         // open_all()'s
+  bool reference_log_ = false;                        // open_all()'s
   std::vector<progress_record> records_made_;         // record_progress calls
   delivered_offsets recorded_; // what recorded_progress answers for partition 0
   std::thread sink_;
@@ -760,6 +763,55 @@ TEST_F(cluster_apply_fixture,
   std::lock_guard lock(mu_);
   EXPECT_EQ(sent_[b], before);
   EXPECT_TRUE(delivered_to(b).empty());
+}
+
+// As app/ wires it: the apply is handed its own partition log's entries and
+// journals references to them. Events queued so come back from the log after
+// a restart, and an entry trimmed from the log is no longer in any queue.
+TEST_F(cluster_apply_fixture, with_reference_log_queued_events_are_read_back_from_the_log) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  set_status(b, 500); // failing: its events stay queued
+  reference_log_ = true;
+  open_all();
+  const std::vector<std::string> entries{entry(cluster_id(1), {b}), entry(cluster_id(2), {b}),
+                                         entry(cluster_id(3), {b})};
+  {
+    auto log = storage::partition_log::open(*journal_, 0);
+    ASSERT_TRUE(log) << log.error().message;
+    ASSERT_FALSE((*log)->append(0, entries));
+  }
+  apply_->apply(0, 5, 0, entries);
+  ASSERT_TRUE(wait_answered(b, 500));
+  EXPECT_EQ(journal_->format_version(), storage::journal_format_refs)
+    << "the events were journaled as references";
+  close_all();
+
+  // Entry 0 was trimmed meanwhile (as if b had passed it before the crash).
+  set_status(b, 200);
+  {
+    std::string error;
+    auto j = storage::journal::open(dir_.string(), true, error);
+    ASSERT_TRUE(j) << error;
+    auto log = storage::partition_log::open(*j, 0);
+    ASSERT_TRUE(log) << log.error().message;
+    ASSERT_FALSE((*log)->trim(1));
+  }
+  open_all(); // b's queue is recovered through the log; the gate holds it
+  apply_->apply(0, 5, 1, {entries[1], entries[2]});
+  ASSERT_TRUE(wait_release(0, 5, 3));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(2), cluster_id(3)}));
+}
+
+// Without it (entries that are in no log), each event is copied.
+TEST_F(cluster_apply_fixture, without_reference_log_the_events_are_copied) {
+  const auto b = id_in(0, "sub_b");
+  add_subscription(b);
+  open_all();
+  apply_->apply(0, 5, 0, {entry(cluster_id(1), {b})});
+  ASSERT_TRUE(wait_delivered(b, 1));
+  EXPECT_EQ(journal_->format_version(), 1u) << "no partition log, no reference";
 }
 
 } // namespace

@@ -104,18 +104,18 @@ void add_family(const temp_dir& d, const std::string& name, uint8_t version) {
 TEST(journal_format, a_journal_holding_an_unknown_family_is_refused_as_newer) {
   temp_dir d;
   { ASSERT_TRUE(open_journal(d)); }
-  add_family(d, "indexes", 3);
+  add_family(d, "indexes", 4);
   std::string error;
   bool newer = false;
   EXPECT_FALSE(journal::open(d.path.string(), false, error, &newer));
   EXPECT_TRUE(newer) << "refused, but not as a newer format: " << error;
-  EXPECT_NE(error.find("was written by a newer switchyard (format 3: it holds the column family "
-                       "\"indexes\", which this switchyard, of format 2, does not know): restore "
+  EXPECT_NE(error.find("was written by a newer switchyard (format 4: it holds the column family "
+                       "\"indexes\", which this switchyard, of format 3, does not know): restore "
                        "a backup or run a newer switchyard"),
             std::string::npos)
     << error;
   // Nothing was written: the journal is as the newer switchyard left it.
-  EXPECT_EQ(recorded_version(d), 3u);
+  EXPECT_EQ(recorded_version(d), 4u);
 }
 
 TEST(journal_format, an_unknown_family_is_refused_even_without_a_newer_version_recorded) {
@@ -127,7 +127,7 @@ TEST(journal_format, an_unknown_family_is_refused_even_without_a_newer_version_r
   bool newer = false;
   EXPECT_FALSE(journal::open(d.path.string(), false, error, &newer));
   EXPECT_TRUE(newer);
-  EXPECT_NE(error.find("was written by a newer switchyard (format above 2: it holds the column "
+  EXPECT_NE(error.find("was written by a newer switchyard (format above 3: it holds the column "
                        "family \"indexes\""),
             std::string::npos)
     << error;

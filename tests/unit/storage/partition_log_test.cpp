@@ -348,3 +348,111 @@ TEST(partition_log, a_flushed_log_takes_a_fraction_of_its_entries_bytes_on_disk)
   EXPECT_LT(sst_bytes(*j) - before, (raw - raw_before) / 3) << "after a reopen";
   EXPECT_EQ(read_all(*log).size(), 8000u);
 }
+
+// -- the journal's references into a partition log (storage::log_ref) ---------
+
+namespace {
+
+stored_event referenced_event(uint64_t seq, const std::string& id) {
+  stored_event e;
+  e.seq = seq;
+  e.ingest_ms = 1700000000123;
+  e.ev.timestamp_ms = 1700000000000;
+  e.ev.id = id;
+  e.ev.type = "re.notifica.event.custom.order";
+  e.ev.country = "PT";
+  e.ev.data = R"({"n":1})";
+  return e;
+}
+
+// Journals `e` at `seq` for subscription `sub` as a reference to bytes
+// [at, at + size) of entry `offset` of partition `p`.
+void journal_ref(journal& j, uint64_t seq, const stored_event& e, uint64_t sub, log_ref ref) {
+  const uint64_t subs[] = {sub};
+  append_record r{seq, e.ingest_ms, {}, {}, subs, &ref};
+  ASSERT_FALSE(j.append_records(std::span(&r, 1), append_sync::now));
+}
+
+} // namespace
+
+TEST(partition_log, a_journaled_reference_reads_the_event_from_the_log_across_a_reopen) {
+  temp_dir d;
+  // The log's record carries the ingest node's seq (777); the journal's key another.
+  const auto e = referenced_event(777, "evt_cluster_wide_id1");
+  const std::string record = encode_event(e);
+  const log_ref ref{2, 0, 3, static_cast<uint32_t>(record.size())};
+  uint64_t seq = 0;
+  {
+    auto j = open_journal(d);
+    auto log = open_log(*j, 2);
+    ASSERT_TRUE(log);
+    ASSERT_FALSE(log->append(0, std::vector<std::string>{"hd:" + record + ":tail"}));
+    EXPECT_EQ(j->format_version(), journal_format_partitions);
+    seq = j->reserve_seqs(1);
+    journal_ref(*j, seq, e, 9, ref);
+    EXPECT_EQ(j->format_version(), journal_format_refs);
+  }
+  auto j = open_journal(d);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->format_version(), journal_format_refs) << "the raised version was recorded";
+  auto read = j->read_queue(9, 0, 10);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->size(), 1u);
+  const auto& got = *read->front();
+  EXPECT_EQ(got.seq, seq) << "the journal's own seq, not the log record's";
+  EXPECT_EQ(got.ingest_ms, e.ingest_ms);
+  EXPECT_EQ(got.ev.id, e.ev.id);
+  EXPECT_EQ(got.ev.type, e.ev.type);
+  EXPECT_EQ(got.ev.country, e.ev.country);
+  EXPECT_EQ(got.ev.data, e.ev.data);
+  auto oldest = j->oldest_queued_ingest_ms();
+  ASSERT_TRUE(oldest) << oldest.error().message;
+  EXPECT_EQ(*oldest, std::optional<int64_t>(e.ingest_ms));
+}
+
+TEST(partition_log, a_reference_to_an_entry_the_log_no_longer_holds_reads_as_missing) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 0);
+  ASSERT_TRUE(log);
+  const auto e1 = referenced_event(1, "evt_cluster_wide_id1");
+  const auto e2 = referenced_event(2, "evt_cluster_wide_id2");
+  const std::vector<std::string> entries{encode_event(e1), encode_event(e2)};
+  ASSERT_FALSE(log->append(0, entries));
+  const uint64_t first = j->reserve_seqs(3);
+  journal_ref(*j, first, e1, 4, {0, 0, 0, static_cast<uint32_t>(entries[0].size())});
+  journal_ref(*j, first + 1, e2, 4, {0, 1, 0, static_cast<uint32_t>(entries[1].size())});
+  // A reference past its entry's end (not what the apply writes) reads as missing too.
+  journal_ref(*j, first + 2, e2, 5, {0, 1, 1, static_cast<uint32_t>(entries[1].size())});
+  // Entry 0 was delivered everywhere and trimmed: its reference finds nothing.
+  ASSERT_FALSE(log->trim(1));
+  auto read = j->read_queue(4, 0, 10);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ(read->front()->ev.id, e2.ev.id);
+  EXPECT_EQ(read->front()->seq, first + 1);
+  // Like a missing record, the dangling key was removed from its queue.
+  auto left = j->count_queue(4);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(*left, 1u);
+  auto past = j->read_queue(5, 0, 10);
+  ASSERT_TRUE(past) << past.error().message;
+  EXPECT_TRUE(past->empty());
+  auto none = j->count_queue(5);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+}
+
+TEST(partition_log, a_journal_without_references_keeps_format_2) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 0);
+  ASSERT_TRUE(log);
+  const auto e = referenced_event(1, "evt_cluster_wide_id1");
+  const std::string record = encode_event(e);
+  const uint64_t subs[] = {4};
+  append_record r{j->reserve_seqs(1), e.ingest_ms, record, {}, subs};
+  ASSERT_FALSE(j->append_records(std::span(&r, 1), append_sync::now));
+  EXPECT_EQ(j->format_version(), journal_format_partitions)
+    << "a copied record is readable by format 2: the version is raised by a reference only";
+}
