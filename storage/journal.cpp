@@ -553,6 +553,51 @@ struct journal::impl {
       std::lock_guard guard(partitions_mu_);
       family = partitions_;
     }
+    // Sets value at[k] to ref k's record in `entry` (read with `status`).
+    auto resolve = [&](std::size_t k, rocksdb::Status status, const rocksdb::Slice& entry) {
+      auto& value = values[at[k]];
+      const auto& r = refs[k];
+      value.Reset();
+      if (status.ok() && uint64_t{r.at} + r.size > entry.size())
+        status = rocksdb::Status::NotFound();
+      statuses[at[k]] = status;
+      if (status.ok())
+        value.PinSelf(rocksdb::Slice(entry.data() + r.at, r.size));
+    };
+    if (!family) {
+      for (std::size_t k = 0; k < refs.size(); ++k)
+        resolve(k, rocksdb::Status::NotFound(), {});
+      return;
+    }
+    // A queue is one partition's, in offset order: its entries lie together,
+    // and one iterator reads them for a seek and a step each, where a point
+    // read per entry pays a memtable search each (twice the cost of the read).
+    bool together = true;
+    for (std::size_t k = 1; k < refs.size() && together; ++k)
+      together = refs[k].partition == refs[0].partition && refs[k].offset > refs[k - 1].offset;
+    if (together && refs.back().offset - refs.front().offset < 4 * refs.size()) {
+      const detail::log_key end(detail::entry_tag, refs[0].partition, refs.back().offset + 1);
+      const rocksdb::Slice end_slice = end.slice();
+      rocksdb::ReadOptions ro;
+      ro.iterate_upper_bound = &end_slice;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family));
+      it->Seek(detail::log_key(detail::entry_tag, refs[0].partition, refs[0].offset).slice());
+      std::size_t k = 0;
+      for (; it->Valid() && k < refs.size(); it->Next()) {
+        if (it->key().size() != sizeof(detail::log_key::b))
+          continue;
+        const uint64_t offset = get_be64(it->key().data() + 5);
+        for (; k < refs.size() && refs[k].offset < offset; ++k)
+          resolve(k, rocksdb::Status::NotFound(), {});
+        if (k < refs.size() && refs[k].offset == offset)
+          resolve(k++, rocksdb::Status::OK(), it->value());
+      }
+      // What the iterator did not reach is absent, unless it stopped on an error.
+      const rocksdb::Status rest = it->status().ok() ? rocksdb::Status::NotFound() : it->status();
+      for (; k < refs.size(); ++k)
+        resolve(k, rest, {});
+      return;
+    }
     std::vector<detail::log_key> keys;
     std::vector<rocksdb::Slice> key_slices;
     keys.reserve(refs.size());
@@ -560,20 +605,11 @@ struct journal::impl {
     for (const auto& r : refs)
       key_slices.push_back(keys.emplace_back(detail::entry_tag, r.partition, r.offset).slice());
     std::vector<rocksdb::PinnableSlice> entries(refs.size());
-    std::vector<rocksdb::Status> found(refs.size(), rocksdb::Status::NotFound());
-    if (family)
-      db_->MultiGet(rocksdb::ReadOptions(), family, keys.size(), key_slices.data(), entries.data(),
-                    found.data(), false);
-    for (std::size_t k = 0; k < at.size(); ++k) {
-      auto& value = values[at[k]];
-      const auto& r = refs[k];
-      value.Reset();
-      if (found[k].ok() && uint64_t{r.at} + r.size > entries[k].size())
-        found[k] = rocksdb::Status::NotFound();
-      statuses[at[k]] = found[k];
-      if (found[k].ok())
-        value.PinSelf(rocksdb::Slice(entries[k].data() + r.at, r.size));
-    }
+    std::vector<rocksdb::Status> found(refs.size());
+    db_->MultiGet(rocksdb::ReadOptions(), family, keys.size(), key_slices.data(), entries.data(),
+                  found.data(), false);
+    for (std::size_t k = 0; k < refs.size(); ++k)
+      resolve(k, found[k], entries[k]);
   }
 
   /// Measures the free space of the journal's file system (UINT64_MAX when

@@ -456,3 +456,30 @@ TEST(partition_log, a_journal_without_references_keeps_format_2) {
   EXPECT_EQ(j->format_version(), journal_format_partitions)
     << "a copied record is readable by format 2: the version is raised by a reference only";
 }
+
+// A queue's references far apart in the log (a subscription that matches
+// few of its partition's events) are read with point reads, not one scan.
+TEST(partition_log, references_far_apart_read_their_entries_and_skip_a_trimmed_one) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 1);
+  ASSERT_TRUE(log);
+  std::vector<std::string> entries;
+  for (uint64_t n = 0; n < 20; ++n)
+    entries.push_back(encode_event(referenced_event(n, "evt_cluster_wide_i" + std::to_string(n))));
+  ASSERT_FALSE(log->append(0, entries));
+  const uint64_t first = j->reserve_seqs(3);
+  for (uint64_t k = 0; k < 3; ++k) {
+    const uint64_t offset = 1 + 9 * k; // 1, 10, 19: further apart than 4 × 3
+    journal_ref(*j, first + k, referenced_event(offset, ""), 7,
+                {1, offset, 0, static_cast<uint32_t>(entries[offset].size())});
+  }
+  ASSERT_FALSE(log->trim(2));
+  auto read = j->read_queue(7, 0, 10);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0]->ev.id, "evt_cluster_wide_i10");
+  EXPECT_EQ((*read)[0]->seq, first + 1);
+  EXPECT_EQ((*read)[1]->ev.id, "evt_cluster_wide_i19");
+  EXPECT_EQ((*read)[1]->seq, first + 2);
+}
