@@ -143,8 +143,8 @@ void queue_read(benchmark::State& state, bool by_reference) {
     std::vector<append_record> records(batch);
     for (std::size_t i = 0; i < batch; ++i) {
       refs[i] = {0, n + i, 0, static_cast<uint32_t>(b.records[n + i].size())};
-      records[i] = {first + n + i, 1700000000000, b.records[n + i], {}, sub,
-                    by_reference ? &refs[i] : nullptr};
+      records[i] = {
+        first + n + i, 1700000000000, b.records[n + i], {}, sub, by_reference ? &refs[i] : nullptr};
     }
     if (auto err = b.j->append_records(records, append_sync::now)) {
       state.SkipWithError(err->message.c_str());
