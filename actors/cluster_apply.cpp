@@ -441,8 +441,10 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
         s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string() : scope + e->ev.client_id);
         if (options_.reference_log) {
           const auto at = static_cast<uint32_t>(entry->record.data() - b.entries[i].data());
-          s.add_referenced(std::move(e),
-                           {p, offset, at, static_cast<uint32_t>(entry->record.size())}, ords);
+          // The id views the event, which the submission keeps alive.
+          const storage::log_ref ref{p, offset, at, static_cast<uint32_t>(entry->record.size()),
+                                     e->ev.id};
+          s.add_referenced(std::move(e), ref, ords);
         } else {
           s.add_encoded(std::move(e), entry->record, ords);
         }

@@ -20,6 +20,7 @@ using namespace sy::storage;
 namespace {
 
 constexpr std::size_t batch = 100;
+constexpr std::string_view bench_id = "evt_002a00000000abcd";
 
 // The process's CPU seconds so far, every thread's: RocksDB's flushes and
 // compactions run on its own threads, and what they save counts too.
@@ -44,7 +45,7 @@ stored_event bench_event(uint64_t n) {
   e.seq = n;
   e.ingest_ms = 1700000000000;
   e.ev.timestamp_ms = 1700000000000;
-  e.ev.id = "evt_002a00000000abcd";
+  e.ev.id = bench_id;
   e.ev.type = "bench.e";
   e.ev.country = "NO";
   e.ev.data = R"({"orderId":"54ac46e8b2e39ca0","deviceID":"09260d8b1de06948c516a",)"
@@ -110,7 +111,7 @@ void apply_write(benchmark::State& state, bool by_reference) {
     const uint64_t first = b.j->reserve_seqs(batch);
     for (std::size_t i = 0; i < batch; ++i) {
       const auto& record = b.records[(offset + i) % entries];
-      refs[i] = {0, (offset + i) % entries, 0, static_cast<uint32_t>(record.size())};
+      refs[i] = {0, (offset + i) % entries, 0, static_cast<uint32_t>(record.size()), bench_id};
       records[i] = {first + i, 1700000000000, record, {}, sub, by_reference ? &refs[i] : nullptr};
     }
     offset += batch;
@@ -142,7 +143,7 @@ void queue_read(benchmark::State& state, bool by_reference) {
     std::vector<log_ref> refs(batch);
     std::vector<append_record> records(batch);
     for (std::size_t i = 0; i < batch; ++i) {
-      refs[i] = {0, n + i, 0, static_cast<uint32_t>(b.records[n + i].size())};
+      refs[i] = {0, n + i, 0, static_cast<uint32_t>(b.records[n + i].size()), bench_id};
       records[i] = {
         first + n + i, 1700000000000, b.records[n + i], {}, sub, by_reference ? &refs[i] : nullptr};
     }

@@ -107,28 +107,39 @@ struct pair_key {
 };
 
 /// An events-family value that is a log_ref rather than a record:
-/// marker(1) partition(4) offset(8) at(4) size(4). The marker is no record
-/// version (format_version), so neither is ever taken for the other.
+/// marker(1) partition(4) offset(8) at(4) size(4) id(the rest). The marker
+/// is no record version (format_version), so neither is ever taken for the
+/// other.
 constexpr uint8_t ref_marker = 0xf1;
-struct ref_value {
-  std::array<char, 1 + 4 + 8 + 4 + 4> b;
-  explicit ref_value(const log_ref& r) {
-    b[0] = static_cast<char>(ref_marker);
-    detail::put_be32(b.data() + 1, r.partition);
-    put_be64(b.data() + 5, r.offset);
-    detail::put_be32(b.data() + 13, r.at);
-    detail::put_be32(b.data() + 17, r.size);
-  }
-  rocksdb::Slice slice() const { return {b.data(), b.size()}; }
-};
+constexpr std::size_t ref_fixed_size = 1 + 4 + 8 + 4 + 4;
 
-/// Returns the log_ref an events-family value holds, or nullopt when it
-/// holds a record.
+/// Sets `out` to the events-family value of `r` (a buffer reused per record).
+void encode_ref(std::string& out, const log_ref& r) {
+  out.assign(ref_fixed_size, '\0');
+  out[0] = static_cast<char>(ref_marker);
+  detail::put_be32(out.data() + 1, r.partition);
+  put_be64(out.data() + 5, r.offset);
+  detail::put_be32(out.data() + 13, r.at);
+  detail::put_be32(out.data() + 17, r.size);
+  out.append(r.id);
+}
+
+/// Returns the log_ref an events-family value holds (its id a view into
+/// `v`), or nullopt when it holds a record.
 std::optional<log_ref> decode_ref(const rocksdb::Slice& v) {
-  if (v.size() != sizeof(ref_value::b) || static_cast<uint8_t>(v[0]) != ref_marker)
+  if (v.size() < ref_fixed_size || static_cast<uint8_t>(v[0]) != ref_marker)
     return std::nullopt;
   return log_ref{get_be32(v.data() + 1), get_be64(v.data() + 5), get_be32(v.data() + 13),
-                 get_be32(v.data() + 17)};
+                 get_be32(v.data() + 17),
+                 std::string_view(v.data() + ref_fixed_size, v.size() - ref_fixed_size)};
+}
+
+/// Returns true when `record` (encode_event's bytes) is of the event whose id is `id`.
+bool record_has_id(std::string_view record, std::string_view id) {
+  // version(1) seq(8) ingest_ms(8) timestamp_ms(8) id length(4) id bytes
+  constexpr std::size_t id_size_at = 1 + 3 * 8, id_at = id_size_at + 4;
+  return record.size() >= id_at + id.size() && get_be32(record.data() + id_size_at) == id.size() &&
+         record.substr(id_at, id.size()) == id;
 }
 
 std::string be64_string(uint64_t v) {
@@ -557,9 +568,11 @@ struct journal::impl {
     auto resolve = [&](std::size_t k, rocksdb::Status status, const rocksdb::Slice& entry) {
       auto& value = values[at[k]];
       const auto& r = refs[k];
-      value.Reset();
-      if (status.ok() && uint64_t{r.at} + r.size > entry.size())
+      // r.id views the value's bytes: checked before the value is reset.
+      if (status.ok() && (uint64_t{r.at} + r.size > entry.size() ||
+                          !record_has_id(std::string_view(entry.data() + r.at, r.size), r.id)))
         status = rocksdb::Status::NotFound();
+      value.Reset();
       statuses[at[k]] = status;
       if (status.ok())
         value.PinSelf(rocksdb::Slice(entry.data() + r.at, r.size));
@@ -1320,10 +1333,12 @@ std::optional<error> journal::append_records(
               rocksdb::Slice(value.data(), value.size()));
   uint64_t high = 0;
   bool refs = false;
+  std::string ref;
   for (const auto& r : records) {
     if (r.ref) {
       refs = true;
-      batch.Put(d.cf(cf_events), seq_key(r.seq).slice(), ref_value(*r.ref).slice());
+      encode_ref(ref, *r.ref);
+      batch.Put(d.cf(cf_events), seq_key(r.seq).slice(), ref);
     } else {
       batch.Put(d.cf(cf_events), seq_key(r.seq).slice(),
                 rocksdb::Slice(r.record.data(), r.record.size()));

@@ -124,12 +124,18 @@ enum class append_sync : uint8_t {
 /// mode's apply, storage/partition_log.hpp): entry `offset` of partition
 /// `partition`, bytes [at, at + size) of it. The record there is
 /// encode_event's bytes with the ingest node's seq; read_queue() gives the
-/// event the seq of its own key.
+/// event the seq of its own key. `id` is the event's id, kept with the
+/// reference and checked against the record's: should the log come to
+/// hold another event at that offset (cut and written again by another
+/// primary while a queue of this node's kept the reference), the
+/// reference reads as missing rather than as that event. A view: the
+/// caller keeps it alive for the append.
 struct log_ref {
   uint32_t partition = 0;
   uint64_t offset = 0;
   uint32_t at = 0;
   uint32_t size = 0;
+  std::string_view id;
 };
 
 /// One event of a group commit as append_records() takes it: its record

@@ -366,8 +366,9 @@ stored_event referenced_event(uint64_t seq, const std::string& id) {
 }
 
 // Journals `e` at `seq` for subscription `sub` as a reference to bytes
-// [at, at + size) of entry `offset` of partition `p`.
+// [at, at + size) of entry `offset` of partition `p` (with e's id).
 void journal_ref(journal& j, uint64_t seq, const stored_event& e, uint64_t sub, log_ref ref) {
+  ref.id = e.ev.id;
   const uint64_t subs[] = {sub};
   append_record r{seq, e.ingest_ms, {}, {}, subs, &ref};
   ASSERT_FALSE(j.append_records(std::span(&r, 1), append_sync::now));
@@ -471,7 +472,8 @@ TEST(partition_log, references_far_apart_read_their_entries_and_skip_a_trimmed_o
   const uint64_t first = j->reserve_seqs(3);
   for (uint64_t k = 0; k < 3; ++k) {
     const uint64_t offset = 1 + 9 * k; // 1, 10, 19: further apart than 4 × 3
-    journal_ref(*j, first + k, referenced_event(offset, ""), 7,
+    journal_ref(*j, first + k,
+                referenced_event(offset, "evt_cluster_wide_i" + std::to_string(offset)), 7,
                 {1, offset, 0, static_cast<uint32_t>(entries[offset].size())});
   }
   ASSERT_FALSE(log->trim(2));
@@ -482,4 +484,27 @@ TEST(partition_log, references_far_apart_read_their_entries_and_skip_a_trimmed_o
   EXPECT_EQ((*read)[0]->seq, first + 1);
   EXPECT_EQ((*read)[1]->ev.id, "evt_cluster_wide_i19");
   EXPECT_EQ((*read)[1]->seq, first + 2);
+}
+
+// A queue of this node's kept a reference while its log was cut and written
+// again by another primary: the event now at that offset is another, and
+// the reference reads as missing, not as that event.
+TEST(partition_log, a_reference_to_an_offset_now_holding_another_event_reads_as_missing) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 0);
+  ASSERT_TRUE(log);
+  const auto mine = referenced_event(1, "evt_cluster_wide_id1");
+  const auto theirs = referenced_event(1, "evt_cluster_wide_id9");
+  ASSERT_FALSE(log->append(0, std::vector<std::string>{encode_event(mine)}));
+  const uint64_t seq = j->reserve_seqs(1);
+  journal_ref(*j, seq, mine, 4, {0, 0, 0, static_cast<uint32_t>(encode_event(mine).size())});
+  ASSERT_FALSE(log->truncate(0));
+  ASSERT_FALSE(log->append(0, std::vector<std::string>{encode_event(theirs)}));
+  auto read = j->read_queue(4, 0, 10);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_TRUE(read->empty()) << "read as " << (read->empty() ? "" : read->front()->ev.id);
+  auto left = j->count_queue(4);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(*left, 0u);
 }
