@@ -38,25 +38,24 @@ void ingest_submission::add(std::shared_ptr<storage::stored_event> e,
                             std::span<const uint32_t> ords) {
   e->ev.id.assign(event_id_size, '0');
   storage::encode_event_into(records, *e);
-  record_ends.push_back(records.size());
-  matches.insert(matches.end(), ords.begin(), ords.end());
-  match_ends.push_back(matches.size());
-  events.push_back(std::move(e));
+  push(std::move(e), ords);
 }
 
 void ingest_submission::add_encoded(std::shared_ptr<storage::stored_event> e,
                                     std::string_view record, std::span<const uint32_t> ords) {
   records.append(record);
-  record_ends.push_back(records.size());
-  matches.insert(matches.end(), ords.begin(), ords.end());
-  match_ends.push_back(matches.size());
-  events.push_back(std::move(e));
+  push(std::move(e), ords);
 }
 
 void ingest_submission::add_referenced(std::shared_ptr<storage::stored_event> e,
                                        const storage::log_ref& ref,
                                        std::span<const uint32_t> ords) {
   refs.push_back(ref);
+  push(std::move(e), ords);
+}
+
+void ingest_submission::push(std::shared_ptr<storage::stored_event> e,
+                             std::span<const uint32_t> ords) {
   record_ends.push_back(records.size());
   matches.insert(matches.end(), ords.begin(), ords.end());
   match_ends.push_back(matches.size());

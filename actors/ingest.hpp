@@ -95,6 +95,11 @@ struct ingest_submission {
   /// only the other two.
   void add_referenced(std::shared_ptr<storage::stored_event> e, const storage::log_ref& ref,
                       std::span<const uint32_t> ords);
+
+private:
+  /// Ends event `e`'s record where `records` ends now and adds it with its
+  /// route ordinals `ords`: the last step of each adder above.
+  void push(std::shared_ptr<storage::stored_event> e, std::span<const uint32_t> ords);
 };
 
 /// Counters the pipeline keeps for /metrics.

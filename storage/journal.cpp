@@ -134,12 +134,20 @@ std::optional<log_ref> decode_ref(const rocksdb::Slice& v) {
                  std::string_view(v.data() + ref_fixed_size, v.size() - ref_fixed_size)};
 }
 
+// Where an encoded record's fields start: version(1) seq(8) ingest_ms(8)
+// timestamp_ms(8) id length(4) id bytes …
+constexpr std::size_t record_seq_at = 1, record_id_size_at = 1 + 3 * 8,
+                      record_id_at = record_id_size_at + 4;
+
+/// Returns true when `record`'s id field is `size` bytes long (and all there).
+bool record_id_is_of_size(std::string_view record, std::size_t size) {
+  return record.size() >= record_id_at + size &&
+         get_be32(record.data() + record_id_size_at) == size;
+}
+
 /// Returns true when `record` (encode_event's bytes) is of the event whose id is `id`.
 bool record_has_id(std::string_view record, std::string_view id) {
-  // version(1) seq(8) ingest_ms(8) timestamp_ms(8) id length(4) id bytes
-  constexpr std::size_t id_size_at = 1 + 3 * 8, id_at = id_size_at + 4;
-  return record.size() >= id_at + id.size() && get_be32(record.data() + id_size_at) == id.size() &&
-         record.substr(id_at, id.size()) == id;
+  return record_id_is_of_size(record, id.size()) && record.substr(record_id_at, id.size()) == id;
 }
 
 std::string be64_string(uint64_t v) {
@@ -399,12 +407,10 @@ std::string encode_event(const stored_event& e) {
 void encode_event_into(std::string& out, const stored_event& e) { encode_into(out, e); }
 
 bool set_record_seq(std::span<char> record, uint64_t seq, std::string_view id) {
-  // version(1) seq(8) ingest_ms(8) timestamp_ms(8) id length(4) id bytes
-  constexpr std::size_t seq_at = 1, id_size_at = 1 + 3 * 8, id_at = id_size_at + 4;
-  if (record.size() < id_at + id.size() || get_be32(record.data() + id_size_at) != id.size())
+  if (!record_id_is_of_size(std::string_view(record.data(), record.size()), id.size()))
     return false;
-  put_be64(record.data() + seq_at, seq);
-  std::memcpy(record.data() + id_at, id.data(), id.size());
+  put_be64(record.data() + record_seq_at, seq);
+  std::memcpy(record.data() + record_id_at, id.data(), id.size());
   return true;
 }
 
@@ -594,12 +600,13 @@ struct journal::impl {
       rocksdb::ReadOptions ro;
       ro.iterate_upper_bound = &end_slice;
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family));
-      it->Seek(detail::log_key(detail::entry_tag, refs[0].partition, refs[0].offset).slice());
+      const detail::log_key first(detail::entry_tag, refs[0].partition, refs[0].offset);
+      it->Seek(first.slice());
       std::size_t k = 0;
       for (; it->Valid() && k < refs.size(); it->Next()) {
-        if (it->key().size() != sizeof(detail::log_key::b))
+        if (!first.same_prefix(it->key()))
           continue;
-        const uint64_t offset = get_be64(it->key().data() + 5);
+        const uint64_t offset = detail::log_key::number_of(it->key());
         for (; k < refs.size() && refs[k].offset < offset; ++k)
           resolve(k, rocksdb::Status::NotFound(), {});
         if (k < refs.size() && refs[k].offset == offset)

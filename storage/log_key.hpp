@@ -30,6 +30,8 @@ struct log_key {
   bool same_prefix(const rocksdb::Slice& k) const {
     return k.size() == b.size() && std::equal(b.begin(), b.begin() + 5, k.data());
   }
+  /// Returns the number (offset or epoch) of `k`, a key of the family.
+  static uint64_t number_of(const rocksdb::Slice& k) { return get_be64(k.data() + 5); }
 };
 
 } // namespace sy::storage::detail

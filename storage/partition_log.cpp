@@ -52,7 +52,7 @@ expected<std::unique_ptr<partition_log>> partition_log::open(journal& j, uint32_
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), *cf));
     it->SeekForPrev(last.slice());
     if (it->Valid() && last.same_prefix(it->key()))
-      log->end_ = get_be64(it->key().data() + 5) + 1;
+      log->end_ = log_key::number_of(it->key()) + 1;
     else if (!it->status().ok())
       return j.read_error("read the end of partition log " + std::to_string(partition),
                           it->status());
@@ -66,7 +66,7 @@ expected<std::unique_ptr<partition_log>> partition_log::open(journal& j, uint32_
       if (it->value().size() != 8)
         return error{errc::corruption,
                      "malformed epoch record in partition log " + std::to_string(partition)};
-      log->epochs_.push_back({get_be64(it->key().data() + 5), get_be64(it->value().data())});
+      log->epochs_.push_back({log_key::number_of(it->key()), get_be64(it->value().data())});
     }
     if (!it->status().ok())
       return j.read_error("read the epochs of partition log " + std::to_string(partition),
@@ -152,7 +152,7 @@ expected<std::vector<std::string>> partition_log::read(uint64_t from, uint64_t t
   for (it->Seek(first.slice()); it->Valid(); it->Next()) {
     if (!first.same_prefix(it->key()))
       break;
-    const uint64_t offset = get_be64(it->key().data() + 5);
+    const uint64_t offset = log_key::number_of(it->key());
     if (offset != expect)
       return error{errc::corruption, "partition log " + std::to_string(partition_) +
                                        " has no entry at " + std::to_string(expect)};
