@@ -188,7 +188,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // isolate: a survivor whose watch had stayed on the isolated node's
   // member never saw the failover's configurations, and its partitions
   // stalled for the whole isolation).
-  bool rotate(const etcd_error& e, std::size_t at) {
+  // So does the lease, at once (`renew_there`): whichever call failed, the
+  // keep-alives sent since went to the member left, and their failures no
+  // longer count (on_kept). Waiting for the next tick could let the lease
+  // end: a 2 s call that times out moves the node up to 2 s after a
+  // renewal was last answered, and the next tick may come 1 s after that.
+  bool rotate(const etcd_error& e, std::size_t at, bool renew_there = true) {
     if (e.status != 0 || clients_.size() < 2 || at != current_)
       return false;
     current_ = (current_ + 1) % clients_.size();
@@ -196,6 +201,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       watch_->move_to(opt_.etcd[current_], *clients_[current_]);
       if (opt_.watch_moved)
         opt_.watch_moved(current_);
+      moved_ = true;
+      if (renew_there)
+        renew(true);
     }
     return true;
   }
@@ -521,15 +529,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       // the current one tell whether the lease is in trouble.
       if (at != current_)
         return;
-      const bool moved = rotate(r.error(), at); // the watch follows
       if (!warned_)
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
       warned_ = true;
-      if (!moved)
-        return;
-      if (!retried)
-        renew(true); // on the next etcd now, not at the next tick
+      // The watch follows, and a retry goes to the next etcd now, not at
+      // the next tick.
+      rotate(r.error(), at, !retried);
       return;
     }
     if (r->ttl > 0) {
@@ -538,9 +544,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       if (rejoined_at_ == 0 && opt_.lease_alive_until)
         opt_.lease_alive_until(
           sent + std::min<std::chrono::seconds>(std::chrono::seconds(r->ttl), opt_.lease_ttl));
-      if (warned_)
-        log::write(log::level::info, "cluster.lease_renewed", "membership lease renewed again");
+      if (warned_ || moved_)
+        log::write(log::level::info, "cluster.lease_renewed",
+                   "membership lease renewed again, through etcd " + opt_.etcd[at],
+                   {{"etcd", opt_.etcd[at]}});
       warned_ = false;
+      moved_ = false;
       return;
     }
     // Expired (etcd was out of reach longer than the TTL): the node is down
@@ -872,6 +881,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // watch has shown it (0: none pending); lease_alive_until waits for it.
   int64_t rejoined_at_ = 0;
   bool warned_ = false;
+  // Moved to another etcd since the last renewal was answered (strand only).
+  bool moved_ = false;
   bool dirty_ = false;
   int in_flight_ = 0;
   // The rebalancing pass: when it last ran, and the partitions it found
