@@ -1,6 +1,7 @@
 // The journal's write and read of cluster mode's apply: each event journaled
 // as a copy of its record, or as a reference to the partition log's entry
-// (storage::log_ref). Figures, not pass/fail: see docs/performance.md.
+// (storage::log_ref); and a replica's write of its partition log, an entry
+// per event or per batch. Figures, not pass/fail: see docs/performance.md.
 
 #include <benchmark/benchmark.h>
 
@@ -172,5 +173,40 @@ void BM_queue_read_copy(benchmark::State& state) { queue_read(state, false); }
 void BM_queue_read_reference(benchmark::State& state) { queue_read(state, true); }
 BENCHMARK(BM_queue_read_copy)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_queue_read_reference)->Unit(benchmark::kMicrosecond);
+
+// A replica's write of 100 events into its partition log, unsynced (the
+// group commit syncs them): one entry per event, as the log is written
+// now, or one entry holding all 100, the lever docs/performance.md names
+// (an entry per batch and partition). The bytes are the same; the keys,
+// memtable inserts and WAL records are not.
+void log_append(benchmark::State& state, bool one_entry) {
+  bench_journal b(0);
+  if (!b.log) {
+    state.SkipWithError("cannot open the journal");
+    return;
+  }
+  std::vector<std::string> entries;
+  for (std::size_t i = 0; i < batch; ++i)
+    entries.push_back(encode_event(bench_event(i)));
+  if (one_entry) {
+    std::string all;
+    for (const auto& e : entries)
+      all += e;
+    entries.assign(1, std::move(all));
+  }
+  const double cpu_before = process_cpu_s();
+  for (auto _ : state) {
+    if (auto err = b.log->append_unsynced(b.log->end_offset(), entries)) {
+      state.SkipWithError(err->message.c_str());
+      break;
+    }
+  }
+  count(state, cpu_before);
+}
+
+void BM_log_append_entry_per_event(benchmark::State& state) { log_append(state, false); }
+void BM_log_append_entry_per_batch(benchmark::State& state) { log_append(state, true); }
+BENCHMARK(BM_log_append_entry_per_event)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_log_append_entry_per_batch)->Unit(benchmark::kMicrosecond);
 
 } // namespace
