@@ -393,62 +393,65 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
     for (const auto& b : ps.batches) {
       for (std::size_t i = 0; i < b.entries.size(); ++i) {
         const uint64_t offset = b.first + i;
-        auto entry = cluster::decode_partition_entry(b.entries[i]);
+        auto events = cluster::decode_partition_entry(b.entries[i]);
         const bool below = offset < st.next;
         if (!below)
           st.next = offset + 1;
-        if (!entry) {
-          malformed(p, offset, "not a partition entry of this version");
+        if (!events) {
+          malformed(p, offset, "not a partition entry of a version this node reads");
           continue;
         }
-        ords.clear();
-        for (auto id : entry->subscriptions) {
-          if (!below && offset < st.skip_below) {
-            auto skip = st.skip.find(id);
-            if (skip != st.skip.end() && offset < skip->second) {
-              counters_.skipped_delivered.fetch_add(1, std::memory_order_relaxed);
+        for (const auto& entry : *events) {
+          ords.clear();
+          for (auto id : entry.subscriptions) {
+            if (!below && offset < st.skip_below) {
+              auto skip = st.skip.find(id);
+              if (skip != st.skip.end() && offset < skip->second) {
+                counters_.skipped_delivered.fetch_add(1, std::memory_order_relaxed);
+                continue;
+              }
+            }
+            auto found = ordinals_.find(id);
+            if (found == ordinals_.end() || !table || found->second >= table->targets.size() ||
+                !table->targets[found->second].slot) {
+              if (!below)
+                counters_.unknown_subscriptions.fetch_add(1, std::memory_order_relaxed);
               continue;
             }
+            ords.push_back(found->second);
+            ps.subs.push_back(table->targets[found->second].number);
           }
-          auto found = ordinals_.find(id);
-          if (found == ordinals_.end() || !table || found->second >= table->targets.size() ||
-              !table->targets[found->second].slot) {
-            if (!below)
-              counters_.unknown_subscriptions.fetch_add(1, std::memory_order_relaxed);
+          // An id listed twice is queued once.
+          std::sort(ords.begin(), ords.end());
+          ords.erase(std::unique(ords.begin(), ords.end()), ords.end());
+          if (below) {
+            // Applied before (this tenure, before a restart): queued here
+            // already, and counted delivered once its queues pass floor_seq.
+            counters_.replayed.fetch_add(1, std::memory_order_relaxed);
+            skipped = true;
             continue;
           }
-          ords.push_back(found->second);
-          ps.subs.push_back(table->targets[found->second].number);
+          if (ords.empty())
+            continue;
+          auto ev = storage::decode_event(entry.record);
+          if (!ev || ev->ev.id.size() != event_id_size) {
+            malformed(p, offset, "an event record in it does not decode");
+            continue;
+          }
+          auto e = std::make_shared<storage::stored_event>(std::move(*ev));
+          s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string()
+                                                          : scope + e->ev.client_id);
+          if (options_.reference_log) {
+            const auto at = static_cast<uint32_t>(entry.record.data() - b.entries[i].data());
+            // The id views the event, which the submission keeps alive.
+            const storage::log_ref ref{p, offset, at, static_cast<uint32_t>(entry.record.size()),
+                                       e->ev.id};
+            s.add_referenced(std::move(e), ref, ords);
+          } else {
+            s.add_encoded(std::move(e), entry.record, ords);
+          }
+          counters_.applied.fetch_add(1, std::memory_order_relaxed);
         }
-        // An id listed twice is queued once.
-        std::sort(ords.begin(), ords.end());
-        ords.erase(std::unique(ords.begin(), ords.end()), ords.end());
-        if (below) {
-          // Applied before (this tenure, before a restart): queued here
-          // already, and counted delivered once its queues pass floor_seq.
-          counters_.replayed.fetch_add(1, std::memory_order_relaxed);
-          skipped = true;
-          continue;
-        }
-        if (ords.empty())
-          continue;
-        auto ev = storage::decode_event(entry->record);
-        if (!ev || ev->ev.id.size() != event_id_size) {
-          malformed(p, offset, "its event record does not decode");
-          continue;
-        }
-        auto e = std::make_shared<storage::stored_event>(std::move(*ev));
-        s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string() : scope + e->ev.client_id);
-        if (options_.reference_log) {
-          const auto at = static_cast<uint32_t>(entry->record.data() - b.entries[i].data());
-          // The id views the event, which the submission keeps alive.
-          const storage::log_ref ref{p, offset, at, static_cast<uint32_t>(entry->record.size()),
-                                     e->ev.id};
-          s.add_referenced(std::move(e), ref, ords);
-        } else {
-          s.add_encoded(std::move(e), entry->record, ords);
-        }
-        counters_.applied.fetch_add(1, std::memory_order_relaxed);
       }
     }
     ps.to = st.next;

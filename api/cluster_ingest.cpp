@@ -85,7 +85,13 @@ void submit_to_cluster(const cluster_ingest& c, actors::ingest_submission s) {
       ids.clear();
       for (; k < subs.size() && subs[k].first == p; ++k)
         ids.push_back(subs[k].second);
-      cluster::encode_partition_entry(batch[p].emplace_back(), bytes, ids);
+      // One entry per partition for the whole request, closed at
+      // max_partition_entry_bytes: the replicas write, fetch and trim
+      // entries, so each costs them per request, not per event.
+      auto& entries = batch[p];
+      if (entries.empty() || entries.back().size() >= cluster::max_partition_entry_bytes)
+        entries.emplace_back();
+      cluster::append_to_partition_entry(entries.back(), bytes, ids);
     }
   }
   auto done = std::move(s.done);

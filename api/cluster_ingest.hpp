@@ -3,7 +3,9 @@
 // batch matched on the I/O thread as on a single node is given its event
 // ids (sequence numbers reserved from this node's journal), split by the
 // partitions of the subscriptions each event matched, and handed to the
-// node's router as partition entries (cluster/partition_entry.hpp). The
+// node's router as partition entries (cluster/partition_entry.hpp: one
+// per partition the batch touches, more when it passes
+// max_partition_entry_bytes). The
 // producer hears 202 only once every partition of the batch committed (every
 // in-sync replica stored it), else 503 with Retry-After naming the cause.
 //

@@ -23,58 +23,90 @@ bool get_be(std::string_view in, std::size_t& at, int bytes, uint64_t& v) {
   return true;
 }
 
-} // namespace
-
-void encode_partition_entry(std::string& out, std::string_view record,
-                            const std::vector<std::string_view>& subscriptions) {
-  std::size_t size = 1 + 4 + record.size() + 4;
+// Appends one event (its record, its subscriptions) in the layout both versions share.
+void put_event(std::string& out, std::string_view record,
+               const std::vector<std::string_view>& subscriptions) {
+  // Checked before anything is written: a refused event leaves the entry whole.
   for (auto id : subscriptions)
-    size += 2 + id.size();
-  out.reserve(out.size() + size);
-  out.push_back(static_cast<char>(partition_entry_version));
+    if (id.size() > 0xffff)
+      throw std::length_error("partition entry: a subscription id longer than 65535 bytes");
   put_be(out, record.size(), 4);
   out.append(record);
   put_be(out, subscriptions.size(), 4);
   for (auto id : subscriptions) {
-    if (id.size() > 0xffff)
-      throw std::length_error("partition entry: a subscription id longer than 65535 bytes");
     put_be(out, id.size(), 2);
     out.append(id);
   }
 }
 
-std::string encode_partition_entry(std::string_view record,
-                                   const std::vector<std::string_view>& subscriptions) {
-  std::string out;
-  encode_partition_entry(out, record, subscriptions);
-  return out;
-}
-
-std::optional<partition_entry_view> decode_partition_entry(std::string_view bytes) {
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != partition_entry_version)
-    return std::nullopt;
-  std::size_t at = 1;
+// Reads one event at `at`, advancing it; false when the bytes do not hold one.
+bool get_event(std::string_view in, std::size_t& at, partition_entry_view& event) {
   uint64_t n = 0;
-  if (!get_be(bytes, at, 4, n) || bytes.size() - at < n)
-    return std::nullopt;
-  partition_entry_view entry;
-  entry.record = bytes.substr(at, n);
+  if (!get_be(in, at, 4, n) || in.size() - at < n)
+    return false;
+  event.record = in.substr(at, n);
   at += n;
   uint64_t count = 0;
   // Each id takes at least its two length bytes: a count the rest cannot
   // hold is refused before anything is reserved for it.
-  if (!get_be(bytes, at, 4, count) || count > (bytes.size() - at) / 2)
-    return std::nullopt;
-  entry.subscriptions.reserve(count);
+  if (!get_be(in, at, 4, count) || count > (in.size() - at) / 2)
+    return false;
+  event.subscriptions.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
-    if (!get_be(bytes, at, 2, n) || bytes.size() - at < n)
-      return std::nullopt;
-    entry.subscriptions.push_back(bytes.substr(at, n));
+    if (!get_be(in, at, 2, n) || in.size() - at < n)
+      return false;
+    event.subscriptions.push_back(in.substr(at, n));
     at += n;
   }
+  return true;
+}
+
+constexpr std::size_t header_bytes = 1 + 4; // version, event count
+
+} // namespace
+
+void append_to_partition_entry(std::string& entry, std::string_view record,
+                               const std::vector<std::string_view>& subscriptions) {
+  if (entry.empty()) {
+    entry.push_back(static_cast<char>(partition_entry_version));
+    put_be(entry, 0, 4);
+  }
+  std::size_t at = 1;
+  uint64_t count = 0;
+  get_be(entry, at, 4, count);
+  put_event(entry, record, subscriptions);
+  for (int i = 0; i < 4; ++i)
+    entry[header_bytes - 1 - i] = static_cast<char>(((count + 1) >> (8 * i)) & 0xff);
+}
+
+std::string encode_partition_entry(std::string_view record,
+                                   const std::vector<std::string_view>& subscriptions) {
+  std::string out;
+  append_to_partition_entry(out, record, subscriptions);
+  return out;
+}
+
+std::optional<std::vector<partition_entry_view>> decode_partition_entry(std::string_view bytes) {
+  if (bytes.empty())
+    return std::nullopt;
+  std::size_t at = 1;
+  uint64_t count = 1; // version 1: one event, no count
+  switch (static_cast<uint8_t>(bytes[0])) {
+    case 1: break;
+    case partition_entry_version:
+      // Each event takes at least its eight length bytes.
+      if (!get_be(bytes, at, 4, count) || count == 0 || count > (bytes.size() - at) / 8)
+        return std::nullopt;
+      break;
+    default: return std::nullopt;
+  }
+  std::vector<partition_entry_view> events(count);
+  for (auto& event : events)
+    if (!get_event(bytes, at, event))
+      return std::nullopt;
   if (at != bytes.size())
     return std::nullopt;
-  return entry;
+  return events;
 }
 
 } // namespace sy::cluster

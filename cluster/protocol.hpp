@@ -29,8 +29,10 @@ namespace sy::cluster {
 /// or meaning; nodes of different versions refuse to link (docs/cluster.md
 /// "Rolling restart"), so that a rolling upgrade across a change stops at
 /// a clear log line instead of at a message one side cannot read. 1: the
-/// first versioned wire (2026-12-03).
-inline constexpr uint32_t wire_version = 1;
+/// first versioned wire (2026-12-03). 2: partition entries of version 2,
+/// several events each (cluster/partition_entry.hpp, 2026-12-05), which a
+/// node of wire 1 cannot apply.
+inline constexpr uint32_t wire_version = 2;
 
 /// Introduces a node to a peer it connected to; the peer answers with its
 /// own. A peer with another wire version or partition count is refused.

@@ -27,6 +27,7 @@
 #include <limits>
 #include <mutex>
 #include <system_error>
+#include <type_traits>
 
 #include <sys/statvfs.h>
 
@@ -292,8 +293,9 @@ uint64_t recorded_format_version(const rocksdb::DBOptions& options, const std::s
 }
 
 /// Raises `a` to at least `v` (never lowers it).
-void raise_to(std::atomic<uint64_t>& a, uint64_t v) {
-  uint64_t cur = a.load();
+template <class T>
+void raise_to(std::atomic<T>& a, std::type_identity_t<T> v) {
+  T cur = a.load();
   while (cur < v && !a.compare_exchange_weak(cur, v)) {
   }
 }
@@ -590,10 +592,12 @@ struct journal::impl {
     }
     // A queue is one partition's, in offset order: its entries lie together,
     // and one iterator reads them for a seek and a step each, where a point
-    // read per entry pays a memtable search each (twice the cost of the read).
+    // read per entry pays a memtable search each (twice the cost of the
+    // read). Consecutive events of a queue often share an entry (one per
+    // request and partition): one step serves them all.
     bool together = true;
     for (std::size_t k = 1; k < refs.size() && together; ++k)
-      together = refs[k].partition == refs[0].partition && refs[k].offset > refs[k - 1].offset;
+      together = refs[k].partition == refs[0].partition && refs[k].offset >= refs[k - 1].offset;
     if (together && refs.back().offset - refs.front().offset < 4 * refs.size()) {
       const detail::log_key end(detail::entry_tag, refs[0].partition, refs.back().offset + 1);
       const rocksdb::Slice end_slice = end.slice();
@@ -609,8 +613,8 @@ struct journal::impl {
         const uint64_t offset = detail::log_key::number_of(it->key());
         for (; k < refs.size() && refs[k].offset < offset; ++k)
           resolve(k, rocksdb::Status::NotFound(), {});
-        if (k < refs.size() && refs[k].offset == offset)
-          resolve(k++, rocksdb::Status::OK(), it->value());
+        for (; k < refs.size() && refs[k].offset == offset; ++k)
+          resolve(k, rocksdb::Status::OK(), it->value());
       }
       // What the iterator did not reach is absent, unless it stopped on an error.
       const rocksdb::Status rest = it->status().ok() ? rocksdb::Status::NotFound() : it->status();
@@ -1131,9 +1135,15 @@ expected<rocksdb::ColumnFamilyHandle*> journal::partitions_family() {
 rocksdb::DB* journal::db() const { return impl_->db_; }
 
 std::optional<error> journal::write_batch(rocksdb::WriteBatch& batch, bool sync,
-                                          std::string_view what, bool grows) {
+                                          std::string_view what, bool grows, uint32_t format) {
   auto& d = *impl_;
-  return d.write(batch, d.sync_ && sync, what, grows ? write_kind::grows : write_kind::shrinks);
+  const bool raise_format = format > d.format_version_.load();
+  if (raise_format)
+    batch.Put(d.cf(cf_meta), meta_format_version, be64_string(format));
+  auto err = d.write(batch, d.sync_ && sync, what, grows ? write_kind::grows : write_kind::shrinks);
+  if (!err && raise_format)
+    raise_to(d.format_version_, format);
+  return err;
 }
 
 error journal::read_error(std::string_view what, const rocksdb::Status& s) const {
@@ -1399,7 +1409,7 @@ std::optional<error> journal::append_records(
   if (err)
     return err;
   if (raise_format)
-    d.format_version_ = journal_format_refs;
+    raise_to(d.format_version_, journal_format_refs);
   d.persisted_seq_ = persisted;
   // Seqs the caller did not reserve must still never be handed out again.
   raise_to(d.next_seq_, high);

@@ -235,11 +235,12 @@ private:
 /// before the record counts as 1): 1 while it holds the families of
 /// single-node mode only, journal_format_partitions once cluster mode made
 /// its `partitions` family, journal_format_refs once its apply wrote a
-/// log_ref. A journal recording a newer version, or
+/// log_ref, journal_format_entry_batches once a partition log was appended
+/// to. A journal recording a newer version, or
 /// holding a column family this binary does not know, is refused at open
 /// (journal::open sets `newer_format`): rolling back across a format
 /// change needs a backup.
-constexpr uint32_t journal_format_version = 3;
+constexpr uint32_t journal_format_version = 4;
 /// The version a journal records once it holds the `partitions` family
 /// (cluster mode's partition logs): binaries of format 1 cannot open it.
 constexpr uint32_t journal_format_partitions = 2;
@@ -247,6 +248,11 @@ constexpr uint32_t journal_format_partitions = 2;
 /// apply): binaries of format 2 would read the references as damaged
 /// records and drop their queue keys, so they cannot open it.
 constexpr uint32_t journal_format_refs = 3;
+/// The version a journal records with its first partition log append by a
+/// binary that writes entries of several events (partition_entry version
+/// 2, 2026-12-05): binaries of format 3 would skip those entries as
+/// malformed and never deliver their events, so they cannot open it.
+constexpr uint32_t journal_format_entry_batches = 4;
 
 /// Owns the RocksDB instance. Created once at start-up by app/.
 class journal {
@@ -501,9 +507,11 @@ private:
   /// Returns the RocksDB instance.
   rocksdb::DB* db() const;
   /// Writes `batch` (synced when `sync` and the journal syncs) under the
-  /// journal's write admission (a full disk, a failed write); `grows`: it adds data.
+  /// journal's write admission (a full disk, a failed write); `grows`: it
+  /// adds data. `format`: the layout version what it writes needs, recorded
+  /// in the same write when the journal records a lower one.
   std::optional<error> write_batch(rocksdb::WriteBatch& batch, bool sync, std::string_view what,
-                                   bool grows);
+                                   bool grows, uint32_t format = 0);
   /// Returns (and logs) the error a failed read means.
   error read_error(std::string_view what, const rocksdb::Status& s) const;
 

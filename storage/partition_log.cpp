@@ -119,7 +119,10 @@ std::optional<error> partition_log::write_entries(uint64_t at,
   for (const auto& entry : entries)
     batch.Put(cf_, log_key(entry_tag, partition_, offset++).slice(),
               rocksdb::Slice(entry.data(), entry.size()));
-  if (auto err = journal_.write_batch(batch, sync, "append to " + name, true))
+  // Entries of several events (cluster/partition_entry.hpp version 2):
+  // binaries of format 3 cannot open the journal once it holds them.
+  if (auto err = journal_.write_batch(batch, sync, "append to " + name, true,
+                                      entries.empty() ? 0 : journal_format_entry_batches))
     return err;
   end_ = offset;
   epochs_.insert(epochs_.end(), epochs.begin(), epochs.end());

@@ -419,7 +419,8 @@ TEST_F(cluster_data_test,
     15s))
     << r.status << " " << r.body;
   ASSERT_TRUE(hook.wait_delivered("/ok", 10));
-  // The primary's record, read from etcd: /ok has every entry of the log.
+  // The primary's record, read from etcd: /ok has every entry of the log
+  // (the ten are one entry: one request for one partition).
   const auto etcd_port = static_cast<uint16_t>(
     std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
   const auto key = sy::core::base64_encode("/sy/progress/" + std::to_string(p));
@@ -446,7 +447,7 @@ TEST_F(cluster_data_test,
         return false;
       auto bytes = sy::core::base64_decode(value);
       record = bytes ? sy::cluster::decode_progress(*bytes) : std::nullopt;
-      return ok_offset() >= 10;
+      return ok_offset() >= 1;
     },
     20s))
     << seen;

@@ -54,9 +54,8 @@ std::string id_in(uint32_t partition, const std::string& prefix) {
 // A cluster-wide id as another node would mint it (high bits: its number).
 std::string cluster_id(uint64_t n) { return event_id((uint64_t{0x2a} << 48) | n); }
 
-// Returns the partition entry of event `id` (client id `cid`) for `subs`.
-std::string entry(const std::string& id, const std::vector<std::string>& subs,
-                  const std::string& cid = {}) {
+// Returns the record of event `id` (client id `cid`) as ingest encodes it.
+std::string record_of(const std::string& id, const std::string& cid = {}) {
   storage::stored_event e;
   e.seq = 999999; // the ingest node's: means nothing here
   e.ingest_ms = core::now_ms();
@@ -65,8 +64,24 @@ std::string entry(const std::string& id, const std::vector<std::string>& subs,
   e.ev.data = R"({"n":1})";
   e.ev.timestamp_ms = e.ingest_ms;
   e.ev.client_id = cid;
+  return storage::encode_event(e);
+}
+
+// Returns the partition entry of event `id` (client id `cid`) alone, for `subs`.
+std::string entry(const std::string& id, const std::vector<std::string>& subs,
+                  const std::string& cid = {}) {
   std::vector<std::string_view> views(subs.begin(), subs.end());
-  return cluster::encode_partition_entry(storage::encode_event(e), views);
+  return cluster::encode_partition_entry(record_of(id, cid), views);
+}
+
+// Returns one partition entry holding each event (id, its subscriptions) in order.
+std::string entry_of(const std::vector<std::pair<std::string, std::vector<std::string>>>& events) {
+  std::string out;
+  for (const auto& [id, subs] : events) {
+    std::vector<std::string_view> views(subs.begin(), subs.end());
+    cluster::append_to_partition_entry(out, record_of(id), views);
+  }
+  return out;
 }
 
 struct delivery {
@@ -783,8 +798,9 @@ TEST_F(cluster_apply_fixture, with_reference_log_queued_events_are_read_back_fro
   }
   apply_->apply(0, 5, 0, entries);
   ASSERT_TRUE(wait_answered(b, 500));
-  EXPECT_EQ(journal_->format_version(), storage::journal_format_refs)
-    << "the events were journaled as references";
+  EXPECT_EQ(journal_->format_version(), storage::journal_format_entry_batches)
+    << "a journal whose partition log was appended to records format 4 (the events were "
+       "journaled as references: the trimmed entry below shows it)";
   close_all();
 
   // Entry 0 was trimmed meanwhile (as if b had passed it before the crash).
@@ -802,6 +818,51 @@ TEST_F(cluster_apply_fixture, with_reference_log_queued_events_are_read_back_fro
   ASSERT_TRUE(wait_release(0, 5, 3));
   std::lock_guard lock(mu_);
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(2), cluster_id(3)}));
+}
+
+// An entry holds every event of one request for its partition (since
+// 2026-12-05): each is delivered to its own subscriptions in order, an
+// earlier primary's record skips an entry as a whole, and events journaled
+// as references (several into one entry) are read back from the log after
+// a restart.
+TEST_F(cluster_apply_fixture, an_entry_of_several_events_delivers_each_to_its_subscriptions) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b"), c = id_in(0, "sub_c");
+  add_subscription(a);
+  add_subscription(b);
+  add_subscription(c);
+  set_status(b, 500); // failing: its events stay queued, as references
+  // c had entry 10 delivered by an earlier primary: none of its events again.
+  recorded_ = {{c, 11}};
+  reference_log_ = true;
+  open_all();
+  const std::vector<std::string> entries{
+    entry_of({{cluster_id(1), {a, b, c}}, {cluster_id(2), {b}}, {cluster_id(3), {a, b, c}}}),
+    entry_of({{cluster_id(4), {b, c}}, {cluster_id(5), {a}}})};
+  {
+    auto log = storage::partition_log::open(*journal_, 0);
+    ASSERT_TRUE(log) << log.error().message;
+    ASSERT_FALSE((*log)->append(0, std::vector<std::string>(10, entry(cluster_id(99), {}))));
+    ASSERT_FALSE((*log)->append(10, entries));
+  }
+  apply_->apply(0, 7, 10, entries);
+  ASSERT_TRUE(wait_delivered(a, 3));
+  ASSERT_TRUE(wait_delivered(c, 1));
+  ASSERT_TRUE(wait_answered(b, 500));
+  EXPECT_EQ(apply_->counters().applied.load(), 5u) << "every event of both entries";
+  EXPECT_EQ(apply_->counters().skipped_delivered.load(), 2u) << "c's two events of entry 10";
+  EXPECT_EQ(apply_->counters().malformed.load(), 0u);
+  close_all();
+
+  set_status(b, 200);
+  open_all(); // b's queue is recovered through the log (four references into two entries)
+  apply_->apply(0, 7, 10, entries);
+  ASSERT_TRUE(wait_release(0, 7, 12));
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(delivered_to(a),
+            (std::vector<std::string>{cluster_id(1), cluster_id(3), cluster_id(5)}));
+  EXPECT_EQ(delivered_to(b),
+            (std::vector<std::string>{cluster_id(1), cluster_id(2), cluster_id(3), cluster_id(4)}));
+  EXPECT_EQ(delivered_to(c), (std::vector<std::string>{cluster_id(4)}));
 }
 
 // Without it (entries that are in no log), each event is copied.

@@ -94,12 +94,14 @@ struct one_node {
     journal.reset();
     std::filesystem::remove_all(dir);
   }
-  // Stops the replicator and returns each partition's entries as
-  // (event id, subscription ids).
-  std::map<uint32_t, std::vector<std::pair<std::string, std::vector<std::string>>>> read_logs() {
+  // One event of an entry: its id and subscription ids.
+  using logged_event = std::pair<std::string, std::vector<std::string>>;
+  // Stops the replicator and returns each partition's entries, each as its
+  // events in order.
+  std::map<uint32_t, std::vector<std::vector<logged_event>>> read_logs() {
     rt.reset();
     repl.reset();
-    std::map<uint32_t, std::vector<std::pair<std::string, std::vector<std::string>>>> out;
+    std::map<uint32_t, std::vector<std::vector<logged_event>>> out;
     for (uint32_t p = 0; p < partitions; ++p) {
       auto log = storage::partition_log::open(*journal, p);
       EXPECT_TRUE(log);
@@ -108,17 +110,20 @@ struct one_node {
       auto entries = (*log)->read(0, (*log)->end_offset(), SIZE_MAX, SIZE_MAX);
       EXPECT_TRUE(entries);
       for (const auto& bytes : *entries) {
-        auto entry = cluster::decode_partition_entry(bytes);
-        EXPECT_TRUE(entry);
-        if (!entry)
+        auto events = cluster::decode_partition_entry(bytes);
+        EXPECT_TRUE(events);
+        if (!events)
           continue;
-        auto e = storage::decode_event(entry->record);
-        EXPECT_TRUE(e);
-        if (!e)
-          continue;
-        EXPECT_EQ(e->ev.id, actors::event_id(e->seq)) << "the record's id and seq disagree";
-        std::vector<std::string> subs(entry->subscriptions.begin(), entry->subscriptions.end());
-        out[p].emplace_back(e->ev.id, std::move(subs));
+        auto& entry = out[p].emplace_back();
+        for (const auto& event : *events) {
+          auto e = storage::decode_event(event.record);
+          EXPECT_TRUE(e);
+          if (!e)
+            continue;
+          EXPECT_EQ(e->ev.id, actors::event_id(e->seq)) << "the record's id and seq disagree";
+          std::vector<std::string> subs(event.subscriptions.begin(), event.subscriptions.end());
+          entry.emplace_back(e->ev.id, std::move(subs));
+        }
       }
     }
     return out;
@@ -134,15 +139,16 @@ const std::vector<core::index_entry> subscriptions = {
 
 uint32_t partition_of(const std::string& id) { return cluster::partition_of(id, partitions); }
 
-// Submits events of `types` and returns the outcome.
-actors::ingest_outcome submit(one_node& n, const std::vector<std::string>& types) {
+// Submits events of `types` (each with `data`) and returns the outcome.
+actors::ingest_outcome submit(one_node& n, const std::vector<std::string>& types,
+                              const std::string& data = "{}") {
   auto routes = std::make_shared<const actors::route_table>(subscriptions);
   actors::ingest_submission s;
   std::vector<uint32_t> matched;
   for (const auto& t : types) {
     auto e = std::make_shared<storage::stored_event>();
     e->ev.type = t;
-    e->ev.data = "{}";
+    e->ev.data = data;
     routes->index.match(t, "", matched);
     s.add(std::move(e), matched);
   }
@@ -171,27 +177,55 @@ TEST(cluster_ingest, each_event_goes_to_its_subscriptions_partitions_with_its_id
   const auto created = actors::event_id(out.seqs[0]);
   const auto paid = actors::event_id(out.seqs[1]);
 
-  // What each partition's log should hold: one entry per event and
-  // partition, naming the subscriptions of that partition it matched.
+  // What each partition's log should hold: one entry for the request,
+  // with each event that matched a subscription of that partition, in
+  // order, naming those subscriptions.
   std::map<uint32_t, std::map<std::string, std::set<std::string>>> want;
   want[partition_of("sub_orders")][created].insert("sub_orders");
   want[partition_of("sub_created")][created].insert("sub_created");
   want[partition_of("sub_billing")][paid].insert("sub_billing");
 
   std::map<uint32_t, std::map<std::string, std::set<std::string>>> got;
-  std::size_t entries = 0;
-  for (const auto& [p, list] : n.read_logs())
-    for (const auto& [id, subs] : list) {
-      ++entries;
-      EXPECT_EQ(got[p].count(id), 0u) << id << " has two entries in partition " << p;
-      got[p][id] = std::set<std::string>(subs.begin(), subs.end());
-    }
-  EXPECT_EQ(got, want);
+  for (const auto& [p, entries] : n.read_logs()) {
+    EXPECT_EQ(entries.size(), 1u) << "partition " << p << ": one entry per request";
+    for (const auto& entry : entries)
+      for (const auto& [id, subs] : entry) {
+        EXPECT_EQ(got[p].count(id), 0u) << id << " is logged twice in partition " << p;
+        got[p][id] = std::set<std::string>(subs.begin(), subs.end());
+      }
+  }
   // The event that matched nothing is stored nowhere.
-  std::size_t want_entries = 0;
-  for (const auto& [p, by_id] : want)
-    want_entries += by_id.size();
-  EXPECT_EQ(entries, want_entries);
+  EXPECT_EQ(got, want);
+}
+
+TEST(cluster_ingest, a_large_request_is_split_into_entries_of_bounded_size_in_order) {
+  std::set<uint32_t> all;
+  for (uint32_t p = 0; p < partitions; ++p)
+    all.insert(p);
+  one_node n(all);
+  // 200 events of ~1 KiB, all for sub_billing's partition: ~200 KiB.
+  const std::vector<std::string> types(200, "billing.paid");
+  auto out = submit(n, types, "\"" + std::string(1000, 'x') + "\"");
+  ASSERT_EQ(out.status, 202) << out.error;
+  ASSERT_EQ(out.seqs.size(), 200u);
+  auto logs = n.read_logs();
+  ASSERT_EQ(logs.size(), 1u) << "only sub_billing matched";
+  const auto& entries = logs.begin()->second;
+  EXPECT_GE(entries.size(), 3u) << "~200 KiB in entries closed at 64 KiB";
+  EXPECT_LE(entries.size(), 4u);
+  std::vector<std::string> ids;
+  for (const auto& entry : entries) {
+    EXPECT_LE(entry.size() * 1000, cluster::max_partition_entry_bytes + 2000)
+      << "an entry is closed once it passes max_partition_entry_bytes";
+    for (const auto& [id, subs] : entry) {
+      ids.push_back(id);
+      EXPECT_EQ(subs, std::vector<std::string>{"sub_billing"});
+    }
+  }
+  std::vector<std::string> want;
+  for (auto seq : out.seqs)
+    want.push_back(actors::event_id(seq));
+  EXPECT_EQ(ids, want) << "every event once, in the request's order";
 }
 
 TEST(cluster_ingest, a_partition_without_a_primary_makes_the_batch_503_naming_it) {

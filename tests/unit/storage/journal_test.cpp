@@ -1408,15 +1408,15 @@ TEST(journal, records_its_format_version_and_refuses_a_newer_one) {
     // Single-node families only: format 1, which binaries of before open.
     EXPECT_EQ(static_cast<unsigned char>(v[7]), 1u);
     EXPECT_EQ(j->format_version(), 1u);
-    // What a later switchyard with format version 4 would leave behind.
-    ASSERT_FALSE(j->put_meta("format_version", std::string("\0\0\0\0\0\0\0\x04", 8)));
+    // What a later switchyard with format version 5 would leave behind.
+    ASSERT_FALSE(j->put_meta("format_version", std::string("\0\0\0\0\0\0\0\x05", 8)));
   }
   std::string error;
   bool newer = false;
   EXPECT_FALSE(journal::open(dir.path(), false, error, &newer));
   EXPECT_TRUE(newer);
-  EXPECT_NE(error.find("was written by a newer switchyard (format 4; this one reads formats up "
-                       "to 3): restore a backup or run a newer switchyard"),
+  EXPECT_NE(error.find("was written by a newer switchyard (format 5; this one reads formats up "
+                       "to 4): restore a backup or run a newer switchyard"),
             std::string::npos)
     << error;
 

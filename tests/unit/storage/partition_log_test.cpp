@@ -387,15 +387,17 @@ TEST(partition_log, a_journaled_reference_reads_the_event_from_the_log_across_a_
     auto j = open_journal(d);
     auto log = open_log(*j, 2);
     ASSERT_TRUE(log);
-    ASSERT_FALSE(log->append(0, std::vector<std::string>{"hd:" + record + ":tail"}));
     EXPECT_EQ(j->format_version(), journal_format_partitions);
     seq = j->reserve_seqs(1);
+    // A reference before the entry it names: format 3, then 4 with the entry.
     journal_ref(*j, seq, e, 9, ref);
     EXPECT_EQ(j->format_version(), journal_format_refs);
+    ASSERT_FALSE(log->append(0, std::vector<std::string>{"hd:" + record + ":tail"}));
+    EXPECT_EQ(j->format_version(), journal_format_entry_batches);
   }
   auto j = open_journal(d);
   ASSERT_TRUE(j);
-  EXPECT_EQ(j->format_version(), journal_format_refs) << "the raised version was recorded";
+  EXPECT_EQ(j->format_version(), journal_format_entry_batches) << "the raised version was recorded";
   auto read = j->read_queue(9, 0, 10);
   ASSERT_TRUE(read) << read.error().message;
   ASSERT_EQ(read->size(), 1u);
@@ -442,6 +444,33 @@ TEST(partition_log, a_reference_to_an_entry_the_log_no_longer_holds_reads_as_mis
   auto none = j->count_queue(5);
   ASSERT_TRUE(none);
   EXPECT_EQ(*none, 0u);
+}
+
+// An entry holds several events since 2026-12-05: a queue's references
+// into one entry, and into the next, are each read back as their own record.
+TEST(partition_log, references_into_one_entry_read_back_each_record) {
+  temp_dir d;
+  auto j = open_journal(d);
+  auto log = open_log(*j, 1);
+  ASSERT_TRUE(log);
+  const auto e1 = referenced_event(1, "evt_cluster_wide_id1");
+  const auto e2 = referenced_event(2, "evt_cluster_wide_id2");
+  const auto e3 = referenced_event(3, "evt_cluster_wide_id3");
+  const std::string r1 = encode_event(e1), r2 = encode_event(e2), r3 = encode_event(e3);
+  ASSERT_FALSE(log->append(0, std::vector<std::string>{"<" + r1 + "|" + r2 + ">", "#" + r3}));
+  const uint64_t first = j->reserve_seqs(3);
+  const auto size = [](const std::string& r) { return static_cast<uint32_t>(r.size()); };
+  journal_ref(*j, first, e1, 4, {1, 0, 1, size(r1)});
+  journal_ref(*j, first + 1, e2, 4, {1, 0, static_cast<uint32_t>(2 + r1.size()), size(r2)});
+  journal_ref(*j, first + 2, e3, 4, {1, 1, 1, size(r3)});
+  auto read = j->read_queue(4, 0, 10);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ((*read)[0]->ev.id, e1.ev.id);
+  EXPECT_EQ((*read)[1]->ev.id, e2.ev.id);
+  EXPECT_EQ((*read)[2]->ev.id, e3.ev.id);
+  EXPECT_EQ((*read)[1]->ev.data, e2.ev.data);
+  EXPECT_EQ((*read)[2]->seq, first + 2);
 }
 
 TEST(partition_log, a_journal_without_references_keeps_format_2) {
