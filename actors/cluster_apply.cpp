@@ -401,9 +401,9 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           malformed(p, offset, "not a partition entry of a version this node reads");
           continue;
         }
-        for (const auto& entry : *events) {
+        for (const auto& event : *events) {
           ords.clear();
-          for (auto id : entry.subscriptions) {
+          for (auto id : event.subscriptions) {
             if (!below && offset < st.skip_below) {
               auto skip = st.skip.find(id);
               if (skip != st.skip.end() && offset < skip->second) {
@@ -433,7 +433,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           }
           if (ords.empty())
             continue;
-          auto ev = storage::decode_event(entry.record);
+          auto ev = storage::decode_event(event.record);
           if (!ev || ev->ev.id.size() != event_id_size) {
             malformed(p, offset, "an event record in it does not decode");
             continue;
@@ -442,13 +442,13 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           s.dedupe_keys.push_back(e->ev.client_id.empty() ? std::string()
                                                           : scope + e->ev.client_id);
           if (options_.reference_log) {
-            const auto at = static_cast<uint32_t>(entry.record.data() - b.entries[i].data());
+            const auto at = static_cast<uint32_t>(event.record.data() - b.entries[i].data());
             // The id views the event, which the submission keeps alive.
-            const storage::log_ref ref{p, offset, at, static_cast<uint32_t>(entry.record.size()),
+            const storage::log_ref ref{p, offset, at, static_cast<uint32_t>(event.record.size()),
                                        e->ev.id};
             s.add_referenced(std::move(e), ref, ords);
           } else {
-            s.add_encoded(std::move(e), entry.record, ords);
+            s.add_encoded(std::move(e), event.record, ords);
           }
           counters_.applied.fetch_add(1, std::memory_order_relaxed);
         }

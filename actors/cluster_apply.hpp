@@ -100,8 +100,9 @@ struct partition_apply_options {
 
 /// What partition_apply counted (for /metrics and tests).
 struct partition_apply_counters {
-  std::atomic<uint64_t> applied{0};  ///< entries submitted to the journal
-  std::atomic<uint64_t> replayed{0}; ///< entries below the applied watermark (not queued again)
+  std::atomic<uint64_t> applied{0}; ///< events submitted to the journal (an entry holds several)
+  std::atomic<uint64_t> replayed{
+    0}; ///< events of entries below the applied watermark (not queued again)
   std::atomic<uint64_t> unknown_subscriptions{0}; ///< listed ids this node does not know (deleted)
   std::atomic<uint64_t> malformed{0};             ///< entries that did not decode (skipped, logged)
   std::atomic<uint64_t> stale{0};    ///< entries of an epoch this node was demoted from
@@ -109,9 +110,9 @@ struct partition_apply_counters {
   std::atomic<uint64_t> releases{0}; ///< release calls made
   std::atomic<uint64_t> checks{0};   ///< release checks run (one per release_interval)
   std::atomic<uint64_t> progress_records{0}; ///< record_progress calls made
-  /// Entries a new tenure did not queue for a subscription, as the record
-  /// of an earlier primary said it had them delivered (one per entry and
-  /// subscription).
+  /// Events a new tenure did not queue for a subscription, as the record
+  /// of an earlier primary said it had their entries delivered (one per
+  /// event and subscription).
   std::atomic<uint64_t> skipped_delivered{0};
 };
 
