@@ -175,10 +175,10 @@ BENCHMARK(BM_queue_read_copy)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_queue_read_reference)->Unit(benchmark::kMicrosecond);
 
 // A replica's write of 100 events into its partition log, unsynced (the
-// group commit syncs them): one entry per event, as the log is written
-// now, or one entry holding all 100, the lever docs/performance.md names
-// (an entry per batch and partition). The bytes are the same; the keys,
-// memtable inserts and WAL records are not.
+// group commit syncs them): one entry per event, as the log was written
+// until 2026-12-05, or one entry holding all 100, as ingest writes it since
+// (an entry per request and partition). The bytes are the records alone
+// (no entry framing); the keys, memtable inserts and WAL records differ.
 void log_append(benchmark::State& state, bool one_entry) {
   bench_journal b(0);
   if (!b.log) {

@@ -23,13 +23,10 @@ bool get_be(std::string_view in, std::size_t& at, int bytes, uint64_t& v) {
   return true;
 }
 
-// Appends one event (its record, its subscriptions) in the layout both versions share.
+// Appends one event (its record, its subscriptions) in the layout both
+// versions share; each id is at most 65 535 bytes.
 void put_event(std::string& out, std::string_view record,
                const std::vector<std::string_view>& subscriptions) {
-  // Checked before anything is written: a refused event leaves the entry whole.
-  for (auto id : subscriptions)
-    if (id.size() > 0xffff)
-      throw std::length_error("partition entry: a subscription id longer than 65535 bytes");
   put_be(out, record.size(), 4);
   out.append(record);
   put_be(out, subscriptions.size(), 4);
@@ -67,6 +64,11 @@ constexpr std::size_t header_bytes = 1 + 4; // version, event count
 
 void append_to_partition_entry(std::string& entry, std::string_view record,
                                const std::vector<std::string_view>& subscriptions) {
+  // Checked before anything is written, a new entry's header included: a
+  // refused event leaves the entry as it was.
+  for (auto id : subscriptions)
+    if (id.size() > 0xffff)
+      throw std::length_error("partition entry: a subscription id longer than 65535 bytes");
   if (entry.empty()) {
     entry.push_back(static_cast<char>(partition_entry_version));
     put_be(entry, 0, 4);

@@ -822,6 +822,17 @@ struct journal::impl {
     return true;
   }
 
+  /// Adds meta format_version = `version` to `batch` when the journal
+  /// records a lower one, so that the record lands in the same write as
+  /// what needs it; returns whether it did (then raise format_version_ to
+  /// it once the batch is written).
+  bool stage_format_version(rocksdb::WriteBatch& batch, uint32_t version) {
+    if (version <= format_version_.load())
+      return false;
+    batch.Put(cf(cf_meta), meta_format_version, be64_string(version));
+    return true;
+  }
+
   /// Writes `version` as meta format_version (synced).
   std::optional<error> record_format_version(uint32_t version) {
     auto s = db_->Put(write_options(true), cf(cf_meta), meta_format_version, be64_string(version));
@@ -1137,9 +1148,7 @@ rocksdb::DB* journal::db() const { return impl_->db_; }
 std::optional<error> journal::write_batch(rocksdb::WriteBatch& batch, bool sync,
                                           std::string_view what, bool grows, uint32_t format) {
   auto& d = *impl_;
-  const bool raise_format = format > d.format_version_.load();
-  if (raise_format)
-    batch.Put(d.cf(cf_meta), meta_format_version, be64_string(format));
+  const bool raise_format = d.stage_format_version(batch, format);
   auto err = d.write(batch, d.sync_ && sync, what, grows ? write_kind::grows : write_kind::shrinks);
   if (!err && raise_format)
     raise_to(d.format_version_, format);
@@ -1380,9 +1389,7 @@ std::optional<error> journal::append_records(
     batch.Put(d.cf(cf_meta), meta_seq, be64_string(persisted));
   // Binaries of format 2 cannot open a journal holding references (journal.hpp):
   // the record goes in the same write as the first of them.
-  const bool raise_format = refs && d.format_version_.load() < journal_format_refs;
-  if (raise_format)
-    batch.Put(d.cf(cf_meta), meta_format_version, be64_string(journal_format_refs));
+  const bool raise_format = refs && d.stage_format_version(batch, journal_format_refs);
   const bool unsynced = d.sync_ && sync == append_sync::later && !records.empty();
   if (unsynced) {
     // Masked before it is written: a reader never sees it undurable.

@@ -92,9 +92,11 @@ TEST(partition_entry, refuses_anything_but_one_whole_entry) {
 }
 
 TEST(partition_entry, a_refused_subscription_id_leaves_the_entry_whole) {
-  std::string entry;
-  append_to_partition_entry(entry, "kept", {"s1"});
   const std::string long_id(70000, 'x');
+  std::string entry;
+  EXPECT_THROW(append_to_partition_entry(entry, "refused", {long_id}), std::length_error);
+  EXPECT_TRUE(entry.empty()) << "no header without an event";
+  append_to_partition_entry(entry, "kept", {"s1"});
   EXPECT_THROW(append_to_partition_entry(entry, "refused", {long_id}), std::length_error);
   auto e = decode_partition_entry(entry);
   ASSERT_TRUE(e);
