@@ -81,6 +81,25 @@ void append_to_partition_entry(std::string& entry, std::string_view record,
     entry[header_bytes - 1 - i] = static_cast<char>(((count + 1) >> (8 * i)) & 0xff);
 }
 
+bool merge_partition_entries(std::string& into, std::string_view entry) {
+  if (into.size() <= header_bytes || entry.size() <= header_bytes ||
+      static_cast<uint8_t>(into[0]) != partition_entry_version ||
+      static_cast<uint8_t>(entry[0]) != partition_entry_version ||
+      into.size() + entry.size() - header_bytes > max_partition_entry_bytes)
+    return false;
+  std::size_t at = 1;
+  uint64_t count = 0, more = 0;
+  get_be(into, at, 4, count);
+  at = 1;
+  get_be(entry, at, 4, more);
+  if (count == 0 || more == 0 || count + more > 0xffffffff)
+    return false;
+  into.append(entry.substr(header_bytes));
+  for (int i = 0; i < 4; ++i)
+    into[header_bytes - 1 - i] = static_cast<char>(((count + more) >> (8 * i)) & 0xff);
+  return true;
+}
+
 std::string encode_partition_entry(std::string_view record,
                                    const std::vector<std::string_view>& subscriptions) {
   std::string out;

@@ -48,6 +48,14 @@ struct partition_entry_view {
 void append_to_partition_entry(std::string& entry, std::string_view record,
                                const std::vector<std::string_view>& subscriptions);
 
+/// Appends the events of `entry` to those of `into` when both are version-2
+/// entries with at least one event and together hold at most
+/// max_partition_entry_bytes; returns whether it did (when not, `into` is
+/// unchanged). Only the headers are read: the router merges the entries
+/// its own ingest wrote, so that concurrent requests for one partition
+/// cost the replicas one entry (cluster/router.cpp, the flush).
+bool merge_partition_entries(std::string& into, std::string_view entry);
+
 /// Returns the entry holding `record` queued for `subscriptions` alone.
 std::string encode_partition_entry(std::string_view record,
                                    const std::vector<std::string_view>& subscriptions);

@@ -85,7 +85,7 @@ struct route_part {
 /// delegated to the peer's router, answered with a `route_response`.
 struct route_request {
   std::string node;   ///< the ingest node
-  uint64_t batch = 0; ///< the ingest node's batch number (logs)
+  uint64_t batch = 0; ///< the ingest node's number of the first batch it carries (logs)
   std::vector<route_part> parts;
 };
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 
+#include "cluster/partition_entry.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/replicator.hpp"
@@ -21,8 +22,12 @@ using rt_route_atom = caf::atom_constant<caf::atom("rtroute")>;
 using rt_local_atom = caf::atom_constant<caf::atom("rtlocal")>;
 /// A local append made for a peer's route_request ended (local only).
 using rt_served_atom = caf::atom_constant<caf::atom("rtserved")>;
-/// A batch's or a served request's deadline (local timer).
+/// A served request's deadline (local timer).
 using rt_expire_atom = caf::atom_constant<caf::atom("rtexpire")>;
+/// The deadline of the batches taken in one round (local timer).
+using rt_due_atom = caf::atom_constant<caf::atom("rtdue")>;
+/// Sends what the batches taken since the last flush hold (local only).
+using rt_flush_atom = caf::atom_constant<caf::atom("rtflush")>;
 /// Routes a batch's partition again after not_primary (local timer).
 using rt_retry_atom = caf::atom_constant<caf::atom("rtretry")>;
 
@@ -108,11 +113,24 @@ struct pending_batch {
   std::set<uint32_t> retrying;
 };
 
+// A batch's entries of one partition, waiting in the outbox for the flush.
+struct outgoing {
+  uint64_t batch = 0;
+  uint32_t partition = 0;
+  std::vector<std::string> entries;
+};
+
+// One part of a flush (a route_request's, or a local append): its partition
+// and the batches whose entries it holds (all settle with its outcome).
+struct flushed_part {
+  uint32_t partition = 0;
+  std::vector<uint64_t> batches;
+};
+
 // A route_request sent to a peer and not answered yet.
 struct sent_request {
   std::string peer;
-  uint64_t batch = 0;
-  std::vector<uint32_t> parts;
+  std::vector<flushed_part> parts;
 };
 
 // A peer's route_request being appended here.
@@ -140,6 +158,13 @@ struct router_state {
   // Requests sent and not answered, by number: a peer whose link drops
   // answers none of its own (peer_down_atom settles them at once).
   std::map<uint64_t, sent_request> sent;
+  // The group commit: the entries of the batches taken since the last
+  // flush, by the primary they go to (this node's own name: the local
+  // replicator), in the order taken; a rt_flush_atom is on its way while
+  // flush_scheduled. Batches from due_from on have no deadline timer yet.
+  std::map<std::string, std::vector<outgoing>> outbox;
+  bool flush_scheduled = false;
+  uint64_t due_from = 1;
   uint64_t next_batch = 1;
   uint64_t next_served = 1;
   uint64_t next_sent = 1;
@@ -212,15 +237,20 @@ void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o, bool u
   done(std::move(outcomes));
 }
 
-// Sends one route_request to `peer`; its parts settle with the answer.
-void send_request(router_actor* self, uint64_t id, const std::string& peer, route_request req) {
+// Settles every batch whose entries `part` held with its outcome.
+void settle(router_actor* self, const flushed_part& part, route_outcome o, bool unsent = false) {
+  for (auto id : part.batches)
+    settle(self, id, part.partition, o, unsent);
+}
+
+// Sends one route_request to `peer`; each of `parts` (the request's parts,
+// in order) settles with the answer.
+void send_request(router_actor* self, const std::string& peer, route_request req,
+                  std::vector<flushed_part> parts) {
   const auto number = self->state.next_sent++;
   auto& sent = self->state.sent[number];
   sent.peer = peer;
-  sent.batch = id;
-  for (const auto& part : req.parts)
-    sent.parts.push_back(part.partition);
-  const auto parts = sent.parts;
+  sent.parts = std::move(parts);
   {
     std::lock_guard<std::mutex> guard(self->state.seen->mutex);
     ++self->state.seen->counters.sent[peer];
@@ -230,23 +260,27 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
               std::move(req))
     .then(
       [=](route_response& r) {
-        if (self->state.sent.erase(number) == 0)
+        auto it = self->state.sent.find(number);
+        if (it == self->state.sent.end())
           return; // settled when the peer's link dropped
+        const auto parts = std::move(it->second.parts);
+        self->state.sent.erase(it);
         // A part the peer did not answer (it should answer each) failed.
-        std::map<uint32_t, uint32_t> answered;
-        for (std::size_t i = 0; i < r.results.size() && i < parts.size(); ++i) {
-          if (r.results[i].partition != parts[i])
+        std::size_t i = 0;
+        for (; i < r.results.size() && i < parts.size(); ++i) {
+          if (r.results[i].partition != parts[i].partition)
             break;
-          settle(self, id, parts[i], outcome_of(r.results[i].outcome));
-          ++answered[parts[i]];
+          settle(self, parts[i], outcome_of(r.results[i].outcome));
         }
-        for (auto p : parts)
-          if (answered[p]-- == 0)
-            settle(self, id, p, route_outcome::failed);
+        for (; i < parts.size(); ++i)
+          settle(self, parts[i], route_outcome::failed);
       },
       [=](const caf::error& e) {
-        if (self->state.sent.erase(number) == 0)
+        auto it = self->state.sent.find(number);
+        if (it == self->state.sent.end())
           return; // settled when the peer's link dropped
+        const auto parts = std::move(it->second.parts);
+        self->state.sent.erase(it);
         route_outcome o = route_outcome::failed;
         if (e == caf::sec::request_timeout)
           o = route_outcome::timeout;
@@ -255,45 +289,130 @@ void send_request(router_actor* self, uint64_t id, const std::string& peer, rout
         // Refused before it was sent (peer_links: no link to the peer yet,
         // or the peer's router not up yet): nothing of it was written.
         const bool unsent = e == caf::sec::no_route_to_receiving_node;
-        for (auto p : parts)
-          settle(self, id, p, o, unsent);
+        for (const auto& part : parts)
+          settle(self, part, o, unsent);
       });
 }
 
-// Adds partition p's entries to `reqs`, the route_requests of batch `id`
-// for one peer (`bytes`: the entry bytes of its last one), starting a new
-// request where the size bound would be passed; returns how many parts of
-// p it made (each answered on its own).
-uint32_t add_parts(const router_state& st, uint64_t id, std::vector<route_request>& reqs,
-                   std::size_t& bytes, uint32_t p, std::vector<std::string> entries) {
-  uint32_t parts = 0;
-  bool open = false; // reqs.back()'s last part is this partition's
-  for (auto& e : entries) {
-    const auto cost = e.size() + entry_overhead;
-    if (reqs.empty() ||
-        (bytes + cost > st.options.max_message_bytes && !reqs.back().parts.empty())) {
-      reqs.push_back({st.options.node, id, {}});
-      bytes = 0;
-      open = false;
-    }
-    if (!open) {
-      reqs.back().parts.push_back({p, {}});
-      ++parts;
-      open = true;
-    }
-    reqs.back().parts.back().entries.push_back(std::move(e));
-    bytes += cost;
-  }
-  return parts;
+// Appends `entries` of `part` on this node; the outcome settles its batches.
+void append_local(router_actor* self, flushed_part part, std::vector<std::string> entries) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  const auto p = part.partition;
+  self->state.local->append(p, std::move(entries),
+                            [me, p, batches = std::move(part.batches)](append_outcome o) mutable {
+                              caf::anon_send(me, rt_local_atom::value, p, std::move(batches),
+                                             static_cast<uint8_t>(outcome_of(o)));
+                            });
 }
 
-// Appends `entries` of partition p of batch `id` on this node; the outcome
-// settles the part.
-void append_local(router_actor* self, uint64_t id, uint32_t p, std::vector<std::string> entries) {
-  auto me = caf::actor_cast<caf::actor>(self);
-  self->state.local->append(p, std::move(entries), [me, id, p](append_outcome o) {
-    caf::anon_send(me, rt_local_atom::value, id, p, static_cast<uint8_t>(outcome_of(o)));
-  });
+// Puts partition p's entries of batch `id` in the outbox for `primary` and
+// makes sure a flush comes.
+void enqueue(router_actor* self, const std::string& primary, uint64_t id, uint32_t p,
+             std::vector<std::string> entries) {
+  auto& st = self->state;
+  st.batches.at(id).waiting[p] = 0; // counted by the flush, part by part
+  st.outbox[primary].push_back({id, p, std::move(entries)});
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, rt_flush_atom::value);
+  }
+}
+
+// Adds `entry` to the part at the end of `entries`: merged into its last
+// entry when both are entries of several events that fit together, so
+// that concurrent requests for one partition cost its replicas one entry.
+// Returns the bytes it added.
+std::size_t add_entry(std::vector<std::string>& entries, std::string&& entry) {
+  if (!entries.empty() && merge_partition_entries(entries.back(), entry))
+    return entry.size() - 5; // its events, without their entry header
+  entries.push_back(std::move(entry));
+  return entries.back().size() + entry_overhead;
+}
+
+// Sends the items of one primary's outbox (sorted by partition, each
+// partition's in the order taken) as few route_requests as the size bound
+// allows: a partition's entries of several batches travel as one part,
+// merged (add_entry).
+void flush_remote(router_actor* self, const std::string& peer, std::vector<outgoing>& items) {
+  auto& st = self->state;
+  std::vector<route_request> reqs;
+  std::vector<std::vector<flushed_part>> parts; // each request's
+  std::size_t bytes = 0;                        // of the last request's entries
+  for (auto& item : items) {
+    auto b = st.batches.find(item.batch);
+    if (b == st.batches.end())
+      continue;           // answered already (its deadline passed)
+    bool counted = false; // the batch is among the current part's
+    for (auto& e : item.entries) {
+      const auto cost = e.size() + entry_overhead;
+      if (reqs.empty() ||
+          (bytes + cost > st.options.max_message_bytes && !reqs.back().parts.empty())) {
+        reqs.push_back({st.options.node, item.batch, {}});
+        parts.emplace_back();
+        bytes = 0;
+      }
+      auto& req = reqs.back();
+      if (req.parts.empty() || req.parts.back().partition != item.partition) {
+        req.parts.push_back({item.partition, {}});
+        parts.back().push_back({item.partition, {}});
+        counted = false;
+      }
+      if (!counted) {
+        parts.back().back().batches.push_back(item.batch);
+        ++b->second.waiting[item.partition];
+        counted = true;
+      }
+      bytes += add_entry(req.parts.back().entries, std::move(e));
+    }
+  }
+  for (std::size_t i = 0; i < reqs.size(); ++i)
+    send_request(self, peer, std::move(reqs[i]), std::move(parts[i]));
+}
+
+// Appends the items of this node's own outbox (sorted by partition): one
+// append per partition, its batches' entries merged (add_entry).
+void flush_local(router_actor* self, std::vector<outgoing>& items) {
+  auto& st = self->state;
+  for (std::size_t k = 0; k < items.size();) {
+    flushed_part part{items[k].partition, {}};
+    std::vector<std::string> entries;
+    for (; k < items.size() && items[k].partition == part.partition; ++k) {
+      auto b = st.batches.find(items[k].batch);
+      if (b == st.batches.end())
+        continue; // answered already (its deadline passed)
+      ++b->second.waiting[part.partition];
+      part.batches.push_back(items[k].batch);
+      for (auto& e : items[k].entries)
+        add_entry(entries, std::move(e));
+    }
+    if (!part.batches.empty())
+      append_local(self, std::move(part), std::move(entries));
+  }
+}
+
+// The group commit: sends what every batch taken since the last flush
+// holds, one route_request per peer (split only at the size bound) and
+// one local append per partition, and sets one deadline for those batches.
+// The flush message queues behind the batches already in the mailbox, so
+// under load a flush carries many.
+void flush(router_actor* self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.due_from < st.next_batch) {
+    self->delayed_send(self, st.options.timeout, rt_due_atom::value, st.due_from, st.next_batch);
+    st.due_from = st.next_batch;
+  }
+  auto outbox = std::move(st.outbox);
+  st.outbox.clear();
+  for (auto& [primary, items] : outbox) {
+    std::stable_sort(items.begin(), items.end(), [](const outgoing& x, const outgoing& y) {
+      return x.partition < y.partition;
+    });
+    if (primary == st.options.node)
+      flush_local(self, items);
+    else
+      flush_remote(self, primary, items);
+  }
 }
 
 // Routes partition p of batch `id` again (after not_primary), by the
@@ -315,18 +434,11 @@ void retry(router_actor* self, uint64_t id, uint32_t p) {
   auto c = configs.find(p);
   if (c == configs.end() || c->second.primary.empty())
     return settle(self, id, p, route_outcome::not_primary);
-  auto entries = b.kept.at(p); // kept for a further retry
-  if (c->second.primary == st.options.node)
-    return append_local(self, id, p, std::move(entries));
-  std::vector<route_request> reqs;
-  std::size_t bytes = 0;
-  b.waiting[p] = add_parts(st, id, reqs, bytes, p, std::move(entries));
-  for (auto& req : reqs)
-    send_request(self, id, c->second.primary, std::move(req));
+  enqueue(self, c->second.primary, id, p, b.kept.at(p)); // kept for a further retry
 }
 
-// Takes a batch: local partitions to the replicator, the others grouped per
-// primary into as few route_requests as the size bound allows.
+// Takes a batch: each partition's entries to the outbox of its primary
+// (this node's own for the partitions it leads), sent at the next flush.
 void take(router_actor* self, route_job& job) {
   auto& st = self->state;
   const uint64_t id = st.next_batch++;
@@ -335,9 +447,6 @@ void take(router_actor* self, route_job& job) {
   b.taken = clock::now();
   job.done = nullptr;
   const auto& configs = configurations(self);
-  std::map<std::string, std::vector<route_request>> remote;
-  std::map<std::string, std::size_t> remote_bytes; // of each peer's last request
-  std::vector<std::pair<uint32_t, std::vector<std::string>>> local;
   std::vector<std::pair<uint32_t, route_outcome>> refused;
   for (auto& [p, entries] : job.batch) {
     b.outcomes[p] = route_outcome::committed;
@@ -351,26 +460,18 @@ void take(router_actor* self, route_job& job) {
       b.waiting[p] = 1;
       continue;
     }
-    const auto& primary = c->second.primary;
-    if (primary == st.options.node) {
-      b.waiting[p] = 1;
-      local.emplace_back(p, std::move(entries));
-      continue;
-    }
-    b.waiting[p] = add_parts(st, id, remote[primary], remote_bytes[primary], p, std::move(entries));
+    enqueue(self, c->second.primary, id, p, std::move(entries));
   }
-  if (b.waiting.empty() && refused.empty()) {
+  if (b.waiting.empty()) {
     auto done = std::move(b.done);
     auto outcomes = std::move(b.outcomes);
     st.batches.erase(id);
     return done(std::move(outcomes));
   }
-  self->delayed_send(self, st.options.timeout, rt_expire_atom::value, false, id);
-  for (auto& [p, entries] : local)
-    append_local(self, id, p, std::move(entries));
-  for (auto& [peer, reqs] : remote)
-    for (auto& req : reqs)
-      send_request(self, id, peer, std::move(req));
+  if (!st.flush_scheduled) { // only refused partitions: the flush sets the deadline
+    st.flush_scheduled = true;
+    self->send(self, rt_flush_atom::value);
+  }
   for (auto [p, o] : refused)
     settle(self, id, p, o);
 }
@@ -399,7 +500,7 @@ caf::result<route_response> serve(router_actor* self, route_request& req) {
   // Three quarters of the asker's time: the answer, with the parts that did
   // commit, must reach the asker before its own deadline, or one held
   // partition would make every part of the request `timeout` there.
-  self->delayed_send(self, serve_time(st.options.timeout), rt_expire_atom::value, true, id);
+  self->delayed_send(self, serve_time(st.options.timeout), rt_expire_atom::value, id);
   auto me = caf::actor_cast<caf::actor>(self);
   for (std::size_t i = 0; i < req.parts.size(); ++i)
     st.local->append(req.parts[i].partition, std::move(req.parts[i].entries),
@@ -419,9 +520,10 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
   self->send(self->state.links, router_attach_atom::value, caf::actor_cast<caf::actor>(self));
   return {
     [self](rt_route_atom, const std::shared_ptr<route_job>& job) { take(self, *job); },
-    [self](rt_local_atom, uint64_t id, uint32_t p, uint8_t o) {
-      settle(self, id, p, outcome_of(o));
+    [self](rt_local_atom, uint32_t p, const std::vector<uint64_t>& batches, uint8_t o) {
+      settle(self, flushed_part{p, batches}, outcome_of(o));
     },
+    [self](rt_flush_atom) { flush(self); },
     [self](rt_retry_atom, uint64_t id, uint32_t p) { retry(self, id, p); },
     [self](rt_served_atom, uint64_t id, uint64_t i, uint8_t o) {
       auto it = self->state.served.find(id);
@@ -434,29 +536,30 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
       s.promise.deliver(std::move(s.response));
       self->state.served.erase(it);
     },
-    [self](rt_expire_atom, bool served, uint64_t id) {
-      if (served) {
-        auto it = self->state.served.find(id);
-        if (it == self->state.served.end())
-          return;
-        // Parts still appending answer `timeout` (set when the request came).
-        it->second.promise.deliver(std::move(it->second.response));
-        self->state.served.erase(it);
+    [self](rt_expire_atom, uint64_t id) {
+      auto it = self->state.served.find(id);
+      if (it == self->state.served.end())
         return;
+      // Parts still appending answer `timeout` (set when the request came).
+      it->second.promise.deliver(std::move(it->second.response));
+      self->state.served.erase(it);
+    },
+    [self](rt_due_atom, uint64_t from, uint64_t to) {
+      // The batches [from, to) still waiting: their unanswered partitions
+      // are `timeout`.
+      auto& batches = self->state.batches;
+      for (auto it = batches.lower_bound(from); it != batches.end() && it->first < to;) {
+        auto& b = it->second;
+        for (const auto& [p, n] : b.waiting)
+          if (b.retrying.count(p) != 0)
+            continue; // keeps its refusal (not sent again yet: nothing written)
+          else if (b.outcomes[p] == route_outcome::committed)
+            b.outcomes[p] = route_outcome::timeout;
+        auto done = std::move(b.done);
+        auto outcomes = std::move(b.outcomes);
+        it = batches.erase(it);
+        done(std::move(outcomes));
       }
-      auto it = self->state.batches.find(id);
-      if (it == self->state.batches.end())
-        return;
-      auto& b = it->second;
-      for (const auto& [p, n] : b.waiting)
-        if (b.retrying.count(p) != 0)
-          continue; // keeps its refusal (not sent again yet: nothing written)
-        else if (b.outcomes[p] == route_outcome::committed)
-          b.outcomes[p] = route_outcome::timeout;
-      auto done = std::move(b.done);
-      auto outcomes = std::move(b.outcomes);
-      self->state.batches.erase(it);
-      done(std::move(outcomes));
     },
     [self](route_request& req) -> caf::result<route_response> { return serve(self, req); },
     [self](peer_down_atom, const std::string& node) {
@@ -473,8 +576,8 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
         }
       }
       for (const auto& r : lost)
-        for (auto p : r.parts)
-          settle(self, r.batch, p, route_outcome::unreachable);
+        for (const auto& part : r.parts)
+          settle(self, part, route_outcome::unreachable);
     },
   };
 }

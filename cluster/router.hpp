@@ -5,11 +5,19 @@
 // gets every partition's entries to that partition's primary as this
 // node's view of the configurations names it: a partition this node leads
 // goes to the local replicator's append(), the others travel as ONE
-// `route_request` per peer per batch (split only when it would pass
+// `route_request` per peer per group commit (split only when it would pass
 // `max_message_bytes`, CLUSTER.md's ~256 KiB rule) through peer_links to
 // the peer's router, which appends them to its own replicator and answers
 // an outcome per partition. The caller gets one outcome per partition,
 // within `timeout` whatever the peers do.
+//
+// The group commit: the router sends what it took at a flush that queues
+// behind the batches already in its mailbox, so under load one flush
+// carries many batches. Their entries of one partition travel as one part
+// and are merged into as few entries as max_partition_entry_bytes allows
+// (one local append per partition alike): concurrent single-event
+// requests cost the peers one message and the replicas one entry, not one
+// each. Every batch of a part shares its outcome.
 //
 // The router decides nothing: the replicator that receives an append is the
 // one that accepts it (it is the primary of the epoch it applied) or refuses

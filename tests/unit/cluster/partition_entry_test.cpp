@@ -103,3 +103,55 @@ TEST(partition_entry, a_refused_subscription_id_leaves_the_entry_whole) {
   ASSERT_EQ(e->size(), 1u);
   EXPECT_EQ((*e)[0].record, "kept");
 }
+
+TEST(partition_entry, merged_entries_hold_both_events_in_order) {
+  std::string into;
+  append_to_partition_entry(into, "first", {"s1"});
+  append_to_partition_entry(into, "second", {});
+  std::string more;
+  append_to_partition_entry(more, "third", {"s1", "s2"});
+  ASSERT_TRUE(merge_partition_entries(into, more));
+  std::string want;
+  append_to_partition_entry(want, "first", {"s1"});
+  append_to_partition_entry(want, "second", {});
+  append_to_partition_entry(want, "third", {"s1", "s2"});
+  // The very bytes of one entry the three were appended to.
+  EXPECT_EQ(into, want);
+  auto e = decode_partition_entry(into);
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->size(), 3u);
+  EXPECT_EQ((*e)[2].record, "third");
+}
+
+TEST(partition_entry, entries_are_merged_only_when_both_are_version_2_and_fit) {
+  const std::string v1("\x01\x00\x00\x00\x03rec\x00\x00\x00\x01\x00\x02s1", 16);
+  const auto one = encode_partition_entry("rec", {"s1"});
+  auto into = one;
+  EXPECT_FALSE(merge_partition_entries(into, v1));
+  EXPECT_FALSE(merge_partition_entries(into, "opaque bytes"));
+  EXPECT_FALSE(merge_partition_entries(into, ""));
+  EXPECT_EQ(into, one);
+  std::string old = v1;
+  EXPECT_FALSE(merge_partition_entries(old, one));
+  EXPECT_EQ(old, v1);
+  std::string empty;
+  EXPECT_FALSE(merge_partition_entries(empty, one));
+  EXPECT_TRUE(empty.empty());
+
+  // Two that together pass max_partition_entry_bytes stay two; one byte
+  // less and they merge.
+  const std::size_t fixed = one.size() - 3; // the bytes of `one` besides its record
+  auto big = encode_partition_entry(std::string(max_partition_entry_bytes / 2, 'x'), {"s1"});
+  const auto other = encode_partition_entry(
+    std::string(max_partition_entry_bytes - big.size() - fixed + 5 + 1, 'y'), {"s1"});
+  ASSERT_EQ(big.size() + other.size() - 5, max_partition_entry_bytes + 1);
+  const auto before = big;
+  EXPECT_FALSE(merge_partition_entries(big, other));
+  EXPECT_EQ(big, before);
+  const auto fits = encode_partition_entry(std::string(other.size() - fixed - 1, 'y'), {"s1"});
+  EXPECT_TRUE(merge_partition_entries(big, fits));
+  EXPECT_EQ(big.size(), max_partition_entry_bytes);
+  auto e = decode_partition_entry(big);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->size(), 2u);
+}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/partition_entry.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/replicator.hpp"
@@ -38,6 +40,31 @@ namespace {
 
 constexpr auto route_timeout = 1000ms;
 
+// Holds a router inside its read of the configurations (as it takes a
+// batch) until opened, so that the batches routed meanwhile queue in its
+// mailbox, as under load.
+struct gate {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool entered = false;
+  bool opened = false;
+  void pass() {
+    std::unique_lock<std::mutex> lock(mutex);
+    entered = true;
+    changed.notify_all();
+    changed.wait_for(lock, 20s, [&] { return opened; });
+  }
+  bool wait_entered() {
+    std::unique_lock<std::mutex> lock(mutex);
+    return changed.wait_for(lock, 20s, [&] { return entered; });
+  }
+  void open() {
+    std::lock_guard<std::mutex> guard(mutex);
+    opened = true;
+    changed.notify_all();
+  }
+};
+
 // What every node reads: the members' addresses, the configurations the
 // replicators apply, and the ones the routers route by.
 struct control {
@@ -45,6 +72,7 @@ struct control {
   std::vector<peer_address> members;
   std::map<uint32_t, configuration> configs;
   std::map<uint32_t, configuration> routed;
+  gate* hold = nullptr; // the next router to read `routed` waits at it
 
   void set(uint32_t p, const configuration& c) {
     std::lock_guard<std::mutex> guard(mutex);
@@ -125,6 +153,13 @@ struct node {
     r.retry_for = timeout / 2; // as the defaults: half the timeout
     r.max_message_bytes = max_message_bytes;
     r.configurations = [&c = ctl] {
+      gate* g = nullptr;
+      {
+        std::lock_guard<std::mutex> guard(c.mutex);
+        g = std::exchange(c.hold, nullptr);
+      }
+      if (g)
+        g->pass();
       std::lock_guard<std::mutex> guard(c.mutex);
       return c.routed;
     };
@@ -262,6 +297,66 @@ TEST_F(router_nodes, a_batch_over_local_and_remote_partitions_commits_with_one_m
 
   EXPECT_EQ(b->stop_and_read(2), entries("p2-", 2));
   EXPECT_EQ(c->stop_and_read(3), entries("p3-", 4));
+}
+
+// An entry of one event, as ingest writes it.
+std::string event_entry(const std::string& record) { return encode_partition_entry(record, {"s"}); }
+
+// The records of `entry`'s events.
+std::vector<std::string> records_of(const std::string& entry) {
+  std::vector<std::string> out;
+  if (auto events = decode_partition_entry(entry))
+    for (const auto& e : *events)
+      out.emplace_back(e.record);
+  return out;
+}
+
+TEST_F(router_nodes, batches_taken_together_travel_as_one_request_and_one_entry_per_partition) {
+  start_all();
+  gate g;
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.hold = &g;
+  }
+  // Ten single-event batches for b's partition 2 and a's own partition 1;
+  // the sixth also for partition 6, which has no primary. The first holds
+  // a's router while the other nine queue behind it.
+  constexpr int n = 10;
+  std::vector<std::unique_ptr<answer>> done;
+  for (int i = 0; i < n; ++i) {
+    routed_batch batch{{1, {event_entry("p1-" + std::to_string(i))}},
+                       {2, {event_entry("p2-" + std::to_string(i))}}};
+    if (i == 5)
+      batch[6] = {event_entry("p6-5")};
+    done.push_back(std::make_unique<answer>());
+    a->rt->route(std::move(batch), done.back()->callback());
+    if (i == 0)
+      ASSERT_TRUE(g.wait_entered()) << "the router never took the first batch";
+  }
+  g.open();
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(eventually([&] { return done[i]->came(); })) << "batch " << i << " unanswered";
+    route_outcomes want{{1, route_outcome::committed}, {2, route_outcome::committed}};
+    if (i == 5)
+      want[6] = route_outcome::not_primary;
+    EXPECT_EQ(done[i]->outcomes(), want) << "batch " << i;
+    EXPECT_EQ(done[i]->calls, 1);
+  }
+  // One message to b for the ten, and one entry of ten events in each
+  // partition's log, in the order the batches were routed.
+  EXPECT_EQ(a->rt->counters().sent, (std::map<std::string, uint64_t>{{"b", 1}}));
+  EXPECT_EQ(b->rt->counters().served, 1u);
+  std::vector<std::string> p1, p2;
+  for (int i = 0; i < n; ++i) {
+    p1.push_back("p1-" + std::to_string(i));
+    p2.push_back("p2-" + std::to_string(i));
+  }
+  const auto log2 = b->stop_and_read(2);
+  ASSERT_EQ(log2.size(), 1u);
+  EXPECT_EQ(records_of(log2[0]), p2);
+  const auto log1 = a->stop_and_read(1);
+  ASSERT_EQ(log1.size(), 1u);
+  EXPECT_EQ(records_of(log1[0]), p1);
 }
 
 TEST_F(router_nodes, a_peers_part_above_the_message_bound_is_split_and_stays_in_order) {
