@@ -87,7 +87,7 @@ struct partition_apply_options {
   /// Unset: neither happens. A takeover redelivers to a listed subscription
   /// what it delivered within about `progress_every` before it.
   std::chrono::milliseconds progress_after{2000};
-  std::chrono::milliseconds progress_every{250};
+  std::chrono::milliseconds progress_every{100};
   std::chrono::milliseconds progress_repeat{30000};
   /// At most this many records a second for all partitions together (each
   /// is one etcd write): with n partitions lagging, each records every
