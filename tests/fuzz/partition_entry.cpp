@@ -3,7 +3,8 @@
 // version 2 (several events) or 1 (one, written before 2026-12-05). What
 // it reads must be views inside the input, and written back event by
 // event it must read the same; an entry of version 2 written back is the
-// input byte for byte.
+// input byte for byte, and merged with itself (the router's group commit)
+// reads as its events twice, in order.
 
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     fuzz::check((*reread)[i].record == (*events)[i].record, "a record reads the same");
     fuzz::check((*reread)[i].subscriptions == (*events)[i].subscriptions,
                 "an event's subscriptions read the same");
+  }
+  std::string twice = again;
+  if (cluster::merge_partition_entries(twice, again)) {
+    auto both = cluster::decode_partition_entry(twice);
+    fuzz::check(bool(both), "an entry merged with itself reads");
+    fuzz::check(both->size() == 2 * events->size(), "a merged entry holds both entries' events");
+    for (std::size_t i = 0; i < both->size(); ++i)
+      fuzz::check((*both)[i].record == (*events)[i % events->size()].record,
+                  "a merged entry's events are the first's, then the second's");
+  } else {
+    fuzz::check(twice == again, "an entry not merged is unchanged");
+    fuzz::check(2 * again.size() - 5 > cluster::max_partition_entry_bytes,
+                "two entries of this version that fit are merged");
   }
   return 0;
 }
