@@ -58,7 +58,13 @@ bool get_event(std::string_view in, std::size_t& at, partition_entry_view& event
   return true;
 }
 
-constexpr std::size_t header_bytes = 1 + 4; // version, event count
+constexpr std::size_t header_bytes = partition_entry_header_bytes;
+
+// Writes `count` into a version-2 entry's header.
+void set_count(std::string& entry, uint64_t count) {
+  for (int i = 0; i < 4; ++i)
+    entry[header_bytes - 1 - i] = static_cast<char>((count >> (8 * i)) & 0xff);
+}
 
 } // namespace
 
@@ -77,8 +83,7 @@ void append_to_partition_entry(std::string& entry, std::string_view record,
   uint64_t count = 0;
   get_be(entry, at, 4, count);
   put_event(entry, record, subscriptions);
-  for (int i = 0; i < 4; ++i)
-    entry[header_bytes - 1 - i] = static_cast<char>(((count + 1) >> (8 * i)) & 0xff);
+  set_count(entry, count + 1);
 }
 
 bool merge_partition_entries(std::string& into, std::string_view entry) {
@@ -95,8 +100,7 @@ bool merge_partition_entries(std::string& into, std::string_view entry) {
   if (count == 0 || more == 0 || count + more > 0xffffffff)
     return false;
   into.append(entry.substr(header_bytes));
-  for (int i = 0; i < 4; ++i)
-    into[header_bytes - 1 - i] = static_cast<char>(((count + more) >> (8 * i)) & 0xff);
+  set_count(into, count + more);
   return true;
 }
 

@@ -36,6 +36,9 @@ inline constexpr uint8_t partition_entry_version = 2;
 /// ~256 KiB (an event larger than this is an entry alone).
 inline constexpr std::size_t max_partition_entry_bytes = 64 * 1024;
 
+/// The bytes of a version-2 entry's header: its version and event count.
+inline constexpr std::size_t partition_entry_header_bytes = 1 + 4;
+
 /// One event of a decoded entry: views into the bytes it was decoded from.
 struct partition_entry_view {
   std::string_view record;

@@ -305,6 +305,14 @@ void append_local(router_actor* self, flushed_part part, std::vector<std::string
                             });
 }
 
+// Makes sure a flush comes (after the messages already queued).
+void schedule_flush(router_actor* self) {
+  if (self->state.flush_scheduled)
+    return;
+  self->state.flush_scheduled = true;
+  self->send(self, rt_flush_atom::value);
+}
+
 // Puts partition p's entries of batch `id` in the outbox for `primary` and
 // makes sure a flush comes.
 void enqueue(router_actor* self, const std::string& primary, uint64_t id, uint32_t p,
@@ -312,10 +320,7 @@ void enqueue(router_actor* self, const std::string& primary, uint64_t id, uint32
   auto& st = self->state;
   st.batches.at(id).waiting[p] = 0; // counted by the flush, part by part
   st.outbox[primary].push_back({id, p, std::move(entries)});
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, rt_flush_atom::value);
-  }
+  schedule_flush(self);
 }
 
 // Adds `entry` to the part at the end of `entries`: merged into its last
@@ -324,7 +329,7 @@ void enqueue(router_actor* self, const std::string& primary, uint64_t id, uint32
 // Returns the bytes it added.
 std::size_t add_entry(std::vector<std::string>& entries, std::string&& entry) {
   if (!entries.empty() && merge_partition_entries(entries.back(), entry))
-    return entry.size() - 5; // its events, without their entry header
+    return entry.size() - partition_entry_header_bytes; // its events alone
   entries.push_back(std::move(entry));
   return entries.back().size() + entry_overhead;
 }
@@ -468,10 +473,7 @@ void take(router_actor* self, route_job& job) {
     st.batches.erase(id);
     return done(std::move(outcomes));
   }
-  if (!st.flush_scheduled) { // only refused partitions: the flush sets the deadline
-    st.flush_scheduled = true;
-    self->send(self, rt_flush_atom::value);
-  }
+  schedule_flush(self); // with only refused partitions too: the flush sets the deadline
   for (auto [p, o] : refused)
     settle(self, id, p, o);
 }
