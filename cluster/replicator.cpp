@@ -12,6 +12,7 @@
 #include "cluster/membership.hpp"
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
+#include "cluster/request_deadlines.hpp"
 #include "log/log.hpp"
 #include "storage/partition_log.hpp"
 
@@ -159,6 +160,10 @@ struct repl_state {
   std::set<uint32_t> unsynced_primaries;
   std::vector<std::pair<uint32_t, uint64_t>> unsynced_backups;
   bool sync_scheduled = false;
+  // The backups' requests to their primaries in flight, each answered
+  // request_timeout by the tick's sweep rather than by a CAF timer
+  // (request_deadlines.hpp).
+  request_deadlines asks;
   // When cluster.insync_shrink was last logged for each backup.
   std::map<std::string, clock::time_point> shrink_logged;
   // hand_over() began: new appends are refused (not_primary), the ones
@@ -568,27 +573,31 @@ void ask_primary(repl_actor* self, uint32_t p, const std::string& primary, const
   const auto gen = part.generation;
   part.asking = primary;
   part.asking_generation = gen;
-  self
-    ->request(self->state.links, self->state.options.request_timeout, peer_route_atom::value,
-              primary, request)
-    .then(
-      [=](Response& r) {
-        auto it = self->state.parts.find(p);
-        if (it == self->state.parts.end() || it->second.generation != gen || !it->second.backup)
-          return;
-        it->second.asking.clear();
-        auto next = on_reply(*it->second.backup, r);
-        if (next.action == backup_action::none)
-          return retry_later(self, p);
-        drive(self, p, std::move(next));
-      },
-      [=](const caf::error&) {
-        auto it = self->state.parts.find(p);
-        if (it == self->state.parts.end() || it->second.generation != gen)
-          return;
-        it->second.asking.clear();
-        retry_later(self, p);
-      });
+  // No CAF timer: the tick's sweep answers it request_timeout.
+  auto handle = self->request(self->state.links, caf::infinite, peer_route_atom::value, primary,
+                              request);
+  const auto mid = handle.id();
+  self->state.asks.add(mid);
+  handle.then(
+    [=](Response& r) {
+      self->state.asks.answered(mid);
+      auto it = self->state.parts.find(p);
+      if (it == self->state.parts.end() || it->second.generation != gen || !it->second.backup)
+        return;
+      it->second.asking.clear();
+      auto next = on_reply(*it->second.backup, r);
+      if (next.action == backup_action::none)
+        return retry_later(self, p);
+      drive(self, p, std::move(next));
+    },
+    [=](const caf::error&) {
+      self->state.asks.answered(mid);
+      auto it = self->state.parts.find(p);
+      if (it == self->state.parts.end() || it->second.generation != gen)
+        return;
+      it->second.asking.clear();
+      retry_later(self, p);
+    });
 }
 
 void restart_backup(repl_actor* self, uint32_t p) {
@@ -845,6 +854,7 @@ void do_append(repl_actor* self, append_job& job) {
 caf::behavior repl_behavior(repl_actor* self, replicator_options options, storage::journal* journal,
                             caf::actor links, std::shared_ptr<snapshot> seen) {
   self->state.options = std::move(options);
+  self->state.asks.set_timeout(self->state.options.request_timeout);
   self->state.journal = journal;
   self->state.links = std::move(links);
   self->state.seen = std::move(seen);
@@ -856,6 +866,7 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
         for (const auto& [p, config] : self->state.options.configurations())
           apply_configuration(self, p, config);
       const auto now = clock::now();
+      self->state.asks.sweep(self, now);
       for (auto& [p, part] : self->state.parts) {
         settle_all(part, now); // held past request_timeout
         wake_parked(self, part, true);

@@ -100,7 +100,8 @@ struct replicator_options {
   /// How long a primary parks a fetch that finds nothing new.
   std::chrono::milliseconds long_poll{500};
   /// The timeout of a request to a peer (above long_poll): a dead peer's
-  /// requests end only by it (CAF 0.17).
+  /// requests end only by it (CAF 0.17). Met by the tick, up to poll_every
+  /// late (request_deadlines.hpp).
   std::chrono::milliseconds request_timeout{2000};
   /// The pause before a backup whose request was refused or failed starts again.
   std::chrono::milliseconds retry_after{100};

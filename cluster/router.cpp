@@ -2,7 +2,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <set>
 
@@ -10,6 +12,7 @@
 #include "cluster/peer_links.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/replicator.hpp"
+#include "cluster/request_deadlines.hpp"
 #include "log/log.hpp"
 
 namespace sy::cluster {
@@ -22,10 +25,8 @@ using rt_route_atom = caf::atom_constant<caf::atom("rtroute")>;
 using rt_local_atom = caf::atom_constant<caf::atom("rtlocal")>;
 /// A local append made for a peer's route_request ended (local only).
 using rt_served_atom = caf::atom_constant<caf::atom("rtserved")>;
-/// A served request's deadline (local timer).
-using rt_expire_atom = caf::atom_constant<caf::atom("rtexpire")>;
-/// The deadline of the batches taken in one round (local timer).
-using rt_due_atom = caf::atom_constant<caf::atom("rtdue")>;
+/// Sweeps the deadlines (local timer, while any is set).
+using rt_tick_atom = caf::atom_constant<caf::atom("rttick")>;
 /// Sends what the batches taken since the last flush hold (local only).
 using rt_flush_atom = caf::atom_constant<caf::atom("rtflush")>;
 /// Routes a batch's partition again after not_primary (local timer).
@@ -35,6 +36,13 @@ using clock = std::chrono::steady_clock;
 
 // How long a peer's route_request may wait for its appends (see serve()).
 std::chrono::milliseconds serve_time(std::chrono::milliseconds timeout) { return timeout * 3 / 4; }
+
+// How often the deadlines are swept while any is set: a deadline is met at
+// most this late (100 ms for the 3 s default).
+std::chrono::milliseconds tick_every(std::chrono::milliseconds timeout) {
+  return std::clamp<std::chrono::milliseconds>(timeout / 20, std::chrono::milliseconds(5),
+                                               std::chrono::milliseconds(100));
+}
 
 // What an entry costs in a route_request besides its bytes (its length).
 constexpr std::size_t entry_overhead = 8;
@@ -140,6 +148,18 @@ struct served_request {
   std::size_t left = 0;
 };
 
+// The batches [from, to) taken in one round, due at `at`.
+struct round_due {
+  clock::time_point at;
+  uint64_t from = 0, to = 0;
+};
+
+// A served request (by number), due at `at`.
+struct serve_due {
+  clock::time_point at;
+  uint64_t id = 0;
+};
+
 struct counters_snapshot {
   std::mutex mutex;
   router_counters counters;
@@ -161,9 +181,16 @@ struct router_state {
   // The group commit: the entries of the batches taken since the last
   // flush, by the primary they go to (this node's own name: the local
   // replicator), in the order taken; a rt_flush_atom is on its way while
-  // flush_scheduled. Batches from due_from on have no deadline timer yet.
+  // flush_scheduled. Batches from due_from on have no deadline yet.
   std::map<std::string, std::vector<outgoing>> outbox;
   bool flush_scheduled = false;
+  // The deadlines, swept by a rt_tick_atom (on its way while
+  // tick_scheduled) rather than a CAF timer each (request_deadlines.hpp):
+  // the route_requests sent, each round's batches, the served requests.
+  request_deadlines asks;
+  std::deque<round_due> rounds;
+  std::deque<serve_due> serves;
+  bool tick_scheduled = false;
   uint64_t due_from = 1;
   uint64_t next_batch = 1;
   uint64_t next_served = 1;
@@ -243,6 +270,15 @@ void settle(router_actor* self, const flushed_part& part, route_outcome o, bool 
     settle(self, id, part.partition, o, unsent);
 }
 
+// Makes sure a sweep of the deadlines comes while any is set.
+void schedule_tick(router_actor* self) {
+  auto& st = self->state;
+  if (st.tick_scheduled || (st.asks.empty() && st.rounds.empty() && st.serves.empty()))
+    return;
+  st.tick_scheduled = true;
+  self->delayed_send(self, tick_every(st.options.timeout), rt_tick_atom::value);
+}
+
 // Sends one route_request to `peer`; each of `parts` (the request's parts,
 // in order) settles with the answer.
 void send_request(router_actor* self, const std::string& peer, route_request req,
@@ -255,43 +291,48 @@ void send_request(router_actor* self, const std::string& peer, route_request req
     std::lock_guard<std::mutex> guard(self->state.seen->mutex);
     ++self->state.seen->counters.sent[peer];
   }
-  self
-    ->request(self->state.links, self->state.options.timeout, peer_route_atom::value, peer,
-              std::move(req))
-    .then(
-      [=](route_response& r) {
-        auto it = self->state.sent.find(number);
-        if (it == self->state.sent.end())
-          return; // settled when the peer's link dropped
-        const auto parts = std::move(it->second.parts);
-        self->state.sent.erase(it);
-        // A part the peer did not answer (it should answer each) failed.
-        std::size_t i = 0;
-        for (; i < r.results.size() && i < parts.size(); ++i) {
-          if (r.results[i].partition != parts[i].partition)
-            break;
-          settle(self, parts[i], outcome_of(r.results[i].outcome));
-        }
-        for (; i < parts.size(); ++i)
-          settle(self, parts[i], route_outcome::failed);
-      },
-      [=](const caf::error& e) {
-        auto it = self->state.sent.find(number);
-        if (it == self->state.sent.end())
-          return; // settled when the peer's link dropped
-        const auto parts = std::move(it->second.parts);
-        self->state.sent.erase(it);
-        route_outcome o = route_outcome::failed;
-        if (e == caf::sec::request_timeout)
-          o = route_outcome::timeout;
-        else if (e == caf::sec::request_receiver_down || e == caf::sec::no_route_to_receiving_node)
-          o = route_outcome::unreachable;
-        // Refused before it was sent (peer_links: no link to the peer yet,
-        // or the peer's router not up yet): nothing of it was written.
-        const bool unsent = e == caf::sec::no_route_to_receiving_node;
-        for (const auto& part : parts)
-          settle(self, part, o, unsent);
-      });
+  // No CAF timer: the sweep answers it request_timeout (request_deadlines).
+  auto handle = self->request(self->state.links, caf::infinite, peer_route_atom::value, peer,
+                              std::move(req));
+  const auto mid = handle.id();
+  self->state.asks.add(mid);
+  schedule_tick(self);
+  handle.then(
+    [=](route_response& r) {
+      self->state.asks.answered(mid);
+      auto it = self->state.sent.find(number);
+      if (it == self->state.sent.end())
+        return; // settled when the peer's link dropped
+      const auto parts = std::move(it->second.parts);
+      self->state.sent.erase(it);
+      // A part the peer did not answer (it should answer each) failed.
+      std::size_t i = 0;
+      for (; i < r.results.size() && i < parts.size(); ++i) {
+        if (r.results[i].partition != parts[i].partition)
+          break;
+        settle(self, parts[i], outcome_of(r.results[i].outcome));
+      }
+      for (; i < parts.size(); ++i)
+        settle(self, parts[i], route_outcome::failed);
+    },
+    [=](const caf::error& e) {
+      self->state.asks.answered(mid);
+      auto it = self->state.sent.find(number);
+      if (it == self->state.sent.end())
+        return; // settled when the peer's link dropped
+      const auto parts = std::move(it->second.parts);
+      self->state.sent.erase(it);
+      route_outcome o = route_outcome::failed;
+      if (e == caf::sec::request_timeout)
+        o = route_outcome::timeout;
+      else if (e == caf::sec::request_receiver_down || e == caf::sec::no_route_to_receiving_node)
+        o = route_outcome::unreachable;
+      // Refused before it was sent (peer_links: no link to the peer yet,
+      // or the peer's router not up yet): nothing of it was written.
+      const bool unsent = e == caf::sec::no_route_to_receiving_node;
+      for (const auto& part : parts)
+        settle(self, part, o, unsent);
+    });
 }
 
 // Appends `entries` of `part` on this node; the outcome settles its batches.
@@ -404,8 +445,9 @@ void flush(router_actor* self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.due_from < st.next_batch) {
-    self->delayed_send(self, st.options.timeout, rt_due_atom::value, st.due_from, st.next_batch);
+    st.rounds.push_back({clock::now() + st.options.timeout, st.due_from, st.next_batch});
     st.due_from = st.next_batch;
+    schedule_tick(self);
   }
   auto outbox = std::move(st.outbox);
   st.outbox.clear();
@@ -502,7 +544,8 @@ caf::result<route_response> serve(router_actor* self, route_request& req) {
   // Three quarters of the asker's time: the answer, with the parts that did
   // commit, must reach the asker before its own deadline, or one held
   // partition would make every part of the request `timeout` there.
-  self->delayed_send(self, serve_time(st.options.timeout), rt_expire_atom::value, id);
+  st.serves.push_back({clock::now() + serve_time(st.options.timeout), id});
+  schedule_tick(self);
   auto me = caf::actor_cast<caf::actor>(self);
   for (std::size_t i = 0; i < req.parts.size(); ++i)
     st.local->append(req.parts[i].partition, std::move(req.parts[i].entries),
@@ -513,10 +556,58 @@ caf::result<route_response> serve(router_actor* self, route_request& req) {
   return rp;
 }
 
+// A served request's deadline passed: it answers what committed, and
+// `timeout` for the parts still appending (set when the request came).
+void expire_served(router_actor* self, uint64_t id) {
+  auto it = self->state.served.find(id);
+  if (it == self->state.served.end())
+    return;
+  it->second.promise.deliver(std::move(it->second.response));
+  self->state.served.erase(it);
+}
+
+// The deadline of the batches [from, to) passed: those still waiting are
+// answered, their unanswered partitions `timeout`.
+void expire_round(router_actor* self, uint64_t from, uint64_t to) {
+  auto& batches = self->state.batches;
+  for (auto it = batches.lower_bound(from); it != batches.end() && it->first < to;) {
+    auto& b = it->second;
+    for (const auto& [p, n] : b.waiting)
+      if (b.retrying.count(p) != 0)
+        continue; // keeps its refusal (not sent again yet: nothing written)
+      else if (b.outcomes[p] == route_outcome::committed)
+        b.outcomes[p] = route_outcome::timeout;
+    auto done = std::move(b.done);
+    auto outcomes = std::move(b.outcomes);
+    it = batches.erase(it);
+    done(std::move(outcomes));
+  }
+}
+
+// Meets every deadline that passed.
+void tick(router_actor* self) {
+  auto& st = self->state;
+  st.tick_scheduled = false;
+  const auto now = clock::now();
+  st.asks.sweep(self, now);
+  while (!st.serves.empty() && st.serves.front().at <= now) {
+    const auto id = st.serves.front().id;
+    st.serves.pop_front();
+    expire_served(self, id);
+  }
+  while (!st.rounds.empty() && st.rounds.front().at <= now) {
+    const auto [at, from, to] = st.rounds.front();
+    st.rounds.pop_front();
+    expire_round(self, from, to);
+  }
+  schedule_tick(self);
+}
+
 caf::behavior router_behavior(router_actor* self, router_options options, caf::actor links,
                               replicator* local, std::shared_ptr<counters_snapshot> seen) {
   self->state.options = std::move(options);
   self->state.links = std::move(links);
+  self->state.asks.set_timeout(self->state.options.timeout);
   self->state.local = local;
   self->state.seen = std::move(seen);
   self->send(self->state.links, router_attach_atom::value, caf::actor_cast<caf::actor>(self));
@@ -538,31 +629,7 @@ caf::behavior router_behavior(router_actor* self, router_options options, caf::a
       s.promise.deliver(std::move(s.response));
       self->state.served.erase(it);
     },
-    [self](rt_expire_atom, uint64_t id) {
-      auto it = self->state.served.find(id);
-      if (it == self->state.served.end())
-        return;
-      // Parts still appending answer `timeout` (set when the request came).
-      it->second.promise.deliver(std::move(it->second.response));
-      self->state.served.erase(it);
-    },
-    [self](rt_due_atom, uint64_t from, uint64_t to) {
-      // The batches [from, to) still waiting: their unanswered partitions
-      // are `timeout`.
-      auto& batches = self->state.batches;
-      for (auto it = batches.lower_bound(from); it != batches.end() && it->first < to;) {
-        auto& b = it->second;
-        for (const auto& [p, n] : b.waiting)
-          if (b.retrying.count(p) != 0)
-            continue; // keeps its refusal (not sent again yet: nothing written)
-          else if (b.outcomes[p] == route_outcome::committed)
-            b.outcomes[p] = route_outcome::timeout;
-        auto done = std::move(b.done);
-        auto outcomes = std::move(b.outcomes);
-        it = batches.erase(it);
-        done(std::move(outcomes));
-      }
-    },
+    [self](rt_tick_atom) { tick(self); },
     [self](route_request& req) -> caf::result<route_response> { return serve(self, req); },
     [self](peer_down_atom, const std::string& node) {
       // Its answers cannot come any more: the parts sent to it are

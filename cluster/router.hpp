@@ -79,6 +79,8 @@ struct router_options {
   /// peer gives the appends of a request three quarters of it, then answers
   /// what committed and `timeout` for the rest, so that one held partition
   /// does not make the others of its request time out at the asker.
+  /// Deadlines are met by a sweep every timeout / 20 (5–100 ms) while any
+  /// is set, so up to that late (request_deadlines.hpp).
   std::chrono::milliseconds timeout{3000};
   /// The most entry bytes one route_request carries; a peer's part of a
   /// batch that is larger travels as several (an entry larger than this
@@ -121,7 +123,7 @@ public:
 
   /// Routes `batch` to its partitions' primaries and calls `done` once with
   /// an outcome for every partition of `batch`, at the latest `timeout`
-  /// after the router took it. Thread-safe; `done` runs on a CAF worker
+  /// (plus one sweep) after the router took it. Thread-safe; `done` runs on a CAF worker
   /// (`failed` for every partition if the router stopped first).
   void route(routed_batch batch, std::function<void(route_outcomes)> done);
 
