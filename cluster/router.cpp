@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "cluster/partition_entry.hpp"
@@ -279,6 +280,20 @@ void schedule_tick(router_actor* self) {
   self->delayed_send(self, tick_every(st.options.timeout), rt_tick_atom::value);
 }
 
+// The response (`mid`) to sent request `number` came: returns its parts,
+// taken from those waiting, or nothing if the peer's link dropped first
+// and settled them.
+std::optional<std::vector<flushed_part>> take_sent(router_actor* self, uint64_t number,
+                                                   caf::message_id mid) {
+  self->state.asks.answered(mid);
+  auto it = self->state.sent.find(number);
+  if (it == self->state.sent.end())
+    return std::nullopt;
+  auto parts = std::move(it->second.parts);
+  self->state.sent.erase(it);
+  return parts;
+}
+
 // Sends one route_request to `peer`; each of `parts` (the request's parts,
 // in order) settles with the answer.
 void send_request(router_actor* self, const std::string& peer, route_request req,
@@ -299,12 +314,10 @@ void send_request(router_actor* self, const std::string& peer, route_request req
   schedule_tick(self);
   handle.then(
     [=](route_response& r) {
-      self->state.asks.answered(mid);
-      auto it = self->state.sent.find(number);
-      if (it == self->state.sent.end())
-        return; // settled when the peer's link dropped
-      const auto parts = std::move(it->second.parts);
-      self->state.sent.erase(it);
+      auto taken = take_sent(self, number, mid);
+      if (!taken)
+        return;
+      const auto& parts = *taken;
       // A part the peer did not answer (it should answer each) failed.
       std::size_t i = 0;
       for (; i < r.results.size() && i < parts.size(); ++i) {
@@ -316,12 +329,9 @@ void send_request(router_actor* self, const std::string& peer, route_request req
         settle(self, parts[i], route_outcome::failed);
     },
     [=](const caf::error& e) {
-      self->state.asks.answered(mid);
-      auto it = self->state.sent.find(number);
-      if (it == self->state.sent.end())
-        return; // settled when the peer's link dropped
-      const auto parts = std::move(it->second.parts);
-      self->state.sent.erase(it);
+      auto taken = take_sent(self, number, mid);
+      if (!taken)
+        return;
       route_outcome o = route_outcome::failed;
       if (e == caf::sec::request_timeout)
         o = route_outcome::timeout;
@@ -330,7 +340,7 @@ void send_request(router_actor* self, const std::string& peer, route_request req
       // Refused before it was sent (peer_links: no link to the peer yet,
       // or the peer's router not up yet): nothing of it was written.
       const bool unsent = e == caf::sec::no_route_to_receiving_node;
-      for (const auto& part : parts)
+      for (const auto& part : *taken)
         settle(self, part, o, unsent);
     });
 }
