@@ -30,6 +30,7 @@
 #include "storage/journal.hpp"
 #include "storage/partition_log.hpp"
 
+#include "../../common/eventually.hpp"
 #include "../../common/tcp_proxy.hpp"
 
 using namespace sy::cluster;
@@ -203,15 +204,7 @@ struct node {
 };
 
 // Waits up to 20 s for `ok`.
-bool eventually(const std::function<bool()>& ok) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ok())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return ok();
-}
+using sy::test::eventually;
 
 // An append's outcome, once it came. The callback shares what it records,
 // so that a test that fails (an ASSERT returns) while an append is pending

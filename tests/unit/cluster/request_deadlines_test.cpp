@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "../../common/eventually.hpp"
+
 using namespace sy::cluster;
 using namespace std::chrono_literals;
 
@@ -96,15 +98,8 @@ caf::behavior requester(caf::stateful_actor<requester_state>* self, std::shared_
   };
 }
 
-bool eventually(const std::function<bool()>& ok) {
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ok())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return ok();
-}
+// Every wait here has 10 s.
+bool eventually(const std::function<bool()>& ok) { return sy::test::eventually(ok, 10s); }
 
 struct deadlines : ::testing::Test {
   caf::actor_system_config cfg;
@@ -114,6 +109,13 @@ struct deadlines : ::testing::Test {
   caf::actor mute = system.spawn(silent, 0);
   caf::actor echoer = system.spawn(echo, 0);
 
+  // Waits until what the requester saw satisfies `ok`.
+  bool saw(const std::function<bool(const record&)>& ok) {
+    return eventually([&] {
+      std::lock_guard<std::mutex> guard(seen->mutex);
+      return ok(*seen);
+    });
+  }
   std::size_t sweeps() {
     std::lock_guard<std::mutex> guard(seen->mutex);
     return seen->fired.size();
@@ -136,17 +138,11 @@ struct deadlines : ::testing::Test {
 
 TEST_F(deadlines, an_unanswered_request_gets_request_timeout_once_its_deadline_passed) {
   caf::anon_send(asker, ask_atom::value, mute, 1);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return seen->open == 1;
-  }));
+  ASSERT_TRUE(saw([](const record& r) { return r.open == 1; }));
   EXPECT_EQ(sweep(0), 0u) << "fired before its deadline";
   EXPECT_EQ(sweep(500), 0u) << "fired before its deadline";
   EXPECT_EQ(sweep(1500), 1u);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return !seen->errors.empty();
-  }))
+  ASSERT_TRUE(saw([](const record& r) { return !r.errors.empty(); }))
     << "the request's error handler did not run";
   EXPECT_EQ(sweep(5000), 0u) << "fired twice";
   std::lock_guard<std::mutex> guard(seen->mutex);
@@ -158,10 +154,7 @@ TEST_F(deadlines, an_unanswered_request_gets_request_timeout_once_its_deadline_p
 
 TEST_F(deadlines, an_answered_request_gets_its_answer_and_no_timeout) {
   caf::anon_send(asker, ask_atom::value, echoer, 41);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return !seen->answers.empty();
-  }));
+  ASSERT_TRUE(saw([](const record& r) { return !r.answers.empty(); }));
   EXPECT_EQ(sweep(1500), 0u) << "an answered request was timed out";
   // Whatever a late timeout would do, it would have done by now: the
   // sweep's message is handled before this second sweep.
@@ -174,25 +167,16 @@ TEST_F(deadlines, an_answered_request_gets_its_answer_and_no_timeout) {
 
 TEST_F(deadlines, requests_time_out_in_the_order_sent_each_at_its_own_deadline) {
   caf::anon_send(asker, ask_atom::value, mute, 1);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return seen->open == 1;
-  }));
+  ASSERT_TRUE(saw([](const record& r) { return r.open == 1; }));
   std::this_thread::sleep_for(600ms); // the second is sent at least 600 ms later
   caf::anon_send(asker, ask_atom::value, mute, 2);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return seen->open == 2;
-  }));
+  ASSERT_TRUE(saw([](const record& r) { return r.open == 2; }));
   // 700 ms ahead of now passes the first's deadline (1 s after it was
   // sent, 600 ms ago or more) and not the second's (1 s after it was sent,
   // which was less than 300 ms ago unless this machine stalls that long).
   EXPECT_EQ(sweep(700), 1u);
   EXPECT_EQ(sweep(1200), 1u);
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> guard(seen->mutex);
-    return seen->errors.size() == 2;
-  }));
+  ASSERT_TRUE(saw([](const record& r) { return r.errors.size() == 2; }));
 }
 
 } // namespace

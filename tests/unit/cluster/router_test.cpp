@@ -33,6 +33,8 @@
 #include "storage/journal.hpp"
 #include "storage/partition_log.hpp"
 
+#include "../../common/eventually.hpp"
+
 using namespace sy::cluster;
 using namespace std::chrono_literals;
 
@@ -180,15 +182,7 @@ struct node {
 };
 
 // Waits up to 20 s for `ok`.
-bool eventually(const std::function<bool()>& ok) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ok())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return ok();
-}
+using sy::test::eventually;
 
 // A route()'s outcomes once they came, and when.
 struct answer {
