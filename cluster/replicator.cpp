@@ -166,6 +166,9 @@ struct repl_state {
   request_deadlines asks;
   // When cluster.insync_shrink was last logged for each backup.
   std::map<std::string, clock::time_point> shrink_logged;
+  // When each peer's link last dropped (peer_down_atom): a backup not heard
+  // from since is cut off (lagging()).
+  std::map<std::string, clock::time_point> link_lost;
   // hand_over() began: new appends are refused (not_primary), the ones
   // written wait to commit.
   bool handing_over = false;
@@ -333,17 +336,31 @@ clock::time_point last_heard(const partition& part, const std::string& n) {
   return it == part.heard.end() ? part.primary_since : it->second;
 }
 
-// Returns the in-sync backups (as the configuration stores them) unheard
-// for lag_max that lack entries the primary holds durably: they hold its
-// commits back (a backup cut off from its primary but not from etcd, or
-// stuck), so the primary proposes dropping them.
+// Says whether backup `n` is cut off from this primary: its link dropped
+// after its last fetch (or this tenure's start) and it has not been heard
+// for two long polls since (a caught-up backup is heard once per long poll;
+// a link that flapped is fetched through again within retry_after).
+bool cut_off(const repl_actor* self, const partition& part, const std::string& n,
+             clock::time_point now) {
+  auto lost = self->state.link_lost.find(n);
+  if (lost == self->state.link_lost.end())
+    return false;
+  const auto heard = last_heard(part, n);
+  return lost->second > heard && now - heard >= 2 * self->state.options.long_poll;
+}
+
+// Returns the in-sync backups (as the configuration stores them) that lack
+// entries the primary holds durably and are cut off (cut_off()) or unheard
+// for lag_max: they hold its commits back (a backup cut off from its
+// primary but not from etcd, stopped, or stuck), so the primary proposes
+// dropping them.
 std::vector<std::string> lagging(repl_actor* self, partition& part, clock::time_point now) {
   std::vector<std::string> out;
   const auto& node = self->state.options.node;
   for (const auto& n : part.config.in_sync) {
     if (n == node || part.primary->replica_offset(n) >= part.primary->durable_end())
       continue;
-    if (now - last_heard(part, n) > self->state.options.lag_max)
+    if (cut_off(self, part, n, now) || now - last_heard(part, n) > self->state.options.lag_max)
       out.push_back(n);
   }
   return out;
@@ -383,11 +400,14 @@ void propose(repl_actor* self, uint32_t p, partition& part) {
       std::string names;
       for (const auto& n : drop)
         names += (names.empty() ? "" : ", ") + n;
+      const auto why = cut_off(self, part, drop.front(), now)
+                         ? std::string("its link dropped and it has not fetched since")
+                         : "no fetch for " + std::to_string(self->state.options.lag_max.count()) +
+                             " ms";
       log::write(log::level::warn, "cluster.insync_shrink",
                  "proposing to drop " + names + " from the in-sync set of partition " +
-                   std::to_string(p) + " and of any other it holds back (no fetch for " +
-                   std::to_string(self->state.options.lag_max.count()) +
-                   " ms); check the link between this node and " + names,
+                   std::to_string(p) + " and of any other it holds back (" + why +
+                   "); check the link between this node and " + names,
                  {{"partition", std::to_string(p)}});
     }
   }
@@ -880,11 +900,20 @@ caf::behavior repl_behavior(repl_actor* self, replicator_options options, storag
       // The answers of requests in flight to it cannot come any more: ask
       // again (its successor, or it once linked again) after retry_after
       // rather than after request_timeout.
+      const auto now = clock::now();
+      self->state.link_lost[node] = now;
       for (auto& [p, part] : self->state.parts)
         if (part.backup && part.asking == node && part.asking_generation == part.generation) {
           part.asking.clear();
           retry_later(self, p);
         }
+      // As a primary, a backup it has not heard from since is cut off: it
+      // is proposed out now (CAF's heartbeats took connection-timeout to
+      // say so) rather than after lag_max; the tick proposes the ones
+      // heard too lately for that.
+      for (auto& [p, part] : self->state.parts)
+        if (part.primary && part.primary->active() && cut_off(self, part, node, now))
+          propose(self, p, part);
     },
     [self](repl_retry_atom, uint32_t p, uint64_t gen) {
       auto it = self->state.parts.find(p);

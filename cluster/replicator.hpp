@@ -116,6 +116,9 @@ struct replicator_options {
   /// controller wrote that. Above long_poll (a caught-up backup is heard
   /// at least once per long poll) and request_timeout (a backup whose
   /// request went to a primary that restarted asks again only after it).
+  /// A backup whose link to this node dropped (CAF's heartbeats timed out,
+  /// or the socket closed) and that has not fetched since, for two long
+  /// polls, is proposed out at once instead.
   std::chrono::milliseconds lag_max{5000};
 
   /// Takes committed entries of `partition`, on its primary only: the
@@ -141,7 +144,8 @@ struct replicator_options {
   std::function<void(uint32_t partition, uint64_t epoch)> on_demote;
   /// Proposes `nodes` (backups whose fetches reached this primary's durable
   /// end) for `partition`'s in-sync set in `epoch`, and `drop` (in-sync
-  /// backups unheard for lag_max that lack durable entries) out of it: the
+  /// backups that lack durable entries and were unheard for lag_max, or
+  /// since their link dropped) out of it: the
   /// owner writes the proposal to etcd (membership::propose_in_sync), where
   /// the controller takes it into the next configuration. The primary
   /// already waits for the added ones' acknowledgement before it commits,

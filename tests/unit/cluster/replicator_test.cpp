@@ -114,6 +114,7 @@ struct node {
   bool record_proposals = false;                // start() hands on_propose's calls to seen
   std::chrono::milliseconds long_poll = 200ms;  // start()'s; request_timeout stays above it
   std::chrono::milliseconds request_timeout{0}; // start()'s; 0: long_poll + 2 s, at least 2 s
+  std::chrono::milliseconds lag_max = 2500ms;   // start()'s; above request_timeout (2 s)
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -177,7 +178,7 @@ struct node {
       seen.wrong_partition |= p != part;
       seen.demotes.push_back(epoch);
     };
-    o.lag_max = 2500ms;   // above request_timeout (2 s)
+    o.lag_max = lag_max;
     if (record_proposals) // the tests' controller (ctl) does not act on them
       o.on_propose = [this](uint32_t p, uint64_t epoch, std::vector<std::string> add,
                             std::vector<std::string> drop) {
@@ -353,6 +354,40 @@ TEST_F(three_nodes, a_primary_proposes_dropping_an_in_sync_backup_it_no_longer_h
   EXPECT_EQ(held.first(), append_outcome::committed);
   std::lock_guard<std::mutex> guard(a->seen.mutex);
   EXPECT_FALSE(a->seen.wrong_partition);
+}
+
+TEST_F(three_nodes,
+       a_primary_proposes_dropping_a_backup_whose_link_dropped_without_waiting_lag_max) {
+  a->repl.reset(); // again, with its proposals recorded and a lag_max no wait here reaches
+  a->record_proposals = true;
+  a->lag_max = 600s;
+  a->start();
+  ASSERT_TRUE(eventually([&] { return a->status().role == "primary"; }));
+  outcome first;
+  a->repl->append(part, entries("e", 0, 2), first.callback());
+  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+  ASSERT_EQ(first.first(), append_outcome::committed);
+
+  // c stops and its links close: a's link to c drops (a node killed, or
+  // CAF's heartbeats timing out on a cut link).
+  c->repl->stop();
+  c->links.reset();
+  ASSERT_TRUE(eventually([&] { return linked(*a, 1); })) << "a never saw its link to c drop";
+  outcome held;
+  a->repl->append(part, entries("e", 2, 4), held.callback());
+  auto proposed_drop = [&](const std::string& n) {
+    std::lock_guard<std::mutex> guard(a->seen.mutex);
+    for (const auto& p : a->seen.proposals)
+      if (p.epoch == 10 && std::count(p.drop.begin(), p.drop.end(), n) > 0)
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(eventually([&] { return proposed_drop("c"); }))
+    << "c, whose link dropped, was not proposed out within 20 s (lag_max is 600 s)";
+  EXPECT_FALSE(proposed_drop("b")) << "b is linked and fetches: it stays";
+  ctl.set({11, "a", {"a", "b", "c"}, {"a", "b"}});
+  ASSERT_TRUE(eventually([&] { return held.count() == 1; }));
+  EXPECT_EQ(held.first(), append_outcome::committed);
 }
 
 TEST_F(three_nodes, a_failover_truncates_the_old_primarys_uncommitted_suffix) {
