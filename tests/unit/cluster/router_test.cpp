@@ -324,8 +324,9 @@ TEST_F(router_nodes, batches_taken_together_travel_as_one_request_and_one_entry_
       batch[6] = {event_entry("p6-5")};
     done.push_back(std::make_unique<answer>());
     a->rt->route(std::move(batch), done.back()->callback());
-    if (i == 0)
+    if (i == 0) {
       ASSERT_TRUE(g.wait_entered()) << "the router never took the first batch";
+    }
   }
   g.open();
   for (int i = 0; i < n; ++i) {
