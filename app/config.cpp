@@ -234,6 +234,7 @@ const std::map<std::string, std::map<std::string, setter>>& schema() {
       {"replicas", int_key(&config::cluster_replicas, 1, max_cluster_replicas)},
       {"min_insync", int_key(&config::cluster_min_insync, 1, max_cluster_replicas)},
       {"rebalance_every_s", int_key(&config::cluster_rebalance_every_s, 0, 3600)},
+      {"lease_ttl_s", int_key(&config::cluster_lease_ttl_s, 2, 60)},
       {"tls_cert", string_key(&config::cluster_tls_cert)},
       {"tls_key", string_key(&config::cluster_tls_key)},
       {"tls_ca", string_key(&config::cluster_tls_ca)},

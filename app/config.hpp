@@ -94,6 +94,9 @@ struct config {
   /// How often the controller moves partitions back to their preferred
   /// replicas (seconds; 0: never).
   int64_t cluster_rebalance_every_s = 10;
+  /// The TTL of this node's etcd lease (seconds): how long a node that
+  /// stopped renewing it stays a member (docs/cluster.md "Membership").
+  int64_t cluster_lease_ttl_s = 3;
   std::string cluster_tls_cert;
   std::string cluster_tls_key;
   std::string cluster_tls_ca;

@@ -262,6 +262,8 @@ cluster::membership_options membership_options_of(const config& c) {
   o.replicas = static_cast<uint32_t>(c.cluster_replicas);
   o.min_insync = static_cast<uint32_t>(c.cluster_min_insync);
   o.rebalance_every = std::chrono::seconds(c.cluster_rebalance_every_s);
+  o.lease_ttl = std::chrono::seconds(c.cluster_lease_ttl_s);
+  o.keep_alive_every = std::chrono::milliseconds(c.cluster_lease_ttl_s * 1000 / 3);
   return o;
 }
 
@@ -605,6 +607,9 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       };
       link_opts.peer_gone = [m = membership.get()](const std::string& node, int64_t lease) {
         m->revoke_gone(node, lease);
+      };
+      link_opts.suspects = [m = membership.get()](std::vector<std::pair<std::string, int64_t>> s) {
+        m->suspect(std::move(s));
       };
       links = std::make_unique<cluster::peer_links>(system, std::move(link_opts));
       ctx.links = links.get();

@@ -136,4 +136,30 @@ std::optional<partition_progress> decode_progress(const std::string& value) {
   return parsed ? *parsed : std::nullopt;
 }
 
+std::string encode_suspects(const suspect_list& s) {
+  core::json_writer w;
+  w.begin_object();
+  for (const auto& [node, lease] : s)
+    w.key(node).value(lease);
+  w.end_object();
+  return std::move(w).str();
+}
+
+std::optional<suspect_list> decode_suspects(const std::string& value) {
+  auto parsed = read_json(value, [](json::element o) -> std::optional<suspect_list> {
+    suspect_list r;
+    simdjson::dom::object fields;
+    if (o.get_object().get(fields))
+      return std::nullopt;
+    for (auto field : fields) {
+      int64_t lease = 0;
+      if (field.value.get_int64().get(lease) || lease <= 0)
+        return std::nullopt;
+      r.emplace_back(std::string(field.key), lease);
+    }
+    return r;
+  });
+  return parsed ? *parsed : std::nullopt;
+}
+
 } // namespace sy::cluster

@@ -86,4 +86,14 @@ std::optional<in_sync_proposal> decode_proposal(const std::string& value);
 std::string encode_progress(const partition_progress& p);
 std::optional<partition_progress> decode_progress(const std::string& value);
 
+/// /sy/suspects/<node> (under that node's lease): the members whose link
+/// to `node` dropped and has not come back, each with the etcd lease its
+/// member key had then. A member that every other member suspects in its
+/// current lease, when there are at least two others, has its lease
+/// revoked (docs/cluster.md "A node every other member lost").
+using suspect_list = std::vector<std::pair<std::string, int64_t>>;
+std::string encode_suspects(const suspect_list& s);
+/// A lease that is not a positive integer makes the whole value unreadable.
+std::optional<suspect_list> decode_suspects(const std::string& value);
+
 } // namespace sy::cluster

@@ -52,6 +52,7 @@ const std::string root_prefix = "/sy/";
 const std::string meta_key = "/sy/meta";
 const std::string controller_key = "/sy/controller";
 const std::string members_prefix = "/sy/members/";
+const std::string suspects_prefix = "/sy/suspects/";
 const std::string nodes_prefix = "/sy/nodes/";
 const std::string parts_prefix = "/sy/parts/";
 const std::string proposals_prefix = "/sy/proposals/";
@@ -487,6 +488,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   void on_tick() {
     renew(false);
     schedule_tick();
+    check_suspects(); // a revoke or a write that failed is tried again
     // A campaign that failed for want of etcd is tried again here.
     check_controller();
     if (!controller_) {
@@ -602,6 +604,79 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     if (controller_)
       reconcile();
     check_rejoined();
+    check_suspects();
+  }
+
+  // Keeps /sy/suspects/<node> at what suspect() was last told (written
+  // again under a new lease after a rejoin; deleted when the list is
+  // empty), and revokes the lease of each other member that every other
+  // member suspects in that lease, when there are at least two others
+  // (a pair cut from each other would revoke each other). Strand only.
+  void check_suspects() {
+    if (stopped_ || lease_ == 0)
+      return;
+    const auto own = suspects_prefix + opt_.node;
+    auto mine = keys_.find(own);
+    if (suspected_.empty()) {
+      if (mine != keys_.end() && mine->second.lease == lease_ && !suspects_erasing_) {
+        suspects_erasing_ = true;
+        etcd().erase(own, false, [self = shared_from_this()](auto) {
+          asio::post(self->strand_, [self] { self->suspects_erasing_ = false; });
+        });
+      }
+    } else if (auto value = encode_suspects(suspected_);
+               (mine == keys_.end() || mine->second.value != value ||
+                mine->second.lease != lease_) &&
+               value != suspects_written_) {
+      suspects_written_ = value;
+      const std::size_t at = current_;
+      etcd().put(own, value, lease_, [self = shared_from_this(), at](auto r) {
+        asio::post(self->strand_, [self, at, r = std::move(r)] {
+          self->suspects_written_.clear(); // the watch shows it, or the next check writes again
+          if (!r)
+            self->rotate(r.error(), at);
+        });
+      });
+    }
+    const auto live = live_members();
+    if (live.size() < 3)
+      return;
+    for (const auto& x : live) {
+      if (x == opt_.node)
+        continue;
+      const int64_t lease = keys_.at(members_prefix + x).lease;
+      if (lease == 0 || revoked_.count(lease))
+        continue;
+      bool all = true;
+      for (const auto& other : live) {
+        if (other == x)
+          continue;
+        auto it = keys_.find(suspects_prefix + other);
+        auto list = it == keys_.end() ? std::nullopt : decode_suspects(it->second.value);
+        if (!list || std::find(list->begin(), list->end(), std::pair{x, lease}) == list->end()) {
+          all = false;
+          break;
+        }
+      }
+      if (!all)
+        continue;
+      revoked_.insert(lease);
+      log::write(log::level::warn, "cluster.peer_suspected",
+                 "every other member lost its link to " + x +
+                   " and has not linked again: revoking its etcd lease so that its partitions "
+                   "fail over now (it rejoins under a new lease once it answers)",
+                 {{"peer", x}});
+      etcd().revoke(lease, [self = shared_from_this(), x, lease](auto r) {
+        asio::post(self->strand_, [self, x, lease, ok = bool(r)] {
+          if (ok)
+            log::write(log::level::info, "cluster.peer_revoked",
+                       "revoked the etcd lease of " + x + " (every other member lost it)",
+                       {{"peer", x}});
+          else
+            self->revoked_.erase(lease); // etcd busy (a leader change): the next check tries again
+        });
+      });
+    }
   }
 
   // Ends the wait after a rejoin once the watch has shown the new member
@@ -874,6 +949,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::atomic<int64_t> lease_{0};
   std::unique_ptr<etcd_watch> watch_;
   std::map<std::string, etcd_kv> keys_;
+  // suspect()'s list; the value of a put of it in flight (or ""); an
+  // erase of it in flight; leases whose revoke is in flight or done.
+  std::vector<std::pair<std::string, int64_t>> suspected_;
+  std::string suspects_written_;
+  bool suspects_erasing_ = false;
+  std::set<int64_t> revoked_;
   bool controller_ = false;
   bool campaigning_ = false;
   bool rejoining_ = false;
@@ -977,6 +1058,13 @@ void membership::revoke_gone(std::string node, int64_t lease) {
       // A failure (another node revoked it first, or etcd is out of reach)
       // leaves the lease to end by itself.
     });
+  });
+}
+
+void membership::suspect(std::vector<std::pair<std::string, int64_t>> peers) {
+  asio::post(impl_->strand_, [self = impl_, peers = std::move(peers)]() mutable {
+    self->suspected_ = std::move(peers);
+    self->check_suspects();
   });
 }
 

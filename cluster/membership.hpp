@@ -174,6 +174,18 @@ public:
   /// Asynchronous, any thread.
   void revoke_gone(std::string node, int64_t lease);
 
+  /// Records in etcd (/sy/suspects/<node>, under this node's lease) the
+  /// members this node lost its link to, each with the lease its member
+  /// key had then (peer_links_options::suspects); an empty list deletes
+  /// the record. Every node reads every record: a member that every other
+  /// member suspects in its current lease, when there are at least two
+  /// others, has its lease revoked by each of them, so that its partitions
+  /// fail over now rather than when its lease ends (a stopped process or
+  /// a cut-off machine, whose lease etcd extends across a leader change).
+  /// A node cut off from one peer only is suspected by that peer alone and
+  /// keeps its lease. Asynchronous, any thread.
+  void suspect(std::vector<std::pair<std::string, int64_t>> peers);
+
   /// Returns whether this node is a member: joined, its lease renewed
   /// within the lease's TTL, and /sy/ read from etcd at least once. /readyz
   /// answers 503 otherwise.

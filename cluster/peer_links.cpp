@@ -119,6 +119,10 @@ struct peer {
   std::string last_error; // logged once per distinct reason
   int64_t lease = 0;      // its member key's etcd lease, as last read
   bool probing = false;   // a probe of its lost link is under way
+  // When its link last broke (not a graceful stop) and the lease it had
+  // then; lost_lease is 0 while linked, or when no link broke in this life.
+  clock::time_point lost_at{};
+  int64_t lost_lease = 0;
 };
 
 // What the actor last saw, for links() on any thread.
@@ -136,6 +140,8 @@ struct links_state {
   uint64_t ticks = 0;
   caf::actor replicator; // the node's replicator, once attached
   caf::actor router;     // the node's router, once attached
+  // What options.suspects was last told.
+  std::vector<std::pair<std::string, int64_t>> suspected;
 };
 
 using links_actor = caf::stateful_actor<links_state>;
@@ -241,6 +247,7 @@ void hello(links_actor* self, const std::string& node, caf::actor remote, uint64
         p.state = "connected";
         p.backoff = first_backoff;
         p.last_error.clear();
+        p.lost_lease = 0;
         self->monitor(remote);
         log::write(log::level::info, "cluster.link_up", "linked to " + node + " at " + p.address,
                    {{"peer", node}, {"address", p.address}});
@@ -295,6 +302,7 @@ void adopt(links_actor* self, const std::string& node, const caf::strong_actor_p
   p.handle = remote;
   p.state = "connected";
   p.last_error.clear();
+  p.lost_lease = 0;
   self->monitor(remote);
   log::write(log::level::info, "cluster.link_up", "linked to " + node + " (it dialled this node)",
              {{"peer", node}, {"address", p.address}});
@@ -366,6 +374,35 @@ void follow_members(links_actor* self) {
     p.address = m.cluster;
     p.lease = m.lease;
   }
+}
+
+// Tells options.suspects the peers whose link broke at least
+// suspect_after ago in their current life and has not come back, when that
+// list changed (the members that left etcd went with their peer entry).
+void report_suspects(links_actor* self, clock::time_point now) {
+  const auto& o = self->state.options;
+  if (!o.suspects)
+    return;
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [node, p] : self->state.peers)
+    if (!p.handle && p.lost_lease != 0 && p.lost_lease == p.lease &&
+        now - p.lost_at >= o.suspect_after)
+      out.emplace_back(node, p.lease);
+  if (out == self->state.suspected)
+    return;
+  for (const auto& [node, lease] : out)
+    if (std::find(self->state.suspected.begin(), self->state.suspected.end(),
+                  std::pair{node, lease}) == self->state.suspected.end())
+      log::write(log::level::warn, "cluster.peer_suspect",
+                 "the link to " + node + " broke " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    now - self->state.peers.at(node).lost_at)
+                                    .count()) +
+                   " ms ago and has not come back: suspecting " + node +
+                   " (its lease is revoked once every other member suspects it too)",
+                 {{"peer", node}});
+  self->state.suspected = out;
+  o.suspects(std::move(out));
 }
 
 // The body of a probe's detached actor: probes, reports, ends.
@@ -448,8 +485,11 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
           self->send(attached, peer_down_atom::value, node);
       // A peer that stopped its links itself (a graceful stop) leaves by
       // itself; one whose link broke may be gone.
-      if (msg.reason != caf::exit_reason::user_shutdown && msg.reason != caf::exit_reason::normal)
+      if (msg.reason != caf::exit_reason::user_shutdown && msg.reason != caf::exit_reason::normal) {
+        p.lost_at = clock::now();
+        p.lost_lease = p.lease;
         probe_lost(self, node, p);
+      }
       return;
     }
   });
@@ -470,6 +510,7 @@ caf::behavior links_behavior(links_actor* self, peer_links_options options,
           dial(self, node);
       }
       publish_snapshot(self);
+      report_suspects(self, now);
       self->delayed_send(self, tick_every, link_tick_atom::value);
     },
     [self](const peer_hello& h) {

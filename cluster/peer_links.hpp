@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/expected.hpp"
@@ -71,6 +72,17 @@ struct peer_links_options {
   /// connections (stopped, overloaded) or does not answer at all (its
   /// machine or the network) is left to its lease. Optional.
   std::function<void(const std::string& node, int64_t lease)> peer_gone;
+  /// Told (on a CAF worker) the members this node suspects, whenever that
+  /// list changes: each whose link broke (not a graceful stop) at least
+  /// suspect_after ago and has not come back, with the lease its member
+  /// key had then; a member that left etcd, or came back under another
+  /// lease, is no longer listed. Cluster mode writes the list to etcd
+  /// (membership::suspect), where a member that every other member
+  /// suspects has its lease revoked. Optional.
+  std::function<void(std::vector<std::pair<std::string, int64_t>>)> suspects;
+  /// How long a broken link stays down before its peer is suspected: a
+  /// link that flapped is dialled again well within it.
+  std::chrono::milliseconds suspect_after{500};
 };
 
 /// The node's peer links. Thread-safe: links() may be called from any thread.

@@ -1,6 +1,7 @@
 // Fuzzes the readers of the values nodes write under /sy/ in etcd
 // (cluster/etcd_values.hpp): a member's addresses, /sy/meta, a partition's
-// configuration, an in-sync proposal and a delivery record. The first byte
+// configuration, an in-sync proposal, a delivery record and a node's
+// suspects. The first byte
 // picks one. What a reader reads must read the same once written back.
 
 #include <cstddef>
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0)
     return 0;
   const std::string value(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       round_trip(value, cluster::decode_member, cluster::encode_member,
                  "a member written back reads the same");
@@ -51,9 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       round_trip(value, cluster::decode_proposal, cluster::encode_proposal,
                  "an in-sync proposal written back reads the same");
       break;
-    default:
+    case 4:
       round_trip(value, cluster::decode_progress, cluster::encode_progress,
                  "a delivery record written back reads the same");
+      break;
+    default:
+      round_trip(value, cluster::decode_suspects, cluster::encode_suspects,
+                 "a node's suspects written back read the same");
       break;
   }
   return 0;
