@@ -79,17 +79,33 @@ std::string check_settled(const cluster_state& c, const std::set<std::string>& m
   return "";
 }
 
+// Sends SIGCONT to a node it was given stopped when it goes out of scope,
+// whatever the test's assertions did.
+struct sigcont_on_exit {
+  server_process& node;
+  ~sigcont_on_exit() { node.send_signal(SIGCONT); }
+};
+
 class cluster_test : public cluster_fixture {
 protected:
-  // Starts n1, n2 and n3 and waits until n1 and n2 are linked to n3.
-  void start_three_linked_to_n3() {
+  // Starts n1, n2 and n3 (each with `extra` in its [cluster] table) and
+  // waits until n1 and n2 are linked to n3.
+  void start_three_linked_to_n3(const std::string& extra = "") {
     for (const auto* n : {"n1", "n2", "n3"})
-      add_node(n).start();
+      add_node(n, partitions, extra).start();
     for (std::size_t i = 0; i < 2; ++i) {
       auto c = wait_until(*nodes_[i],
                           [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
       ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
     }
+  }
+
+  // Waits until node i shows `member` down; returns the state it read last.
+  cluster_state wait_member_down(std::size_t i, const std::string& member) {
+    return wait_until(*nodes_[i], [&](const cluster_state& c) {
+      auto m = c.members.find(member);
+      return m != c.members.end() && m->second == "down";
+    });
   }
 
   // Returns whether node i's log has `text`.
@@ -797,10 +813,7 @@ TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_it
   EXPECT_NE((nodes_[0]->log() + nodes_[1]->log()).find("n3 refuses connections at 127.0.0.1:"),
             std::string::npos);
   for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      auto m = c.members.find("n3");
-      return m != c.members.end() && m->second == "down";
-    });
+    auto c = wait_member_down(i, "n3");
     EXPECT_EQ(c.members["n3"], "down") << names[i] << " sees " << c.body;
   }
 }
@@ -808,18 +821,11 @@ TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_it
 TEST_F(cluster_test, a_stopped_peer_that_every_other_member_lost_is_revoked_before_its_lease_ends) {
   const std::vector<std::string> names = {"n1", "n2", "n3"};
   // Leases of 30 s: within this test's waits, n3's can end only by a revoke.
-  for (const auto& n : names)
-    add_node(n, partitions, "lease_ttl_s = 30\n").start();
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto c = wait_until(*nodes_[i],
-                        [&](const cluster_state& c) { return link_of(c, "n3") == "connected"; });
-    ASSERT_EQ(link_of(c, "n3"), "connected") << c.body;
-  }
+  start_three_linked_to_n3("lease_ttl_s = 30\n");
+  if (HasFatalFailure())
+    return;
   nodes_[2]->send_signal(SIGSTOP);
-  struct resume {
-    server_process& node;
-    ~resume() { node.send_signal(SIGCONT); }
-  } resume_on_exit{*nodes_[2]};
+  sigcont_on_exit resume{*nodes_[2]};
   // Heartbeats end both links. The kernel still completes a stopped
   // process's connects, so the probes leave it alone; but n1 and n2 both
   // suspect it, so it is revoked.
@@ -831,10 +837,7 @@ TEST_F(cluster_test, a_stopped_peer_that_every_other_member_lost_is_revoked_befo
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_TRUE(logged(i, "n3 still accepts connections")) << nodes_[i]->log();
     EXPECT_TRUE(logged(i, "suspecting n3")) << nodes_[i]->log();
-    auto c = wait_until(*nodes_[i], [&](const cluster_state& c) {
-      auto m = c.members.find("n3");
-      return m != c.members.end() && m->second == "down";
-    });
+    auto c = wait_member_down(i, "n3");
     EXPECT_EQ(c.members["n3"], "down") << names[i] << " sees " << c.body;
   }
 }
@@ -850,15 +853,9 @@ TEST_F(cluster_test, a_stopped_peer_that_only_one_member_lost_is_left_to_its_lea
     ASSERT_EQ(link_of(c, "n2"), "connected") << c.body;
   }
   nodes_[1]->send_signal(SIGSTOP);
-  struct resume {
-    server_process& node;
-    ~resume() { node.send_signal(SIGCONT); }
-  } resume_on_exit{*nodes_[1]};
+  sigcont_on_exit resume{*nodes_[1]};
   ASSERT_TRUE(within_15_s([&] { return logged(0, "suspecting n2"); })) << nodes_[0]->log();
-  auto c = wait_until(*nodes_[0], [&](const cluster_state& c) {
-    auto m = c.members.find("n2");
-    return m != c.members.end() && m->second == "down";
-  });
+  auto c = wait_member_down(0, "n2");
   EXPECT_EQ(c.members["n2"], "down") << c.body;
   EXPECT_FALSE(logged(0, "every other member lost its link to n2")) << nodes_[0]->log();
   EXPECT_FALSE(logged(0, "revoked the etcd lease of n2")) << nodes_[0]->log();

@@ -240,6 +240,15 @@ std::vector<std::string> entries(const std::string& prefix, int from, int to) {
   return out;
 }
 
+// Returns whether `primary` proposed dropping `backup` in `epoch`.
+bool proposed_dropping(node& primary, uint64_t epoch, const std::string& backup) {
+  std::lock_guard<std::mutex> guard(primary.seen.mutex);
+  for (const auto& p : primary.seen.proposals)
+    if (p.epoch == epoch && std::count(p.drop.begin(), p.drop.end(), backup) > 0)
+      return true;
+  return false;
+}
+
 bool linked(const node& n, size_t peers) {
   size_t up = 0;
   for (const auto& l : n.links->links())
@@ -338,13 +347,7 @@ TEST_F(three_nodes, a_primary_proposes_dropping_an_in_sync_backup_it_no_longer_h
   c->repl->stop(); // c's fetches stop, as when its link to a is cut
   outcome held;
   a->repl->append(part, entries("e", 2, 4), held.callback());
-  auto proposed_drop = [&](const std::string& n) {
-    std::lock_guard<std::mutex> guard(a->seen.mutex);
-    for (const auto& p : a->seen.proposals)
-      if (p.epoch == 10 && std::count(p.drop.begin(), p.drop.end(), n) > 0)
-        return true;
-    return false;
-  };
+  auto proposed_drop = [&](const std::string& n) { return proposed_dropping(*a, 10, n); };
   ASSERT_TRUE(eventually([&] { return proposed_drop("c"); })) << "c was never proposed out";
   EXPECT_EQ(held.count(), 0u) << "the proposal alone does not commit: the configuration does";
   EXPECT_FALSE(proposed_drop("b")) << "b fetches: it stays";
@@ -375,13 +378,7 @@ TEST_F(three_nodes,
   ASSERT_TRUE(eventually([&] { return linked(*a, 1); })) << "a never saw its link to c drop";
   outcome held;
   a->repl->append(part, entries("e", 2, 4), held.callback());
-  auto proposed_drop = [&](const std::string& n) {
-    std::lock_guard<std::mutex> guard(a->seen.mutex);
-    for (const auto& p : a->seen.proposals)
-      if (p.epoch == 10 && std::count(p.drop.begin(), p.drop.end(), n) > 0)
-        return true;
-    return false;
-  };
+  auto proposed_drop = [&](const std::string& n) { return proposed_dropping(*a, 10, n); };
   ASSERT_TRUE(eventually([&] { return proposed_drop("c"); }))
     << "c, whose link dropped, was not proposed out within 20 s (lag_max is 600 s)";
   EXPECT_FALSE(proposed_drop("b")) << "b is linked and fetches: it stays";
