@@ -608,7 +608,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
       link_opts.peer_gone = [m = membership.get()](const std::string& node, int64_t lease) {
         m->revoke_gone(node, lease);
       };
-      link_opts.suspects = [m = membership.get()](std::vector<std::pair<std::string, int64_t>> s) {
+      link_opts.suspects = [m = membership.get()](cluster::suspect_list s) {
         m->suspect(std::move(s));
       };
       links = std::make_unique<cluster::peer_links>(system, std::move(link_opts));

@@ -607,6 +607,27 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     check_suspects();
   }
 
+  // Revokes `lease` when it is still the lease of `node`'s member key (not
+  // this node's own), logging `why` once it is; `failed` runs on the
+  // strand when etcd refused or did not answer. Strand only.
+  void revoke_member(const std::string& node, int64_t lease, const std::string& why,
+                     std::function<void()> failed = {}) {
+    if (stopped_ || lease == 0 || lease == lease_)
+      return;
+    auto it = keys_.find(members_prefix + node);
+    if (it == keys_.end() || it->second.lease != lease)
+      return; // already down, or a new life under a new lease
+    etcd().revoke(
+      lease, [self = shared_from_this(), node, why, failed = std::move(failed)](auto r) mutable {
+        if (r)
+          log::write(log::level::info, "cluster.peer_revoked",
+                     "revoked the etcd lease of " + node + " (" + why + "): it shows down",
+                     {{"peer", node}});
+        else if (failed)
+          asio::post(self->strand_, std::move(failed));
+      });
+  }
+
   // Keeps /sy/suspects/<node> at what suspect() was last told (written
   // again under a new lease after a rejoin; deleted when the list is
   // empty), and revokes the lease of each other member that every other
@@ -641,24 +662,25 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     const auto live = live_members();
     if (live.size() < 3)
       return;
+    // Each live member's record, read once (none: it suspects nobody).
+    std::map<std::string, suspect_list> lists;
+    for (const auto& m : live)
+      if (auto it = keys_.find(suspects_prefix + m); it != keys_.end())
+        if (auto list = decode_suspects(it->second.value))
+          lists[m] = std::move(*list);
     for (const auto& x : live) {
       if (x == opt_.node)
         continue;
       const int64_t lease = keys_.at(members_prefix + x).lease;
       if (lease == 0 || revoked_.count(lease))
         continue;
-      bool all = true;
-      for (const auto& other : live) {
-        if (other == x)
-          continue;
-        auto it = keys_.find(suspects_prefix + other);
-        auto list = it == keys_.end() ? std::nullopt : decode_suspects(it->second.value);
-        if (!list || std::find(list->begin(), list->end(), std::pair{x, lease}) == list->end()) {
-          all = false;
-          break;
-        }
-      }
-      if (!all)
+      const auto suspects_x = [&](const std::string& other) {
+        auto it = lists.find(other);
+        return other == x ||
+               (it != lists.end() && std::find(it->second.begin(), it->second.end(),
+                                               std::pair{x, lease}) != it->second.end());
+      };
+      if (!std::all_of(live.begin(), live.end(), suspects_x))
         continue;
       revoked_.insert(lease);
       log::write(log::level::warn, "cluster.peer_suspected",
@@ -666,16 +688,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                    " and has not linked again: revoking its etcd lease so that its partitions "
                    "fail over now (it rejoins under a new lease once it answers)",
                  {{"peer", x}});
-      etcd().revoke(lease, [self = shared_from_this(), x, lease](auto r) {
-        asio::post(self->strand_, [self, x, lease, ok = bool(r)] {
-          if (ok)
-            log::write(log::level::info, "cluster.peer_revoked",
-                       "revoked the etcd lease of " + x + " (every other member lost it)",
-                       {{"peer", x}});
-          else
-            self->revoked_.erase(lease); // etcd busy (a leader change): the next check tries again
-        });
-      });
+      // etcd busy (a leader change): the next check tries again.
+      revoke_member(x, lease, "every other member lost it",
+                    [self = shared_from_this(), lease] { self->revoked_.erase(lease); });
     }
   }
 
@@ -951,7 +966,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::map<std::string, etcd_kv> keys_;
   // suspect()'s list; the value of a put of it in flight (or ""); an
   // erase of it in flight; leases whose revoke is in flight or done.
-  std::vector<std::pair<std::string, int64_t>> suspected_;
+  suspect_list suspected_;
   std::string suspects_written_;
   bool suspects_erasing_ = false;
   std::set<int64_t> revoked_;
@@ -1045,23 +1060,13 @@ cluster_view membership::view() const {
 
 void membership::revoke_gone(std::string node, int64_t lease) {
   asio::post(impl_->strand_, [self = impl_, node = std::move(node), lease] {
-    if (self->stopped_ || lease == 0 || lease == self->lease_)
-      return;
-    auto it = self->keys_.find(members_prefix + node);
-    if (it == self->keys_.end() || it->second.lease != lease)
-      return; // already down, or a new life under a new lease
-    self->etcd().revoke(lease, [self, node](auto r) {
-      if (r)
-        log::write(log::level::info, "cluster.peer_revoked",
-                   "revoked the etcd lease of " + node + " (its process is gone): it shows down",
-                   {{"peer", node}});
-      // A failure (another node revoked it first, or etcd is out of reach)
-      // leaves the lease to end by itself.
-    });
+    // A failure (another node revoked it first, or etcd is out of reach)
+    // leaves the lease to end by itself.
+    self->revoke_member(node, lease, "its process is gone");
   });
 }
 
-void membership::suspect(std::vector<std::pair<std::string, int64_t>> peers) {
+void membership::suspect(suspect_list peers) {
   asio::post(impl_->strand_, [self = impl_, peers = std::move(peers)]() mutable {
     self->suspected_ = std::move(peers);
     self->check_suspects();

@@ -184,7 +184,7 @@ public:
   /// a cut-off machine, whose lease etcd extends across a leader change).
   /// A node cut off from one peer only is suspected by that peer alone and
   /// keeps its lease. Asynchronous, any thread.
-  void suspect(std::vector<std::pair<std::string, int64_t>> peers);
+  void suspect(suspect_list peers);
 
   /// Returns whether this node is a member: joined, its lease renewed
   /// within the lease's TTL, and /sy/ read from etcd at least once. /readyz

@@ -141,7 +141,7 @@ struct links_state {
   caf::actor replicator; // the node's replicator, once attached
   caf::actor router;     // the node's router, once attached
   // What options.suspects was last told.
-  std::vector<std::pair<std::string, int64_t>> suspected;
+  suspect_list suspected;
 };
 
 using links_actor = caf::stateful_actor<links_state>;
@@ -383,24 +383,25 @@ void report_suspects(links_actor* self, clock::time_point now) {
   const auto& o = self->state.options;
   if (!o.suspects)
     return;
-  std::vector<std::pair<std::string, int64_t>> out;
-  for (const auto& [node, p] : self->state.peers)
-    if (!p.handle && p.lost_lease != 0 && p.lost_lease == p.lease &&
-        now - p.lost_at >= o.suspect_after)
-      out.emplace_back(node, p.lease);
-  if (out == self->state.suspected)
+  const auto& before = self->state.suspected;
+  suspect_list out;
+  for (const auto& [node, p] : self->state.peers) {
+    if (p.handle || p.lost_lease == 0 || p.lost_lease != p.lease ||
+        now - p.lost_at < o.suspect_after)
+      continue;
+    out.emplace_back(node, p.lease);
+    if (std::find(before.begin(), before.end(), out.back()) == before.end())
+      log::write(
+        log::level::warn, "cluster.peer_suspect",
+        "the link to " + node + " broke " +
+          std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - p.lost_at).count()) +
+          " ms ago and has not come back: suspecting " + node +
+          " (its lease is revoked once every other member suspects it too)",
+        {{"peer", node}});
+  }
+  if (out == before)
     return;
-  for (const auto& [node, lease] : out)
-    if (std::find(self->state.suspected.begin(), self->state.suspected.end(),
-                  std::pair{node, lease}) == self->state.suspected.end())
-      log::write(log::level::warn, "cluster.peer_suspect",
-                 "the link to " + node + " broke " +
-                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    now - self->state.peers.at(node).lost_at)
-                                    .count()) +
-                   " ms ago and has not come back: suspecting " + node +
-                   " (its lease is revoked once every other member suspects it too)",
-                 {{"peer", node}});
   self->state.suspected = out;
   o.suspects(std::move(out));
 }

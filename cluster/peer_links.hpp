@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/etcd_values.hpp"
 #include "core/expected.hpp"
 
 namespace caf {
@@ -79,7 +80,7 @@ struct peer_links_options {
   /// lease, is no longer listed. Cluster mode writes the list to etcd
   /// (membership::suspect), where a member that every other member
   /// suspects has its lease revoked. Optional.
-  std::function<void(std::vector<std::pair<std::string, int64_t>>)> suspects;
+  std::function<void(suspect_list)> suspects;
   /// How long a broken link stays down before its peer is suspected: a
   /// link that flapped is dialled again well within it.
   std::chrono::milliseconds suspect_after{500};
