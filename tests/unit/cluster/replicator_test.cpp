@@ -287,6 +287,19 @@ struct three_nodes : ::testing::Test {
     b.reset();
     a.reset();
   }
+  // Starts a's replicator again with its proposals recorded and `lag_max`,
+  // and commits a first append (e0, e1) through it.
+  void restart_a_recording_proposals(std::chrono::milliseconds lag_max) {
+    a->repl.reset();
+    a->record_proposals = true;
+    a->lag_max = lag_max;
+    a->start();
+    ASSERT_TRUE(eventually([&] { return a->status().role == "primary"; }));
+    outcome first;
+    a->repl->append(part, entries("e", 0, 2), first.callback());
+    ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
+    ASSERT_EQ(first.first(), append_outcome::committed);
+  }
 };
 
 } // namespace
@@ -335,14 +348,9 @@ TEST_F(three_nodes, a_stopped_in_sync_backup_holds_commit_until_the_configuratio
 }
 
 TEST_F(three_nodes, a_primary_proposes_dropping_an_in_sync_backup_it_no_longer_hears_from) {
-  a->repl.reset(); // again, with its proposals recorded
-  a->record_proposals = true;
-  a->start();
-  ASSERT_TRUE(eventually([&] { return a->status().role == "primary"; }));
-  outcome first;
-  a->repl->append(part, entries("e", 0, 2), first.callback());
-  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
-  ASSERT_EQ(first.first(), append_outcome::committed);
+  restart_a_recording_proposals(a->lag_max);
+  if (HasFatalFailure())
+    return;
 
   c->repl->stop(); // c's fetches stop, as when its link to a is cut
   outcome held;
@@ -361,15 +369,9 @@ TEST_F(three_nodes, a_primary_proposes_dropping_an_in_sync_backup_it_no_longer_h
 
 TEST_F(three_nodes,
        a_primary_proposes_dropping_a_backup_whose_link_dropped_without_waiting_lag_max) {
-  a->repl.reset(); // again, with its proposals recorded and a lag_max no wait here reaches
-  a->record_proposals = true;
-  a->lag_max = 600s;
-  a->start();
-  ASSERT_TRUE(eventually([&] { return a->status().role == "primary"; }));
-  outcome first;
-  a->repl->append(part, entries("e", 0, 2), first.callback());
-  ASSERT_TRUE(eventually([&] { return first.count() == 1; }));
-  ASSERT_EQ(first.first(), append_outcome::committed);
+  restart_a_recording_proposals(600s); // a lag_max no wait here reaches
+  if (HasFatalFailure())
+    return;
 
   // c stops and its links close: a's link to c drops (a node killed, or
   // CAF's heartbeats timing out on a cut link).
