@@ -432,12 +432,15 @@ TEST(config, cluster_table_takes_the_keys_of_api_section_10_with_their_defaults)
   EXPECT_EQ(c.cluster_replicas, 3);
   EXPECT_EQ(c.cluster_min_insync, 2);
   EXPECT_EQ(c.cluster_rebalance_every_s, 10);
+  EXPECT_EQ(c.cluster_lease_ttl_s, 3);
   EXPECT_FALSE(validate_config(c));
   config d;
   ASSERT_FALSE(load(good_cluster + "partitions = 8\nreplicas = 2\nmin_insync = 1\n"
-                                   "advertise = \"10.0.0.1:7101\"\nrebalance_every_s = 0\n",
+                                   "advertise = \"10.0.0.1:7101\"\nrebalance_every_s = 0\n"
+                                   "lease_ttl_s = 10\n",
                     d));
   EXPECT_EQ(d.cluster_rebalance_every_s, 0);
+  EXPECT_EQ(d.cluster_lease_ttl_s, 10);
   EXPECT_EQ(d.cluster_partitions, 8);
   EXPECT_EQ(d.cluster_replicas, 2);
   EXPECT_EQ(d.cluster_min_insync, 1);
@@ -490,6 +493,8 @@ TEST(config, cluster_keys_are_checked_naming_the_key) {
     {good_cluster + "replicas = 0\n", "cluster.replicas"},
     {good_cluster + "replicas = 2\nmin_insync = 3\n", "cluster.min_insync"},
     {good_cluster + "rebalance_every_s = -1\n", "cluster.rebalance_every_s"},
+    {good_cluster + "lease_ttl_s = 1\n", "cluster.lease_ttl_s"},
+    {good_cluster + "lease_ttl_s = 61\n", "cluster.lease_ttl_s"},
     {good_cluster + "tls_cert = \"/nonexistent.pem\"\n", "cluster.tls_key"},
     {good_cluster + "tls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"
                     "tls_ca = \"/nonexistent/ca.pem\"\n",
