@@ -194,19 +194,103 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // longer count (on_kept). Waiting for the next tick could let the lease
   // end: a 2 s call that times out moves the node up to 2 s after a
   // renewal was last answered, and the next tick may come 1 s after that.
+  //
+  // Once the node is a member, the next etcd is not taken blindly: a
+  // keep-alive goes to every etcd at once, and the node moves to the
+  // first that answers (staying where it is when that is its own). When
+  // the etcd leader is lost, every member holds calls for about a second
+  // (a follower's forward to the lost leader waits out etcd's own peer
+  // timeout, then goes to the new one), and the next etcd in the list may
+  // be the lost member itself: moving there blindly left the watch blind
+  // for another second or two (the fault lab's isolate_leader). Only when
+  // none answers does the node move to the next one as before. Strand only
+  // once joined.
   bool rotate(const etcd_error& e, std::size_t at, bool renew_there = true) {
     if (e.status != 0 || clients_.size() < 2 || at != current_)
       return false;
-    current_ = (current_ + 1) % clients_.size();
-    if (watch_) { // not during the join: start_watch() begins on current_
-      watch_->move_to(opt_.etcd[current_], *clients_[current_]);
-      if (opt_.watch_moved)
-        opt_.watch_moved(current_);
-      moved_ = true;
-      if (renew_there)
-        renew(true);
+    if (!watch_) { // during the join: start_watch() begins on current_
+      current_ = (current_ + 1) % clients_.size();
+      return true;
     }
+    if (lease_ != 0)
+      choose_etcd();
+    else
+      move_to((current_ + 1) % clients_.size(), renew_there);
     return true;
+  }
+
+  // Makes etcd `i` the node's, its watch with it. Strand only.
+  void move_to(std::size_t i, bool renew_there) {
+    if (i == current_)
+      return;
+    current_ = i;
+    watch_->move_to(opt_.etcd[current_], *clients_[current_]);
+    if (opt_.watch_moved)
+      opt_.watch_moved(current_);
+    moved_ = true;
+    if (renew_there)
+      renew(true);
+  }
+
+  // rotate()'s choice: a keep-alive to every etcd; the first to answer is
+  // the node's from now on (and renewed the lease); when none answers, the
+  // one after the etcd that failed. One choice at a time. These keep-alives
+  // wait as long as other calls (2 s), not the renewals' third of the TTL:
+  // while etcd elects a new leader its members answer after about a second
+  // (seen in the fault lab: a keep-alive timed out at 1 000 ms and one
+  // sent with it was answered 2-5 ms later), and every renewal has
+  // timed out by then. Strand only.
+  void choose_etcd() {
+    if (choosing_)
+      return;
+    choosing_ = true;
+    const int64_t lease = lease_;
+    const std::size_t from = current_;
+    const auto sent = clock_type::now();
+    on_every_etcd<etcd_lease>(
+      [lease](etcd_client& etcd, etcd_client::callback<etcd_lease> cb) {
+        etcd.keep_alive(lease, cb);
+      },
+      [self = shared_from_this(), lease, sent,
+       from](std::size_t at, const core::expected<etcd_lease, etcd_error>& r) {
+        self->choosing_ = false;
+        if (self->stopped_ || lease != self->lease_ || from != self->current_)
+          return; // a rejoin or another move came first
+        if (!r) { // every renewal failed: the next tick renews there
+          self->move_to((from + 1) % self->clients_.size(), false);
+          return;
+        }
+        self->move_to(at, false);
+        self->on_kept(lease, sent, at, true, r);
+      });
+  }
+
+  // Sends one call to every etcd at once and runs `done` once on the
+  // strand, with the index of the etcd that answered: the first answer
+  // that succeeded, or the last failure when every etcd failed. Used where
+  // the etcd this node uses may be the lost leader, or still electing a
+  // new one, and a call that waits there holds a failover back by its
+  // timeout: rotate()'s choice, a suspicion and a revoke. The calls are
+  // idempotent, so every etcd may carry them out.
+  template <class T>
+  void on_every_etcd(std::function<void(etcd_client&, etcd_client::callback<T>)> call,
+                     std::function<void(std::size_t, const core::expected<T, etcd_error>&)> done) {
+    struct fan {
+      std::size_t left;
+      bool answered = false;
+      std::function<void(std::size_t, const core::expected<T, etcd_error>&)> done;
+    };
+    auto f = std::make_shared<fan>(fan{clients_.size(), false, std::move(done)});
+    for (std::size_t i = 0; i < clients_.size(); ++i)
+      call(*clients_[i], [self = shared_from_this(), f, i](core::expected<T, etcd_error> r) {
+        asio::post(self->strand_, [f, i, r = std::move(r)] {
+          --f->left;
+          if (f->answered || (!r && f->left > 0))
+            return;
+          f->answered = true;
+          f->done(i, r);
+        });
+      });
   }
 
   template <class T, class Start>
@@ -617,14 +701,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     auto it = keys_.find(members_prefix + node);
     if (it == keys_.end() || it->second.lease != lease)
       return; // already down, or a new life under a new lease
-    etcd().revoke(
-      lease, [self = shared_from_this(), node, why, failed = std::move(failed)](auto r) mutable {
+    on_every_etcd<bool>(
+      [lease](etcd_client& etcd, etcd_client::callback<bool> cb) { etcd.revoke(lease, cb); },
+      [node, why, failed = std::move(failed)](std::size_t,
+                                              const core::expected<bool, etcd_error>& r) {
         if (r)
           log::write(log::level::info, "cluster.peer_revoked",
                      "revoked the etcd lease of " + node + " (" + why + "): it shows down",
                      {{"peer", node}});
         else if (failed)
-          asio::post(self->strand_, std::move(failed));
+          failed();
       });
   }
 
@@ -650,14 +736,13 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                 mine->second.lease != lease_) &&
                value != suspects_written_) {
       suspects_written_ = value;
-      const std::size_t at = current_;
-      etcd().put(own, value, lease_, [self = shared_from_this(), at](auto r) {
-        asio::post(self->strand_, [self, at, r = std::move(r)] {
+      on_every_etcd<int64_t>(
+        [own, value, lease = lease_.load()](etcd_client& etcd, etcd_client::callback<int64_t> cb) {
+          etcd.put(own, value, lease, cb);
+        },
+        [self = shared_from_this()](std::size_t, const core::expected<int64_t, etcd_error>&) {
           self->suspects_written_.clear(); // the watch shows it, or the next check writes again
-          if (!r)
-            self->rotate(r.error(), at);
         });
-      });
     }
     const auto live = live_members();
     if (live.size() < 3)
@@ -970,6 +1055,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::string suspects_written_;
   bool suspects_erasing_ = false;
   std::set<int64_t> revoked_;
+  // choose_etcd() is waiting for the etcds' answers (strand only).
+  bool choosing_ = false;
   bool controller_ = false;
   bool campaigning_ = false;
   bool rejoining_ = false;

@@ -654,6 +654,45 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
     << node.log();
 }
 
+TEST_F(cluster_test, a_node_whose_etcd_stops_answering_moves_to_one_that_answers_not_the_next) {
+  // The node's etcds: a proxy to the fixture's etcd, a proxy frozen from
+  // the start (a member cut off, say the lost etcd leader), and etcd
+  // itself. Once the first stops answering, the next in the list is the
+  // frozen one: the node asks them all and moves to etcd itself, the one
+  // that answers, and its watch with it.
+  const auto etcd_port = static_cast<uint16_t>(
+    std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
+  sy::test::tcp_proxy first(etcd_port), cut_off(etcd_port);
+  cut_off.freeze();
+  const auto url = [](const sy::test::tcp_proxy& p) {
+    return "http://127.0.0.1:" + std::to_string(p.port());
+  };
+  auto toml = cluster_toml("n1");
+  const auto only = "etcd = [\"" + etcd_url_ + "\"]";
+  ASSERT_NE(toml.find(only), std::string::npos) << toml;
+  toml.replace(toml.find(only), only.size(),
+               "etcd = [\"" + url(first) + "\", \"" + url(cut_off) + "\", \"" + etcd_url_ + "\"]");
+  dirs_.push_back(std::make_unique<temp_dir>());
+  nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(), toml));
+  auto& node = *nodes_.back();
+  node.start(); // joined through the first
+  first.freeze();
+  const auto renewed = "membership lease renewed again, through etcd " + etcd_url_;
+  within_15_s([&] { return logged(0, renewed); });
+  const auto log = node.log();
+  ASSERT_NE(log.find(renewed), std::string::npos) << log;
+  EXPECT_NE(log.find("watch of /sy/ moves to " + etcd_url_), std::string::npos) << log;
+  EXPECT_EQ(log.find("moves to " + url(cut_off)), std::string::npos) << log;
+  EXPECT_EQ(log.find("membership lease expired"), std::string::npos) << log;
+  // The watch reads from etcd: a node joining now shows up in its view.
+  add_node("n2").start();
+  auto c = wait_until(node, [](const cluster_state& c) {
+    auto m = c.members.find("n2");
+    return m != c.members.end() && m->second == "up";
+  });
+  EXPECT_EQ(c.members["n2"], "up") << c.body << node.log();
+}
+
 // -- node-to-node links (cluster/peer_links.hpp) --------------------------------
 
 TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
