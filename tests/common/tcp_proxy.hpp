@@ -4,7 +4,9 @@
 // black hole (what either side sends from then on is read and dropped,
 // connections stay open and new ones are taken, so requests through it time
 // out: an etcd member that lost its leader, or cut off); cut() closes every
-// connection open now and passes new ones on (a link that flaps).
+// connection open now and passes new ones on (a link that flaps); refuse()
+// closes every connection open now and each new one as it comes, until
+// pass() (a target that is down, answered at once).
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,6 +39,11 @@ public:
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   void freeze() { frozen_ = true; }
+  void refuse() {
+    refusing_ = true;
+    cut();
+  }
+  void pass() { refusing_ = false; }
 
   /// Closes every connection open now (both sides see it closed); returns
   /// how many it closed.
@@ -69,6 +76,11 @@ private:
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
       if (ec)
         return;
+      if (refusing_) {
+        boost::system::error_code ignored;
+        s.close(ignored);
+        return accept();
+      }
       auto p = std::make_shared<pipe>(ioc_, std::move(s));
       pipes_.push_back(p);
       p->b.async_connect({boost::asio::ip::make_address("127.0.0.1"), target_},
@@ -106,6 +118,7 @@ private:
   boost::asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> frozen_{false};
+  std::atomic<bool> refusing_{false};
   std::vector<std::weak_ptr<pipe>> pipes_; // the io thread's only
   std::thread thread_;
 };

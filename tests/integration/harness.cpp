@@ -232,6 +232,9 @@ void server_process::launch() {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
     dup2(fd, 1);
     dup2(fd, 2);
+    // Nothing else of the test goes with it: a socket the test closes (a
+    // proxy's cut) must not stay open in its servers.
+    close_range(3, ~0U, 0);
     execl(SWITCHYARD_BIN, SWITCHYARD_BIN, "serve", "--config", config_path_.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
