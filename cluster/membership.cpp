@@ -164,6 +164,11 @@ partition_view next_configuration(const partition_view& current,
   return next;
 }
 
+// The timeout of each attempt of a revoke or a suspicion, and the least
+// time between two attempts (membership::impl::revoke_member).
+constexpr auto quick_timeout = std::chrono::milliseconds(500);
+constexpr auto quick_spacing = std::chrono::milliseconds(250);
+
 struct membership::impl : std::enable_shared_from_this<membership::impl> {
   impl(asio::io_context& ioc, transport::http_client& http, membership_options options)
       : ioc_(ioc), strand_(asio::make_strand(ioc)), tick_(strand_), http_(http),
@@ -172,6 +177,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       clients_.push_back(
         std::make_unique<etcd_client>(http_, url, std::chrono::milliseconds(2000)));
       renewers_.push_back(std::make_unique<etcd_client>(http_, url, opt_.keep_alive_every));
+      quick_.push_back(std::make_unique<etcd_client>(http_, url, quick_timeout));
     }
     view_.node = opt_.node;
   }
@@ -248,6 +254,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     const std::size_t from = current_;
     const auto sent = clock_type::now();
     on_every_etcd<etcd_lease>(
+      clients_,
       [lease](etcd_client& etcd, etcd_client::callback<etcd_lease> cb) {
         etcd.keep_alive(lease, cb);
       },
@@ -273,16 +280,17 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // timeout: rotate()'s choice, a suspicion and a revoke. The calls are
   // idempotent, so every etcd may carry them out.
   template <class T>
-  void on_every_etcd(std::function<void(etcd_client&, etcd_client::callback<T>)> call,
+  void on_every_etcd(const std::vector<std::unique_ptr<etcd_client>>& etcds,
+                     std::function<void(etcd_client&, etcd_client::callback<T>)> call,
                      std::function<void(std::size_t, const core::expected<T, etcd_error>&)> done) {
     struct fan {
       std::size_t left;
       bool answered = false;
       std::function<void(std::size_t, const core::expected<T, etcd_error>&)> done;
     };
-    auto f = std::make_shared<fan>(fan{clients_.size(), false, std::move(done)});
-    for (std::size_t i = 0; i < clients_.size(); ++i)
-      call(*clients_[i], [self = shared_from_this(), f, i](core::expected<T, etcd_error> r) {
+    auto f = std::make_shared<fan>(fan{etcds.size(), false, std::move(done)});
+    for (std::size_t i = 0; i < etcds.size(); ++i)
+      call(*etcds[i], [self = shared_from_this(), f, i](core::expected<T, etcd_error> r) {
         asio::post(self->strand_, [f, i, r = std::move(r)] {
           --f->left;
           if (f->answered || (!r && f->left > 0))
@@ -694,24 +702,60 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // Revokes `lease` when it is still the lease of `node`'s member key (not
   // this node's own), logging `why` once it is; `failed` runs on the
   // strand when etcd refused or did not answer. Strand only.
+  //
+  // Each attempt goes to every etcd and waits quick_timeout; one that no
+  // etcd answered is sent again (at most every quick_spacing) for up to
+  // the lease's TTL before `failed` runs. A revoke that reached a follower
+  // as etcd's leader was lost is forwarded to the lost leader and never
+  // answered (etcd gives up on it after its own 7 s); one sent again once
+  // a new leader is elected lands at once. In the fault lab, kill -9 of a
+  // node together with the etcd leader waited 2 s for the one attempt to
+  // time out.
   void revoke_member(const std::string& node, int64_t lease, const std::string& why,
-                     std::function<void()> failed = {}) {
+                     std::function<void()> failed = {}, clock_type::time_point until = {}) {
     if (stopped_ || lease == 0 || lease == lease_)
       return;
     auto it = keys_.find(members_prefix + node);
     if (it == keys_.end() || it->second.lease != lease)
       return; // already down, or a new life under a new lease
+    const auto sent = clock_type::now();
+    const bool first = until == clock_type::time_point{};
+    if (first)
+      until = sent + opt_.lease_ttl;
     on_every_etcd<bool>(
+      quick_,
       [lease](etcd_client& etcd, etcd_client::callback<bool> cb) { etcd.revoke(lease, cb); },
-      [node, why, failed = std::move(failed)](std::size_t,
-                                              const core::expected<bool, etcd_error>& r) {
-        if (r)
+      [self = shared_from_this(), node, why, lease, sent, until, first,
+       failed = std::move(failed)](std::size_t, const core::expected<bool, etcd_error>& r) mutable {
+        if (r) {
           log::write(log::level::info, "cluster.peer_revoked",
                      "revoked the etcd lease of " + node + " (" + why + "): it shows down",
                      {{"peer", node}});
+          return;
+        }
+        if (first)
+          log::write(log::level::warn, "cluster.peer_revoke_retry",
+                     "no etcd took the revoke of " + node + "'s lease (" + r.error().message +
+                       "); sending it again until one does, for up to the lease's TTL",
+                     {{"peer", node}});
+        if (clock_type::now() < until)
+          self->after(sent + quick_spacing,
+                      [self, node, why, lease, until, failed = std::move(failed)]() mutable {
+                        self->revoke_member(node, lease, why, std::move(failed), until);
+                      });
         else if (failed)
           failed();
       });
+  }
+
+  // Runs `f` on the strand at `when` (at once if that has passed), unless
+  // the node stops first. Strand only.
+  void after(clock_type::time_point when, std::function<void()> f) {
+    auto timer = std::make_shared<asio::steady_timer>(strand_, when);
+    timer->async_wait([self = shared_from_this(), timer, f = std::move(f)](auto ec) {
+      if (!ec && !self->stopped_)
+        f();
+    });
   }
 
   // Keeps /sy/suspects/<node> at what suspect() was last told (written
@@ -736,12 +780,17 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                 mine->second.lease != lease_) &&
                value != suspects_written_) {
       suspects_written_ = value;
+      const auto sent = clock_type::now();
       on_every_etcd<int64_t>(
+        quick_,
         [own, value, lease = lease_.load()](etcd_client& etcd, etcd_client::callback<int64_t> cb) {
           etcd.put(own, value, lease, cb);
         },
-        [self = shared_from_this()](std::size_t, const core::expected<int64_t, etcd_error>&) {
+        [self = shared_from_this(), sent](std::size_t,
+                                          const core::expected<int64_t, etcd_error>& r) {
           self->suspects_written_.clear(); // the watch shows it, or the next check writes again
+          if (!r) // no etcd answered (its leader lost?): again soon, as a revoke is
+            self->after(sent + quick_spacing, [self] { self->check_suspects(); });
         });
     }
     const auto live = live_members();
@@ -1043,6 +1092,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::vector<std::unique_ptr<etcd_client>> clients_;
   // The same etcds for keep-alives, with their shorter timeout.
   std::vector<std::unique_ptr<etcd_client>> renewers_;
+  // The same etcds for the writes sent again until they land (a revoke, a
+  // suspicion), with a shorter timeout still.
+  std::vector<std::unique_ptr<etcd_client>> quick_;
   // The send time of the newest renewal etcd accepted (strand only).
   clock_type::time_point renewed_sent_{};
   std::atomic<std::size_t> current_{0};

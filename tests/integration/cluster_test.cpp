@@ -100,6 +100,29 @@ protected:
     }
   }
 
+  // Makes (does not start) node `name` whose cluster.etcd is `etcd` (URLs).
+  server_process& add_node_through(const std::string& name, const std::vector<std::string>& etcd,
+                                   const std::string& extra = "") {
+    auto toml = cluster_toml(name, partitions, extra);
+    const auto only = "etcd = [\"" + etcd_url_ + "\"]";
+    std::string urls;
+    for (const auto& url : etcd)
+      urls += (urls.empty() ? "\"" : ", \"") + url + "\"";
+    EXPECT_NE(toml.find(only), std::string::npos) << toml;
+    toml.replace(toml.find(only), only.size(), "etcd = [" + urls + "]");
+    dirs_.push_back(std::make_unique<temp_dir>());
+    nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(), toml));
+    return *nodes_.back();
+  }
+
+  // The port of the fixture's etcd, and the URL of a proxy.
+  uint16_t etcd_port() const {
+    return static_cast<uint16_t>(std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
+  }
+  static std::string url_of(const sy::test::tcp_proxy& p) {
+    return "http://127.0.0.1:" + std::to_string(p.port());
+  }
+
   // Waits until node i shows `member` down; returns the state it read last.
   cluster_state wait_member_down(std::size_t i, const std::string& member) {
     return wait_until(*nodes_[i], [&](const cluster_state& c) {
@@ -599,18 +622,8 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
   // The node's first etcd is a proxy to the fixture's; its second, etcd
   // itself. Frozen, the proxy holds every request until it times out, as
   // an etcd member cut off from its leader does.
-  const auto etcd_port = static_cast<uint16_t>(
-    std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
-  sy::test::tcp_proxy proxy(etcd_port);
-  auto toml = cluster_toml("n1");
-  const auto only = "etcd = [\"" + etcd_url_ + "\"]";
-  ASSERT_NE(toml.find(only), std::string::npos) << toml;
-  toml.replace(toml.find(only), only.size(),
-               "etcd = [\"http://127.0.0.1:" + std::to_string(proxy.port()) + "\", \"" + etcd_url_ +
-                 "\"]");
-  dirs_.push_back(std::make_unique<temp_dir>());
-  nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(), toml));
-  auto& node = *nodes_.back();
+  sy::test::tcp_proxy proxy(etcd_port());
+  auto& node = add_node_through("n1", {url_of(proxy), etcd_url_});
   node.start(); // joined through the proxy, the first etcd that answered
   proxy.freeze();
   // A keep-alive times out after 1 s, another call after 2 s. Whichever
@@ -660,21 +673,9 @@ TEST_F(cluster_test, a_node_whose_etcd_stops_answering_moves_to_one_that_answers
   // itself. Once the first stops answering, the next in the list is the
   // frozen one: the node asks them all and moves to etcd itself, the one
   // that answers, and its watch with it.
-  const auto etcd_port = static_cast<uint16_t>(
-    std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
-  sy::test::tcp_proxy first(etcd_port), cut_off(etcd_port);
+  sy::test::tcp_proxy first(etcd_port()), cut_off(etcd_port());
   cut_off.freeze();
-  const auto url = [](const sy::test::tcp_proxy& p) {
-    return "http://127.0.0.1:" + std::to_string(p.port());
-  };
-  auto toml = cluster_toml("n1");
-  const auto only = "etcd = [\"" + etcd_url_ + "\"]";
-  ASSERT_NE(toml.find(only), std::string::npos) << toml;
-  toml.replace(toml.find(only), only.size(),
-               "etcd = [\"" + url(first) + "\", \"" + url(cut_off) + "\", \"" + etcd_url_ + "\"]");
-  dirs_.push_back(std::make_unique<temp_dir>());
-  nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(), toml));
-  auto& node = *nodes_.back();
+  auto& node = add_node_through("n1", {url_of(first), url_of(cut_off), etcd_url_});
   node.start(); // joined through the first
   first.freeze();
   const auto renewed = "membership lease renewed again, through etcd " + etcd_url_;
@@ -682,7 +683,7 @@ TEST_F(cluster_test, a_node_whose_etcd_stops_answering_moves_to_one_that_answers
   const auto log = node.log();
   ASSERT_NE(log.find(renewed), std::string::npos) << log;
   EXPECT_NE(log.find("watch of /sy/ moves to " + etcd_url_), std::string::npos) << log;
-  EXPECT_EQ(log.find("moves to " + url(cut_off)), std::string::npos) << log;
+  EXPECT_EQ(log.find("moves to " + url_of(cut_off)), std::string::npos) << log;
   EXPECT_EQ(log.find("membership lease expired"), std::string::npos) << log;
   // The watch reads from etcd: a node joining now shows up in its view.
   add_node("n2").start();
@@ -855,6 +856,33 @@ TEST_F(cluster_test, a_killed_peers_lease_is_revoked_by_a_survivor_that_finds_it
     auto c = wait_member_down(i, "n3");
     EXPECT_EQ(c.members["n3"], "down") << names[i] << " sees " << c.body;
   }
+}
+
+TEST_F(cluster_test, a_revoke_that_no_etcd_answered_is_sent_again_until_it_lands) {
+  // n1 reaches etcd through a proxy; leases of 30 s, so within this test's
+  // waits n2's ends only by a revoke (and with two nodes only by n1's
+  // finding n2's port closed: no suspicion counts). etcd refuses n1 while
+  // n2 is killed, so the revoke n1 sends then fails. Once etcd takes n1
+  // again, a revoke sent again lands (before, the one failure left n2 to
+  // its lease).
+  sy::test::tcp_proxy to_etcd(etcd_port());
+  const std::string extra = "lease_ttl_s = 30\n";
+  auto& n1 = add_node_through("n1", {url_of(to_etcd)}, extra);
+  n1.start();
+  add_node("n2", partitions, extra).start();
+  auto c = wait_until(n1, [&](const cluster_state& c) { return link_of(c, "n2") == "connected"; });
+  ASSERT_EQ(link_of(c, "n2"), "connected") << c.body;
+  to_etcd.refuse();
+  nodes_[1]->kill9();
+  const auto refused = "no etcd took the revoke of n2's lease";
+  ASSERT_TRUE(within_15_s([&] { return logged(0, refused); })) << n1.log();
+  EXPECT_TRUE(logged(0, "n2 refuses connections at 127.0.0.1:")) << n1.log();
+  to_etcd.pass();
+  ASSERT_TRUE(
+    within_15_s([&] { return logged(0, "revoked the etcd lease of n2 (its process is gone)"); }))
+    << n1.log();
+  c = wait_member_down(0, "n2");
+  EXPECT_EQ(c.members["n2"], "down") << c.body << n1.log();
 }
 
 TEST_F(cluster_test, a_stopped_peer_that_every_other_member_lost_is_revoked_before_its_lease_ends) {
