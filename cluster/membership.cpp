@@ -705,7 +705,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   //
   // Each attempt goes to every etcd and waits quick_timeout; one that no
   // etcd answered is sent again (at most every quick_spacing) for up to
-  // the lease's TTL before `failed` runs. A revoke that reached a follower
+  // the lease's TTL before `failed` runs (at once when etcd answered it
+  // with an error, say another node revoked it first). A revoke that reached a follower
   // as etcd's leader was lost is forwarded to the lost leader and never
   // answered (etcd gives up on it after its own 7 s); one sent again once
   // a new leader is elected lands at once. In the fault lab, kill -9 of a
@@ -733,17 +734,19 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                      {{"peer", node}});
           return;
         }
-        if (first)
-          log::write(log::level::warn, "cluster.peer_revoke_retry",
-                     "no etcd took the revoke of " + node + "'s lease (" + r.error().message +
-                       "); sending it again until one does, for up to the lease's TTL",
-                     {{"peer", node}});
-        if (clock_type::now() < until)
+        // An etcd that answered refused it (another node revoked it first):
+        // nothing to send again.
+        if (r.error().status == 0 && clock_type::now() < until) {
+          if (first)
+            log::write(log::level::warn, "cluster.peer_revoke_retry",
+                       "no etcd answered the revoke of " + node + "'s lease (" + r.error().message +
+                         "); sending it again until one does, for up to the lease's TTL",
+                       {{"peer", node}});
           self->after(sent + quick_spacing,
                       [self, node, why, lease, until, failed = std::move(failed)]() mutable {
                         self->revoke_member(node, lease, why, std::move(failed), until);
                       });
-        else if (failed)
+        } else if (failed)
           failed();
       });
   }
@@ -789,7 +792,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         [self = shared_from_this(), sent](std::size_t,
                                           const core::expected<int64_t, etcd_error>& r) {
           self->suspects_written_.clear(); // the watch shows it, or the next check writes again
-          if (!r) // no etcd answered (its leader lost?): again soon, as a revoke is
+          if (!r && r.error().status == 0) // no etcd answered (its leader lost?): again soon
             self->after(sent + quick_spacing, [self] { self->check_suspects(); });
         });
     }
@@ -1199,8 +1202,8 @@ cluster_view membership::view() const {
 
 void membership::revoke_gone(std::string node, int64_t lease) {
   asio::post(impl_->strand_, [self = impl_, node = std::move(node), lease] {
-    // A failure (another node revoked it first, or etcd is out of reach)
-    // leaves the lease to end by itself.
+    // A failure (another node revoked it first, or no etcd answered it for
+    // the lease's TTL) leaves the lease to end by itself.
     self->revoke_member(node, lease, "its process is gone");
   });
 }

@@ -874,7 +874,7 @@ TEST_F(cluster_test, a_revoke_that_no_etcd_answered_is_sent_again_until_it_lands
   ASSERT_EQ(link_of(c, "n2"), "connected") << c.body;
   to_etcd.refuse();
   nodes_[1]->kill9();
-  const auto refused = "no etcd took the revoke of n2's lease";
+  const auto refused = "no etcd answered the revoke of n2's lease";
   ASSERT_TRUE(within_15_s([&] { return logged(0, refused); })) << n1.log();
   EXPECT_TRUE(logged(0, "n2 refuses connections at 127.0.0.1:")) << n1.log();
   to_etcd.pass();
