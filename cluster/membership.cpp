@@ -195,15 +195,17 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // isolate: a survivor whose watch had stayed on the isolated node's
   // member never saw the failover's configurations, and its partitions
   // stalled for the whole isolation).
-  // So does the lease, at once (`renew_there`): whichever call failed, the
-  // keep-alives sent since went to the member left, and their failures no
-  // longer count (on_kept). Waiting for the next tick could let the lease
-  // end: a 2 s call that times out moves the node up to 2 s after a
-  // renewal was last answered, and the next tick may come 1 s after that.
+  // So does the lease, at once: whichever call failed, the keep-alives
+  // sent since went to the member left, and their failures no longer
+  // count (on_kept). Waiting for the next tick could let the lease end: a
+  // 2 s call that times out moves the node up to 2 s after a renewal was
+  // last answered, and the next tick may come 1 s after that.
   //
-  // Once the node is a member, the next etcd is not taken blindly: a
-  // keep-alive goes to every etcd at once, and the node moves to the
-  // first that answers (staying where it is when that is its own). When
+  // Once the node is a member (the watch starts after the lease is
+  // granted), the next etcd is not taken blindly: a keep-alive goes to
+  // every etcd at once, renewing the lease wherever it is answered, and
+  // the node moves to the first that answers (staying where it is when
+  // that is its own). When
   // the etcd leader is lost, every member holds calls for about a second
   // (a follower's forward to the lost leader waits out etcd's own peer
   // timeout, then goes to the new one), and the next etcd in the list may
@@ -211,22 +213,19 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // for another second or two (the fault lab's isolate_leader). Only when
   // none answers does the node move to the next one as before. Strand only
   // once joined.
-  bool rotate(const etcd_error& e, std::size_t at, bool renew_there = true) {
+  bool rotate(const etcd_error& e, std::size_t at) {
     if (e.status != 0 || clients_.size() < 2 || at != current_)
       return false;
     if (!watch_) { // during the join: start_watch() begins on current_
       current_ = (current_ + 1) % clients_.size();
       return true;
     }
-    if (lease_ != 0)
-      choose_etcd();
-    else
-      move_to((current_ + 1) % clients_.size(), renew_there);
+    choose_etcd();
     return true;
   }
 
   // Makes etcd `i` the node's, its watch with it. Strand only.
-  void move_to(std::size_t i, bool renew_there) {
+  void move_to(std::size_t i) {
     if (i == current_)
       return;
     current_ = i;
@@ -234,8 +233,6 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     if (opt_.watch_moved)
       opt_.watch_moved(current_);
     moved_ = true;
-    if (renew_there)
-      renew(true);
   }
 
   // rotate()'s choice: a keep-alive to every etcd; the first to answer is
@@ -264,11 +261,11 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         if (self->stopped_ || lease != self->lease_ || from != self->current_)
           return; // a rejoin or another move came first
         if (!r) { // every renewal failed: the next tick renews there
-          self->move_to((from + 1) % self->clients_.size(), false);
+          self->move_to((from + 1) % self->clients_.size());
           return;
         }
-        self->move_to(at, false);
-        self->on_kept(lease, sent, at, true, r);
+        self->move_to(at);
+        self->on_kept(lease, sent, at, r);
       });
   }
 
@@ -578,7 +575,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   }
 
   void on_tick() {
-    renew(false);
+    renew();
     schedule_tick();
     check_suspects(); // a revoke or a write that failed is tried again
     // A campaign that failed for want of etcd is tried again here.
@@ -597,19 +594,18 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
 
   // Sends one keep-alive to the current etcd. It times out after
   // keep_alive_every (not the 2 s of other calls), so that a renewal that
-  // failed is tried again on the next etcd (`retry`) well within the TTL.
-  void renew(bool retry) {
+  // failed is tried again on every etcd (rotate()) well within the TTL.
+  void renew() {
     const int64_t lease = lease_;
     const auto sent = clock_type::now();
     const std::size_t at = current_;
-    renewers_[at]->keep_alive(lease, [self = shared_from_this(), lease, sent, at, retry](auto r) {
-      asio::post(self->strand_, [self, lease, sent, at, retry, r = std::move(r)] {
-        self->on_kept(lease, sent, at, retry, r);
-      });
+    renewers_[at]->keep_alive(lease, [self = shared_from_this(), lease, sent, at](auto r) {
+      asio::post(self->strand_,
+                 [self, lease, sent, at, r = std::move(r)] { self->on_kept(lease, sent, at, r); });
     });
   }
 
-  void on_kept(int64_t lease, clock_type::time_point sent, std::size_t at, bool retried,
+  void on_kept(int64_t lease, clock_type::time_point sent, std::size_t at,
                const core::expected<etcd_lease, etcd_error>& r) {
     if (stopped_ || lease != lease_)
       return;
@@ -627,9 +623,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         log::write(log::level::warn, "cluster.lease_trouble",
                    "cannot renew the membership lease: " + r.error().message);
       warned_ = true;
-      // The watch follows, and a retry goes to the next etcd now, not at
-      // the next tick.
-      rotate(r.error(), at, !retried);
+      // The watch follows, and the lease is renewed on every etcd now, not
+      // at the next tick.
+      rotate(r.error(), at);
       return;
     }
     if (r->ttl > 0) {
@@ -706,10 +702,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   // Each attempt goes to every etcd and waits quick_timeout; one that no
   // etcd answered is sent again (at most every quick_spacing) for up to
   // the lease's TTL before `failed` runs (at once when etcd answered it
-  // with an error, say another node revoked it first). A revoke that reached a follower
-  // as etcd's leader was lost is forwarded to the lost leader and never
-  // answered (etcd gives up on it after its own 7 s); one sent again once
-  // a new leader is elected lands at once. In the fault lab, kill -9 of a
+  // with an error, say another node revoked it first). A revoke that
+  // reached a follower as etcd's leader was lost is forwarded to the lost
+  // leader and never answered (etcd gives up on it after its own 7 s); one
+  // sent again once a new leader is elected lands at once. In the fault lab, kill -9 of a
   // node together with the etcd leader waited 2 s for the one attempt to
   // time out.
   void revoke_member(const std::string& node, int64_t lease, const std::string& why,
