@@ -140,19 +140,23 @@ void cluster_fixture::TearDown() {
 }
 
 std::string cluster_fixture::cluster_toml(const std::string& node, int parts,
-                                          const std::string& extra,
-                                          const std::string& listen) const {
+                                          const std::string& extra, const std::string& listen,
+                                          const std::vector<std::string>& etcd) const {
+  std::string urls;
+  for (const auto& url : etcd.empty() ? std::vector<std::string>{etcd_url_} : etcd)
+    urls += (urls.empty() ? "\"" : ", \"") + url + "\"";
   return "[cluster]\nnode = \"" + node + "\"\nlisten = \"" +
-         (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) + "\"\netcd = [\"" +
-         etcd_url_ + "\"]\npartitions = " + std::to_string(parts) +
+         (listen.empty() ? "127.0.0.1:" + std::to_string(free_port()) : listen) + "\"\netcd = [" +
+         urls + "]\npartitions = " + std::to_string(parts) +
          "\nreplicas = " + std::to_string(replicas) + "\npreview = true\n" + extra;
 }
 
 server_process& cluster_fixture::add_node(const std::string& name, int parts,
-                                          const std::string& extra, const std::string& listen) {
+                                          const std::string& extra, const std::string& listen,
+                                          const std::vector<std::string>& etcd) {
   dirs_.push_back(std::make_unique<temp_dir>());
-  nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(),
-                                                    cluster_toml(name, parts, extra, listen)));
+  nodes_.push_back(std::make_unique<server_process>(
+    dirs_.back()->path(), cluster_toml(name, parts, extra, listen, etcd)));
   return *nodes_.back();
 }
 

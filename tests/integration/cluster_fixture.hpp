@@ -97,13 +97,16 @@ protected:
   void TearDown() override;
 
   /// Returns the [cluster] table of `node`: `extra` is more [cluster] lines;
-  /// `listen` replaces a free port's address.
+  /// `listen` replaces a free port's address; `etcd` (URLs), the fixture's
+  /// etcd.
   std::string cluster_toml(const std::string& node, int parts = partitions,
-                           const std::string& extra = "", const std::string& listen = "") const;
+                           const std::string& extra = "", const std::string& listen = "",
+                           const std::vector<std::string>& etcd = {}) const;
 
   /// Makes (does not start) a node with its own temporary data directory.
   server_process& add_node(const std::string& name, int parts = partitions,
-                           const std::string& extra = "", const std::string& listen = "");
+                           const std::string& extra = "", const std::string& listen = "",
+                           const std::vector<std::string>& etcd = {});
 
   /// Waits until every node (named `names`, in the order they were added)
   /// sees every other up, linked and pinged.

@@ -100,21 +100,6 @@ protected:
     }
   }
 
-  // Makes (does not start) node `name` whose cluster.etcd is `etcd` (URLs).
-  server_process& add_node_through(const std::string& name, const std::vector<std::string>& etcd,
-                                   const std::string& extra = "") {
-    auto toml = cluster_toml(name, partitions, extra);
-    const auto only = "etcd = [\"" + etcd_url_ + "\"]";
-    std::string urls;
-    for (const auto& url : etcd)
-      urls += (urls.empty() ? "\"" : ", \"") + url + "\"";
-    EXPECT_NE(toml.find(only), std::string::npos) << toml;
-    toml.replace(toml.find(only), only.size(), "etcd = [" + urls + "]");
-    dirs_.push_back(std::make_unique<temp_dir>());
-    nodes_.push_back(std::make_unique<server_process>(dirs_.back()->path(), toml));
-    return *nodes_.back();
-  }
-
   // The port of the fixture's etcd, and the URL of a proxy.
   uint16_t etcd_port() const {
     return static_cast<uint16_t>(std::stoi(etcd_url_.substr(etcd_url_.rfind(':') + 1)));
@@ -623,7 +608,7 @@ TEST_F(cluster_test, a_node_renews_and_watches_through_another_etcd_when_its_own
   // itself. Frozen, the proxy holds every request until it times out, as
   // an etcd member cut off from its leader does.
   sy::test::tcp_proxy proxy(etcd_port());
-  auto& node = add_node_through("n1", {url_of(proxy), etcd_url_});
+  auto& node = add_node("n1", partitions, "", "", {url_of(proxy), etcd_url_});
   node.start(); // joined through the proxy, the first etcd that answered
   proxy.freeze();
   // A keep-alive times out after 1 s, another call after 2 s. Whichever
@@ -675,7 +660,7 @@ TEST_F(cluster_test, a_node_whose_etcd_stops_answering_moves_to_one_that_answers
   // that answers, and its watch with it.
   sy::test::tcp_proxy first(etcd_port()), cut_off(etcd_port());
   cut_off.freeze();
-  auto& node = add_node_through("n1", {url_of(first), url_of(cut_off), etcd_url_});
+  auto& node = add_node("n1", partitions, "", "", {url_of(first), url_of(cut_off), etcd_url_});
   node.start(); // joined through the first
   first.freeze();
   const auto renewed = "membership lease renewed again, through etcd " + etcd_url_;
@@ -867,7 +852,7 @@ TEST_F(cluster_test, a_revoke_that_no_etcd_answered_is_sent_again_until_it_lands
   // its lease).
   sy::test::tcp_proxy to_etcd(etcd_port());
   const std::string extra = "lease_ttl_s = 30\n";
-  auto& n1 = add_node_through("n1", {url_of(to_etcd)}, extra);
+  auto& n1 = add_node("n1", partitions, extra, "", {url_of(to_etcd)});
   n1.start();
   add_node("n2", partitions, extra).start();
   auto c = wait_until(n1, [&](const cluster_state& c) { return link_of(c, "n2") == "connected"; });
