@@ -14,6 +14,11 @@
 // (docs/testing.md, "The cluster set check"). A connection error, a
 // timeout or any other status acknowledges nothing. The file is written when
 // the run ends: at its duration or request count, or on SIGINT or SIGTERM.
+//
+// --refusals (with --json) adds "refused": when each counted attempt that
+// got no 2xx ended, in ms since the start, with its status (0: no
+// response), the first max_refusals per thread. The fault lab times a
+// cluster's 503 windows with it.
 
 #include <CLI/CLI.hpp>
 
@@ -382,7 +387,12 @@ struct thread_stats {
   steady::time_point last_done{};          ///< completion of the last counted attempt
   std::string ids;                         ///< --ids-out: acknowledged ids, one a line
   std::uint64_t acknowledged = 0;          ///< events in them, warm-up included
+  /// (ms since the start, status or 0 for no response) of each counted
+  /// attempt without a 2xx, the first max_refusals of them.
+  std::vector<std::pair<std::uint32_t, unsigned>> refused;
 };
+
+constexpr std::size_t max_refusals = 4096;
 
 /// One keep-alive connection sending one request at a time. Owned by the
 /// handlers of its pending operation; runs on one io_context's thread.
@@ -495,6 +505,8 @@ private:
       const auto cls = res_.result_int() / 100;
       ++stats_.by_class[cls < stats_.by_class.size() ? cls : 0];
       stats_.last_done = std::max(stats_.last_done, done);
+      if (cls != 2)
+        refused(done, res_.result_int());
     }
     backoff_ = {};
     if (!res_.keep_alive()) {
@@ -514,6 +526,7 @@ private:
     if (counts(done)) {
       ++stats_.errors;
       stats_.last_done = std::max(stats_.last_done, done);
+      refused(done, 0);
     }
     stream_.close();
     connected_ = false;
@@ -529,6 +542,13 @@ private:
       if (!ec)
         self->do_next();
     });
+  }
+
+  void refused(steady::time_point done, unsigned status) {
+    if (stats_.refused.size() == max_refusals)
+      return;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - run_.start);
+    stats_.refused.emplace_back(static_cast<std::uint32_t>(ms.count()), status);
   }
 
   bool counts(steady::time_point done) const {
@@ -590,7 +610,7 @@ int main(int argc, char** argv) {
   std::optional<long long> requests_arg;
   std::vector<std::string> header_texts;
   std::string ids_out, tag;
-  bool json = false;
+  bool json = false, refusals = false;
   cli.add_option("--url", url_text, "http://host:port/path to POST to")->required();
   cli.add_option("--connections", connections_arg, "keep-alive connections (default 64)");
   cli.add_option("--threads", threads_arg, "I/O threads (default 2)");
@@ -612,6 +632,11 @@ int main(int argc, char** argv) {
   cli.add_option("--header", header_texts, "extra request header \"Name: value\" (repeatable)")
     ->allow_extra_args(false);
   cli.add_flag("--json", json, "print one JSON line instead of text");
+  cli
+    .add_flag("--refusals", refusals,
+              "with --json: add \"refused\", [ms since the start, status or 0 for no response] "
+              "of every attempt without a 2xx (the first 4096 per thread)")
+    ->needs("--json");
   cli.add_option("--warmup", warmup_text,
                  "initial period whose requests are not counted (default 0s)");
   cli.add_option("--timeout", timeout_text,
@@ -869,6 +894,16 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(non2xx), static_cast<unsigned long long>(errors));
     if (ids_file != nullptr)
       std::printf(",\"acknowledged\":%llu", static_cast<unsigned long long>(acknowledged));
+    if (refusals) {
+      std::vector<std::pair<std::uint32_t, unsigned>> refused;
+      for (const auto& s : stats)
+        refused.insert(refused.end(), s.refused.begin(), s.refused.end());
+      std::sort(refused.begin(), refused.end());
+      std::printf(",\"refused\":[");
+      for (std::size_t i = 0; i < refused.size(); ++i)
+        std::printf("%s[%u,%u]", i == 0 ? "" : ",", refused[i].first, refused[i].second);
+      std::printf("]");
+    }
     std::printf("%s}\n", interrupted_at ? ",\"interrupted\":true" : "");
     return 0;
   }
