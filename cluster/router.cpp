@@ -220,15 +220,34 @@ const std::map<uint32_t, configuration>& configurations(router_actor* self) {
   return st.configs;
 }
 
+// Returns whether partition p's configuration names a replica outside its
+// in-sync set: one catching up, whose proposal may lift the partition
+// back to min_insync within moments (a node that has just returned).
+bool catching_up(router_actor* self, uint32_t p) {
+  const auto& configs = configurations(self);
+  auto c = configs.find(p);
+  if (c == configs.end())
+    return false;
+  const auto& in_sync = c->second.in_sync;
+  return std::any_of(c->second.replicas.begin(), c->second.replicas.end(), [&](const auto& n) {
+    return std::find(in_sync.begin(), in_sync.end(), n) == in_sync.end();
+  });
+}
+
 // Returns whether partition p of batch b is routed again now that all its
-// parts answered: refused (not_primary, or unreachable before it was sent)
-// with nothing of it written, and within router_options::retry_for.
-bool retries(const router_state& st, const pending_batch& b, uint32_t p) {
+// parts answered: refused with nothing of it written (not_primary,
+// unreachable before it was sent, or below_min_insync while a replica
+// catches up), and within router_options::retry_for.
+bool retries(router_actor* self, const pending_batch& b, uint32_t p) {
+  const auto& st = self->state;
   const auto o = b.outcomes.at(p);
-  if ((o != route_outcome::not_primary && o != route_outcome::unreachable) ||
+  if ((o != route_outcome::not_primary && o != route_outcome::unreachable &&
+       o != route_outcome::below_min_insync) ||
       b.uncertain.count(p) != 0 || b.committed.count(p) != 0 || b.kept.count(p) == 0)
     return false;
-  return clock::now() + st.options.retry_every - b.taken < st.options.retry_for;
+  if (clock::now() + st.options.retry_every - b.taken >= st.options.retry_for)
+    return false;
+  return o != route_outcome::below_min_insync || catching_up(self, p);
 }
 
 // Records one part's outcome (`unsent`: it never left this node); answers
@@ -249,7 +268,7 @@ void settle(router_actor* self, uint64_t id, uint32_t p, route_outcome o, bool u
   if (b.outcomes[p] == route_outcome::committed)
     b.outcomes[p] = o;
   if (--w->second == 0) {
-    if (retries(self->state, b, p)) {
+    if (retries(self, b, p)) {
       w->second = 1; // the retry
       b.retrying.insert(p);
       self->delayed_send(self, self->state.options.retry_every, rt_retry_atom::value, id, p);

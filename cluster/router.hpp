@@ -92,7 +92,11 @@ struct router_options {
   /// its entries written is routed again every `retry_every`, by the
   /// configurations as they are then, for up to `retry_for` after the batch
   /// was taken — a failover's new primary is usually known, and a new link
-  /// up, within it — and answered with that refusal after. A partition any
+  /// up, within it — and answered with that refusal after. So is one
+  /// answered `below_min_insync` while its configuration names a replica
+  /// outside the in-sync set (one catching up, as a node that has just
+  /// returned: its proposal usually lifts the partition back within it);
+  /// with none catching up it is answered at once. A partition any
   /// part of which may have been written (timeout, failed, a link lost with
   /// it in flight) is never routed again. 0: not retried.
   std::chrono::milliseconds retry_for{1500};
@@ -105,7 +109,7 @@ struct router_counters {
   std::map<std::string, uint64_t> sent;
   /// route_requests served for peers.
   uint64_t served = 0;
-  /// Partitions routed again after `not_primary` (router_options::retry_for).
+  /// Partitions routed again after a refusal (router_options::retry_for).
   uint64_t retried = 0;
 };
 

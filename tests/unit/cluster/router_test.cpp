@@ -95,6 +95,7 @@ struct node {
   std::unique_ptr<router> rt;
   control& ctl;
   std::chrono::milliseconds timeout = route_timeout; // start()'s router's
+  std::size_t min_insync = 1;                        // start()'s replicator's
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -139,7 +140,7 @@ struct node {
   void start(std::size_t max_message_bytes = 256 * 1024) {
     replicator_options o;
     o.node = name;
-    o.min_insync = 1;
+    o.min_insync = min_insync;
     o.poll_every = 20ms;
     o.long_poll = 200ms;
     o.retry_after = 50ms;
@@ -447,6 +448,41 @@ TEST_F(router_nodes, a_part_for_a_primary_not_linked_yet_is_routed_again_once_th
   EXPECT_EQ(done.outcomes(), (route_outcomes{{6, route_outcome::committed}}));
   EXPECT_EQ(done.calls, 1);
   EXPECT_EQ(d->stop_and_read(6), entries("p6-", 2)); // once
+}
+
+TEST_F(router_nodes, a_part_below_min_insync_is_routed_again_while_a_replica_catches_up) {
+  // c leads partition 5 alone in its in-sync set and asks for two; b is a
+  // replica catching up (as a node that has just returned).
+  a->timeout = 6s; // retries for 3 s
+  c->min_insync = 2;
+  ctl.set(5, {10, "c", {"c", "b"}, {"c"}});
+  start_all();
+  ASSERT_TRUE(eventually(
+    [&] { return c->repl->status(5).role == "primary" && b->repl->status(5).role == "backup"; }));
+  answer done;
+  a->rt->route({{5, entries("p5-", 2)}, {4, entries("p4-", 1)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return a->rt->counters().retried >= 2; }))
+    << "a part refused below_min_insync was not routed again";
+  EXPECT_FALSE(done.came()) << "answered while b was still catching up";
+  // The controller takes b into the set (its primary proposed it).
+  ctl.set(5, {11, "c", {"c", "b"}, {"c", "b"}});
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(),
+            (route_outcomes{{4, route_outcome::committed}, {5, route_outcome::committed}}));
+  EXPECT_EQ(done.calls, 1);
+  EXPECT_EQ(c->stop_and_read(5), entries("p5-", 2)); // once, in order
+}
+
+TEST_F(router_nodes, a_part_below_min_insync_with_no_replica_catching_up_is_answered_at_once) {
+  c->min_insync = 2;
+  ctl.set(5, {10, "c", {"c"}, {"c"}});
+  start_all();
+  ASSERT_TRUE(eventually([&] { return c->repl->status(5).role == "primary"; }));
+  answer done;
+  a->rt->route({{5, entries("p5-", 2)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{5, route_outcome::below_min_insync}}));
+  EXPECT_EQ(a->rt->counters().retried, 0u);
 }
 
 TEST_F(router_nodes, a_peer_that_is_down_is_answered_within_the_timeout) {
