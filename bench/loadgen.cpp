@@ -17,8 +17,10 @@
 //
 // --refusals (with --json) adds "refused": when each counted attempt that
 // got no 2xx ended, in ms since the start, with its status (0: no
-// response), the first max_refusals per thread. The fault lab times a
-// cluster's 503 windows with it.
+// response) and the word its body names in parentheses (a cluster's 503
+// names the partition's outcome so: "below_min_insync", ...), the first
+// max_refusals per thread. The fault lab times a cluster's 503 windows
+// with it.
 
 #include <CLI/CLI.hpp>
 
@@ -378,6 +380,31 @@ struct run_state {
   std::string id_prefix;                                   ///< "TAG " with --tag, else empty
 };
 
+/// One attempt without a 2xx (--refusals).
+struct refusal {
+  std::uint32_t ms = 0; ///< since the start, when it ended
+  unsigned status = 0;  ///< 0: no response
+  std::string why;      ///< the body's first word in parentheses, if any
+  bool operator<(const refusal& o) const { return ms < o.ms; }
+};
+
+/// Returns the first "(word)" of `body` whose word is made of [a-z_],
+/// without the parentheses, or "".
+std::string parenthesized_word(std::string_view body) {
+  for (auto open = body.find('('); open != std::string_view::npos;
+       open = body.find('(', open + 1)) {
+    auto close = body.find(')', open);
+    if (close == std::string_view::npos)
+      break;
+    auto word = body.substr(open + 1, close - open - 1);
+    if (!word.empty() && word.size() <= 32 && std::all_of(word.begin(), word.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || c == '_';
+        }))
+      return std::string(word);
+  }
+  return {};
+}
+
 /// What the sessions of one thread recorded; touched by that thread only
 /// until it has been joined.
 struct thread_stats {
@@ -389,7 +416,7 @@ struct thread_stats {
   std::uint64_t acknowledged = 0;          ///< events in them, warm-up included
   /// (ms since the start, status or 0 for no response) of each counted
   /// attempt without a 2xx, the first max_refusals of them.
-  std::vector<std::pair<std::uint32_t, unsigned>> refused;
+  std::vector<refusal> refused;
 };
 
 constexpr std::size_t max_refusals = 4096;
@@ -506,7 +533,7 @@ private:
       ++stats_.by_class[cls < stats_.by_class.size() ? cls : 0];
       stats_.last_done = std::max(stats_.last_done, done);
       if (cls != 2)
-        refused(done, res_.result_int());
+        refused(done, res_.result_int(), parenthesized_word(res_.body()));
     }
     backoff_ = {};
     if (!res_.keep_alive()) {
@@ -526,7 +553,7 @@ private:
     if (counts(done)) {
       ++stats_.errors;
       stats_.last_done = std::max(stats_.last_done, done);
-      refused(done, 0);
+      refused(done, 0, {});
     }
     stream_.close();
     connected_ = false;
@@ -544,11 +571,11 @@ private:
     });
   }
 
-  void refused(steady::time_point done, unsigned status) {
+  void refused(steady::time_point done, unsigned status, std::string why) {
     if (stats_.refused.size() == max_refusals)
       return;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - run_.start);
-    stats_.refused.emplace_back(static_cast<std::uint32_t>(ms.count()), status);
+    stats_.refused.push_back({static_cast<std::uint32_t>(ms.count()), status, std::move(why)});
   }
 
   bool counts(steady::time_point done) const {
@@ -634,8 +661,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--json", json, "print one JSON line instead of text");
   cli
     .add_flag("--refusals", refusals,
-              "with --json: add \"refused\", [ms since the start, status or 0 for no response] "
-              "of every attempt without a 2xx (the first 4096 per thread)")
+              "with --json: add \"refused\", [ms since the start, status or 0 for no response, "
+              "the body's first word in parentheses] of every attempt without a 2xx (the first "
+              "4096 per thread)")
     ->needs("--json");
   cli.add_option("--warmup", warmup_text,
                  "initial period whose requests are not counted (default 0s)");
@@ -895,13 +923,14 @@ int main(int argc, char** argv) {
     if (ids_file != nullptr)
       std::printf(",\"acknowledged\":%llu", static_cast<unsigned long long>(acknowledged));
     if (refusals) {
-      std::vector<std::pair<std::uint32_t, unsigned>> refused;
+      std::vector<refusal> refused;
       for (const auto& s : stats)
         refused.insert(refused.end(), s.refused.begin(), s.refused.end());
-      std::sort(refused.begin(), refused.end());
+      std::stable_sort(refused.begin(), refused.end());
       std::printf(",\"refused\":[");
       for (std::size_t i = 0; i < refused.size(); ++i)
-        std::printf("%s[%u,%u]", i == 0 ? "" : ",", refused[i].first, refused[i].second);
+        std::printf("%s[%u,%u,\"%s\"]", i == 0 ? "" : ",", refused[i].ms, refused[i].status,
+                    refused[i].why.c_str());
       std::printf("]");
     }
     std::printf("%s}\n", interrupted_at ? ",\"interrupted\":true" : "");
