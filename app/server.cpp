@@ -663,6 +663,7 @@ int serve(const config& start_cfg, const config_reader& read_config) {
         cluster::router_options router_opts;
         router_opts.node = cfg.cluster_node;
         router_opts.configurations = configurations;
+        router_opts.min_insync = static_cast<std::size_t>(cfg.cluster_min_insync);
         router = std::make_unique<cluster::router>(system, *links, *replicator,
                                                    std::move(router_opts));
         to_cluster.router = router.get();

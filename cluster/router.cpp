@@ -220,24 +220,27 @@ const std::map<uint32_t, configuration>& configurations(router_actor* self) {
   return st.configs;
 }
 
-// Returns whether partition p's configuration names a replica outside its
-// in-sync set: one catching up, whose proposal may lift the partition
-// back to min_insync within moments (a node that has just returned).
-bool catching_up(router_actor* self, uint32_t p) {
+// Returns whether partition p, refused below_min_insync, may take writes
+// within moments: its configuration as this node sees it has min_insync
+// in-sync replicas already (the primary has not applied it yet), or names
+// a replica outside the in-sync set (one catching up, as a node that has
+// just returned, whose primary's proposal lifts the partition).
+bool may_lift(router_actor* self, uint32_t p) {
   const auto& configs = configurations(self);
   auto c = configs.find(p);
   if (c == configs.end())
     return false;
   const auto& in_sync = c->second.in_sync;
-  return std::any_of(c->second.replicas.begin(), c->second.replicas.end(), [&](const auto& n) {
-    return std::find(in_sync.begin(), in_sync.end(), n) == in_sync.end();
-  });
+  return in_sync.size() >= self->state.options.min_insync ||
+         std::any_of(c->second.replicas.begin(), c->second.replicas.end(), [&](const auto& n) {
+           return std::find(in_sync.begin(), in_sync.end(), n) == in_sync.end();
+         });
 }
 
 // Returns whether partition p of batch b is routed again now that all its
 // parts answered: refused with nothing of it written (not_primary,
-// unreachable before it was sent, or below_min_insync while a replica
-// catches up), and within router_options::retry_for.
+// unreachable before it was sent, or below_min_insync while may_lift()),
+// and within router_options::retry_for.
 bool retries(router_actor* self, const pending_batch& b, uint32_t p) {
   const auto& st = self->state;
   const auto o = b.outcomes.at(p);
@@ -247,7 +250,7 @@ bool retries(router_actor* self, const pending_batch& b, uint32_t p) {
     return false;
   if (clock::now() + st.options.retry_every - b.taken >= st.options.retry_for)
     return false;
-  return o != route_outcome::below_min_insync || catching_up(self, p);
+  return o != route_outcome::below_min_insync || may_lift(self, p);
 }
 
 // Records one part's outcome (`unsent`: it never left this node); answers

@@ -93,13 +93,17 @@ struct router_options {
   /// configurations as they are then, for up to `retry_for` after the batch
   /// was taken — a failover's new primary is usually known, and a new link
   /// up, within it — and answered with that refusal after. So is one
-  /// answered `below_min_insync` while its configuration names a replica
-  /// outside the in-sync set (one catching up, as a node that has just
-  /// returned: its proposal usually lifts the partition back within it);
-  /// with none catching up it is answered at once. A partition any
+  /// answered `below_min_insync` while its configuration, as this node
+  /// sees it, has `min_insync` in-sync replicas (its primary has not
+  /// applied it yet) or names a replica outside the in-sync set (one
+  /// catching up, as a node that has just returned: its proposal usually
+  /// lifts the partition within it); otherwise it is answered at once. A
+  /// partition any
   /// part of which may have been written (timeout, failed, a link lost with
   /// it in flight) is never routed again. 0: not retried.
   std::chrono::milliseconds retry_for{1500};
+  /// cluster.min_insync (see retry_for).
+  std::size_t min_insync = 1;
   std::chrono::milliseconds retry_every{100};
 };
 

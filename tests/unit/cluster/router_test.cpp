@@ -95,7 +95,7 @@ struct node {
   std::unique_ptr<router> rt;
   control& ctl;
   std::chrono::milliseconds timeout = route_timeout; // start()'s router's
-  std::size_t min_insync = 1;                        // start()'s replicator's
+  std::size_t min_insync = 1;                        // start()'s replicator's and router's
 
   node(std::string n, control& c)
       : name(std::move(n)), dir(std::filesystem::temp_directory_path() /
@@ -154,6 +154,7 @@ struct node {
     r.refresh_every = 0ms;
     r.timeout = timeout;
     r.retry_for = timeout / 2; // as the defaults: half the timeout
+    r.min_insync = min_insync;
     r.max_message_bytes = max_message_bytes;
     r.configurations = [&c = ctl] {
       gate* g = nullptr;
@@ -473,7 +474,33 @@ TEST_F(router_nodes, a_part_below_min_insync_is_routed_again_while_a_replica_cat
   EXPECT_EQ(c->stop_and_read(5), entries("p5-", 2)); // once, in order
 }
 
+TEST_F(router_nodes, a_part_below_min_insync_is_routed_again_while_its_primary_lags_the_view) {
+  // a already sees b back in partition 5's in-sync set; c, its primary,
+  // has not applied that configuration yet and refuses below_min_insync.
+  a->timeout = 6s; // retries for 3 s
+  a->min_insync = 2;
+  c->min_insync = 2;
+  ctl.set(5, {10, "c", {"c"}, {"c"}});
+  {
+    std::lock_guard<std::mutex> guard(ctl.mutex);
+    ctl.routed[5] = {11, "c", {"c", "b"}, {"c", "b"}};
+  }
+  start_all();
+  ASSERT_TRUE(eventually([&] { return c->repl->status(5).role == "primary"; }));
+  answer done;
+  a->rt->route({{5, entries("p5-", 2)}}, done.callback());
+  ASSERT_TRUE(eventually([&] { return a->rt->counters().retried >= 2; }))
+    << "a part refused below_min_insync was not routed again";
+  EXPECT_FALSE(done.came()) << "answered while c had not applied the configuration";
+  ctl.set(5, {11, "c", {"c", "b"}, {"c", "b"}});
+  ASSERT_TRUE(eventually([&] { return done.came(); }));
+  EXPECT_EQ(done.outcomes(), (route_outcomes{{5, route_outcome::committed}}));
+  EXPECT_EQ(done.calls, 1);
+  EXPECT_EQ(c->stop_and_read(5), entries("p5-", 2)); // once, in order
+}
+
 TEST_F(router_nodes, a_part_below_min_insync_with_no_replica_catching_up_is_answered_at_once) {
+  a->min_insync = 2;
   c->min_insync = 2;
   ctl.set(5, {10, "c", {"c"}, {"c"}});
   start_all();
