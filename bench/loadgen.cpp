@@ -414,8 +414,7 @@ struct thread_stats {
   steady::time_point last_done{};          ///< completion of the last counted attempt
   std::string ids;                         ///< --ids-out: acknowledged ids, one a line
   std::uint64_t acknowledged = 0;          ///< events in them, warm-up included
-  /// (ms since the start, status or 0 for no response) of each counted
-  /// attempt without a 2xx, the first max_refusals of them.
+  /// --refusals: the counted attempts without a 2xx, the first max_refusals.
   std::vector<refusal> refused;
 };
 

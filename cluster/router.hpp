@@ -97,14 +97,14 @@ struct router_options {
   /// sees it, has `min_insync` in-sync replicas (its primary has not
   /// applied it yet) or names a replica outside the in-sync set (one
   /// catching up, as a node that has just returned: its proposal usually
-  /// lifts the partition within it); otherwise it is answered at once. A
-  /// partition any
-  /// part of which may have been written (timeout, failed, a link lost with
-  /// it in flight) is never routed again. 0: not retried.
+  /// lifts the partition within it); otherwise it is answered at once.
+  /// A partition any part of which may have been written (timeout,
+  /// failed, a link lost with it in flight) is never routed again. 0: not
+  /// retried.
   std::chrono::milliseconds retry_for{1500};
-  /// cluster.min_insync (see retry_for).
-  std::size_t min_insync = 1;
   std::chrono::milliseconds retry_every{100};
+  /// cluster.min_insync, for the `below_min_insync` retries above.
+  std::size_t min_insync = 1;
 };
 
 /// What the router counted since it started (tests, /metrics later).
