@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "child_process.hpp"
+
 namespace sy::test {
 
 /// Where Debian's etcd-server puts the binary.
@@ -23,6 +25,7 @@ inline pid_t spawn_etcd(const std::string& dir, const std::string& client_urls,
     const auto log = dir + "/etcd.log";
     std::freopen(log.c_str(), "a", stdout);
     std::freopen(log.c_str(), "a", stderr);
+    close_inherited_descriptors();
     execl(etcd_binary, "etcd", "--name", "t", "--data-dir", (dir + "/etcd").c_str(),
           "--listen-client-urls", client_urls.c_str(), "--advertise-client-urls", advertise.c_str(),
           "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),

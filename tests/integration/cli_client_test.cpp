@@ -14,6 +14,7 @@
 #include <regex>
 #include <sstream>
 
+#include "../common/child_process.hpp"
 #include "harness.hpp"
 
 #ifndef SWITCHYARD_BIN
@@ -62,6 +63,7 @@ public:
       for (auto& a : argv_s)
         argv.push_back(a.data());
       argv.push_back(nullptr);
+      sy::test::close_inherited_descriptors();
       execv(SWITCHYARD_BIN, argv.data());
       _exit(127);
     }

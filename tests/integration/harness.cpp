@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "../common/child_process.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -232,9 +234,7 @@ void server_process::launch() {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
     dup2(fd, 1);
     dup2(fd, 2);
-    // Nothing else of the test goes with it: a socket the test closes (a
-    // proxy's cut) must not stay open in its servers.
-    close_range(3, ~0U, 0);
+    sy::test::close_inherited_descriptors();
     execl(SWITCHYARD_BIN, SWITCHYARD_BIN, "serve", "--config", config_path_.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);

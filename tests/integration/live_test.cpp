@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/child_process.hpp"
 #include "harness.hpp"
 #include "stream_client.hpp"
 
@@ -96,6 +97,7 @@ public:
       for (auto& a : argv_s)
         argv.push_back(a.data());
       argv.push_back(nullptr);
+      sy::test::close_inherited_descriptors();
       execv(SWITCHYARD_BIN, argv.data());
       _exit(127);
     }

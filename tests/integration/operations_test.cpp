@@ -19,6 +19,7 @@
 #include <simdjson.h>
 #include <sstream>
 
+#include "../common/child_process.hpp"
 #include "harness.hpp"
 
 using namespace sy::test;
@@ -397,6 +398,7 @@ int run_serve(const std::vector<std::string>& args, std::string& output) {
     for (const auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    sy::test::close_inherited_descriptors();
     execv(SWITCHYARD_BIN, argv.data());
     _exit(127);
   }
@@ -657,6 +659,7 @@ TEST(log_file, receives_the_lines_and_is_reopened_on_sighup) {
     int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
+    sy::test::close_inherited_descriptors();
     execl(SWITCHYARD_BIN, SWITCHYARD_BIN, "serve", "--config", config.c_str(), nullptr);
     _exit(127);
   }

@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "../common/child_process.hpp"
 #include "harness.hpp"
 
 using namespace sy::test;
@@ -28,6 +29,7 @@ public:
       FILE* f = std::fopen(log_path.c_str(), "w");
       dup2(fileno(f), 1);
       dup2(fileno(f), 2);
+      sy::test::close_inherited_descriptors();
       execlp("node", "node", SWITCHYARD_NODE_DIR "/receiver.js", static_cast<char*>(nullptr));
       _exit(127);
     }
