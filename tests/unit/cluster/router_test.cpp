@@ -455,6 +455,7 @@ TEST_F(router_nodes, a_part_below_min_insync_is_routed_again_while_a_replica_cat
   // c leads partition 5 alone in its in-sync set and asks for two; b is a
   // replica catching up (as a node that has just returned).
   a->timeout = 6s; // retries for 3 s
+  a->min_insync = 2;
   c->min_insync = 2;
   ctl.set(5, {10, "c", {"c", "b"}, {"c"}});
   start_all();
