@@ -377,6 +377,7 @@ struct run_state {
   steady::time_point deadline = steady::time_point::max(); ///< duration mode only
   std::atomic<std::uint64_t> tickets{0};                   ///< attempts claimed, --requests mode
   bool record_ids = false;                                 ///< --ids-out given
+  bool record_refusals = false;                            ///< --refusals given
   std::string id_prefix;                                   ///< "TAG " with --tag, else empty
 };
 
@@ -531,7 +532,7 @@ private:
       const auto cls = res_.result_int() / 100;
       ++stats_.by_class[cls < stats_.by_class.size() ? cls : 0];
       stats_.last_done = std::max(stats_.last_done, done);
-      if (cls != 2)
+      if (cls != 2 && run_.record_refusals)
         refused(done, res_.result_int(), parenthesized_word(res_.body()));
     }
     backoff_ = {};
@@ -552,7 +553,8 @@ private:
     if (counts(done)) {
       ++stats_.errors;
       stats_.last_done = std::max(stats_.last_done, done);
-      refused(done, 0, {});
+      if (run_.record_refusals)
+        refused(done, 0, {});
     }
     stream_.close();
     connected_ = false;
@@ -778,6 +780,7 @@ int main(int argc, char** argv) {
   run.body = &body;
   run.timeout = *timeout;
   run.record_ids = ids_file != nullptr;
+  run.record_refusals = refusals;
   if (!tag.empty())
     run.id_prefix = tag + " ";
   run.requests = requests;
