@@ -303,7 +303,13 @@ backup_step backup_state::on_epoch_end(const epoch_end_response& r) {
       r.status != static_cast<uint8_t>(reply_status::ok))
     return step;
   uint64_t to = 0;
-  if (r.found_epoch != 0) {
+  if (history_.starts().empty()) {
+    // No epoch: this log holds no entry (a new one, or one copied afresh
+    // from a primary's start that held nothing beyond it yet), so nothing
+    // in it can diverge. Cutting it to 0 would put the next fetch below the
+    // primary's start and copy the log afresh a second time.
+    to = log_end_;
+  } else if (r.found_epoch != 0) {
     // KIP-279: the primary may know only an older epoch than this log's
     // newest; this log's own end of that epoch then bounds the cut too.
     auto own = history_.end_of(r.found_epoch, log_end_);
@@ -339,6 +345,15 @@ backup_step backup_state::on_fetch(fetch_response r) {
   switch (static_cast<reply_status>(r.status)) {
     case reply_status::ok: break;
     case reply_status::out_of_range:
+      if (history_.starts().empty()) {
+        // An empty log starting beyond the primary's end: start it at 0,
+        // where the primary's start or its entries take it on.
+        phase_ = phase::truncating;
+        pending_truncate_ = 0;
+        step.action = backup_action::truncate;
+        step.truncate_to = 0;
+        return step;
+      }
       // This log is longer than the primary's: find the divergence again.
       phase_ = phase::querying;
       step.action = backup_action::query;

@@ -494,6 +494,84 @@ TEST(replication, a_fetch_below_the_primarys_start_copies_the_log_afresh_from_it
   EXPECT_EQ(a.replica_offset("c"), 7u);
 }
 
+// A log copied afresh holds no epoch until a fetch brings entries. Started
+// again in that window (a new configuration, a refused fetch), its backup
+// must not cut it to 0: the next fetch would fall below the primary's start
+// and copy the log afresh a second time.
+TEST(replication, a_log_copied_afresh_is_not_cut_again_before_its_first_entries) {
+  memory_log la, lc;
+  const auto cfg10 = config(10, "a", {"a", "c"}, {"a"});
+  primary_state a("a", 0, 1, cfg10, 0, {}, 0);
+  la.history = a.history();
+  append_entries(a, la, {"e0", "e1", "e2", "e3"}, 1);
+  a.durable(4);
+  la.start = 4; // all delivered: nothing beyond the start
+  a.set_log_start(4);
+
+  backup_state c("c", 0, 0, {});
+  auto step = c.apply(cfg10);
+  step = c.on_epoch_end(a.epoch_end(step.query));
+  step = c.truncated(0);
+  step = c.on_fetch(serve(a, la, step.fetch));
+  ASSERT_EQ(step.action, backup_action::reset);
+  lc.entries.assign(4, "");
+  lc.start = 4;
+  step = c.reset_done(4);
+  ASSERT_EQ(step.action, backup_action::fetch);
+
+  // Its backup started again from the log: end 4, no epoch.
+  backup_state again("c", 0, 4, lc.history);
+  step = again.apply(cfg10);
+  ASSERT_EQ(step.action, backup_action::query);
+  step = again.on_epoch_end(a.epoch_end(step.query));
+  ASSERT_EQ(step.action, backup_action::truncate);
+  EXPECT_EQ(step.truncate_to, 4u) << "an empty log has nothing to cut";
+  step = again.truncated(4);
+  ASSERT_EQ(step.action, backup_action::fetch);
+  EXPECT_EQ(step.fetch.from_offset, 4u);
+  auto r = serve(a, la, step.fetch);
+  EXPECT_EQ(r.status, status(reply_status::ok)) << "not below the start: no second copy";
+  append_entries(a, la, {"e4"}, 2);
+  a.durable(5);
+  drive(again, lc, again.on_fetch(r), a, la);
+  EXPECT_EQ(lc.entries.back(), "e4");
+  EXPECT_EQ(lc.history.starts(), (std::vector<epoch_start>{{10, 4}}));
+  EXPECT_EQ(again.log_end(), 5u);
+}
+
+// An empty log starting beyond the primary's end (a primary that holds
+// less than the one it was copied from) starts over at 0 and catches up
+// from the primary's start, instead of asking where its (absent) epochs end.
+TEST(replication, an_empty_log_beyond_the_primarys_end_starts_over) {
+  memory_log la, ld;
+  const auto cfg10 = config(10, "a", {"a", "d"}, {"a"});
+  primary_state a("a", 0, 1, cfg10, 0, {}, 0);
+  la.history = a.history();
+  append_entries(a, la, {"e0", "e1", "e2", "e3", "e4", "e5"}, 1);
+  a.durable(6);
+  la.start = 4;
+  a.set_log_start(4);
+
+  ld.entries.assign(9, "");
+  ld.start = 9;
+  backup_state d("d", 0, 9, {});
+  auto step = d.apply(cfg10);
+  step = d.on_epoch_end(a.epoch_end(step.query));
+  ASSERT_EQ(step.action, backup_action::truncate);
+  step = d.truncated(9);
+  ASSERT_EQ(step.action, backup_action::fetch);
+  auto r = serve(a, la, step.fetch);
+  ASSERT_EQ(r.status, status(reply_status::out_of_range));
+  step = d.on_fetch(r);
+  ASSERT_EQ(step.action, backup_action::truncate);
+  EXPECT_EQ(step.truncate_to, 0u);
+  drive(d, ld, step, a, la);
+  EXPECT_EQ(d.log_end(), 6u);
+  EXPECT_EQ(std::vector<std::string>(ld.entries.begin() + 4, ld.entries.end()),
+            (std::vector<std::string>{"e4", "e5"}));
+  EXPECT_EQ(a.replica_offset("d"), 6u);
+}
+
 TEST(replication, a_log_start_counts_as_committed_and_never_goes_back) {
   primary_state p("a", 0, 1, config(5, "a", {"a", "b"}, {"a", "b"}), 10, {}, 2);
   EXPECT_EQ(p.commit_offset(), 2u) << "b has not fetched";
