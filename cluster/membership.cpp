@@ -793,6 +793,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
         });
     }
     const auto live = live_members();
+    // A revoked lease no member key holds any more is gone for good.
+    std::erase_if(revoked_, [&](int64_t lease) {
+      return std::none_of(live.begin(), live.end(), [&](const std::string& m) {
+        return keys_.at(members_prefix + m).lease == lease;
+      });
+    });
     if (live.size() < 3)
       return;
     // Each live member's record, read once (none: it suspects nobody).
