@@ -94,6 +94,7 @@ struct partition_state {
   uint64_t epoch = 0; // the tenure this node applies as primary; 0: none
   uint64_t next = 0;  // the next offset to apply (the watermark)
   uint64_t released = 0;
+  bool held_logged = false; // cluster.release_held was logged since the last release
   std::optional<pass> current;
   std::deque<segment> segments;
   // Subscription number → the highest seq queued for it that the release
@@ -547,6 +548,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       if (record)
         heads_.clear();
       uint64_t min_head = std::numeric_limits<uint64_t>::max();
+      uint64_t holder = 0; // the subscription whose head is min_head
       bool known = true;
       for (auto it = st.watch.begin(); it != st.watch.end();) {
         auto& from = st.seek_from[it->first];
@@ -563,7 +565,10 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
           continue;
         }
         from = **head;
-        min_head = std::min(min_head, **head);
+        if (**head < min_head) {
+          min_head = **head;
+          holder = it->first;
+        }
         if (record)
           heads_.emplace(it->first, **head);
         ++it;
@@ -579,11 +584,46 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       }
       if (released > st.released) {
         st.released = released;
+        st.held_logged = false;
         counters_.releases.fetch_add(1, std::memory_order_relaxed);
         if (release_)
           release_(p, st.epoch, released);
+      } else if (known && holder != 0 && !st.held_logged && !st.segments.empty() &&
+                 now - st.segments.front().at >= options_.held_after) {
+        st.held_logged = true;
+        log_held(p, st, holder, min_head, now);
       }
     }
+  }
+
+  // Logs which subscription holds partition `p`'s release (its queue's
+  // head, seq `head`, is not delivered), once per hold.
+  void log_held(uint32_t p, const partition_state& st, uint64_t holder, uint64_t head,
+                steady::time_point now) {
+    auto table = routes_.current();
+    refresh_index(table);
+    std::string id = "#" + std::to_string(holder); // not in the routing table (deleted)
+    if (table)
+      for (uint32_t ord : by_partition_[p])
+        if (ord < table->targets.size() && table->targets[ord].number == holder)
+          id = table->index.entry(ord).id;
+    std::string event = "unknown";
+    if (auto read = journal_.read_queue(holder, head - 1, 1);
+        read && !read->empty() && read->front()->seq == head)
+      event = read->front()->ev.id;
+    const auto held_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now - st.segments.front().at).count();
+    counters_.holds.fetch_add(1, std::memory_order_relaxed);
+    log::write(log::level::warn, "cluster.release_held",
+               "partition " + std::to_string(p) + " has released nothing for " +
+                 std::to_string(held_s) + " s: subscription " + id + " has not delivered event " +
+                 event + "; a takeover would deliver offsets " + std::to_string(st.released) +
+                 " to " + std::to_string(st.segments.back().end) + " again",
+               {{"partition", std::to_string(p)},
+                {"subscription", id},
+                {"event", event},
+                {"held_from", std::to_string(st.released)},
+                {"applied_to", std::to_string(st.segments.back().end)}});
   }
 
   // Records the delivered offset of each subscription of partition `p`

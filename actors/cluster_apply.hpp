@@ -95,6 +95,10 @@ struct partition_apply_options {
   double progress_rate = 40;
   std::size_t progress_most = 2000;
   std::function<void(uint32_t, uint64_t, const delivered_offsets&)> record_progress;
+  /// A partition whose release lags an entry applied this long ago or
+  /// earlier logs `cluster.release_held` once (again only after a release),
+  /// naming the subscription whose undelivered event holds it.
+  std::chrono::milliseconds held_after{10000};
   std::function<delivered_offsets(uint32_t)> recorded_progress;
 };
 
@@ -110,6 +114,7 @@ struct partition_apply_counters {
   std::atomic<uint64_t> releases{0}; ///< release calls made
   std::atomic<uint64_t> checks{0};   ///< release checks run (one per release_interval)
   std::atomic<uint64_t> progress_records{0}; ///< record_progress calls made
+  std::atomic<uint64_t> holds{0};            ///< cluster.release_held lines written
   /// Events a new tenure did not queue for a subscription, as the record
   /// of an earlier primary said it had their entries delivered (one per
   /// event and subscription).

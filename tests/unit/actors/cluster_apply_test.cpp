@@ -13,6 +13,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,7 +23,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "actors/delivery_gate.hpp"
 #include "actors/messages.hpp"
@@ -32,6 +36,7 @@
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "storage/partition_log.hpp"
+#include "tests/unit/capture_stderr.hpp"
 #include "transport/http_types.hpp"
 
 namespace sy::actors {
@@ -39,6 +44,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using sy::test_support::capture_stderr;
 
 constexpr uint32_t partitions = 4;
 
@@ -181,6 +187,7 @@ protected:
     options.progress_every = progress_every_;
     options.progress_rate = progress_rate_;
     options.reference_log = reference_log_;
+    options.held_after = held_after_;
     options.record_progress = [this](uint32_t p, uint64_t epoch, const delivered_offsets& o) {
       std::lock_guard lock(mu_);
       records_made_.push_back({p, epoch, o, std::chrono::steady_clock::now()});
@@ -193,9 +200,18 @@ protected:
     apply_ = std::make_unique<partition_apply>(
       *sys_, *journal_, *pipeline_, routes_, partitions,
       [this](uint32_t p, uint64_t epoch, uint64_t offset) {
-        std::lock_guard lock(mu_);
-        releases_.push_back({p, epoch, offset});
-        cv_.notify_all();
+        {
+          std::lock_guard lock(mu_);
+          releases_.push_back({p, epoch, offset});
+          cv_.notify_all();
+        }
+        // Only the applier's thread reads it once open_all() returned.
+        if (auto f = std::exchange(during_first_release_, nullptr)) {
+          f();
+          std::lock_guard lock(mu_);
+          first_release_returned_ = true;
+          cv_.notify_all();
+        }
       },
       options);
   }
@@ -251,10 +267,10 @@ protected:
     }
   }
 
-  /// Waits (up to 20 s) until `pred` holds (under the fixture's mutex).
-  bool wait_for(const std::function<bool()>& pred) {
+  /// Waits (up to `most`) until `pred` holds (under the fixture's mutex).
+  bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds most = 20s) {
     std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 20s, pred);
+    return cv_.wait_for(lock, most, pred);
   }
 
   /// Returns the ids answered 200 to `sub`, in order.
@@ -266,16 +282,19 @@ protected:
     return ids;
   }
 
-  /// Waits (up to 20 s) until the applier reset `n` subscriber queues in all.
-  bool wait_resets(uint64_t n) {
+  /// Waits (up to 20 s) until the applier's counter `c` reaches `n`.
+  static bool wait_count(const std::atomic<uint64_t>& c, uint64_t n) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (apply_->counters().resets.load() < n) {
+    while (c.load() < n) {
       if (std::chrono::steady_clock::now() > deadline)
         return false;
       std::this_thread::sleep_for(5ms);
     }
     return true;
   }
+
+  /// Waits (up to 20 s) until the applier reset `n` subscriber queues in all.
+  bool wait_resets(uint64_t n) { return wait_count(apply_->counters().resets, n); }
 
   /// Waits until `sub` was answered `status` at least once.
   bool wait_answered(const std::string& sub, int status) {
@@ -293,13 +312,16 @@ protected:
   }
 
   /// Waits until a release of `p` at `offset` or beyond in `epoch` was made.
-  bool wait_release(uint32_t p, uint64_t epoch, uint64_t offset) {
-    return wait_for([&] {
-      for (const auto& r : releases_)
-        if (r.partition == p && r.epoch == epoch && r.offset >= offset)
-          return true;
-      return false;
-    });
+  bool wait_release(uint32_t p, uint64_t epoch, uint64_t offset,
+                    std::chrono::milliseconds most = 20s) {
+    return wait_for(
+      [&] {
+        for (const auto& r : releases_)
+          if (r.partition == p && r.epoch == epoch && r.offset >= offset)
+            return true;
+        return false;
+      },
+      most);
   }
 
   /// Returns the highest offset released for `p` in `epoch` (0: none).
@@ -368,10 +390,15 @@ protected:
   bool sink_stopping_ = false;
   bool hold_ = false; // the sink holds requests unanswered while set
   std::chrono::milliseconds release_interval_ = 50ms; // open_all()'s
+  // Runs inside the first release call (on the applier's thread, within a
+  // release check); first_release_returned_ is set once it returned.
+  std::function<void()> during_first_release_;
+  bool first_release_returned_ = false;
   std::chrono::milliseconds progress_after_ = 2000ms; // open_all()'s
   std::chrono::milliseconds progress_every_ = 250ms;  // open_all()'s
   double progress_rate_ = 40;                         // open_all()'s
   bool reference_log_ = false;                        // open_all()'s
+  std::chrono::milliseconds held_after_ = 10000ms;    // open_all()'s
   std::vector<progress_record> records_made_;         // record_progress calls
   delivered_offsets recorded_; // what recorded_progress answers for partition 0
   std::thread sink_;
@@ -485,6 +512,45 @@ TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partit
   EXPECT_EQ(released(0, 5), 12u);
   std::lock_guard lock(mu_);
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
+}
+
+// A release held longer than held_after is logged once per hold, naming the
+// subscription that holds it and the event it has not delivered.
+TEST_F(cluster_apply_fixture, a_held_release_logs_the_subscription_and_event_holding_it_once) {
+  const auto a = id_in(0, "sub_a"), b = id_in(0, "sub_b");
+  add_subscription(a);
+  add_subscription(b);
+  set_status(b, 500);
+  held_after_ = 200ms;
+  uint64_t holds_after_checks = 0;
+  const auto log = capture_stderr([&] {
+    open_all();
+    apply_->apply(0, 5, 10, {entry(cluster_id(1), {a, b}), entry(cluster_id(2), {a})});
+    ASSERT_TRUE(wait_delivered(a, 2));
+    const auto& holds = apply_->counters().holds;
+    ASSERT_TRUE(wait_count(holds, 1));
+    ASSERT_TRUE(wait_checks(10)); // 500 ms, held all along: no second line
+    holds_after_checks = holds.load();
+    set_status(b, 200);
+    ASSERT_TRUE(wait_release(0, 5, 12));
+    // A new hold after that release is logged again.
+    set_status(b, 500);
+    apply_->apply(0, 5, 12, {entry(cluster_id(3), {b})});
+    ASSERT_TRUE(wait_count(holds, 2));
+  });
+  EXPECT_EQ(holds_after_checks, 1u);
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("cluster.release_held") != std::string::npos)
+      lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u) << log;
+  for (const auto& [line, event, from] : {std::tuple{lines[0], cluster_id(1), "held_from=10"},
+                                          std::tuple{lines[1], cluster_id(3), "held_from=12"}}) {
+    EXPECT_NE(line.find("subscription=" + b), std::string::npos) << line;
+    EXPECT_NE(line.find("event=" + event), std::string::npos) << line;
+    EXPECT_NE(line.find(from), std::string::npos) << line;
+  }
 }
 
 // A failing subscription holds the release; the one beside it that delivers

@@ -14,40 +14,20 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "actors/messages.hpp"
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "storage/worker.hpp"
 #include "tests/unit/actors/writer_hold.hpp"
+#include "tests/unit/capture_stderr.hpp"
 
 namespace sy::actors {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Runs `f` with standard error (where the log goes) sent to a file;
-// returns what was written.
-template <class F>
-std::string capture_stderr(F f) {
-  char path[] = "/tmp/switchyard-pull-test-XXXXXX";
-  int fd = mkstemp(path);
-  std::fflush(stderr);
-  int saved = dup(2);
-  dup2(fd, 2);
-  f();
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  close(fd);
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  unlink(path);
-  return ss.str();
-}
+using sy::test_support::capture_stderr;
 
 std::size_t count_of(const std::string& text, std::string_view what) {
   std::size_t n = 0;

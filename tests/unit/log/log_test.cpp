@@ -4,36 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fcntl.h>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
+
+#include "tests/unit/capture_stderr.hpp"
 
 using namespace sy;
-
-namespace {
-
-// Runs `f` with standard error sent to a file; returns what was written.
-template <class F>
-std::string capture_stderr(F f) {
-  char path[] = "/tmp/switchyard-log-test-XXXXXX";
-  int fd = mkstemp(path);
-  fflush(stderr);
-  int saved = dup(2);
-  dup2(fd, 2);
-  f();
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  close(fd);
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  unlink(path);
-  return ss.str();
-}
-
-} // namespace
+using sy::test_support::capture_stderr;
 
 TEST(log, json_quote_escapes_what_could_forge_a_line) {
   EXPECT_EQ(log::json_quote("plain"), "\"plain\"");
