@@ -52,10 +52,14 @@ using delivered_offsets = std::vector<std::pair<std::string, uint64_t>>;
 /// Timings of partition_apply (tests shorten them).
 struct partition_apply_options {
   /// How often delivery is checked and release called (stretched to four
-  /// times a check's cost when checks grow costly). What a takeover
+  /// times a check's cost, in the checking thread's CPU time, when checks
+  /// grow costly). What a takeover
   /// redelivers is what the old primary delivered within about this, a
   /// journal commit and one fetch before it died.
   std::chrono::milliseconds release_interval{10};
+  /// The longest the stretch above makes the interval (a check costing
+  /// more than a quarter of it runs more than a fifth of the time).
+  std::chrono::milliseconds check_gap_most{1000};
   /// How long a batch the journal refused (full, failing, saturated) waits
   /// before it is submitted again.
   std::chrono::milliseconds retry_after{500};

@@ -182,6 +182,7 @@ protected:
     pipeline_ = std::make_unique<ingest_pipeline>(*journal_, storage::dedupe_window_ms, 100000);
     partition_apply_options options;
     options.release_interval = release_interval_;
+    options.check_gap_most = check_gap_most_;
     options.gate = gate_.get();
     options.progress_after = progress_after_;
     options.progress_every = progress_every_;
@@ -390,6 +391,7 @@ protected:
   bool sink_stopping_ = false;
   bool hold_ = false; // the sink holds requests unanswered while set
   std::chrono::milliseconds release_interval_ = 50ms; // open_all()'s
+  std::chrono::milliseconds check_gap_most_ = 1000ms; // open_all()'s
   // Runs inside the first release call (on the applier's thread, within a
   // release check); first_release_returned_ is set once it returned.
   std::function<void()> during_first_release_;
@@ -512,6 +514,47 @@ TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partit
   EXPECT_EQ(released(0, 5), 12u);
   std::lock_guard lock(mu_);
   EXPECT_EQ(delivered_to(b), (std::vector<std::string>{cluster_id(1)}));
+}
+
+// A check's cost is its thread's CPU time. A process stopped during a check
+// (here the release call sleeps 3 s, as a SIGSTOP would hold it) did not
+// spend that time checking: measured on the clock, the next check came four
+// times the stop later, holding every release and progress record of the
+// node, so that a takeover then delivered all of it again.
+TEST_F(cluster_apply_fixture, a_pause_during_a_check_does_not_hold_the_next_checks) {
+  const auto a = id_in(0, "sub_a");
+  add_subscription(a);
+  release_interval_ = 10ms;
+  check_gap_most_ = 60s; // the stretch alone decides
+  during_first_release_ = [] { std::this_thread::sleep_for(3s); };
+  open_all();
+  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a})});
+  ASSERT_TRUE(wait_release(0, 5, 11));
+  apply_->apply(0, 5, 11, {entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_for([&] { return first_release_returned_; }));
+  // A clock-measured check would come 12 s after the pause.
+  EXPECT_TRUE(wait_release(0, 5, 12, 6s));
+}
+
+// Four times a costly check's CPU time stretches the interval, up to
+// check_gap_most.
+TEST_F(cluster_apply_fixture, a_costly_check_stretches_the_interval_at_most_to_check_gap_most) {
+  const auto a = id_in(0, "sub_a");
+  add_subscription(a);
+  release_interval_ = 10ms;
+  check_gap_most_ = 200ms;
+  during_first_release_ = [] {
+    // Spends 1 s of this thread's CPU time.
+    for (timespec ts{}; ts.tv_sec < 1;)
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  };
+  open_all();
+  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a})});
+  ASSERT_TRUE(wait_release(0, 5, 11));
+  apply_->apply(0, 5, 11, {entry(cluster_id(2), {a})});
+  ASSERT_TRUE(wait_for([&] { return first_release_returned_; }));
+  // Uncapped, the next check would come 4 s after it.
+  EXPECT_TRUE(wait_release(0, 5, 12, 2s));
 }
 
 // A release held longer than held_after is logged once per hold, naming the
