@@ -104,7 +104,11 @@ struct partition_state {
   uint64_t epoch = 0; // the tenure this node applies as primary; 0: none
   uint64_t next = 0;  // the next offset to apply (the watermark)
   uint64_t released = 0;
-  bool held_logged = false; // cluster.release_held was logged since the last release
+  // The first check of the current run of checks that each left the
+  // release lagging progress_after (none: the last one did not), and
+  // whether that run logged cluster.release_held.
+  std::optional<steady::time_point> lagging_since;
+  bool held_logged = false;
   std::optional<pass> current;
   std::deque<segment> segments;
   // Subscription number → the highest seq queued for it that the release
@@ -601,12 +605,20 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
       }
       if (released > st.released) {
         st.released = released;
-        st.held_logged = false;
         counters_.releases.fetch_add(1, std::memory_order_relaxed);
         if (release_)
           release_(p, st.epoch, released);
-      } else if (known && holder != 0 && !st.held_logged && !st.segments.empty() &&
-                 now - st.segments.front().at >= options_.held_after) {
+      }
+      // A hold counts from the check that first found the release lagging,
+      // not from the entry's age: after this process was stopped, every
+      // entry is old, and the backlog is released within a few checks.
+      if (st.segments.empty() || now - st.segments.front().at < options_.progress_after) {
+        st.lagging_since.reset();
+        st.held_logged = false;
+      } else if (!st.lagging_since) {
+        st.lagging_since = now;
+      } else if (known && holder != 0 && !st.held_logged &&
+                 now - *st.lagging_since >= options_.held_after) {
         st.held_logged = true;
         log_held(p, st, holder, min_head, now);
       }
@@ -614,7 +626,7 @@ struct partition_apply::impl : std::enable_shared_from_this<partition_apply::imp
   }
 
   // Logs which subscription holds partition `p`'s release (its queue's
-  // head, seq `head`, is not delivered), once per hold.
+  // head, seq `head`, is not delivered).
   void log_held(uint32_t p, const partition_state& st, uint64_t holder, uint64_t head,
                 steady::time_point now) {
     auto table = routes_.current();

@@ -99,9 +99,10 @@ struct partition_apply_options {
   double progress_rate = 40;
   std::size_t progress_most = 2000;
   std::function<void(uint32_t, uint64_t, const delivered_offsets&)> record_progress;
-  /// A partition whose release lags an entry applied this long ago or
-  /// earlier logs `cluster.release_held` once (again only after a release),
-  /// naming the subscription whose undelivered event holds it.
+  /// A partition whose release checks found it lagging `progress_after`
+  /// (above) for this long without a break logs `cluster.release_held`
+  /// once, naming the subscription whose undelivered event holds it; again
+  /// only after a check found it caught up.
   std::chrono::milliseconds held_after{10000};
   std::function<delivered_offsets(uint32_t)> recorded_progress;
 };

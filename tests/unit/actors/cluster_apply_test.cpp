@@ -564,6 +564,7 @@ TEST_F(cluster_apply_fixture, a_held_release_logs_the_subscription_and_event_hol
   add_subscription(a);
   add_subscription(b);
   set_status(b, 500);
+  progress_after_ = 100ms;
   held_after_ = 200ms;
   uint64_t holds_after_checks = 0;
   const auto log = capture_stderr([&] {
