@@ -106,7 +106,7 @@ void etcd_client::post(const char* path, std::string body, std::function<void(st
   http_.send(std::move(req), [read = std::move(read), fail = std::move(fail),
                               path](transport::client_response r) {
     if (r.status == 0)
-      return fail({0, std::string("etcd ") + path + ": " + r.error});
+      return fail({0, std::string("etcd ") + path + ": " + r.error, r.refused});
     if (r.status != 200) {
       // The gateway's error body: {"error","message","code"}.
       auto message = json::parse_answer<std::string>(r.body, [](element root) {

@@ -28,6 +28,9 @@ namespace sy::cluster {
 struct etcd_error {
   int status = 0;
   std::string message;
+  /// The member refused the connection (status 0): no etcd listens there
+  /// now, so no answer will come from it until it is started again.
+  bool refused = false;
 };
 
 /// One key as etcd holds it.

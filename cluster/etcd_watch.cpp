@@ -135,6 +135,8 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   }
 
   void on_connect(error_code ec) {
+    if (ec == asio::error::connection_refused && handlers_.refused && !stopped_)
+      handlers_.refused(endpoint_);
     if (ec)
       return broken("connect", ec);
     auto c = stream_;

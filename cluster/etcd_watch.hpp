@@ -36,6 +36,10 @@ struct etcd_watch_handlers {
   std::function<void(const std::vector<etcd_event>&)> events;
   /// A failure the watch is recovering from (for the log); optional.
   std::function<void(const std::string&)> trouble;
+  /// The member at `endpoint` (trailing slashes trimmed) refused the
+  /// stream's connection: no etcd listens there now. The watch retries
+  /// there unless moved (move_to); optional.
+  std::function<void(const std::string& endpoint)> refused;
 };
 
 /// Watches a prefix until stopped. Owned by one object (membership); its

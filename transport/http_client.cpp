@@ -549,8 +549,12 @@ private:
     conn_.reset();
     if (ec == beast::error::timeout)
       return finish_error("timed out after " + std::to_string(timeout_.count()) + " ms");
-    if (ec == asio::error::connection_refused)
-      return finish_error("connection refused");
+    if (ec == asio::error::connection_refused) {
+      client_response out;
+      out.error = "connection refused";
+      out.refused = true;
+      return finish(std::move(out));
+    }
     if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again)
       return finish_error("cannot resolve host " + url_.host);
     finish_error(std::string(what) + ": " + describe(ec));

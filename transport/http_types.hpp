@@ -126,8 +126,9 @@ struct client_request {
 
 /// The outcome of one outgoing request.
 struct client_response {
-  int status = 0;    ///< 0 when no HTTP response arrived
-  std::string error; ///< why, when status is 0 (refused, timeout, …)
+  int status = 0;       ///< 0 when no HTTP response arrived
+  std::string error;    ///< why, when status is 0 (refused, timeout, …)
+  bool refused = false; ///< status 0 because the connection was refused: nothing listens there
   header_list headers;
   std::string body;
 };

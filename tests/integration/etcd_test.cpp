@@ -174,6 +174,7 @@ struct watch_record {
               events.insert(events.end(), batch.begin(), batch.end());
               changed.notify_all();
             },
+            {},
             {}};
   }
 
@@ -340,12 +341,47 @@ TEST_F(etcd_test, errors_say_what_failed) {
   EXPECT_NE(refused.error().status, 0);
   EXPECT_NE(refused.error().message.find("lease not found"), std::string::npos)
     << refused.error().message;
+  EXPECT_FALSE(refused.error().refused);
   // Nobody listening: status 0 and the transport's reason.
   cluster::etcd_client nobody(*http_, "http://127.0.0.1:" + std::to_string(free_port()), 2000ms);
   auto down = wait<cluster::etcd_range>([&](auto cb) { nobody.range("/sy/", true, cb); });
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().status, 0);
   EXPECT_NE(down.error().message.find("/v3/kv/range"), std::string::npos) << down.error().message;
+  EXPECT_TRUE(down.error().refused) << "nothing listens there: the member is gone";
+}
+
+// A watch whose member refuses its stream says so, naming the member, so
+// that its owner can move it; it tells nothing of the kind while the
+// member answers.
+TEST_F(etcd_test, a_watch_tells_which_member_refused_its_stream) {
+  const auto nobody = "http://127.0.0.1:" + std::to_string(free_port());
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> refused;
+  watch_record seen;
+  auto handlers = seen.handlers();
+  handlers.refused = [&](const std::string& endpoint) {
+    std::lock_guard lock(mutex);
+    refused.push_back(endpoint);
+    changed.notify_all();
+  };
+  cluster::etcd_watch watch(ioc_, *etcd_, nobody + "/", "/w/", handlers, 50ms);
+  watch.start();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, 20s, [&] { return !refused.empty(); }));
+    EXPECT_EQ(refused.front(), nobody);
+  }
+  // Moved to the member that answers: its stream brings the next change,
+  // and no refusal names that member.
+  watch.move_to(endpoint_, *etcd_);
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/1", "a", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() == 1; }));
+  watch.stop();
+  std::lock_guard lock(mutex);
+  for (const auto& e : refused)
+    EXPECT_EQ(e, nobody);
 }
 
 TEST(etcd_watch_line, reads_events_compaction_and_errors) {
