@@ -348,6 +348,26 @@ protected:
     return true;
   }
 
+  /// Opens everything with one subscription of partition 0, checking every
+  /// 10 ms, stretched to at most `gap_most`; the first release (of an entry
+  /// at offset 10) runs `during` within its check while a second entry
+  /// waits. Returns whether that entry was released within `within` of
+  /// `during` returning.
+  bool second_release_within(std::chrono::milliseconds gap_most, std::function<void()> during,
+                             std::chrono::milliseconds within) {
+    const auto a = id_in(0, "sub_a");
+    add_subscription(a);
+    release_interval_ = 10ms;
+    check_gap_most_ = gap_most;
+    during_first_release_ = std::move(during);
+    open_all();
+    apply_->apply(0, 5, 10, {entry(cluster_id(1), {a})});
+    if (!wait_release(0, 5, 11))
+      return false;
+    apply_->apply(0, 5, 11, {entry(cluster_id(2), {a})});
+    return wait_for([&] { return first_release_returned_; }) && wait_release(0, 5, 12, within);
+  }
+
   uint64_t number_of(const std::string& id) const {
     for (const auto& s : records_)
       if (s.id == id)
@@ -522,39 +542,22 @@ TEST_F(cluster_apply_fixture, release_waits_for_every_subscription_of_the_partit
 // times the stop later, holding every release and progress record of the
 // node, so that a takeover then delivered all of it again.
 TEST_F(cluster_apply_fixture, a_pause_during_a_check_does_not_hold_the_next_checks) {
-  const auto a = id_in(0, "sub_a");
-  add_subscription(a);
-  release_interval_ = 10ms;
-  check_gap_most_ = 60s; // the stretch alone decides
-  during_first_release_ = [] { std::this_thread::sleep_for(3s); };
-  open_all();
-  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a})});
-  ASSERT_TRUE(wait_release(0, 5, 11));
-  apply_->apply(0, 5, 11, {entry(cluster_id(2), {a})});
-  ASSERT_TRUE(wait_for([&] { return first_release_returned_; }));
-  // A clock-measured check would come 12 s after the pause.
-  EXPECT_TRUE(wait_release(0, 5, 12, 6s));
+  // The stretch alone decides; a clock-measured check would come 12 s
+  // after the pause.
+  EXPECT_TRUE(second_release_within(
+    60s, [] { std::this_thread::sleep_for(3s); }, 6s));
 }
 
 // Four times a costly check's CPU time stretches the interval, up to
 // check_gap_most.
 TEST_F(cluster_apply_fixture, a_costly_check_stretches_the_interval_at_most_to_check_gap_most) {
-  const auto a = id_in(0, "sub_a");
-  add_subscription(a);
-  release_interval_ = 10ms;
-  check_gap_most_ = 200ms;
-  during_first_release_ = [] {
-    // Spends 1 s of this thread's CPU time.
+  // Spends 1 s of this thread's CPU time; uncapped, the next check would
+  // come 4 s after it.
+  const auto spin = [] {
     for (timespec ts{}; ts.tv_sec < 1;)
       ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   };
-  open_all();
-  apply_->apply(0, 5, 10, {entry(cluster_id(1), {a})});
-  ASSERT_TRUE(wait_release(0, 5, 11));
-  apply_->apply(0, 5, 11, {entry(cluster_id(2), {a})});
-  ASSERT_TRUE(wait_for([&] { return first_release_returned_; }));
-  // Uncapped, the next check would come 4 s after it.
-  EXPECT_TRUE(wait_release(0, 5, 12, 2s));
+  EXPECT_TRUE(second_release_within(200ms, spin, 2s));
 }
 
 // A release held longer than held_after is logged once per hold, naming the
