@@ -237,7 +237,10 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       current_ = (current_ + 1) % clients_.size();
       return true;
     }
-    if (e.refused)
+    // Once between renewals: with every member refusing (etcd down), the
+    // choice's moves, one per failed renewal, go on as before, instead of
+    // a move (and a subscription watch move, logged) per refused retry.
+    if (e.refused && !moved_)
       move_to((current_ + 1) % clients_.size());
     choose_etcd();
     return true;
