@@ -39,13 +39,13 @@ constexpr auto open_timeout = std::chrono::seconds(5);
 // message (etcd's watch batch): subscription records of up to ~22 KB each.
 constexpr std::size_t max_line_bytes = 64 << 20;
 
-std::string trimmed(std::string endpoint) {
+} // namespace
+
+std::string trimmed_endpoint(std::string endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/')
     endpoint.pop_back();
   return endpoint;
 }
-
-} // namespace
 
 namespace {
 
@@ -67,7 +67,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   impl(asio::io_context& ioc, etcd_client& client, std::string endpoint, std::string prefix,
        etcd_watch_handlers handlers, std::chrono::milliseconds retry)
       : strand_(asio::make_strand(ioc)), timer_(strand_), client_(&client),
-        endpoint_(trimmed(std::move(endpoint))), prefix_(std::move(prefix)),
+        endpoint_(trimmed_endpoint(std::move(endpoint))), prefix_(std::move(prefix)),
         handlers_(std::move(handlers)), retry_(retry) {}
 
   // Reads the prefix; its revision + 1 is where the stream starts.
@@ -319,17 +319,18 @@ void etcd_watch::stop() {
 }
 
 void etcd_watch::move_to(std::string endpoint, etcd_client& client) {
-  asio::post(impl_->strand_, [self = impl_, endpoint = trimmed(std::move(endpoint)), &client] {
-    if (self->stopped_ || endpoint == self->endpoint_)
-      return;
-    self->endpoint_ = endpoint;
-    self->client_ = &client;
-    if (!self->stream_)
-      return; // a snapshot read or a retry is under way: it goes to the new member
-    self->trouble("watch of " + self->prefix_ + " moves to " + endpoint);
-    self->close();
-    self->do_open();
-  });
+  asio::post(impl_->strand_,
+             [self = impl_, endpoint = trimmed_endpoint(std::move(endpoint)), &client] {
+               if (self->stopped_ || endpoint == self->endpoint_)
+                 return;
+               self->endpoint_ = endpoint;
+               self->client_ = &client;
+               if (!self->stream_)
+                 return; // a snapshot read or a retry is under way: it goes to the new member
+               self->trouble("watch of " + self->prefix_ + " moves to " + endpoint);
+               self->close();
+               self->do_open();
+             });
 }
 
 uint64_t etcd_watch::streams_opened() const { return impl_->streams_; }

@@ -26,6 +26,9 @@ class io_context;
 
 namespace sy::cluster {
 
+/// Returns `endpoint` without trailing slashes: how a watch names its member.
+std::string trimmed_endpoint(std::string endpoint);
+
 /// What a watch tells its owner.
 struct etcd_watch_handlers {
   /// Every key under the prefix at one revision: first at start, then again

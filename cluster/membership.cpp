@@ -43,13 +43,6 @@ bool is_registry_key(const std::string& key) {
 
 const std::string progress_prefix = "/sy/progress/";
 
-// Returns `endpoint` as etcd_watch names it (trailing slashes trimmed).
-std::string without_trailing_slashes(std::string endpoint) {
-  while (!endpoint.empty() && endpoint.back() == '/')
-    endpoint.pop_back();
-  return endpoint;
-}
-
 // Returns true for the delivery records (/sy/progress/<p>): kept apart from
 // the keys of the membership view (they change while a partition's release
 // is held, and the view needs nothing from them).
@@ -583,7 +576,7 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     // refused (rotate), unless the node moved on meanwhile.
     h.refused = [on_strand](const std::string& endpoint) {
       on_strand([endpoint](impl& m) {
-        if (!m.stopped_ && without_trailing_slashes(m.opt_.etcd[m.current_]) == endpoint)
+        if (!m.stopped_ && trimmed_endpoint(m.opt_.etcd[m.current_]) == endpoint)
           m.rotate(etcd_error{0, "watch of " + endpoint + ": connection refused", true},
                    m.current_);
       });
