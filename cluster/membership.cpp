@@ -164,10 +164,14 @@ partition_view next_configuration(const partition_view& current,
   return next;
 }
 
-// The timeout of each attempt of a revoke or a suspicion, and the least
-// time between two attempts (membership::impl::revoke_member).
+// The timeout of each attempt of a revoke, a suspicion or rotate()'s choice
+// of an etcd, and the least time between two attempts
+// (membership::impl::revoke_member, choose_etcd).
 constexpr auto quick_timeout = std::chrono::milliseconds(500);
 constexpr auto quick_spacing = std::chrono::milliseconds(250);
+// How long rotate()'s choice asks every etcd before it moves on blindly (as
+// long as one call's timeout).
+constexpr auto choose_for = std::chrono::milliseconds(2000);
 
 struct membership::impl : std::enable_shared_from_this<membership::impl> {
   impl(asio::io_context& ioc, transport::http_client& http, membership_options options)
@@ -251,31 +255,66 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   }
 
   // rotate()'s choice: a keep-alive to every etcd; the first to answer is
-  // the node's from now on (and renewed the lease); when none answers, the
-  // one after the etcd that failed. One choice at a time. These keep-alives
-  // wait as long as other calls (2 s), not the renewals' third of the TTL:
-  // while etcd elects a new leader its members answer after about a second
-  // (seen in the fault lab: a keep-alive timed out at 1 000 ms and one
-  // sent with it was answered 2-5 ms later), and every renewal has
-  // timed out by then. Strand only.
+  // the node's from now on (and renewed the lease). One choice at a time.
+  // Each attempt waits quick_timeout; one that no etcd answered is sent
+  // again (at most every quick_spacing) for up to choose_for, and only
+  // then does the node move to the etcd after the one that failed. While
+  // etcd elects a new leader, a keep-alive that reached a member before
+  // the election ended waits there for seconds (forwarded to the lost
+  // leader), while one sent after it is answered in milliseconds: in the
+  // fault lab's isolate_leader, a single 2 s attempt sent at the start of
+  // the election kept a survivor whose member was the isolated one there,
+  // blind, for a second after the others answered, and moved another
+  // survivor, whose own member had been answering its renewals again for a
+  // second, to the isolated member. A renewal that the node's etcd answers
+  // ends the choice too: it works again. Strand only.
   void choose_etcd() {
     if (choosing_)
       return;
     choosing_ = true;
-    const int64_t lease = lease_;
-    const std::size_t from = current_;
+    try_choice(++choice_, lease_, current_);
+  }
+
+  // One attempt of choice `choice`; `until` is unset on the first.
+  void try_choice(uint64_t choice, int64_t lease, std::size_t from,
+                  clock_type::time_point until = {}) {
+    if (!choosing_ || choice != choice_)
+      return; // ended: a renewal was answered
+    if (stopped_ || lease != lease_ || from != current_) {
+      choosing_ = false; // a rejoin or another move came first
+      return;
+    }
     const auto sent = clock_type::now();
+    const bool first = until == clock_type::time_point{};
+    if (first)
+      until = sent + choose_for;
     on_every_etcd<etcd_lease>(
-      clients_,
+      quick_,
       [lease](etcd_client& etcd, etcd_client::callback<etcd_lease> cb) {
         etcd.keep_alive(lease, cb);
       },
-      [self = shared_from_this(), lease, sent,
-       from](std::size_t at, const core::expected<etcd_lease, etcd_error>& r) {
+      [self = shared_from_this(), choice, lease, sent, from, until,
+       first](std::size_t at, const core::expected<etcd_lease, etcd_error>& r) {
+        if (!self->choosing_ || choice != self->choice_)
+          return;
+        if (self->stopped_ || lease != self->lease_ || from != self->current_) {
+          self->choosing_ = false;
+          return;
+        }
+        if (!r && clock_type::now() < until) {
+          if (first && !self->choice_warned_)
+            log::write(log::level::warn, "cluster.etcd_choice_retry",
+                       "no etcd answered a keep-alive (" + r.error().message +
+                         "); asking every etcd again until one does, for up to 2 s, before "
+                         "moving to the next in cluster.etcd");
+          self->choice_warned_ = true;
+          self->after(sent + quick_spacing, [self, choice, lease, from, until] {
+            self->try_choice(choice, lease, from, until);
+          });
+          return;
+        }
         self->choosing_ = false;
-        if (self->stopped_ || lease != self->lease_ || from != self->current_)
-          return; // a rejoin or another move came first
-        if (!r) { // every renewal failed: the next tick renews there
+        if (!r) { // no etcd answered: the next tick renews at the next one
           self->move_to((from + 1) % self->clients_.size());
           return;
         }
@@ -664,6 +703,9 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
                    {{"etcd", opt_.etcd[at]}});
       warned_ = false;
       moved_ = false;
+      choice_warned_ = false;
+      if (at == current_)
+        choosing_ = false; // this etcd answers: a choice running stays here
       return;
     }
     // Expired (etcd was out of reach longer than the TTL): the node is down
@@ -1136,8 +1178,12 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
   std::string suspects_written_;
   bool suspects_erasing_ = false;
   std::set<int64_t> revoked_;
-  // choose_etcd() is waiting for the etcds' answers (strand only).
+  // choose_etcd() is waiting for the etcds' answers, in its choice_-th
+  // choice (strand only).
   bool choosing_ = false;
+  uint64_t choice_ = 0;
+  // cluster.etcd_choice_retry was logged since a renewal was last answered.
+  bool choice_warned_ = false;
   bool controller_ = false;
   bool campaigning_ = false;
   bool rejoining_ = false;

@@ -3,7 +3,8 @@
 // break one connection without stopping either end: freeze() turns it into a
 // black hole (what either side sends from then on is read and dropped,
 // connections stay open and new ones are taken, so requests through it time
-// out: an etcd member that lost its leader, or cut off); cut() closes every
+// out: an etcd member that lost its leader, or cut off) until thaw() (what is
+// sent from then on passes: a member whose election ended); cut() closes every
 // connection open now and passes new ones on (a link that flaps); refuse()
 // closes every connection open now and each new one as it comes, until
 // pass() (a target that is down, answered at once).
@@ -39,6 +40,7 @@ public:
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   void freeze() { frozen_ = true; }
+  void thaw() { frozen_ = false; }
   void refuse() {
     refusing_ = true;
     cut();

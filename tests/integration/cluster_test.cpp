@@ -679,6 +679,36 @@ TEST_F(cluster_test, a_node_whose_etcd_stops_answering_moves_to_one_that_answers
   EXPECT_EQ(c.members["n2"], "up") << c.body << node.log();
 }
 
+TEST_F(cluster_test,
+       a_node_whose_etcd_stops_answering_during_an_election_asks_again_until_one_answers) {
+  // The node's etcds: a proxy to the fixture's etcd (its own member, cut
+  // off later), a proxy frozen for good (a member cut off: the next in the
+  // list) and one frozen until the node has asked every etcd once (a
+  // member whose election ends then: what reached it before is never
+  // answered, what comes after is). Asked again, that member answers and
+  // the node moves there, its watch with it. Before, one 2 s attempt went
+  // unanswered everywhere and the node moved to the next in the list, the
+  // cut-off member. Leases of 6 s: renewals every 2 s, and the lease
+  // outlives the 2 s renewal failure and the retries by more than a second.
+  sy::test::tcp_proxy own(etcd_port()), cut_off(etcd_port()), electing(etcd_port());
+  cut_off.freeze();
+  electing.freeze();
+  auto& node = add_node("n1", partitions, "lease_ttl_s = 6\n", "",
+                        {url_of(own), url_of(cut_off), url_of(electing)});
+  node.start(); // joined through its own
+  own.freeze();
+  ASSERT_TRUE(within_15_s([&] { return logged(0, "asking every etcd again until one does"); }))
+    << node.log();
+  electing.thaw();
+  const auto renewed = "membership lease renewed again, through etcd " + url_of(electing);
+  ASSERT_TRUE(within_15_s([&] { return logged(0, renewed); })) << node.log();
+  const auto log = node.log();
+  EXPECT_NE(log.find("watch of /sy/ moves to " + url_of(electing)), std::string::npos) << log;
+  EXPECT_EQ(log.find("moves to " + url_of(cut_off)), std::string::npos) << log;
+  EXPECT_EQ(log.find("membership lease expired"), std::string::npos) << log;
+  EXPECT_EQ(node.call("GET", "/readyz").status, 200) << log;
+}
+
 // -- node-to-node links (cluster/peer_links.hpp) --------------------------------
 
 TEST_F(cluster_test, three_nodes_link_to_each_other_and_a_ping_round_trips) {
