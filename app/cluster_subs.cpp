@@ -40,16 +40,10 @@ actors::remote_event_type remote_type_of(const cluster::etcd_kv& kv, bool delete
   return r;
 }
 
-// Logs a watch's trouble at most once per 10 s (while etcd is down a watch
-// retries every 250 ms).
+// Logs a watch's trouble (etcd_watch reports the same failure at most once
+// per 10 s).
 std::function<void(const std::string&)> trouble_logger(std::string prefix) {
-  return [prefix = std::move(prefix),
-          last = std::make_shared<std::chrono::steady_clock::time_point>()](
-           const std::string& why) {
-    const auto now = std::chrono::steady_clock::now();
-    if (*last != std::chrono::steady_clock::time_point{} && now - *last < std::chrono::seconds(10))
-      return;
-    *last = now;
+  return [prefix = std::move(prefix)](const std::string& why) {
     log::write(log::level::warn, "cluster.subscriptions_watch",
                "the watch of " + prefix + " in etcd is recovering: " + why);
   };

@@ -38,6 +38,8 @@ constexpr auto open_timeout = std::chrono::seconds(5);
 // a stream reopened behind a burst gets up to 1 000 revisions' events in one
 // message (etcd's watch batch): subscription records of up to ~22 KB each.
 constexpr std::size_t max_line_bytes = 64 << 20;
+// The least time between two reports of the same failure.
+constexpr auto trouble_quiet = std::chrono::seconds(10);
 
 } // namespace
 
@@ -170,6 +172,7 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
     }
     // Open: nothing bounds how long etcd stays quiet.
     stream_->stream.expires_never();
+    last_trouble_.clear();
     do_read();
   }
 
@@ -277,9 +280,25 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
 
   bool current(const std::shared_ptr<stream_state>& c) const { return !stopped_ && c == stream_; }
 
+  // Tells the owner of a failure; the same failure again only after
+  // trouble_quiet, with how many times it came meanwhile (while etcd is down
+  // the watch retries every retry_: four lines a second each, before). A
+  // stream that opens forgets it.
   void trouble(const std::string& why) {
-    if (handlers_.trouble && !stopped_)
-      handlers_.trouble(why);
+    if (!handlers_.trouble || stopped_)
+      return;
+    const auto now = std::chrono::steady_clock::now();
+    if (why == last_trouble_ && now - last_trouble_at_ < trouble_quiet) {
+      ++trouble_repeats_;
+      return;
+    }
+    auto line = why;
+    if (why == last_trouble_ && trouble_repeats_ > 0)
+      line += " (" + std::to_string(trouble_repeats_) + " more times since the last such line)";
+    last_trouble_ = why;
+    last_trouble_at_ = now;
+    trouble_repeats_ = 0;
+    handlers_.trouble(line);
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -295,6 +314,10 @@ struct etcd_watch::impl : std::enable_shared_from_this<etcd_watch::impl> {
   int64_t next_revision_ = 0;
   std::shared_ptr<stream_state> stream_;
   std::string pending_;
+  // The last failure told (trouble()), when, and how often since.
+  std::string last_trouble_;
+  std::chrono::steady_clock::time_point last_trouble_at_{};
+  uint64_t trouble_repeats_ = 0;
 };
 
 etcd_watch::etcd_watch(asio::io_context& ioc, etcd_client& client, std::string endpoint,

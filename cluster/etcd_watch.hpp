@@ -37,7 +37,8 @@ struct etcd_watch_handlers {
   std::function<void(const etcd_range&)> snapshot;
   /// Changes after the last snapshot or batch, in revision order.
   std::function<void(const std::vector<etcd_event>&)> events;
-  /// A failure the watch is recovering from (for the log); optional.
+  /// A failure the watch is recovering from (for the log): the same one
+  /// again only after 10 s, or after a stream opened; optional.
   std::function<void(const std::string&)> trouble;
   /// The member at `endpoint` (trailing slashes trimmed) refused the
   /// stream's connection: no etcd listens there now. The watch retries

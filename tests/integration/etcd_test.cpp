@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -162,6 +163,8 @@ struct watch_record {
   std::condition_variable changed;
   std::vector<cluster::etcd_range> snapshots;
   std::vector<cluster::etcd_event> events;
+  std::vector<std::string> troubles; // what the watch told, in order
+  std::vector<std::string> refused;  // the members that refused its stream
 
   cluster::etcd_watch_handlers handlers() {
     return {[this](const cluster::etcd_range& r) {
@@ -174,8 +177,16 @@ struct watch_record {
               events.insert(events.end(), batch.begin(), batch.end());
               changed.notify_all();
             },
-            {},
-            {}};
+            [this](const std::string& why) {
+              std::lock_guard lock(mutex);
+              troubles.push_back(why);
+              changed.notify_all();
+            },
+            [this](const std::string& endpoint) {
+              std::lock_guard lock(mutex);
+              refused.push_back(endpoint);
+              changed.notify_all();
+            }};
   }
 
   // Waits (20 s at most) until `done` holds; returns whether it did.
@@ -356,32 +367,57 @@ TEST_F(etcd_test, errors_say_what_failed) {
 // member answers.
 TEST_F(etcd_test, a_watch_tells_which_member_refused_its_stream) {
   const auto nobody = "http://127.0.0.1:" + std::to_string(free_port());
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> refused;
   watch_record seen;
-  auto handlers = seen.handlers();
-  handlers.refused = [&](const std::string& endpoint) {
-    std::lock_guard lock(mutex);
-    refused.push_back(endpoint);
-    changed.notify_all();
-  };
-  cluster::etcd_watch watch(ioc_, *etcd_, nobody + "/", "/w/", handlers, 50ms);
+  cluster::etcd_watch watch(ioc_, *etcd_, nobody + "/", "/w/", seen.handlers(), 50ms);
   watch.start();
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(changed.wait_for(lock, 20s, [&] { return !refused.empty(); }));
-    EXPECT_EQ(refused.front(), nobody);
-  }
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return !s.refused.empty(); }));
+  EXPECT_EQ(seen.refused.front(), nobody);
   // Moved to the member that answers: its stream brings the next change,
   // and no refusal names that member.
   watch.move_to(endpoint_, *etcd_);
   ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/1", "a", 0, cb); }));
   ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() == 1; }));
   watch.stop();
-  std::lock_guard lock(mutex);
-  for (const auto& e : refused)
+  std::lock_guard lock(seen.mutex);
+  for (const auto& e : seen.refused)
     EXPECT_EQ(e, nobody);
+}
+
+// While its member refuses, the watch tries again every `retry` but tells
+// the same failure once per 10 s (before, four lines a second per watch for
+// as long as etcd was down); a stream that opened forgets it.
+TEST_F(etcd_test, a_watch_tells_a_failure_that_repeats_once) {
+  const auto nobody = "http://127.0.0.1:" + std::to_string(free_port());
+  watch_record seen;
+  cluster::etcd_watch watch(ioc_, *etcd_, nobody, "/w/", seen.handlers(), 20ms);
+  watch.start(); // the snapshot comes from etcd, the stream from nobody
+  // How often the watch told a failure to connect.
+  auto connect_troubles = [](const watch_record& s) {
+    return std::count_if(s.troubles.begin(), s.troubles.end(), [](const std::string& t) {
+      return t.find("connect: Connection refused") != std::string::npos;
+    });
+  };
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.refused.size() >= 20; }));
+  {
+    std::lock_guard lock(seen.mutex);
+    EXPECT_EQ(connect_troubles(seen), 1) << ::testing::PrintToString(seen.troubles);
+  }
+  // A stream opens on the member that answers, and brings a change.
+  watch.move_to(endpoint_, *etcd_);
+  ASSERT_TRUE(wait<int64_t>([&](auto cb) { etcd_->put("/w/1", "a", 0, cb); }));
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.events.size() == 1; }));
+  // Refused again: told again at once.
+  watch.move_to(nobody, *etcd_);
+  ASSERT_TRUE(seen.wait_for([&](auto& s) { return connect_troubles(s) == 2; }))
+    << ::testing::PrintToString(seen.troubles);
+  const auto refusals = [&] {
+    std::lock_guard lock(seen.mutex);
+    return seen.refused.size();
+  }();
+  ASSERT_TRUE(seen.wait_for([&](auto& s) { return s.refused.size() >= refusals + 20; }));
+  watch.stop();
+  std::lock_guard lock(seen.mutex);
+  EXPECT_EQ(connect_troubles(seen), 2) << ::testing::PrintToString(seen.troubles);
 }
 
 TEST(etcd_watch_line, reads_events_compaction_and_errors) {
