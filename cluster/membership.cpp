@@ -275,15 +275,23 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     try_choice(++choice_, lease_, current_);
   }
 
+  // Whether choice `choice`, begun on etcd `from` under `lease`, still
+  // runs; ends it when a rejoin or another move came first.
+  bool choice_runs(uint64_t choice, int64_t lease, std::size_t from) {
+    if (!choosing_ || choice != choice_)
+      return false; // ended: a renewal was answered
+    if (stopped_ || lease != lease_ || from != current_) {
+      choosing_ = false;
+      return false;
+    }
+    return true;
+  }
+
   // One attempt of choice `choice`; `until` is unset on the first.
   void try_choice(uint64_t choice, int64_t lease, std::size_t from,
                   clock_type::time_point until = {}) {
-    if (!choosing_ || choice != choice_)
-      return; // ended: a renewal was answered
-    if (stopped_ || lease != lease_ || from != current_) {
-      choosing_ = false; // a rejoin or another move came first
+    if (!choice_runs(choice, lease, from))
       return;
-    }
     const auto sent = clock_type::now();
     const bool first = until == clock_type::time_point{};
     if (first)
@@ -295,12 +303,8 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
       },
       [self = shared_from_this(), choice, lease, sent, from, until,
        first](std::size_t at, const core::expected<etcd_lease, etcd_error>& r) {
-        if (!self->choosing_ || choice != self->choice_)
+        if (!self->choice_runs(choice, lease, from))
           return;
-        if (self->stopped_ || lease != self->lease_ || from != self->current_) {
-          self->choosing_ = false;
-          return;
-        }
         if (!r && clock_type::now() < until) {
           if (first && !self->choice_warned_)
             log::write(log::level::warn, "cluster.etcd_choice_retry",
