@@ -152,12 +152,6 @@ void subscription_sync::follow(std::size_t index) {
   for (auto* w : {watch_.get(), types_watch_.get(), associations_watch_.get()})
     if (w)
       w->move_to(urls_[index], *clients_[index]);
-  log::write(log::level::info, "cluster.subscriptions_watch_moved",
-             "the watches of " + std::string(actors::subs_prefix) + ", " +
-               std::string(actors::event_types_prefix) + " and " +
-               std::string(actors::associations_prefix) + " read from etcd " + urls_[index] +
-               " now, as the membership's does",
-             {{"etcd", urls_[index]}});
 }
 
 void subscription_sync::stop() {

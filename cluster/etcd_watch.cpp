@@ -350,7 +350,6 @@ void etcd_watch::move_to(std::string endpoint, etcd_client& client) {
                self->client_ = &client;
                if (!self->stream_)
                  return; // a snapshot read or a retry is under way: it goes to the new member
-               self->trouble("watch of " + self->prefix_ + " moves to " + endpoint);
                self->close();
                self->do_open();
              });

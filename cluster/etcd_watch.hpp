@@ -70,7 +70,8 @@ public:
   /// snapshots with `client`, which must outlive the watch): an open stream
   /// is closed and opened there from the revision after the last one seen,
   /// so nothing is skipped. For a member that stopped answering or lost its
-  /// leader: its stream stays open but brings nothing new. Any thread.
+  /// leader: its stream stays open but brings nothing new. Tells nothing
+  /// (its owner logs the move, once for all its watches). Any thread.
   void move_to(std::string endpoint, etcd_client& client);
   /// Returns how many times the stream was opened (1 + reconnections).
   uint64_t streams_opened() const;

@@ -243,10 +243,16 @@ struct membership::impl : std::enable_shared_from_this<membership::impl> {
     return true;
   }
 
-  // Makes etcd `i` the node's, its watch with it. Strand only.
+  // Makes etcd `i` the node's, its watches with it, and logs it: one line
+  // for the lease, the writes and every watch (each watch's own move tells
+  // nothing). Strand only.
   void move_to(std::size_t i) {
     if (i == current_)
       return;
+    log::write(log::level::warn, "cluster.etcd_moved",
+               "this node uses etcd " + opt_.etcd[i] + " now, not " + opt_.etcd[current_] +
+                 ", which did not answer: its lease renewals, etcd writes and watches go there",
+               {{"etcd", opt_.etcd[i]}});
     current_ = i;
     watch_->move_to(opt_.etcd[current_], *clients_[current_]);
     if (opt_.watch_moved)

@@ -19,6 +19,7 @@
 #include "core/time_format.hpp"
 #include "storage/journal.hpp"
 #include "storage/worker.hpp"
+#include "tests/common/count_of.hpp"
 #include "tests/unit/actors/writer_hold.hpp"
 #include "tests/unit/capture_stderr.hpp"
 
@@ -29,12 +30,7 @@ namespace fs = std::filesystem;
 
 using sy::test_support::capture_stderr;
 
-std::size_t count_of(const std::string& text, std::string_view what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
+using sy::test::count_of;
 
 class pull_fixture : public ::testing::Test {
 protected:
